@@ -1,0 +1,98 @@
+//! Typed errors for everything core can refuse.
+
+use thiserror::Error;
+
+/// Result alias used across `confab-core`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything core can refuse, with the offending values in the message.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// A frame with no bytes at all.
+    #[error("empty frame")]
+    EmptyFrame,
+    /// A frame larger than the room accepts.
+    #[error("frame of {size} bytes exceeds the limit of {max} bytes")]
+    FrameTooLarge {
+        /// Size of the offending frame.
+        size: usize,
+        /// Largest frame accepted.
+        max: usize,
+    },
+    /// Bytes that are not a valid message of the named kind.
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// What was being decoded ("frame", "sync update", "awareness update", ...).
+        what: &'static str,
+        /// Why decoding failed.
+        reason: String,
+    },
+    /// A message type this endpoint does not accept.
+    #[error("unsupported message type {0}")]
+    UnsupportedMessage(u8),
+    /// A sync update that decoded but could not be applied.
+    #[error("update could not be applied: {0}")]
+    InvalidUpdate(String),
+    /// A presence (awareness) state that is not a JSON object.
+    #[error("invalid presence state: {0}")]
+    InvalidPresence(String),
+    /// A conversation id that does not exist in the room.
+    #[error("unknown conversation `{0}`")]
+    UnknownConversation(String),
+    /// A document id that does not exist in the room.
+    #[error("unknown document `{0}`")]
+    UnknownDocument(String),
+    /// An id that is already taken.
+    #[error("{kind} `{id}` already exists")]
+    AlreadyExists {
+        /// "conversation" or "document".
+        kind: &'static str,
+        /// The id that is taken.
+        id: String,
+    },
+    /// A UTF-16 index or range outside a text.
+    #[error("range {index}..{end} is outside `{target}` of length {len} (UTF-16 code units)")]
+    OutOfRange {
+        /// The text addressed.
+        target: String,
+        /// Start of the requested range.
+        index: u32,
+        /// End of the requested range.
+        end: u64,
+        /// Length of the text.
+        len: u32,
+    },
+    /// A UTF-16 index that would split a surrogate pair.
+    #[error("index {index} splits a surrogate pair in `{target}`")]
+    SplitsSurrogate {
+        /// The text addressed.
+        target: String,
+        /// The offending index.
+        index: u32,
+    },
+    /// A value that must not be empty.
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+}
+
+impl Error {
+    /// True when the error comes from bytes a peer sent (the connection should be closed),
+    /// false when it is a refused local call.
+    pub fn is_protocol_error(&self) -> bool {
+        matches!(
+            self,
+            Error::EmptyFrame
+                | Error::FrameTooLarge { .. }
+                | Error::Malformed { .. }
+                | Error::UnsupportedMessage(_)
+                | Error::InvalidUpdate(_)
+        )
+    }
+
+    pub(crate) fn malformed(what: &'static str, reason: impl ToString) -> Self {
+        Error::Malformed {
+            what,
+            reason: reason.to_string(),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! # confab-core
+//!
+//! The sans-IO heart of Confab. Everything that decides *what happens* in a room lives
+//! here and is tested with plain `cargo test`:
+//!
+//! - [`model`]: the room document on `yrs` — conversations, messages and shared
+//!   documents, with UTF-16 offsets so indices match JavaScript strings and Yjs.
+//! - [`protocol`]: decoding and encoding of y-sync frames (sync step 1/2, update,
+//!   awareness) plus Confab's own message types. Decoding never panics.
+//! - [`room`]: the server side of a room: takes frames from connections, returns the
+//!   frames to send and a dirty signal for persistence.
+//! - [`session`]: the client side a browser or agent drives.
+//! - [`store`]: the storage trait and compaction policy the edge implements over SQLite.
+//! - [`backoff`]: reconnect delays and the connection state a client reports.
+//!
+//! Core owns no clock and no randomness: every call that needs the time takes `now_ms`.
+//!
+//! ```
+//! use confab_core::{model::Participant, room::Room, session::Session};
+//!
+//! # fn main() -> confab_core::Result<()> {
+//! let mut room = Room::new(0);
+//! let mut alice = Session::new(1, Participant::person("alice", "Alice"), 0);
+//! let conn = 7;
+//! // The server greets the connection; the client answers; both converge.
+//! let mut to_client: Vec<Vec<u8>> = room.connect(conn, false).into_iter().map(|o| o.frame).collect();
+//! let mut to_server = alice.handshake();
+//! let id = alice.doc_mut().create_document(Some("notes"), "Notes", 0)?;
+//! alice.doc_mut().insert_text(&id, 0, "hello")?;
+//! to_server.extend(alice.drain_outgoing());
+//! for frame in to_server { room.receive(conn, &frame, 0)?; }
+//! for frame in to_client.drain(..) { alice.receive(&frame, 0)?; }
+//! assert_eq!(room.document_text("notes").as_deref(), Some("hello"));
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod backoff;
+pub mod clock;
+pub mod error;
+pub mod model;
+pub mod protocol;
+pub mod room;
+pub mod session;
+pub mod store;
+
+pub use error::{Error, Result};

@@ -1,0 +1,660 @@
+//! The room document: conversations, messages and shared documents on one `yrs` doc.
+//!
+//! Layout (readable by any Yjs client):
+//!
+//! | root | kind | holds |
+//! |---|---|---|
+//! | `conversations` | map | id → map { title, createdBy, createdAt } |
+//! | `messages` | map | id → map { conversation, author { id, name, kind }, role, text (Y.Text), createdAt } |
+//! | `documents` | map | id → map { title, kind, createdAt } |
+//! | `doc:<id>` | text | the body of document `<id>` |
+//!
+//! A document's body is a root text so that two clients creating the same document
+//! concurrently edit one text instead of racing to install two.
+//! All text offsets are UTF-16 code units, as in JavaScript and Yjs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use yrs::types::ToJson;
+use yrs::{
+    Any, Doc, GetString, Map, MapPrelim, MapRef, OffsetKind, Options, Out, ReadTxn, Text,
+    TextPrelim, TextRef, Transact, TransactionMut, WriteTxn,
+};
+
+use crate::error::{Error, Result};
+
+const CONVERSATIONS: &str = "conversations";
+const MESSAGES: &str = "messages";
+const DOCUMENTS: &str = "documents";
+const DOC_TEXT_PREFIX: &str = "doc:";
+
+/// Whether a participant is a person or an AI agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParticipantKind {
+    /// A human.
+    Person,
+    /// An AI agent.
+    Agent,
+}
+
+impl ParticipantKind {
+    /// Parse `"person"` or `"agent"`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "person" => Some(ParticipantKind::Person),
+            "agent" => Some(ParticipantKind::Agent),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            ParticipantKind::Person => "person",
+            ParticipantKind::Agent => "agent",
+        }
+    }
+}
+
+/// Someone in the room: a person or an agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Participant {
+    /// Stable id chosen by the app.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Person or agent.
+    pub kind: ParticipantKind,
+}
+
+impl Participant {
+    /// A person.
+    pub fn person(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Participant {
+            id: id.into(),
+            name: name.into(),
+            kind: ParticipantKind::Person,
+        }
+    }
+
+    /// An agent.
+    pub fn agent(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Participant {
+            id: id.into(),
+            name: name.into(),
+            kind: ParticipantKind::Agent,
+        }
+    }
+
+    fn to_any(&self) -> Any {
+        let mut m = HashMap::new();
+        m.insert("id".to_owned(), Any::from(self.id.as_str()));
+        m.insert("name".to_owned(), Any::from(self.name.as_str()));
+        m.insert("kind".to_owned(), Any::from(self.kind.as_str()));
+        Any::Map(Arc::new(m))
+    }
+
+    fn from_any(any: &Any) -> Option<Self> {
+        let Any::Map(m) = any else { return None };
+        Some(Participant {
+            id: any_str(m.get("id")?)?,
+            name: any_str(m.get("name")?)?,
+            kind: ParticipantKind::parse(&any_str(m.get("kind")?)?)?,
+        })
+    }
+}
+
+/// The role a message plays in an AI conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Written by a person.
+    User,
+    /// Written by an AI agent.
+    Assistant,
+    /// Instructions for the agents.
+    System,
+    /// Output of a tool call.
+    Tool,
+}
+
+impl Role {
+    /// Parse a lowercase role name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Role::User),
+            "assistant" => Some(Role::Assistant),
+            "system" => Some(Role::System),
+            "tool" => Some(Role::Tool),
+            _ => None,
+        }
+    }
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::System => "system",
+            Role::Tool => "tool",
+        }
+    }
+}
+
+/// A conversation in the room.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    /// Conversation id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Participant id of whoever created it.
+    pub created_by: String,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at: f64,
+}
+
+/// A message in a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    /// Message id.
+    pub id: String,
+    /// Conversation it belongs to.
+    pub conversation: String,
+    /// Who wrote it.
+    pub author: Participant,
+    /// Its role.
+    pub role: Role,
+    /// Its text.
+    pub text: String,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at: f64,
+}
+
+/// A shared document's metadata.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentInfo {
+    /// Document id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Kind, e.g. "text" or "code".
+    pub kind: String,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at: f64,
+}
+
+/// The room document on `yrs`.
+pub struct RoomDoc {
+    doc: Doc,
+    conversations: MapRef,
+    messages: MapRef,
+    documents: MapRef,
+    next_id: u64,
+}
+
+impl RoomDoc {
+    /// A new, empty room document whose local edits carry `client_id`.
+    pub fn new(client_id: u64) -> Self {
+        let mut options = Options::with_client_id(yrs::ClientID::new(client_id));
+        options.offset_kind = OffsetKind::Utf16;
+        Self::from_doc(Doc::with_options(options))
+    }
+
+    /// Wrap an existing doc (which should use UTF-16 offsets).
+    pub fn from_doc(doc: Doc) -> Self {
+        let conversations = doc.get_or_insert_map(CONVERSATIONS);
+        let messages = doc.get_or_insert_map(MESSAGES);
+        let documents = doc.get_or_insert_map(DOCUMENTS);
+        RoomDoc {
+            doc,
+            conversations,
+            messages,
+            documents,
+            next_id: 0,
+        }
+    }
+
+    /// The underlying `yrs` doc.
+    pub fn doc(&self) -> &Doc {
+        &self.doc
+    }
+
+    fn fresh_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("{:x}-{}", self.doc.client_id().get(), self.next_id)
+    }
+
+    fn pick_id(&mut self, id: Option<&str>) -> Result<String> {
+        match id {
+            Some("") => Err(Error::Empty("id")),
+            Some(id) => Ok(id.to_owned()),
+            None => Ok(self.fresh_id()),
+        }
+    }
+
+    /// Create a conversation; returns its id (generated when `id` is `None`).
+    pub fn create_conversation(
+        &mut self,
+        id: Option<&str>,
+        title: &str,
+        creator: &Participant,
+        now_ms: u64,
+    ) -> Result<String> {
+        let id = self.pick_id(id)?;
+        let mut txn = self.doc.transact_mut();
+        if self.conversations.get(&txn, &id).is_some() {
+            return Err(Error::AlreadyExists {
+                kind: "conversation",
+                id,
+            });
+        }
+        let entry = MapPrelim::from_iter([
+            ("title", Any::from(title)),
+            ("createdBy", Any::from(creator.id.as_str())),
+            ("createdAt", Any::from(now_ms as f64)),
+        ]);
+        self.conversations.insert(&mut txn, id.as_str(), entry);
+        Ok(id)
+    }
+
+    /// Create the conversation unless it exists.
+    pub fn ensure_conversation(
+        &mut self,
+        id: &str,
+        title: &str,
+        creator: &Participant,
+        now_ms: u64,
+    ) -> Result<()> {
+        match self.create_conversation(Some(id), title, creator, now_ms) {
+            Ok(_) | Err(Error::AlreadyExists { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every conversation, oldest first.
+    pub fn conversations(&self) -> Vec<Conversation> {
+        let txn = self.doc.transact();
+        let mut out: Vec<Conversation> = self
+            .conversations
+            .iter(&txn)
+            .filter_map(|(id, value)| {
+                let Out::YMap(m) = value else { return None };
+                Some(Conversation {
+                    id: id.to_owned(),
+                    title: get_str(&m, &txn, "title").unwrap_or_default(),
+                    created_by: get_str(&m, &txn, "createdBy").unwrap_or_default(),
+                    created_at: get_num(&m, &txn, "createdAt").unwrap_or(0.0),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.created_at.total_cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        out
+    }
+
+    /// Post a message; returns its id.
+    pub fn post_message(
+        &mut self,
+        conversation: &str,
+        author: &Participant,
+        role: Role,
+        text: &str,
+        now_ms: u64,
+    ) -> Result<String> {
+        let id = self.fresh_id();
+        let mut txn = self.doc.transact_mut();
+        if self.conversations.get(&txn, conversation).is_none() {
+            return Err(Error::UnknownConversation(conversation.to_owned()));
+        }
+        let entry = MapPrelim::from_iter([
+            ("conversation", yrs::In::from(Any::from(conversation))),
+            ("author", yrs::In::from(author.to_any())),
+            ("role", yrs::In::from(Any::from(role.as_str()))),
+            ("text", yrs::In::from(TextPrelim::new(text))),
+            ("createdAt", yrs::In::from(Any::from(now_ms as f64))),
+        ]);
+        self.messages.insert(&mut txn, id.as_str(), entry);
+        Ok(id)
+    }
+
+    /// The messages of a conversation in their deterministic order: by creation time,
+    /// then id, so every replica lists them identically.
+    pub fn messages(&self, conversation: &str) -> Result<Vec<Message>> {
+        let txn = self.doc.transact();
+        if self.conversations.get(&txn, conversation).is_none() {
+            return Err(Error::UnknownConversation(conversation.to_owned()));
+        }
+        let mut out: Vec<Message> = self
+            .messages
+            .iter(&txn)
+            .filter_map(|(id, value)| {
+                let Out::YMap(m) = value else { return None };
+                if get_str(&m, &txn, "conversation")? != conversation {
+                    return None;
+                }
+                let author = match m.get(&txn, "author")? {
+                    Out::Any(any) => Participant::from_any(&any)?,
+                    _ => return None,
+                };
+                let text = match m.get(&txn, "text")? {
+                    Out::YText(t) => t.get_string(&txn),
+                    Out::Any(Any::String(s)) => s.to_string(),
+                    _ => return None,
+                };
+                Some(Message {
+                    id: id.to_owned(),
+                    conversation: conversation.to_owned(),
+                    author,
+                    role: Role::parse(&get_str(&m, &txn, "role")?)?,
+                    text,
+                    created_at: get_num(&m, &txn, "createdAt").unwrap_or(0.0),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.created_at.total_cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// Create a shared document; returns its id.
+    pub fn create_document(
+        &mut self,
+        id: Option<&str>,
+        title: &str,
+        now_ms: u64,
+    ) -> Result<String> {
+        let id = self.pick_id(id)?;
+        let mut txn = self.doc.transact_mut();
+        if self.documents.get(&txn, &id).is_some() {
+            return Err(Error::AlreadyExists {
+                kind: "document",
+                id,
+            });
+        }
+        let entry = MapPrelim::from_iter([
+            ("title", Any::from(title)),
+            ("kind", Any::from("text")),
+            ("createdAt", Any::from(now_ms as f64)),
+        ]);
+        self.documents.insert(&mut txn, id.as_str(), entry);
+        txn.get_or_insert_text(doc_text_name(&id));
+        Ok(id)
+    }
+
+    /// Create the document unless it exists.
+    pub fn ensure_document(&mut self, id: &str, title: &str, now_ms: u64) -> Result<()> {
+        match self.create_document(Some(id), title, now_ms) {
+            Ok(_) | Err(Error::AlreadyExists { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every shared document, oldest first.
+    pub fn documents(&self) -> Vec<DocumentInfo> {
+        let txn = self.doc.transact();
+        let mut out: Vec<DocumentInfo> = self
+            .documents
+            .iter(&txn)
+            .filter_map(|(id, value)| {
+                let Out::YMap(m) = value else { return None };
+                Some(DocumentInfo {
+                    id: id.to_owned(),
+                    title: get_str(&m, &txn, "title").unwrap_or_default(),
+                    kind: get_str(&m, &txn, "kind").unwrap_or_else(|| "text".to_owned()),
+                    created_at: get_num(&m, &txn, "createdAt").unwrap_or(0.0),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.created_at.total_cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        out
+    }
+
+    fn document_ref(&self, id: &str) -> Result<TextRef> {
+        let txn = self.doc.transact();
+        if self.documents.get(&txn, id).is_none() {
+            return Err(Error::UnknownDocument(id.to_owned()));
+        }
+        txn.get_text(doc_text_name(id).as_str())
+            .ok_or_else(|| Error::UnknownDocument(id.to_owned()))
+    }
+
+    /// The body of a shared document.
+    pub fn document_text(&self, id: &str) -> Result<String> {
+        let text = self.document_ref(id)?;
+        let txn = self.doc.transact();
+        Ok(text.get_string(&txn))
+    }
+
+    /// Insert `chunk` at UTF-16 offset `index` of a document.
+    pub fn insert_text(&mut self, id: &str, index: u32, chunk: &str) -> Result<()> {
+        let text = self.document_ref(id)?;
+        let mut txn = self.doc.transact_mut();
+        check_range(&text, &txn, id, index, 0)?;
+        text.insert(&mut txn, index, chunk);
+        Ok(())
+    }
+
+    /// Delete `len` UTF-16 code units at `index` of a document.
+    pub fn delete_text(&mut self, id: &str, index: u32, len: u32) -> Result<()> {
+        let text = self.document_ref(id)?;
+        let mut txn = self.doc.transact_mut();
+        check_range(&text, &txn, id, index, len)?;
+        if len > 0 {
+            text.remove_range(&mut txn, index, len);
+        }
+        Ok(())
+    }
+
+    /// The whole document as JSON-like data (for debugging and tests).
+    pub fn to_json(&self) -> Any {
+        let txn = self.doc.transact();
+        let mut m = HashMap::new();
+        m.insert(CONVERSATIONS.to_owned(), self.conversations.to_json(&txn));
+        m.insert(MESSAGES.to_owned(), self.messages.to_json(&txn));
+        m.insert(DOCUMENTS.to_owned(), self.documents.to_json(&txn));
+        Any::Map(Arc::new(m))
+    }
+}
+
+/// The name of the root text holding document `id`'s body.
+pub fn doc_text_name(id: &str) -> String {
+    format!("{DOC_TEXT_PREFIX}{id}")
+}
+
+/// Validate a UTF-16 range before handing it to `yrs`, which panics on ranges past
+/// the end and would split surrogate pairs.
+fn check_range(
+    text: &TextRef,
+    txn: &TransactionMut<'_>,
+    target: &str,
+    index: u32,
+    len: u32,
+) -> Result<()> {
+    let doc_len = text.len(txn);
+    let end = u64::from(index) + u64::from(len);
+    if end > u64::from(doc_len) {
+        return Err(Error::OutOfRange {
+            target: target.to_owned(),
+            index,
+            end,
+            len: doc_len,
+        });
+    }
+    let bounds = [index, end as u32];
+    let needs_check = bounds.iter().any(|&b| b != 0 && b != doc_len);
+    if needs_check {
+        let units: Vec<u16> = text.get_string(txn).encode_utf16().collect();
+        for b in bounds {
+            let b_usize = b as usize;
+            if b_usize > 0
+                && b_usize < units.len()
+                && (0xDC00..0xE000).contains(&units[b_usize])
+                && (0xD800..0xDC00).contains(&units[b_usize - 1])
+            {
+                return Err(Error::SplitsSurrogate {
+                    target: target.to_owned(),
+                    index: b,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn any_str(any: &Any) -> Option<String> {
+    match any {
+        Any::String(s) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+fn get_str<T: ReadTxn>(map: &MapRef, txn: &T, key: &str) -> Option<String> {
+    match map.get(txn, key)? {
+        Out::Any(any) => any_str(&any),
+        Out::YText(t) => Some(t.get_string(txn)),
+        _ => None,
+    }
+}
+
+fn get_num<T: ReadTxn>(map: &MapRef, txn: &T, key: &str) -> Option<f64> {
+    match map.get(txn, key)? {
+        Out::Any(Any::Number(n)) => n.as_f64(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::updates::decoder::Decode;
+    use yrs::Update;
+
+    fn sync(from: &RoomDoc, to: &RoomDoc) {
+        let sv = to.doc().transact().state_vector();
+        let update = from.doc().transact().encode_diff_v1(&sv);
+        to.doc()
+            .transact_mut()
+            .apply_update(Update::decode_v1(&update).unwrap())
+            .unwrap();
+    }
+
+    #[test]
+    fn conversations_and_messages() -> Result<()> {
+        let ada = Participant::person("ada", "Ada");
+        let mut doc = RoomDoc::new(1);
+        let conv = doc.create_conversation(Some("main"), "Main", &ada, 10)?;
+        let first = doc.post_message(&conv, &ada, Role::User, "hello", 20)?;
+        doc.post_message(
+            &conv,
+            &Participant::agent("bot", "Bot"),
+            Role::Assistant,
+            "hi!",
+            30,
+        )?;
+        let msgs = doc.messages(&conv)?;
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0].id, first);
+        assert_eq!(msgs[0].author, ada);
+        assert_eq!(msgs[1].author.kind, ParticipantKind::Agent);
+        assert_eq!(msgs[1].role, Role::Assistant);
+        assert_eq!(msgs[1].text, "hi!");
+        assert_eq!(
+            doc.post_message("nope", &ada, Role::User, "x", 1)
+                .unwrap_err(),
+            Error::UnknownConversation("nope".into())
+        );
+        assert!(matches!(
+            doc.create_conversation(Some("main"), "again", &ada, 1),
+            Err(Error::AlreadyExists { .. })
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn concurrent_posts_order_identically_everywhere() -> Result<()> {
+        let (a, b) = (Participant::person("a", "A"), Participant::person("b", "B"));
+        let mut one = RoomDoc::new(1);
+        let mut two = RoomDoc::new(2);
+        one.create_conversation(Some("c"), "C", &a, 0)?;
+        sync(&one, &two);
+        one.post_message("c", &a, Role::User, "from one", 5)?;
+        two.post_message("c", &b, Role::User, "from two", 5)?;
+        two.post_message("c", &b, Role::User, "earlier", 4)?;
+        sync(&one, &two);
+        sync(&two, &one);
+        let texts = |d: &RoomDoc| -> Vec<String> {
+            d.messages("c")
+                .unwrap()
+                .into_iter()
+                .map(|m| m.text)
+                .collect()
+        };
+        assert_eq!(texts(&one), texts(&two));
+        assert_eq!(texts(&one)[0], "earlier");
+        Ok(())
+    }
+
+    #[test]
+    fn document_edits_use_utf16_offsets() -> Result<()> {
+        let mut doc = RoomDoc::new(1);
+        doc.create_document(Some("d"), "Doc", 0)?;
+        doc.insert_text("d", 0, "a😀b")?;
+        // "😀" is two UTF-16 code units: "b" sits at 3.
+        doc.insert_text("d", 3, "X")?;
+        assert_eq!(doc.document_text("d")?, "a😀Xb");
+        doc.delete_text("d", 1, 2)?;
+        assert_eq!(doc.document_text("d")?, "aXb");
+        Ok(())
+    }
+
+    #[test]
+    fn bad_ranges_are_refused_without_touching_the_doc() -> Result<()> {
+        let mut doc = RoomDoc::new(1);
+        doc.create_document(Some("d"), "Doc", 0)?;
+        doc.insert_text("d", 0, "a😀b")?;
+        let err = doc.insert_text("d", 9, "x").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "range 9..9 is outside `d` of length 4 (UTF-16 code units)"
+        );
+        assert!(matches!(
+            doc.delete_text("d", 2, 5),
+            Err(Error::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            doc.insert_text("d", 2, "x"),
+            Err(Error::SplitsSurrogate { index: 2, .. })
+        ));
+        assert!(matches!(
+            doc.delete_text("d", 0, 2),
+            Err(Error::SplitsSurrogate { index: 2, .. })
+        ));
+        assert_eq!(
+            doc.insert_text("zz", 0, "x").unwrap_err(),
+            Error::UnknownDocument("zz".into())
+        );
+        assert_eq!(doc.document_text("d")?, "a😀b");
+        Ok(())
+    }
+
+    #[test]
+    fn concurrent_document_creation_shares_one_text() -> Result<()> {
+        let mut one = RoomDoc::new(1);
+        let mut two = RoomDoc::new(2);
+        one.create_document(Some("notes"), "Notes", 0)?;
+        two.create_document(Some("notes"), "Notes", 0)?;
+        one.insert_text("notes", 0, "one ")?;
+        two.insert_text("notes", 0, "two ")?;
+        sync(&one, &two);
+        sync(&two, &one);
+        let text = one.document_text("notes")?;
+        assert_eq!(text, two.document_text("notes")?);
+        assert!(text.contains("one ") && text.contains("two "), "{text}");
+        assert_eq!(one.documents().len(), 1);
+        Ok(())
+    }
+}

@@ -1,0 +1,301 @@
+//! Wire frames: the y-sync protocol (via `yrs::sync`) plus Confab's own message types.
+//!
+//! A frame is one WebSocket binary message holding one or more messages, each starting
+//! with a varuint type: `0` sync (step 1, step 2, update), `1` awareness, `2` auth,
+//! `3` awareness query — exactly what stock `y-websocket` speaks. Confab clients, and
+//! only they, also receive Confab message types (see [`MSG_CONFAB_HELLO`]).
+//!
+//! [`decode_frame`] reads and validates a whole frame before anything is applied, so a
+//! frame that fails anywhere changes nothing. It never panics on any input.
+
+use yrs::encoding::read::{Cursor, Read};
+use yrs::encoding::write::Write;
+use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
+use yrs::{StateVector, Update};
+
+use crate::error::{Error, Result};
+
+/// Largest frame a room accepts from a connection.
+pub const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
+
+/// y-sync message type: document sync.
+pub const MSG_SYNC: u8 = yrs::sync::protocol::MSG_SYNC;
+/// y-sync message type: awareness (presence) update.
+pub const MSG_AWARENESS: u8 = yrs::sync::protocol::MSG_AWARENESS;
+/// y-sync message type: auth.
+pub const MSG_AUTH: u8 = yrs::sync::protocol::MSG_AUTH;
+/// y-sync message type: ask for everyone's awareness state.
+pub const MSG_QUERY_AWARENESS: u8 = yrs::sync::protocol::MSG_QUERY_AWARENESS;
+/// Confab message type: the room greets a Confab client (session id, server time).
+pub const MSG_CONFAB_HELLO: u8 = 100;
+
+/// The room's greeting to a Confab client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hello {
+    /// The connection's id within the room.
+    pub session: u64,
+    /// The room's clock when it greeted, in milliseconds since the Unix epoch.
+    pub server_time_ms: u64,
+}
+
+/// One decoded, validated message.
+#[derive(Debug)]
+pub enum Incoming {
+    /// Sync step 1: the sender's state vector; answer with what it lacks.
+    SyncStep1(StateVector),
+    /// Sync step 2: the updates the receiver lacked.
+    SyncStep2(Update),
+    /// A live document update.
+    Update(Update),
+    /// Presence states.
+    Awareness(AwarenessUpdate),
+    /// A request for every known presence state.
+    AwarenessQuery,
+    /// y-protocols auth message; `Some(reason)` when permission was denied.
+    Auth(Option<String>),
+    /// Confab's session greeting.
+    Hello(Hello),
+}
+
+/// Decode and validate every message in `frame`.
+pub fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>> {
+    if frame.is_empty() {
+        return Err(Error::EmptyFrame);
+    }
+    if frame.len() > MAX_FRAME_BYTES {
+        return Err(Error::FrameTooLarge {
+            size: frame.len(),
+            max: MAX_FRAME_BYTES,
+        });
+    }
+    let mut cursor = Cursor::new(frame);
+    let mut out = Vec::new();
+    while cursor.has_content() {
+        out.push(decode_message(&mut cursor)?);
+    }
+    Ok(out)
+}
+
+fn decode_message(cursor: &mut Cursor<'_>) -> Result<Incoming> {
+    let tag: u8 = cursor
+        .read_var()
+        .map_err(|e| Error::malformed("message type", e))?;
+    match tag {
+        MSG_SYNC => {
+            let step: u8 = cursor
+                .read_var()
+                .map_err(|e| Error::malformed("sync message", e))?;
+            let payload = cursor
+                .read_buf()
+                .map_err(|e| Error::malformed("sync message", e))?;
+            match step {
+                0 => StateVector::decode_v1(payload)
+                    .map(Incoming::SyncStep1)
+                    .map_err(|e| Error::malformed("state vector", e)),
+                1 => decode_update(payload).map(Incoming::SyncStep2),
+                2 => decode_update(payload).map(Incoming::Update),
+                other => Err(Error::malformed(
+                    "sync message",
+                    format!("unknown sync step {other}"),
+                )),
+            }
+        }
+        MSG_AWARENESS => {
+            let payload = cursor
+                .read_buf()
+                .map_err(|e| Error::malformed("awareness update", e))?;
+            let update = AwarenessUpdate::decode_v1(payload)
+                .map_err(|e| Error::malformed("awareness update", e))?;
+            for entry in update.clients.values() {
+                if serde_json::from_str::<serde::de::IgnoredAny>(&entry.json).is_err() {
+                    return Err(Error::malformed(
+                        "awareness update",
+                        "a client state is not valid JSON",
+                    ));
+                }
+            }
+            Ok(Incoming::Awareness(update))
+        }
+        MSG_AUTH => {
+            let denied: u8 = cursor
+                .read_var()
+                .map_err(|e| Error::malformed("auth message", e))?;
+            if denied == yrs::sync::protocol::PERMISSION_DENIED {
+                let reason = cursor
+                    .read_string()
+                    .map_err(|e| Error::malformed("auth message", e))?;
+                Ok(Incoming::Auth(Some(reason.to_owned())))
+            } else {
+                Ok(Incoming::Auth(None))
+            }
+        }
+        MSG_QUERY_AWARENESS => Ok(Incoming::AwarenessQuery),
+        MSG_CONFAB_HELLO => {
+            let session: u64 = cursor
+                .read_var()
+                .map_err(|e| Error::malformed("hello", e))?;
+            let server_time_ms: u64 = cursor
+                .read_var()
+                .map_err(|e| Error::malformed("hello", e))?;
+            Ok(Incoming::Hello(Hello {
+                session,
+                server_time_ms,
+            }))
+        }
+        other => Err(Error::UnsupportedMessage(other)),
+    }
+}
+
+fn decode_update(payload: &[u8]) -> Result<Update> {
+    Update::decode_v1(payload).map_err(|e| Error::malformed("sync update", e))
+}
+
+/// Encode one y-sync message as a frame.
+pub fn encode(message: &Message) -> Vec<u8> {
+    message.encode_v1()
+}
+
+/// A sync step 1 frame carrying `sv`.
+pub fn sync_step1(sv: StateVector) -> Vec<u8> {
+    encode(&Message::Sync(SyncMessage::SyncStep1(sv)))
+}
+
+/// A sync step 2 frame carrying `update` (v1 encoding).
+pub fn sync_step2(update: Vec<u8>) -> Vec<u8> {
+    encode(&Message::Sync(SyncMessage::SyncStep2(update)))
+}
+
+/// A live update frame carrying `update` (v1 encoding).
+pub fn sync_update(update: Vec<u8>) -> Vec<u8> {
+    encode(&Message::Sync(SyncMessage::Update(update)))
+}
+
+/// An awareness frame.
+pub fn awareness(update: AwarenessUpdate) -> Vec<u8> {
+    encode(&Message::Awareness(update))
+}
+
+/// Confab's hello frame.
+pub fn hello(hello: Hello) -> Vec<u8> {
+    let mut enc = EncoderV1::new();
+    enc.write_var(MSG_CONFAB_HELLO);
+    enc.write_var(hello.session);
+    enc.write_var(hello.server_time_ms);
+    enc.to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use yrs::sync::awareness::AwarenessUpdateEntry;
+    use yrs::{Doc, ReadTxn, Text, Transact};
+
+    fn sample_update() -> Vec<u8> {
+        let doc = Doc::with_client_id(7);
+        let text = doc.get_or_insert_text("t");
+        text.insert(&mut doc.transact_mut(), 0, "hi");
+        let txn = doc.transact();
+        txn.encode_state_as_update_v1(&StateVector::default())
+    }
+
+    #[test]
+    fn sync_messages_round_trip() -> Result<()> {
+        let update = sample_update();
+        let mut sv = StateVector::default();
+        sv.set_max(yrs::ClientID::new(7), 2);
+        let frame = [
+            sync_step1(sv.clone()),
+            sync_step2(update.clone()),
+            sync_update(update.clone()),
+        ]
+        .concat();
+        let msgs = decode_frame(&frame)?;
+        assert_eq!(msgs.len(), 3);
+        assert!(matches!(&msgs[0], Incoming::SyncStep1(got) if *got == sv));
+        assert!(matches!(&msgs[1], Incoming::SyncStep2(u) if u.encode_v1() == update));
+        assert!(matches!(&msgs[2], Incoming::Update(u) if u.encode_v1() == update));
+        Ok(())
+    }
+
+    #[test]
+    fn awareness_and_hello_round_trip() -> Result<()> {
+        let mut clients = HashMap::new();
+        clients.insert(
+            yrs::ClientID::new(42),
+            AwarenessUpdateEntry {
+                clock: 3,
+                json: Arc::from(r#"{"user":{"name":"Ada"}}"#),
+            },
+        );
+        let update = AwarenessUpdate { clients };
+        let greeting = Hello {
+            session: 9,
+            server_time_ms: 1_700_000_000_000,
+        };
+        let frame = [awareness(update.clone()), hello(greeting)].concat();
+        let msgs = decode_frame(&frame)?;
+        assert!(matches!(&msgs[0], Incoming::Awareness(got) if *got == update));
+        assert!(matches!(&msgs[1], Incoming::Hello(got) if *got == greeting));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_frames_are_errors_that_name_the_problem() {
+        assert_eq!(decode_frame(&[]).unwrap_err(), Error::EmptyFrame);
+        assert_eq!(
+            decode_frame(&[42]).unwrap_err(),
+            Error::UnsupportedMessage(42)
+        );
+        let err = decode_frame(&[0, 2, 5, 1, 2]).unwrap_err();
+        assert!(err.to_string().contains("malformed sync"), "{err}");
+        let err = decode_frame(&[0, 9, 0]).unwrap_err();
+        assert!(err.to_string().contains("unknown sync step 9"), "{err}");
+        // A valid message followed by a truncated one fails as a whole.
+        let mut frame = sync_update(sample_update());
+        frame.extend_from_slice(&[0, 2, 200]);
+        assert!(decode_frame(&frame).is_err());
+        // Awareness whose state is not JSON.
+        let mut clients = HashMap::new();
+        clients.insert(
+            yrs::ClientID::new(1),
+            AwarenessUpdateEntry {
+                clock: 1,
+                json: Arc::from("{not json"),
+            },
+        );
+        let err = decode_frame(&awareness(AwarenessUpdate { clients })).unwrap_err();
+        assert!(err.to_string().contains("not valid JSON"), "{err}");
+        let big = vec![0u8; MAX_FRAME_BYTES + 1];
+        assert!(matches!(
+            decode_frame(&big),
+            Err(Error::FrameTooLarge { .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = decode_frame(&bytes);
+        }
+
+        #[test]
+        fn hello_round_trips(session in any::<u64>(), time in any::<u64>()) {
+            let h = Hello { session, server_time_ms: time };
+            let msgs = decode_frame(&hello(h)).unwrap();
+            prop_assert!(matches!(&msgs[0], Incoming::Hello(got) if *got == h));
+        }
+
+        #[test]
+        fn mutated_sync_frames_never_panic(flip in 0usize..64, value in any::<u8>()) {
+            let mut frame = sync_update(sample_update());
+            let i = flip % frame.len();
+            frame[i] = value;
+            let _ = decode_frame(&frame);
+        }
+    }
+}

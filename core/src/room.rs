@@ -1,0 +1,502 @@
+//! The server side of a room, sans-IO.
+//!
+//! The edge feeds it what happens on sockets — [`Room::connect`], [`Room::receive`],
+//! [`Room::disconnect`] — and sends the [`Outgoing`] frames it returns. Updates that
+//! changed the document are kept until [`crate::store::persist`] writes them: that is
+//! the dirty signal. The room is schema-agnostic: any valid Yjs update is accepted,
+//! stored and relayed.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use yrs::sync::Awareness;
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, GetString, Options, ReadTxn, StateVector, Transact, Update};
+
+use crate::clock::ManualClock;
+use crate::error::{Error, Result};
+use crate::model::doc_text_name;
+use crate::protocol::{self, decode_frame, Hello, Incoming};
+
+/// A connection's id within its room, chosen by the edge.
+pub type ConnId = u64;
+
+/// Who a frame goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient {
+    /// Only this connection.
+    Only(ConnId),
+    /// Every connection but this one.
+    AllExcept(ConnId),
+    /// Every connection.
+    All,
+}
+
+impl Recipient {
+    /// True when a frame for this recipient goes to `conn`.
+    pub fn includes(self, conn: ConnId) -> bool {
+        match self {
+            Recipient::Only(c) => c == conn,
+            Recipient::AllExcept(c) => c != conn,
+            Recipient::All => true,
+        }
+    }
+}
+
+/// A frame to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Its recipients.
+    pub to: Recipient,
+    /// The bytes of one binary WebSocket message.
+    pub frame: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct Connection {
+    /// Speaks Confab's extra message types (announced when it connected).
+    confab: bool,
+    /// Awareness client ids this connection has published states for.
+    awareness_clients: BTreeSet<u64>,
+}
+
+/// One room on the server.
+pub struct Room {
+    awareness: Awareness,
+    clock: ManualClock,
+    connections: HashMap<ConnId, Connection>,
+    /// Updates produced by transactions that changed the doc, in order; filled by an
+    /// observer on the doc.
+    changes: Arc<Mutex<Vec<Vec<u8>>>>,
+    unpersisted: Vec<Vec<u8>>,
+}
+
+impl Room {
+    /// An empty room.
+    pub fn new(now_ms: u64) -> Self {
+        // The server never edits, so its own client id is never used in an update.
+        let doc = Doc::with_options(Options::with_client_id(yrs::ClientID::new(0)));
+        let changes: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let sink = changes.clone();
+        doc.observe_update_v1("confab-room", move |_, event| {
+            if let Ok(mut sink) = sink.lock() {
+                sink.push(event.update.clone());
+            }
+        })
+        .expect("no transaction is open on a doc that was just created");
+        let clock = ManualClock::new(now_ms);
+        Room {
+            awareness: Awareness::with_clock(doc, clock.clone()),
+            clock,
+            connections: HashMap::new(),
+            changes,
+            unpersisted: Vec::new(),
+        }
+    }
+
+    /// Rebuild a room from what [`crate::store`] wrote: the snapshot's parts in order,
+    /// then the update log in order. Restored state is not dirty.
+    pub fn load<P, L>(snapshot_parts: P, log: L, now_ms: u64) -> Result<Self>
+    where
+        P: IntoIterator,
+        P::Item: AsRef<[u8]>,
+        L: IntoIterator,
+        L::Item: AsRef<[u8]>,
+    {
+        let room = Room::new(now_ms);
+        let snapshot: Vec<u8> = snapshot_parts
+            .into_iter()
+            .flat_map(|p| p.as_ref().to_vec())
+            .collect();
+        {
+            let mut txn = room.awareness.doc().transact_mut();
+            if !snapshot.is_empty() {
+                let update = Update::decode_v1(&snapshot)
+                    .map_err(|e| Error::malformed("stored snapshot", e))?;
+                txn.apply_update(update)
+                    .map_err(|e| Error::InvalidUpdate(e.to_string()))?;
+            }
+            for entry in log {
+                let update = Update::decode_v1(entry.as_ref())
+                    .map_err(|e| Error::malformed("stored update", e))?;
+                txn.apply_update(update)
+                    .map_err(|e| Error::InvalidUpdate(e.to_string()))?;
+            }
+        }
+        room.drain_changes();
+        Ok(room)
+    }
+
+    fn drain_changes(&self) -> Vec<Vec<u8>> {
+        match self.changes.lock() {
+            Ok(mut c) => std::mem::take(&mut *c),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// A new connection. `confab` is true when the client announced Confab's protocol;
+    /// only such clients get Confab's own message types.
+    pub fn connect(&mut self, conn: ConnId, confab: bool) -> Vec<Outgoing> {
+        self.connections.insert(
+            conn,
+            Connection {
+                confab,
+                awareness_clients: BTreeSet::new(),
+            },
+        );
+        let mut out = Vec::new();
+        if confab {
+            out.push(Outgoing {
+                to: Recipient::Only(conn),
+                frame: protocol::hello(Hello {
+                    session: conn,
+                    server_time_ms: self.clock.now(),
+                }),
+            });
+        }
+        let sv = self.awareness.doc().transact().state_vector();
+        out.push(Outgoing {
+            to: Recipient::Only(conn),
+            frame: protocol::sync_step1(sv),
+        });
+        if let Some(frame) = self.full_awareness_frame() {
+            out.push(Outgoing {
+                to: Recipient::Only(conn),
+                frame,
+            });
+        }
+        out
+    }
+
+    /// Re-register a connection that outlived this in-memory room (the edge's object
+    /// hibernated and woke up): no frames are sent, but its awareness ids are known
+    /// again, so closing it removes exactly its presence.
+    pub fn restore_connection(
+        &mut self,
+        conn: ConnId,
+        confab: bool,
+        awareness_clients: impl IntoIterator<Item = u64>,
+    ) {
+        self.connections.insert(
+            conn,
+            Connection {
+                confab,
+                awareness_clients: awareness_clients.into_iter().collect(),
+            },
+        );
+    }
+
+    /// The awareness client ids `conn` has published.
+    pub fn awareness_clients(&self, conn: ConnId) -> Vec<u64> {
+        self.connections
+            .get(&conn)
+            .map(|c| c.awareness_clients.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// True when `conn` speaks Confab's protocol.
+    pub fn is_confab(&self, conn: ConnId) -> bool {
+        self.connections.get(&conn).is_some_and(|c| c.confab)
+    }
+
+    /// Number of live connections.
+    pub fn connection_count(&self) -> usize {
+        self.connections.len()
+    }
+
+    /// Handle one frame from `conn`. The whole frame is decoded and validated first: on
+    /// error nothing in the room changes and the edge should close that connection with
+    /// the error's text as the reason.
+    pub fn receive(&mut self, conn: ConnId, frame: &[u8], now_ms: u64) -> Result<Vec<Outgoing>> {
+        self.clock.set(now_ms);
+        let messages = decode_frame(frame)?;
+        if messages.iter().any(|m| matches!(m, Incoming::Hello(_))) {
+            return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_HELLO));
+        }
+        self.connections.entry(conn).or_default();
+        let mut out = Vec::new();
+        for message in messages {
+            match message {
+                Incoming::SyncStep1(sv) => out.push(Outgoing {
+                    to: Recipient::Only(conn),
+                    frame: protocol::sync_step2(self.diff(&sv)),
+                }),
+                Incoming::SyncStep2(update) | Incoming::Update(update) => {
+                    self.apply(update)?;
+                    for change in self.drain_changes() {
+                        out.push(Outgoing {
+                            to: Recipient::AllExcept(conn),
+                            frame: protocol::sync_update(change.clone()),
+                        });
+                        self.unpersisted.push(change);
+                    }
+                }
+                Incoming::Awareness(update) => {
+                    if let Some(c) = self.connections.get_mut(&conn) {
+                        c.awareness_clients
+                            .extend(update.clients.keys().map(|id| id.get()));
+                    }
+                    let frame = protocol::awareness(update.clone());
+                    self.awareness
+                        .apply_update(update)
+                        .map_err(|e| Error::malformed("awareness update", e))?;
+                    out.push(Outgoing {
+                        to: Recipient::AllExcept(conn),
+                        frame,
+                    });
+                }
+                Incoming::AwarenessQuery => {
+                    if let Some(frame) = self.full_awareness_frame() {
+                        out.push(Outgoing {
+                            to: Recipient::Only(conn),
+                            frame,
+                        });
+                    }
+                }
+                Incoming::Auth(_) | Incoming::Hello(_) => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// A connection closed: forget it and remove the presence states it published —
+    /// and only those — for everyone else.
+    pub fn disconnect(&mut self, conn: ConnId, now_ms: u64) -> Vec<Outgoing> {
+        self.clock.set(now_ms);
+        let Some(gone) = self.connections.remove(&conn) else {
+            return Vec::new();
+        };
+        let still_owned: BTreeSet<u64> = self
+            .connections
+            .values()
+            .flat_map(|c| c.awareness_clients.iter().copied())
+            .collect();
+        let ids: Vec<yrs::ClientID> = gone
+            .awareness_clients
+            .into_iter()
+            .filter(|id| !still_owned.contains(id))
+            .map(yrs::ClientID::new)
+            .filter(|id| self.awareness.meta(*id).is_some())
+            .collect();
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        for id in &ids {
+            self.awareness.remove_state(*id);
+        }
+        match self.awareness.update_with_clients(ids) {
+            Ok(update) => vec![Outgoing {
+                to: Recipient::All,
+                frame: protocol::awareness(update),
+            }],
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn apply(&mut self, update: Update) -> Result<()> {
+        let mut txn = self.awareness.doc().transact_mut();
+        txn.apply_update(update)
+            .map_err(|e| Error::InvalidUpdate(e.to_string()))
+    }
+
+    fn diff(&self, sv: &StateVector) -> Vec<u8> {
+        self.awareness.doc().transact().encode_diff_v1(sv)
+    }
+
+    fn full_awareness_frame(&self) -> Option<Vec<u8>> {
+        let update = self.awareness.update().ok()?;
+        if update.clients.is_empty() {
+            None
+        } else {
+            Some(protocol::awareness(update))
+        }
+    }
+
+    /// True when some applied update has not been persisted yet.
+    pub fn is_dirty(&self) -> bool {
+        !self.unpersisted.is_empty()
+    }
+
+    /// Hand over the updates not yet persisted (oldest first).
+    pub fn take_unpersisted(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.unpersisted)
+    }
+
+    /// The whole document as one update (v1), for compaction.
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.awareness
+            .doc()
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// Number of presence states currently known (not removed).
+    pub fn presence_count(&self) -> usize {
+        self.awareness
+            .iter()
+            .filter(|(_, s)| s.data.is_some())
+            .count()
+    }
+
+    /// Read a Confab document's body (for tests and diagnostics; the room itself does
+    /// not interpret the document).
+    pub fn document_text(&self, id: &str) -> Option<String> {
+        let txn = self.awareness.doc().transact();
+        txn.get_text(doc_text_name(id).as_str())
+            .map(|t| t.get_string(&txn))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Participant;
+    use crate::session::Session;
+
+    /// Deliver every frame between a room and its sessions until nothing moves.
+    pub(crate) fn pump(
+        room: &mut Room,
+        clients: &mut [(ConnId, &mut Session)],
+        mut pending: Vec<Outgoing>,
+    ) {
+        for _ in 0..32 {
+            let mut upstream: Vec<(ConnId, Vec<u8>)> = Vec::new();
+            for (conn, session) in clients.iter_mut() {
+                for o in pending.iter().filter(|o| o.to.includes(*conn)) {
+                    let got = session
+                        .receive(&o.frame, 0)
+                        .expect("client accepts room frames");
+                    upstream.extend(got.replies.into_iter().map(|f| (*conn, f)));
+                }
+                upstream.extend(session.drain_outgoing().into_iter().map(|f| (*conn, f)));
+            }
+            pending.clear();
+            if upstream.is_empty() {
+                return;
+            }
+            for (conn, frame) in upstream {
+                pending.extend(
+                    room.receive(conn, &frame, 0)
+                        .expect("room accepts client frames"),
+                );
+            }
+        }
+        panic!("frames kept flowing");
+    }
+
+    fn join(room: &mut Room, conn: ConnId, session: &mut Session) -> Vec<Outgoing> {
+        let mut out = room.connect(conn, true);
+        for frame in session.handshake() {
+            out.extend(room.receive(conn, &frame, 0).unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn two_sessions_converge_through_the_room() -> Result<()> {
+        let mut room = Room::new(0);
+        let mut a = Session::new(1, Participant::person("a", "A"), 0);
+        let mut b = Session::new(2, Participant::person("b", "B"), 0);
+        let mut pending = join(&mut room, 1, &mut a);
+        pending.extend(join(&mut room, 2, &mut b));
+        pump(&mut room, &mut [(1, &mut a), (2, &mut b)], pending);
+        a.doc_mut().create_document(Some("d"), "D", 0)?;
+        a.doc_mut().insert_text("d", 0, "hello")?;
+        b.doc_mut().ensure_document("d", "D", 0)?;
+        b.doc_mut().insert_text("d", 0, "!")?;
+        pump(&mut room, &mut [(1, &mut a), (2, &mut b)], Vec::new());
+        let text = a.doc().document_text("d")?;
+        assert_eq!(text, b.doc().document_text("d")?);
+        assert_eq!(room.document_text("d"), Some(text));
+        assert!(room.is_dirty());
+        Ok(())
+    }
+
+    #[test]
+    fn late_joiner_gets_full_state() -> Result<()> {
+        let mut room = Room::new(0);
+        let mut a = Session::new(1, Participant::person("a", "A"), 0);
+        let pending = join(&mut room, 1, &mut a);
+        pump(&mut room, &mut [(1, &mut a)], pending);
+        a.ensure_conversation("c", "C", 0)?;
+        a.post_message("c", crate::model::Role::User, "first", 1)?;
+        pump(&mut room, &mut [(1, &mut a)], Vec::new());
+        let mut late = Session::new(3, Participant::person("l", "L"), 0);
+        let pending = join(&mut room, 3, &mut late);
+        pump(&mut room, &mut [(3, &mut late)], pending);
+        assert!(late.is_synced());
+        assert_eq!(late.doc().messages("c")?[0].text, "first");
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_frame_changes_nothing() -> Result<()> {
+        let mut room = Room::new(0);
+        let mut a = Session::new(1, Participant::person("a", "A"), 0);
+        let pending = join(&mut room, 1, &mut a);
+        pump(&mut room, &mut [(1, &mut a)], pending);
+        a.doc_mut().create_document(Some("d"), "D", 0)?;
+        let good = a.drain_outgoing().concat();
+        let mut frame = good.clone();
+        frame.extend_from_slice(&[0, 2, 0xff, 0xff]);
+        let before = room.snapshot();
+        let err = room.receive(1, &frame, 0).unwrap_err();
+        assert!(err.is_protocol_error());
+        assert!(err.to_string().starts_with("malformed"), "{err}");
+        assert_eq!(room.snapshot(), before);
+        assert!(!room.is_dirty());
+        room.receive(1, &good, 0)?;
+        assert!(room.is_dirty());
+        Ok(())
+    }
+
+    #[test]
+    fn closing_a_socket_removes_only_its_presence() -> Result<()> {
+        let mut room = Room::new(0);
+        let mut a = Session::new(1, Participant::person("a", "A"), 0);
+        let mut b = Session::new(2, Participant::person("b", "B"), 0);
+        a.set_presence(r#"{"typing":true}"#)?;
+        b.set_presence("{}")?;
+        let mut pending = join(&mut room, 1, &mut a);
+        pending.extend(join(&mut room, 2, &mut b));
+        pump(&mut room, &mut [(1, &mut a), (2, &mut b)], pending);
+        assert_eq!(room.presence_count(), 2);
+        assert_eq!(b.peers().len(), 2);
+        let out = room.disconnect(1, 10);
+        assert_eq!(room.presence_count(), 1);
+        assert_eq!(room.awareness_clients(2), vec![2]);
+        for o in out {
+            assert!(o.to.includes(2));
+            b.receive(&o.frame, 10)?;
+        }
+        let peers = b.peers();
+        assert_eq!(peers.len(), 1);
+        assert!(peers[0].is_self);
+        Ok(())
+    }
+
+    #[test]
+    fn stock_clients_get_no_confab_messages() {
+        let mut room = Room::new(5);
+        let out = room.connect(1, false);
+        assert!(out.iter().all(|o| o.frame[0] != protocol::MSG_CONFAB_HELLO));
+        let out = room.connect(2, true);
+        assert_eq!(out[0].frame[0], protocol::MSG_CONFAB_HELLO);
+    }
+
+    #[test]
+    fn clients_may_not_send_hello() {
+        let mut room = Room::new(0);
+        let err = room
+            .receive(
+                1,
+                &protocol::hello(Hello {
+                    session: 1,
+                    server_time_ms: 0,
+                }),
+                0,
+            )
+            .unwrap_err();
+        assert_eq!(err, Error::UnsupportedMessage(protocol::MSG_CONFAB_HELLO));
+    }
+}

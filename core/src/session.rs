@@ -1,0 +1,493 @@
+//! The client side of a room, sans-IO: what a browser tab or an agent drives.
+//!
+//! The transport (WebSocket in `confab-wasm`) calls [`Session::handshake`] when a socket
+//! opens, [`Session::receive`] for every frame, [`Session::drain_outgoing`] after local
+//! edits, [`Session::tick`] every few seconds and [`Session::disconnected`] when the
+//! socket drops. Local edits apply at once; the session queues their updates.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use yrs::sync::Awareness;
+use yrs::{Origin, ReadTxn, Transact};
+
+use crate::clock::ManualClock;
+use crate::error::{Error, Result};
+use crate::model::{Participant, Role, RoomDoc};
+use crate::protocol::{self, decode_frame, Hello, Incoming};
+
+/// Origin tag of transactions that apply remote updates; everything else is local.
+const REMOTE: &str = "confab-remote";
+
+/// A presence state is renewed this often so peers know the client is alive.
+pub const PRESENCE_RENEW_MS: u64 = 15_000;
+/// A peer whose presence was not renewed for this long is considered gone.
+pub const PRESENCE_TIMEOUT_MS: u64 = 30_000;
+
+/// What a received frame did.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// Frames to send back to the room.
+    pub replies: Vec<Vec<u8>>,
+    /// The document changed.
+    pub doc_changed: bool,
+    /// Someone's presence changed.
+    pub presence_changed: bool,
+    /// This frame completed the initial sync.
+    pub became_synced: bool,
+    /// The room's greeting, if this frame carried it.
+    pub hello: Option<Hello>,
+    /// The room denied access, with its reason.
+    pub denied: Option<String>,
+}
+
+/// Someone present in the room.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Peer {
+    /// Their awareness (yrs) client id.
+    pub client_id: u64,
+    /// Their presence state as JSON text.
+    pub state: String,
+    /// True for this session's own state.
+    pub is_self: bool,
+}
+
+/// The client side of a room.
+pub struct Session {
+    doc: RoomDoc,
+    awareness: Awareness,
+    clock: ManualClock,
+    me: Participant,
+    outbox: Arc<Mutex<Vec<Vec<u8>>>>,
+    doc_version: Arc<AtomicU64>,
+    presence: Option<serde_json::Map<String, serde_json::Value>>,
+    presence_dirty: bool,
+    presence_sent_at: u64,
+    synced: bool,
+    hello: Option<Hello>,
+}
+
+impl Session {
+    /// A session for `me` whose edits carry yrs client id `client_id` (unique per tab:
+    /// pick it at random).
+    pub fn new(client_id: u64, me: Participant, now_ms: u64) -> Self {
+        let doc = RoomDoc::new(client_id);
+        let outbox: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let doc_version: Arc<AtomicU64> = Arc::default();
+        let (sink, version) = (outbox.clone(), doc_version.clone());
+        let remote = Origin::from(REMOTE);
+        doc.doc()
+            .observe_update_v1("confab-session", move |txn, event| {
+                version.fetch_add(1, Ordering::Relaxed);
+                if txn.origin() != Some(&remote) {
+                    if let Ok(mut sink) = sink.lock() {
+                        sink.push(event.update.clone());
+                    }
+                }
+            })
+            .expect("no transaction is open on a doc that was just created");
+        let clock = ManualClock::new(now_ms);
+        let awareness = Awareness::with_clock(doc.doc().clone(), clock.clone());
+        Session {
+            doc,
+            awareness,
+            clock,
+            me,
+            outbox,
+            doc_version,
+            presence: None,
+            presence_dirty: false,
+            presence_sent_at: 0,
+            synced: false,
+            hello: None,
+        }
+    }
+
+    /// Who this session acts as.
+    pub fn me(&self) -> &Participant {
+        &self.me
+    }
+
+    /// The yrs client id of this session's edits.
+    pub fn client_id(&self) -> u64 {
+        self.doc.doc().client_id().get()
+    }
+
+    /// The room document (read).
+    pub fn doc(&self) -> &RoomDoc {
+        &self.doc
+    }
+
+    /// The room document (edit). Edits apply at once; call [`Session::drain_outgoing`]
+    /// afterwards to get the frames that carry them.
+    pub fn doc_mut(&mut self) -> &mut RoomDoc {
+        &mut self.doc
+    }
+
+    /// True once the room's state has been merged after the latest handshake.
+    pub fn is_synced(&self) -> bool {
+        self.synced
+    }
+
+    /// The room's greeting on the current connection.
+    pub fn hello(&self) -> Option<Hello> {
+        self.hello
+    }
+
+    /// A counter that moves whenever the document changes (local or remote).
+    pub fn doc_version(&self) -> u64 {
+        self.doc_version.load(Ordering::Relaxed)
+    }
+
+    /// Frames to send when a socket opens: our state vector (the room answers with what
+    /// we lack and asks for what it lacks, which carries our offline edits) and our
+    /// presence.
+    pub fn handshake(&mut self) -> Vec<Vec<u8>> {
+        self.synced = false;
+        self.hello = None;
+        // Queued updates are covered by the sync step 2 we send in reply to the room.
+        if let Ok(mut outbox) = self.outbox.lock() {
+            outbox.clear();
+        }
+        let sv = self.doc.doc().transact().state_vector();
+        let mut frames = vec![protocol::sync_step1(sv)];
+        if self.presence.is_some() {
+            frames.extend(self.presence_frame());
+        }
+        self.presence_dirty = false;
+        frames
+    }
+
+    /// The socket dropped: everyone else's presence is unknown until we are back, so
+    /// drop it (no ghosts), and mark the session unsynced.
+    pub fn disconnected(&mut self) {
+        self.synced = false;
+        self.hello = None;
+        let me = self.awareness.client_id();
+        let others: Vec<_> = self
+            .awareness
+            .iter()
+            .map(|(id, _)| id)
+            .filter(|id| *id != me)
+            .collect();
+        for id in others {
+            self.awareness.remove_state(id);
+        }
+    }
+
+    /// Handle one frame from the room.
+    pub fn receive(&mut self, frame: &[u8], now_ms: u64) -> Result<Received> {
+        self.clock.set(now_ms);
+        let messages = decode_frame(frame)?;
+        let before = self.doc_version();
+        let mut got = Received::default();
+        for message in messages {
+            match message {
+                Incoming::SyncStep1(sv) => {
+                    let diff = self.doc.doc().transact().encode_diff_v1(&sv);
+                    got.replies.push(protocol::sync_step2(diff));
+                }
+                Incoming::SyncStep2(update) => {
+                    self.apply_remote(update)?;
+                    if !self.synced {
+                        self.synced = true;
+                        got.became_synced = true;
+                    }
+                }
+                Incoming::Update(update) => self.apply_remote(update)?,
+                Incoming::Awareness(update) => {
+                    let summary = self
+                        .awareness
+                        .apply_update_summary(update)
+                        .map_err(|e| Error::malformed("awareness update", e))?;
+                    got.presence_changed |= summary.is_some();
+                }
+                Incoming::AwarenessQuery => got.replies.extend(self.presence_frame()),
+                Incoming::Auth(reason) => got.denied = reason,
+                Incoming::Hello(hello) => {
+                    self.hello = Some(hello);
+                    got.hello = Some(hello);
+                }
+            }
+        }
+        got.doc_changed = self.doc_version() != before;
+        Ok(got)
+    }
+
+    fn apply_remote(&mut self, update: yrs::Update) -> Result<()> {
+        let mut txn = self.doc.doc().transact_mut_with(REMOTE);
+        txn.apply_update(update)
+            .map_err(|e| Error::InvalidUpdate(e.to_string()))
+    }
+
+    /// Frames carrying local edits (merged into one update) and presence changes made
+    /// since the last call.
+    pub fn drain_outgoing(&mut self) -> Vec<Vec<u8>> {
+        let updates = match self.outbox.lock() {
+            Ok(mut outbox) => std::mem::take(&mut *outbox),
+            Err(_) => Vec::new(),
+        };
+        let mut frames = Vec::new();
+        match updates.len() {
+            0 => {}
+            1 => frames.push(protocol::sync_update(
+                updates.into_iter().next().unwrap_or_default(),
+            )),
+            _ => match yrs::merge_updates_v1(&updates) {
+                Ok(merged) => frames.push(protocol::sync_update(merged)),
+                Err(_) => frames.extend(updates.into_iter().map(protocol::sync_update)),
+            },
+        }
+        if self.presence_dirty {
+            self.presence_dirty = false;
+            frames.extend(self.presence_frame());
+        }
+        frames
+    }
+
+    /// Set this session's presence: a JSON object of the app's fields (status, activity,
+    /// cursor, ...). Confab adds `user` = this participant.
+    pub fn set_presence(&mut self, json: &str) -> Result<()> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| Error::InvalidPresence(e.to_string()))?;
+        let serde_json::Value::Object(fields) = value else {
+            return Err(Error::InvalidPresence(format!(
+                "expected a JSON object, got `{json}`"
+            )));
+        };
+        self.presence = Some(fields);
+        self.publish_presence();
+        Ok(())
+    }
+
+    fn publish_presence(&mut self) {
+        let Some(fields) = &self.presence else { return };
+        let mut state = fields.clone();
+        state.insert(
+            "user".to_owned(),
+            serde_json::json!({ "id": self.me.id, "name": self.me.name, "kind": self.me.kind }),
+        );
+        self.awareness
+            .set_local_state_raw(serde_json::Value::Object(state).to_string());
+        self.presence_dirty = true;
+    }
+
+    fn presence_frame(&mut self) -> Option<Vec<u8>> {
+        let me = self.awareness.client_id();
+        let update = self.awareness.update_with_clients([me]).ok()?;
+        self.presence_sent_at = self.clock.now();
+        Some(protocol::awareness(update))
+    }
+
+    /// Everyone present, this session included, ordered by client id.
+    pub fn peers(&self) -> Vec<Peer> {
+        let me = self.awareness.client_id();
+        let mut peers: Vec<Peer> = self
+            .awareness
+            .iter()
+            .filter_map(|(id, state)| {
+                Some(Peer {
+                    client_id: id.get(),
+                    state: state.data.as_deref()?.to_owned(),
+                    is_self: id == me,
+                })
+            })
+            .collect();
+        peers.sort_by_key(|p| p.client_id);
+        peers
+    }
+
+    /// Periodic upkeep: renew our presence before peers time it out, and drop peers
+    /// whose presence was not renewed in time. Returns frames to send and whether the
+    /// set of peers changed.
+    pub fn tick(&mut self, now_ms: u64) -> (Vec<Vec<u8>>, bool) {
+        self.clock.set(now_ms);
+        let mut frames = Vec::new();
+        if self.presence.is_some()
+            && self.synced
+            && now_ms.saturating_sub(self.presence_sent_at) >= PRESENCE_RENEW_MS
+        {
+            self.publish_presence();
+            self.presence_dirty = false;
+            frames.extend(self.presence_frame());
+        }
+        let me = self.awareness.client_id();
+        let stale: Vec<_> = self
+            .awareness
+            .iter()
+            .filter(|(id, state)| {
+                *id != me
+                    && state.data.is_some()
+                    && now_ms.saturating_sub(state.last_updated) >= PRESENCE_TIMEOUT_MS
+            })
+            .map(|(id, _)| id)
+            .collect();
+        let changed = !stale.is_empty();
+        for id in stale {
+            self.awareness.remove_state(id);
+        }
+        (frames, changed)
+    }
+
+    /// Frames announcing that this session leaves (its presence removed for everyone).
+    pub fn leave(&mut self) -> Vec<Vec<u8>> {
+        self.presence = None;
+        self.awareness.clean_local_state();
+        let me = self.awareness.client_id();
+        match self.awareness.update_with_clients([me]) {
+            Ok(update) => vec![protocol::awareness(update)],
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Create a conversation as this participant.
+    pub fn create_conversation(
+        &mut self,
+        id: Option<&str>,
+        title: &str,
+        now_ms: u64,
+    ) -> Result<String> {
+        let me = self.me.clone();
+        self.doc.create_conversation(id, title, &me, now_ms)
+    }
+
+    /// Create the conversation unless it exists.
+    pub fn ensure_conversation(&mut self, id: &str, title: &str, now_ms: u64) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.ensure_conversation(id, title, &me, now_ms)
+    }
+
+    /// Post a message as this participant.
+    pub fn post_message(
+        &mut self,
+        conversation: &str,
+        role: Role,
+        text: &str,
+        now_ms: u64,
+    ) -> Result<String> {
+        let me = self.me.clone();
+        self.doc.post_message(conversation, &me, role, text, now_ms)
+    }
+
+    /// The state vector of the local doc, encoded (v1).
+    pub fn state_vector(&self) -> Vec<u8> {
+        use yrs::updates::encoder::Encode;
+        self.doc.doc().transact().state_vector().encode_v1()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str) -> Participant {
+        Participant::person(id, id.to_uppercase())
+    }
+
+    #[test]
+    fn local_edits_queue_one_merged_update() -> Result<()> {
+        let mut s = Session::new(1, person("a"), 0);
+        s.doc_mut().create_document(Some("d"), "D", 0)?;
+        for (i, ch) in "hello".chars().enumerate() {
+            s.doc_mut().insert_text("d", i as u32, &ch.to_string())?;
+        }
+        let frames = s.drain_outgoing();
+        assert_eq!(frames.len(), 1);
+        assert!(s.drain_outgoing().is_empty());
+        let mut other = Session::new(2, person("b"), 0);
+        let got = other.receive(&frames[0], 0)?;
+        assert!(got.doc_changed);
+        assert_eq!(other.doc().document_text("d")?, "hello");
+        // Remote changes are not echoed back.
+        assert!(other.drain_outgoing().is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn offline_edits_travel_in_the_sync_reply() -> Result<()> {
+        let mut a = Session::new(1, person("a"), 0);
+        let mut b = Session::new(2, person("b"), 0);
+        a.doc_mut().create_document(Some("d"), "D", 0)?;
+        a.doc_mut().insert_text("d", 0, "offline")?;
+        let hs = a.handshake();
+        assert!(
+            a.drain_outgoing().is_empty(),
+            "handshake replaces queued updates"
+        );
+        // b plays the room: answer step 1 with step 2.
+        let reply = b.receive(&hs[0], 0)?.replies;
+        let got = a.receive(&reply[0], 0)?;
+        assert!(got.became_synced && a.is_synced());
+        let step1 = protocol::sync_step1(b.doc().doc().transact().state_vector());
+        let answer = a.receive(&step1, 0)?.replies;
+        b.receive(&answer[0], 0)?;
+        assert_eq!(b.doc().document_text("d")?, "offline");
+        Ok(())
+    }
+
+    #[test]
+    fn presence_renews_and_times_out() -> Result<()> {
+        let mut a = Session::new(1, person("a"), 0);
+        let mut b = Session::new(2, person("b"), 0);
+        assert!(matches!(
+            a.set_presence("[1]"),
+            Err(Error::InvalidPresence(_))
+        ));
+        a.set_presence(r#"{"status":"active"}"#)?;
+        let frames = a.drain_outgoing();
+        assert_eq!(frames.len(), 1);
+        assert!(b.receive(&frames[0], 0)?.presence_changed);
+        let peer = b
+            .peers()
+            .into_iter()
+            .find(|p| !p.is_self)
+            .expect("a is visible");
+        let state: serde_json::Value = serde_json::from_str(&peer.state).unwrap();
+        assert_eq!(state["user"]["id"], "a");
+        assert_eq!(state["status"], "active");
+        // a is synced elsewhere: it renews after 15 s.
+        a.synced = true;
+        assert!(a.tick(10_000).0.is_empty());
+        let (renew, _) = a.tick(PRESENCE_RENEW_MS);
+        assert_eq!(renew.len(), 1);
+        b.receive(&renew[0], PRESENCE_RENEW_MS)?;
+        // Without further renewals b drops a after the timeout.
+        let (_, changed) = b.tick(PRESENCE_RENEW_MS + PRESENCE_TIMEOUT_MS - 1);
+        assert!(!changed);
+        let (_, changed) = b.tick(PRESENCE_RENEW_MS + PRESENCE_TIMEOUT_MS);
+        assert!(changed);
+        assert!(b.peers().is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn leaving_and_disconnecting_leave_no_ghosts() -> Result<()> {
+        let mut a = Session::new(1, person("a"), 0);
+        let mut b = Session::new(2, person("b"), 0);
+        b.set_presence("{}")?;
+        a.set_presence("{}")?;
+        b.receive(&a.drain_outgoing()[0], 0)?;
+        assert_eq!(b.peers().len(), 2);
+        let bye = a.leave();
+        assert!(b.receive(&bye[0], 1)?.presence_changed);
+        assert_eq!(b.peers().len(), 1);
+        a.set_presence("{}")?;
+        b.receive(&a.drain_outgoing()[0], 2)?;
+        assert_eq!(b.peers().len(), 2, "a returning is visible at once");
+        b.disconnected();
+        assert_eq!(b.peers().len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_frames_are_errors() {
+        let mut s = Session::new(1, person("a"), 0);
+        assert_eq!(s.receive(&[], 0).unwrap_err(), Error::EmptyFrame);
+        assert!(s
+            .receive(&[0, 1, 3, 1, 2], 0)
+            .unwrap_err()
+            .is_protocol_error());
+    }
+}
