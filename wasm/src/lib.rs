@@ -1,0 +1,760 @@
+//! # confab-wasm
+//!
+//! WebAssembly bindings of Confab for browsers and Node. [`Room`] joins a room on a
+//! Confab edge over a WebSocket, applies local edits at once, merges remote ones,
+//! reconnects with backoff and reports its connection state. Every decision is made by
+//! `confab-core`; this crate is glue: sockets, timers and JavaScript values.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use confab_core::backoff::{Backoff, ConnectionState};
+use confab_core::model::{Participant, ParticipantKind, Role};
+use confab_core::session::Session;
+use js_sys::{Function, Reflect, Uint8Array};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
+
+/// How often presence is renewed and stale peers are dropped.
+const TICK_MS: i32 = 2_500;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &JsValue, ms: i32) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: &JsValue);
+    #[wasm_bindgen(js_name = setInterval)]
+    fn set_interval(handler: &JsValue, ms: i32) -> JsValue;
+    #[wasm_bindgen(js_name = clearInterval)]
+    fn clear_interval(handle: &JsValue);
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Options for `new Room(...)`. */
+export interface RoomOptions {
+  /** Base URL of the edge's rooms, e.g. `ws://127.0.0.1:8787/rooms`. */
+  url: string;
+  /** Room name; joined as `<url>/<room>`. */
+  room: string;
+  /** Who this client is. */
+  user: { id: string; name: string; kind?: "person" | "agent" };
+  /** WebSocket constructor; defaults to `globalThis.WebSocket` (pass `ws` in Node 20). */
+  WebSocket?: unknown;
+  /** yrs client id of this tab's edits; random when omitted. */
+  clientId?: number;
+}
+/** Where a room's connection stands. */
+export type ConnectionState = "offline" | "connecting" | "syncing" | "synced" | "reconnecting";
+/** What a room reports to its listener. */
+export type RoomEvent =
+  | { type: "status"; state: ConnectionState; code?: number; reason?: string }
+  | { type: "change"; origin: "local" | "remote" }
+  | { type: "presence" }
+  | { type: "error"; message: string };
+export interface ParticipantInfo { id: string; name: string; kind: "person" | "agent" }
+export interface ConversationInfo { id: string; title: string; createdBy: string; createdAt: number }
+export interface MessageInfo {
+  id: string; conversation: string; author: ParticipantInfo;
+  role: "user" | "assistant" | "system" | "tool"; text: string; createdAt: number;
+}
+export interface DocumentInfo { id: string; title: string; kind: string; createdAt: number }
+export interface PeerInfo { clientId: number; isSelf: boolean; state: Record<string, unknown> & { user?: ParticipantInfo } }
+"#;
+
+#[derive(Deserialize)]
+struct UserOptions {
+    id: String,
+    name: String,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PlainOptions {
+    url: String,
+    room: String,
+    user: UserOptions,
+    #[serde(default, rename = "clientId")]
+    client_id: Option<f64>,
+}
+
+/// A JavaScript `Error` (or `RangeError` for offsets) carrying core's message.
+fn js_error(err: confab_core::Error) -> JsValue {
+    match err {
+        confab_core::Error::OutOfRange { .. } | confab_core::Error::SplitsSurrogate { .. } => {
+            js_sys::RangeError::new(&err.to_string()).into()
+        }
+        other => js_sys::Error::new(&other.to_string()).into(),
+    }
+}
+
+fn type_error(message: &str) -> JsValue {
+    js_sys::TypeError::new(message).into()
+}
+
+fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    value
+        .serialize(&serializer)
+        .map_err(|e| type_error(&e.to_string()))
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+enum Event {
+    Status {
+        state: ConnectionState,
+        close: Option<(u16, String)>,
+    },
+    Change(&'static str),
+    Presence,
+    Error(String),
+}
+
+impl Event {
+    fn to_js(&self) -> JsValue {
+        let obj = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = Reflect::set(&obj, &JsValue::from_str(k), &v);
+        };
+        match self {
+            Event::Status { state, close } => {
+                set("type", "status".into());
+                set("state", state.as_str().into());
+                if let Some((code, reason)) = close {
+                    set("code", JsValue::from(*code));
+                    set("reason", reason.as_str().into());
+                }
+            }
+            Event::Change(origin) => {
+                set("type", "change".into());
+                set("origin", (*origin).into());
+            }
+            Event::Presence => set("type", "presence".into()),
+            Event::Error(message) => {
+                set("type", "error".into());
+                set("message", message.as_str().into());
+            }
+        }
+        obj.into()
+    }
+}
+
+struct SocketHandlers {
+    _open: Closure<dyn FnMut(JsValue)>,
+    _message: Closure<dyn FnMut(MessageEvent)>,
+    _close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+struct Inner {
+    session: Session,
+    url: String,
+    ws_ctor: Option<Function>,
+    socket: Option<WebSocket>,
+    handlers: Option<SocketHandlers>,
+    generation: u64,
+    state: ConnectionState,
+    wanted: bool,
+    attempt: u32,
+    backoff: Backoff,
+    retry_timer: Option<JsValue>,
+    tick_timer: Option<JsValue>,
+    tick_closure: Option<Closure<dyn FnMut()>>,
+    listener: Option<Function>,
+}
+
+impl Inner {
+    fn set_state(&mut self, state: ConnectionState, events: &mut Vec<Event>) {
+        if self.state != state {
+            self.state = state;
+            events.push(Event::Status { state, close: None });
+        }
+    }
+
+    fn send(&self, frames: Vec<Vec<u8>>) {
+        let Some(ws) = &self.socket else { return };
+        if ws.ready_state() != WebSocket::OPEN {
+            return;
+        }
+        for frame in frames {
+            // Copy into a JS-owned buffer: a view into wasm memory could move under
+            // runtimes that queue the send.
+            let bytes = Uint8Array::from(frame.as_slice());
+            let _ = ws.send_with_array_buffer_view(&bytes);
+        }
+    }
+
+    /// Send what local edits queued; drop it when offline (the next handshake carries it).
+    fn flush(&mut self) {
+        let frames = self.session.drain_outgoing();
+        if matches!(
+            self.state,
+            ConnectionState::Syncing | ConnectionState::Synced
+        ) {
+            self.send(frames);
+        }
+    }
+
+    fn detach_socket(&mut self) -> Option<WebSocket> {
+        let ws = self.socket.take()?;
+        ws.set_onopen(None);
+        ws.set_onmessage(None);
+        ws.set_onclose(None);
+        ws.set_onerror(None);
+        self.handlers = None;
+        Some(ws)
+    }
+
+    fn cancel_retry(&mut self) {
+        if let Some(t) = self.retry_timer.take() {
+            clear_timeout(&t);
+        }
+    }
+
+    fn stop_ticking(&mut self) {
+        if let Some(t) = self.tick_timer.take() {
+            clear_interval(&t);
+        }
+        self.tick_closure = None;
+    }
+}
+
+/// A live Confab room: one shared document with conversations, messages, documents and
+/// presence, kept in sync with the edge.
+#[wasm_bindgen]
+pub struct Room {
+    inner: Rc<RefCell<Inner>>,
+}
+
+fn emit(inner: &Rc<RefCell<Inner>>, events: Vec<Event>) {
+    if events.is_empty() {
+        return;
+    }
+    let listener = inner.borrow().listener.clone();
+    if let Some(listener) = listener {
+        for event in events {
+            let _ = listener.call1(&JsValue::NULL, &event.to_js());
+        }
+    }
+}
+
+fn open_socket(rc: &Rc<RefCell<Inner>>) {
+    let mut events = Vec::new();
+    {
+        let mut inner = rc.borrow_mut();
+        inner.cancel_retry();
+        if let Some(old) = inner.detach_socket() {
+            let _ = old.close();
+        }
+        inner.generation += 1;
+        let generation = inner.generation;
+        inner.set_state(ConnectionState::Connecting, &mut events);
+        let Some(ctor) = inner.ws_ctor.clone() else {
+            events.push(Event::Error(
+                "no WebSocket in this runtime: pass { WebSocket } (for example from the `ws` package) in the room options".into(),
+            ));
+            inner.wanted = false;
+            inner.set_state(ConnectionState::Offline, &mut events);
+            drop(inner);
+            emit(rc, events);
+            return;
+        };
+        let args = js_sys::Array::of1(&JsValue::from_str(&inner.url));
+        match Reflect::construct(&ctor, &args) {
+            Ok(ws) => {
+                let ws: WebSocket = ws.unchecked_into();
+                ws.set_binary_type(BinaryType::Arraybuffer);
+                let weak = Rc::downgrade(rc);
+                let on_open = {
+                    let weak = weak.clone();
+                    Closure::<dyn FnMut(JsValue)>::new(move |_| socket_opened(&weak, generation))
+                };
+                let on_message = {
+                    let weak = weak.clone();
+                    Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                        socket_message(&weak, generation, e.data())
+                    })
+                };
+                let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
+                    socket_closed(&weak, generation, e.code(), e.reason())
+                });
+                ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+                ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+                ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+                inner.socket = Some(ws);
+                inner.handlers = Some(SocketHandlers {
+                    _open: on_open,
+                    _message: on_message,
+                    _close: on_close,
+                });
+            }
+            Err(e) => {
+                let message = e
+                    .dyn_ref::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+                    .unwrap_or_else(|| format!("{e:?}"));
+                events.push(Event::Error(format!(
+                    "could not open a WebSocket to {}: {message}",
+                    inner.url
+                )));
+                drop(inner);
+                emit(rc, events);
+                schedule_retry(rc, None);
+                return;
+            }
+        }
+    }
+    emit(rc, events);
+}
+
+fn schedule_retry(rc: &Rc<RefCell<Inner>>, close: Option<(u16, String)>) {
+    let mut events = Vec::new();
+    {
+        let mut inner = rc.borrow_mut();
+        if !inner.wanted {
+            inner.state = ConnectionState::Offline;
+            events.push(Event::Status {
+                state: ConnectionState::Offline,
+                close,
+            });
+        } else {
+            let delay = inner
+                .backoff
+                .delay_ms(inner.attempt, js_sys::Math::random());
+            inner.attempt = inner.attempt.saturating_add(1);
+            inner.state = ConnectionState::Reconnecting;
+            events.push(Event::Status {
+                state: ConnectionState::Reconnecting,
+                close,
+            });
+            let weak = Rc::downgrade(rc);
+            let retry = Closure::once_into_js(move || {
+                if let Some(rc) = weak.upgrade() {
+                    rc.borrow_mut().retry_timer = None;
+                    if rc.borrow().wanted {
+                        open_socket(&rc);
+                    }
+                }
+            });
+            inner.retry_timer = Some(set_timeout(&retry, delay as i32));
+        }
+    }
+    emit(rc, events);
+}
+
+fn socket_opened(weak: &Weak<RefCell<Inner>>, generation: u64) {
+    let Some(rc) = weak.upgrade() else { return };
+    let mut events = Vec::new();
+    {
+        let mut inner = rc.borrow_mut();
+        if inner.generation != generation {
+            return;
+        }
+        inner.set_state(ConnectionState::Syncing, &mut events);
+        let frames = inner.session.handshake();
+        inner.send(frames);
+    }
+    emit(&rc, events);
+}
+
+fn socket_message(weak: &Weak<RefCell<Inner>>, generation: u64, data: JsValue) {
+    let Some(rc) = weak.upgrade() else { return };
+    let mut events = Vec::new();
+    {
+        let mut inner = rc.borrow_mut();
+        if inner.generation != generation {
+            return;
+        }
+        if !data.is_instance_of::<js_sys::ArrayBuffer>() {
+            events.push(Event::Error(
+                "the room sent a text frame; Confab speaks binary frames only".into(),
+            ));
+            drop(inner);
+            emit(&rc, events);
+            return;
+        }
+        let bytes = Uint8Array::new(&data).to_vec();
+        match inner.session.receive(&bytes, now_ms()) {
+            Ok(got) => {
+                inner.send(got.replies);
+                if got.became_synced {
+                    inner.attempt = 0;
+                    inner.set_state(ConnectionState::Synced, &mut events);
+                }
+                inner.flush();
+                if got.doc_changed {
+                    events.push(Event::Change("remote"));
+                }
+                if got.presence_changed {
+                    events.push(Event::Presence);
+                }
+                if let Some(reason) = got.denied {
+                    events.push(Event::Error(format!("the room denied access: {reason}")));
+                }
+            }
+            Err(e) => {
+                events.push(Event::Error(format!("bad frame from the room: {e}")));
+                if let Some(ws) = &inner.socket {
+                    let _ = ws.close_with_code_and_reason(1002, "bad frame from the room");
+                }
+            }
+        }
+    }
+    emit(&rc, events);
+}
+
+fn socket_closed(weak: &Weak<RefCell<Inner>>, generation: u64, code: u16, reason: String) {
+    let Some(rc) = weak.upgrade() else { return };
+    let mut events = Vec::new();
+    {
+        let mut inner = rc.borrow_mut();
+        if inner.generation != generation {
+            return;
+        }
+        inner.detach_socket();
+        inner.session.disconnected();
+        events.push(Event::Presence);
+        if code != 1000 && code != 1001 && code != 1005 && code != 1006 && !reason.is_empty() {
+            events.push(Event::Error(format!(
+                "the room closed the connection: {reason} (code {code})"
+            )));
+        }
+    }
+    emit(&rc, events);
+    schedule_retry(&rc, Some((code, reason)));
+}
+
+#[wasm_bindgen]
+impl Room {
+    /// Create a room client (offline until `connect()`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "RoomOptions")] options: JsValue,
+    ) -> Result<Room, JsValue> {
+        let plain: PlainOptions = serde_wasm_bindgen::from_value(options.clone())
+            .map_err(|e| type_error(&format!("invalid room options: {e}")))?;
+        if plain.room.is_empty() {
+            return Err(type_error("invalid room options: `room` must not be empty"));
+        }
+        let kind = match plain.user.kind.as_deref() {
+            None => ParticipantKind::Person,
+            Some(k) => ParticipantKind::parse(k).ok_or_else(|| {
+                type_error(&format!(
+                    "invalid room options: user.kind must be \"person\" or \"agent\", got {k:?}"
+                ))
+            })?,
+        };
+        let me = Participant {
+            id: plain.user.id,
+            name: plain.user.name,
+            kind,
+        };
+        let ws_ctor = Reflect::get(&options, &JsValue::from_str("WebSocket"))
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_null())
+            .or_else(|| Reflect::get(&js_sys::global(), &JsValue::from_str("WebSocket")).ok())
+            .and_then(|v| v.dyn_into::<Function>().ok());
+        let client_id = match plain.client_id {
+            Some(id) if (0.0..9_007_199_254_740_992.0).contains(&id) && id.fract() == 0.0 => {
+                id as u64
+            }
+            Some(id) => {
+                return Err(type_error(&format!(
+                    "invalid room options: clientId must be a safe non-negative integer, got {id}"
+                )))
+            }
+            None => (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64,
+        };
+        let base = plain.url.trim_end_matches('/');
+        let url = format!(
+            "{base}/{}?protocol=confab",
+            String::from(js_sys::encode_uri_component(&plain.room))
+        );
+        Ok(Room {
+            inner: Rc::new(RefCell::new(Inner {
+                session: Session::new(client_id, me, now_ms()),
+                url,
+                ws_ctor,
+                socket: None,
+                handlers: None,
+                generation: 0,
+                state: ConnectionState::Offline,
+                wanted: false,
+                attempt: 0,
+                backoff: Backoff::default(),
+                retry_timer: None,
+                tick_timer: None,
+                tick_closure: None,
+                listener: None,
+            })),
+        })
+    }
+
+    /// Receive every event (`status`, `change`, `presence`, `error`) in one callback.
+    #[wasm_bindgen(js_name = setListener)]
+    pub fn set_listener(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "((event: RoomEvent) => void) | null")]
+        listener: Option<Function>,
+    ) {
+        self.inner.borrow_mut().listener = listener;
+    }
+
+    /// Connect (and keep reconnecting with backoff until `disconnect()`).
+    pub fn connect(&self) {
+        {
+            let mut inner = self.inner.borrow_mut();
+            if inner.wanted {
+                return;
+            }
+            inner.wanted = true;
+            inner.attempt = 0;
+            if inner.tick_timer.is_none() {
+                let weak = Rc::downgrade(&self.inner);
+                let tick = Closure::<dyn FnMut()>::new(move || {
+                    let Some(rc) = weak.upgrade() else { return };
+                    let changed = {
+                        let mut inner = rc.borrow_mut();
+                        let (frames, changed) = inner.session.tick(now_ms());
+                        inner.send(frames);
+                        changed
+                    };
+                    if changed {
+                        emit(&rc, vec![Event::Presence]);
+                    }
+                });
+                let handle = set_interval(tick.as_ref(), TICK_MS);
+                // In Node, do not keep the process alive just for presence upkeep.
+                if let Ok(unref) = Reflect::get(&handle, &JsValue::from_str("unref")) {
+                    if let Some(unref) = unref.dyn_ref::<Function>() {
+                        let _ = unref.call0(&handle);
+                    }
+                }
+                inner.tick_timer = Some(handle);
+                inner.tick_closure = Some(tick);
+            }
+        }
+        open_socket(&self.inner);
+    }
+
+    /// Leave the room: announce departure, close the socket and stop reconnecting.
+    /// Local edits keep working and are sent on the next `connect()`.
+    pub fn disconnect(&self) {
+        let mut events = Vec::new();
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.wanted = false;
+            inner.cancel_retry();
+            inner.stop_ticking();
+            let bye = inner.session.leave();
+            inner.send(bye);
+            if let Some(ws) = inner.detach_socket() {
+                let _ = ws.close_with_code_and_reason(1000, "client disconnected");
+            }
+            inner.session.disconnected();
+            inner.set_state(ConnectionState::Offline, &mut events);
+            events.push(Event::Presence);
+        }
+        emit(&self.inner, events);
+    }
+
+    /// `offline`, `connecting`, `syncing`, `synced` or `reconnecting`.
+    #[wasm_bindgen(getter, unchecked_return_type = "ConnectionState")]
+    pub fn state(&self) -> String {
+        self.inner.borrow().state.as_str().to_owned()
+    }
+
+    /// True once the room's state has been merged on the current connection.
+    #[wasm_bindgen(getter)]
+    pub fn synced(&self) -> bool {
+        self.inner.borrow().session.is_synced()
+    }
+
+    /// The URL this room connects to.
+    #[wasm_bindgen(getter)]
+    pub fn url(&self) -> String {
+        self.inner.borrow().url.clone()
+    }
+
+    /// The yrs client id of this client's edits.
+    #[wasm_bindgen(getter, js_name = clientId)]
+    pub fn client_id(&self) -> f64 {
+        self.inner.borrow().session.client_id() as f64
+    }
+
+    /// The session id the room gave this connection, once greeted.
+    #[wasm_bindgen(getter, js_name = sessionId)]
+    pub fn session_id(&self) -> Option<f64> {
+        self.inner
+            .borrow()
+            .session
+            .hello()
+            .map(|h| h.session as f64)
+    }
+
+    fn edit<T>(
+        &self,
+        f: impl FnOnce(&mut Session, u64) -> confab_core::Result<T>,
+    ) -> Result<T, JsValue> {
+        let result = {
+            let mut inner = self.inner.borrow_mut();
+            let before = inner.session.doc_version();
+            let result = f(&mut inner.session, now_ms()).map_err(js_error)?;
+            let changed = inner.session.doc_version() != before;
+            inner.flush();
+            (result, changed)
+        };
+        if result.1 {
+            emit(&self.inner, vec![Event::Change("local")]);
+        }
+        Ok(result.0)
+    }
+
+    /// Create a conversation; returns its id.
+    #[wasm_bindgen(js_name = createConversation)]
+    pub fn create_conversation(&self, title: &str, id: Option<String>) -> Result<String, JsValue> {
+        self.edit(|s, now| s.create_conversation(id.as_deref(), title, now))
+    }
+
+    /// Create the conversation `id` unless it exists.
+    #[wasm_bindgen(js_name = ensureConversation)]
+    pub fn ensure_conversation(&self, id: &str, title: &str) -> Result<(), JsValue> {
+        self.edit(|s, now| s.ensure_conversation(id, title, now))
+    }
+
+    /// Every conversation, oldest first.
+    #[wasm_bindgen(unchecked_return_type = "ConversationInfo[]")]
+    pub fn conversations(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.doc().conversations())
+    }
+
+    /// Post a message as this participant; `role` defaults to "user" for people and
+    /// "assistant" for agents. Returns its id.
+    #[wasm_bindgen(js_name = postMessage)]
+    pub fn post_message(
+        &self,
+        conversation: &str,
+        text: &str,
+        #[wasm_bindgen(
+            unchecked_param_type = "\"user\" | \"assistant\" | \"system\" | \"tool\" | undefined"
+        )]
+        role: Option<String>,
+    ) -> Result<String, JsValue> {
+        let role = match role.as_deref() {
+            Some(r) => Role::parse(r).ok_or_else(|| {
+                type_error(&format!(
+                    "role must be \"user\", \"assistant\", \"system\" or \"tool\", got {r:?}"
+                ))
+            })?,
+            None => match self.inner.borrow().session.me().kind {
+                ParticipantKind::Person => Role::User,
+                ParticipantKind::Agent => Role::Assistant,
+            },
+        };
+        self.edit(|s, now| s.post_message(conversation, role, text, now))
+    }
+
+    /// The messages of a conversation, in the same order on every replica.
+    #[wasm_bindgen(unchecked_return_type = "MessageInfo[]")]
+    pub fn messages(&self, conversation: &str) -> Result<JsValue, JsValue> {
+        let msgs = self
+            .inner
+            .borrow()
+            .session
+            .doc()
+            .messages(conversation)
+            .map_err(js_error)?;
+        to_js(&msgs)
+    }
+
+    /// Create a shared document; returns its id.
+    #[wasm_bindgen(js_name = createDocument)]
+    pub fn create_document(&self, title: &str, id: Option<String>) -> Result<String, JsValue> {
+        self.edit(|s, now| s.doc_mut().create_document(id.as_deref(), title, now))
+    }
+
+    /// Create the document `id` unless it exists.
+    #[wasm_bindgen(js_name = ensureDocument)]
+    pub fn ensure_document(&self, id: &str, title: &str) -> Result<(), JsValue> {
+        self.edit(|s, now| s.doc_mut().ensure_document(id, title, now))
+    }
+
+    /// Every shared document, oldest first.
+    #[wasm_bindgen(unchecked_return_type = "DocumentInfo[]")]
+    pub fn documents(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.doc().documents())
+    }
+
+    /// A document's text.
+    #[wasm_bindgen(js_name = documentText)]
+    pub fn document_text(&self, id: &str) -> Result<String, JsValue> {
+        self.inner
+            .borrow()
+            .session
+            .doc()
+            .document_text(id)
+            .map_err(js_error)
+    }
+
+    /// Insert `text` at UTF-16 offset `index` (JavaScript string indices).
+    #[wasm_bindgen(js_name = insertText)]
+    pub fn insert_text(&self, id: &str, index: u32, text: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.doc_mut().insert_text(id, index, text))
+    }
+
+    /// Delete `length` UTF-16 code units at `index`.
+    #[wasm_bindgen(js_name = deleteText)]
+    pub fn delete_text(&self, id: &str, index: u32, length: u32) -> Result<(), JsValue> {
+        self.edit(|s, _| s.doc_mut().delete_text(id, index, length))
+    }
+
+    /// Set this client's presence (a plain object: status, activity, cursor, ...).
+    /// Confab adds `user` from the room options.
+    #[wasm_bindgen(js_name = setPresence)]
+    pub fn set_presence(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] state: JsValue,
+    ) -> Result<(), JsValue> {
+        let json = js_sys::JSON::stringify(&state)
+            .map_err(|_| type_error("presence must be JSON-serialisable"))?;
+        let mut inner = self.inner.borrow_mut();
+        inner
+            .session
+            .set_presence(&String::from(json))
+            .map_err(js_error)?;
+        inner.flush();
+        Ok(())
+    }
+
+    /// Everyone present (this client included), each with their presence state.
+    #[wasm_bindgen(unchecked_return_type = "PeerInfo[]")]
+    pub fn peers(&self) -> Result<JsValue, JsValue> {
+        let peers = self.inner.borrow().session.peers();
+        let out = js_sys::Array::new();
+        for peer in peers {
+            let obj = js_sys::Object::new();
+            Reflect::set(
+                &obj,
+                &"clientId".into(),
+                &JsValue::from(peer.client_id as f64),
+            )?;
+            Reflect::set(&obj, &"isSelf".into(), &JsValue::from(peer.is_self))?;
+            let state = js_sys::JSON::parse(&peer.state).unwrap_or(JsValue::NULL);
+            Reflect::set(&obj, &"state".into(), &state)?;
+            out.push(&obj);
+        }
+        Ok(out.into())
+    }
+
+    /// Disconnect and release every timer and callback.
+    pub fn destroy(&self) {
+        self.disconnect();
+        self.inner.borrow_mut().listener = None;
+    }
+}

@@ -1,0 +1,192 @@
+//! The wasm build of Confab, run by wasm-bindgen-test in Node and in headless Chromium.
+
+use confab_core::model::Participant;
+use confab_core::room::Room as ServerRoom;
+use confab_core::session::Session;
+use confab_wasm::Room;
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+fn options(room: &str, url: &str) -> JsValue {
+    let user = Object::new();
+    Reflect::set(&user, &"id".into(), &"ada".into()).unwrap();
+    Reflect::set(&user, &"name".into(), &"Ada".into()).unwrap();
+    let opts = Object::new();
+    Reflect::set(&opts, &"url".into(), &url.into()).unwrap();
+    Reflect::set(&opts, &"room".into(), &room.into()).unwrap();
+    Reflect::set(&opts, &"user".into(), &user).unwrap();
+    opts.into()
+}
+
+fn error_message(err: &JsValue) -> String {
+    err.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+fn local_edits_apply_at_once_offline() {
+    let room = Room::new(options("local", "ws://127.0.0.1:9/rooms")).unwrap();
+    assert_eq!(room.state(), "offline");
+    assert_eq!(room.url(), "ws://127.0.0.1:9/rooms/local?protocol=confab");
+    let doc = room.create_document("Notes", Some("notes".into())).unwrap();
+    room.insert_text(&doc, 0, "hello 😀").unwrap();
+    room.insert_text(&doc, 8, "!").unwrap();
+    assert_eq!(room.document_text(&doc).unwrap(), "hello 😀!");
+    room.delete_text(&doc, 0, 6).unwrap();
+    assert_eq!(room.document_text(&doc).unwrap(), "😀!");
+    let conv = room.create_conversation("Chat", None).unwrap();
+    room.post_message(&conv, "hi", None).unwrap();
+    let msgs: Array = room.messages(&conv).unwrap().unchecked_into();
+    assert_eq!(msgs.length(), 1);
+    let first = msgs.get(0);
+    assert_eq!(Reflect::get(&first, &"text".into()).unwrap(), "hi");
+    assert_eq!(Reflect::get(&first, &"role".into()).unwrap(), "user");
+    let author = Reflect::get(&first, &"author".into()).unwrap();
+    assert_eq!(Reflect::get(&author, &"kind".into()).unwrap(), "person");
+}
+
+#[wasm_bindgen_test]
+fn bad_calls_throw_errors_that_name_the_problem() {
+    let room = Room::new(options("errors", "ws://127.0.0.1:9/rooms")).unwrap();
+    room.ensure_document("d", "D").unwrap();
+    let err = room.insert_text("d", 5, "x").unwrap_err();
+    assert!(err.is_instance_of::<js_sys::RangeError>());
+    assert!(error_message(&err).contains("outside `d` of length 0"));
+    let err = room.insert_text("missing", 0, "x").unwrap_err();
+    assert_eq!(error_message(&err), "unknown document `missing`");
+    let err = room
+        .post_message("c", "x", Some("wizard".into()))
+        .unwrap_err();
+    assert!(error_message(&err).contains("wizard"));
+    let err = Room::new(JsValue::from_str("nope")).err().unwrap();
+    assert!(err.is_instance_of::<js_sys::TypeError>());
+    assert!(error_message(&err).starts_with("invalid room options"));
+    let err = room.set_presence(JsValue::from(3)).unwrap_err();
+    assert!(error_message(&err).contains("invalid presence"));
+}
+
+#[wasm_bindgen_test]
+fn presence_lists_self_with_user() {
+    let room = Room::new(options("presence", "ws://127.0.0.1:9/rooms")).unwrap();
+    let state = Object::new();
+    Reflect::set(&state, &"status".into(), &"active".into()).unwrap();
+    room.set_presence(state.into()).unwrap();
+    let peers: Array = room.peers().unwrap().unchecked_into();
+    assert_eq!(peers.length(), 1);
+    let me = peers.get(0);
+    assert_eq!(Reflect::get(&me, &"isSelf".into()).unwrap(), true);
+    let state = Reflect::get(&me, &"state".into()).unwrap();
+    let user = Reflect::get(&state, &"user".into()).unwrap();
+    assert_eq!(Reflect::get(&user, &"name".into()).unwrap(), "Ada");
+}
+
+/// Core compiled to wasm: two sessions converge through a sans-IO room.
+#[wasm_bindgen_test]
+fn core_protocol_round_trip_in_wasm() {
+    let mut server = ServerRoom::new(0);
+    let mut a = Session::new(1, Participant::person("a", "A"), 0);
+    let mut b = Session::new(2, Participant::person("b", "B"), 0);
+    let mut to_a: Vec<Vec<u8>> = server
+        .connect(1, true)
+        .into_iter()
+        .map(|o| o.frame)
+        .collect();
+    let mut to_b: Vec<Vec<u8>> = server
+        .connect(2, true)
+        .into_iter()
+        .map(|o| o.frame)
+        .collect();
+    a.doc_mut().create_document(Some("d"), "D", 0).unwrap();
+    a.doc_mut().insert_text("d", 0, "from a").unwrap();
+    let mut up: Vec<(u64, Vec<u8>)> = a.handshake().into_iter().map(|f| (1, f)).collect();
+    up.extend(b.handshake().into_iter().map(|f| (2, f)));
+    for _ in 0..8 {
+        for (conn, frame) in up.drain(..) {
+            for o in server.receive(conn, &frame, 0).unwrap() {
+                if o.to.includes(1) {
+                    to_a.push(o.frame.clone());
+                }
+                if o.to.includes(2) {
+                    to_b.push(o.frame);
+                }
+            }
+        }
+        for f in to_a.drain(..) {
+            up.extend(
+                a.receive(&f, 0)
+                    .unwrap()
+                    .replies
+                    .into_iter()
+                    .map(|r| (1, r)),
+            );
+        }
+        for f in to_b.drain(..) {
+            up.extend(
+                b.receive(&f, 0)
+                    .unwrap()
+                    .replies
+                    .into_iter()
+                    .map(|r| (2, r)),
+            );
+        }
+    }
+    assert_eq!(b.doc().document_text("d").unwrap(), "from a");
+    assert!(a.is_synced() && b.is_synced());
+}
+
+/// With nothing listening, the room reports connecting, then reconnecting (or, where the
+/// runtime has no WebSocket at all, says so).
+#[wasm_bindgen_test]
+async fn unreachable_edge_reports_state() {
+    let room = Room::new(options("unreachable", "ws://127.0.0.1:9/rooms")).unwrap();
+    let seen = Array::new();
+    let sink = seen.clone();
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        let kind = Reflect::get(&e, &"type".into()).unwrap();
+        let detail = if kind == "status" {
+            Reflect::get(&e, &"state".into()).unwrap()
+        } else {
+            Reflect::get(&e, &"message".into()).unwrap_or(JsValue::NULL)
+        };
+        sink.push(&detail);
+    });
+    room.set_listener(Some(listener.as_ref().unchecked_ref::<Function>().clone()));
+    room.connect();
+    let has_ws = Reflect::get(&js_sys::global(), &"WebSocket".into())
+        .map(|v| v.is_function())
+        .unwrap_or(false);
+    for _ in 0..100 {
+        if seen.includes(&"reconnecting".into(), 0) || seen.includes(&"offline".into(), 0) {
+            break;
+        }
+        sleep(50).await;
+    }
+    let events: Vec<String> = seen.iter().filter_map(|v| v.as_string()).collect();
+    if has_ws {
+        assert_eq!(events[0], "connecting", "{events:?}");
+        assert!(events.contains(&"reconnecting".to_owned()), "{events:?}");
+        assert_eq!(room.state(), "reconnecting");
+    } else {
+        assert!(
+            events.iter().any(|e| e.contains("no WebSocket")),
+            "{events:?}"
+        );
+    }
+    room.destroy();
+    assert_eq!(room.state(), "offline");
+}
+
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let set_timeout: Function = Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .unwrap()
+            .unchecked_into();
+        set_timeout
+            .call2(&JsValue::NULL, &resolve, &JsValue::from(ms))
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}
