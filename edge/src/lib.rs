@@ -1,1 +1,20 @@
-//! x
+//! # confab-edge
+//!
+//! Confab's Cloudflare Worker. A stateless router sends `GET /health` to a JSON answer
+//! and `/rooms/<room>` WebSocket upgrades to one Durable Object per room name
+//! ([`room_object`]), which relays frames between the room's sockets and persists the
+//! room in its SQLite storage. Every decision is made by `confab-core`; this crate is
+//! the platform glue. The demo site is served from static assets by the same Worker.
+//!
+//! The Worker glue only exists for `wasm32`; the pure parts ([`error`], [`route`])
+//! build and test natively.
+
+pub mod error;
+pub mod route;
+
+#[cfg(target_arch = "wasm32")]
+mod room_object;
+#[cfg(target_arch = "wasm32")]
+mod sql_store;
+#[cfg(target_arch = "wasm32")]
+mod worker_entry;

@@ -1,0 +1,105 @@
+# Confab — the two commands are `make dev` and `make test`. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := dev
+
+ROOT := $(abspath .)
+TOOLS ?= $(or $(CONFAB_TOOLS),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/confab/tools)
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"$$/\1/p' Cargo.toml)
+WORKER_BUILD_VERSION := $(shell sed -n 's/^worker = "=\(.*\)"$$/\1/p' Cargo.toml)
+WASM_BINDGEN := $(TOOLS)/wasm-bindgen-cli-$(WASM_BINDGEN_VERSION)/bin/wasm-bindgen
+WORKER_BUILD := $(TOOLS)/worker-build-$(WORKER_BUILD_VERSION)/bin/worker-build
+# One Cargo target dir per user, shared by every clone: a fresh clone rebuilds only
+# Confab's own crates, not its dependencies.
+export CARGO_TARGET_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/confab/target
+export PATH := $(dir $(WASM_BINDGEN)):$(ROOT)/node_modules/.bin:$(PATH)
+WASM_OUT := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release
+
+PORT ?= 8787
+RUST_SRC := Cargo.toml Cargo.lock $(shell find core wasm edge -name '*.rs' -o -name Cargo.toml | grep -v /build/)
+NPM_SRC := $(wildcard npm/src/*.ts) npm/package.json npm/tsconfig.json
+DEMO_SRC := $(shell find demo -path demo/dist -prune -o -type f -print 2>/dev/null)
+
+.PHONY: dev test setup build wasm npm-build demo-build edge-build check \
+        test-rust test-wasm-node test-wasm-browser test-js clean
+
+## setup: install whatever is missing (pinned tools, npm packages, wasm target, chromium)
+setup:
+	@scripts/setup.sh
+
+## build: the npm package (wasm + TypeScript), the demo and the edge worker
+build: setup npm-build demo-build edge-build
+
+npm/wasm/confab_wasm.js: $(RUST_SRC)
+	cargo build --release -p confab-wasm --target wasm32-unknown-unknown
+	$(WASM_BINDGEN) --target web --remove-name-section --remove-producers-section \
+	  --out-dir npm/wasm $(WASM_OUT)/confab_wasm.wasm
+	@printf 'client wasm: %s bytes raw, %s bytes gzip\n' \
+	  "$$(wc -c < npm/wasm/confab_wasm_bg.wasm)" "$$(gzip -9 -c npm/wasm/confab_wasm_bg.wasm | wc -c)"
+
+wasm: npm/wasm/confab_wasm.js
+
+npm/dist/index.js: npm/wasm/confab_wasm.js $(NPM_SRC)
+	cd npm && tsc -p tsconfig.json
+	@touch $@
+
+npm-build: npm/dist/index.js
+
+demo/dist/index.html: npm/dist/index.js $(DEMO_SRC)
+	cd demo && vite build --logLevel warn
+
+demo-build: demo/dist/index.html
+
+edge/build/worker/shim.mjs: $(RUST_SRC)
+	cd edge && WASM_BINDGEN_BIN=$(WASM_BINDGEN) \
+	  WASM_OPT_BIN=$(ROOT)/node_modules/binaryen/bin/wasm-opt \
+	  ESBUILD_BIN=$(ROOT)/node_modules/.bin/esbuild \
+	  $(WORKER_BUILD) --release
+	@touch $@
+
+edge-build: edge/build/worker/shim.mjs
+
+## dev: set up, build, and serve the edge with the demo at http://127.0.0.1:$(PORT)/
+dev: build
+	@echo
+	@echo "  Confab is starting: open http://127.0.0.1:$(PORT)/ in two tabs (same room) to collaborate."
+	@echo "  Rooms: ws://127.0.0.1:$(PORT)/rooms/<room>   Health: http://127.0.0.1:$(PORT)/health"
+	@echo
+	cd edge && WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false \
+	  CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true \
+	  wrangler dev --ip 127.0.0.1 --port $(PORT) --persist-to .wrangler/state \
+	  --show-interactive-dev-session=false --log-level warn
+
+## test: set up, build, lint, and run every suite
+test: build check test-rust test-wasm-node test-wasm-browser test-js
+	@echo "all suites passed"
+
+## check: formatting, clippy (native and wasm32), TypeScript
+check: setup
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --target wasm32-unknown-unknown -- -D warnings
+	cd npm && tsc -p tsconfig.json --noEmit
+	cd demo && tsc -p tsconfig.json --noEmit
+	tsc -p tests/tsconfig.json --noEmit
+
+test-rust: setup
+	cargo test --workspace
+
+WASM_TEST_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+
+test-wasm-node: setup
+	$(WASM_TEST_ENV) WASM_BINDGEN_TEST_ONLY_NODE=1 \
+	  cargo test -p confab-wasm --target wasm32-unknown-unknown --test room 2>&1 | tee /tmp/confab-wasm-node.log
+	@scripts/assert-ran.sh /tmp/confab-wasm-node.log node
+
+test-wasm-browser: setup
+	$(WASM_TEST_ENV) WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
+	  cargo test -p confab-wasm --target wasm32-unknown-unknown --test room 2>&1 | tee /tmp/confab-wasm-browser.log
+	@scripts/assert-ran.sh /tmp/confab-wasm-browser.log chrome
+
+## test-js: edge, interop, README and end-to-end suites against the built worker
+test-js: build
+	node --test --test-concurrency=1 tests/
+
+clean:
+	rm -rf npm/wasm npm/dist demo/dist edge/build

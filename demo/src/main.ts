@@ -1,0 +1,176 @@
+import { Room, type ConnectionState, type MessageInfo, type PeerInfo } from "confab";
+import "./style.css";
+
+const CONVERSATION = "main";
+const DOCUMENT = "notes";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const statusEl = $<HTMLSpanElement>("status");
+const errorEl = $<HTMLDivElement>("error");
+const messagesEl = $<HTMLOListElement>("messages");
+const peersEl = $<HTMLUListElement>("peers");
+const docEl = $<HTMLTextAreaElement>("doc");
+const chatForm = $<HTMLFormElement>("chat-form");
+const chatInput = $<HTMLInputElement>("chat-input");
+const roomForm = $<HTMLFormElement>("room-form");
+const roomInput = $<HTMLInputElement>("room-name");
+const nameInput = $<HTMLInputElement>("my-name");
+
+// The room comes from the URL (?room=...); without one, pick a fresh name and put it
+// in the URL so the link can be shared.
+const params = new URLSearchParams(location.search);
+let roomName = params.get("room")?.trim() ?? "";
+if (!roomName) {
+  roomName = `room-${Math.random().toString(36).slice(2, 8)}`;
+  params.set("room", roomName);
+  history.replaceState(null, "", `?${params}`);
+}
+roomInput.value = roomName;
+roomForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const next = roomInput.value.trim();
+  if (next && next !== roomName) location.search = `?room=${encodeURIComponent(next)}`;
+});
+
+// Personal settings stay in this tab (each tab is its own guest): never part of the room.
+const userId = sessionStorage.getItem("confab.userId") ?? crypto.randomUUID();
+sessionStorage.setItem("confab.userId", userId);
+const userName = sessionStorage.getItem("confab.name") ?? `Guest ${Math.floor(Math.random() * 900 + 100)}`;
+nameInput.value = userName;
+nameInput.addEventListener("change", () => {
+  sessionStorage.setItem("confab.name", nameInput.value.trim() || userName);
+  location.reload();
+});
+
+const wsBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms`;
+const room = await Room.open({ url: wsBase, room: roomName, user: { id: userId, name: userName } });
+(window as unknown as { confabRoom: Room }).confabRoom = room;
+
+function showError(message: string | null) {
+  errorEl.hidden = !message;
+  errorEl.textContent = message ?? "";
+}
+
+function renderStatus(state: ConnectionState) {
+  statusEl.dataset.state = state;
+  statusEl.textContent = state;
+}
+
+function renderMessages() {
+  let msgs: MessageInfo[] = [];
+  try {
+    msgs = room.messages(CONVERSATION);
+  } catch {
+    // The conversation appears once the room has synced.
+  }
+  const stick = messagesEl.scrollTop + messagesEl.clientHeight >= messagesEl.scrollHeight - 4;
+  messagesEl.replaceChildren(
+    ...msgs.map((m) => {
+      const li = document.createElement("li");
+      li.className = m.author.kind;
+      li.dataset.id = m.id;
+      const who = document.createElement("span");
+      who.className = "author";
+      who.textContent = m.author.name;
+      const text = document.createElement("span");
+      text.className = "text";
+      text.textContent = m.text;
+      const time = document.createElement("time");
+      time.dateTime = new Date(m.createdAt).toISOString();
+      time.textContent = new Date(m.createdAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      li.append(who, text, time);
+      return li;
+    }),
+  );
+  if (stick) messagesEl.scrollTop = messagesEl.scrollHeight;
+}
+
+function renderDocument() {
+  let text = "";
+  try {
+    text = room.documentText(DOCUMENT);
+  } catch {
+    return;
+  }
+  if (docEl.value === text) return;
+  // Keep the caret where it was relative to the text around it.
+  const { selectionStart, selectionEnd } = docEl;
+  const before = docEl.value;
+  docEl.value = text;
+  const shift = (pos: number) => (text.slice(0, pos) === before.slice(0, pos) ? pos : pos + text.length - before.length);
+  docEl.setSelectionRange(shift(selectionStart), shift(selectionEnd));
+}
+
+function renderPeers() {
+  const peers: PeerInfo[] = room.peers();
+  peersEl.replaceChildren(
+    ...peers.map((p) => {
+      const li = document.createElement("li");
+      const dot = document.createElement("span");
+      dot.className = "dot";
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = `${p.state.user?.name ?? "someone"}${p.isSelf ? " (you)" : ""}`;
+      const activity = document.createElement("span");
+      activity.className = "activity";
+      activity.textContent = typeof p.state.activity === "string" ? p.state.activity : "";
+      li.append(dot, name, activity);
+      return li;
+    }),
+  );
+}
+
+function renderAll() {
+  renderMessages();
+  renderDocument();
+}
+
+room.on("status", (e) => {
+  renderStatus(e.state);
+  if (e.state === "synced") {
+    showError(null);
+    room.ensureConversation(CONVERSATION, "Main");
+    room.ensureDocument(DOCUMENT, "Notes");
+    renderAll();
+  }
+});
+room.on("change", renderAll);
+room.on("presence", renderPeers);
+room.on("error", (e) => showError(e.message));
+
+let activityTimer: ReturnType<typeof setTimeout> | undefined;
+function setActivity(activity: string) {
+  room.setPresence({ status: "active", activity });
+  clearTimeout(activityTimer);
+  activityTimer = setTimeout(() => room.setPresence({ status: "active", activity: "" }), 3000);
+}
+
+chatForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = chatInput.value.trim();
+  if (!text) return;
+  try {
+    room.ensureConversation(CONVERSATION, "Main");
+    room.postMessage(CONVERSATION, text);
+    chatInput.value = "";
+    showError(null);
+  } catch (err) {
+    showError(err instanceof Error ? err.message : String(err));
+  }
+});
+chatInput.addEventListener("input", () => setActivity("typing in chat"));
+
+docEl.addEventListener("input", () => {
+  try {
+    room.ensureDocument(DOCUMENT, "Notes");
+    room.replaceText(DOCUMENT, docEl.value);
+    setActivity("editing notes");
+  } catch (err) {
+    showError(err instanceof Error ? err.message : String(err));
+  }
+});
+
+room.setPresence({ status: "active", activity: "" });
+renderStatus(room.state);
+renderAll();
+renderPeers();

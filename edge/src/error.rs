@@ -1,0 +1,138 @@
+//! Errors the edge answers with: one JSON shape, one status code per kind.
+
+use serde::Serialize;
+use thiserror::Error;
+
+/// Everything the edge can refuse over HTTP.
+#[derive(Debug, Error)]
+pub enum EdgeError {
+    /// No route matches.
+    #[error("no route for {method} {path}")]
+    NotFound {
+        /// Request method.
+        method: String,
+        /// Request path.
+        path: String,
+    },
+    /// A room name that cannot be used.
+    #[error("invalid room name: {0}")]
+    InvalidRoom(String),
+    /// A room endpoint was called without a WebSocket upgrade.
+    #[error("expected a WebSocket upgrade (`Upgrade: websocket`) on {0}")]
+    UpgradeRequired(String),
+    /// Storage failed.
+    #[error("storage failed: {0}")]
+    Storage(String),
+    /// The platform failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The JSON body of an error response.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// Code and message of an error.
+#[derive(Debug, Serialize)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// Human-readable message.
+    pub message: String,
+}
+
+impl EdgeError {
+    /// HTTP status for this error.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            EdgeError::NotFound { .. } => 404,
+            EdgeError::InvalidRoom(_) => 400,
+            EdgeError::UpgradeRequired(_) => 426,
+            EdgeError::Storage(_) | EdgeError::Internal(_) => 500,
+        }
+    }
+
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EdgeError::NotFound { .. } => "not_found",
+            EdgeError::InvalidRoom(_) => "invalid_room",
+            EdgeError::UpgradeRequired(_) => "upgrade_required",
+            EdgeError::Storage(_) => "storage_error",
+            EdgeError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+            },
+        }
+    }
+}
+
+/// WebSocket close code and reason for a frame the room refused: the reason is the
+/// error's own message, cut to the 123 bytes a close frame can carry.
+pub fn close_for(err: &confab_core::Error) -> (u16, String) {
+    use confab_core::Error as E;
+    let code = match err {
+        E::FrameTooLarge { .. } => 1009,
+        E::UnsupportedMessage(_) => 1003,
+        _ => 1007,
+    };
+    (code, truncate_reason(&err.to_string()))
+}
+
+/// Cut `reason` to at most 123 bytes on a character boundary.
+pub fn truncate_reason(reason: &str) -> String {
+    const MAX: usize = 123;
+    if reason.len() <= MAX {
+        return reason.to_owned();
+    }
+    let mut end = MAX;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_status_and_json() {
+        let e = EdgeError::NotFound {
+            method: "GET".into(),
+            path: "/x".into(),
+        };
+        assert_eq!(e.status_code(), 404);
+        let json = serde_json::to_value(e.body()).unwrap();
+        assert_eq!(json["error"]["code"], "not_found");
+        assert_eq!(json["error"]["message"], "no route for GET /x");
+        assert_eq!(
+            EdgeError::UpgradeRequired("/rooms/a".into()).status_code(),
+            426
+        );
+    }
+
+    #[test]
+    fn close_reasons_fit_a_close_frame() {
+        let (code, reason) = close_for(&confab_core::Error::UnsupportedMessage(42));
+        assert_eq!(
+            (code, reason.as_str()),
+            (1003, "unsupported message type 42")
+        );
+        let long = confab_core::Error::InvalidUpdate("é".repeat(200));
+        let (code, reason) = close_for(&long);
+        assert_eq!(code, 1007);
+        assert!(reason.len() <= 123);
+        assert!(reason.starts_with("update could not be applied"));
+    }
+}

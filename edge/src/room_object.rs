@@ -1,0 +1,267 @@
+//! One Durable Object per room: accepts WebSockets with the hibernation API, feeds
+//! their frames to `confab-core`'s [`Room`], sends what it returns, and persists the
+//! room in SQLite. The in-memory room is rebuilt from storage whenever the object
+//! starts (first use, after eviction, after hibernation or a restart).
+
+use std::cell::{Cell, RefCell};
+
+use confab_core::room::{ConnId, Outgoing, Room};
+use confab_core::store::{self, Policy, Store};
+use serde::{Deserialize, Serialize};
+use worker::{
+    durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket,
+    WebSocketIncomingMessage, WebSocketPair,
+};
+
+use crate::error::{close_for, truncate_reason, EdgeError};
+use crate::sql_store::SqlStore;
+use crate::worker_entry::error_response;
+
+/// Compact the update log this long after the last write, when the room is quiet.
+const COMPACT_AFTER_MS: i64 = 30_000;
+
+/// What each socket carries across hibernation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Attachment {
+    conn: ConnId,
+    confab: bool,
+    awareness: Vec<u64>,
+}
+
+fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}
+
+fn random_conn_id() -> ConnId {
+    (js_sys::Math::random() * 9_007_199_254_740_991.0) as ConnId
+}
+
+fn attachment(ws: &WebSocket) -> Option<Attachment> {
+    ws.deserialize_attachment::<Attachment>().ok().flatten()
+}
+
+/// A room's Durable Object.
+#[durable_object]
+pub struct RoomObject {
+    state: State,
+    room: RefCell<Option<Room>>,
+    store: RefCell<Option<SqlStore>>,
+    alarm_set: Cell<bool>,
+}
+
+impl RoomObject {
+    fn store(&self) -> std::result::Result<std::cell::RefMut<'_, SqlStore>, EdgeError> {
+        let mut slot = self.store.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(SqlStore::open(self.state.storage().sql())?);
+        }
+        Ok(std::cell::RefMut::map(slot, |s| {
+            s.as_mut().expect("just set")
+        }))
+    }
+
+    /// Run `f` on the room, loading it (and the sockets that outlived it) first.
+    fn with_room<T>(&self, f: impl FnOnce(&mut Room) -> T) -> std::result::Result<T, EdgeError> {
+        let mut slot = self.room.borrow_mut();
+        if slot.is_none() {
+            let store = self.store()?;
+            let mut room = Room::load(store.snapshot_parts()?, store.log()?, now_ms())
+                .map_err(|e| EdgeError::Storage(format!("stored room could not be loaded: {e}")))?;
+            for ws in self.state.get_websockets() {
+                if let Some(a) = attachment(&ws) {
+                    room.restore_connection(a.conn, a.confab, a.awareness);
+                }
+            }
+            *slot = Some(room);
+        }
+        Ok(f(slot.as_mut().expect("just loaded")))
+    }
+
+    /// Send frames to their recipients among the open sockets.
+    fn deliver(&self, out: &[Outgoing], skip: Option<ConnId>) {
+        if out.is_empty() {
+            return;
+        }
+        for ws in self.state.get_websockets() {
+            let Some(a) = attachment(&ws) else { continue };
+            if Some(a.conn) == skip {
+                continue;
+            }
+            for o in out.iter().filter(|o| o.to.includes(a.conn)) {
+                let _ = ws.send_with_bytes(&o.frame);
+            }
+        }
+    }
+
+    /// Persist what the room applied; schedule compaction for when it is quiet.
+    async fn persist(&self) -> std::result::Result<(), EdgeError> {
+        let persisted = {
+            let mut slot = self.room.borrow_mut();
+            let Some(room) = slot.as_mut() else {
+                return Ok(());
+            };
+            if !room.is_dirty() {
+                return Ok(());
+            }
+            let mut store = self.store()?;
+            store::persist(room, &mut *store, &Policy::default())?
+        };
+        if persisted.log_rows > 0 && !self.alarm_set.get() {
+            self.alarm_set.set(true);
+            let when = worker::Date::now().as_millis() as i64 + COMPACT_AFTER_MS;
+            self.state
+                .storage()
+                .set_alarm(when)
+                .await
+                .map_err(|e| EdgeError::Storage(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Close `ws` for a refused frame and remove its presence for everyone else.
+    fn refuse(&self, ws: &WebSocket, conn: ConnId, code: u16, reason: &str) {
+        let _ = ws.close(Some(code), Some(truncate_reason(reason)));
+        if let Ok(out) = self.with_room(|room| room.disconnect(conn, now_ms())) {
+            self.deliver(&out, Some(conn));
+        }
+    }
+
+    fn on_connect(&self, confab: bool) -> Result<Response> {
+        let pair = WebSocketPair::new()?;
+        let server = pair.server;
+        self.state.accept_web_socket(&server);
+        let conn = random_conn_id();
+        server.serialize_attachment(Attachment {
+            conn,
+            confab,
+            awareness: Vec::new(),
+        })?;
+        match self.with_room(|room| room.connect(conn, confab)) {
+            Ok(out) => {
+                for o in out {
+                    server.send_with_bytes(&o.frame)?;
+                }
+            }
+            Err(e) => {
+                let _ = server.close(Some(1011), Some(truncate_reason(&e.to_string())));
+            }
+        }
+        Response::from_websocket(pair.client)
+    }
+
+    fn on_close(&self, ws: &WebSocket) {
+        let Some(a) = attachment(ws) else { return };
+        if let Ok(out) = self.with_room(|room| room.disconnect(a.conn, now_ms())) {
+            self.deliver(&out, Some(a.conn));
+        }
+    }
+}
+
+impl DurableObject for RoomObject {
+    fn new(state: State, _env: Env) -> Self {
+        RoomObject {
+            state,
+            room: RefCell::new(None),
+            store: RefCell::new(None),
+            alarm_set: Cell::new(false),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let url = req.url()?;
+        let confab = url
+            .query_pairs()
+            .any(|(k, v)| k == "protocol" && v == "confab");
+        let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
+        if !upgrade.eq_ignore_ascii_case("websocket") {
+            return error_response(&EdgeError::UpgradeRequired(url.path().to_owned()));
+        }
+        self.on_connect(confab)
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        let Some(mut a) = attachment(&ws) else {
+            let _ = ws.close(Some(1011), Some("connection state lost; reconnect"));
+            return Ok(());
+        };
+        let bytes = match message {
+            WebSocketIncomingMessage::Binary(bytes) => bytes,
+            WebSocketIncomingMessage::String(_) => {
+                self.refuse(
+                    &ws,
+                    a.conn,
+                    1003,
+                    "text frames are not accepted; Confab speaks binary y-sync frames",
+                );
+                return Ok(());
+            }
+        };
+        let result = self.with_room(|room| {
+            let out = room.receive(a.conn, &bytes, now_ms());
+            (out, room.awareness_clients(a.conn))
+        });
+        match result {
+            Ok((Ok(out), awareness)) => {
+                if let Err(e) = self.persist().await {
+                    // Not stored means not acknowledged: drop the socket so the client
+                    // re-sends on reconnect.
+                    self.refuse(&ws, a.conn, 1011, &e.to_string());
+                    return Ok(());
+                }
+                if awareness != a.awareness {
+                    a.awareness = awareness;
+                    ws.serialize_attachment(&a)?;
+                }
+                self.deliver(&out, None);
+            }
+            Ok((Err(err), _)) => {
+                let (code, reason) = close_for(&err);
+                self.refuse(&ws, a.conn, code, &reason);
+            }
+            Err(e) => self.refuse(&ws, a.conn, 1011, &e.to_string()),
+        }
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> Result<()> {
+        self.on_close(&ws);
+        let code = match code {
+            1005 | 1006 | 1015 => 1000,
+            c => c as u16,
+        };
+        let _ = ws.close(Some(code), Some("bye"));
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        self.on_close(&ws);
+        Ok(())
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.alarm_set.set(false);
+        let result = self
+            .with_room(|room| {
+                let mut store = self.store()?;
+                if store.log_stats()?.rows > 0 {
+                    store::compact(room, &mut *store, &Policy::default())?;
+                }
+                Ok(())
+            })
+            .and_then(|compacted| compacted);
+        match result {
+            Ok(()) => Response::ok("compacted"),
+            Err(e) => Response::error(e.to_string(), 500),
+        }
+    }
+}

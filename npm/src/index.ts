@@ -1,0 +1,295 @@
+/**
+ * Confab: multiplayer AI sessions. People and agents share one live room — the
+ * conversation, the documents, presence — merged by a Rust CRDT core (yrs) running in
+ * WebAssembly, relayed and persisted by a Confab edge.
+ *
+ * ```ts
+ * import { Room } from "confab";
+ * const room = await Room.open({ url: "ws://127.0.0.1:8787/rooms", room: "demo", user: { id: "ada", name: "Ada" } });
+ * await room.whenSynced();
+ * room.ensureConversation("main", "Main");
+ * room.postMessage("main", "hello, team");
+ * ```
+ *
+ * @module
+ */
+import initWasm, { initSync, Room as WasmRoom } from "../wasm/confab_wasm.js";
+import type {
+  ConnectionState,
+  ConversationInfo,
+  DocumentInfo,
+  MessageInfo,
+  PeerInfo,
+  RoomEvent,
+  RoomOptions,
+} from "../wasm/confab_wasm.js";
+
+export type {
+  ConnectionState,
+  ConversationInfo,
+  DocumentInfo,
+  MessageInfo,
+  ParticipantInfo,
+  PeerInfo,
+  RoomEvent,
+  RoomOptions,
+} from "../wasm/confab_wasm.js";
+
+/** A message role. */
+export type Role = MessageInfo["role"];
+
+let loading: Promise<void> | undefined;
+let loaded = false;
+let defaultWebSocket: unknown;
+
+interface NodeLike {
+  process?: { versions?: { node?: string } };
+  window?: unknown;
+  WebSocket?: unknown;
+}
+
+/**
+ * Load the WebAssembly module. Called by {@link Room.open}; call it yourself before
+ * `new Room(...)`. Safe to call many times.
+ */
+export function init(): Promise<void> {
+  loading ??= (async () => {
+    const g = globalThis as NodeLike;
+    const wasmUrl = new URL("../wasm/confab_wasm_bg.wasm", import.meta.url);
+    if (g.process?.versions?.node && g.window === undefined) {
+      // Node: read the module from disk; use the `ws` package when the runtime has no
+      // WebSocket of its own (Node 20).
+      const fsModule = "node:fs/promises";
+      const { readFile } = (await import(/* @vite-ignore */ fsModule)) as {
+        readFile(path: URL): Promise<Uint8Array>;
+      };
+      initSync({ module: await readFile(wasmUrl) });
+      if (typeof g.WebSocket !== "function") {
+        const wsModule = "ws";
+        defaultWebSocket = await import(/* @vite-ignore */ wsModule).then(
+          (m: { default?: unknown; WebSocket?: unknown }) => m.WebSocket ?? m.default,
+          () => undefined,
+        );
+      }
+    } else {
+      await initWasm({ module_or_path: wasmUrl });
+    }
+    loaded = true;
+  })();
+  return loading;
+}
+
+type Listener<E> = (event: E) => void;
+type EventOf<T extends RoomEvent["type"]> = Extract<RoomEvent, { type: T }>;
+
+/** Raised when a room does not reach a state in time. */
+export class TimeoutError extends Error {
+  override name = "TimeoutError";
+}
+
+/**
+ * A live Confab room. Local edits apply at once and are sent when connected; remote
+ * edits merge as they arrive; the connection reconnects with backoff on its own.
+ */
+export class Room {
+  readonly #inner: WasmRoom;
+  readonly #listeners = new Map<RoomEvent["type"], Set<Listener<never>>>();
+
+  /** Join `options.room` and start connecting. Loads the WebAssembly module first. */
+  static async open(options: RoomOptions): Promise<Room> {
+    await init();
+    const room = new Room(options);
+    room.connect();
+    return room;
+  }
+
+  /** Create an offline room client; requires {@link init} to have completed. */
+  constructor(options: RoomOptions) {
+    if (!loaded) {
+      throw new Error("confab is not initialised: `await init()` (or use `await Room.open(...)`) first");
+    }
+    const withSocket =
+      options.WebSocket === undefined && defaultWebSocket !== undefined
+        ? { ...options, WebSocket: defaultWebSocket }
+        : options;
+    this.#inner = new WasmRoom(withSocket);
+    this.#inner.setListener((event: RoomEvent) => this.#dispatch(event));
+  }
+
+  #dispatch(event: RoomEvent): void {
+    for (const listener of this.#listeners.get(event.type) ?? []) {
+      try {
+        (listener as Listener<RoomEvent>)(event);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  /** Listen to one kind of event; returns a function that stops listening. */
+  on<T extends RoomEvent["type"]>(type: T, listener: Listener<EventOf<T>>): () => void {
+    let set = this.#listeners.get(type);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(type, set);
+    }
+    set.add(listener as Listener<never>);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  /** Resolve once the room is synced (at once if it already is). */
+  whenSynced(timeoutMs = 10_000): Promise<void> {
+    return this.whenState("synced", timeoutMs);
+  }
+
+  /** Resolve once the connection reaches `state`. */
+  whenState(state: ConnectionState, timeoutMs = 10_000): Promise<void> {
+    if (this.state === state) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new TimeoutError(`room did not reach "${state}" within ${timeoutMs} ms (it is "${this.state}")`));
+      }, timeoutMs);
+      const off = this.on("status", (e) => {
+        if (e.state === state) {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Connect, and keep reconnecting with backoff until {@link disconnect}. */
+  connect(): void {
+    this.#inner.connect();
+  }
+
+  /** Leave: announce departure, close the socket, stop reconnecting. */
+  disconnect(): void {
+    this.#inner.disconnect();
+  }
+
+  /** Disconnect and release the WebAssembly object. The room is unusable afterwards. */
+  destroy(): void {
+    this.#inner.destroy();
+    this.#listeners.clear();
+    this.#inner.free();
+  }
+
+  /** `offline`, `connecting`, `syncing`, `synced` or `reconnecting`. */
+  get state(): ConnectionState {
+    return this.#inner.state;
+  }
+
+  /** The URL this room connects to. */
+  get url(): string {
+    return this.#inner.url;
+  }
+
+  /** The CRDT client id of this client's edits. */
+  get clientId(): number {
+    return this.#inner.clientId;
+  }
+
+  /** Create a conversation; returns its id. */
+  createConversation(title: string, id?: string): string {
+    return this.#inner.createConversation(title, id);
+  }
+
+  /** Create conversation `id` unless it exists. */
+  ensureConversation(id: string, title: string): void {
+    this.#inner.ensureConversation(id, title);
+  }
+
+  /** Every conversation, oldest first. */
+  conversations(): ConversationInfo[] {
+    return this.#inner.conversations();
+  }
+
+  /** Post a message as this participant; returns its id. */
+  postMessage(conversation: string, text: string, role?: Role): string {
+    return this.#inner.postMessage(conversation, text, role);
+  }
+
+  /** A conversation's messages, in the same order on every replica. */
+  messages(conversation: string): MessageInfo[] {
+    return this.#inner.messages(conversation);
+  }
+
+  /** Create a shared document; returns its id. */
+  createDocument(title: string, id?: string): string {
+    return this.#inner.createDocument(title, id);
+  }
+
+  /** Create document `id` unless it exists. */
+  ensureDocument(id: string, title: string): void {
+    this.#inner.ensureDocument(id, title);
+  }
+
+  /** Every shared document, oldest first. */
+  documents(): DocumentInfo[] {
+    return this.#inner.documents();
+  }
+
+  /** A document's text. */
+  documentText(id: string): string {
+    return this.#inner.documentText(id);
+  }
+
+  /** Insert `text` at `index` (a JavaScript string index). */
+  insertText(id: string, index: number, text: string): void {
+    this.#inner.insertText(id, index, text);
+  }
+
+  /** Delete `length` characters (UTF-16 code units) at `index`. */
+  deleteText(id: string, index: number, length: number): void {
+    this.#inner.deleteText(id, index, length);
+  }
+
+  /**
+   * Replace a document's whole text with `next`, as the smallest single edit (common
+   * prefix and suffix kept) — what a `<textarea>` binding needs.
+   */
+  replaceText(id: string, next: string): void {
+    const prev = this.documentText(id);
+    if (prev === next) return;
+    let start = 0;
+    const max = Math.min(prev.length, next.length);
+    while (start < max && prev.charCodeAt(start) === next.charCodeAt(start)) start++;
+    let end = 0;
+    while (
+      end < max - start &&
+      prev.charCodeAt(prev.length - 1 - end) === next.charCodeAt(next.length - 1 - end)
+    ) {
+      end++;
+    }
+    // Never split a surrogate pair.
+    if (start > 0 && isHighSurrogate(prev.charCodeAt(start - 1))) start--;
+    if (end > 0 && isLowSurrogate(prev.charCodeAt(prev.length - end))) end--;
+    const removed = prev.length - start - end;
+    if (removed > 0) this.deleteText(id, start, removed);
+    const inserted = next.slice(start, next.length - end);
+    if (inserted.length > 0) this.insertText(id, start, inserted);
+  }
+
+  /** Set this client's presence (status, activity, cursor, ...). */
+  setPresence(state: Record<string, unknown>): void {
+    this.#inner.setPresence(state);
+  }
+
+  /** Everyone present, this client included. */
+  peers(): PeerInfo[] {
+    return this.#inner.peers();
+  }
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c < 0xdc00;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c < 0xe000;
+}

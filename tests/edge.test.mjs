@@ -1,0 +1,203 @@
+// The built worker under workerd: convergence, late join, restart, bad input.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { closed, openConfab, rawSocket, startEdge, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
+
+describe("edge under workerd", () => {
+  let edge;
+  before(async () => {
+    edge = await startEdge();
+  });
+  after(async () => {
+    await edge?.stop();
+  });
+
+  test("health answers JSON and unknown routes are JSON errors", async () => {
+    const health = await fetch(`${edge.http}/health`);
+    assert.equal(health.status, 200);
+    assert.equal((await health.json()).ok, true);
+    const missing = await fetch(`${edge.http}/nope`);
+    assert.equal(missing.status, 404);
+    assert.deepEqual(await missing.json(), {
+      error: { code: "not_found", message: "no route for GET /nope" },
+    });
+    const noUpgrade = await fetch(`${edge.http}/rooms/abc`);
+    assert.equal(noUpgrade.status, 426);
+    assert.equal((await noUpgrade.json()).error.code, "upgrade_required");
+  });
+
+  test("two Confab clients converge on documents and messages", async () => {
+    const room = uniqueRoom("converge");
+    const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
+    const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
+    try {
+      a.ensureDocument("notes", "Notes");
+      a.insertText("notes", 0, "hello");
+      await waitFor(() => { try { return b.documentText("notes") === "hello"; } catch { return false; } }, { what: "b to see a's text" });
+      b.insertText("notes", 5, " world");
+      a.insertText("notes", 0, ">> ");
+      await waitFor(() => a.documentText("notes") === b.documentText("notes") && a.documentText("notes").length === 14, {
+        what: "both to converge",
+      });
+      assert.equal(a.documentText("notes"), ">> hello world");
+      a.ensureConversation("main", "Main");
+      a.postMessage("main", "from a");
+      b.ensureConversation("main", "Main");
+      b.postMessage("main", "from b");
+      await waitFor(() => a.messages("main").length === 2 && b.messages("main").length === 2, { what: "messages on both" });
+      assert.deepEqual(a.messages("main"), b.messages("main"), "same messages in the same order");
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
+  });
+
+  test("a client joining late gets the full state", async () => {
+    const room = uniqueRoom("late");
+    const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
+    a.ensureDocument("spec", "Spec");
+    for (let i = 0; i < 50; i++) a.insertText("spec", a.documentText("spec").length, `line ${i}\n`);
+    a.ensureConversation("main", "Main");
+    a.postMessage("main", "before you came");
+    const expected = a.documentText("spec");
+    // Give the room a moment to receive everything, then join late.
+    await new Promise((r) => setTimeout(r, 100));
+    a.destroy();
+    const late = await openConfab(edge.ws, room, { id: "l", name: "Late" });
+    try {
+      assert.equal(late.documentText("spec"), expected);
+      assert.equal(late.messages("main")[0].text, "before you came");
+    } finally {
+      late.destroy();
+    }
+  });
+
+  test("a malformed frame closes only that socket, with a reason; the room goes on", async () => {
+    const room = uniqueRoom("malformed");
+    const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
+    const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
+    try {
+      a.ensureDocument("d", "D");
+      a.insertText("d", 0, "before");
+      await waitFor(() => { try { return b.documentText("d") === "before"; } catch { return false; } }, { what: "initial sync" });
+
+      const bad = await rawSocket(edge.ws, room);
+      const badClosed = closed(bad.ws);
+      bad.ws.send(Buffer.from([0, 2, 0xff, 0xff, 0xff]));
+      const { code, reason } = await badClosed;
+      assert.equal(code, 1007);
+      assert.match(reason, /^malformed sync (message|update)/);
+
+      const text = await rawSocket(edge.ws, room);
+      const textClosed = closed(text.ws);
+      text.ws.send("hello?");
+      const t = await textClosed;
+      assert.equal(t.code, 1003);
+      assert.match(t.reason, /text frames are not accepted/);
+
+      const unknown = await rawSocket(edge.ws, room);
+      const unknownClosed = closed(unknown.ws);
+      unknown.ws.send(Buffer.from([42, 0]));
+      assert.deepEqual(await unknownClosed, { code: 1003, reason: "unsupported message type 42" });
+
+      // The room and the other clients go on.
+      assert.equal(a.state, "synced");
+      assert.equal(b.state, "synced");
+      b.insertText("d", 6, " and after");
+      await waitFor(() => a.documentText("d") === "before and after", { what: "edits after the bad frames" });
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
+  });
+
+  test("closing a socket removes only its presence", async () => {
+    const room = uniqueRoom("presence");
+    const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
+    const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
+    const c = await openConfab(edge.ws, room, { id: "c", name: "Cy" });
+    try {
+      for (const x of [a, b, c]) x.setPresence({ status: "active" });
+      const names = (x) => x.peers().map((p) => p.state.user?.name).sort().join(",");
+      await waitFor(() => names(a) === "Ada,Bob,Cy" && names(b) === "Ada,Bob,Cy", { what: "everyone present" });
+      c.destroy();
+      await waitFor(() => names(a) === "Ada,Bob" && names(b) === "Ada,Bob", { what: "only Cy to disappear" });
+      // A reconnecting client is visible again at once.
+      const c2 = await openConfab(edge.ws, room, { id: "c", name: "Cy" });
+      c2.setPresence({ status: "active" });
+      await waitFor(() => names(a) === "Ada,Bob,Cy", { what: "Cy to be back" });
+      c2.destroy();
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
+  });
+});
+
+describe("edge persistence", () => {
+  test("state survives a restart of the runtime, including a chunked snapshot", async () => {
+    const dir = await tempDir();
+    const room = uniqueRoom("restart");
+    const big = "0123456789abcdef".repeat(192 * 1024); // 3 MiB: more than one stored row may hold
+    let edge = await startEdge({ persistTo: dir });
+    try {
+      const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
+      a.ensureDocument("small", "Small");
+      a.insertText("small", 0, "kept across restarts");
+      a.ensureDocument("big", "Big");
+      a.insertText("big", 0, big);
+      a.ensureConversation("main", "Main");
+      a.postMessage("main", "still here?");
+      // A second client seeing everything means the edge has stored it.
+      const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
+      await waitFor(() => { try { return b.documentText("big").length === big.length && b.messages("main").length === 1; } catch { return false; } }, {
+        what: "b to receive everything",
+      });
+      a.destroy();
+      b.destroy();
+    } finally {
+      await edge.stop();
+    }
+    edge = await startEdge({ persistTo: dir });
+    try {
+      const c = await openConfab(edge.ws, room, { id: "c", name: "Cy" });
+      assert.equal(c.documentText("small"), "kept across restarts");
+      assert.equal(c.documentText("big"), big);
+      assert.equal(c.messages("main")[0].text, "still here?");
+      c.destroy();
+    } finally {
+      await edge.stop();
+    }
+  });
+
+  test("many small edits compact into a snapshot and restore", async () => {
+    const dir = await tempDir();
+    const room = uniqueRoom("compact");
+    let edge = await startEdge({ persistTo: dir });
+    let expected;
+    try {
+      const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
+      a.ensureDocument("log", "Log");
+      // More edits than the log holds before compaction (500 rows).
+      for (let i = 0; i < 700; i++) {
+        a.insertText("log", a.documentText("log").length, `${i % 10}`);
+        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 1));
+      }
+      expected = a.documentText("log");
+      const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
+      await waitFor(() => b.documentText("log") === expected, { what: "b to see all 700 edits" });
+      a.destroy();
+      b.destroy();
+    } finally {
+      await edge.stop();
+    }
+    edge = await startEdge({ persistTo: dir });
+    try {
+      const c = await openConfab(edge.ws, room, { id: "c", name: "Cy" });
+      assert.equal(c.documentText("log"), expected);
+      c.destroy();
+    } finally {
+      await edge.stop();
+    }
+  });
+});

@@ -1,0 +1,163 @@
+// Shared helpers for the cross-component suites: start the real edge (the built
+// worker under workerd, through Miniflare or `wrangler dev`), open clients, wait.
+import { spawn } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import WebSocket from "ws";
+import { Room, init } from "confab";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const COMPATIBILITY_DATE = "2026-04-20";
+
+/** A fresh temporary directory. */
+export function tempDir(prefix = "confab-test-") {
+  return mkdtemp(path.join(tmpdir(), prefix));
+}
+
+/**
+ * Start the built worker under workerd with Miniflare. `persistTo` keeps Durable Object
+ * storage on disk so a second edge on the same folder sees the same rooms.
+ */
+export async function startEdge({ persistTo } = {}) {
+  const mf = new Miniflare({
+    scriptPath: path.join(ROOT, "edge/build/worker/shim.mjs"),
+    modules: true,
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: COMPATIBILITY_DATE,
+    durableObjects: { ROOMS: { className: "RoomObject", useSQLite: true } },
+    durableObjectsPersist: persistTo ?? false,
+    cf: false,
+    host: "127.0.0.1",
+    port: 0,
+  });
+  const url = await mf.ready;
+  return {
+    mf,
+    http: url.href.replace(/\/$/, ""),
+    ws: `ws://${url.host}/rooms`,
+    stop: () => mf.dispose(),
+  };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Run `wrangler dev` (the same command `make dev` runs) on free ports. */
+export async function startWranglerDev({ persistTo }) {
+  const port = await freePort();
+  const inspector = await freePort();
+  const child = spawn(
+    path.join(ROOT, "node_modules/.bin/wrangler"),
+    [
+      "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
+      "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn",
+    ],
+    {
+      cwd: path.join(ROOT, "edge"),
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        WRANGLER_SEND_ERROR_REPORTS: "false",
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+        WRANGLER_HIDE_BANNER: "true",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
+  );
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const http = `http://127.0.0.1:${port}`;
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once("exit", resolve);
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        resolve();
+      }
+    });
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
+        const res = await fetch(`${http}/health`).catch(() => null);
+        return res?.ok;
+      },
+      { timeout: 60_000, what: "wrangler dev to answer /health" },
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { http, ws: `ws://127.0.0.1:${port}/rooms`, stop, output: () => output };
+}
+
+/** Poll `check` until it returns a truthy value; fail with `what` after `timeout` ms. */
+export async function waitFor(check, { timeout = 10_000, interval = 25, what = "condition" } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+      if (err?.message?.startsWith("wrangler dev exited")) throw err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+let roomCounter = 0;
+/** A room name unique to this run. */
+export function uniqueRoom(label) {
+  roomCounter += 1;
+  return `${label}-${process.pid}-${Date.now().toString(36)}-${roomCounter}`;
+}
+
+/** Open a Confab client (the npm package, in Node) and wait until it is synced. */
+export async function openConfab(wsBase, room, user) {
+  await init();
+  const client = await Room.open({ url: wsBase, room, user, WebSocket });
+  await client.whenSynced(10_000);
+  return client;
+}
+
+/** A raw WebSocket to a room, for speaking bytes directly. */
+export function rawSocket(wsBase, room) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${wsBase}/${room}`);
+    ws.binaryType = "nodebuffer";
+    const received = [];
+    ws.on("message", (data) => received.push(data));
+    ws.once("open", () => resolve({ ws, received }));
+    ws.once("error", reject);
+  });
+}
+
+/** Resolve with `{ code, reason }` when `ws` closes. */
+export function closed(ws) {
+  return new Promise((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+}
