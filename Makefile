@@ -15,7 +15,9 @@ export PATH := $(dir $(WASM_BINDGEN)):$(ROOT)/node_modules/.bin:$(PATH)
 WASM_OUT := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release
 
 PORT ?= 8787
-RUST_SRC := Cargo.toml Cargo.lock $(shell find core wasm edge -name '*.rs' -o -name Cargo.toml | grep -v /build/)
+CORE_SRC := Cargo.toml Cargo.lock $(shell find core -name '*.rs' -o -name Cargo.toml)
+WASM_SRC := $(CORE_SRC) $(shell find wasm/src -name '*.rs') wasm/Cargo.toml
+EDGE_SRC := $(CORE_SRC) $(shell find edge/src -name '*.rs') edge/Cargo.toml
 NPM_SRC := $(wildcard npm/src/*.ts) npm/package.json npm/tsconfig.json
 DEMO_SRC := $(shell find demo -path demo/dist -prune -o -type f -print 2>/dev/null)
 
@@ -29,7 +31,7 @@ setup:
 ## build: the npm package (wasm + TypeScript), the demo and the edge worker
 build: setup npm-build demo-build edge-build
 
-npm/wasm/confab_wasm.js: $(RUST_SRC)
+npm/wasm/confab_wasm.js: $(WASM_SRC)
 	cargo build --release -p confab-wasm --target wasm32-unknown-unknown
 	$(WASM_BINDGEN) --target web --remove-name-section --remove-producers-section \
 	  --out-dir npm/wasm $(WASM_OUT)/confab_wasm.wasm
@@ -49,7 +51,7 @@ demo/dist/index.html: npm/dist/index.js $(DEMO_SRC)
 
 demo-build: demo/dist/index.html
 
-edge/build/worker/shim.mjs: $(RUST_SRC)
+edge/build/worker/shim.mjs: $(EDGE_SRC)
 	cd edge && WASM_BINDGEN_BIN=$(WASM_BINDGEN) \
 	  WASM_OPT_BIN=$(ROOT)/node_modules/binaryen/bin/wasm-opt \
 	  ESBUILD_BIN=$(ROOT)/node_modules/.bin/esbuild \
@@ -99,7 +101,7 @@ test-wasm-browser: setup
 
 ## test-js: edge, interop, README and end-to-end suites against the built worker
 test-js: build
-	node --test --test-concurrency=1 tests/
+	node --test --test-concurrency=1 --test-timeout=180000 --test-force-exit tests/
 
 clean:
 	rm -rf npm/wasm npm/dist demo/dist edge/build

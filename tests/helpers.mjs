@@ -21,6 +21,7 @@ export function tempDir(prefix = "confab-test-") {
 /**
  * Start the built worker under workerd with Miniflare. `persistTo` keeps Durable Object
  * storage on disk so a second edge on the same folder sees the same rooms.
+ * @param {{ persistTo?: string }} [options]
  */
 export async function startEdge({ persistTo } = {}) {
   const mf = new Miniflare({
@@ -52,7 +53,7 @@ export function freePort() {
     const srv = createServer();
     srv.once("error", reject);
     srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import("node:net").AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
   });

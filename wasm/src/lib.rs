@@ -723,12 +723,15 @@ impl Room {
     ) -> Result<(), JsValue> {
         let json = js_sys::JSON::stringify(&state)
             .map_err(|_| type_error("presence must be JSON-serialisable"))?;
-        let mut inner = self.inner.borrow_mut();
-        inner
-            .session
-            .set_presence(&String::from(json))
-            .map_err(js_error)?;
-        inner.flush();
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner
+                .session
+                .set_presence(&String::from(json))
+                .map_err(js_error)?;
+            inner.flush();
+        }
+        emit(&self.inner, vec![Event::Presence]);
         Ok(())
     }
 
