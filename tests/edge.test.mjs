@@ -1,7 +1,7 @@
 // The built worker under workerd: convergence, late join, restart, bad input.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { closed, openConfab, rawSocket, startEdge, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
+import { closed, freePort, openConfab, rawSocket, startEdge, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
 
 describe("edge under workerd", () => {
   let edge;
@@ -197,6 +197,38 @@ describe("edge persistence", () => {
       assert.equal(c.documentText("log"), expected);
       c.destroy();
     } finally {
+      await edge.stop();
+    }
+  });
+
+  test("a client reconnects with backoff when the edge comes back, and sends its offline edits", async () => {
+    const dir = await tempDir();
+    const port = await freePort();
+    const room = uniqueRoom("reconnect");
+    let edge = await startEdge({ persistTo: dir, port });
+    const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
+    const states = [];
+    a.on("status", (e) => states.push(e.state));
+    try {
+      a.ensureDocument("d", "D");
+      a.insertText("d", 0, "online ");
+      const witness = await openConfab(edge.ws, room, { id: "w", name: "Witness" });
+      await waitFor(() => { try { return witness.documentText("d") === "online "; } catch { return false; } }, { what: "the first edit to be stored" });
+      witness.destroy();
+      await edge.stop();
+      await waitFor(() => a.state === "reconnecting", { what: "the client to notice the edge is gone" });
+      // Local edits keep applying at once while offline.
+      a.insertText("d", 7, "offline");
+      assert.equal(a.documentText("d"), "online offline");
+      edge = await startEdge({ persistTo: dir, port });
+      await a.whenSynced(20_000);
+      const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
+      await waitFor(() => b.documentText("d") === "online offline", { what: "the offline edit to reach the room" });
+      b.destroy();
+      assert.ok(states.includes("reconnecting"), `states: ${states}`);
+      assert.equal(states.at(-1), "synced", `states: ${states}`);
+    } finally {
+      a.destroy();
       await edge.stop();
     }
   });

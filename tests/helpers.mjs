@@ -21,9 +21,9 @@ export function tempDir(prefix = "confab-test-") {
 /**
  * Start the built worker under workerd with Miniflare. `persistTo` keeps Durable Object
  * storage on disk so a second edge on the same folder sees the same rooms.
- * @param {{ persistTo?: string }} [options]
+ * @param {{ persistTo?: string, port?: number }} [options]
  */
-export async function startEdge({ persistTo } = {}) {
+export async function startEdge({ persistTo, port = 0 } = {}) {
   const mf = new Miniflare({
     scriptPath: path.join(ROOT, "edge/build/worker/shim.mjs"),
     modules: true,
@@ -36,7 +36,7 @@ export async function startEdge({ persistTo } = {}) {
     durableObjectsPersist: persistTo ?? false,
     cf: false,
     host: "127.0.0.1",
-    port: 0,
+    port,
   });
   const url = await mf.ready;
   return {
