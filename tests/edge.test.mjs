@@ -1,7 +1,7 @@
 // The built worker under workerd: convergence, late join, restart, bad input.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { closed, freePort, openConfab, rawSocket, startEdge, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
+import { closed, freePort, openConfab, textOf, rawSocket, startEdge, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
 
 describe("edge under workerd", () => {
   let edge;
@@ -33,7 +33,7 @@ describe("edge under workerd", () => {
     try {
       a.ensureDocument("notes", "Notes");
       a.insertText("notes", 0, "hello");
-      await waitFor(() => { try { return b.documentText("notes") === "hello"; } catch { return false; } }, { what: "b to see a's text" });
+      await waitFor(() => textOf(b, "notes") === "hello", { what: "b to see a's text" });
       b.insertText("notes", 5, " world");
       a.insertText("notes", 0, ">> ");
       await waitFor(() => a.documentText("notes") === b.documentText("notes") && a.documentText("notes").length === 14, {
@@ -79,7 +79,7 @@ describe("edge under workerd", () => {
     try {
       a.ensureDocument("d", "D");
       a.insertText("d", 0, "before");
-      await waitFor(() => { try { return b.documentText("d") === "before"; } catch { return false; } }, { what: "initial sync" });
+      await waitFor(() => textOf(b, "d") === "before", { what: "initial sync" });
 
       const bad = await rawSocket(edge.ws, room);
       const badClosed = closed(bad.ws);
@@ -150,7 +150,7 @@ describe("edge persistence", () => {
       a.postMessage("main", "still here?");
       // A second client seeing everything means the edge has stored it.
       const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
-      await waitFor(() => { try { return b.documentText("big").length === big.length && b.messages("main").length === 1; } catch { return false; } }, {
+      await waitFor(() => textOf(b, "big")?.length === big.length && b.messages("main").length === 1, {
         what: "b to receive everything",
       });
       a.destroy();
@@ -213,7 +213,7 @@ describe("edge persistence", () => {
       a.ensureDocument("d", "D");
       a.insertText("d", 0, "online ");
       const witness = await openConfab(edge.ws, room, { id: "w", name: "Witness" });
-      await waitFor(() => { try { return witness.documentText("d") === "online "; } catch { return false; } }, { what: "the first edit to be stored" });
+      await waitFor(() => textOf(witness, "d") === "online ", { what: "the first edit to be stored" });
       witness.destroy();
       await edge.stop();
       await waitFor(() => a.state === "reconnecting", { what: "the client to notice the edge is gone" });

@@ -146,6 +146,15 @@ export async function openConfab(wsBase, room, user) {
   return client;
 }
 
+/** A document's text, or null while the room does not have the document yet. */
+export function textOf(room, id) {
+  try {
+    return room.documentText(id);
+  } catch {
+    return null;
+  }
+}
+
 /** A raw WebSocket to a room, for speaking bytes directly. */
 export function rawSocket(wsBase, room) {
   return new Promise((resolve, reject) => {
