@@ -4,7 +4,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
-import { ROOT, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
+import { ROOT, openConfab, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
@@ -75,4 +75,63 @@ test("a message and a document edit made in one page appear in the other", async
   await two.page.screenshot({ path: path.join(ARTIFACTS, "demo-two-pages-two.png") });
   assert.deepEqual(one.problems, [], "page one logged no errors");
   assert.deepEqual(two.problems, [], "page two logged no errors");
+});
+
+test("an agent's streamed turn grows for everyone, a late page sees the partial text, and a stop ends it", async () => {
+  const room = uniqueRoom("e2e-turn");
+  const one = await openDemo(room);
+  const two = await openDemo(room);
+  const agent = await openConfab(edge.ws, room, { id: "agent", name: "Agent", kind: "agent" });
+  let writer;
+  try {
+    agent.ensureConversation("main", "Main");
+    const turn = agent.openTurn("main");
+    const text = (page) => page.locator(`#messages li[data-id="${turn}"] .text`);
+    let i = 0;
+    let refused;
+    writer = setInterval(() => {
+      try {
+        agent.appendTurn(turn, `token${i++} `);
+      } catch (err) {
+        refused = err;
+        clearInterval(writer);
+      }
+    }, 40);
+
+    // Both pages see the same turn growing.
+    await text(one.page).filter({ hasText: "token3 " }).waitFor({ timeout: 10_000 });
+    const early = (await text(two.page).textContent()).length;
+    await text(two.page).filter({ hasText: "token8 " }).waitFor({ timeout: 10_000 });
+    assert.ok((await text(two.page).textContent()).length > early, "the text grows on page two");
+    assert.equal(await one.page.getAttribute(`#messages li[data-id="${turn}"]`, "data-status"), "streaming");
+
+    // A third page joining mid-stream gets the partial text by plain sync, and then more.
+    const three = await openDemo(room);
+    const partial = await text(three.page).textContent();
+    assert.match(partial, /^token0 token1 token2 /);
+    await text(three.page).filter({ hasText: `token${i + 2} ` }).waitFor({ timeout: 10_000 });
+
+    // Page one stops it: everyone sees who stopped it, and the agent is refused.
+    await one.page.click(`#messages li[data-id="${turn}"] button.stop`);
+    for (const page of [one.page, two.page, three.page]) {
+      await page
+        .locator(`#messages li[data-id="${turn}"] .turn-status`)
+        .filter({ hasText: "stopped by" })
+        .waitFor({ timeout: 10_000 });
+    }
+    await waitFor(() => refused, { what: "the agent's next chunk to be refused" });
+    assert.match(String(refused), /is stopped; it takes no more text/);
+    const finals = await Promise.all([one, two, three].map((p) => text(p.page).textContent()));
+    await waitFor(async () => {
+      const now = await Promise.all([one, two, three].map((p) => text(p.page).textContent()));
+      return now.every((t) => t === now[0]) && now[0] === agent.messages("main").find((m) => m.id === turn).text;
+    }, { what: "every page to show the same final text" });
+    assert.ok(finals[0].length > 0);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await three.page.screenshot({ path: path.join(ARTIFACTS, "demo-stopped-turn.png") });
+    for (const p of [one, two, three]) assert.deepEqual(p.problems, []);
+  } finally {
+    clearInterval(writer);
+    agent.destroy();
+  }
 });

@@ -1,4 +1,4 @@
-// Runs the README's embedding example, unchanged but for the edge's address.
+// Runs the README's examples, unchanged but for the edge's address.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";
@@ -15,28 +15,56 @@ after(async () => {
   await edge?.stop();
 });
 
-test("the README's embedding example runs and its edits land in the room", async () => {
-  const readme = await readFile(path.join(ROOT, "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("## Embedding Confab in your app"));
-  const example = section.match(/```js\n([\s\S]*?)```/)?.[1];
-  assert.ok(example, "README has a js example under 'Embedding Confab in your app'");
-  const lines = example.trim().split("\n");
-  assert.ok(lines.length <= 12, `the example stays short (${lines.length} lines)`);
-  assert.ok(example.includes("ws://127.0.0.1:8787/rooms"), "the example targets `make dev`'s address");
-
+async function runExample(code) {
   const script = path.join(ROOT, "tests", `.readme-example-${process.pid}.mjs`);
-  await writeFile(script, example.replaceAll("ws://127.0.0.1:8787/rooms", edge.ws));
+  await writeFile(script, code.replaceAll("ws://127.0.0.1:8787/rooms", edge.ws));
   try {
     const { stdout } = await promisify(execFile)(process.execPath, [script], { cwd: ROOT, timeout: 30_000 });
-    assert.match(stdout, /Ada: Hello from the README!/);
+    return stdout;
   } finally {
     await rm(script, { force: true });
   }
+}
+
+async function readmeExample(heading) {
+  const readme = await readFile(path.join(ROOT, "README.md"), "utf8");
+  const at = readme.indexOf(`## ${heading}`);
+  assert.ok(at >= 0, `README has a section "${heading}"`);
+  const example = readme.slice(at).match(/```js\n([\s\S]*?)```/)?.[1];
+  assert.ok(example, `README's "${heading}" has a js example`);
+  assert.ok(example.includes("ws://127.0.0.1:8787/rooms"), "the example targets `make dev`'s address");
+  return example;
+}
+
+test("the README's embedding example runs and its edits land in the room", async () => {
+  const example = await readmeExample("Embedding Confab in your app");
+  const lines = example.trim().split("\n");
+  assert.ok(lines.length <= 12, `the example stays short (${lines.length} lines)`);
+  const stdout = await runExample(example);
+  assert.match(stdout, /Ada: Hello from the README!/);
 
   const check = await openConfab(edge.ws, "readme", { id: "check", name: "Checker" });
   try {
     assert.equal(check.messages("main").at(-1).text, "Hello from the README!");
     assert.equal(check.documentText("notes"), "Ada was here.\n");
+  } finally {
+    check.destroy();
+  }
+});
+
+test("the README's agent turn example streams, reacts, branches and merges", async () => {
+  const stdout = await runExample(await readmeExample("Agent turns, reactions and branches"));
+  assert.match(stdout, /Helper \[done\]: Streaming into the room\./);
+  const check = await openConfab(edge.ws, "readme", { id: "check2", name: "Checker" });
+  try {
+    const msgs = check.messages("main");
+    const turn = msgs.find((m) => m.text === "Streaming into the room.");
+    assert.equal(turn.status, "done");
+    assert.deepEqual(turn.reactions.map((r) => [r.kind, r.by.id]), [["helpful", "helper"]]);
+    const merge = msgs.at(-1).merge;
+    assert.equal(merge.summary, "Caching helps");
+    assert.deepEqual(merge.actionItems, ["Helper: add a cache"]);
+    assert.equal(check.branches("main")[0].title, "Try another angle");
   } finally {
     check.destroy();
   }

@@ -70,6 +70,20 @@ pub enum Error {
         /// The offending index.
         index: u32,
     },
+    /// A message id that does not exist in the room.
+    #[error("unknown message `{0}`")]
+    UnknownMessage(String),
+    /// A turn that no longer takes text or status changes.
+    #[error("turn `{id}` is {status}; it takes no more text")]
+    TurnClosed {
+        /// The turn's message id.
+        id: String,
+        /// Its status.
+        status: &'static str,
+    },
+    /// A conversation that is not a branch where a branch is needed.
+    #[error("conversation `{0}` is not a branch")]
+    NotABranch(String),
     /// A value that must not be empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),

@@ -43,5 +43,6 @@ pub mod protocol;
 pub mod room;
 pub mod session;
 pub mod store;
+pub mod turn;
 
 pub use error::{Error, Result};

@@ -24,6 +24,7 @@ use yrs::{
 };
 
 use crate::error::{Error, Result};
+use crate::turn::{MergeRecord, Reaction, TurnStatus};
 
 const CONVERSATIONS: &str = "conversations";
 const MESSAGES: &str = "messages";
@@ -88,7 +89,7 @@ impl Participant {
         }
     }
 
-    fn to_any(&self) -> Any {
+    pub(crate) fn to_any(&self) -> Any {
         let mut m = HashMap::new();
         m.insert("id".to_owned(), Any::from(self.id.as_str()));
         m.insert("name".to_owned(), Any::from(self.name.as_str()));
@@ -96,7 +97,7 @@ impl Participant {
         Any::Map(Arc::new(m))
     }
 
-    fn from_any(any: &Any) -> Option<Self> {
+    pub(crate) fn from_any(any: &Any) -> Option<Self> {
         let Any::Map(m) = any else { return None };
         Some(Participant {
             id: any_str(m.get("id")?)?,
@@ -169,10 +170,21 @@ pub struct Message {
     pub author: Participant,
     /// Its role.
     pub role: Role,
-    /// Its text.
+    /// Its text (for an agent turn, as far as it has streamed).
     pub text: String,
     /// Creation time, ms since the Unix epoch.
     pub created_at: f64,
+    /// Where the message stands: `done` for a plain post, the turn's state for a
+    /// streamed agent turn.
+    pub status: TurnStatus,
+    /// Why the turn failed, when `status` is `error`.
+    pub error: Option<String>,
+    /// Who asked the turn to stop.
+    pub stop_requested_by: Option<Participant>,
+    /// Reactions, ordered by kind then participant id.
+    pub reactions: Vec<Reaction>,
+    /// Set when the message records a merged branch.
+    pub merge: Option<MergeRecord>,
 }
 
 /// A shared document's metadata.
@@ -191,10 +203,10 @@ pub struct DocumentInfo {
 
 /// The room document on `yrs`.
 pub struct RoomDoc {
-    doc: Doc,
-    conversations: MapRef,
-    messages: MapRef,
-    documents: MapRef,
+    pub(crate) doc: Doc,
+    pub(crate) conversations: MapRef,
+    pub(crate) messages: MapRef,
+    pub(crate) documents: MapRef,
     next_id: u64,
 }
 
@@ -225,7 +237,7 @@ impl RoomDoc {
         &self.doc
     }
 
-    fn fresh_id(&mut self) -> String {
+    pub(crate) fn fresh_id(&mut self) -> String {
         self.next_id += 1;
         format!("{:x}-{}", self.doc.client_id().get(), self.next_id)
     }
@@ -317,47 +329,65 @@ impl RoomDoc {
             ("role", yrs::In::from(Any::from(role.as_str()))),
             ("text", yrs::In::from(TextPrelim::new(text))),
             ("createdAt", yrs::In::from(Any::from(now_ms as f64))),
+            (
+                "status",
+                yrs::In::from(Any::from(TurnStatus::Done.as_str())),
+            ),
+            ("reactions", yrs::In::from(MapPrelim::default())),
         ]);
         self.messages.insert(&mut txn, id.as_str(), entry);
         Ok(id)
     }
 
     /// The messages of a conversation in their deterministic order: by creation time,
-    /// then id, so every replica lists them identically.
+    /// then id, so every replica lists them identically. A branch lists its parent's
+    /// messages up to the message it was forked at, then its own.
     pub fn messages(&self, conversation: &str) -> Result<Vec<Message>> {
         let txn = self.doc.transact();
-        if self.conversations.get(&txn, conversation).is_none() {
+        self.messages_in(&txn, conversation, 0)
+    }
+
+    fn messages_in<T: ReadTxn>(
+        &self,
+        txn: &T,
+        conversation: &str,
+        depth: u32,
+    ) -> Result<Vec<Message>> {
+        let Some(Out::YMap(conv)) = self.conversations.get(txn, conversation) else {
             return Err(Error::UnknownConversation(conversation.to_owned()));
+        };
+        let mut out = Vec::new();
+        if let Some((parent, at)) = fork_point(&conv, txn) {
+            // Depth bounds a (malicious) cycle of forks.
+            if depth < 64 {
+                if let Ok(inherited) = self.messages_in(txn, &parent, depth + 1) {
+                    let keep = inherited
+                        .iter()
+                        .position(|m| m.id == at)
+                        .map_or(inherited.len(), |i| i + 1);
+                    out.extend(inherited.into_iter().take(keep));
+                }
+            }
         }
+        out.extend(self.own_messages(txn, conversation));
+        Ok(out)
+    }
+
+    /// A conversation's own messages (without what a branch inherits), ordered.
+    pub(crate) fn own_messages<T: ReadTxn>(&self, txn: &T, conversation: &str) -> Vec<Message> {
         let mut out: Vec<Message> = self
             .messages
-            .iter(&txn)
+            .iter(txn)
             .filter_map(|(id, value)| {
                 let Out::YMap(m) = value else { return None };
-                if get_str(&m, &txn, "conversation")? != conversation {
+                if get_str(&m, txn, "conversation")? != conversation {
                     return None;
                 }
-                let author = match m.get(&txn, "author")? {
-                    Out::Any(any) => Participant::from_any(&any)?,
-                    _ => return None,
-                };
-                let text = match m.get(&txn, "text")? {
-                    Out::YText(t) => t.get_string(&txn),
-                    Out::Any(Any::String(s)) => s.to_string(),
-                    _ => return None,
-                };
-                Some(Message {
-                    id: id.to_owned(),
-                    conversation: conversation.to_owned(),
-                    author,
-                    role: Role::parse(&get_str(&m, &txn, "role")?)?,
-                    text,
-                    created_at: get_num(&m, &txn, "createdAt").unwrap_or(0.0),
-                })
+                read_message(id, &m, txn)
             })
             .collect();
         out.sort_by(|a, b| a.created_at.total_cmp(&b.created_at).then(a.id.cmp(&b.id)));
-        Ok(out)
+        out
     }
 
     /// Create a shared document; returns its id.
@@ -505,14 +535,62 @@ fn check_range(
     Ok(())
 }
 
-fn any_str(any: &Any) -> Option<String> {
+fn read_message<T: ReadTxn>(id: &str, m: &MapRef, txn: &T) -> Option<Message> {
+    let author = match m.get(txn, "author")? {
+        Out::Any(any) => Participant::from_any(&any)?,
+        _ => return None,
+    };
+    let text = match m.get(txn, "text")? {
+        Out::YText(t) => t.get_string(txn),
+        Out::Any(Any::String(s)) => s.to_string(),
+        _ => return None,
+    };
+    let reactions = match m.get(txn, "reactions") {
+        Some(Out::YMap(r)) => crate::turn::read_reactions(&r, txn),
+        _ => Vec::new(),
+    };
+    Some(Message {
+        id: id.to_owned(),
+        conversation: get_str(m, txn, "conversation")?,
+        author,
+        role: Role::parse(&get_str(m, txn, "role")?)?,
+        text,
+        created_at: get_num(m, txn, "createdAt").unwrap_or(0.0),
+        status: get_str(m, txn, "status")
+            .and_then(|s| TurnStatus::parse(&s))
+            .unwrap_or(TurnStatus::Done),
+        error: get_str(m, txn, "error"),
+        stop_requested_by: match m.get(txn, "stopRequestedBy") {
+            Some(Out::Any(any)) => Participant::from_any(&any),
+            _ => None,
+        },
+        reactions,
+        merge: match m.get(txn, "merge") {
+            Some(Out::Any(any)) => MergeRecord::from_any(&any),
+            _ => None,
+        },
+    })
+}
+
+/// The (parent conversation, message) a branch was forked at.
+pub(crate) fn fork_point<T: ReadTxn>(conv: &MapRef, txn: &T) -> Option<(String, String)> {
+    let Some(Out::Any(Any::Map(fork))) = conv.get(txn, "forkOf") else {
+        return None;
+    };
+    Some((
+        any_str(fork.get("conversation")?)?,
+        any_str(fork.get("message")?)?,
+    ))
+}
+
+pub(crate) fn any_str(any: &Any) -> Option<String> {
     match any {
         Any::String(s) => Some(s.to_string()),
         _ => None,
     }
 }
 
-fn get_str<T: ReadTxn>(map: &MapRef, txn: &T, key: &str) -> Option<String> {
+pub(crate) fn get_str<T: ReadTxn>(map: &MapRef, txn: &T, key: &str) -> Option<String> {
     match map.get(txn, key)? {
         Out::Any(any) => any_str(&any),
         Out::YText(t) => Some(t.get_string(txn)),
@@ -520,7 +598,7 @@ fn get_str<T: ReadTxn>(map: &MapRef, txn: &T, key: &str) -> Option<String> {
     }
 }
 
-fn get_num<T: ReadTxn>(map: &MapRef, txn: &T, key: &str) -> Option<f64> {
+pub(crate) fn get_num<T: ReadTxn>(map: &MapRef, txn: &T, key: &str) -> Option<f64> {
     match map.get(txn, key)? {
         Out::Any(Any::Number(n)) => n.as_f64(),
         _ => None,

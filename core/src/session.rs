@@ -5,6 +5,7 @@
 //! edits, [`Session::tick`] every few seconds and [`Session::disconnected`] when the
 //! socket drops. Local edits apply at once; the session queues their updates.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +17,7 @@ use crate::clock::ManualClock;
 use crate::error::{Error, Result};
 use crate::model::{Participant, Role, RoomDoc};
 use crate::protocol::{self, decode_frame, Hello, Incoming};
+use crate::turn::MergeSummary;
 
 /// Origin tag of transactions that apply remote updates; everything else is local.
 const REMOTE: &str = "confab-remote";
@@ -24,6 +26,10 @@ const REMOTE: &str = "confab-remote";
 pub const PRESENCE_RENEW_MS: u64 = 15_000;
 /// A peer whose presence was not renewed for this long is considered gone.
 pub const PRESENCE_TIMEOUT_MS: u64 = 30_000;
+/// Buffered turn text is written once it reaches this many bytes (the transport also
+/// flushes it every frame or so): agents emit hundreds of tokens a second, and each
+/// transaction is one update on the wire.
+pub const MAX_TURN_BATCH_BYTES: usize = 4 * 1024;
 
 /// What a received frame did.
 #[derive(Debug, Default)]
@@ -66,7 +72,12 @@ pub struct Session {
     presence_dirty: bool,
     presence_sent_at: u64,
     synced: bool,
+    synced_at: u64,
     hello: Option<Hello>,
+    turn_buffer: Vec<(String, String)>,
+    turn_buffer_bytes: usize,
+    /// When each awareness client was last seen present.
+    last_seen: HashMap<u64, u64>,
 }
 
 impl Session {
@@ -90,7 +101,7 @@ impl Session {
             .expect("no transaction is open on a doc that was just created");
         let clock = ManualClock::new(now_ms);
         let awareness = Awareness::with_clock(doc.doc().clone(), clock.clone());
-        Session {
+        let mut session = Session {
             doc,
             awareness,
             clock,
@@ -101,8 +112,17 @@ impl Session {
             presence_dirty: false,
             presence_sent_at: 0,
             synced: false,
+            synced_at: 0,
             hello: None,
-        }
+            turn_buffer: Vec::new(),
+            turn_buffer_bytes: 0,
+            last_seen: HashMap::new(),
+        };
+        // Everyone is present from the start (with `user`), so peers can tell a live
+        // writer from a vanished one even when the app never sets presence.
+        session.presence = Some(serde_json::Map::new());
+        session.publish_presence();
+        session
     }
 
     /// Who this session acts as.
@@ -193,6 +213,7 @@ impl Session {
                     self.apply_remote(update)?;
                     if !self.synced {
                         self.synced = true;
+                        self.synced_at = now_ms;
                         got.became_synced = true;
                     }
                 }
@@ -212,8 +233,45 @@ impl Session {
                 }
             }
         }
+        self.note_present();
         got.doc_changed = self.doc_version() != before;
         Ok(got)
+    }
+
+    /// Remember when each present peer last renewed its presence.
+    fn note_present(&mut self) {
+        for (id, state) in self.awareness.iter() {
+            if state.data.is_some() {
+                let seen = self.last_seen.entry(id.get()).or_default();
+                *seen = (*seen).max(state.last_updated);
+            }
+        }
+    }
+
+    /// Mark open turns whose writer has not been present for [`PRESENCE_TIMEOUT_MS`]
+    /// as interrupted. Only a synced session judges, and only after it has been synced
+    /// long enough to have heard everyone's presence. Returns true when any changed.
+    fn interrupt_orphaned_turns(&mut self, now_ms: u64) -> bool {
+        if !self.synced {
+            return false;
+        }
+        self.note_present();
+        let me = self.client_id();
+        let mut changed = false;
+        for (id, writer) in self.doc.open_turns() {
+            if writer == me {
+                continue;
+            }
+            let since = self
+                .last_seen
+                .get(&writer)
+                .copied()
+                .unwrap_or(self.synced_at);
+            if now_ms.saturating_sub(since) >= PRESENCE_TIMEOUT_MS {
+                changed |= self.doc.interrupt_turn(&id).unwrap_or(false);
+            }
+        }
+        changed
     }
 
     fn apply_remote(&mut self, update: yrs::Update) -> Result<()> {
@@ -324,10 +382,11 @@ impl Session {
             })
             .map(|(id, _)| id)
             .collect();
-        let changed = !stale.is_empty();
+        let mut changed = !stale.is_empty();
         for id in stale {
             self.awareness.remove_state(id);
         }
+        changed |= self.interrupt_orphaned_turns(now_ms);
         (frames, changed)
     }
 
@@ -371,6 +430,128 @@ impl Session {
         self.doc.post_message(conversation, &me, role, text, now_ms)
     }
 
+    /// Open an agent turn written by this session; returns its message id.
+    pub fn open_turn(&mut self, conversation: &str, role: Role, now_ms: u64) -> Result<String> {
+        self.flush_turns()?;
+        let me = self.me.clone();
+        let writer = self.client_id();
+        self.doc.open_turn(conversation, &me, role, writer, now_ms)
+    }
+
+    /// Buffer a chunk of an open turn's text. It is written with other buffered chunks
+    /// in one transaction by [`Session::flush_turns`] (called by the transport every
+    /// frame) or at once when the buffer is full.
+    pub fn append_turn(&mut self, id: &str, chunk: &str) -> Result<()> {
+        let status = self.doc.turn_status(id)?;
+        if !status.is_open() {
+            self.discard_buffered(id);
+            return Err(Error::TurnClosed {
+                id: id.to_owned(),
+                status: status.as_str(),
+            });
+        }
+        self.turn_buffer_bytes += chunk.len();
+        self.turn_buffer.push((id.to_owned(), chunk.to_owned()));
+        if self.turn_buffer_bytes >= MAX_TURN_BATCH_BYTES {
+            self.flush_turns()?;
+        }
+        Ok(())
+    }
+
+    fn discard_buffered(&mut self, id: &str) {
+        self.turn_buffer.retain(|(t, _)| t != id);
+        self.turn_buffer_bytes = self.turn_buffer.iter().map(|(_, c)| c.len()).sum();
+    }
+
+    /// True when turn text is waiting to be written.
+    pub fn has_buffered_turn_text(&self) -> bool {
+        !self.turn_buffer.is_empty()
+    }
+
+    /// Write all buffered turn text in one transaction. When a turn was closed in the
+    /// meantime (someone stopped it), its chunks are dropped and the error says so; the
+    /// other turns' chunks are written.
+    pub fn flush_turns(&mut self) -> Result<()> {
+        if self.turn_buffer.is_empty() {
+            return Ok(());
+        }
+        let mut chunks = std::mem::take(&mut self.turn_buffer);
+        self.turn_buffer_bytes = 0;
+        let mut refused = None;
+        chunks.retain(|(id, _)| match self.doc.turn_status(id) {
+            Ok(status) if status.is_open() => true,
+            Ok(status) => {
+                refused.get_or_insert(Error::TurnClosed {
+                    id: id.clone(),
+                    status: status.as_str(),
+                });
+                false
+            }
+            Err(e) => {
+                refused.get_or_insert(e);
+                false
+            }
+        });
+        self.doc.append_turn_chunks(&chunks)?;
+        refused.map_or(Ok(()), Err)
+    }
+
+    /// Finish a turn (its buffered text is written first).
+    pub fn finish_turn(&mut self, id: &str) -> Result<()> {
+        self.flush_turns()?;
+        self.doc.finish_turn(id)
+    }
+
+    /// Fail a turn with a reason (its buffered text is written first).
+    pub fn fail_turn(&mut self, id: &str, reason: &str) -> Result<()> {
+        self.flush_turns()?;
+        self.doc.fail_turn(id, reason)
+    }
+
+    /// Ask an open turn to stop, as this participant.
+    pub fn request_stop(&mut self, id: &str, now_ms: u64) -> Result<()> {
+        self.discard_buffered(id);
+        let me = self.me.clone();
+        self.doc.request_stop(id, &me, now_ms)
+    }
+
+    /// React to a message as this participant.
+    pub fn react(&mut self, message: &str, kind: &str, now_ms: u64) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.react(message, kind, &me, now_ms)
+    }
+
+    /// Take back this participant's reaction.
+    pub fn unreact(&mut self, message: &str, kind: &str) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.unreact(message, kind, &me)
+    }
+
+    /// Fork a conversation at a message, as this participant.
+    pub fn fork_conversation(
+        &mut self,
+        parent: &str,
+        at_message: &str,
+        title: &str,
+        now_ms: u64,
+    ) -> Result<String> {
+        let me = self.me.clone();
+        self.doc
+            .fork_conversation(parent, at_message, title, &me, now_ms)
+    }
+
+    /// Merge a branch back into its parent, as this participant.
+    pub fn merge_branch(
+        &mut self,
+        branch: &str,
+        picked: &[String],
+        summary: MergeSummary,
+        now_ms: u64,
+    ) -> Result<String> {
+        let me = self.me.clone();
+        self.doc.merge_branch(branch, picked, summary, &me, now_ms)
+    }
+
     /// The state vector of the local doc, encoded (v1).
     pub fn state_vector(&self) -> Vec<u8> {
         use yrs::updates::encoder::Encode;
@@ -381,6 +562,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::turn::TurnStatus;
 
     fn person(id: &str) -> Participant {
         Participant::person(id, id.to_uppercase())
@@ -389,6 +571,7 @@ mod tests {
     #[test]
     fn local_edits_queue_one_merged_update() -> Result<()> {
         let mut s = Session::new(1, person("a"), 0);
+        s.drain_outgoing(); // the initial presence
         s.doc_mut().create_document(Some("d"), "D", 0)?;
         for (i, ch) in "hello".chars().enumerate() {
             s.doc_mut().insert_text("d", i as u32, &ch.to_string())?;
@@ -397,6 +580,7 @@ mod tests {
         assert_eq!(frames.len(), 1);
         assert!(s.drain_outgoing().is_empty());
         let mut other = Session::new(2, person("b"), 0);
+        other.drain_outgoing();
         let got = other.receive(&frames[0], 0)?;
         assert!(got.doc_changed);
         assert_eq!(other.doc().document_text("d")?, "hello");
@@ -458,7 +642,7 @@ mod tests {
         assert!(!changed);
         let (_, changed) = b.tick(PRESENCE_RENEW_MS + PRESENCE_TIMEOUT_MS);
         assert!(changed);
-        assert!(b.peers().is_empty());
+        assert!(b.peers().iter().all(|p| p.is_self));
         Ok(())
     }
 
@@ -478,6 +662,102 @@ mod tests {
         assert_eq!(b.peers().len(), 2, "a returning is visible at once");
         b.disconnected();
         assert_eq!(b.peers().len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn turn_chunks_are_batched_into_one_update() -> Result<()> {
+        let mut agent = Session::new(1, Participant::agent("bot", "Bot"), 0);
+        let mut reader = Session::new(2, person("r"), 0);
+        agent.drain_outgoing(); // the initial presence
+        agent.ensure_conversation("c", "C", 0)?;
+        let turn = agent.open_turn("c", Role::Assistant, 1)?;
+        for token in ["Hel", "lo", ", ", "team"] {
+            agent.append_turn(&turn, token)?;
+        }
+        assert!(agent.has_buffered_turn_text());
+        assert_eq!(
+            agent.doc().messages("c")?[0].text,
+            "",
+            "not written before a flush"
+        );
+        agent.flush_turns()?;
+        let frames = agent.drain_outgoing();
+        assert_eq!(frames.len(), 1);
+        reader.receive(&frames[0], 2)?;
+        let m = &reader.doc().messages("c")?[0];
+        assert_eq!(
+            (m.text.as_str(), m.status),
+            ("Hello, team", TurnStatus::Streaming)
+        );
+        // A full buffer flushes by itself.
+        agent.append_turn(&turn, &"x".repeat(MAX_TURN_BATCH_BYTES))?;
+        assert!(!agent.has_buffered_turn_text());
+        agent.finish_turn(&turn)?;
+        assert_eq!(agent.doc().messages("c")?[0].status, TurnStatus::Done);
+        Ok(())
+    }
+
+    #[test]
+    fn a_stop_from_someone_else_drops_buffered_text() -> Result<()> {
+        let mut agent = Session::new(1, Participant::agent("bot", "Bot"), 0);
+        let mut person_side = Session::new(2, person("p"), 0);
+        agent.ensure_conversation("c", "C", 0)?;
+        let turn = agent.open_turn("c", Role::Assistant, 1)?;
+        agent.append_turn(&turn, "first ")?;
+        agent.flush_turns()?;
+        person_side.receive(&agent.drain_outgoing()[0], 2)?;
+        agent.append_turn(&turn, "never seen")?;
+        person_side.request_stop(&turn, 3)?;
+        agent.receive(&person_side.drain_outgoing()[0], 3)?;
+        let err = agent.flush_turns().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::TurnClosed {
+                    status: "stopped",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(agent.append_turn(&turn, "more").is_err());
+        assert_eq!(agent.doc().messages("c")?[0].text, "first ");
+        Ok(())
+    }
+
+    #[test]
+    fn a_vanished_writer_leaves_an_interrupted_turn() -> Result<()> {
+        let mut agent = Session::new(1, Participant::agent("bot", "Bot"), 0);
+        let mut watcher = Session::new(2, person("w"), 0);
+        watcher.synced = true;
+        agent.set_presence("{}")?;
+        agent.ensure_conversation("c", "C", 0)?;
+        let turn = agent.open_turn("c", Role::Assistant, 0)?;
+        agent.append_turn(&turn, "partial")?;
+        agent.flush_turns()?;
+        for frame in agent.drain_outgoing() {
+            watcher.receive(&frame, 1_000)?;
+        }
+        // Still present: nothing happens.
+        assert!(!watcher.tick(20_000).1);
+        assert_eq!(
+            watcher.doc().messages("c")?[0].status,
+            TurnStatus::Streaming
+        );
+        // No presence renewal for the timeout: the agent is gone and so is its turn.
+        let (_, changed) = watcher.tick(1_000 + PRESENCE_TIMEOUT_MS);
+        assert!(changed);
+        let m = &watcher.doc().messages("c")?[0];
+        assert_eq!(
+            (m.status, m.text.as_str()),
+            (TurnStatus::Interrupted, "partial")
+        );
+        // The writer never interrupts its own turn.
+        assert!(agent.doc().open_turns().len() == 1);
+        agent.synced = true;
+        agent.tick(10 * PRESENCE_TIMEOUT_MS);
+        assert_eq!(agent.doc().messages("c")?[0].status, TurnStatus::Streaming);
         Ok(())
     }
 

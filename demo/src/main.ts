@@ -64,25 +64,71 @@ function renderMessages() {
     // The conversation appears once the room has synced.
   }
   const stick = messagesEl.scrollTop + messagesEl.clientHeight >= messagesEl.scrollHeight - 4;
-  messagesEl.replaceChildren(
-    ...msgs.map((m) => {
-      const li = document.createElement("li");
-      li.className = m.author.kind;
-      li.dataset.id = m.id;
-      const who = document.createElement("span");
-      who.className = "author";
-      who.textContent = m.author.name;
-      const text = document.createElement("span");
-      text.className = "text";
-      text.textContent = m.text;
-      const time = document.createElement("time");
-      time.dateTime = new Date(m.createdAt).toISOString();
-      time.textContent = new Date(m.createdAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-      li.append(who, text, time);
-      return li;
-    }),
-  );
+  messagesEl.replaceChildren(...msgs.map(renderMessage));
   if (stick) messagesEl.scrollTop = messagesEl.scrollHeight;
+}
+
+const STATUS_TEXT: Record<MessageInfo["status"], string> = {
+  pending: "waiting…",
+  streaming: "writing…",
+  done: "",
+  stopped: "stopped",
+  interrupted: "interrupted",
+  error: "failed",
+};
+
+function renderMessage(m: MessageInfo): HTMLLIElement {
+  const li = document.createElement("li");
+  li.className = m.author.kind;
+  li.dataset.id = m.id;
+  li.dataset.status = m.status;
+  const who = document.createElement("span");
+  who.className = "author";
+  who.textContent = m.author.name;
+  const text = document.createElement("span");
+  text.className = "text";
+  text.textContent = m.text;
+  const time = document.createElement("time");
+  time.dateTime = new Date(m.createdAt).toISOString();
+  time.textContent = new Date(m.createdAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  li.append(who, text, time);
+  if (m.status !== "done") {
+    const status = document.createElement("span");
+    status.className = "turn-status";
+    let label = STATUS_TEXT[m.status];
+    if (m.status === "stopped" && m.stopRequestedBy) label += ` by ${m.stopRequestedBy.name}`;
+    if (m.status === "error" && m.error) label += `: ${m.error}`;
+    status.textContent = label;
+    li.append(status);
+  }
+  if (m.status === "pending" || m.status === "streaming") {
+    const stop = document.createElement("button");
+    stop.className = "stop";
+    stop.type = "button";
+    stop.textContent = "Stop";
+    stop.addEventListener("click", () => guard(() => room.stopTurn(m.id)));
+    li.append(stop);
+  }
+  const helpful = m.reactions.filter((r) => r.kind === "helpful");
+  const react = document.createElement("button");
+  react.type = "button";
+  react.className = "react";
+  const mine = helpful.some((r) => r.by.id === userId);
+  react.ariaPressed = String(mine);
+  react.title = helpful.map((r) => r.by.name).join(", ") || "Mark as helpful";
+  react.textContent = helpful.length ? `helpful · ${helpful.length}` : "helpful";
+  react.addEventListener("click", () => guard(() => (mine ? room.unreact(m.id, "helpful") : room.react(m.id, "helpful"))));
+  li.append(react);
+  return li;
+}
+
+function guard(action: () => void) {
+  try {
+    action();
+    showError(null);
+  } catch (err) {
+    showError(err instanceof Error ? err.message : String(err));
+  }
 }
 
 function renderDocument() {

@@ -15,9 +15,11 @@
  */
 import initWasm, { initSync, Room as WasmRoom } from "../wasm/confab_wasm.js";
 import type {
+  BranchInfo,
   ConnectionState,
   ConversationInfo,
   DocumentInfo,
+  MergeSummary,
   MessageInfo,
   PeerInfo,
   RoomEvent,
@@ -25,14 +27,19 @@ import type {
 } from "../wasm/confab_wasm.js";
 
 export type {
+  BranchInfo,
   ConnectionState,
   ConversationInfo,
   DocumentInfo,
+  MergeRecord,
+  MergeSummary,
   MessageInfo,
   ParticipantInfo,
   PeerInfo,
+  ReactionInfo,
   RoomEvent,
   RoomOptions,
+  TurnStatus,
 } from "../wasm/confab_wasm.js";
 
 /** A message role. */
@@ -217,6 +224,91 @@ export class Room {
   /** A conversation's messages, in the same order on every replica. */
   messages(conversation: string): MessageInfo[] {
     return this.#inner.messages(conversation);
+  }
+
+  /**
+   * Open an agent turn: a message whose text streams into the room as you append to
+   * it. Everyone sees it grow; a late joiner gets the partial text. Returns its id.
+   */
+  openTurn(conversation: string, role: Role = "assistant"): string {
+    return this.#inner.openTurn(conversation, role);
+  }
+
+  /** Append text to an open turn (batched about once a frame). Throws once stopped. */
+  appendTurn(id: string, chunk: string): void {
+    this.#inner.appendTurn(id, chunk);
+  }
+
+  /** Finish an open turn. */
+  finishTurn(id: string): void {
+    this.#inner.finishTurn(id);
+  }
+
+  /** Fail an open turn with a reason everyone sees. */
+  failTurn(id: string, reason: string): void {
+    this.#inner.failTurn(id, reason);
+  }
+
+  /** Ask an open turn to stop; anyone in the room may. */
+  stopTurn(id: string): void {
+    this.#inner.stopTurn(id);
+  }
+
+  /**
+   * Stream an async iterable of text chunks (e.g. a model's token stream) into a new
+   * turn. Resolves with the turn id once finished; if someone stops the turn, the
+   * stream is abandoned and the turn stays `stopped`; if the source throws, the turn
+   * is failed with its message.
+   */
+  async streamTurn(conversation: string, chunks: AsyncIterable<string> | Iterable<string>): Promise<string> {
+    const id = this.openTurn(conversation);
+    try {
+      for await (const chunk of chunks) {
+        const status = this.messageStatus(conversation, id);
+        if (status !== "pending" && status !== "streaming") return id;
+        this.appendTurn(id, chunk);
+      }
+    } catch (err) {
+      const status = this.messageStatus(conversation, id);
+      if (status === "pending" || status === "streaming") {
+        this.failTurn(id, err instanceof Error ? err.message : String(err));
+        return id;
+      }
+      if (status === "stopped") return id;
+      throw err;
+    }
+    const status = this.messageStatus(conversation, id);
+    if (status === "pending" || status === "streaming") this.finishTurn(id);
+    return id;
+  }
+
+  private messageStatus(conversation: string, id: string): MessageInfo["status"] | undefined {
+    return this.messages(conversation).find((m) => m.id === id)?.status;
+  }
+
+  /** React to a message (e.g. "helpful"). */
+  react(message: string, kind: string): void {
+    this.#inner.react(message, kind);
+  }
+
+  /** Take back your reaction. */
+  unreact(message: string, kind: string): void {
+    this.#inner.unreact(message, kind);
+  }
+
+  /** Fork a conversation at a message; returns the branch's conversation id. */
+  forkConversation(parent: string, atMessage: string, title: string): string {
+    return this.#inner.forkConversation(parent, atMessage, title);
+  }
+
+  /** The branches forked from a conversation. */
+  branches(conversation: string): BranchInfo[] {
+    return this.#inner.branches(conversation);
+  }
+
+  /** Merge a branch's picked messages and a summary back into its parent. */
+  mergeBranch(branch: string, picked: string[], summary: MergeSummary): string {
+    return this.#inner.mergeBranch(branch, picked, summary);
   }
 
   /** Create a shared document; returns its id. */

@@ -11,6 +11,7 @@ use std::rc::{Rc, Weak};
 use confab_core::backoff::{Backoff, ConnectionState};
 use confab_core::model::{Participant, ParticipantKind, Role};
 use confab_core::session::Session;
+use confab_core::turn::MergeSummary;
 use js_sys::{Function, Reflect, Uint8Array};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -57,9 +58,25 @@ export type RoomEvent =
   | { type: "error"; message: string };
 export interface ParticipantInfo { id: string; name: string; kind: "person" | "agent" }
 export interface ConversationInfo { id: string; title: string; createdBy: string; createdAt: number }
+/** Where a message stands: plain posts are `done`; agent turns move through the rest. */
+export type TurnStatus = "pending" | "streaming" | "done" | "stopped" | "interrupted" | "error";
+export interface ReactionInfo { kind: string; by: ParticipantInfo; at: number }
+/** Structured findings a merged branch brings back. */
+export interface MergeSummary {
+  summary: string; keyFindings?: string[]; recommendations?: string[]; actionItems?: string[];
+}
+export interface MergeRecord {
+  branch: string; messages: string[]; summary: string; keyFindings: string[];
+  recommendations: string[]; actionItems: string[]; by: ParticipantInfo;
+}
 export interface MessageInfo {
   id: string; conversation: string; author: ParticipantInfo;
   role: "user" | "assistant" | "system" | "tool"; text: string; createdAt: number;
+  status: TurnStatus; error: string | null; stopRequestedBy: ParticipantInfo | null;
+  reactions: ReactionInfo[]; merge: MergeRecord | null;
+}
+export interface BranchInfo {
+  id: string; title: string; forkMessage: string; participants: ParticipantInfo[]; createdAt: number;
 }
 export interface DocumentInfo { id: string; title: string; kind: string; createdAt: number }
 export interface PeerInfo { clientId: number; isSelf: boolean; state: Record<string, unknown> & { user?: ParticipantInfo } }
@@ -72,6 +89,21 @@ struct UserOptions {
     #[serde(default)]
     kind: Option<String>,
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MergeSummaryInput {
+    summary: String,
+    #[serde(default)]
+    key_findings: Vec<String>,
+    #[serde(default)]
+    recommendations: Vec<String>,
+    #[serde(default)]
+    action_items: Vec<String>,
+}
+
+/// How long turn text may wait in the buffer before it is written (about a frame).
+const TURN_FLUSH_MS: i32 = 16;
 
 #[derive(Deserialize)]
 struct PlainOptions {
@@ -166,6 +198,7 @@ struct Inner {
     retry_timer: Option<JsValue>,
     tick_timer: Option<JsValue>,
     tick_closure: Option<Closure<dyn FnMut()>>,
+    turn_timer: Option<JsValue>,
     listener: Option<Function>,
 }
 
@@ -311,6 +344,33 @@ fn open_socket(rc: &Rc<RefCell<Inner>>) {
         }
     }
     emit(rc, events);
+}
+
+/// Write buffered turn text about once a frame: one transaction, one update.
+fn schedule_turn_flush(rc: &Rc<RefCell<Inner>>) {
+    let mut inner = rc.borrow_mut();
+    if inner.turn_timer.is_some() || !inner.session.has_buffered_turn_text() {
+        return;
+    }
+    let weak = Rc::downgrade(rc);
+    let flush = Closure::once_into_js(move || {
+        let Some(rc) = weak.upgrade() else { return };
+        let mut events = Vec::new();
+        {
+            let mut inner = rc.borrow_mut();
+            inner.turn_timer = None;
+            let before = inner.session.doc_version();
+            if let Err(e) = inner.session.flush_turns() {
+                events.push(Event::Error(e.to_string()));
+            }
+            if inner.session.doc_version() != before {
+                events.push(Event::Change("local"));
+            }
+            inner.flush();
+        }
+        emit(&rc, events);
+    });
+    inner.turn_timer = Some(set_timeout(&flush, TURN_FLUSH_MS));
 }
 
 fn schedule_retry(rc: &Rc<RefCell<Inner>>, close: Option<(u16, String)>) {
@@ -491,6 +551,7 @@ impl Room {
                 retry_timer: None,
                 tick_timer: None,
                 tick_closure: None,
+                turn_timer: None,
                 listener: None,
             })),
         })
@@ -549,6 +610,14 @@ impl Room {
         let mut events = Vec::new();
         {
             let mut inner = self.inner.borrow_mut();
+            if let Some(t) = inner.turn_timer.take() {
+                clear_timeout(&t);
+            }
+            // Buffered turn text goes out before we leave.
+            if let Err(e) = inner.session.flush_turns() {
+                events.push(Event::Error(e.to_string()));
+            }
+            inner.flush();
             inner.wanted = false;
             inner.cancel_retry();
             inner.stop_ticking();
@@ -671,6 +740,110 @@ impl Room {
             .messages(conversation)
             .map_err(js_error)?;
         to_js(&msgs)
+    }
+
+    /// Open an agent turn in `conversation` written by this client; its text streams
+    /// in with `appendTurn`. `role` defaults to "assistant". Returns the message id.
+    #[wasm_bindgen(js_name = openTurn)]
+    pub fn open_turn(
+        &self,
+        conversation: &str,
+        #[wasm_bindgen(
+            unchecked_param_type = "\"user\" | \"assistant\" | \"system\" | \"tool\" | undefined"
+        )]
+        role: Option<String>,
+    ) -> Result<String, JsValue> {
+        let role = match role.as_deref() {
+            Some(r) => Role::parse(r).ok_or_else(|| {
+                type_error(&format!(
+                    "role must be \"user\", \"assistant\", \"system\" or \"tool\", got {r:?}"
+                ))
+            })?,
+            None => Role::Assistant,
+        };
+        self.edit(|s, now| s.open_turn(conversation, role, now))
+    }
+
+    /// Append text to an open turn. Chunks are batched and written about once a frame;
+    /// throws when the turn was stopped or closed.
+    #[wasm_bindgen(js_name = appendTurn)]
+    pub fn append_turn(&self, id: &str, chunk: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.append_turn(id, chunk))?;
+        schedule_turn_flush(&self.inner);
+        Ok(())
+    }
+
+    /// Finish an open turn (`done`).
+    #[wasm_bindgen(js_name = finishTurn)]
+    pub fn finish_turn(&self, id: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.finish_turn(id))
+    }
+
+    /// Fail an open turn (`error`) with a reason everyone sees.
+    #[wasm_bindgen(js_name = failTurn)]
+    pub fn fail_turn(&self, id: &str, reason: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.fail_turn(id, reason))
+    }
+
+    /// Ask an open turn to stop (`stopped`); anyone in the room may.
+    #[wasm_bindgen(js_name = stopTurn)]
+    pub fn stop_turn(&self, id: &str) -> Result<(), JsValue> {
+        self.edit(|s, now| s.request_stop(id, now))
+    }
+
+    /// React to a message (e.g. "helpful"), as this participant.
+    pub fn react(&self, message: &str, kind: &str) -> Result<(), JsValue> {
+        self.edit(|s, now| s.react(message, kind, now))
+    }
+
+    /// Take back this participant's reaction.
+    pub fn unreact(&self, message: &str, kind: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.unreact(message, kind))
+    }
+
+    /// Fork `parent` at `atMessage`; the branch sees the parent up to that message,
+    /// then its own. Returns the branch's conversation id.
+    #[wasm_bindgen(js_name = forkConversation)]
+    pub fn fork_conversation(
+        &self,
+        parent: &str,
+        at_message: &str,
+        title: &str,
+    ) -> Result<String, JsValue> {
+        self.edit(|s, now| s.fork_conversation(parent, at_message, title, now))
+    }
+
+    /// The branches forked from a conversation, with their participants.
+    #[wasm_bindgen(unchecked_return_type = "BranchInfo[]")]
+    pub fn branches(&self, conversation: &str) -> Result<JsValue, JsValue> {
+        let branches = self
+            .inner
+            .borrow()
+            .session
+            .doc()
+            .branches(conversation)
+            .map_err(js_error)?;
+        to_js(&branches)
+    }
+
+    /// Merge a branch into its parent as an attributed merge record carrying the picked
+    /// messages and a structured summary. Returns the record's message id.
+    #[wasm_bindgen(js_name = mergeBranch)]
+    pub fn merge_branch(
+        &self,
+        branch: &str,
+        picked: Vec<String>,
+        #[wasm_bindgen(unchecked_param_type = "MergeSummary")] summary: JsValue,
+    ) -> Result<String, JsValue> {
+        let input: MergeSummaryInput = serde_wasm_bindgen::from_value(summary)
+            .map_err(|e| type_error(&format!("invalid merge summary: {e}")))?;
+        let summary = MergeSummary {
+            summary: input.summary,
+            key_findings: input.key_findings,
+            recommendations: input.recommendations,
+            action_items: input.action_items,
+        };
+        self.edit(|s, now| s.merge_branch(branch, &picked, summary, now))
     }
 
     /// Create a shared document; returns its id.
