@@ -135,3 +135,55 @@ test("an agent's streamed turn grows for everyone, a late page sees the partial 
     agent.destroy();
   }
 });
+
+test("sync with a teammate shares tabs until detach; a branch is created and merged", async () => {
+  const room = uniqueRoom("e2e-sync");
+  const one = await openDemo(room);
+  const two = await openDemo(room);
+  const activeTab = (page) => page.locator('#tabs .tab[aria-selected="true"]').textContent();
+
+  // Page one posts, then forks the conversation at that message: a branch tab opens for one only.
+  await one.page.fill("#chat-input", "Should we cache the embeddings?");
+  await one.page.click("#chat-send");
+  await one.page.locator("#messages li button.branch").first().click();
+  await one.page.locator("#branch-bar:not([hidden])").waitFor();
+  assert.match(await activeTab(one.page), /^Branch: Should we cache/);
+  assert.equal(await activeTab(two.page), "Main", "views are per user");
+  await two.page.locator("#messages li .text", { hasText: "Should we cache" }).waitFor();
+
+  // The branch sees the parent up to the fork, plus its own messages.
+  await one.page.fill("#chat-input", "Caching halves the latency.");
+  await one.page.click("#chat-send");
+  await one.page.locator("#messages li .text", { hasText: "Caching halves" }).waitFor();
+  assert.equal(await one.page.locator("#messages li").count(), 2);
+
+  // Sync: page two now follows page one's view, branch tab included.
+  await one.page.locator("#sync-partner option").first().waitFor({ state: "attached" });
+  await one.page.click("#sync-button");
+  await two.page.locator("#detach:not([hidden])").waitFor();
+  await two.page.waitForFunction(() => document.querySelector('#tabs .tab[aria-selected="true"]')?.textContent?.startsWith("Branch:"));
+  assert.match(await two.page.textContent("#sync-state"), /^Synced with Guest/);
+
+  // Either can change the shared view: two goes back to Main, one follows.
+  await two.page.locator("#tabs .tab", { hasText: "Main" }).click();
+  await one.page.waitForFunction(() => document.querySelector('#tabs .tab[aria-selected="true"]')?.textContent === "Main");
+
+  // Detach: both keep the shared view as their own, then move independently.
+  await two.page.click("#detach");
+  await one.page.locator("#detach[hidden]").waitFor({ state: "attached" });
+  assert.equal(await activeTab(one.page), "Main");
+  assert.equal(await two.page.locator("#tabs .tab").count(), 2, "two keeps the branch tab");
+  await one.page.locator("#tabs .tab", { hasText: "Branch:" }).click();
+  await one.page.locator("#branch-bar:not([hidden])").waitFor();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await activeTab(two.page), "Main", "after detach, two no longer follows one");
+
+  // Merge the branch back: Main gets an attributed merge record.
+  await one.page.click("#merge");
+  await one.page.waitForFunction(() => document.querySelector('#tabs .tab[aria-selected="true"]')?.textContent === "Main");
+  const record = two.page.locator("#messages li[data-merge] .text", { hasText: "Caching halves the latency." });
+  await record.waitFor({ timeout: 10_000 });
+  await mkdir(ARTIFACTS, { recursive: true });
+  await two.page.screenshot({ path: path.join(ARTIFACTS, "demo-sync-and-merge.png") });
+  for (const p of [one, two]) assert.deepEqual(p.problems, []);
+});

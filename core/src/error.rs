@@ -84,6 +84,9 @@ pub enum Error {
     /// A conversation that is not a branch where a branch is needed.
     #[error("conversation `{0}` is not a branch")]
     NotABranch(String),
+    /// A view or sync change that cannot be made.
+    #[error("invalid view change: {0}")]
+    InvalidView(String),
     /// A value that must not be empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),

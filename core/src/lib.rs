@@ -44,5 +44,6 @@ pub mod room;
 pub mod session;
 pub mod store;
 pub mod turn;
+pub mod view;
 
 pub use error::{Error, Result};

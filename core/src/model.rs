@@ -156,6 +156,17 @@ pub struct Conversation {
     pub created_by: String,
     /// Creation time, ms since the Unix epoch.
     pub created_at: f64,
+    /// For a branch: the conversation and message it was forked at.
+    pub fork_of: Option<ForkPoint>,
+}
+
+/// Where a branch was forked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForkPoint {
+    /// The parent conversation.
+    pub conversation: String,
+    /// The parent's message the branch starts after.
+    pub message: String,
 }
 
 /// A message in a conversation.
@@ -302,6 +313,10 @@ impl RoomDoc {
                     title: get_str(&m, &txn, "title").unwrap_or_default(),
                     created_by: get_str(&m, &txn, "createdBy").unwrap_or_default(),
                     created_at: get_num(&m, &txn, "createdAt").unwrap_or(0.0),
+                    fork_of: fork_point(&m, &txn).map(|(conversation, message)| ForkPoint {
+                        conversation,
+                        message,
+                    }),
                 })
             })
             .collect();

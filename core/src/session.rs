@@ -15,9 +15,10 @@ use yrs::{Origin, ReadTxn, Transact};
 
 use crate::clock::ManualClock;
 use crate::error::{Error, Result};
-use crate::model::{Participant, Role, RoomDoc};
+use crate::model::{Participant, ParticipantKind, Role, RoomDoc};
 use crate::protocol::{self, decode_frame, Hello, Incoming};
 use crate::turn::MergeSummary;
+use crate::view::{ViewPatch, ViewState};
 
 /// Origin tag of transactions that apply remote updates; everything else is local.
 const REMOTE: &str = "confab-remote";
@@ -552,6 +553,66 @@ impl Session {
         self.doc.merge_branch(branch, picked, summary, &me, now_ms)
     }
 
+    /// Everyone present other than this participant, one entry per participant id,
+    /// ordered by id (several tabs of one person count once).
+    pub fn present_participants(&self) -> Vec<Participant> {
+        let mut out: Vec<Participant> = Vec::new();
+        for peer in self.peers() {
+            let Ok(state) = serde_json::from_str::<serde_json::Value>(&peer.state) else {
+                continue;
+            };
+            let user = &state["user"];
+            let (Some(id), Some(name)) = (user["id"].as_str(), user["name"].as_str()) else {
+                continue;
+            };
+            let Some(kind) = user["kind"].as_str().and_then(ParticipantKind::parse) else {
+                continue;
+            };
+            if id == self.me.id || out.iter().any(|p| p.id == id) {
+                continue;
+            }
+            out.push(Participant {
+                id: id.to_owned(),
+                name: name.to_owned(),
+                kind,
+            });
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+
+    /// Online teammates this participant can sync views with: other people present.
+    pub fn sync_partners(&self) -> Vec<Participant> {
+        self.present_participants()
+            .into_iter()
+            .filter(|p| p.kind == ParticipantKind::Person)
+            .collect()
+    }
+
+    /// This participant's view (the shared one while synced).
+    pub fn view_state(&self) -> ViewState {
+        self.doc.view_state(&self.me.id)
+    }
+
+    /// Change this participant's view (the shared one while synced).
+    pub fn set_view(&mut self, patch: &ViewPatch) -> Result<()> {
+        let me = self.me.id.clone();
+        self.doc.set_view(&me, patch)
+    }
+
+    /// Start following one view with `partner` (a participant id), initialised from
+    /// this participant's view.
+    pub fn start_sync(&mut self, partner: &str, now_ms: u64) -> Result<String> {
+        let me = self.me.id.clone();
+        self.doc.start_sync(&me, partner, now_ms)
+    }
+
+    /// Stop syncing: both get an independent copy of the shared view.
+    pub fn stop_sync(&mut self) -> Result<()> {
+        let me = self.me.id.clone();
+        self.doc.stop_sync(&me)
+    }
+
     /// The state vector of the local doc, encoded (v1).
     pub fn state_vector(&self) -> Vec<u8> {
         use yrs::updates::encoder::Encode;
@@ -758,6 +819,34 @@ mod tests {
         agent.synced = true;
         agent.tick(10 * PRESENCE_TIMEOUT_MS);
         assert_eq!(agent.doc().messages("c")?[0].status, TurnStatus::Streaming);
+        Ok(())
+    }
+
+    #[test]
+    fn sync_partners_are_other_people_present() -> Result<()> {
+        let mut a = Session::new(1, person("a"), 0);
+        let mut b1 = Session::new(2, person("b"), 0);
+        let mut b2 = Session::new(3, person("b"), 0);
+        let mut bot = Session::new(4, Participant::agent("bot", "Bot"), 0);
+        for other in [&mut b1, &mut b2, &mut bot] {
+            for frame in other.drain_outgoing() {
+                a.receive(&frame, 0)?;
+            }
+        }
+        let ids = |ps: Vec<Participant>| ps.into_iter().map(|p| p.id).collect::<Vec<_>>();
+        assert_eq!(ids(a.present_participants()), ["b", "bot"]);
+        assert_eq!(ids(a.sync_partners()), ["b"]);
+        a.set_view(&ViewPatch {
+            tabs: Some(vec!["chat".into()]),
+            ..ViewPatch::default()
+        })?;
+        a.start_sync("b", 1)?;
+        assert_eq!(
+            a.view_state().sync.map(|s| s.members),
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
+        a.stop_sync()?;
+        assert_eq!(a.view_state().view.tabs, ["chat"]);
         Ok(())
     }
 

@@ -1,4 +1,4 @@
-import { Room, type ConnectionState, type MessageInfo, type PeerInfo } from "confab";
+import { Room, type ConnectionState, type ConversationInfo, type MessageInfo, type PeerInfo } from "confab";
 import "./style.css";
 
 const CONVERSATION = "main";
@@ -15,6 +15,15 @@ const chatInput = $<HTMLInputElement>("chat-input");
 const roomForm = $<HTMLFormElement>("room-form");
 const roomInput = $<HTMLInputElement>("room-name");
 const nameInput = $<HTMLInputElement>("my-name");
+const tabsEl = $<HTMLElement>("tabs");
+const branchBar = $<HTMLDivElement>("branch-bar");
+const branchLabel = $<HTMLSpanElement>("branch-label");
+const mergeButton = $<HTMLButtonElement>("merge");
+const syncState = $<HTMLParagraphElement>("sync-state");
+const syncStart = $<HTMLDivElement>("sync-start");
+const syncPartner = $<HTMLSelectElement>("sync-partner");
+const syncButton = $<HTMLButtonElement>("sync-button");
+const detachButton = $<HTMLButtonElement>("detach");
 
 // The room comes from the URL (?room=...); without one, pick a fresh name and put it
 // in the URL so the link can be shared.
@@ -56,10 +65,92 @@ function renderStatus(state: ConnectionState) {
   statusEl.textContent = state;
 }
 
+/** The conversation in front: the view's active tab (shared while synced). */
+function activeConversation(): string {
+  const { view } = room.view();
+  const known = new Set(room.conversations().map((c) => c.id));
+  return view.activeTab && known.has(view.activeTab) ? view.activeTab : CONVERSATION;
+}
+
+function openTabs(): string[] {
+  const { view } = room.view();
+  const known = new Set(room.conversations().map((c) => c.id));
+  const tabs = view.tabs.filter((t) => known.has(t));
+  return tabs.includes(CONVERSATION) ? tabs : [CONVERSATION, ...tabs];
+}
+
+function renderTabs() {
+  const conversations = new Map<string, ConversationInfo>(room.conversations().map((c) => [c.id, c]));
+  const active = activeConversation();
+  tabsEl.replaceChildren(
+    ...openTabs().map((id) => {
+      const tab = document.createElement("button");
+      tab.type = "button";
+      tab.className = "tab";
+      tab.dataset.id = id;
+      tab.ariaSelected = String(id === active);
+      tab.textContent = conversations.get(id)?.title ?? id;
+      tab.addEventListener("click", () => guard(() => room.setView({ tabs: openTabs(), activeTab: id })));
+      return tab;
+    }),
+  );
+  const current = conversations.get(active);
+  branchBar.hidden = !current?.forkOf;
+  if (current?.forkOf) {
+    const parent = conversations.get(current.forkOf.conversation);
+    branchLabel.textContent = `Branch of ${parent?.title ?? current.forkOf.conversation}`;
+  }
+}
+
+mergeButton.addEventListener("click", () =>
+  guard(() => {
+    const branch = activeConversation();
+    const info = room.conversations().find((c) => c.id === branch);
+    if (!info?.forkOf) return;
+    const own = room.messages(branch).filter((m) => m.conversation === branch);
+    const summary = own.at(-1)?.text ?? "No new messages";
+    room.mergeBranch(branch, own.map((m) => m.id), { summary, keyFindings: own.map((m) => m.text) });
+    room.setView({ tabs: openTabs(), activeTab: info.forkOf.conversation });
+  }),
+);
+
+function renderSync() {
+  const { sync } = room.view();
+  const partners = room.syncPartners();
+  if (sync) {
+    const names = new Map(room.participants().map((p) => [p.id, p.name]));
+    const others = sync.members.filter((m) => m !== userId).map((m) => names.get(m) ?? m);
+    syncState.textContent = `Synced with ${others.join(", ")}: same tabs and layout.`;
+  } else {
+    syncState.textContent = partners.length ? "Your own view." : "Your own view. No teammate online to sync with.";
+  }
+  syncStart.hidden = !!sync || partners.length === 0;
+  detachButton.hidden = !sync;
+  const chosen = syncPartner.value;
+  syncPartner.replaceChildren(
+    ...partners.map((p) => {
+      const option = document.createElement("option");
+      option.value = p.id;
+      option.textContent = p.name;
+      return option;
+    }),
+  );
+  if (partners.some((p) => p.id === chosen)) syncPartner.value = chosen;
+}
+
+syncButton.addEventListener("click", () =>
+  guard(() => {
+    if (!syncPartner.value) return;
+    room.setView({ tabs: openTabs(), activeTab: activeConversation() });
+    room.startSync(syncPartner.value);
+  }),
+);
+detachButton.addEventListener("click", () => guard(() => room.stopSync()));
+
 function renderMessages() {
   let msgs: MessageInfo[] = [];
   try {
-    msgs = room.messages(CONVERSATION);
+    msgs = room.messages(activeConversation());
   } catch {
     // The conversation appears once the room has synced.
   }
@@ -82,6 +173,7 @@ function renderMessage(m: MessageInfo): HTMLLIElement {
   li.className = m.author.kind;
   li.dataset.id = m.id;
   li.dataset.status = m.status;
+  if (m.merge) li.dataset.merge = m.merge.branch;
   const who = document.createElement("span");
   who.className = "author";
   who.textContent = m.author.name;
@@ -91,7 +183,14 @@ function renderMessage(m: MessageInfo): HTMLLIElement {
   const time = document.createElement("time");
   time.dateTime = new Date(m.createdAt).toISOString();
   time.textContent = new Date(m.createdAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  li.append(who, text, time);
+  if (m.merge) {
+    const label = document.createElement("span");
+    label.className = "merge-label";
+    label.textContent = `merged a branch (${m.merge.messages.length} message${m.merge.messages.length === 1 ? "" : "s"}):`;
+    li.append(who, label, text, time);
+  } else {
+    li.append(who, text, time);
+  }
   if (m.status !== "done") {
     const status = document.createElement("span");
     status.className = "turn-status";
@@ -118,7 +217,19 @@ function renderMessage(m: MessageInfo): HTMLLIElement {
   react.title = helpful.map((r) => r.by.name).join(", ") || "Mark as helpful";
   react.textContent = helpful.length ? `helpful · ${helpful.length}` : "helpful";
   react.addEventListener("click", () => guard(() => (mine ? room.unreact(m.id, "helpful") : room.react(m.id, "helpful"))));
-  li.append(react);
+  const branch = document.createElement("button");
+  branch.type = "button";
+  branch.className = "branch";
+  branch.textContent = "branch";
+  branch.title = "Fork the conversation here";
+  branch.addEventListener("click", () =>
+    guard(() => {
+      const from = activeConversation();
+      const id = room.forkConversation(from, m.id, `Branch: ${m.text.slice(0, 24) || "untitled"}`);
+      room.setView({ tabs: [...openTabs(), id], activeTab: id });
+    }),
+  );
+  li.append(react, branch);
   return li;
 }
 
@@ -167,8 +278,10 @@ function renderPeers() {
 }
 
 function renderAll() {
+  renderTabs();
   renderMessages();
   renderDocument();
+  renderSync();
 }
 
 room.on("status", (e) => {
@@ -181,7 +294,10 @@ room.on("status", (e) => {
   }
 });
 room.on("change", renderAll);
-room.on("presence", renderPeers);
+room.on("presence", () => {
+  renderPeers();
+  renderSync();
+});
 room.on("error", (e) => showError(e.message));
 
 let activityTimer: ReturnType<typeof setTimeout> | undefined;
@@ -197,7 +313,7 @@ chatForm.addEventListener("submit", (e) => {
   if (!text) return;
   try {
     room.ensureConversation(CONVERSATION, "Main");
-    room.postMessage(CONVERSATION, text);
+    room.postMessage(activeConversation(), text);
     chatInput.value = "";
     showError(null);
   } catch (err) {

@@ -21,9 +21,12 @@ import type {
   DocumentInfo,
   MergeSummary,
   MessageInfo,
+  ParticipantInfo,
   PeerInfo,
   RoomEvent,
   RoomOptions,
+  ViewPatch,
+  ViewState,
 } from "../wasm/confab_wasm.js";
 
 export type {
@@ -39,7 +42,11 @@ export type {
   ReactionInfo,
   RoomEvent,
   RoomOptions,
+  SyncInfo,
   TurnStatus,
+  View,
+  ViewPatch,
+  ViewState,
 } from "../wasm/confab_wasm.js";
 
 /** A message role. */
@@ -309,6 +316,36 @@ export class Room {
   /** Merge a branch's picked messages and a summary back into its parent. */
   mergeBranch(branch: string, picked: string[], summary: MergeSummary): string {
     return this.#inner.mergeBranch(branch, picked, summary);
+  }
+
+  /** Your view (tabs, active tab, layout) and whom you are synced with. */
+  view(): ViewState {
+    return this.#inner.view();
+  }
+
+  /** Change your view — the shared one while synced with a teammate. */
+  setView(patch: ViewPatch): void {
+    this.#inner.setView(patch);
+  }
+
+  /** Online teammates you can sync with (other people present). */
+  syncPartners(): ParticipantInfo[] {
+    return this.#inner.syncPartners();
+  }
+
+  /** Everyone present other than you, people and agents, once each. */
+  participants(): ParticipantInfo[] {
+    return this.#inner.participants();
+  }
+
+  /** Follow one shared view with `partnerId`, starting from yours. Returns the sync id. */
+  startSync(partnerId: string): string {
+    return this.#inner.startSync(partnerId);
+  }
+
+  /** Stop syncing: you and your partner each keep a copy of the shared view. */
+  stopSync(): void {
+    this.#inner.stopSync();
   }
 
   /** Create a shared document; returns its id. */

@@ -12,6 +12,7 @@ use confab_core::backoff::{Backoff, ConnectionState};
 use confab_core::model::{Participant, ParticipantKind, Role};
 use confab_core::session::Session;
 use confab_core::turn::MergeSummary;
+use confab_core::view::ViewPatch;
 use js_sys::{Function, Reflect, Uint8Array};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -57,7 +58,11 @@ export type RoomEvent =
   | { type: "presence" }
   | { type: "error"; message: string };
 export interface ParticipantInfo { id: string; name: string; kind: "person" | "agent" }
-export interface ConversationInfo { id: string; title: string; createdBy: string; createdAt: number }
+export interface ConversationInfo {
+  id: string; title: string; createdBy: string; createdAt: number;
+  /** For a branch: where it was forked. */
+  forkOf: { conversation: string; message: string } | null;
+}
 /** Where a message stands: plain posts are `done`; agent turns move through the rest. */
 export type TurnStatus = "pending" | "streaming" | "done" | "stopped" | "interrupted" | "error";
 export interface ReactionInfo { kind: string; by: ParticipantInfo; at: number }
@@ -75,6 +80,12 @@ export interface MessageInfo {
   status: TurnStatus; error: string | null; stopRequestedBy: ParticipantInfo | null;
   reactions: ReactionInfo[]; merge: MergeRecord | null;
 }
+/** What a user looks at; shared with a partner while synced. */
+export interface View { tabs: string[]; activeTab: string | null; panels: string[]; split: number | null }
+/** A change to a view: only the fields given change. */
+export interface ViewPatch { tabs?: string[]; activeTab?: string; panels?: string[]; split?: number }
+export interface SyncInfo { id: string; members: string[]; startedBy: string }
+export interface ViewState { view: View; sync: SyncInfo | null }
 export interface BranchInfo {
   id: string; title: string; forkMessage: string; participants: ParticipantInfo[]; createdAt: number;
 }
@@ -844,6 +855,48 @@ impl Room {
             action_items: input.action_items,
         };
         self.edit(|s, now| s.merge_branch(branch, &picked, summary, now))
+    }
+
+    /// This user's view (tabs, active tab, layout) and whom they are synced with.
+    #[wasm_bindgen(unchecked_return_type = "ViewState")]
+    pub fn view(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.view_state())
+    }
+
+    /// Change this user's view — the shared one while synced with a teammate.
+    #[wasm_bindgen(js_name = setView)]
+    pub fn set_view(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ViewPatch")] patch: JsValue,
+    ) -> Result<(), JsValue> {
+        let patch: ViewPatch = serde_wasm_bindgen::from_value(patch)
+            .map_err(|e| type_error(&format!("invalid view change: {e}")))?;
+        self.edit(|s, _| s.set_view(&patch))
+    }
+
+    /// Online teammates to sync with: other people present in the room.
+    #[wasm_bindgen(js_name = syncPartners, unchecked_return_type = "ParticipantInfo[]")]
+    pub fn sync_partners(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.sync_partners())
+    }
+
+    /// Everyone present other than this user (people and agents), once each.
+    #[wasm_bindgen(unchecked_return_type = "ParticipantInfo[]")]
+    pub fn participants(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.present_participants())
+    }
+
+    /// Follow one shared view with `partner` (a user id), starting from this user's view.
+    /// Returns the sync's id.
+    #[wasm_bindgen(js_name = startSync)]
+    pub fn start_sync(&self, partner: &str) -> Result<String, JsValue> {
+        self.edit(|s, now| s.start_sync(partner, now))
+    }
+
+    /// Stop syncing: each member keeps an independent copy of the shared view.
+    #[wasm_bindgen(js_name = stopSync)]
+    pub fn stop_sync(&self) -> Result<(), JsValue> {
+        self.edit(|s, _| s.stop_sync())
     }
 
     /// Create a shared document; returns its id.
