@@ -68,6 +68,13 @@ test("a message and a document edit made in one page appear in the other", async
     { timeout: 10_000 },
   );
 
+  // Presence: typing indicators and the caret in the notes travel to the other page.
+  await two.page.fill("#chat-input", "half a thought");
+  await one.page.locator("#typing", { hasText: "is typing" }).waitFor({ timeout: 10_000 });
+  await two.page.click("#doc");
+  await two.page.keyboard.press("Home");
+  await one.page.locator("#peers li .activity", { hasText: "notes @ 0" }).waitFor({ timeout: 10_000 });
+
   const status = await one.page.textContent("#status");
   assert.equal(status, "synced");
   await mkdir(ARTIFACTS, { recursive: true });

@@ -39,6 +39,7 @@ pub mod backoff;
 pub mod clock;
 pub mod error;
 pub mod model;
+pub mod presence;
 pub mod protocol;
 pub mod room;
 pub mod session;

@@ -16,6 +16,7 @@ use yrs::{Origin, ReadTxn, Transact};
 use crate::clock::ManualClock;
 use crate::error::{Error, Result};
 use crate::model::{Participant, ParticipantKind, Role, RoomDoc};
+use crate::presence::{read_presence, relative_position, Presence, PresenceStatus};
 use crate::protocol::{self, decode_frame, Hello, Incoming};
 use crate::turn::MergeSummary;
 use crate::view::{ViewPatch, ViewState};
@@ -79,6 +80,9 @@ pub struct Session {
     turn_buffer_bytes: usize,
     /// When each awareness client was last seen present.
     last_seen: HashMap<u64, u64>,
+    /// When this participant last gave input (typing, clicking, an edit).
+    last_input: u64,
+    status: PresenceStatus,
 }
 
 impl Session {
@@ -118,10 +122,14 @@ impl Session {
             turn_buffer: Vec::new(),
             turn_buffer_bytes: 0,
             last_seen: HashMap::new(),
+            last_input: now_ms,
+            status: PresenceStatus::Active,
         };
         // Everyone is present from the start (with `user`), so peers can tell a live
         // writer from a vanished one even when the app never sets presence.
-        session.presence = Some(serde_json::Map::new());
+        let mut initial = serde_json::Map::new();
+        initial.insert("status".to_owned(), PresenceStatus::Active.as_str().into());
+        session.presence = Some(initial);
         session.publish_presence();
         session
     }
@@ -306,8 +314,9 @@ impl Session {
         frames
     }
 
-    /// Set this session's presence: a JSON object of the app's fields (status, activity,
-    /// cursor, ...). Confab adds `user` = this participant.
+    /// Update this session's presence with the fields of a JSON object (status,
+    /// activity, cursor, app fields, ...): given fields replace earlier values, `null`
+    /// removes a field. Confab keeps `user` = this participant.
     pub fn set_presence(&mut self, json: &str) -> Result<()> {
         let value: serde_json::Value =
             serde_json::from_str(json).map_err(|e| Error::InvalidPresence(e.to_string()))?;
@@ -316,9 +325,116 @@ impl Session {
                 "expected a JSON object, got `{json}`"
             )));
         };
-        self.presence = Some(fields);
-        self.publish_presence();
+        self.merge_presence(fields);
         Ok(())
+    }
+
+    fn merge_presence(&mut self, fields: serde_json::Map<String, serde_json::Value>) {
+        let state = self.presence.get_or_insert_with(serde_json::Map::new);
+        for (key, value) in fields {
+            if key == "user" {
+                continue;
+            }
+            if value.is_null() {
+                state.remove(&key);
+            } else {
+                state.insert(key, value);
+            }
+        }
+        self.publish_presence();
+    }
+
+    fn set_presence_field(&mut self, key: &str, value: serde_json::Value) {
+        let mut fields = serde_json::Map::new();
+        fields.insert(key.to_owned(), value);
+        self.merge_presence(fields);
+    }
+
+    /// Report input from this participant (a key, a click, an edit): they are active.
+    pub fn note_input(&mut self, now_ms: u64) {
+        self.clock.set(now_ms);
+        self.last_input = self.last_input.max(now_ms);
+        if self.status != PresenceStatus::Active {
+            self.status = PresenceStatus::Active;
+            self.set_presence_field("status", PresenceStatus::Active.as_str().into());
+        }
+    }
+
+    /// Say what this participant is doing ("reviewing spec", "running tool grep");
+    /// `None` clears it.
+    pub fn set_activity(&mut self, activity: Option<&str>) {
+        self.set_presence_field(
+            "activity",
+            activity.map_or(serde_json::Value::Null, Into::into),
+        );
+    }
+
+    /// Say which conversation this participant is typing in; `None` when they stop.
+    pub fn set_typing(&mut self, conversation: Option<&str>) {
+        self.set_presence_field(
+            "typingIn",
+            conversation.map_or(serde_json::Value::Null, Into::into),
+        );
+    }
+
+    /// Say whose view this participant follows (a user id); `None` to stop.
+    pub fn set_following(&mut self, user: Option<&str>) {
+        self.set_presence_field(
+            "following",
+            user.map_or(serde_json::Value::Null, Into::into),
+        );
+    }
+
+    /// Publish this participant's cursor or selection in a document as relative
+    /// positions, so peers resolve it correctly after concurrent edits.
+    pub fn set_cursor(&mut self, document: &str, anchor: u32, head: u32) -> Result<()> {
+        let text_len = self.doc.document_text(document)?.encode_utf16().count() as u32;
+        let resolve = |index: u32| {
+            relative_position(&self.doc, document, index).ok_or_else(|| Error::OutOfRange {
+                target: document.to_owned(),
+                index,
+                end: u64::from(index),
+                len: text_len,
+            })
+        };
+        let cursor = serde_json::json!({
+            "document": document,
+            "anchor": resolve(anchor)?,
+            "head": resolve(head)?,
+        });
+        self.set_presence_field("cursor", cursor);
+        Ok(())
+    }
+
+    /// Remove this participant's cursor.
+    pub fn clear_cursor(&mut self) {
+        self.set_presence_field("cursor", serde_json::Value::Null);
+    }
+
+    /// Everyone's structured presence (this session included), by client id. States
+    /// without a Confab `user` (stock Yjs clients) are left out; see [`Session::peers`].
+    pub fn presence(&self) -> Vec<Presence> {
+        self.peers()
+            .into_iter()
+            .filter_map(|p| read_presence(&self.doc, p.client_id, &p.state, p.is_self))
+            .collect()
+    }
+
+    /// Who is typing in `conversation` (other than this participant).
+    pub fn typing_in(&self, conversation: &str) -> Vec<Participant> {
+        let mut out: Vec<Participant> = self
+            .presence()
+            .into_iter()
+            .filter(|p| {
+                !p.is_self
+                    && p.user.id != self.me.id
+                    && p.typing_in.as_deref() == Some(conversation)
+            })
+            .map(|p| p.user)
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out.dedup_by(|a, b| a.id == b.id);
+        out
     }
 
     fn publish_presence(&mut self) {
@@ -364,6 +480,13 @@ impl Session {
     pub fn tick(&mut self, now_ms: u64) -> (Vec<Vec<u8>>, bool) {
         self.clock.set(now_ms);
         let mut frames = Vec::new();
+        let status = PresenceStatus::after_quiet(now_ms.saturating_sub(self.last_input));
+        if status != self.status && self.presence.is_some() {
+            self.status = status;
+            self.set_presence_field("status", status.as_str().into());
+            self.presence_dirty = false;
+            frames.extend(self.presence_frame());
+        }
         if self.presence.is_some()
             && self.synced
             && now_ms.saturating_sub(self.presence_sent_at) >= PRESENCE_RENEW_MS
@@ -623,6 +746,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::presence::{AWAY_AFTER_MS, IDLE_AFTER_MS};
     use crate::turn::TurnStatus;
 
     fn person(id: &str) -> Participant {
@@ -847,6 +971,58 @@ mod tests {
         );
         a.stop_sync()?;
         assert_eq!(a.view_state().view.tabs, ["chat"]);
+        Ok(())
+    }
+
+    #[test]
+    fn structured_presence_travels_and_cursors_follow_edits() -> Result<()> {
+        let mut a = Session::new(1, person("a"), 0);
+        let mut b = Session::new(2, person("b"), 0);
+        a.doc_mut().create_document(Some("d"), "D", 0)?;
+        a.doc_mut().insert_text("d", 0, "hello world")?;
+        a.set_activity(Some("reviewing d"));
+        a.set_typing(Some("main"));
+        a.set_cursor("d", 6, 11)?;
+        assert!(a.set_cursor("d", 99, 99).is_err());
+        a.set_presence(r##"{"color":"#30bced","typingIn":null}"##)?;
+        a.set_typing(Some("main"));
+        for frame in a.drain_outgoing() {
+            b.receive(&frame, 0)?;
+        }
+        // b edits before a's selection: the selection moves with the text.
+        b.doc_mut().insert_text("d", 0, ">> ")?;
+        let seen = b
+            .presence()
+            .into_iter()
+            .find(|p| !p.is_self)
+            .expect("a is present");
+        assert_eq!(seen.activity.as_deref(), Some("reviewing d"));
+        assert_eq!(seen.typing_in.as_deref(), Some("main"));
+        assert_eq!(seen.status, PresenceStatus::Active);
+        let cursor = seen.cursor.expect("cursor");
+        assert_eq!(
+            (cursor.document.as_str(), cursor.anchor, cursor.head),
+            ("d", 9, 14)
+        );
+        assert_eq!(b.typing_in("main").len(), 1);
+        let raw = b.peers().into_iter().find(|p| !p.is_self).unwrap().state;
+        assert!(raw.contains("#30bced"), "app fields kept: {raw}");
+        Ok(())
+    }
+
+    #[test]
+    fn status_goes_idle_then_away_and_back_with_input() -> Result<()> {
+        let mut a = Session::new(1, person("a"), 0);
+        a.drain_outgoing();
+        assert!(a.tick(IDLE_AFTER_MS - 1).0.is_empty());
+        let (frames, _) = a.tick(IDLE_AFTER_MS);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(a.presence()[0].status, PresenceStatus::Idle);
+        a.tick(AWAY_AFTER_MS);
+        assert_eq!(a.presence()[0].status, PresenceStatus::Away);
+        a.note_input(AWAY_AFTER_MS + 1);
+        assert_eq!(a.presence()[0].status, PresenceStatus::Active);
+        assert_eq!(a.drain_outgoing().len(), 1, "the change is sent");
         Ok(())
     }
 

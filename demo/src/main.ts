@@ -1,4 +1,4 @@
-import { Room, type ConnectionState, type ConversationInfo, type MessageInfo, type PeerInfo } from "confab";
+import { Room, type ConnectionState, type ConversationInfo, type MessageInfo } from "confab";
 import "./style.css";
 
 const CONVERSATION = "main";
@@ -24,6 +24,7 @@ const syncStart = $<HTMLDivElement>("sync-start");
 const syncPartner = $<HTMLSelectElement>("sync-partner");
 const syncButton = $<HTMLButtonElement>("sync-button");
 const detachButton = $<HTMLButtonElement>("detach");
+const typingEl = $<HTMLDivElement>("typing");
 
 // The room comes from the URL (?room=...); without one, pick a fresh name and put it
 // in the URL so the link can be shared.
@@ -259,22 +260,27 @@ function renderDocument() {
 }
 
 function renderPeers() {
-  const peers: PeerInfo[] = room.peers();
+  const people = room.presence();
   peersEl.replaceChildren(
-    ...peers.map((p) => {
+    ...people.map((p) => {
       const li = document.createElement("li");
+      li.dataset.status = p.status;
       const dot = document.createElement("span");
       dot.className = "dot";
+      dot.title = p.status;
       const name = document.createElement("span");
       name.className = "name";
-      name.textContent = `${p.state.user?.name ?? "someone"}${p.isSelf ? " (you)" : ""}`;
+      name.textContent = `${p.user.name}${p.isSelf ? " (you)" : ""}${p.user.kind === "agent" ? " · agent" : ""}`;
       const activity = document.createElement("span");
       activity.className = "activity";
-      activity.textContent = typeof p.state.activity === "string" ? p.state.activity : "";
+      const where = p.cursor ? `notes @ ${p.cursor.head}` : "";
+      activity.textContent = [p.status === "active" ? "" : p.status, p.activity ?? "", where].filter(Boolean).join(" · ");
       li.append(dot, name, activity);
       return li;
     }),
   );
+  const typing = room.typingIn(activeConversation()).map((p) => p.name);
+  typingEl.textContent = typing.length ? `${typing.join(", ")} ${typing.length === 1 ? "is" : "are"} typing…` : "";
 }
 
 function renderAll() {
@@ -300,11 +306,11 @@ room.on("presence", () => {
 });
 room.on("error", (e) => showError(e.message));
 
-let activityTimer: ReturnType<typeof setTimeout> | undefined;
-function setActivity(activity: string) {
-  room.setPresence({ status: "active", activity });
-  clearTimeout(activityTimer);
-  activityTimer = setTimeout(() => room.setPresence({ status: "active", activity: "" }), 3000);
+let typingTimer: ReturnType<typeof setTimeout> | undefined;
+function typing() {
+  room.setTyping(activeConversation());
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(() => room.setTyping(null), 3000);
 }
 
 chatForm.addEventListener("submit", (e) => {
@@ -314,25 +320,39 @@ chatForm.addEventListener("submit", (e) => {
   try {
     room.ensureConversation(CONVERSATION, "Main");
     room.postMessage(activeConversation(), text);
+    room.setTyping(null);
     chatInput.value = "";
     showError(null);
   } catch (err) {
     showError(err instanceof Error ? err.message : String(err));
   }
 });
-chatInput.addEventListener("input", () => setActivity("typing in chat"));
+chatInput.addEventListener("input", typing);
 
 docEl.addEventListener("input", () => {
   try {
     room.ensureDocument(DOCUMENT, "Notes");
     room.replaceText(DOCUMENT, docEl.value);
-    setActivity("editing notes");
+    room.setActivity("editing notes");
   } catch (err) {
     showError(err instanceof Error ? err.message : String(err));
   }
 });
 
-room.setPresence({ status: "active", activity: "" });
+// Share the caret in the notes (as a relative position: it survives others' edits).
+document.addEventListener("selectionchange", () => {
+  if (document.activeElement !== docEl) return;
+  try {
+    room.setCursor(DOCUMENT, docEl.selectionStart, docEl.selectionEnd);
+  } catch {
+    // The document may not exist yet.
+  }
+});
+docEl.addEventListener("blur", () => {
+  room.clearCursor();
+  room.setActivity(null);
+});
+for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, () => room.noteInput(), { passive: true });
 renderStatus(room.state);
 renderAll();
 renderPeers();

@@ -23,6 +23,7 @@ import type {
   MessageInfo,
   ParticipantInfo,
   PeerInfo,
+  PresenceInfo,
   RoomEvent,
   RoomOptions,
   ViewPatch,
@@ -39,6 +40,7 @@ export type {
   MessageInfo,
   ParticipantInfo,
   PeerInfo,
+  PresenceInfo,
   ReactionInfo,
   RoomEvent,
   RoomOptions,
@@ -409,7 +411,47 @@ export class Room {
     this.#inner.setPresence(state);
   }
 
-  /** Everyone present, this client included. */
+  /** Everyone's structured presence: status, activity, typing, cursor, view, following. */
+  presence(): PresenceInfo[] {
+    return this.#inner.presence();
+  }
+
+  /** Report input (key, click) so you show as active; edits report it by themselves. */
+  noteInput(): void {
+    this.#inner.noteInput();
+  }
+
+  /** Say what you (or your agent) are doing, e.g. "running tool grep"; null clears it. */
+  setActivity(activity: string | null): void {
+    this.#inner.setActivity(activity ?? undefined);
+  }
+
+  /** Say which conversation you are typing in; null when you stop. */
+  setTyping(conversation: string | null): void {
+    this.#inner.setTyping(conversation ?? undefined);
+  }
+
+  /** Publish your cursor or selection in a document (string indices). */
+  setCursor(document: string, anchor: number, head: number = anchor): void {
+    this.#inner.setCursor(document, anchor, head);
+  }
+
+  /** Remove your cursor. */
+  clearCursor(): void {
+    this.#inner.clearCursor();
+  }
+
+  /** Follow another user's view (their id); null to stop. */
+  follow(userId: string | null): void {
+    this.#inner.follow(userId ?? undefined);
+  }
+
+  /** Who else is typing in a conversation. */
+  typingIn(conversation: string): ParticipantInfo[] {
+    return this.#inner.typingIn(conversation);
+  }
+
+  /** Everyone present, this client included, with their raw presence state. */
   peers(): PeerInfo[] {
     return this.#inner.peers();
   }

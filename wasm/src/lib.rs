@@ -90,6 +90,13 @@ export interface BranchInfo {
   id: string; title: string; forkMessage: string; participants: ParticipantInfo[]; createdAt: number;
 }
 export interface DocumentInfo { id: string; title: string; kind: string; createdAt: number }
+/** A participant's structured presence. Offline participants are simply absent. */
+export interface PresenceInfo {
+  clientId: number; user: ParticipantInfo; status: "active" | "idle" | "away";
+  activity: string | null; typingIn: string | null;
+  cursor: { document: string; anchor: number; head: number } | null;
+  view: string | null; following: string | null; isSelf: boolean;
+}
 export interface PeerInfo { clientId: number; isSelf: boolean; state: Record<string, unknown> & { user?: ParticipantInfo } }
 "#;
 
@@ -685,7 +692,9 @@ impl Room {
         let result = {
             let mut inner = self.inner.borrow_mut();
             let before = inner.session.doc_version();
-            let result = f(&mut inner.session, now_ms()).map_err(js_error)?;
+            let now = now_ms();
+            inner.session.note_input(now);
+            let result = f(&mut inner.session, now).map_err(js_error)?;
             let changed = inner.session.doc_version() != before;
             inner.flush();
             (result, changed)
@@ -959,6 +968,84 @@ impl Room {
         }
         emit(&self.inner, vec![Event::Presence]);
         Ok(())
+    }
+
+    fn presence_edit(
+        &self,
+        f: impl FnOnce(&mut Session) -> confab_core::Result<()>,
+    ) -> Result<(), JsValue> {
+        {
+            let mut inner = self.inner.borrow_mut();
+            f(&mut inner.session).map_err(js_error)?;
+            inner.flush();
+        }
+        emit(&self.inner, vec![Event::Presence]);
+        Ok(())
+    }
+
+    /// Everyone's structured presence: status, activity, typing, cursor (resolved to
+    /// current offsets), view, following.
+    #[wasm_bindgen(unchecked_return_type = "PresenceInfo[]")]
+    pub fn presence(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.presence())
+    }
+
+    /// Report input (key, click) so this user shows as active rather than idle or away.
+    /// Local edits report input by themselves.
+    #[wasm_bindgen(js_name = noteInput)]
+    pub fn note_input(&self) -> Result<(), JsValue> {
+        self.presence_edit(|s| {
+            s.note_input(now_ms());
+            Ok(())
+        })
+    }
+
+    /// Say what this user or agent is doing ("reviewing spec"); `null` clears it.
+    #[wasm_bindgen(js_name = setActivity)]
+    pub fn set_activity(&self, activity: Option<String>) -> Result<(), JsValue> {
+        self.presence_edit(|s| {
+            s.set_activity(activity.as_deref());
+            Ok(())
+        })
+    }
+
+    /// Say which conversation this user is typing in; `null` when they stop.
+    #[wasm_bindgen(js_name = setTyping)]
+    pub fn set_typing(&self, conversation: Option<String>) -> Result<(), JsValue> {
+        self.presence_edit(|s| {
+            s.set_typing(conversation.as_deref());
+            Ok(())
+        })
+    }
+
+    /// Publish this user's cursor or selection in a document (UTF-16 offsets); peers
+    /// see it move with concurrent edits.
+    #[wasm_bindgen(js_name = setCursor)]
+    pub fn set_cursor(&self, document: &str, anchor: u32, head: u32) -> Result<(), JsValue> {
+        self.presence_edit(|s| s.set_cursor(document, anchor, head))
+    }
+
+    /// Remove this user's cursor.
+    #[wasm_bindgen(js_name = clearCursor)]
+    pub fn clear_cursor(&self) -> Result<(), JsValue> {
+        self.presence_edit(|s| {
+            s.clear_cursor();
+            Ok(())
+        })
+    }
+
+    /// Follow another user's view (a user id); `null` to stop.
+    pub fn follow(&self, user: Option<String>) -> Result<(), JsValue> {
+        self.presence_edit(|s| {
+            s.set_following(user.as_deref());
+            Ok(())
+        })
+    }
+
+    /// Who (other than this user) is typing in `conversation`.
+    #[wasm_bindgen(js_name = typingIn, unchecked_return_type = "ParticipantInfo[]")]
+    pub fn typing_in(&self, conversation: &str) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.typing_in(conversation))
     }
 
     /// Everyone present (this client included), each with their presence state.
