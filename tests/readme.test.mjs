@@ -69,3 +69,9 @@ test("the README's agent turn example streams, reacts, branches and merges", asy
     check.destroy();
   }
 });
+
+test("the README's presence, sync and context example runs", async () => {
+  const stdout = await runExample(await readmeExample("Presence, sync with a teammate, shared and private context"));
+  // Bob sees Ada's tabs, finds both the shared and his private entry, and the decision.
+  assert.equal(stdout.trim(), "main,spec 2 Ship on Friday");
+});

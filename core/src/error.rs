@@ -87,6 +87,17 @@ pub enum Error {
     /// A view or sync change that cannot be made.
     #[error("invalid view change: {0}")]
     InvalidView(String),
+    /// A context entry or event id that does not exist.
+    #[error("unknown context entry `{0}`")]
+    UnknownContextEntry(String),
+    /// A curation step only the context owner may take.
+    #[error("only the context owner (`{owner}`) may do that; `{who}` is not")]
+    NotContextOwner {
+        /// Who tried.
+        who: String,
+        /// Who owns the context.
+        owner: String,
+    },
     /// A value that must not be empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),

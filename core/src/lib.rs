@@ -22,14 +22,20 @@
 //! let mut room = Room::new(0);
 //! let mut alice = Session::new(1, Participant::person("alice", "Alice"), 0);
 //! let conn = 7;
-//! // The server greets the connection; the client answers; both converge.
-//! let mut to_client: Vec<Vec<u8>> = room.connect(conn, false).into_iter().map(|o| o.frame).collect();
-//! let mut to_server = alice.handshake();
+//! // The room greets the connection with its sync step 1; alice opens with hers and
+//! // answers the room's.
+//! let greeting = room.connect(conn, false);
+//! let mut to_room = alice.handshake();
+//! for o in greeting {
+//!     to_room.extend(alice.receive(&o.frame, 0)?.replies);
+//! }
+//! // Local edits apply at once and queue their updates.
 //! let id = alice.doc_mut().create_document(Some("notes"), "Notes", 0)?;
 //! alice.doc_mut().insert_text(&id, 0, "hello")?;
-//! to_server.extend(alice.drain_outgoing());
-//! for frame in to_server { room.receive(conn, &frame, 0)?; }
-//! for frame in to_client.drain(..) { alice.receive(&frame, 0)?; }
+//! to_room.extend(alice.drain_outgoing());
+//! for frame in to_room {
+//!     room.receive(conn, &frame, 0)?;
+//! }
 //! assert_eq!(room.document_text("notes").as_deref(), Some("hello"));
 //! # Ok(())
 //! # }
@@ -37,6 +43,7 @@
 
 pub mod backoff;
 pub mod clock;
+pub mod context;
 pub mod error;
 pub mod model;
 pub mod presence;

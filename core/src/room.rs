@@ -22,7 +22,7 @@ use crate::protocol::{self, decode_frame, Hello, Incoming};
 pub type ConnId = u64;
 
 /// Who a frame goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recipient {
     /// Only this connection.
     Only(ConnId),
@@ -30,15 +30,18 @@ pub enum Recipient {
     AllExcept(ConnId),
     /// Every connection.
     All,
+    /// These connections.
+    Many(Vec<ConnId>),
 }
 
 impl Recipient {
     /// True when a frame for this recipient goes to `conn`.
-    pub fn includes(self, conn: ConnId) -> bool {
+    pub fn includes(&self, conn: ConnId) -> bool {
         match self {
-            Recipient::Only(c) => c == conn,
-            Recipient::AllExcept(c) => c != conn,
+            Recipient::Only(c) => *c == conn,
+            Recipient::AllExcept(c) => *c != conn,
             Recipient::All => true,
+            Recipient::Many(conns) => conns.contains(&conn),
         }
     }
 }
@@ -58,6 +61,10 @@ struct Connection {
     confab: bool,
     /// Awareness client ids this connection has published states for.
     awareness_clients: BTreeSet<u64>,
+    /// The room has answered this connection's sync step 1. Live updates are relayed
+    /// only from then on: everything before is in that answer, and an update that
+    /// arrives ahead of what it builds on would leave the client with a gap.
+    synced: bool,
 }
 
 /// One room on the server.
@@ -142,6 +149,7 @@ impl Room {
             Connection {
                 confab,
                 awareness_clients: BTreeSet::new(),
+                synced: false,
             },
         );
         let mut out = Vec::new();
@@ -175,6 +183,7 @@ impl Room {
         &mut self,
         conn: ConnId,
         confab: bool,
+        synced: bool,
         awareness_clients: impl IntoIterator<Item = u64>,
     ) {
         self.connections.insert(
@@ -182,8 +191,25 @@ impl Room {
             Connection {
                 confab,
                 awareness_clients: awareness_clients.into_iter().collect(),
+                synced,
             },
         );
+    }
+
+    /// True once the room has answered `conn`'s sync step 1 (it gets live updates).
+    pub fn is_synced(&self, conn: ConnId) -> bool {
+        self.connections.get(&conn).is_some_and(|c| c.synced)
+    }
+
+    fn synced_except(&self, conn: ConnId) -> Vec<ConnId> {
+        let mut out: Vec<ConnId> = self
+            .connections
+            .iter()
+            .filter(|(id, c)| **id != conn && c.synced)
+            .map(|(id, _)| *id)
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// The awareness client ids `conn` has published.
@@ -217,17 +243,25 @@ impl Room {
         let mut out = Vec::new();
         for message in messages {
             match message {
-                Incoming::SyncStep1(sv) => out.push(Outgoing {
-                    to: Recipient::Only(conn),
-                    frame: protocol::sync_step2(self.diff(&sv)),
-                }),
+                Incoming::SyncStep1(sv) => {
+                    out.push(Outgoing {
+                        to: Recipient::Only(conn),
+                        frame: protocol::sync_step2(self.diff(&sv)),
+                    });
+                    if let Some(c) = self.connections.get_mut(&conn) {
+                        c.synced = true;
+                    }
+                }
                 Incoming::SyncStep2(update) | Incoming::Update(update) => {
                     self.apply(update)?;
+                    let recipients = self.synced_except(conn);
                     for change in self.drain_changes() {
-                        out.push(Outgoing {
-                            to: Recipient::AllExcept(conn),
-                            frame: protocol::sync_update(change.clone()),
-                        });
+                        if !recipients.is_empty() {
+                            out.push(Outgoing {
+                                to: Recipient::Many(recipients.clone()),
+                                frame: protocol::sync_update(change.clone()),
+                            });
+                        }
                         self.unpersisted.push(change);
                     }
                 }
@@ -472,6 +506,73 @@ mod tests {
         let peers = b.peers();
         assert_eq!(peers.len(), 1);
         assert!(peers[0].is_self);
+        Ok(())
+    }
+
+    /// Found by the convergence property test: a live update relayed to a socket before
+    /// the room answered its sync step 1 can arrive ahead of what it builds on.
+    #[test]
+    fn updates_wait_for_the_sync_answer() -> Result<()> {
+        let mut room = Room::new(0);
+        let mut a = Session::new(1, Participant::person("a", "A"), 0);
+        let pending = join(&mut room, 1, &mut a);
+        pump(&mut room, &mut [(1, &mut a)], pending);
+        // b connects; its sync step 1 has not reached the room yet.
+        let greeting = room.connect(2, true);
+        assert!(!room.is_synced(2));
+        a.doc_mut().create_document(Some("d"), "D", 0)?;
+        let mut relayed = Vec::new();
+        for frame in a.drain_outgoing() {
+            relayed.extend(room.receive(1, &frame, 0)?);
+        }
+        assert!(
+            relayed.iter().all(|o| !o.to.includes(2)),
+            "nothing relayed to b yet"
+        );
+        // b's step 1 arrives: the answer carries the update.
+        let mut b = Session::new(2, Participant::person("b", "B"), 0);
+        let mut out = greeting;
+        for frame in b.handshake() {
+            out.extend(room.receive(2, &frame, 0)?);
+        }
+        assert!(room.is_synced(2));
+        pump(&mut room, &mut [(2, &mut b)], out);
+        assert_eq!(b.doc().documents().len(), 1);
+        // From now on b gets live updates.
+        a.doc_mut().insert_text("d", 0, "live")?;
+        let mut relayed = Vec::new();
+        for frame in a.drain_outgoing() {
+            relayed.extend(room.receive(1, &frame, 0)?);
+        }
+        assert!(relayed.iter().any(|o| o.to.includes(2)));
+        Ok(())
+    }
+
+    #[test]
+    fn a_session_holds_updates_until_it_answers_the_rooms_step1() -> Result<()> {
+        let mut room = Room::new(0);
+        let mut a = Session::new(1, Participant::person("a", "A"), 0);
+        let greeting = room.connect(1, true);
+        let hello = a.handshake();
+        a.doc_mut().create_document(Some("d"), "D", 0)?;
+        a.doc_mut().insert_text("d", 0, "offline")?;
+        assert!(
+            a.drain_outgoing()
+                .iter()
+                .all(|f| f[0] != protocol::MSG_SYNC),
+            "no update before the answer"
+        );
+        let mut out = Vec::new();
+        for frame in hello {
+            out.extend(room.receive(1, &frame, 0)?);
+        }
+        out.extend(greeting);
+        pump(&mut room, &mut [(1, &mut a)], out);
+        assert_eq!(
+            room.document_text("d").as_deref(),
+            Some("offline"),
+            "the answer carried it"
+        );
         Ok(())
     }
 

@@ -14,6 +14,9 @@ use yrs::sync::Awareness;
 use yrs::{Origin, ReadTxn, Transact};
 
 use crate::clock::ManualClock;
+use crate::context::{
+    relevant, ContextDraft, ContextEntry, ContextEventKind, ContextStatus, HandoffSummary,
+};
 use crate::error::{Error, Result};
 use crate::model::{Participant, ParticipantKind, Role, RoomDoc};
 use crate::presence::{read_presence, relative_position, Presence, PresenceStatus};
@@ -75,6 +78,10 @@ pub struct Session {
     presence_sent_at: u64,
     synced: bool,
     synced_at: u64,
+    /// Between a handshake and our answer to the room's sync step 1: local updates
+    /// wait, because that answer carries them (sent earlier, the room would get updates
+    /// ahead of the offline edits they build on).
+    awaiting_room_step1: bool,
     hello: Option<Hello>,
     turn_buffer: Vec<(String, String)>,
     turn_buffer_bytes: usize,
@@ -83,6 +90,9 @@ pub struct Session {
     /// When this participant last gave input (typing, clicking, an edit).
     last_input: u64,
     status: PresenceStatus,
+    /// This person's private context: never written to the room.
+    private_context: Vec<ContextEntry>,
+    next_private: u64,
 }
 
 impl Session {
@@ -118,12 +128,15 @@ impl Session {
             presence_sent_at: 0,
             synced: false,
             synced_at: 0,
+            awaiting_room_step1: false,
             hello: None,
             turn_buffer: Vec::new(),
             turn_buffer_bytes: 0,
             last_seen: HashMap::new(),
             last_input: now_ms,
             status: PresenceStatus::Active,
+            private_context: Vec::new(),
+            next_private: 0,
         };
         // Everyone is present from the start (with `user`), so peers can tell a live
         // writer from a vanished one even when the app never sets presence.
@@ -175,6 +188,7 @@ impl Session {
     /// presence.
     pub fn handshake(&mut self) -> Vec<Vec<u8>> {
         self.synced = false;
+        self.awaiting_room_step1 = true;
         self.hello = None;
         // Queued updates are covered by the sync step 2 we send in reply to the room.
         if let Ok(mut outbox) = self.outbox.lock() {
@@ -217,6 +231,11 @@ impl Session {
                 Incoming::SyncStep1(sv) => {
                     let diff = self.doc.doc().transact().encode_diff_v1(&sv);
                     got.replies.push(protocol::sync_step2(diff));
+                    // The answer carries everything queued so far.
+                    self.awaiting_room_step1 = false;
+                    if let Ok(mut outbox) = self.outbox.lock() {
+                        outbox.clear();
+                    }
                 }
                 Incoming::SyncStep2(update) => {
                     self.apply_remote(update)?;
@@ -292,9 +311,13 @@ impl Session {
     /// Frames carrying local edits (merged into one update) and presence changes made
     /// since the last call.
     pub fn drain_outgoing(&mut self) -> Vec<Vec<u8>> {
-        let updates = match self.outbox.lock() {
-            Ok(mut outbox) => std::mem::take(&mut *outbox),
-            Err(_) => Vec::new(),
+        let updates = if self.awaiting_room_step1 {
+            Vec::new()
+        } else {
+            match self.outbox.lock() {
+                Ok(mut outbox) => std::mem::take(&mut *outbox),
+                Err(_) => Vec::new(),
+            }
         };
         let mut frames = Vec::new();
         match updates.len() {
@@ -736,6 +759,108 @@ impl Session {
         self.doc.stop_sync(&me)
     }
 
+    /// Add an entry to this person's private context (kept in this session only).
+    pub fn add_private_context(&mut self, draft: ContextDraft, now_ms: u64) -> Result<String> {
+        if draft.text.trim().is_empty() {
+            return Err(Error::Empty("context text"));
+        }
+        self.next_private += 1;
+        let id = format!("private-{}", self.next_private);
+        self.private_context.push(ContextEntry {
+            id: id.clone(),
+            kind: draft.kind,
+            text: draft.text,
+            author: self.me.clone(),
+            tags: draft.tags,
+            refs: draft.refs,
+            status: ContextStatus::Accepted,
+            private: true,
+            created_at: now_ms as f64,
+        });
+        Ok(id)
+    }
+
+    /// This person's private context.
+    pub fn private_context(&self) -> &[ContextEntry] {
+        &self.private_context
+    }
+
+    /// Drop a private entry.
+    pub fn remove_private_context(&mut self, id: &str) -> Result<()> {
+        let before = self.private_context.len();
+        self.private_context.retain(|e| e.id != id);
+        if self.private_context.len() == before {
+            return Err(Error::UnknownContextEntry(id.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Share a private entry with the room: an explicit, attributed act; it lands
+    /// `proposed`. The private copy stays. Returns the shared entry's id.
+    pub fn share_private_context(&mut self, id: &str, now_ms: u64) -> Result<String> {
+        let entry = self
+            .private_context
+            .iter()
+            .find(|e| e.id == id)
+            .cloned()
+            .ok_or_else(|| Error::UnknownContextEntry(id.to_owned()))?;
+        let draft = ContextDraft {
+            kind: entry.kind,
+            text: entry.text,
+            tags: entry.tags,
+            refs: entry.refs,
+        };
+        self.propose_context(&draft, now_ms)
+    }
+
+    /// Propose an entry to the room's shared context as this participant.
+    pub fn propose_context(&mut self, draft: &ContextDraft, now_ms: u64) -> Result<String> {
+        let me = self.me.clone();
+        self.doc.propose_context(draft, &me, now_ms)
+    }
+
+    /// Accept (or re-confirm) a shared entry, as the context owner.
+    pub fn accept_context(&mut self, id: &str) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.accept_context(id, &me)
+    }
+
+    /// Retire a shared entry, as the context owner.
+    pub fn retire_context(&mut self, id: &str) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.retire_context(id, &me)
+    }
+
+    /// Hand the context-owner role to `next` (a participant id).
+    pub fn set_context_owner(&mut self, next: &str) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.set_context_owner(&me, next)
+    }
+
+    /// Shared and private entries relevant to `tags` and `refs`, best first.
+    pub fn relevant_context(&self, tags: &[String], refs: &[String]) -> Vec<ContextEntry> {
+        let mut all = self.doc.context_entries();
+        all.extend(self.private_context.iter().cloned());
+        relevant(&all, tags, refs)
+    }
+
+    /// Raise an announcement, a question or a handoff as this participant.
+    pub fn raise_context_event(
+        &mut self,
+        kind: ContextEventKind,
+        text: &str,
+        to: Option<&str>,
+        now_ms: u64,
+    ) -> Result<String> {
+        let me = self.me.clone();
+        self.doc.raise_context_event(kind, text, to, &me, now_ms)
+    }
+
+    /// The room's handoff summary.
+    pub fn handoff_summary(&self) -> HandoffSummary {
+        self.doc.handoff_summary()
+    }
+
     /// The state vector of the local doc, encoded (v1).
     pub fn state_vector(&self) -> Vec<u8> {
         use yrs::updates::encoder::Encode;
@@ -1023,6 +1148,39 @@ mod tests {
         a.note_input(AWAY_AFTER_MS + 1);
         assert_eq!(a.presence()[0].status, PresenceStatus::Active);
         assert_eq!(a.drain_outgoing().len(), 1, "the change is sent");
+        Ok(())
+    }
+
+    #[test]
+    fn private_context_stays_local_until_shared() -> Result<()> {
+        use crate::context::{ContextKind, ContextStatus};
+        let mut a = Session::new(1, person("a"), 0);
+        a.drain_outgoing();
+        let draft = ContextDraft {
+            kind: ContextKind::Knowledge,
+            text: "the staging DB is slow on Mondays".into(),
+            tags: vec!["db".into()],
+            refs: vec![],
+        };
+        let private = a.add_private_context(draft, 1)?;
+        assert!(a.drain_outgoing().is_empty(), "nothing goes to the room");
+        assert!(a.doc().context_entries().is_empty());
+        assert_eq!(a.relevant_context(&["db".into()], &[]).len(), 1);
+        let shared = a.share_private_context(&private, 2)?;
+        assert_eq!(
+            a.drain_outgoing().len(),
+            1,
+            "sharing is an edit of the room"
+        );
+        let entries = a.doc().context_entries();
+        assert_eq!(
+            (entries[0].id.as_str(), entries[0].status),
+            (shared.as_str(), ContextStatus::Proposed)
+        );
+        assert_eq!(entries[0].author.id, "a");
+        assert_eq!(a.relevant_context(&["db".into()], &[]).len(), 2);
+        a.remove_private_context(&private)?;
+        assert!(a.remove_private_context(&private).is_err());
         Ok(())
     }
 

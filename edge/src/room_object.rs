@@ -25,6 +25,8 @@ const COMPACT_AFTER_MS: i64 = 30_000;
 struct Attachment {
     conn: ConnId,
     confab: bool,
+    #[serde(default)]
+    synced: bool,
     awareness: Vec<u64>,
 }
 
@@ -69,7 +71,7 @@ impl RoomObject {
                 .map_err(|e| EdgeError::Storage(format!("stored room could not be loaded: {e}")))?;
             for ws in self.state.get_websockets() {
                 if let Some(a) = attachment(&ws) {
-                    room.restore_connection(a.conn, a.confab, a.awareness);
+                    room.restore_connection(a.conn, a.confab, a.synced, a.awareness);
                 }
             }
             *slot = Some(room);
@@ -134,6 +136,7 @@ impl RoomObject {
         server.serialize_attachment(Attachment {
             conn,
             confab,
+            synced: false,
             awareness: Vec::new(),
         })?;
         match self.with_room(|room| room.connect(conn, confab)) {
@@ -202,23 +205,24 @@ impl DurableObject for RoomObject {
         };
         let result = self.with_room(|room| {
             let out = room.receive(a.conn, &bytes, now_ms());
-            (out, room.awareness_clients(a.conn))
+            (out, room.awareness_clients(a.conn), room.is_synced(a.conn))
         });
         match result {
-            Ok((Ok(out), awareness)) => {
+            Ok((Ok(out), awareness, synced)) => {
                 if let Err(e) = self.persist().await {
                     // Not stored means not acknowledged: drop the socket so the client
                     // re-sends on reconnect.
                     self.refuse(&ws, a.conn, 1011, &e.to_string());
                     return Ok(());
                 }
-                if awareness != a.awareness {
+                if awareness != a.awareness || synced != a.synced {
                     a.awareness = awareness;
+                    a.synced = synced;
                     ws.serialize_attachment(&a)?;
                 }
                 self.deliver(&out, None);
             }
-            Ok((Err(err), _)) => {
+            Ok((Err(err), _, _)) => {
                 let (code, reason) = close_for(&err);
                 self.refuse(&ws, a.conn, code, &reason);
             }

@@ -17,6 +17,10 @@ import initWasm, { initSync, Room as WasmRoom } from "../wasm/confab_wasm.js";
 import type {
   BranchInfo,
   ConnectionState,
+  ContextDraft,
+  ContextEntry,
+  ContextEvent,
+  HandoffSummary,
   ConversationInfo,
   DocumentInfo,
   MergeSummary,
@@ -33,6 +37,11 @@ import type {
 export type {
   BranchInfo,
   ConnectionState,
+  ContextDraft,
+  ContextEntry,
+  ContextEvent,
+  ContextKind,
+  HandoffSummary,
   ConversationInfo,
   DocumentInfo,
   MergeRecord,
@@ -348,6 +357,96 @@ export class Room {
   /** Stop syncing: you and your partner each keep a copy of the shared view. */
   stopSync(): void {
     this.#inner.stopSync();
+  }
+
+  /** The room's shared AI context (staleness worked out now). */
+  sharedContext(): ContextEntry[] {
+    return this.#inner.sharedContext();
+  }
+
+  /** Propose an entry to the shared context; it lands `proposed`. Returns its id. */
+  proposeContext(draft: ContextDraft): string {
+    return this.#inner.proposeContext(draft);
+  }
+
+  /** Accept or re-confirm a shared entry (context owner only). */
+  acceptContext(id: string): void {
+    this.#inner.acceptContext(id);
+  }
+
+  /** Retire a shared entry (context owner only). */
+  retireContext(id: string): void {
+    this.#inner.retireContext(id);
+  }
+
+  /** The context owner's user id, if named. */
+  contextOwner(): string | undefined {
+    return this.#inner.contextOwner();
+  }
+
+  /** Hand the context-owner role to another user. */
+  setContextOwner(userId: string): void {
+    this.#inner.setContextOwner(userId);
+  }
+
+  /** Add to your private context: it stays in this client, never in the room. */
+  addPrivateContext(draft: ContextDraft): string {
+    return this.#inner.addPrivateContext(draft);
+  }
+
+  /** Your private context. */
+  privateContext(): ContextEntry[] {
+    return this.#inner.privateContext();
+  }
+
+  /** Drop a private entry. */
+  removePrivateContext(id: string): void {
+    this.#inner.removePrivateContext(id);
+  }
+
+  /** Share a private entry with the room (attributed, `proposed`). Returns its shared id. */
+  sharePrivateContext(id: string): string {
+    return this.#inner.sharePrivateContext(id);
+  }
+
+  /** Shared and private entries relevant to these tags and refs, best first. */
+  relevantContext(tags: string[], refs: string[] = []): ContextEntry[] {
+    return this.#inner.relevantContext(tags, refs);
+  }
+
+  /** Make an announcement. */
+  announce(text: string): string {
+    return this.#inner.announce(text);
+  }
+
+  /** Ask the team a question. */
+  ask(text: string): string {
+    return this.#inner.ask(text);
+  }
+
+  /** Answer a question. */
+  answerQuestion(id: string, answer: string): void {
+    this.#inner.answerQuestion(id, answer);
+  }
+
+  /** Hand work to someone (their user id). */
+  handoff(toUserId: string, text: string): string {
+    return this.#inner.handoff(toUserId, text);
+  }
+
+  /** Announcements, questions and handoffs, oldest first. */
+  contextEvents(): ContextEvent[] {
+    return this.#inner.contextEvents();
+  }
+
+  /** Decisions, open questions, work in progress and who holds it, handoffs. */
+  handoffSummary(): HandoffSummary {
+    return this.#inner.handoffSummary();
+  }
+
+  /** The handoff summary as Markdown. */
+  handoffMarkdown(): string {
+    return this.#inner.handoffMarkdown();
   }
 
   /** Create a shared document; returns its id. */

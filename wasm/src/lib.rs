@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use confab_core::backoff::{Backoff, ConnectionState};
+use confab_core::context::{ContextDraft, ContextEventKind, ContextKind};
 use confab_core::model::{Participant, ParticipantKind, Role};
 use confab_core::session::Session;
 use confab_core::turn::MergeSummary;
@@ -97,6 +98,20 @@ export interface PresenceInfo {
   cursor: { document: string; anchor: number; head: number } | null;
   view: string | null; following: string | null; isSelf: boolean;
 }
+export type ContextKind = "convention" | "decision" | "in-progress" | "resolved" | "knowledge";
+/** A new context entry. Refs name documents (`doc:<id>`) or paths (`path:<path>`). */
+export interface ContextDraft { kind: ContextKind; text: string; tags?: string[]; refs?: string[] }
+export interface ContextEntry {
+  id: string; kind: ContextKind; text: string; author: ParticipantInfo; tags: string[]; refs: string[];
+  status: "proposed" | "accepted" | "stale" | "retired"; private: boolean; createdAt: number;
+}
+export interface ContextEvent {
+  id: string; kind: "announcement" | "question" | "handoff"; text: string; author: ParticipantInfo;
+  to: string | null; answer: string | null; at: number;
+}
+export interface HandoffSummary {
+  decisions: string[]; openQuestions: string[]; inProgress: { who: string; what: string }[]; handoffs: string[];
+}
 export interface PeerInfo { clientId: number; isSelf: boolean; state: Record<string, unknown> & { user?: ParticipantInfo } }
 "#;
 
@@ -106,6 +121,35 @@ struct UserOptions {
     name: String,
     #[serde(default)]
     kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ContextDraftInput {
+    kind: String,
+    text: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    refs: Vec<String>,
+}
+
+impl ContextDraftInput {
+    fn parse(value: JsValue) -> Result<ContextDraft, JsValue> {
+        let input: ContextDraftInput = serde_wasm_bindgen::from_value(value)
+            .map_err(|e| type_error(&format!("invalid context entry: {e}")))?;
+        let kind = ContextKind::parse(&input.kind).ok_or_else(|| {
+            type_error(&format!(
+                "invalid context entry: kind must be convention, decision, in-progress, resolved or knowledge, got {:?}",
+                input.kind
+            ))
+        })?;
+        Ok(ContextDraft {
+            kind,
+            text: input.text,
+            tags: input.tags,
+            refs: input.refs,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -906,6 +950,133 @@ impl Room {
     #[wasm_bindgen(js_name = stopSync)]
     pub fn stop_sync(&self) -> Result<(), JsValue> {
         self.edit(|s, _| s.stop_sync())
+    }
+
+    /// The room's shared AI context, with staleness worked out now.
+    #[wasm_bindgen(js_name = sharedContext, unchecked_return_type = "ContextEntry[]")]
+    pub fn shared_context(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.doc().context_entries())
+    }
+
+    /// Propose an entry to the shared context (it lands `proposed`); returns its id.
+    #[wasm_bindgen(js_name = proposeContext)]
+    pub fn propose_context(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ContextDraft")] draft: JsValue,
+    ) -> Result<String, JsValue> {
+        let draft = ContextDraftInput::parse(draft)?;
+        self.edit(|s, now| s.propose_context(&draft, now))
+    }
+
+    /// Accept (or re-confirm) a shared entry, as the context owner.
+    #[wasm_bindgen(js_name = acceptContext)]
+    pub fn accept_context(&self, id: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.accept_context(id))
+    }
+
+    /// Retire a shared entry, as the context owner.
+    #[wasm_bindgen(js_name = retireContext)]
+    pub fn retire_context(&self, id: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.retire_context(id))
+    }
+
+    /// The context owner's user id, if one is named.
+    #[wasm_bindgen(js_name = contextOwner)]
+    pub fn context_owner(&self) -> Option<String> {
+        self.inner.borrow().session.doc().context_owner()
+    }
+
+    /// Hand the context-owner role to another user (only the owner may; anyone while
+    /// none is named).
+    #[wasm_bindgen(js_name = setContextOwner)]
+    pub fn set_context_owner(&self, user: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.set_context_owner(user))
+    }
+
+    /// Add an entry to your private context: it stays in this client, never in the room.
+    #[wasm_bindgen(js_name = addPrivateContext)]
+    pub fn add_private_context(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ContextDraft")] draft: JsValue,
+    ) -> Result<String, JsValue> {
+        let draft = ContextDraftInput::parse(draft)?;
+        let mut inner = self.inner.borrow_mut();
+        inner
+            .session
+            .add_private_context(draft, now_ms())
+            .map_err(js_error)
+    }
+
+    /// Your private context.
+    #[wasm_bindgen(js_name = privateContext, unchecked_return_type = "ContextEntry[]")]
+    pub fn private_context(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.private_context())
+    }
+
+    /// Drop a private entry.
+    #[wasm_bindgen(js_name = removePrivateContext)]
+    pub fn remove_private_context(&self, id: &str) -> Result<(), JsValue> {
+        self.inner
+            .borrow_mut()
+            .session
+            .remove_private_context(id)
+            .map_err(js_error)
+    }
+
+    /// Share a private entry with the room, attributed to you; it lands `proposed`.
+    #[wasm_bindgen(js_name = sharePrivateContext)]
+    pub fn share_private_context(&self, id: &str) -> Result<String, JsValue> {
+        self.edit(|s, now| s.share_private_context(id, now))
+    }
+
+    /// Shared and private entries relevant to these tags and refs, best first.
+    #[wasm_bindgen(js_name = relevantContext, unchecked_return_type = "ContextEntry[]")]
+    pub fn relevant_context(
+        &self,
+        tags: Vec<String>,
+        refs: Vec<String>,
+    ) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.relevant_context(&tags, &refs))
+    }
+
+    /// Make an announcement; returns its id.
+    pub fn announce(&self, text: &str) -> Result<String, JsValue> {
+        self.edit(|s, now| s.raise_context_event(ContextEventKind::Announcement, text, None, now))
+    }
+
+    /// Ask the team a question; returns its id.
+    pub fn ask(&self, text: &str) -> Result<String, JsValue> {
+        self.edit(|s, now| s.raise_context_event(ContextEventKind::Question, text, None, now))
+    }
+
+    /// Answer a question.
+    #[wasm_bindgen(js_name = answerQuestion)]
+    pub fn answer_question(&self, id: &str, answer: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.doc_mut().answer_question(id, answer))
+    }
+
+    /// Hand work to someone (a user id); returns the event's id.
+    pub fn handoff(&self, to: &str, text: &str) -> Result<String, JsValue> {
+        self.edit(|s, now| s.raise_context_event(ContextEventKind::Handoff, text, Some(to), now))
+    }
+
+    /// Announcements, questions and handoffs, oldest first.
+    #[wasm_bindgen(js_name = contextEvents, unchecked_return_type = "ContextEvent[]")]
+    pub fn context_events(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.doc().context_events())
+    }
+
+    /// Decisions, open questions, work in progress and who holds it, handoffs — derived
+    /// from the room, the same on every replica.
+    #[wasm_bindgen(js_name = handoffSummary, unchecked_return_type = "HandoffSummary")]
+    pub fn handoff_summary(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.handoff_summary())
+    }
+
+    /// The handoff summary as Markdown.
+    #[wasm_bindgen(js_name = handoffMarkdown)]
+    pub fn handoff_markdown(&self) -> String {
+        self.inner.borrow().session.handoff_summary().to_markdown()
     }
 
     /// Create a shared document; returns its id.
