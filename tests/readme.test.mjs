@@ -75,3 +75,11 @@ test("the README's presence, sync and context example runs", async () => {
   // Bob sees Ada's tabs, finds both the shared and his private entry, and the decision.
   assert.equal(stdout.trim(), "main,spec 2 Ship on Friday");
 });
+
+test("the README's history example diffs and restores a version", async () => {
+  const stdout = await runExample(await readmeExample("History"));
+  assert.equal(
+    stdout.trim(),
+    "unchanged:Ship the API on :-|deleted:Mon:Ada|inserted:Fri:Ada|unchanged:day.:- => Ship the API on Monday.",
+  );
+});

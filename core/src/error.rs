@@ -98,6 +98,9 @@ pub enum Error {
         /// Who owns the context.
         owner: String,
     },
+    /// A version id that does not exist.
+    #[error("unknown version `{0}`")]
+    UnknownVersion(String),
     /// A value that must not be empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),

@@ -45,6 +45,7 @@ pub mod backoff;
 pub mod clock;
 pub mod context;
 pub mod error;
+pub mod history;
 pub mod model;
 pub mod presence;
 pub mod protocol;

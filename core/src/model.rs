@@ -226,6 +226,8 @@ impl RoomDoc {
     pub fn new(client_id: u64) -> Self {
         let mut options = Options::with_client_id(yrs::ClientID::new(client_id));
         options.offset_kind = OffsetKind::Utf16;
+        // Deleted content is kept so every named version can be read back.
+        options.skip_gc = true;
         Self::from_doc(Doc::with_options(options))
     }
 

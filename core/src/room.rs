@@ -82,7 +82,10 @@ impl Room {
     /// An empty room.
     pub fn new(now_ms: u64) -> Self {
         // The server never edits, so its own client id is never used in an update.
-        let doc = Doc::with_options(Options::with_client_id(yrs::ClientID::new(0)));
+        let mut options = Options::with_client_id(yrs::ClientID::new(0));
+        // Keep deleted content so late joiners can still read every named version.
+        options.skip_gc = true;
+        let doc = Doc::with_options(options);
         let changes: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let sink = changes.clone();
         doc.observe_update_v1("confab-room", move |_, event| {
@@ -469,6 +472,7 @@ mod tests {
         let mut a = Session::new(1, Participant::person("a", "A"), 0);
         let pending = join(&mut room, 1, &mut a);
         pump(&mut room, &mut [(1, &mut a)], pending);
+        room.take_unpersisted();
         a.doc_mut().create_document(Some("d"), "D", 0)?;
         let good = a.drain_outgoing().concat();
         let mut frame = good.clone();

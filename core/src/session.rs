@@ -114,6 +114,9 @@ impl Session {
                 }
             })
             .expect("no transaction is open on a doc that was just created");
+        // Every change this session makes is attributed to `me`.
+        let mut doc = doc;
+        doc.register_client(client_id, &me);
         let clock = ManualClock::new(now_ms);
         let awareness = Awareness::with_clock(doc.doc().clone(), clock.clone());
         let mut session = Session {
@@ -861,6 +864,12 @@ impl Session {
         self.doc.handoff_summary()
     }
 
+    /// Name the room's current state as a version, as this participant.
+    pub fn create_version(&mut self, name: &str, now_ms: u64) -> Result<String> {
+        let me = self.me.clone();
+        self.doc.create_version(name, &me, now_ms)
+    }
+
     /// The state vector of the local doc, encoded (v1).
     pub fn state_vector(&self) -> Vec<u8> {
         use yrs::updates::encoder::Encode;
@@ -930,7 +939,11 @@ mod tests {
             Err(Error::InvalidPresence(_))
         ));
         a.set_presence(r#"{"status":"active"}"#)?;
-        let frames = a.drain_outgoing();
+        let frames: Vec<Vec<u8>> = a
+            .drain_outgoing()
+            .into_iter()
+            .filter(|f| f[0] == protocol::MSG_AWARENESS)
+            .collect();
         assert_eq!(frames.len(), 1);
         assert!(b.receive(&frames[0], 0)?.presence_changed);
         let peer = b
@@ -962,13 +975,17 @@ mod tests {
         let mut b = Session::new(2, person("b"), 0);
         b.set_presence("{}")?;
         a.set_presence("{}")?;
-        b.receive(&a.drain_outgoing()[0], 0)?;
+        for frame in a.drain_outgoing() {
+            b.receive(&frame, 0)?;
+        }
         assert_eq!(b.peers().len(), 2);
         let bye = a.leave();
         assert!(b.receive(&bye[0], 1)?.presence_changed);
         assert_eq!(b.peers().len(), 1);
         a.set_presence("{}")?;
-        b.receive(&a.drain_outgoing()[0], 2)?;
+        for frame in a.drain_outgoing() {
+            b.receive(&frame, 2)?;
+        }
         assert_eq!(b.peers().len(), 2, "a returning is visible at once");
         b.disconnected();
         assert_eq!(b.peers().len(), 1);

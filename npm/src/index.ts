@@ -16,6 +16,8 @@
 import initWasm, { initSync, Room as WasmRoom } from "../wasm/confab_wasm.js";
 import type {
   BranchInfo,
+  DiffSpan,
+  VersionInfo,
   ConnectionState,
   ContextDraft,
   ContextEntry,
@@ -36,6 +38,8 @@ import type {
 
 export type {
   BranchInfo,
+  DiffSpan,
+  VersionInfo,
   ConnectionState,
   ContextDraft,
   ContextEntry,
@@ -447,6 +451,36 @@ export class Room {
   /** The handoff summary as Markdown. */
   handoffMarkdown(): string {
     return this.#inner.handoffMarkdown();
+  }
+
+  /** Name the room's current state as a version (a checkpoint); returns its id. */
+  createVersion(name: string): string {
+    return this.#inner.createVersion(name);
+  }
+
+  /** Every named version, oldest first. */
+  versions(): VersionInfo[] {
+    return this.#inner.versions();
+  }
+
+  /** A document's text as it was at a version. */
+  documentAt(version: string, document: string): string {
+    return this.#inner.documentAt(version, document);
+  }
+
+  /** How a document changed between two versions (from the beginning / until now when omitted). */
+  diffVersions(document: string, from?: string, to?: string): DiffSpan[] {
+    return this.#inner.diffVersions(document, from, to);
+  }
+
+  /** Bring every document back to a version, as a new change attributed to you. */
+  restoreVersion(version: string): string[] {
+    return this.#inner.restoreVersion(version);
+  }
+
+  /** Who a CRDT client id acts for. */
+  participantForClient(clientId: number): ParticipantInfo | null {
+    return this.#inner.participantForClient(clientId);
   }
 
   /** Create a shared document; returns its id. */

@@ -112,6 +112,11 @@ export interface ContextEvent {
 export interface HandoffSummary {
   decisions: string[]; openQuestions: string[]; inProgress: { who: string; what: string }[]; handoffs: string[];
 }
+export interface VersionInfo { id: string; name: string; author: ParticipantInfo; at: number }
+/** A span of a version diff: `author` wrote the span's text; `client` is the CRDT client behind the change. */
+export interface DiffSpan {
+  text: string; change: "unchanged" | "inserted" | "deleted"; author: ParticipantInfo | null; client: number | null;
+}
 export interface PeerInfo { clientId: number; isSelf: boolean; state: Record<string, unknown> & { user?: ParticipantInfo } }
 "#;
 
@@ -1077,6 +1082,68 @@ impl Room {
     #[wasm_bindgen(js_name = handoffMarkdown)]
     pub fn handoff_markdown(&self) -> String {
         self.inner.borrow().session.handoff_summary().to_markdown()
+    }
+
+    /// Name the room's current state as a version (a checkpoint); returns its id.
+    #[wasm_bindgen(js_name = createVersion)]
+    pub fn create_version(&self, name: &str) -> Result<String, JsValue> {
+        self.edit(|s, now| s.create_version(name, now))
+    }
+
+    /// Every named version, oldest first.
+    #[wasm_bindgen(unchecked_return_type = "VersionInfo[]")]
+    pub fn versions(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.doc().versions())
+    }
+
+    /// A document's text as it was at a version.
+    #[wasm_bindgen(js_name = documentAt)]
+    pub fn document_at(&self, version: &str, document: &str) -> Result<String, JsValue> {
+        self.inner
+            .borrow_mut()
+            .session
+            .doc_mut()
+            .document_at(version, document)
+            .map_err(js_error)
+    }
+
+    /// How a document changed from version `from` (the beginning when omitted) to `to`
+    /// (now when omitted), span by span, with who wrote each span.
+    #[wasm_bindgen(js_name = diffVersions, unchecked_return_type = "DiffSpan[]")]
+    pub fn diff_versions(
+        &self,
+        document: &str,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let spans = self
+            .inner
+            .borrow_mut()
+            .session
+            .doc_mut()
+            .diff_versions(document, from.as_deref(), to.as_deref())
+            .map_err(js_error)?;
+        to_js(&spans)
+    }
+
+    /// Bring every document back to a version, as a new change attributed to you.
+    /// Returns the ids of the documents that changed.
+    #[wasm_bindgen(js_name = restoreVersion)]
+    pub fn restore_version(&self, version: &str) -> Result<Vec<String>, JsValue> {
+        self.edit(|s, _| s.doc_mut().restore_version(version))
+    }
+
+    /// Who a CRDT client id acts for (every change carries one).
+    #[wasm_bindgen(js_name = participantForClient, unchecked_return_type = "ParticipantInfo | null")]
+    pub fn participant_for_client(&self, client: f64) -> Result<JsValue, JsValue> {
+        to_js(
+            &self
+                .inner
+                .borrow()
+                .session
+                .doc()
+                .participant_for_client(client as u64),
+        )
     }
 
     /// Create a shared document; returns its id.

@@ -1,0 +1,385 @@
+//! History: who made each change, named versions, diffs between versions with the
+//! author of every span, and restoring a version as a new change.
+//!
+//! Every session records its yrs client id → participant in the room's `clients` map,
+//! so any change (an inserted or deleted span carries its client id) is attributed to a
+//! person or an agent. A version is a named snapshot (state vector + delete set) with
+//! author and time. Room documents keep deleted content (no garbage collection) so any
+//! version can be read back on any replica.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use yrs::types::text::{ChangeKind, YChange};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Any, Map, MapPrelim, Out, ReadTxn, Snapshot, Text, Transact, WriteTxn};
+
+use crate::error::{Error, Result};
+use crate::model::{doc_text_name, get_num, get_str, Participant, RoomDoc};
+
+const CLIENTS: &str = "clients";
+const VERSIONS: &str = "versions";
+
+/// A named version of the room.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionInfo {
+    /// Version id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Who made it.
+    pub author: Participant,
+    /// When, ms since the Unix epoch.
+    pub at: f64,
+}
+
+/// What happened to a span between two versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpanChange {
+    /// In both versions.
+    Unchanged,
+    /// Inserted since the older version.
+    Inserted,
+    /// Deleted since the older version.
+    Deleted,
+}
+
+/// A span of a document diff.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffSpan {
+    /// The text of the span.
+    pub text: String,
+    /// What happened to it.
+    pub change: SpanChange,
+    /// Who inserted it (for an insertion) — the author of the span's content.
+    pub author: Option<Participant>,
+    /// The yrs client id behind the change.
+    pub client: Option<u64>,
+}
+
+impl RoomDoc {
+    /// Record that yrs client `client` acts for `who` (done by every session).
+    pub fn register_client(&mut self, client: u64, who: &Participant) {
+        let mut txn = self.doc.transact_mut();
+        let clients = txn.get_or_insert_map(CLIENTS);
+        let key = client.to_string();
+        let known = matches!(clients.get(&txn, &key), Some(Out::Any(a)) if Participant::from_any(&a).as_ref() == Some(who));
+        if !known {
+            clients.insert(&mut txn, key, who.to_any());
+        }
+    }
+
+    /// The participant behind a yrs client id, when it registered.
+    pub fn participant_for_client(&self, client: u64) -> Option<Participant> {
+        let txn = self.doc.transact();
+        let clients = txn.get_map(CLIENTS)?;
+        match clients.get(&txn, &client.to_string())? {
+            Out::Any(a) => Participant::from_any(&a),
+            _ => None,
+        }
+    }
+
+    fn participants_by_client(&self) -> HashMap<u64, Participant> {
+        let txn = self.doc.transact();
+        let Some(clients) = txn.get_map(CLIENTS) else {
+            return HashMap::new();
+        };
+        clients
+            .iter(&txn)
+            .filter_map(|(key, value)| {
+                let Out::Any(a) = value else { return None };
+                Some((key.parse().ok()?, Participant::from_any(&a)?))
+            })
+            .collect()
+    }
+
+    /// Name the current state of the room as a version; returns its id.
+    pub fn create_version(
+        &mut self,
+        name: &str,
+        author: &Participant,
+        now_ms: u64,
+    ) -> Result<String> {
+        if name.trim().is_empty() {
+            return Err(Error::Empty("version name"));
+        }
+        let id = self.fresh_id();
+        let mut txn = self.doc.transact_mut();
+        let snapshot = txn.snapshot().encode_v1();
+        let versions = txn.get_or_insert_map(VERSIONS);
+        let entry = MapPrelim::from_iter([
+            ("name", Any::from(name)),
+            ("author", author.to_any()),
+            ("at", Any::from(now_ms as f64)),
+            ("snapshot", Any::from(snapshot)),
+        ]);
+        versions.insert(&mut txn, id.as_str(), entry);
+        Ok(id)
+    }
+
+    /// Every named version, oldest first.
+    pub fn versions(&self) -> Vec<VersionInfo> {
+        let txn = self.doc.transact();
+        let Some(versions) = txn.get_map(VERSIONS) else {
+            return Vec::new();
+        };
+        let mut out: Vec<VersionInfo> = versions
+            .iter(&txn)
+            .filter_map(|(id, value)| {
+                let Out::YMap(m) = value else { return None };
+                Some(VersionInfo {
+                    id: id.to_owned(),
+                    name: get_str(&m, &txn, "name")?,
+                    author: match m.get(&txn, "author")? {
+                        Out::Any(a) => Participant::from_any(&a)?,
+                        _ => return None,
+                    },
+                    at: get_num(&m, &txn, "at").unwrap_or(0.0),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.at.total_cmp(&b.at).then(a.id.cmp(&b.id)));
+        out
+    }
+
+    fn version_snapshot(&self, id: &str) -> Result<Snapshot> {
+        let txn = self.doc.transact();
+        let bytes = txn
+            .get_map(VERSIONS)
+            .and_then(|versions| match versions.get(&txn, id) {
+                Some(Out::YMap(m)) => match m.get(&txn, "snapshot") {
+                    Some(Out::Any(Any::Buffer(b))) => Some(b),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .ok_or_else(|| Error::UnknownVersion(id.to_owned()))?;
+        Snapshot::decode_v1(&bytes).map_err(|e| Error::malformed("stored version", e))
+    }
+
+    /// Document `doc` as it was at version `version` (empty if it did not exist yet).
+    pub fn document_at(&mut self, version: &str, doc: &str) -> Result<String> {
+        let snapshot = self.version_snapshot(version)?;
+        let spans = self.diff_spans(doc, Some(&snapshot), Some(&snapshot))?;
+        Ok(spans.into_iter().map(|s| s.text).collect())
+    }
+
+    /// How document `doc` changed from version `from` (the beginning when `None`) to
+    /// version `to` (now when `None`), span by span, with the author of each change.
+    pub fn diff_versions(
+        &mut self,
+        doc: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Vec<DiffSpan>> {
+        let lo = from.map(|v| self.version_snapshot(v)).transpose()?;
+        let hi = match to {
+            Some(v) => self.version_snapshot(v)?,
+            None => self.doc.transact().snapshot(),
+        };
+        let lo = lo.unwrap_or_else(|| Snapshot::new(Default::default(), Default::default()));
+        self.diff_spans(doc, Some(&hi), Some(&lo))
+    }
+
+    fn diff_spans(
+        &mut self,
+        doc: &str,
+        hi: Option<&Snapshot>,
+        lo: Option<&Snapshot>,
+    ) -> Result<Vec<DiffSpan>> {
+        let text = {
+            let txn = self.doc.transact();
+            txn.get_text(doc_text_name(doc).as_str())
+                .ok_or_else(|| Error::UnknownDocument(doc.to_owned()))?
+        };
+        let names = self.participants_by_client();
+        // Reading a past version splits blocks at its boundaries; that changes no content.
+        let chunks = {
+            let mut txn = self.doc.transact_mut();
+            text.diff_range(&mut txn, hi, lo, YChange::identity)
+        };
+        let mut spans: Vec<DiffSpan> = Vec::new();
+        for chunk in chunks {
+            let Out::Any(Any::String(s)) = chunk.insert else {
+                continue;
+            };
+            let (change, client) = match chunk.ychange {
+                Some(YChange {
+                    kind: ChangeKind::Added,
+                    id,
+                }) => (SpanChange::Inserted, Some(id.client.get())),
+                Some(YChange {
+                    kind: ChangeKind::Removed,
+                    id,
+                }) => (SpanChange::Deleted, Some(id.client.get())),
+                None => (SpanChange::Unchanged, None),
+            };
+            let author = client.and_then(|c| names.get(&c).cloned());
+            match spans.last_mut() {
+                Some(last) if last.change == change && last.client == client => {
+                    last.text.push_str(&s)
+                }
+                _ => spans.push(DiffSpan {
+                    text: s.to_string(),
+                    change,
+                    author,
+                    client,
+                }),
+            }
+        }
+        Ok(spans)
+    }
+
+    /// Bring every document back to how it was at `version`, as a new change (made by
+    /// whoever calls it, so it is attributed like any other edit). Returns the ids of
+    /// the documents that changed.
+    pub fn restore_version(&mut self, version: &str) -> Result<Vec<String>> {
+        let mut changed = Vec::new();
+        for info in self.documents() {
+            let old = self.document_at(version, &info.id)?;
+            let now = self.document_text(&info.id)?;
+            if old == now {
+                continue;
+            }
+            let (start, removed, inserted) = minimal_edit(&now, &old);
+            if removed > 0 {
+                self.delete_text(&info.id, start, removed)?;
+            }
+            if !inserted.is_empty() {
+                self.insert_text(&info.id, start, &inserted)?;
+            }
+            changed.push(info.id);
+        }
+        Ok(changed)
+    }
+}
+
+/// The smallest single replace turning `from` into `to`, in UTF-16 units: (start,
+/// units removed, text inserted). Never splits a surrogate pair.
+fn minimal_edit(from: &str, to: &str) -> (u32, u32, String) {
+    let a: Vec<u16> = from.encode_utf16().collect();
+    let b: Vec<u16> = to.encode_utf16().collect();
+    let max = a.len().min(b.len());
+    let mut start = 0;
+    while start < max && a[start] == b[start] {
+        start += 1;
+    }
+    let mut end = 0;
+    while end < max - start && a[a.len() - 1 - end] == b[b.len() - 1 - end] {
+        end += 1;
+    }
+    let high = |u: u16| (0xD800..0xDC00).contains(&u);
+    let low = |u: u16| (0xDC00..0xE000).contains(&u);
+    if start > 0 && high(a[start - 1]) {
+        start -= 1;
+    }
+    if end > 0 && low(a[a.len() - end]) {
+        end -= 1;
+    }
+    let inserted = String::from_utf16_lossy(&b[start..b.len() - end]);
+    (start as u32, (a.len() - start - end) as u32, inserted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::Update;
+
+    fn sync(from: &RoomDoc, to: &RoomDoc) {
+        let sv = to.doc().transact().state_vector();
+        let update = from.doc().transact().encode_diff_v1(&sv);
+        to.doc()
+            .transact_mut()
+            .apply_update(Update::decode_v1(&update).unwrap())
+            .unwrap();
+    }
+
+    #[test]
+    fn diffs_name_who_inserted_and_deleted() -> Result<()> {
+        let (ada, bot) = (
+            Participant::person("ada", "Ada"),
+            Participant::agent("bot", "Bot"),
+        );
+        let mut one = RoomDoc::new(1);
+        let mut two = RoomDoc::new(2);
+        one.register_client(1, &ada);
+        two.register_client(2, &bot);
+        one.create_document(Some("d"), "D", 0)?;
+        one.insert_text("d", 0, "hello world")?;
+        let v1 = one.create_version("draft", &ada, 10)?;
+        sync(&one, &two);
+        two.delete_text("d", 0, 6)?; // bot deletes "hello "
+        two.insert_text("d", 5, "!")?; // bot appends "!"
+        sync(&two, &one);
+        let v2 = one.create_version("review", &ada, 20)?;
+        assert_eq!(
+            one.versions()
+                .iter()
+                .map(|v| v.name.as_str())
+                .collect::<Vec<_>>(),
+            ["draft", "review"]
+        );
+        assert_eq!(one.document_at(&v1, "d")?, "hello world");
+        assert_eq!(one.document_at(&v2, "d")?, "world!");
+        let spans = one.diff_versions("d", Some(&v1), Some(&v2))?;
+        let shape: Vec<(&str, SpanChange, Option<&str>)> = spans
+            .iter()
+            .map(|s| {
+                (
+                    s.text.as_str(),
+                    s.change,
+                    s.author.as_ref().map(|p| p.id.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("hello ", SpanChange::Deleted, Some("ada")),
+                ("world", SpanChange::Unchanged, None),
+                ("!", SpanChange::Inserted, Some("bot")),
+            ]
+        );
+        // From the beginning, everything is an insertion by its author.
+        let all = one.diff_versions("d", None, None)?;
+        assert!(all.iter().all(|s| s.change != SpanChange::Unchanged));
+        assert!(matches!(
+            one.document_at("nope", "d"),
+            Err(Error::UnknownVersion(_))
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn restoring_a_version_is_a_new_change_that_syncs() -> Result<()> {
+        let ada = Participant::person("ada", "Ada");
+        let mut one = RoomDoc::new(1);
+        one.register_client(1, &ada);
+        one.create_document(Some("d"), "D", 0)?;
+        one.insert_text("d", 0, "a😀 version one")?;
+        let v1 = one.create_version("one", &ada, 1)?;
+        one.delete_text("d", 3, 12)?;
+        one.insert_text("d", 3, " two!")?;
+        assert_eq!(one.document_text("d")?, "a😀 two!");
+        let two = RoomDoc::new(2);
+        sync(&one, &two);
+        assert_eq!(one.restore_version(&v1)?, ["d"]);
+        assert_eq!(one.document_text("d")?, "a😀 version one");
+        sync(&one, &two);
+        assert_eq!(two.document_text("d")?, "a😀 version one");
+        assert_eq!(one.participant_for_client(1), Some(ada));
+        Ok(())
+    }
+
+    #[test]
+    fn minimal_edits() {
+        assert_eq!(minimal_edit("abc", "abc"), (3, 0, String::new()));
+        assert_eq!(minimal_edit("abXc", "abc"), (2, 1, String::new()));
+        assert_eq!(minimal_edit("ac", "abc"), (1, 0, "b".into()));
+        assert_eq!(minimal_edit("😀", "😃"), (0, 2, "😃".into()));
+    }
+}
