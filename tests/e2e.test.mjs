@@ -194,3 +194,58 @@ test("sync with a teammate shares tabs until detach; a branch is created and mer
   await two.page.screenshot({ path: path.join(ARTIFACTS, "demo-sync-and-merge.png") });
   for (const p of [one, two]) assert.deepEqual(p.problems, []);
 });
+
+test("versions diff with authors and restore; context is shared, curated, private or stale", async () => {
+  const room = uniqueRoom("e2e-history");
+  const one = await openDemo(room);
+  const two = await openDemo(room);
+  const notes = (page) => page.locator("textarea#doc");
+  const twoName = (await two.page.inputValue("#my-name")).trim();
+
+  await one.page.click("#doc");
+  await one.page.keyboard.type("Plan A");
+  await two.page.waitForFunction(() => document.querySelector("textarea").value === "Plan A");
+  await one.page.fill("#version-name", "first plan");
+  await one.page.click("#version-form button");
+  await two.page.locator("#versions li strong", { hasText: "first plan" }).waitFor();
+
+  // Page two rewrites the plan; page one sees who changed what since the version.
+  await two.page.click("#doc");
+  await two.page.keyboard.press("End");
+  await two.page.keyboard.press("Backspace");
+  await two.page.keyboard.type("B");
+  await one.page.waitForFunction(() => document.querySelector("textarea").value === "Plan B");
+  await one.page.click("#versions li button.show-diff");
+  const inserted = one.page.locator("#diff ins", { hasText: "B" });
+  await inserted.waitFor();
+  assert.equal(await inserted.getAttribute("title"), `inserted by ${twoName}`);
+  assert.equal(await one.page.locator("#diff del").textContent(), "A");
+
+  // Restoring is a new change everyone gets.
+  await one.page.click("#versions li button.restore");
+  await two.page.waitForFunction(() => document.querySelector("textarea").value === "Plan A");
+  assert.equal(await notes(one.page).inputValue(), "Plan A");
+
+  // Private context stays on page two; shared context is curated on page one.
+  await two.page.fill("#context-text", "my staging password rotates");
+  await two.page.click("#context-private");
+  await two.page.locator('#context li[data-private="true"]').waitFor();
+  await two.page.fill("#context-text", "Use Postgres");
+  await two.page.click("#context-share");
+  const onOne = one.page.locator("#context li", { hasText: "Use Postgres" });
+  await onOne.locator(".badge", { hasText: "decision · proposed" }).waitFor();
+  assert.equal(await one.page.locator("#context li", { hasText: "staging password" }).count(), 0);
+  await onOne.locator("button.accept").click();
+  const onTwo = two.page.locator("#context li", { hasText: "Use Postgres" });
+  await onTwo.locator(".badge", { hasText: "decision · accepted" }).waitFor();
+  // The entry refers to the notes: editing them makes it stale until re-confirmed.
+  await one.page.click("#doc");
+  await one.page.keyboard.press("End");
+  await one.page.keyboard.type(" (revised)");
+  await onTwo.locator(".badge", { hasText: "decision · stale" }).waitFor();
+  await two.page.click("#handoff");
+  assert.match(await two.page.textContent("#handoff-text"), /## Decisions\n- \(none\)/);
+  await mkdir(ARTIFACTS, { recursive: true });
+  await one.page.screenshot({ path: path.join(ARTIFACTS, "demo-history-and-context.png") });
+  for (const p of [one, two]) assert.deepEqual(p.problems, []);
+});

@@ -25,6 +25,17 @@ const syncPartner = $<HTMLSelectElement>("sync-partner");
 const syncButton = $<HTMLButtonElement>("sync-button");
 const detachButton = $<HTMLButtonElement>("detach");
 const typingEl = $<HTMLDivElement>("typing");
+const versionForm = $<HTMLFormElement>("version-form");
+const versionName = $<HTMLInputElement>("version-name");
+const versionsEl = $<HTMLUListElement>("versions");
+const diffEl = $<HTMLDivElement>("diff");
+const contextEl = $<HTMLUListElement>("context");
+const contextForm = $<HTMLFormElement>("context-form");
+const contextKind = $<HTMLSelectElement>("context-kind");
+const contextText = $<HTMLInputElement>("context-text");
+const contextPrivate = $<HTMLButtonElement>("context-private");
+const handoffButton = $<HTMLButtonElement>("handoff");
+const handoffText = $<HTMLPreElement>("handoff-text");
 
 // The room comes from the URL (?room=...); without one, pick a fresh name and put it
 // in the URL so the link can be shared.
@@ -283,7 +294,128 @@ function renderPeers() {
   typingEl.textContent = typing.length ? `${typing.join(", ")} ${typing.length === 1 ? "is" : "are"} typing…` : "";
 }
 
+// History: named versions, a diff against now with who wrote each span, restore.
+let shownVersion: string | null = null;
+
+function renderVersions() {
+  const versions = room.versions();
+  versionsEl.replaceChildren(
+    ...versions.map((v) => {
+      const li = document.createElement("li");
+      li.dataset.id = v.id;
+      const name = document.createElement("strong");
+      name.textContent = v.name;
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = `${v.author.name}, ${new Date(v.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+      const diff = document.createElement("button");
+      diff.type = "button";
+      diff.className = "show-diff";
+      diff.textContent = "changes since";
+      diff.addEventListener("click", () => {
+        shownVersion = shownVersion === v.id ? null : v.id;
+        renderDiff();
+      });
+      const restore = document.createElement("button");
+      restore.type = "button";
+      restore.className = "restore";
+      restore.textContent = "restore";
+      restore.addEventListener("click", () => guard(() => room.restoreVersion(v.id)));
+      li.append(name, meta, diff, restore);
+      return li;
+    }),
+  );
+  renderDiff();
+}
+
+function renderDiff() {
+  diffEl.hidden = !shownVersion;
+  if (!shownVersion) return;
+  let spans;
+  try {
+    spans = room.diffVersions(DOCUMENT, shownVersion);
+  } catch (err) {
+    diffEl.textContent = err instanceof Error ? err.message : String(err);
+    return;
+  }
+  diffEl.replaceChildren(
+    ...spans.map((span) => {
+      const el = document.createElement(span.change === "inserted" ? "ins" : span.change === "deleted" ? "del" : "span");
+      el.textContent = span.text;
+      if (span.author) el.title = `${span.change === "deleted" ? "written" : "inserted"} by ${span.author.name}`;
+      return el;
+    }),
+  );
+}
+
+versionForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  guard(() => {
+    room.createVersion(versionName.value.trim() || `Version ${room.versions().length + 1}`);
+    versionName.value = "";
+  });
+});
+
+// Shared AI context (curated by the context owner) beside this person's private one.
+function renderContext() {
+  const entries = [...room.sharedContext().filter((e) => e.status !== "retired"), ...room.privateContext()];
+  const owner = room.contextOwner();
+  const curator = !owner || owner === userId;
+  contextEl.replaceChildren(
+    ...entries.map((entry) => {
+      const li = document.createElement("li");
+      li.dataset.status = entry.status;
+      li.dataset.private = String(entry.private);
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = entry.private ? "private" : `${entry.kind} · ${entry.status}`;
+      const text = document.createElement("span");
+      text.className = "text";
+      text.textContent = entry.text;
+      li.append(badge, text);
+      const button = (label: string, action: () => void) => {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = label;
+        b.textContent = label;
+        b.addEventListener("click", () => guard(action));
+        li.append(" ", b);
+      };
+      if (entry.private) {
+        button("share", () => room.sharePrivateContext(entry.id));
+      } else if (curator && (entry.status === "proposed" || entry.status === "stale")) {
+        button("accept", () => room.acceptContext(entry.id));
+      }
+      return li;
+    }),
+  );
+}
+
+function addContext(share: boolean) {
+  const text = contextText.value.trim();
+  if (!text) return;
+  guard(() => {
+    const draft = { kind: contextKind.value as "decision", text, refs: [`doc:${DOCUMENT}`] };
+    if (share) room.proposeContext(draft);
+    else room.addPrivateContext(draft);
+    contextText.value = "";
+    renderContext();
+  });
+}
+
+contextForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  addContext(true);
+});
+contextPrivate.addEventListener("click", () => addContext(false));
+handoffButton.addEventListener("click", () => {
+  handoffText.hidden = !handoffText.hidden;
+  handoffText.textContent = room.handoffMarkdown();
+});
+
 function renderAll() {
+  renderVersions();
+  renderContext();
   renderTabs();
   renderMessages();
   renderDocument();
