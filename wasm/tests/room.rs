@@ -190,3 +190,70 @@ async fn sleep(ms: i32) {
     });
     wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
+
+fn field(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &key.into()).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn agent_turns_stream_in_batches_and_stop() {
+    let room = Room::new(options("turns", "ws://127.0.0.1:9/rooms")).unwrap();
+    room.ensure_conversation("main", "Main").unwrap();
+    let turn = room.open_turn("main", None).unwrap();
+    for token in ["Hel", "lo"] {
+        room.append_turn(&turn, token).unwrap();
+    }
+    let text = |room: &Room| {
+        let msgs: Array = room.messages("main").unwrap().unchecked_into();
+        (field(&msgs.get(0), "text"), field(&msgs.get(0), "status"))
+    };
+    // Buffered until the next frame.
+    assert_eq!(text(&room).0, "");
+    sleep(60).await;
+    assert_eq!(text(&room), ("Hello".into(), "streaming".into()));
+    room.stop_turn(&turn).unwrap();
+    let err = room.append_turn(&turn, "more").unwrap_err();
+    assert!(error_message(&err).contains("is stopped"), "{}", error_message(&err));
+    assert_eq!(text(&room).1, "stopped");
+}
+
+#[wasm_bindgen_test]
+fn views_context_and_versions_from_wasm() {
+    let room = Room::new(options("everything", "ws://127.0.0.1:9/rooms")).unwrap();
+    // Views and sync.
+    let patch = Object::new();
+    Reflect::set(&patch, &"tabs".into(), &Array::of2(&"main".into(), &"spec".into())).unwrap();
+    Reflect::set(&patch, &"activeTab".into(), &"spec".into()).unwrap();
+    room.set_view(patch.into()).unwrap();
+    room.start_sync("bob").unwrap();
+    let state = room.view().unwrap();
+    assert_eq!(field(&field(&state, "view"), "activeTab"), "spec");
+    let members: Array = field(&field(&state, "sync"), "members").unchecked_into();
+    assert_eq!(members.length(), 2);
+    room.stop_sync().unwrap();
+    assert!(field(&room.view().unwrap(), "sync").is_null());
+    // Context: private stays local, shared lands proposed.
+    let draft = Object::new();
+    Reflect::set(&draft, &"kind".into(), &"decision".into()).unwrap();
+    Reflect::set(&draft, &"text".into(), &"ship Friday".into()).unwrap();
+    let private = room.add_private_context(draft.clone().into()).unwrap();
+    assert_eq!(Array::from(&room.shared_context().unwrap()).length(), 0);
+    room.share_private_context(&private).unwrap();
+    let shared = Array::from(&room.shared_context().unwrap());
+    assert_eq!(field(&shared.get(0), "status"), "proposed");
+    Reflect::set(&draft, &"kind".into(), &"wizardry".into()).unwrap();
+    let err = room.propose_context(draft.into()).unwrap_err();
+    assert!(error_message(&err).contains("wizardry"));
+    // Versions.
+    room.ensure_document("d", "D").unwrap();
+    room.insert_text("d", 0, "v1").unwrap();
+    let v1 = room.create_version("one").unwrap();
+    room.delete_text("d", 1, 1).unwrap();
+    room.insert_text("d", 1, "2").unwrap();
+    assert_eq!(room.document_at(&v1, "d").unwrap(), "v1");
+    let spans = Array::from(&room.diff_versions("d", Some(v1.clone()), None).unwrap());
+    let changes: Vec<String> = spans.iter().map(|s| field(&s, "change").as_string().unwrap()).collect();
+    assert_eq!(changes, ["unchanged", "deleted", "inserted"]);
+    room.restore_version(&v1).unwrap();
+    assert_eq!(room.document_text("d").unwrap(), "v1");
+}
