@@ -213,7 +213,11 @@ async fn agent_turns_stream_in_batches_and_stop() {
     assert_eq!(text(&room), ("Hello".into(), "streaming".into()));
     room.stop_turn(&turn).unwrap();
     let err = room.append_turn(&turn, "more").unwrap_err();
-    assert!(error_message(&err).contains("is stopped"), "{}", error_message(&err));
+    assert!(
+        error_message(&err).contains("is stopped"),
+        "{}",
+        error_message(&err)
+    );
     assert_eq!(text(&room).1, "stopped");
 }
 
@@ -222,7 +226,12 @@ fn views_context_and_versions_from_wasm() {
     let room = Room::new(options("everything", "ws://127.0.0.1:9/rooms")).unwrap();
     // Views and sync.
     let patch = Object::new();
-    Reflect::set(&patch, &"tabs".into(), &Array::of2(&"main".into(), &"spec".into())).unwrap();
+    Reflect::set(
+        &patch,
+        &"tabs".into(),
+        &Array::of2(&"main".into(), &"spec".into()),
+    )
+    .unwrap();
     Reflect::set(&patch, &"activeTab".into(), &"spec".into()).unwrap();
     room.set_view(patch.into()).unwrap();
     room.start_sync("bob").unwrap();
@@ -252,7 +261,10 @@ fn views_context_and_versions_from_wasm() {
     room.insert_text("d", 1, "2").unwrap();
     assert_eq!(room.document_at(&v1, "d").unwrap(), "v1");
     let spans = Array::from(&room.diff_versions("d", Some(v1.clone()), None).unwrap());
-    let changes: Vec<String> = spans.iter().map(|s| field(&s, "change").as_string().unwrap()).collect();
+    let changes: Vec<String> = spans
+        .iter()
+        .map(|s| field(&s, "change").as_string().unwrap())
+        .collect();
     assert_eq!(changes, ["unchanged", "deleted", "inserted"]);
     room.restore_version(&v1).unwrap();
     assert_eq!(room.document_text("d").unwrap(), "v1");
