@@ -287,16 +287,7 @@ fn minimal_edit(from: &str, to: &str) -> (u32, u32, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use yrs::Update;
-
-    fn sync(from: &RoomDoc, to: &RoomDoc) {
-        let sv = to.doc().transact().state_vector();
-        let update = from.doc().transact().encode_diff_v1(&sv);
-        to.doc()
-            .transact_mut()
-            .apply_update(Update::decode_v1(&update).unwrap())
-            .unwrap();
-    }
+    use crate::model::sync_docs as sync;
 
     #[test]
     fn diffs_name_who_inserted_and_deleted() -> Result<()> {

@@ -335,23 +335,47 @@ impl RoomDoc {
         text: &str,
         now_ms: u64,
     ) -> Result<String> {
+        self.insert_message(
+            conversation,
+            author,
+            role,
+            text,
+            TurnStatus::Done,
+            None,
+            now_ms,
+        )
+    }
+
+    /// Insert a message with its status (and, for an agent turn, the yrs client id of
+    /// the writer).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn insert_message(
+        &mut self,
+        conversation: &str,
+        author: &Participant,
+        role: Role,
+        text: &str,
+        status: TurnStatus,
+        writer: Option<u64>,
+        now_ms: u64,
+    ) -> Result<String> {
         let id = self.fresh_id();
         let mut txn = self.doc.transact_mut();
         if self.conversations.get(&txn, conversation).is_none() {
             return Err(Error::UnknownConversation(conversation.to_owned()));
         }
-        let entry = MapPrelim::from_iter([
+        let mut entry = MapPrelim::from_iter([
             ("conversation", yrs::In::from(Any::from(conversation))),
             ("author", yrs::In::from(author.to_any())),
             ("role", yrs::In::from(Any::from(role.as_str()))),
             ("text", yrs::In::from(TextPrelim::new(text))),
             ("createdAt", yrs::In::from(Any::from(now_ms as f64))),
-            (
-                "status",
-                yrs::In::from(Any::from(TurnStatus::Done.as_str())),
-            ),
+            ("status", yrs::In::from(Any::from(status.as_str()))),
             ("reactions", yrs::In::from(MapPrelim::default())),
         ]);
+        if let Some(writer) = writer {
+            entry.insert("writer".into(), yrs::In::from(Any::from(writer as f64)));
+        }
         self.messages.insert(&mut txn, id.as_str(), entry);
         Ok(id)
     }
@@ -507,6 +531,18 @@ impl RoomDoc {
     }
 }
 
+/// Bring `to` up to date with `from` (test helper shared by the modules' tests).
+#[cfg(test)]
+pub(crate) fn sync_docs(from: &RoomDoc, to: &RoomDoc) {
+    use yrs::updates::decoder::Decode;
+    let sv = to.doc().transact().state_vector();
+    let update = from.doc().transact().encode_diff_v1(&sv);
+    to.doc()
+        .transact_mut()
+        .apply_update(yrs::Update::decode_v1(&update).expect("a valid update"))
+        .expect("the update applies");
+}
+
 /// The name of the root text holding document `id`'s body.
 pub fn doc_text_name(id: &str) -> String {
     format!("{DOC_TEXT_PREFIX}{id}")
@@ -625,17 +661,7 @@ pub(crate) fn get_num<T: ReadTxn>(map: &MapRef, txn: &T, key: &str) -> Option<f6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use yrs::updates::decoder::Decode;
-    use yrs::Update;
-
-    fn sync(from: &RoomDoc, to: &RoomDoc) {
-        let sv = to.doc().transact().state_vector();
-        let update = from.doc().transact().encode_diff_v1(&sv);
-        to.doc()
-            .transact_mut()
-            .apply_update(Update::decode_v1(&update).unwrap())
-            .unwrap();
-    }
+    use sync_docs as sync;
 
     #[test]
     fn conversations_and_messages() -> Result<()> {

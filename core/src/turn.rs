@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde::Serialize;
-use yrs::{Any, Map, MapPrelim, MapRef, Out, ReadTxn, Text, TextPrelim, Transact, TransactionMut};
+use yrs::{Any, Map, MapPrelim, MapRef, Out, ReadTxn, Text, Transact, TransactionMut};
 
 use crate::error::{Error, Result};
 use crate::model::{any_str, fork_point, get_num, get_str, Participant, Role, RoomDoc};
@@ -227,26 +227,15 @@ impl RoomDoc {
         writer: u64,
         now_ms: u64,
     ) -> Result<String> {
-        let id = self.fresh_id();
-        let mut txn = self.doc.transact_mut();
-        if self.conversations.get(&txn, conversation).is_none() {
-            return Err(Error::UnknownConversation(conversation.to_owned()));
-        }
-        let entry = MapPrelim::from_iter([
-            ("conversation", yrs::In::from(Any::from(conversation))),
-            ("author", yrs::In::from(author.to_any())),
-            ("role", yrs::In::from(Any::from(role.as_str()))),
-            ("text", yrs::In::from(TextPrelim::new(""))),
-            ("createdAt", yrs::In::from(Any::from(now_ms as f64))),
-            (
-                "status",
-                yrs::In::from(Any::from(TurnStatus::Pending.as_str())),
-            ),
-            ("writer", yrs::In::from(Any::from(writer as f64))),
-            ("reactions", yrs::In::from(MapPrelim::default())),
-        ]);
-        self.messages.insert(&mut txn, id.as_str(), entry);
-        Ok(id)
+        self.insert_message(
+            conversation,
+            author,
+            role,
+            "",
+            TurnStatus::Pending,
+            Some(writer),
+            now_ms,
+        )
     }
 
     /// Append chunks to open turns, all in one transaction (one update on the wire).
@@ -493,17 +482,7 @@ impl RoomDoc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use yrs::updates::decoder::Decode;
-    use yrs::Update;
-
-    fn sync(from: &RoomDoc, to: &RoomDoc) {
-        let sv = to.doc().transact().state_vector();
-        let update = from.doc().transact().encode_diff_v1(&sv);
-        to.doc()
-            .transact_mut()
-            .apply_update(Update::decode_v1(&update).unwrap())
-            .unwrap();
-    }
+    use crate::model::sync_docs as sync;
 
     fn room() -> (RoomDoc, Participant, Participant) {
         let mut doc = RoomDoc::new(1);

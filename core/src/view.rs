@@ -5,8 +5,6 @@
 //! Only tabs, the active tab and the layout are ever shared: personal settings and
 //! unfinished uploads are not part of a view.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 use yrs::{Any, Map, MapPrelim, MapRef, Out, ReadTxn, Transact, TransactionMut, WriteTxn};
 
@@ -279,31 +277,10 @@ impl RoomDoc {
     }
 }
 
-/// Everyone in `present` (user id → kind) who could sync with `me`: other people.
-pub fn sync_partners(me: &str, present: &HashMap<String, String>) -> Vec<String> {
-    let mut out: Vec<String> = present
-        .iter()
-        .filter(|(id, kind)| id.as_str() != me && kind.as_str() == "person")
-        .map(|(id, _)| id.clone())
-        .collect();
-    out.sort();
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use yrs::updates::decoder::Decode;
-    use yrs::Update;
-
-    fn sync(from: &RoomDoc, to: &RoomDoc) {
-        let sv = to.doc().transact().state_vector();
-        let update = from.doc().transact().encode_diff_v1(&sv);
-        to.doc()
-            .transact_mut()
-            .apply_update(Update::decode_v1(&update).unwrap())
-            .unwrap();
-    }
+    use crate::model::sync_docs as sync;
 
     fn tabs(v: &[&str]) -> ViewPatch {
         ViewPatch {
@@ -414,15 +391,5 @@ mod tests {
         assert_eq!(one.view_state("ada"), two.view_state("ada"));
         assert_eq!(one.view_state("ada").view, one.view_state("bob").view);
         Ok(())
-    }
-
-    #[test]
-    fn partners_are_other_people_present() {
-        let present = HashMap::from([
-            ("ada".to_string(), "person".to_string()),
-            ("bob".to_string(), "person".to_string()),
-            ("bot".to_string(), "agent".to_string()),
-        ]);
-        assert_eq!(sync_partners("ada", &present), ["bob"]);
     }
 }

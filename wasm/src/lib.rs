@@ -191,6 +191,18 @@ fn js_error(err: confab_core::Error) -> JsValue {
     }
 }
 
+/// A message role from JavaScript, `default` when omitted.
+fn parse_role(role: Option<&str>, default: Role) -> Result<Role, JsValue> {
+    match role {
+        None => Ok(default),
+        Some(r) => Role::parse(r).ok_or_else(|| {
+            type_error(&format!(
+                "role must be \"user\", \"assistant\", \"system\" or \"tool\", got {r:?}"
+            ))
+        }),
+    }
+}
+
 fn type_error(message: &str) -> JsValue {
     js_sys::TypeError::new(message).into()
 }
@@ -784,17 +796,13 @@ impl Room {
         )]
         role: Option<String>,
     ) -> Result<String, JsValue> {
-        let role = match role.as_deref() {
-            Some(r) => Role::parse(r).ok_or_else(|| {
-                type_error(&format!(
-                    "role must be \"user\", \"assistant\", \"system\" or \"tool\", got {r:?}"
-                ))
-            })?,
-            None => match self.inner.borrow().session.me().kind {
+        let role = parse_role(
+            role.as_deref(),
+            match self.inner.borrow().session.me().kind {
                 ParticipantKind::Person => Role::User,
                 ParticipantKind::Agent => Role::Assistant,
             },
-        };
+        )?;
         self.edit(|s, now| s.post_message(conversation, role, text, now))
     }
 
@@ -822,14 +830,7 @@ impl Room {
         )]
         role: Option<String>,
     ) -> Result<String, JsValue> {
-        let role = match role.as_deref() {
-            Some(r) => Role::parse(r).ok_or_else(|| {
-                type_error(&format!(
-                    "role must be \"user\", \"assistant\", \"system\" or \"tool\", got {r:?}"
-                ))
-            })?,
-            None => Role::Assistant,
-        };
+        let role = parse_role(role.as_deref(), Role::Assistant)?;
         self.edit(|s, now| s.open_turn(conversation, role, now))
     }
 
