@@ -75,6 +75,12 @@ test("a message and a document edit made in one page appear in the other", async
   await two.page.keyboard.press("Home");
   await one.page.locator("#peers li .activity", { hasText: "notes @ 0" }).waitFor({ timeout: 10_000 });
 
+  // The page's scripted demo agent streams an answer that both pages see finish.
+  await one.page.click("#ask-agent");
+  const answer = two.page.locator("#messages li.agent", { hasText: "You asked: “Hello from page one”" });
+  await answer.waitFor({ timeout: 10_000 });
+  await two.page.locator('#messages li.agent[data-status="done"]').waitFor({ timeout: 30_000 });
+
   const status = await one.page.textContent("#status");
   assert.equal(status, "synced");
   await mkdir(ARTIFACTS, { recursive: true });

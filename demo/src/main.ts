@@ -422,6 +422,46 @@ function renderAll() {
   renderSync();
 }
 
+// A scripted demo agent: a second participant (kind "agent") that this page runs, so a
+// newcomer can watch a turn stream in, stop it, or close the tab mid-turn (the others
+// then see it interrupted). Real agents use the same API from Node.
+const askAgentButton = $<HTMLButtonElement>("ask-agent");
+let agentRoom: Room | undefined;
+
+async function* paced(words: string[], ms: number) {
+  for (const word of words) {
+    await new Promise((r) => setTimeout(r, ms));
+    yield word;
+  }
+}
+
+async function askAgent() {
+  const conversation = activeConversation();
+  agentRoom ??= await Room.open({
+    url: wsBase,
+    room: roomName,
+    user: { id: `agent-${userId}`, name: "Demo agent", kind: "agent" },
+  });
+  await agentRoom.whenSynced();
+  const question = room.messages(conversation).filter((m) => m.author.kind === "person").at(-1)?.text;
+  const answer = question
+    ? `You asked: “${question}”. Here is how I would go about it: first, agree on what done looks like; then split the work so each of you owns one part; write the decisions down in the shared notes as you go; and check back here before merging anything.`
+    : "Hello! Post a question and ask me again: I will stream my answer into this conversation for everyone in the room.";
+  agentRoom.setActivity(`answering in ${conversation}`);
+  try {
+    await agentRoom.streamTurn(conversation, paced(answer.split(/(?<= )/), 70));
+  } finally {
+    agentRoom.setActivity(null);
+  }
+}
+
+askAgentButton.addEventListener("click", () => {
+  askAgentButton.disabled = true;
+  askAgent()
+    .catch((err) => showError(err instanceof Error ? err.message : String(err)))
+    .finally(() => (askAgentButton.disabled = false));
+});
+
 room.on("status", (e) => {
   renderStatus(e.state);
   if (e.state === "synced") {
