@@ -269,10 +269,7 @@ impl Room {
                     }
                 }
                 Incoming::Awareness(update) => {
-                    if let Some(c) = self.connections.get_mut(&conn) {
-                        c.awareness_clients
-                            .extend(update.clients.keys().map(|id| id.get()));
-                    }
+                    self.claim_awareness(conn, &update);
                     let frame = protocol::awareness(update.clone());
                     self.awareness
                         .apply_update(update)
@@ -294,6 +291,49 @@ impl Room {
             }
         }
         Ok(out)
+    }
+
+    /// Record which awareness clients `conn` speaks for. A connection claims a client
+    /// id nobody else holds, or one whose state it brings with a newer clock (that
+    /// client reconnected through it). A client that merely forwards others' states —
+    /// as y-websocket does when answering an awareness query — claims nothing of theirs,
+    /// so closing it never removes someone else's presence.
+    fn claim_awareness(&mut self, conn: ConnId, update: &yrs::sync::AwarenessUpdate) {
+        for (id, entry) in &update.clients {
+            let raw = id.get();
+            let held_elsewhere = self
+                .connections
+                .iter()
+                .any(|(other, c)| *other != conn && c.awareness_clients.contains(&raw));
+            let newer = self
+                .awareness
+                .meta(*id)
+                .is_none_or(|(clock, _)| entry.clock > clock);
+            if held_elsewhere && !newer {
+                continue;
+            }
+            for (other, c) in self.connections.iter_mut() {
+                if *other != conn {
+                    c.awareness_clients.remove(&raw);
+                }
+            }
+            if let Some(c) = self.connections.get_mut(&conn) {
+                c.awareness_clients.insert(raw);
+            }
+        }
+    }
+
+    /// Frames to send once a room was rebuilt while sockets stayed open (the object
+    /// hibernated or was evicted): presence lived only in memory, so ask every
+    /// connection for its awareness again.
+    pub fn after_restore(&self) -> Vec<Outgoing> {
+        if self.connections.is_empty() {
+            return Vec::new();
+        }
+        vec![Outgoing {
+            to: Recipient::All,
+            frame: protocol::encode(&yrs::sync::Message::AwarenessQuery),
+        }]
     }
 
     /// A connection closed: forget it and remove the presence states it published —
@@ -578,6 +618,53 @@ mod tests {
             "the answer carried it"
         );
         Ok(())
+    }
+
+    #[test]
+    fn a_restored_room_asks_for_presence_and_forwarders_claim_nothing() -> Result<()> {
+        let mut room = Room::new(0);
+        let mut a = Session::new(1, Participant::person("a", "A"), 0);
+        let mut b = Session::new(2, Participant::person("b", "B"), 0);
+        let mut pending = join(&mut room, 1, &mut a);
+        pending.extend(join(&mut room, 2, &mut b));
+        pump(&mut room, &mut [(1, &mut a), (2, &mut b)], pending);
+        // The object hibernates: the room is rebuilt from storage and attachments.
+        let mut restored = Room::load([room.snapshot()], Vec::<Vec<u8>>::new(), 0)?;
+        restored.restore_connection(1, true, true, room.awareness_clients(1));
+        restored.restore_connection(2, true, true, room.awareness_clients(2));
+        assert_eq!(restored.presence_count(), 0, "presence lived in memory");
+        let ask = restored.after_restore();
+        assert_eq!(ask.len(), 1);
+        // a answers with its own state; a forwarder answering with everyone's states
+        // (as y-websocket does) must not take over b's presence.
+        let everyone = {
+            let reply = a.receive(&ask[0].frame, 0)?.replies;
+            reply.concat()
+        };
+        let b_state = b.receive(&ask[0].frame, 0)?.replies.concat();
+        restored.receive(2, &b_state, 0)?;
+        restored.receive(1, &everyone, 0)?;
+        let forwarded = protocol::awareness(a_and_b_states(&a, &b));
+        restored.receive(1, &forwarded, 0)?;
+        assert_eq!(restored.presence_count(), 2);
+        assert_eq!(restored.awareness_clients(1), vec![1]);
+        assert_eq!(restored.awareness_clients(2), vec![2]);
+        // Closing a removes only a.
+        restored.disconnect(1, 1);
+        assert_eq!(restored.presence_count(), 1);
+        Ok(())
+    }
+
+    /// An awareness update carrying both sessions' current states, as a forwarder sends.
+    fn a_and_b_states(a: &Session, b: &Session) -> yrs::sync::AwarenessUpdate {
+        use yrs::updates::decoder::Decode;
+        let mut clients = std::collections::HashMap::new();
+        for s in [a, b] {
+            let update =
+                yrs::sync::AwarenessUpdate::decode_v1(&s.presence_snapshot()).expect("valid");
+            clients.extend(update.clients);
+        }
+        yrs::sync::AwarenessUpdate { clients }
     }
 
     #[test]

@@ -482,6 +482,16 @@ impl Session {
         Some(protocol::awareness(update))
     }
 
+    /// This session's own awareness state as an encoded awareness update (v1).
+    pub fn presence_snapshot(&self) -> Vec<u8> {
+        use yrs::updates::encoder::Encode;
+        let me = self.awareness.client_id();
+        self.awareness
+            .update_with_clients([me])
+            .map(|u| u.encode_v1())
+            .unwrap_or_default()
+    }
+
     /// Everyone present, this session included, ordered by client id.
     pub fn peers(&self) -> Vec<Peer> {
         let me = self.awareness.client_id();

@@ -69,9 +69,16 @@ impl RoomObject {
             let store = self.store()?;
             let mut room = Room::load(store.snapshot_parts()?, store.log()?, now_ms())
                 .map_err(|e| EdgeError::Storage(format!("stored room could not be loaded: {e}")))?;
-            for ws in self.state.get_websockets() {
-                if let Some(a) = attachment(&ws) {
+            let sockets = self.state.get_websockets();
+            for ws in &sockets {
+                if let Some(a) = attachment(ws) {
                     room.restore_connection(a.conn, a.confab, a.synced, a.awareness);
+                }
+            }
+            // Presence lived only in memory: ask the sockets that outlived it again.
+            for o in room.after_restore() {
+                for ws in &sockets {
+                    let _ = ws.send_with_bytes(&o.frame);
                 }
             }
             *slot = Some(room);
@@ -129,6 +136,9 @@ impl RoomObject {
     }
 
     fn on_connect(&self, confab: bool) -> Result<Response> {
+        // Load the room before accepting, so the new socket is not taken for one that
+        // outlived an earlier instance of the room.
+        let loaded = self.with_room(|_| ());
         let pair = WebSocketPair::new()?;
         let server = pair.server;
         self.state.accept_web_socket(&server);
@@ -139,7 +149,7 @@ impl RoomObject {
             synced: false,
             awareness: Vec::new(),
         })?;
-        match self.with_room(|room| room.connect(conn, confab)) {
+        match loaded.and_then(|()| self.with_room(|room| room.connect(conn, confab))) {
             Ok(out) => {
                 for o in out {
                     server.send_with_bytes(&o.frame)?;
