@@ -226,6 +226,8 @@ test("versions diff with authors and restore; context is shared, curated, privat
   await inserted.waitFor();
   assert.equal(await inserted.getAttribute("title"), `inserted by ${twoName}`);
   assert.equal(await one.page.locator("#diff del").textContent(), "A");
+  const oneName = (await one.page.inputValue("#my-name")).trim();
+  assert.equal(await one.page.locator("#diff del").getAttribute("title"), `deleted by ${twoName} (written by ${oneName})`);
 
   // Restoring is a new change everyone gets.
   await one.page.click("#versions li button.restore");

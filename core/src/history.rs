@@ -13,13 +13,76 @@ use serde::Serialize;
 use yrs::types::text::{ChangeKind, YChange};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{Any, Map, MapPrelim, Out, ReadTxn, Snapshot, Text, Transact, WriteTxn};
+use yrs::{Any, Map, MapPrelim, Out, ReadTxn, Snapshot, Text, Transact, TransactionMut, WriteTxn};
 
 use crate::error::{Error, Result};
 use crate::model::{doc_text_name, get_num, get_str, Participant, RoomDoc};
 
 const CLIENTS: &str = "clients";
 const VERSIONS: &str = "versions";
+const DELETIONS: &str = "deletions";
+
+/// Record who deleted what in this transaction: `deletions` maps the first id of each
+/// deleted range (`"<client>:<clock>"`) to the deleting client and the range's length.
+/// A CRDT delete set carries no author, so without this a diff could only say who
+/// wrote a deleted span.
+pub(crate) fn record_deletions(txn: &mut TransactionMut<'_>, by: u64) {
+    let ranges: Vec<(u64, u32, u32)> = txn
+        .delete_set()
+        .iter()
+        .flat_map(|(client, ranges)| {
+            let client = client.get();
+            ranges
+                .iter()
+                .map(move |r| (client, r.start, r.end))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if ranges.is_empty() {
+        return;
+    }
+    let deletions = txn.get_or_insert_map(DELETIONS);
+    for (client, start, end) in ranges {
+        let mut record = HashMap::new();
+        record.insert("by".to_owned(), Any::from(by as f64));
+        record.insert("len".to_owned(), Any::from(f64::from(end - start)));
+        deletions.insert(
+            txn,
+            format!("{client}:{start}"),
+            Any::Map(std::sync::Arc::new(record)),
+        );
+    }
+}
+
+/// Deleted ranges by the client that wrote them: (start, end, deleter).
+fn deletions_by_client<T: ReadTxn>(txn: &T) -> HashMap<u64, Vec<(u32, u32, u64)>> {
+    let mut out: HashMap<u64, Vec<(u32, u32, u64)>> = HashMap::new();
+    let Some(deletions) = txn.get_map(DELETIONS) else {
+        return out;
+    };
+    for (key, value) in deletions.iter(txn) {
+        let Out::Any(Any::Map(record)) = value else {
+            continue;
+        };
+        let Some((client, start)) = key.split_once(':') else {
+            continue;
+        };
+        let (Ok(client), Ok(start)) = (client.parse::<u64>(), start.parse::<u32>()) else {
+            continue;
+        };
+        let num = |k: &str| match record.get(k) {
+            Some(Any::Number(n)) => n.as_f64(),
+            _ => None,
+        };
+        let (Some(by), Some(len)) = (num("by"), num("len")) else {
+            continue;
+        };
+        out.entry(client)
+            .or_default()
+            .push((start, start + len as u32, by as u64));
+    }
+    out
+}
 
 /// A named version of the room.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,9 +118,11 @@ pub struct DiffSpan {
     pub text: String,
     /// What happened to it.
     pub change: SpanChange,
-    /// Who inserted it (for an insertion) — the author of the span's content.
+    /// Who wrote the span's text.
     pub author: Option<Participant>,
-    /// The yrs client id behind the change.
+    /// For a deleted span: who deleted it (when a Confab client did).
+    pub deleted_by: Option<Participant>,
+    /// The yrs client id that wrote the span.
     pub client: Option<u64>,
 }
 
@@ -197,6 +262,7 @@ impl RoomDoc {
                 .ok_or_else(|| Error::UnknownDocument(doc.to_owned()))?
         };
         let names = self.participants_by_client();
+        let deletions = deletions_by_client(&self.doc.transact());
         // Reading a past version splits blocks at its boundaries; that changes no content.
         let chunks = {
             let mut txn = self.doc.transact_mut();
@@ -207,26 +273,43 @@ impl RoomDoc {
             let Out::Any(Any::String(s)) = chunk.insert else {
                 continue;
             };
-            let (change, client) = match chunk.ychange {
+            let (change, id) = match chunk.ychange {
                 Some(YChange {
                     kind: ChangeKind::Added,
                     id,
-                }) => (SpanChange::Inserted, Some(id.client.get())),
+                }) => (SpanChange::Inserted, Some(id)),
                 Some(YChange {
                     kind: ChangeKind::Removed,
                     id,
-                }) => (SpanChange::Deleted, Some(id.client.get())),
+                }) => (SpanChange::Deleted, Some(id)),
                 None => (SpanChange::Unchanged, None),
             };
+            let client = id.map(|id| id.client.get());
             let author = client.and_then(|c| names.get(&c).cloned());
+            let deleted_by = match (id, change) {
+                (Some(id), SpanChange::Deleted) => deletions
+                    .get(&id.client.get())
+                    .and_then(|ranges| {
+                        ranges
+                            .iter()
+                            .find(|(start, end, _)| (*start..*end).contains(&id.clock))
+                    })
+                    .and_then(|(_, _, by)| names.get(by).cloned()),
+                _ => None,
+            };
             match spans.last_mut() {
-                Some(last) if last.change == change && last.client == client => {
+                Some(last)
+                    if last.change == change
+                        && last.client == client
+                        && last.deleted_by == deleted_by =>
+                {
                     last.text.push_str(&s)
                 }
                 _ => spans.push(DiffSpan {
                     text: s.to_string(),
                     change,
                     author,
+                    deleted_by,
                     client,
                 }),
             }

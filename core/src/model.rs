@@ -516,6 +516,7 @@ impl RoomDoc {
         check_range(&text, &txn, id, index, len)?;
         if len > 0 {
             text.remove_range(&mut txn, index, len);
+            crate::history::record_deletions(&mut txn, self.doc.client_id().get());
         }
         Ok(())
     }

@@ -342,7 +342,11 @@ function renderDiff() {
     ...spans.map((span) => {
       const el = document.createElement(span.change === "inserted" ? "ins" : span.change === "deleted" ? "del" : "span");
       el.textContent = span.text;
-      if (span.author) el.title = `${span.change === "deleted" ? "written" : "inserted"} by ${span.author.name}`;
+      if (span.change === "deleted") {
+        el.title = `deleted by ${span.deletedBy?.name ?? "someone"}${span.author ? ` (written by ${span.author.name})` : ""}`;
+      } else if (span.author) {
+        el.title = `inserted by ${span.author.name}`;
+      }
       return el;
     }),
   );

@@ -113,9 +113,13 @@ export interface HandoffSummary {
   decisions: string[]; openQuestions: string[]; inProgress: { who: string; what: string }[]; handoffs: string[];
 }
 export interface VersionInfo { id: string; name: string; author: ParticipantInfo; at: number }
-/** A span of a version diff: `author` wrote the span's text; `client` is the CRDT client behind the change. */
+/**
+ * A span of a version diff: `author` wrote the span's text, `deletedBy` deleted it;
+ * `client` is the CRDT client that wrote it.
+ */
 export interface DiffSpan {
-  text: string; change: "unchanged" | "inserted" | "deleted"; author: ParticipantInfo | null; client: number | null;
+  text: string; change: "unchanged" | "inserted" | "deleted";
+  author: ParticipantInfo | null; deletedBy: ParticipantInfo | null; client: number | null;
 }
 export interface PeerInfo { clientId: number; isSelf: boolean; state: Record<string, unknown> & { user?: ParticipantInfo } }
 "#;
