@@ -4,6 +4,7 @@
 //! starts (first use, after eviction, after hibernation or a restart).
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 
 use confab_core::room::{ConnId, Outgoing, Room};
 use confab_core::store::{self, Policy, Store};
@@ -49,6 +50,9 @@ pub struct RoomObject {
     room: RefCell<Option<Room>>,
     store: RefCell<Option<SqlStore>>,
     alarm_set: Cell<bool>,
+    /// Open sockets by connection id, rebuilt with the room (so relaying a frame does
+    /// not parse every socket's attachment).
+    sockets: RefCell<BTreeMap<ConnId, WebSocket>>,
 }
 
 impl RoomObject {
@@ -70,9 +74,12 @@ impl RoomObject {
             let mut room = Room::load(store.snapshot_parts()?, store.log()?, now_ms())
                 .map_err(|e| EdgeError::Storage(format!("stored room could not be loaded: {e}")))?;
             let sockets = self.state.get_websockets();
+            let mut by_conn = self.sockets.borrow_mut();
+            by_conn.clear();
             for ws in &sockets {
                 if let Some(a) = attachment(ws) {
                     room.restore_connection(a.conn, a.confab, a.synced, a.awareness);
+                    by_conn.insert(a.conn, ws.clone());
                 }
             }
             // Presence lived only in memory: ask the sockets that outlived it again.
@@ -91,12 +98,11 @@ impl RoomObject {
         if out.is_empty() {
             return;
         }
-        for ws in self.state.get_websockets() {
-            let Some(a) = attachment(&ws) else { continue };
-            if Some(a.conn) == skip {
+        for (conn, ws) in self.sockets.borrow().iter() {
+            if Some(*conn) == skip {
                 continue;
             }
-            for o in out.iter().filter(|o| o.to.includes(a.conn)) {
+            for o in out.iter().filter(|o| o.to.includes(*conn)) {
                 let _ = ws.send_with_bytes(&o.frame);
             }
         }
@@ -130,6 +136,7 @@ impl RoomObject {
     /// Close `ws` for a refused frame and remove its presence for everyone else.
     fn refuse(&self, ws: &WebSocket, conn: ConnId, code: u16, reason: &str) {
         let _ = ws.close(Some(code), Some(truncate_reason(reason)));
+        self.sockets.borrow_mut().remove(&conn);
         if let Ok(out) = self.with_room(|room| room.disconnect(conn, now_ms())) {
             self.deliver(&out, Some(conn));
         }
@@ -149,6 +156,7 @@ impl RoomObject {
             synced: false,
             awareness: Vec::new(),
         })?;
+        self.sockets.borrow_mut().insert(conn, server.clone());
         match loaded.and_then(|()| self.with_room(|room| room.connect(conn, confab))) {
             Ok(out) => {
                 for o in out {
@@ -164,6 +172,7 @@ impl RoomObject {
 
     fn on_close(&self, ws: &WebSocket) {
         let Some(a) = attachment(ws) else { return };
+        self.sockets.borrow_mut().remove(&a.conn);
         if let Ok(out) = self.with_room(|room| room.disconnect(a.conn, now_ms())) {
             self.deliver(&out, Some(a.conn));
         }
@@ -177,6 +186,7 @@ impl DurableObject for RoomObject {
             room: RefCell::new(None),
             store: RefCell::new(None),
             alarm_set: Cell::new(false),
+            sockets: RefCell::new(BTreeMap::new()),
         }
     }
 

@@ -286,12 +286,12 @@ export class Room {
     const id = this.openTurn(conversation);
     try {
       for await (const chunk of chunks) {
-        const status = this.messageStatus(conversation, id);
+        const status = this.turnStatus(id);
         if (status !== "pending" && status !== "streaming") return id;
         this.appendTurn(id, chunk);
       }
     } catch (err) {
-      const status = this.messageStatus(conversation, id);
+      const status = this.turnStatus(id);
       if (status === "pending" || status === "streaming") {
         this.failTurn(id, err instanceof Error ? err.message : String(err));
         return id;
@@ -299,13 +299,14 @@ export class Room {
       if (status === "stopped") return id;
       throw err;
     }
-    const status = this.messageStatus(conversation, id);
+    const status = this.turnStatus(id);
     if (status === "pending" || status === "streaming") this.finishTurn(id);
     return id;
   }
 
-  private messageStatus(conversation: string, id: string): MessageInfo["status"] | undefined {
-    return this.messages(conversation).find((m) => m.id === id)?.status;
+  /** A message's status (plain posts are `done`). */
+  turnStatus(id: string): MessageInfo["status"] {
+    return this.#inner.turnStatus(id);
   }
 
   /** React to a message (e.g. "helpful"). */

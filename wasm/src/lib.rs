@@ -847,6 +847,18 @@ impl Room {
         Ok(())
     }
 
+    /// The status of a message (a plain post is `done`).
+    #[wasm_bindgen(js_name = turnStatus, unchecked_return_type = "TurnStatus")]
+    pub fn turn_status(&self, id: &str) -> Result<String, JsValue> {
+        self.inner
+            .borrow()
+            .session
+            .doc()
+            .turn_status(id)
+            .map(|s| s.as_str().to_owned())
+            .map_err(js_error)
+    }
+
     /// Finish an open turn (`done`).
     #[wasm_bindgen(js_name = finishTurn)]
     pub fn finish_turn(&self, id: &str) -> Result<(), JsValue> {
