@@ -1,5 +1,6 @@
 # Confab — the two commands are `make dev` and `make test`. See README.md.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 .DEFAULT_GOAL := dev
 
 ROOT := $(abspath .)
@@ -90,14 +91,16 @@ test-rust: setup
 WASM_TEST_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 
 test-wasm-node: setup
+	@mkdir -p tests/artifacts
 	$(WASM_TEST_ENV) WASM_BINDGEN_TEST_ONLY_NODE=1 \
-	  cargo test -p confab-wasm --target wasm32-unknown-unknown --test room 2>&1 | tee /tmp/confab-wasm-node.log
-	@scripts/assert-ran.sh /tmp/confab-wasm-node.log node
+	  cargo test -p confab-wasm --target wasm32-unknown-unknown --test room 2>&1 | tee tests/artifacts/wasm-node.log
+	@scripts/assert-ran.sh tests/artifacts/wasm-node.log node
 
 test-wasm-browser: setup
+	@mkdir -p tests/artifacts
 	$(WASM_TEST_ENV) WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
-	  cargo test -p confab-wasm --target wasm32-unknown-unknown --test room 2>&1 | tee /tmp/confab-wasm-browser.log
-	@scripts/assert-ran.sh /tmp/confab-wasm-browser.log chrome
+	  cargo test -p confab-wasm --target wasm32-unknown-unknown --test room 2>&1 | tee tests/artifacts/wasm-browser.log
+	@scripts/assert-ran.sh tests/artifacts/wasm-browser.log chrome
 
 ## test-js: edge, interop, README and end-to-end suites against the built worker
 test-js: build
