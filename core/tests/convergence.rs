@@ -441,7 +441,7 @@ fn cases() -> u32 {
     std::env::var("CONFAB_CONVERGENCE_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(12)
+        .unwrap_or(50)
 }
 
 proptest! {
