@@ -90,6 +90,8 @@ pub struct Session {
     /// When this participant last gave input (typing, clicking, an edit).
     last_input: u64,
     status: PresenceStatus,
+    /// Presence set aside by [`Session::leave`] until the next handshake.
+    parked_presence: Option<serde_json::Map<String, serde_json::Value>>,
     /// This person's private context: never written to the room.
     private_context: Vec<ContextEntry>,
     next_private: u64,
@@ -138,6 +140,7 @@ impl Session {
             last_seen: HashMap::new(),
             last_input: now_ms,
             status: PresenceStatus::Active,
+            parked_presence: None,
             private_context: Vec::new(),
             next_private: 0,
         };
@@ -199,6 +202,10 @@ impl Session {
         }
         let sv = self.doc.doc().transact().state_vector();
         let mut frames = vec![protocol::sync_step1(sv)];
+        if let Some(parked) = self.parked_presence.take() {
+            self.presence = Some(parked);
+            self.publish_presence();
+        }
         if self.presence.is_some() {
             frames.extend(self.presence_frame());
         }
@@ -356,6 +363,9 @@ impl Session {
     }
 
     fn merge_presence(&mut self, fields: serde_json::Map<String, serde_json::Value>) {
+        if self.presence.is_none() {
+            self.presence = self.parked_presence.take();
+        }
         let state = self.presence.get_or_insert_with(serde_json::Map::new);
         for (key, value) in fields {
             if key == "user" {
@@ -552,7 +562,8 @@ impl Session {
 
     /// Frames announcing that this session leaves (its presence removed for everyone).
     pub fn leave(&mut self) -> Vec<Vec<u8>> {
-        self.presence = None;
+        // Kept aside: the next handshake (a later connect) publishes it again.
+        self.parked_presence = self.presence.take();
         self.awareness.clean_local_state();
         let me = self.awareness.client_id();
         match self.awareness.update_with_clients([me]) {
@@ -999,6 +1010,20 @@ mod tests {
         assert_eq!(b.peers().len(), 2, "a returning is visible at once");
         b.disconnected();
         assert_eq!(b.peers().len(), 1);
+        // Leaving, then connecting again, publishes the same presence again.
+        a.set_activity(Some("reviewing"));
+        a.leave();
+        let hello = a.handshake();
+        let mut c = Session::new(3, person("c"), 3);
+        for frame in &hello {
+            c.receive(frame, 3)?;
+        }
+        let back = c
+            .presence()
+            .into_iter()
+            .find(|p| p.user.id == "a")
+            .expect("a is back");
+        assert_eq!(back.activity.as_deref(), Some("reviewing"));
         Ok(())
     }
 
