@@ -63,14 +63,7 @@ edge-build: edge/build/worker/shim.mjs
 
 ## dev: set up, build, and serve the edge with the demo at http://127.0.0.1:$(PORT)/
 dev: build
-	@echo
-	@echo "  Confab is starting: open http://127.0.0.1:$(PORT)/ in two tabs (same room) to collaborate."
-	@echo "  Rooms: ws://127.0.0.1:$(PORT)/rooms/<room>   Health: http://127.0.0.1:$(PORT)/health"
-	@echo
-	cd edge && WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false \
-	  CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true \
-	  wrangler dev --ip 127.0.0.1 --port $(PORT) --persist-to .wrangler/state \
-	  --show-interactive-dev-session=false --log-level warn
+	@PORT=$(PORT) scripts/dev.sh
 
 ## test: set up, build, lint, and run every suite
 test: build check test-rust test-wasm-node test-wasm-browser test-js

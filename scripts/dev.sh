@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Serve the edge and the demo under local workerd (`wrangler dev`), quiet and offline,
+# and print the URL once the room server answers.
+set -euo pipefail
+cd "$(dirname "$0")/../edge"
+PORT=${PORT:-8787}
+url="http://127.0.0.1:$PORT"
+
+export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false
+export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true
+
+wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state \
+  --show-interactive-dev-session=false --log-level warn &
+pid=$!
+trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0' INT TERM
+
+for _ in $(seq 1 300); do
+  if node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$url/health"; then
+    printf '\n  \033[1mConfab is running:\033[0m %s/\n' "$url"
+    printf '  Open it in two tabs (same ?room=) to collaborate. Rooms: ws://127.0.0.1:%s/rooms/<room>\n' "$PORT"
+    printf '  Rooms persist in edge/.wrangler/state. Stop with Ctrl-C.\n\n'
+    break
+  fi
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "error: wrangler dev exited before $url/health answered (is port $PORT in use? try PORT=8788 make dev)" >&2
+    wait "$pid"
+    exit 1
+  fi
+  sleep 0.2
+done
+wait "$pid"
