@@ -126,7 +126,63 @@ pub struct DiffSpan {
     pub client: Option<u64>,
 }
 
+/// Who wrote a stretch of a document's current text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlameSpan {
+    /// The text.
+    pub text: String,
+    /// Where it starts (UTF-16 offset in the current text).
+    pub start: u32,
+    /// Where it ends (exclusive).
+    pub end: u32,
+    /// Who wrote it, when known.
+    pub author: Option<Participant>,
+    /// The yrs client id that wrote it.
+    pub client: Option<u64>,
+}
+
 impl RoomDoc {
+    /// Who wrote each stretch of document `doc`'s current text between UTF-16 offsets
+    /// `start` and `end` ("blame").
+    pub fn blame(&mut self, doc: &str, start: u32, end: u32) -> Result<Vec<BlameSpan>> {
+        let len = self.document_text(doc)?.encode_utf16().count() as u32;
+        if start > end || end > len {
+            return Err(Error::OutOfRange {
+                target: doc.to_owned(),
+                index: start,
+                end: u64::from(end),
+                len,
+            });
+        }
+        let now = self.doc.transact().snapshot();
+        let never = Snapshot::new(Default::default(), Default::default());
+        let spans = self.diff_spans(doc, Some(&now), Some(&never))?;
+        let mut out = Vec::new();
+        let mut at = 0u32;
+        for span in spans
+            .into_iter()
+            .filter(|s| s.change == SpanChange::Inserted)
+        {
+            let units: Vec<u16> = span.text.encode_utf16().collect();
+            let (from, to) = (at, at + units.len() as u32);
+            at = to;
+            let (lo, hi) = (from.max(start), to.min(end));
+            if lo >= hi {
+                continue;
+            }
+            let text = String::from_utf16_lossy(&units[(lo - from) as usize..(hi - from) as usize]);
+            out.push(BlameSpan {
+                text,
+                start: lo,
+                end: hi,
+                author: span.author,
+                client: span.client,
+            });
+        }
+        Ok(out)
+    }
+
     /// Record that yrs client `client` acts for `who` (done by every session).
     pub fn register_client(&mut self, client: u64, who: &Participant) {
         let mut txn = self.doc.transact_mut();
@@ -446,6 +502,55 @@ mod tests {
         sync(&one, &two);
         assert_eq!(two.document_text("d")?, "a😀 version one");
         assert_eq!(one.participant_for_client(1), Some(ada));
+        Ok(())
+    }
+
+    #[test]
+    fn blame_names_who_wrote_each_stretch() -> Result<()> {
+        let (ada, bot) = (
+            Participant::person("ada", "Ada"),
+            Participant::agent("bot", "Bot"),
+        );
+        let mut one = RoomDoc::new(1);
+        let mut two = RoomDoc::new(2);
+        one.register_client(1, &ada);
+        two.register_client(2, &bot);
+        one.create_document(Some("d"), "D", 0)?;
+        one.insert_text("d", 0, "hello world")?;
+        sync(&one, &two);
+        two.insert_text("d", 5, ", dear")?;
+        two.delete_text("d", 0, 1)?;
+        sync(&two, &one);
+        assert_eq!(one.document_text("d")?, "ello, dear world");
+        let blame = one.blame("d", 0, 16)?;
+        let shape: Vec<(&str, u32, u32, &str)> = blame
+            .iter()
+            .map(|b| {
+                (
+                    b.text.as_str(),
+                    b.start,
+                    b.end,
+                    b.author.as_ref().map_or("?", |p| p.id.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("ello", 0, 4, "ada"),
+                (", dear", 4, 10, "bot"),
+                (" world", 10, 16, "ada")
+            ]
+        );
+        let middle = one.blame("d", 2, 6)?;
+        assert_eq!(
+            middle.iter().map(|b| b.text.as_str()).collect::<Vec<_>>(),
+            ["lo", ", "]
+        );
+        assert!(matches!(
+            one.blame("d", 3, 99),
+            Err(Error::OutOfRange { .. })
+        ));
         Ok(())
     }
 

@@ -15,6 +15,7 @@
  */
 import initWasm, { initSync, Room as WasmRoom } from "../wasm/confab_wasm.js";
 import type {
+  BlameSpan,
   BranchInfo,
   DiffSpan,
   VersionInfo,
@@ -37,6 +38,7 @@ import type {
 } from "../wasm/confab_wasm.js";
 
 export type {
+  BlameSpan,
   BranchInfo,
   DiffSpan,
   VersionInfo,
@@ -477,6 +479,11 @@ export class Room {
   /** Bring every document back to a version, as a new change attributed to you. */
   restoreVersion(version: string): string[] {
     return this.#inner.restoreVersion(version);
+  }
+
+  /** Who wrote each stretch of a document's current text (the whole text by default). */
+  blame(document: string, start?: number, end?: number): BlameSpan[] {
+    return this.#inner.blame(document, start, end);
   }
 
   /** Who a CRDT client id acts for. */

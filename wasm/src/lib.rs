@@ -121,6 +121,8 @@ export interface DiffSpan {
   text: string; change: "unchanged" | "inserted" | "deleted";
   author: ParticipantInfo | null; deletedBy: ParticipantInfo | null; client: number | null;
 }
+/** Who wrote a stretch of a document's current text (UTF-16 offsets). */
+export interface BlameSpan { text: string; start: number; end: number; author: ParticipantInfo | null; client: number | null }
 export interface PeerInfo { clientId: number; isSelf: boolean; state: Record<string, unknown> & { user?: ParticipantInfo } }
 "#;
 
@@ -1148,6 +1150,28 @@ impl Room {
     #[wasm_bindgen(js_name = restoreVersion)]
     pub fn restore_version(&self, version: &str) -> Result<Vec<String>, JsValue> {
         self.edit(|s, _| s.doc_mut().restore_version(version))
+    }
+
+    /// Who wrote each stretch of a document's current text between `start` and `end`
+    /// (the whole text when omitted).
+    #[wasm_bindgen(unchecked_return_type = "BlameSpan[]")]
+    pub fn blame(
+        &self,
+        document: &str,
+        start: Option<u32>,
+        end: Option<u32>,
+    ) -> Result<JsValue, JsValue> {
+        let mut inner = self.inner.borrow_mut();
+        let doc = inner.session.doc_mut();
+        let len = doc
+            .document_text(document)
+            .map_err(js_error)?
+            .encode_utf16()
+            .count() as u32;
+        let spans = doc
+            .blame(document, start.unwrap_or(0), end.unwrap_or(len))
+            .map_err(js_error)?;
+        to_js(&spans)
     }
 
     /// Who a CRDT client id acts for (every change carries one).

@@ -268,4 +268,8 @@ fn views_context_and_versions_from_wasm() {
     assert_eq!(changes, ["unchanged", "deleted", "inserted"]);
     room.restore_version(&v1).unwrap();
     assert_eq!(room.document_text("d").unwrap(), "v1");
+    let blame = Array::from(&room.blame("d", None, None).unwrap());
+    let author = field(&blame.get(0), "author");
+    assert_eq!(field(&author, "id"), "ada");
+    assert!(room.blame("d", Some(1), Some(9)).is_err());
 }
