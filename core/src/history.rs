@@ -428,8 +428,8 @@ mod tests {
     use super::*;
     use crate::model::sync_docs as sync;
 
-    #[test]
-    fn diffs_name_who_inserted_and_deleted() -> Result<()> {
+    /// Ada wrote "hello world" in document `d`; both replicas have it.
+    fn ada_and_bot() -> Result<(RoomDoc, RoomDoc, Participant, Participant)> {
         let (ada, bot) = (
             Participant::person("ada", "Ada"),
             Participant::agent("bot", "Bot"),
@@ -440,8 +440,14 @@ mod tests {
         two.register_client(2, &bot);
         one.create_document(Some("d"), "D", 0)?;
         one.insert_text("d", 0, "hello world")?;
-        let v1 = one.create_version("draft", &ada, 10)?;
         sync(&one, &two);
+        Ok((one, two, ada, bot))
+    }
+
+    #[test]
+    fn diffs_name_who_inserted_and_deleted() -> Result<()> {
+        let (mut one, mut two, ada, _) = ada_and_bot()?;
+        let v1 = one.create_version("draft", &ada, 10)?;
         two.delete_text("d", 0, 6)?; // bot deletes "hello "
         two.insert_text("d", 5, "!")?; // bot appends "!"
         sync(&two, &one);
@@ -507,17 +513,7 @@ mod tests {
 
     #[test]
     fn blame_names_who_wrote_each_stretch() -> Result<()> {
-        let (ada, bot) = (
-            Participant::person("ada", "Ada"),
-            Participant::agent("bot", "Bot"),
-        );
-        let mut one = RoomDoc::new(1);
-        let mut two = RoomDoc::new(2);
-        one.register_client(1, &ada);
-        two.register_client(2, &bot);
-        one.create_document(Some("d"), "D", 0)?;
-        one.insert_text("d", 0, "hello world")?;
-        sync(&one, &two);
+        let (mut one, mut two, _, _) = ada_and_bot()?;
         two.insert_text("d", 5, ", dear")?;
         two.delete_text("d", 0, 1)?;
         sync(&two, &one);

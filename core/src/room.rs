@@ -461,6 +461,17 @@ mod tests {
         panic!("frames kept flowing");
     }
 
+    /// A room with sessions a (conn 1) and b (conn 2), joined and synced.
+    fn two_joined() -> (Room, Session, Session) {
+        let mut room = Room::new(0);
+        let mut a = Session::new(1, Participant::person("a", "A"), 0);
+        let mut b = Session::new(2, Participant::person("b", "B"), 0);
+        let mut pending = join(&mut room, 1, &mut a);
+        pending.extend(join(&mut room, 2, &mut b));
+        pump(&mut room, &mut [(1, &mut a), (2, &mut b)], pending);
+        (room, a, b)
+    }
+
     fn join(room: &mut Room, conn: ConnId, session: &mut Session) -> Vec<Outgoing> {
         let mut out = room.connect(conn, true);
         for frame in session.handshake() {
@@ -471,12 +482,7 @@ mod tests {
 
     #[test]
     fn two_sessions_converge_through_the_room() -> Result<()> {
-        let mut room = Room::new(0);
-        let mut a = Session::new(1, Participant::person("a", "A"), 0);
-        let mut b = Session::new(2, Participant::person("b", "B"), 0);
-        let mut pending = join(&mut room, 1, &mut a);
-        pending.extend(join(&mut room, 2, &mut b));
-        pump(&mut room, &mut [(1, &mut a), (2, &mut b)], pending);
+        let (mut room, mut a, mut b) = two_joined();
         a.doc_mut().create_document(Some("d"), "D", 0)?;
         a.doc_mut().insert_text("d", 0, "hello")?;
         b.doc_mut().ensure_document("d", "D", 0)?;
@@ -530,14 +536,7 @@ mod tests {
 
     #[test]
     fn closing_a_socket_removes_only_its_presence() -> Result<()> {
-        let mut room = Room::new(0);
-        let mut a = Session::new(1, Participant::person("a", "A"), 0);
-        let mut b = Session::new(2, Participant::person("b", "B"), 0);
-        a.set_presence(r#"{"typing":true}"#)?;
-        b.set_presence("{}")?;
-        let mut pending = join(&mut room, 1, &mut a);
-        pending.extend(join(&mut room, 2, &mut b));
-        pump(&mut room, &mut [(1, &mut a), (2, &mut b)], pending);
+        let (mut room, _a, mut b) = two_joined();
         assert_eq!(room.presence_count(), 2);
         assert_eq!(b.peers().len(), 2);
         let out = room.disconnect(1, 10);
@@ -622,12 +621,7 @@ mod tests {
 
     #[test]
     fn a_restored_room_asks_for_presence_and_forwarders_claim_nothing() -> Result<()> {
-        let mut room = Room::new(0);
-        let mut a = Session::new(1, Participant::person("a", "A"), 0);
-        let mut b = Session::new(2, Participant::person("b", "B"), 0);
-        let mut pending = join(&mut room, 1, &mut a);
-        pending.extend(join(&mut room, 2, &mut b));
-        pump(&mut room, &mut [(1, &mut a), (2, &mut b)], pending);
+        let (room, mut a, mut b) = two_joined();
         // The object hibernates: the room is rebuilt from storage and attachments.
         let mut restored = Room::load([room.snapshot()], Vec::<Vec<u8>>::new(), 0)?;
         restored.restore_connection(1, true, true, room.awareness_clients(1));
