@@ -273,3 +273,29 @@ fn views_context_and_versions_from_wasm() {
     assert_eq!(field(&author, "id"), "ada");
     assert!(room.blame("d", Some(1), Some(9)).is_err());
 }
+
+#[wasm_bindgen_test]
+fn structured_presence_from_wasm() {
+    let room = Room::new(options("presence2", "ws://127.0.0.1:9/rooms")).unwrap();
+    room.ensure_document("d", "D").unwrap();
+    room.insert_text("d", 0, "hello").unwrap();
+    room.set_activity(Some("reviewing d".into())).unwrap();
+    room.set_typing(Some("main".into())).unwrap();
+    room.set_cursor("d", 1, 4).unwrap();
+    let err = room.set_cursor("d", 1, 40).unwrap_err();
+    assert!(err.is_instance_of::<js_sys::RangeError>());
+    let me = Array::from(&room.presence().unwrap()).get(0);
+    assert_eq!(field(&me, "activity"), "reviewing d");
+    assert_eq!(field(&me, "typingIn"), "main");
+    assert_eq!(field(&me, "status"), "active");
+    let cursor = field(&me, "cursor");
+    assert_eq!(field(&cursor, "anchor"), 1);
+    assert_eq!(field(&cursor, "head"), 4);
+    // The cursor is relative: an insert before it moves it.
+    room.insert_text("d", 0, ">> ").unwrap();
+    let me = Array::from(&room.presence().unwrap()).get(0);
+    assert_eq!(field(&field(&me, "cursor"), "anchor"), 4);
+    room.clear_cursor().unwrap();
+    let me = Array::from(&room.presence().unwrap()).get(0);
+    assert!(field(&me, "cursor").is_null());
+}
