@@ -74,6 +74,7 @@ check: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --workspace --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p confab-wasm --target wasm32-unknown-unknown --tests -- -D warnings
 	cd npm && tsc -p tsconfig.json --noEmit
 	cd demo && tsc -p tsconfig.json --noEmit
 	tsc -p tests/tsconfig.json --noEmit
