@@ -14,18 +14,25 @@ wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state \
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0' INT TERM
 
-for _ in $(seq 1 300); do
-  if node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$url/health"; then
+ready=""
+deadline=$((SECONDS + 60))
+while [ "$SECONDS" -lt "$deadline" ]; do
+  if node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(1000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$url/health"; then
+    ready=1
     printf '\n  \033[1mConfab is running:\033[0m %s/\n' "$url"
     printf '  Open it in two tabs (same ?room=) to collaborate. Rooms: ws://127.0.0.1:%s/rooms/<room>\n' "$PORT"
     printf '  Rooms persist in edge/.wrangler/state. Stop with Ctrl-C.\n\n'
     break
   fi
   if ! kill -0 "$pid" 2>/dev/null; then
-    echo "error: wrangler dev exited before $url/health answered (is port $PORT in use? try PORT=8788 make dev)" >&2
-    wait "$pid"
-    exit 1
+    break
   fi
-  sleep 0.2
+  sleep 0.25
 done
+if [ -z "$ready" ]; then
+  echo "error: the edge did not answer on $url/health (see wrangler's message above; if port $PORT is in use, run PORT=8788 make dev)" >&2
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  exit 1
+fi
 wait "$pid"
