@@ -5,6 +5,20 @@ import { closed, freePort, openConfab, textOf, rawSocket, startEdge, tempDir, un
 
 describe("edge under workerd", () => {
   let edge;
+
+  /** Ada and Bob in a fresh room, synced; both leave when `body` is done. */
+  async function withAdaAndBob(label, body) {
+    const room = uniqueRoom(label);
+    const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
+    const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
+    try {
+      await body(a, b, room);
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
+  }
+
   before(async () => {
     edge = await startEdge();
   });
@@ -26,11 +40,8 @@ describe("edge under workerd", () => {
     assert.equal((await noUpgrade.json()).error.code, "upgrade_required");
   });
 
-  test("two Confab clients converge on documents and messages", async () => {
-    const room = uniqueRoom("converge");
-    const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
-    const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
-    try {
+  test("two Confab clients converge on documents and messages", () =>
+    withAdaAndBob("converge", async (a, b) => {
       a.ensureDocument("notes", "Notes");
       a.insertText("notes", 0, "hello");
       await waitFor(() => textOf(b, "notes") === "hello", { what: "b to see a's text" });
@@ -46,11 +57,7 @@ describe("edge under workerd", () => {
       b.postMessage("main", "from b");
       await waitFor(() => a.messages("main").length === 2 && b.messages("main").length === 2, { what: "messages on both" });
       assert.deepEqual(a.messages("main"), b.messages("main"), "same messages in the same order");
-    } finally {
-      a.destroy();
-      b.destroy();
-    }
-  });
+    }));
 
   test("a client joining late gets the full state", async () => {
     const room = uniqueRoom("late");
@@ -72,11 +79,8 @@ describe("edge under workerd", () => {
     }
   });
 
-  test("a malformed frame closes only that socket, with a reason; the room goes on", async () => {
-    const room = uniqueRoom("malformed");
-    const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
-    const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
-    try {
+  test("a malformed frame closes only that socket, with a reason; the room goes on", () =>
+    withAdaAndBob("malformed", async (a, b, room) => {
       a.ensureDocument("d", "D");
       a.insertText("d", 0, "before");
       await waitFor(() => textOf(b, "d") === "before", { what: "initial sync" });
@@ -105,11 +109,7 @@ describe("edge under workerd", () => {
       assert.equal(b.state, "synced");
       b.insertText("d", 6, " and after");
       await waitFor(() => a.documentText("d") === "before and after", { what: "edits after the bad frames" });
-    } finally {
-      a.destroy();
-      b.destroy();
-    }
-  });
+    }));
 
   test("closing a socket removes only its presence", async () => {
     const room = uniqueRoom("presence");
