@@ -1,33 +1,20 @@
 //! Reconnect policy and the connection state a client reports.
 
-use serde::Serialize;
+use crate::names::named_enum;
 
-/// Where a client's connection to its room stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ConnectionState {
-    /// Not connected and not trying (before `connect()` or after `disconnect()`).
-    Offline,
-    /// Opening a socket.
-    Connecting,
-    /// Socket open; exchanging state with the room.
-    Syncing,
-    /// Socket open and the room's state has been merged: edits flow live.
-    Synced,
-    /// The socket dropped; waiting to retry.
-    Reconnecting,
-}
-
-impl ConnectionState {
-    /// The lowercase name used in the JavaScript API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectionState::Offline => "offline",
-            ConnectionState::Connecting => "connecting",
-            ConnectionState::Syncing => "syncing",
-            ConnectionState::Synced => "synced",
-            ConnectionState::Reconnecting => "reconnecting",
-        }
+named_enum! {
+    /// Where a client's connection to its room stands.
+    pub enum ConnectionState {
+        /// Not connected and not trying (before `connect()` or after `disconnect()`).
+        Offline = "offline",
+        /// Opening a socket.
+        Connecting = "connecting",
+        /// Socket open; exchanging state with the room.
+        Syncing = "syncing",
+        /// Socket open and the room's state has been merged: edits flow live.
+        Synced = "synced",
+        /// The socket dropped; waiting to retry.
+        Reconnecting = "reconnecting",
     }
 }
 

@@ -10,6 +10,7 @@
 //! questions and handoffs are structured context events, and a handoff summary is
 //! derived deterministically from the room's state.
 
+use crate::names::named_enum;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -27,79 +28,33 @@ const EVENTS: &str = "contextEvents";
 const ROLES: &str = "roles";
 const CONTEXT_OWNER: &str = "contextOwner";
 
-/// What a context entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ContextKind {
-    /// A convention to follow.
-    Convention,
-    /// A decision taken.
-    Decision,
-    /// Work in progress.
-    InProgress,
-    /// A discussion that was resolved.
-    Resolved,
-    /// Knowledge.
-    Knowledge,
-}
-
-impl ContextKind {
-    /// Parse a kebab-case name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "convention" => ContextKind::Convention,
-            "decision" => ContextKind::Decision,
-            "in-progress" => ContextKind::InProgress,
-            "resolved" => ContextKind::Resolved,
-            "knowledge" => ContextKind::Knowledge,
-            _ => return None,
-        })
-    }
-
-    /// The kebab-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContextKind::Convention => "convention",
-            ContextKind::Decision => "decision",
-            ContextKind::InProgress => "in-progress",
-            ContextKind::Resolved => "resolved",
-            ContextKind::Knowledge => "knowledge",
-        }
+named_enum! {
+    /// What a context entry is.
+    pub enum ContextKind {
+        /// A convention to follow.
+        Convention = "convention",
+        /// A decision taken.
+        Decision = "decision",
+        /// Work in progress.
+        InProgress = "in-progress",
+        /// A discussion that was resolved.
+        Resolved = "resolved",
+        /// Knowledge.
+        Knowledge = "knowledge",
     }
 }
 
-/// Where a context entry stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ContextStatus {
-    /// Shared, awaiting the owner.
-    Proposed,
-    /// Accepted by the owner.
-    Accepted,
-    /// Accepted, but what it refers to changed since it was confirmed.
-    Stale,
-    /// No longer in force.
-    Retired,
-}
-
-impl ContextStatus {
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "proposed" => ContextStatus::Proposed,
-            "accepted" => ContextStatus::Accepted,
-            "stale" => ContextStatus::Stale,
-            "retired" => ContextStatus::Retired,
-            _ => return None,
-        })
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            ContextStatus::Proposed => "proposed",
-            ContextStatus::Accepted => "accepted",
-            ContextStatus::Stale => "stale",
-            ContextStatus::Retired => "retired",
-        }
+named_enum! {
+    /// Where a context entry stands.
+    pub enum ContextStatus {
+        /// Shared, awaiting the owner.
+        Proposed = "proposed",
+        /// Accepted by the owner.
+        Accepted = "accepted",
+        /// Accepted, but what it refers to changed since it was confirmed.
+        Stale = "stale",
+        /// No longer in force.
+        Retired = "retired",
     }
 }
 
@@ -141,34 +96,15 @@ pub struct ContextEntry {
     pub created_at: f64,
 }
 
-/// A structured context event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ContextEventKind {
-    /// Something everyone should know.
-    Announcement,
-    /// A question to the team.
-    Question,
-    /// Work handed to someone.
-    Handoff,
-}
-
-impl ContextEventKind {
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "announcement" => ContextEventKind::Announcement,
-            "question" => ContextEventKind::Question,
-            "handoff" => ContextEventKind::Handoff,
-            _ => return None,
-        })
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            ContextEventKind::Announcement => "announcement",
-            ContextEventKind::Question => "question",
-            ContextEventKind::Handoff => "handoff",
-        }
+named_enum! {
+    /// A structured context event.
+    pub enum ContextEventKind {
+        /// Something everyone should know.
+        Announcement = "announcement",
+        /// A question to the team.
+        Question = "question",
+        /// Work handed to someone.
+        Handoff = "handoff",
     }
 }
 

@@ -47,6 +47,7 @@ pub mod context;
 pub mod error;
 pub mod history;
 pub mod model;
+mod names;
 pub mod presence;
 pub mod protocol;
 pub mod room;

@@ -13,6 +13,7 @@
 //! concurrently edit one text instead of racing to install two.
 //! All text offsets are UTF-16 code units, as in JavaScript and Yjs.
 
+use crate::names::named_enum;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -31,31 +32,13 @@ const MESSAGES: &str = "messages";
 const DOCUMENTS: &str = "documents";
 const DOC_TEXT_PREFIX: &str = "doc:";
 
-/// Whether a participant is a person or an AI agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ParticipantKind {
-    /// A human.
-    Person,
-    /// An AI agent.
-    Agent,
-}
-
-impl ParticipantKind {
-    /// Parse `"person"` or `"agent"`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "person" => Some(ParticipantKind::Person),
-            "agent" => Some(ParticipantKind::Agent),
-            _ => None,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            ParticipantKind::Person => "person",
-            ParticipantKind::Agent => "agent",
-        }
+named_enum! {
+    /// Whether a participant is a person or an AI agent.
+    pub enum ParticipantKind {
+        /// A human.
+        Person = "person",
+        /// An AI agent.
+        Agent = "agent",
     }
 }
 
@@ -107,40 +90,17 @@ impl Participant {
     }
 }
 
-/// The role a message plays in an AI conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Written by a person.
-    User,
-    /// Written by an AI agent.
-    Assistant,
-    /// Instructions for the agents.
-    System,
-    /// Output of a tool call.
-    Tool,
-}
-
-impl Role {
-    /// Parse a lowercase role name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "user" => Some(Role::User),
-            "assistant" => Some(Role::Assistant),
-            "system" => Some(Role::System),
-            "tool" => Some(Role::Tool),
-            _ => None,
-        }
-    }
-
-    /// The lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Assistant => "assistant",
-            Role::System => "system",
-            Role::Tool => "tool",
-        }
+named_enum! {
+    /// The role a message plays in an AI conversation.
+    pub enum Role {
+        /// Written by a person.
+        User = "user",
+        /// Written by an AI agent.
+        Assistant = "assistant",
+        /// Instructions for the agents.
+        System = "system",
+        /// Output of a tool call.
+        Tool = "tool",
     }
 }
 

@@ -8,6 +8,7 @@
 //! fields the app adds. Status is derived from the time of the last input, which the
 //! app reports; time is injected.
 
+use crate::names::named_enum;
 use serde::Serialize;
 use yrs::{Assoc, IndexedSequence, ReadTxn, StickyIndex, Text, Transact};
 
@@ -18,16 +19,16 @@ pub const IDLE_AFTER_MS: u64 = 60_000;
 /// Without input for this long, a participant is away.
 pub const AWAY_AFTER_MS: u64 = 5 * 60_000;
 
-/// How present someone is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PresenceStatus {
-    /// Input within the last minute.
-    Active,
-    /// No input for a minute.
-    Idle,
-    /// No input for five minutes.
-    Away,
+named_enum! {
+    /// How present someone is.
+    pub enum PresenceStatus {
+        /// Input within the last minute.
+        Active = "active",
+        /// No input for a minute.
+        Idle = "idle",
+        /// No input for five minutes.
+        Away = "away",
+    }
 }
 
 impl PresenceStatus {
@@ -40,24 +41,6 @@ impl PresenceStatus {
         } else {
             PresenceStatus::Active
         }
-    }
-
-    /// The lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PresenceStatus::Active => "active",
-            PresenceStatus::Idle => "idle",
-            PresenceStatus::Away => "away",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "active" => PresenceStatus::Active,
-            "idle" => PresenceStatus::Idle,
-            "away" => PresenceStatus::Away,
-            _ => return None,
-        })
     }
 }
 

@@ -6,6 +6,7 @@
 //! `interrupted` (its writer vanished mid-turn) or `error` (with a reason). Everyone sees
 //! the same text as it grows, and a late joiner gets the partial text by plain sync.
 
+use crate::names::named_enum;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -15,50 +16,25 @@ use yrs::{Any, Map, MapPrelim, MapRef, Out, ReadTxn, Text, Transact, Transaction
 use crate::error::{Error, Result};
 use crate::model::{any_str, fork_point, get_num, get_str, Participant, Role, RoomDoc};
 
-/// Where a message stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TurnStatus {
-    /// Opened; no text yet.
-    Pending,
-    /// Text is arriving.
-    Streaming,
-    /// Finished (every plain post is `done`).
-    Done,
-    /// Someone asked it to stop.
-    Stopped,
-    /// Its writer vanished mid-turn.
-    Interrupted,
-    /// Failed, with a reason.
-    Error,
+named_enum! {
+    /// Where a message stands.
+    pub enum TurnStatus {
+        /// Opened; no text yet.
+        Pending = "pending",
+        /// Text is arriving.
+        Streaming = "streaming",
+        /// Finished (every plain post is `done`).
+        Done = "done",
+        /// Someone asked it to stop.
+        Stopped = "stopped",
+        /// Its writer vanished mid-turn.
+        Interrupted = "interrupted",
+        /// Failed, with a reason.
+        Error = "error",
+    }
 }
 
 impl TurnStatus {
-    /// Parse a lowercase status name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => TurnStatus::Pending,
-            "streaming" => TurnStatus::Streaming,
-            "done" => TurnStatus::Done,
-            "stopped" => TurnStatus::Stopped,
-            "interrupted" => TurnStatus::Interrupted,
-            "error" => TurnStatus::Error,
-            _ => return None,
-        })
-    }
-
-    /// The lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TurnStatus::Pending => "pending",
-            TurnStatus::Streaming => "streaming",
-            TurnStatus::Done => "done",
-            TurnStatus::Stopped => "stopped",
-            TurnStatus::Interrupted => "interrupted",
-            TurnStatus::Error => "error",
-        }
-    }
-
     /// True while text may still arrive.
     pub fn is_open(self) -> bool {
         matches!(self, TurnStatus::Pending | TurnStatus::Streaming)
