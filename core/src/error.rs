@@ -104,6 +104,21 @@ pub enum Error {
     /// A value that must not be empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),
+    /// A conflict id that does not exist in the room.
+    #[error("unknown conflict `{0}`")]
+    UnknownConflict(String),
+    /// A conflict that someone already resolved.
+    #[error("conflict `{0}` is already resolved")]
+    AlreadyResolved(String),
+    /// "mine" or "theirs" from someone who has no side in the conflict.
+    #[error("you have no side in conflict `{0}`: choose a side by number, both, manual or agent")]
+    NotASide(String),
+    /// A resolution that is missing what its choice needs.
+    #[error("invalid resolution: {0}")]
+    InvalidChoice(String),
+    /// A tracked field whose entry does not exist.
+    #[error("unknown field `{0}`")]
+    UnknownField(String),
 }
 
 impl Error {

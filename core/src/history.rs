@@ -20,13 +20,16 @@ use crate::model::{doc_text_name, get_num, get_str, Participant, RoomDoc};
 
 const CLIENTS: &str = "clients";
 const VERSIONS: &str = "versions";
-const DELETIONS: &str = "deletions";
+pub(crate) const DELETIONS: &str = "deletions";
 
-/// Record who deleted what in this transaction: `deletions` maps the first id of each
-/// deleted range (`"<client>:<clock>"`) to the deleting client and the range's length.
-/// A CRDT delete set carries no author, so without this a diff could only say who
-/// wrote a deleted span.
+/// Record who deleted what in this transaction: `deletions` maps each deleted range
+/// (`"<client>:<clock>:<deleter>"`, the range's first id and who deleted it) to the
+/// deleter, the range's length and the deleter's clock at the transaction (`tx`, which
+/// places the deletion in the deleter's causal record). A CRDT delete set carries no
+/// author, so without this a diff could only say who wrote a deleted span; keying by
+/// deleter keeps both records when two people delete the same text concurrently.
 pub(crate) fn record_deletions(txn: &mut TransactionMut<'_>, by: u64) {
+    let tx = txn.before_state().get(&yrs::ClientID::new(by));
     let ranges: Vec<(u64, u32, u32)> = txn
         .delete_set()
         .iter()
@@ -46,9 +49,10 @@ pub(crate) fn record_deletions(txn: &mut TransactionMut<'_>, by: u64) {
         let mut record = HashMap::new();
         record.insert("by".to_owned(), Any::from(by as f64));
         record.insert("len".to_owned(), Any::from(f64::from(end - start)));
+        record.insert("tx".to_owned(), Any::from(f64::from(tx)));
         deletions.insert(
             txn,
-            format!("{client}:{start}"),
+            format!("{client}:{start}:{by}"),
             Any::Map(std::sync::Arc::new(record)),
         );
     }
@@ -64,7 +68,8 @@ fn deletions_by_client<T: ReadTxn>(txn: &T) -> HashMap<u64, Vec<(u32, u32, u64)>
         let Out::Any(Any::Map(record)) = value else {
             continue;
         };
-        let Some((client, start)) = key.split_once(':') else {
+        let mut parts = key.split(':');
+        let (Some(client), Some(start)) = (parts.next(), parts.next()) else {
             continue;
         };
         let (Ok(client), Ok(start)) = (client.parse::<u64>(), start.parse::<u32>()) else {
@@ -126,63 +131,7 @@ pub struct DiffSpan {
     pub client: Option<u64>,
 }
 
-/// Who wrote a stretch of a document's current text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BlameSpan {
-    /// The text.
-    pub text: String,
-    /// Where it starts (UTF-16 offset in the current text).
-    pub start: u32,
-    /// Where it ends (exclusive).
-    pub end: u32,
-    /// Who wrote it, when known.
-    pub author: Option<Participant>,
-    /// The yrs client id that wrote it.
-    pub client: Option<u64>,
-}
-
 impl RoomDoc {
-    /// Who wrote each stretch of document `doc`'s current text between UTF-16 offsets
-    /// `start` and `end` ("blame").
-    pub fn blame(&mut self, doc: &str, start: u32, end: u32) -> Result<Vec<BlameSpan>> {
-        let len = self.document_text(doc)?.encode_utf16().count() as u32;
-        if start > end || end > len {
-            return Err(Error::OutOfRange {
-                target: doc.to_owned(),
-                index: start,
-                end: u64::from(end),
-                len,
-            });
-        }
-        let now = self.doc.transact().snapshot();
-        let never = Snapshot::new(Default::default(), Default::default());
-        let spans = self.diff_spans(doc, Some(&now), Some(&never))?;
-        let mut out = Vec::new();
-        let mut at = 0u32;
-        for span in spans
-            .into_iter()
-            .filter(|s| s.change == SpanChange::Inserted)
-        {
-            let units: Vec<u16> = span.text.encode_utf16().collect();
-            let (from, to) = (at, at + units.len() as u32);
-            at = to;
-            let (lo, hi) = (from.max(start), to.min(end));
-            if lo >= hi {
-                continue;
-            }
-            let text = String::from_utf16_lossy(&units[(lo - from) as usize..(hi - from) as usize]);
-            out.push(BlameSpan {
-                text,
-                start: lo,
-                end: hi,
-                author: span.author,
-                client: span.client,
-            });
-        }
-        Ok(out)
-    }
-
     /// Record that yrs client `client` acts for `who` (done by every session).
     pub fn register_client(&mut self, client: u64, who: &Participant) {
         let mut txn = self.doc.transact_mut();
@@ -204,7 +153,7 @@ impl RoomDoc {
         }
     }
 
-    fn participants_by_client(&self) -> HashMap<u64, Participant> {
+    pub(crate) fn clients_by_id(&self) -> HashMap<u64, Participant> {
         let txn = self.doc.transact();
         let Some(clients) = txn.get_map(CLIENTS) else {
             return HashMap::new();
@@ -317,7 +266,7 @@ impl RoomDoc {
             txn.get_text(doc_text_name(doc).as_str())
                 .ok_or_else(|| Error::UnknownDocument(doc.to_owned()))?
         };
-        let names = self.participants_by_client();
+        let names = self.clients_by_id();
         let deletions = deletions_by_client(&self.doc.transact());
         // Reading a past version splits blocks at its boundaries; that changes no content.
         let chunks = {
@@ -399,7 +348,7 @@ impl RoomDoc {
 
 /// The smallest single replace turning `from` into `to`, in UTF-16 units: (start,
 /// units removed, text inserted). Never splits a surrogate pair.
-fn minimal_edit(from: &str, to: &str) -> (u32, u32, String) {
+pub(crate) fn minimal_edit(from: &str, to: &str) -> (u32, u32, String) {
     let a: Vec<u16> = from.encode_utf16().collect();
     let b: Vec<u16> = to.encode_utf16().collect();
     let max = a.len().min(b.len());
@@ -508,45 +457,6 @@ mod tests {
         sync(&one, &two);
         assert_eq!(two.document_text("d")?, "a😀 version one");
         assert_eq!(one.participant_for_client(1), Some(ada));
-        Ok(())
-    }
-
-    #[test]
-    fn blame_names_who_wrote_each_stretch() -> Result<()> {
-        let (mut one, mut two, _, _) = ada_and_bot()?;
-        two.insert_text("d", 5, ", dear")?;
-        two.delete_text("d", 0, 1)?;
-        sync(&two, &one);
-        assert_eq!(one.document_text("d")?, "ello, dear world");
-        let blame = one.blame("d", 0, 16)?;
-        let shape: Vec<(&str, u32, u32, &str)> = blame
-            .iter()
-            .map(|b| {
-                (
-                    b.text.as_str(),
-                    b.start,
-                    b.end,
-                    b.author.as_ref().map_or("?", |p| p.id.as_str()),
-                )
-            })
-            .collect();
-        assert_eq!(
-            shape,
-            [
-                ("ello", 0, 4, "ada"),
-                (", dear", 4, 10, "bot"),
-                (" world", 10, 16, "ada")
-            ]
-        );
-        let middle = one.blame("d", 2, 6)?;
-        assert_eq!(
-            middle.iter().map(|b| b.text.as_str()).collect::<Vec<_>>(),
-            ["lo", ", "]
-        );
-        assert!(matches!(
-            one.blame("d", 3, 99),
-            Err(Error::OutOfRange { .. })
-        ));
         Ok(())
     }
 

@@ -42,7 +42,9 @@
 //! ```
 
 pub mod backoff;
+pub mod causal;
 pub mod clock;
+pub mod conflict;
 pub mod context;
 pub mod error;
 pub mod history;

@@ -179,6 +179,8 @@ pub struct RoomDoc {
     pub(crate) messages: MapRef,
     pub(crate) documents: MapRef,
     next_id: u64,
+    pub(crate) epochs: crate::causal::EpochIndex,
+    pub(crate) writer: crate::causal::EpochWriter,
 }
 
 impl RoomDoc {
@@ -196,12 +198,19 @@ impl RoomDoc {
         let conversations = doc.get_or_insert_map(CONVERSATIONS);
         let messages = doc.get_or_insert_map(MESSAGES);
         let documents = doc.get_or_insert_map(DOCUMENTS);
+        let epochs = {
+            let map = doc.get_or_insert_map(crate::causal::EPOCHS);
+            let txn = doc.transact();
+            crate::causal::EpochIndex::new(&map, &txn)
+        };
         RoomDoc {
             doc,
             conversations,
             messages,
             documents,
             next_id: 0,
+            epochs,
+            writer: crate::causal::EpochWriter::default(),
         }
     }
 
@@ -444,7 +453,7 @@ impl RoomDoc {
         out
     }
 
-    fn document_ref(&self, id: &str) -> Result<TextRef> {
+    pub(crate) fn document_ref_checked(&self, id: &str) -> Result<TextRef> {
         let txn = self.doc.transact();
         if self.documents.get(&txn, id).is_none() {
             return Err(Error::UnknownDocument(id.to_owned()));
@@ -455,28 +464,54 @@ impl RoomDoc {
 
     /// The body of a shared document.
     pub fn document_text(&self, id: &str) -> Result<String> {
-        let text = self.document_ref(id)?;
+        let text = self.document_ref_checked(id)?;
         let txn = self.doc.transact();
         Ok(text.get_string(&txn))
     }
 
     /// Insert `chunk` at UTF-16 offset `index` of a document.
     pub fn insert_text(&mut self, id: &str, index: u32, chunk: &str) -> Result<()> {
-        let text = self.document_ref(id)?;
+        let text = self.document_ref_checked(id)?;
         let mut txn = self.doc.transact_mut();
         check_range(&text, &txn, id, index, 0)?;
-        text.insert(&mut txn, index, chunk);
+        if !chunk.is_empty() {
+            text.insert(&mut txn, index, chunk);
+            let own = self.doc.client_id().get();
+            self.writer.note(&mut txn, own);
+        }
+        Ok(())
+    }
+
+    /// Replace `len` UTF-16 code units at `index` of a document with `chunk`, in one
+    /// transaction (one change: a concurrent replacement of the same text conflicts).
+    pub fn replace_text(&mut self, id: &str, index: u32, len: u32, chunk: &str) -> Result<()> {
+        let text = self.document_ref_checked(id)?;
+        let mut txn = self.doc.transact_mut();
+        check_range(&text, &txn, id, index, len)?;
+        let own = self.doc.client_id().get();
+        if len > 0 {
+            text.remove_range(&mut txn, index, len);
+            crate::history::record_deletions(&mut txn, own);
+        }
+        if !chunk.is_empty() {
+            text.insert(&mut txn, index, chunk);
+        }
+        if len > 0 || !chunk.is_empty() {
+            self.writer.note(&mut txn, own);
+        }
         Ok(())
     }
 
     /// Delete `len` UTF-16 code units at `index` of a document.
     pub fn delete_text(&mut self, id: &str, index: u32, len: u32) -> Result<()> {
-        let text = self.document_ref(id)?;
+        let text = self.document_ref_checked(id)?;
         let mut txn = self.doc.transact_mut();
         check_range(&text, &txn, id, index, len)?;
         if len > 0 {
             text.remove_range(&mut txn, index, len);
-            crate::history::record_deletions(&mut txn, self.doc.client_id().get());
+            let own = self.doc.client_id().get();
+            crate::history::record_deletions(&mut txn, own);
+            self.writer.note(&mut txn, own);
         }
         Ok(())
     }

@@ -1,0 +1,268 @@
+//! What each writer had seen: the causal record behind conflict detection and
+//! attribution.
+//!
+//! A yrs update says *what* changed, not what its writer knew at the time, so two edits
+//! that were made without seeing each other look exactly like two edits made one after
+//! the other. Confab closes that gap with **epochs**: whenever a session makes a local
+//! change and its view of everyone else has moved since its last record (or the turn it
+//! acts for changed), it writes, in the same transaction, one entry to the room's
+//! `epochs` map:
+//!
+//! ```text
+//! epochs["<client>:<clock>"] = { sv: { "<other client>": clock, ... }, at, turn?, model? }
+//! ```
+//!
+//! `clock` is the writer's own clock at the start of that transaction, `sv` lists only
+//! the clients whose clock changed since the writer's previous record (the full view is
+//! the fold of the writer's records in clock order). Every item and every deletion a
+//! client writes from `clock` on — until its next record — was made knowing exactly that
+//! view. A typist working alone writes one record per session; two people typing at
+//! once write one per interleaving. The record travels in the same update as the edit,
+//! so any replica that has an edit also knows what its writer had seen: every replica
+//! decides "were these two edits concurrent?" alike.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use yrs::types::EntryChange;
+use yrs::types::Observable;
+use yrs::{Any, Map, MapRef, Out, ReadTxn, TransactionMut, WriteTxn};
+
+/// The root map holding the epoch records.
+pub(crate) const EPOCHS: &str = "epochs";
+
+/// What a writer knew from a given clock on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Epoch {
+    /// The writer's own clock where the epoch starts.
+    pub start: u32,
+    /// For every other client, how many of its clock ticks the writer had seen.
+    pub seen: HashMap<u64, u32>,
+    /// When the epoch started, ms since the Unix epoch.
+    pub at: f64,
+    /// The agent turn the writer was acting for, if any.
+    pub turn: Option<String>,
+    /// The model the writer (an agent) named, if any.
+    pub model: Option<String>,
+}
+
+impl Epoch {
+    /// Whether the writer had seen the change at `clock` of `client`.
+    pub fn saw(&self, client: u64, clock: u32) -> bool {
+        self.seen.get(&client).is_some_and(|&c| c > clock)
+    }
+}
+
+/// One raw record as read from the map: (client, start clock, changed clients, at,
+/// turn, model).
+type RawEpoch = (
+    u64,
+    u32,
+    HashMap<u64, u32>,
+    f64,
+    Option<String>,
+    Option<String>,
+);
+
+/// Every client's epochs, kept up to date by an observer on the `epochs` map.
+pub(crate) struct EpochIndex {
+    by_client: HashMap<u64, BTreeMap<u32, Arc<Epoch>>>,
+    diffs: HashMap<u64, BTreeMap<u32, RawEpoch>>,
+    incoming: Arc<Mutex<Vec<RawEpoch>>>,
+}
+
+fn parse_record(key: &str, value: &Any) -> Option<RawEpoch> {
+    let (client, clock) = key.split_once(':')?;
+    let (client, clock) = (client.parse::<u64>().ok()?, clock.parse::<u32>().ok()?);
+    let Any::Map(record) = value else { return None };
+    let mut seen = HashMap::new();
+    if let Some(Any::Map(sv)) = record.get("sv") {
+        for (k, v) in sv.iter() {
+            if let (Ok(c), Any::Number(n)) = (k.parse::<u64>(), v) {
+                if let Some(n) = n.as_f64() {
+                    seen.insert(c, n as u32);
+                }
+            }
+        }
+    }
+    let at = match record.get("at") {
+        Some(Any::Number(n)) => n.as_f64().unwrap_or(0.0),
+        _ => 0.0,
+    };
+    let text = |k: &str| match record.get(k) {
+        Some(Any::String(s)) => Some(s.to_string()),
+        _ => None,
+    };
+    Some((client, clock, seen, at, text("turn"), text("model")))
+}
+
+impl EpochIndex {
+    pub(crate) fn new(map: &MapRef, txn: &impl ReadTxn) -> Self {
+        let incoming: Arc<Mutex<Vec<RawEpoch>>> = Arc::default();
+        let sink = incoming.clone();
+        map.observe("confab-epochs", move |txn, event| {
+            let mut fresh = Vec::new();
+            for (key, change) in event.keys(txn) {
+                if let EntryChange::Inserted(Out::Any(value)) = change {
+                    if let Some(raw) = parse_record(key, value) {
+                        fresh.push(raw);
+                    }
+                }
+            }
+            if let Ok(mut sink) = sink.lock() {
+                sink.extend(fresh);
+            }
+        });
+        let existing: Vec<RawEpoch> = map
+            .iter(txn)
+            .filter_map(|(key, value)| match value {
+                Out::Any(value) => parse_record(key, &value),
+                _ => None,
+            })
+            .collect();
+        let mut index = EpochIndex {
+            by_client: HashMap::new(),
+            diffs: HashMap::new(),
+            incoming,
+        };
+        index.absorb(existing);
+        index
+    }
+
+    /// Fold records that arrived since the last call into the index.
+    pub(crate) fn refresh(&mut self) {
+        let fresh = match self.incoming.lock() {
+            Ok(mut incoming) => std::mem::take(&mut *incoming),
+            Err(_) => return,
+        };
+        if !fresh.is_empty() {
+            self.absorb(fresh);
+        }
+    }
+
+    fn absorb(&mut self, fresh: Vec<RawEpoch>) {
+        let mut from: HashMap<u64, u32> = HashMap::new();
+        for raw in fresh {
+            let (client, clock) = (raw.0, raw.1);
+            let lowest = from.entry(client).or_insert(clock);
+            *lowest = (*lowest).min(clock);
+            self.diffs.entry(client).or_default().insert(clock, raw);
+        }
+        for (client, lowest) in from {
+            let diffs = &self.diffs[&client];
+            let epochs = self.by_client.entry(client).or_default();
+            let mut seen = epochs
+                .range(..lowest)
+                .next_back()
+                .map(|(_, e)| e.seen.clone())
+                .unwrap_or_default();
+            for (&clock, raw) in diffs.range(lowest..) {
+                for (&c, &n) in &raw.2 {
+                    seen.insert(c, n);
+                }
+                epochs.insert(
+                    clock,
+                    Arc::new(Epoch {
+                        start: clock,
+                        seen: seen.clone(),
+                        at: raw.3,
+                        turn: raw.4.clone(),
+                        model: raw.5.clone(),
+                    }),
+                );
+            }
+        }
+    }
+
+    /// The epoch a change of `client` at `clock` was made in; `None` when that client
+    /// kept no record (a stock Yjs client, or a change older than this feature).
+    pub(crate) fn at(&self, client: u64, clock: u32) -> Option<&Arc<Epoch>> {
+        self.by_client
+            .get(&client)?
+            .range(..=clock)
+            .next_back()
+            .map(|(_, e)| e)
+    }
+
+    /// Every epoch start of `client`, in order.
+    pub(crate) fn starts(&self, client: u64) -> impl Iterator<Item = u32> + '_ {
+        self.by_client
+            .get(&client)
+            .into_iter()
+            .flat_map(|epochs| epochs.keys().copied())
+    }
+
+    /// For every client, each clock at which some writer's knowledge of it ended: the
+    /// points where "seen by X" can change along that client's changes.
+    pub(crate) fn horizons(&self) -> HashMap<u64, Vec<u32>> {
+        let mut out: HashMap<u64, Vec<u32>> = HashMap::new();
+        for epochs in self.by_client.values() {
+            for epoch in epochs.values() {
+                for (&client, &clock) in &epoch.seen {
+                    out.entry(client).or_default().push(clock);
+                }
+            }
+        }
+        for clocks in out.values_mut() {
+            clocks.sort_unstable();
+            clocks.dedup();
+        }
+        out
+    }
+}
+
+/// What this replica last wrote as its own epoch (to write a record only on change).
+#[derive(Debug, Default)]
+pub(crate) struct EpochWriter {
+    seen: Option<HashMap<u64, u32>>,
+    turn: Option<String>,
+    model: Option<String>,
+    /// The turn and model the next edits act for.
+    pub(crate) acting: (Option<String>, Option<String>),
+    /// The time recorded with new epochs.
+    pub(crate) now_ms: u64,
+}
+
+impl EpochWriter {
+    /// Called inside every local transaction that edits a document or a tracked
+    /// field: writes an epoch record when this client's view or role changed.
+    pub(crate) fn note(&mut self, txn: &mut TransactionMut<'_>, own: u64) {
+        let before = txn.before_state().clone();
+        let view: HashMap<u64, u32> = before
+            .iter()
+            .map(|(c, &n)| (c.get(), n))
+            .filter(|&(c, _)| c != own)
+            .collect();
+        let (turn, model) = self.acting.clone();
+        let changed: HashMap<u64, u32> = match &self.seen {
+            Some(prev) => view
+                .iter()
+                .filter(|(c, n)| prev.get(c) != Some(n))
+                .map(|(&c, &n)| (c, n))
+                .collect(),
+            None => view.clone(),
+        };
+        if self.seen.is_some() && changed.is_empty() && turn == self.turn && model == self.model {
+            return;
+        }
+        let sv: HashMap<String, Any> = changed
+            .iter()
+            .map(|(c, &n)| (c.to_string(), Any::from(f64::from(n))))
+            .collect();
+        let mut record: HashMap<String, Any> = HashMap::new();
+        record.insert("sv".into(), Any::Map(Arc::new(sv)));
+        record.insert("at".into(), Any::from(self.now_ms as f64));
+        if let Some(turn) = &turn {
+            record.insert("turn".into(), Any::from(turn.as_str()));
+        }
+        if let Some(model) = &model {
+            record.insert("model".into(), Any::from(model.as_str()));
+        }
+        let clock = before.get(&yrs::ClientID::new(own));
+        let epochs = txn.get_or_insert_map(EPOCHS);
+        epochs.insert(txn, format!("{own}:{clock}"), Any::Map(Arc::new(record)));
+        self.seen = Some(view);
+        self.turn = turn;
+        self.model = model;
+    }
+}
