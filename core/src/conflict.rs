@@ -1774,6 +1774,55 @@ mod tests {
     }
 
     #[test]
+    fn a_turn_finished_while_someone_stopped_it_and_two_context_edits_conflict() -> Result<()> {
+        let (mut one, mut two) = pair()?;
+        one.create_conversation(Some("c"), "Chat", &ada(), 0)?;
+        let turn = one.open_turn("c", &bot(), crate::model::Role::Assistant, 1, 0)?;
+        let draft = crate::context::ContextDraft {
+            kind: crate::context::ContextKind::Decision,
+            text: "Ship on Friday".into(),
+            tags: vec![],
+            refs: vec![],
+        };
+        let entry = one.propose_context(&draft, &ada(), 0)?;
+        both_ways(&one, &two);
+        one.finish_turn(&turn)?;
+        two.request_stop(&turn, &bob(), 3)?;
+        one.edit_context(&entry, "Ship on Monday")?;
+        two.edit_context(&entry, "Ship next week")?;
+        both_ways(&one, &two);
+        let mut fields: Vec<(String, Vec<String>)> = one
+            .conflicts()
+            .into_iter()
+            .map(|c| {
+                (
+                    c.field.unwrap_or_default(),
+                    c.sides.into_iter().map(|s| s.inserted).collect(),
+                )
+            })
+            .collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                (
+                    format!("context/{entry}/text"),
+                    vec!["Ship on Monday".to_owned(), "Ship next week".to_owned()]
+                ),
+                (
+                    format!("messages/{turn}/status"),
+                    vec!["done".to_owned(), "stopped".to_owned()]
+                ),
+            ]
+        );
+        assert!(matches!(
+            one.edit_context("nope", "x"),
+            Err(Error::UnknownContextEntry(_))
+        ));
+        Ok(())
+    }
+
+    #[test]
     fn a_stale_agent_write_is_held_or_applied_by_policy() -> Result<()> {
         let (mut person, mut agent) = pair()?;
         agent.act_for(Some("turn-7"), Some("gpt-x"));

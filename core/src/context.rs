@@ -277,6 +277,24 @@ impl RoomDoc {
         Ok(id)
     }
 
+    /// Change a shared context entry's text (a tracked field: two concurrent edits are
+    /// kept as a conflict with both texts).
+    pub fn edit_context(&mut self, id: &str, text: &str) -> Result<()> {
+        if text.trim().is_empty() {
+            return Err(Error::Empty("context text"));
+        }
+        {
+            let txn = self.doc.transact();
+            let known = txn
+                .get_map(CONTEXT)
+                .is_some_and(|m| matches!(m.get(&txn, id), Some(Out::YMap(_))));
+            if !known {
+                return Err(Error::UnknownContextEntry(id.to_owned()));
+            }
+        }
+        self.write_field(CONTEXT, id, "text", Any::from(text))
+    }
+
     fn context_entry_map(&self, txn: &mut TransactionMut<'_>, id: &str) -> Result<MapRef> {
         let context = txn.get_or_insert_map(CONTEXT);
         match context.get(txn, id) {

@@ -129,6 +129,10 @@ pub struct DiffSpan {
     pub deleted_by: Option<Participant>,
     /// The yrs client id that wrote the span.
     pub client: Option<u64>,
+    /// The agent turn the span was written for, when recorded.
+    pub turn: Option<String>,
+    /// The agent's model, when recorded.
+    pub model: Option<String>,
 }
 
 impl RoomDoc {
@@ -267,6 +271,7 @@ impl RoomDoc {
                 .ok_or_else(|| Error::UnknownDocument(doc.to_owned()))?
         };
         let names = self.clients_by_id();
+        self.epochs.refresh();
         let deletions = deletions_by_client(&self.doc.transact());
         // Reading a past version splits blocks at its boundaries; that changes no content.
         let chunks = {
@@ -290,6 +295,11 @@ impl RoomDoc {
                 None => (SpanChange::Unchanged, None),
             };
             let client = id.map(|id| id.client.get());
+            let epoch = id.and_then(|id| self.epochs.at(id.client.get(), id.clock));
+            let (turn, model) = (
+                epoch.and_then(|e| e.turn.clone()),
+                epoch.and_then(|e| e.model.clone()),
+            );
             let author = client.and_then(|c| names.get(&c).cloned());
             let deleted_by = match (id, change) {
                 (Some(id), SpanChange::Deleted) => deletions
@@ -306,7 +316,8 @@ impl RoomDoc {
                 Some(last)
                     if last.change == change
                         && last.client == client
-                        && last.deleted_by == deleted_by =>
+                        && last.deleted_by == deleted_by
+                        && last.turn == turn =>
                 {
                     last.text.push_str(&s)
                 }
@@ -316,6 +327,8 @@ impl RoomDoc {
                     author,
                     deleted_by,
                     client,
+                    turn,
+                    model,
                 }),
             }
         }

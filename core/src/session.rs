@@ -14,6 +14,7 @@ use yrs::sync::Awareness;
 use yrs::{Origin, ReadTxn, Transact};
 
 use crate::clock::ManualClock;
+use crate::conflict::{BasedWrite, Choice, Conflict, ConflictStatus};
 use crate::context::{
     relevant, ContextDraft, ContextEntry, ContextEventKind, ContextStatus, HandoffSummary,
 };
@@ -95,6 +96,35 @@ pub struct Session {
     /// This person's private context: never written to the room.
     private_context: Vec<ContextEntry>,
     next_private: u64,
+    /// The conflicts last computed, and at which doc version.
+    conflicts: Option<(u64, Vec<Conflict>)>,
+    /// Each conflict's status when this session last reported it.
+    known_conflicts: HashMap<String, ConflictStatus>,
+}
+
+/// What a conflict notice says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoticeKind {
+    /// A conflict appeared (or was first seen).
+    Raised,
+    /// Someone asked an agent to resolve it.
+    AwaitingAgent,
+    /// It was resolved.
+    Resolved,
+}
+
+/// A change in the room's conflicts, told to one participant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConflictNotice {
+    /// What happened.
+    pub kind: NoticeKind,
+    /// True when this participant should act: they have a side in a new conflict, or
+    /// they are an agent and someone asked an agent to resolve it.
+    pub needs_input: bool,
+    /// The conflict as it stands.
+    pub conflict: Conflict,
 }
 
 impl Session {
@@ -143,6 +173,8 @@ impl Session {
             parked_presence: None,
             private_context: Vec::new(),
             next_private: 0,
+            conflicts: None,
+            known_conflicts: HashMap::new(),
         };
         // Everyone is present from the start (with `user`), so peers can tell a live
         // writer from a vanished one even when the app never sets presence.
@@ -233,6 +265,7 @@ impl Session {
     /// Handle one frame from the room.
     pub fn receive(&mut self, frame: &[u8], now_ms: u64) -> Result<Received> {
         self.clock.set(now_ms);
+        self.doc.set_time(now_ms);
         let messages = decode_frame(frame)?;
         let before = self.doc_version();
         let mut got = Received::default();
@@ -525,6 +558,7 @@ impl Session {
     /// set of peers changed.
     pub fn tick(&mut self, now_ms: u64) -> (Vec<Vec<u8>>, bool) {
         self.clock.set(now_ms);
+        self.doc.set_time(now_ms);
         let mut frames = Vec::new();
         let status = PresenceStatus::after_quiet(now_ms.saturating_sub(self.last_input));
         if status != self.status && self.presence.is_some() {
@@ -896,6 +930,80 @@ impl Session {
         use yrs::updates::encoder::Encode;
         self.doc.doc().transact().state_vector().encode_v1()
     }
+
+    /// Every conflict in the room (computed again only after the doc changed).
+    pub fn conflicts(&mut self) -> Vec<Conflict> {
+        let version = self.doc_version();
+        match &self.conflicts {
+            Some((at, list)) if *at == version => list.clone(),
+            _ => {
+                let list = self.doc.conflicts();
+                self.conflicts = Some((version, list.clone()));
+                list
+            }
+        }
+    }
+
+    /// What changed in the room's conflicts since the last call, for this participant:
+    /// new conflicts (with `needs_input` when they have a side), requests for an agent
+    /// (`needs_input` for agents) and resolutions. Conflicts already resolved when
+    /// first seen are not reported.
+    pub fn poll_conflicts(&mut self) -> Vec<ConflictNotice> {
+        let mut out = Vec::new();
+        for conflict in self.conflicts() {
+            let before = self.known_conflicts.get(&conflict.id).copied();
+            if before == Some(conflict.status) {
+                continue;
+            }
+            self.known_conflicts
+                .insert(conflict.id.clone(), conflict.status);
+            let mine = conflict.participants().iter().any(|p| p.id == self.me.id);
+            let (kind, needs_input) = match conflict.status {
+                ConflictStatus::Open => (NoticeKind::Raised, mine),
+                ConflictStatus::AwaitingAgent => (
+                    NoticeKind::AwaitingAgent,
+                    self.me.kind == ParticipantKind::Agent,
+                ),
+                ConflictStatus::Resolved if before.is_some() => (NoticeKind::Resolved, false),
+                ConflictStatus::Resolved => continue,
+            };
+            out.push(ConflictNotice {
+                kind,
+                needs_input,
+                conflict,
+            });
+        }
+        out
+    }
+
+    /// Resolve a conflict as this participant (see [`RoomDoc::resolve_conflict`]).
+    pub fn resolve_conflict(
+        &mut self,
+        id: &str,
+        choice: Choice,
+        side: Option<usize>,
+        text: Option<&str>,
+        now_ms: u64,
+    ) -> Result<()> {
+        self.doc.set_time(now_ms);
+        let me = self.me.clone();
+        self.doc.resolve_conflict(id, choice, side, text, &me)
+    }
+
+    /// Write over a range of the text read at `base` (see [`RoomDoc::write_based`]).
+    pub fn write_based(
+        &mut self,
+        doc: &str,
+        start: u32,
+        end: u32,
+        text: &str,
+        base: &[u8],
+        now_ms: u64,
+    ) -> Result<BasedWrite> {
+        self.doc.set_time(now_ms);
+        let me = self.me.clone();
+        self.doc.write_based(doc, start, end, text, base, &me)
+    }
 }
 
 #[cfg(test)]
@@ -926,6 +1034,84 @@ mod tests {
         assert_eq!(other.doc().document_text("d")?, "hello");
         // Remote changes are not echoed back.
         assert!(other.drain_outgoing().is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn conflicts_notify_the_people_involved_and_agents_when_asked() -> Result<()> {
+        let mut a = Session::new(1, person("a"), 0);
+        let mut b = Session::new(2, person("b"), 0);
+        let mut c = Session::new(3, person("c"), 0);
+        let mut bot = Session::new(4, Participant::agent("bot", "Bot"), 0);
+        a.doc_mut().create_document(Some("d"), "D", 0)?;
+        a.doc_mut().insert_text("d", 0, "price: 10 EUR")?;
+        let deliver = |from: &mut Session, to: &mut [&mut Session]| -> Result<()> {
+            for frame in from.drain_outgoing() {
+                for s in to.iter_mut() {
+                    s.receive(&frame, 1)?;
+                }
+            }
+            Ok(())
+        };
+        deliver(&mut a, &mut [&mut b, &mut c, &mut bot])?;
+        for s in [&mut a, &mut b, &mut c, &mut bot] {
+            assert!(s.poll_conflicts().is_empty());
+        }
+        // a and b both change the price without seeing each other.
+        a.doc_mut().replace_text("d", 7, 2, "12")?;
+        b.doc_mut().replace_text("d", 7, 2, "15")?;
+        deliver(&mut a, &mut [&mut b, &mut c, &mut bot])?;
+        deliver(&mut b, &mut [&mut a, &mut c, &mut bot])?;
+        let seen: Vec<(NoticeKind, bool)> = [&mut a, &mut b, &mut c, &mut bot]
+            .into_iter()
+            .map(|s| {
+                let notices = s.poll_conflicts();
+                assert_eq!(notices.len(), 1);
+                (notices[0].kind, notices[0].needs_input)
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (NoticeKind::Raised, true),
+                (NoticeKind::Raised, true),
+                (NoticeKind::Raised, false),
+                (NoticeKind::Raised, false)
+            ]
+        );
+        assert!(a.poll_conflicts().is_empty(), "told once");
+        let id = a.conflicts()[0].id.clone();
+        c.resolve_conflict(&id, Choice::Agent, None, None, 5)?;
+        deliver(&mut c, &mut [&mut a, &mut b, &mut bot])?;
+        let asked = bot.poll_conflicts();
+        assert_eq!(
+            (asked[0].kind, asked[0].needs_input),
+            (NoticeKind::AwaitingAgent, true)
+        );
+        assert!(!a.poll_conflicts()[0].needs_input, "people are not asked");
+        bot.resolve_conflict(&id, Choice::Manual, None, Some("12-15"), 6)?;
+        deliver(&mut bot, &mut [&mut a, &mut b, &mut c])?;
+        let done = a.poll_conflicts();
+        assert_eq!(done[0].kind, NoticeKind::Resolved);
+        assert_eq!(a.doc().document_text("d")?, "price: 12-15 EUR");
+        use yrs::updates::decoder::Decode;
+        let late = Session::new(5, person("e"), 9);
+        let mut late = late;
+        late.doc()
+            .doc()
+            .transact_mut()
+            .apply_update(
+                yrs::Update::decode_v1(
+                    &a.doc().doc().transact().encode_diff_v1(&Default::default()),
+                )
+                .expect("valid"),
+            )
+            .expect("applies");
+        assert!(
+            late.poll_conflicts().is_empty(),
+            "already resolved: nothing to tell"
+        );
+        assert_eq!(late.conflicts().len(), 1);
         Ok(())
     }
 

@@ -244,12 +244,22 @@ impl RoomDoc {
     }
 
     fn close_turn(&mut self, id: &str, status: TurnStatus, extra: &[(&str, Any)]) -> Result<()> {
+        let own = self.doc.client_id().get();
         let mut txn = self.doc.transact_mut();
         let m = self.open_turn_map(&txn, id)?;
         m.insert(&mut txn, "status", status.as_str());
         for (key, value) in extra {
             m.insert(&mut txn, *key, value.clone());
         }
+        // Status is a tracked field: "done" racing "interrupted" is kept as a conflict.
+        crate::conflict::log_field(
+            &mut txn,
+            own,
+            &format!("messages/{id}/status"),
+            Any::from(status.as_str()),
+            self.writer.now_ms,
+        );
+        self.writer.note(&mut txn, own);
         Ok(())
     }
 
