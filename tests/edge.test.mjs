@@ -40,6 +40,46 @@ describe("edge under workerd", () => {
     assert.equal((await noUpgrade.json()).error.code, "upgrade_required");
   });
 
+  test("offline replacements of one sentence: the same conflict on both clients and at the edge, resolved once", () =>
+    withAdaAndBob("conflict", async (a, b, room) => {
+      a.ensureDocument("report", "Report");
+      a.insertText("report", 0, "Revenue was $2.0B last year.");
+      await waitFor(() => textOf(b, "report") === "Revenue was $2.0B last year.", { what: "b to see the report" });
+      const notices = { a: [], b: [] };
+      a.on("conflict", (n) => notices.a.push(n));
+      b.on("conflict", (n) => notices.b.push(n));
+      a.disconnect();
+      b.disconnect();
+      a.replaceRange("report", 12, 5, "$2.5B");
+      b.replaceRange("report", 12, 5, "$3.2B");
+      a.connect();
+      b.connect();
+      await waitFor(() => a.conflicts().length === 1 && b.conflicts().length === 1, { what: "both to see a conflict" });
+      const [ca] = a.conflicts();
+      const [cb] = b.conflicts();
+      assert.equal(ca.id, cb.id, "one conflict id everywhere");
+      assert.equal(ca.kind, "text");
+      assert.equal(ca.before, "$2.0B");
+      assert.deepEqual(
+        ca.sides.map((s) => [s.author?.id, s.inserted]).sort(),
+        [
+          ["a", "$2.5B"],
+          ["b", "$3.2B"],
+        ],
+      );
+      const atEdge = await (await fetch(`${edge.http}/rooms/${room}/conflicts`)).json();
+      assert.deepEqual(atEdge.conflicts.map((c) => c.id), [ca.id], "the edge finds the same conflict");
+      await waitFor(() => notices.a.length > 0 && notices.b.length > 0, { what: "needs-input notices" });
+      assert.deepEqual([notices.a[0].kind, notices.a[0].needsInput, notices.a[0].conflict.id], ["raised", true, ca.id]);
+      assert.deepEqual([notices.b[0].kind, notices.b[0].needsInput], ["raised", true]);
+      a.resolveConflict(ca.id, "theirs");
+      await waitFor(() => b.conflicts()[0]?.status === "resolved", { what: "b to see the resolution" });
+      assert.equal(b.documentText("report"), "Revenue was $3.2B last year.");
+      assert.equal(b.conflicts()[0].resolution.by.id, "a");
+      assert.throws(() => b.resolveConflict(ca.id, "mine"), /already resolved/);
+      await waitFor(() => notices.b.some((n) => n.kind === "resolved"), { what: "a resolved notice" });
+    }));
+
   test("two Confab clients converge on documents and messages", () =>
     withAdaAndBob("converge", async (a, b) => {
       a.ensureDocument("notes", "Notes");

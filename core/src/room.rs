@@ -83,8 +83,10 @@ impl Room {
     pub fn new(now_ms: u64) -> Self {
         // The server never edits, so its own client id is never used in an update.
         let mut options = Options::with_client_id(yrs::ClientID::new(0));
-        // Keep deleted content so late joiners can still read every named version.
+        // Keep deleted content so late joiners can still read every named version (and
+        // conflicts can be found from the room's own copy); count like clients do.
         options.skip_gc = true;
+        options.offset_kind = yrs::OffsetKind::Utf16;
         let doc = Doc::with_options(options);
         let changes: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let sink = changes.clone();
@@ -413,6 +415,11 @@ impl Room {
             .iter()
             .filter(|(_, s)| s.data.is_some())
             .count()
+    }
+
+    /// Every conflict in the room, found by the same code as on every client.
+    pub fn conflicts(&self) -> Vec<crate::conflict::Conflict> {
+        crate::model::RoomDoc::from_doc(self.awareness.doc().clone()).conflicts()
     }
 
     /// Read a Confab document's body (for tests and diagnostics; the room itself does

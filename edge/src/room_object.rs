@@ -195,6 +195,13 @@ impl DurableObject for RoomObject {
         let confab = url
             .query_pairs()
             .any(|(k, v)| k == "protocol" && v == "confab");
+        if url.path().ends_with("/conflicts") {
+            // The same detection every client runs, on the room's own copy.
+            return match self.with_room(|room| room.conflicts()) {
+                Ok(list) => Response::from_json(&serde_json::json!({ "conflicts": list })),
+                Err(err) => error_response(&err),
+            };
+        }
         let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
         if !upgrade.eq_ignore_ascii_case("websocket") {
             return error_response(&EdgeError::UpgradeRequired(url.path().to_owned()));

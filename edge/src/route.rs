@@ -12,6 +12,8 @@ pub enum Route {
     Health,
     /// `/rooms/<room>`: the room's WebSocket.
     Room(String),
+    /// `GET /rooms/<room>/conflicts`: the conflicts the room's authority sees.
+    Conflicts(String),
 }
 
 /// Route a request by method and path (without the query).
@@ -26,6 +28,10 @@ pub fn route(method: &str, path: &str) -> Result<Route, EdgeError> {
     if let Some(raw) = path.strip_prefix("/rooms/") {
         if method != "GET" {
             return Err(not_found());
+        }
+        // Room names never contain `/` (see `room_name`), so this suffix is unambiguous.
+        if let Some(raw) = raw.strip_suffix("/conflicts") {
+            return room_name(raw).map(Route::Conflicts);
         }
         return room_name(raw).map(Route::Room);
     }
@@ -85,6 +91,10 @@ mod tests {
         assert_eq!(
             route("GET", "/rooms/team%20chat").unwrap(),
             Route::Room("team chat".into())
+        );
+        assert_eq!(
+            route("GET", "/rooms/team%20chat/conflicts").unwrap(),
+            Route::Conflicts("team chat".into())
         );
         assert_eq!(route("POST", "/health").unwrap_err().status_code(), 404);
         assert_eq!(

@@ -15,7 +15,13 @@
  */
 import initWasm, { initSync, Room as WasmRoom } from "../wasm/confab_wasm.js";
 import type {
+  BasedWrite,
   BlameSpan,
+  Conflict,
+  ConflictChoice,
+  DocumentRead,
+  Granularity,
+  StalePolicy,
   BranchInfo,
   DiffSpan,
   VersionInfo,
@@ -38,7 +44,16 @@ import type {
 } from "../wasm/confab_wasm.js";
 
 export type {
+  BasedWrite,
   BlameSpan,
+  Conflict,
+  ConflictChoice,
+  ConflictNotice,
+  ConflictResolution,
+  ConflictSide,
+  DocumentRead,
+  Granularity,
+  StalePolicy,
   BranchInfo,
   DiffSpan,
   VersionInfo,
@@ -542,9 +557,71 @@ export class Room {
     if (start > 0 && isHighSurrogate(prev.charCodeAt(start - 1))) start--;
     if (end > 0 && isLowSurrogate(prev.charCodeAt(prev.length - end))) end--;
     const removed = prev.length - start - end;
-    if (removed > 0) this.deleteText(id, start, removed);
     const inserted = next.slice(start, next.length - end);
-    if (inserted.length > 0) this.insertText(id, start, inserted);
+    this.replaceRange(id, start, removed, inserted);
+  }
+
+  /** Replace `length` UTF-16 code units at `index` with `text`, as one change. */
+  replaceRange(id: string, index: number, length: number, text: string): void {
+    this.#inner.replaceRange(id, index, length, text);
+  }
+
+  /** Rename a document (concurrent renames are kept as a conflict with both titles). */
+  setDocumentTitle(id: string, title: string): void {
+    this.#inner.setDocumentTitle(id, title);
+  }
+
+  /**
+   * Every conflict in the room, oldest first: concurrent changes to one stretch of a
+   * document, concurrent writes to one field, writes from a stale base. Listen with
+   * `on("conflict", ...)`; `needsInput` says when this participant should act.
+   */
+  conflicts(): Conflict[] {
+    return this.#inner.conflicts();
+  }
+
+  /**
+   * Resolve a conflict: keep `"mine"` or `"theirs"`, a side by number (`"side"`, `{ side }`),
+   * `"both"`, a `"manual"` merge (`{ text }`), or ask an `"agent"` (any agent may answer
+   * with a manual merge). The change is attributed to this participant.
+   */
+  resolveConflict(id: string, choice: ConflictChoice, options: { side?: number; text?: string } = {}): void {
+    this.#inner.resolveConflict(id, choice, options.side, options.text);
+  }
+
+  /** A document's text and the version it was read at (pass `base` to {@link writeBased}). */
+  readDocument(id: string): DocumentRead {
+    return this.#inner.readDocument(id);
+  }
+
+  /**
+   * Replace `start..end` of the text *as read* at `base` with `text`. The range is
+   * mapped onto the current text; if someone else changed it since, the write is held
+   * as a suggestion (policy `"suggest"`, the default) or applied with a conflict record
+   * (`"apply"`).
+   */
+  writeBased(id: string, start: number, end: number, text: string, base: Uint8Array): BasedWrite {
+    return this.#inner.writeBased(id, start, end, text, base);
+  }
+
+  /** How close concurrent changes to a document must be to conflict (default `"word"`). */
+  setGranularity(id: string, granularity: Granularity): void {
+    this.#inner.setGranularity(id, granularity);
+  }
+
+  /** What a stale write to a document does (default `"suggest"`). */
+  setStalePolicy(id: string, policy: StalePolicy): void {
+    this.#inner.setStalePolicy(id, policy);
+  }
+
+  /** Agents: attribute the next edits to `turn` (and `model`); call with nothing to stop. */
+  actFor(turn?: string, model?: string): void {
+    this.#inner.actFor(turn, model);
+  }
+
+  /** Change a shared context entry's text (concurrent edits are kept as a conflict). */
+  editContext(id: string, text: string): void {
+    this.#inner.editContext(id, text);
   }
 
   /** Set this client's presence (status, activity, cursor, ...). */

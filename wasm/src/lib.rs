@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use confab_core::backoff::{Backoff, ConnectionState};
+use confab_core::conflict::{Choice, Granularity, StalePolicy};
 use confab_core::context::{ContextDraft, ContextEventKind, ContextKind};
 use confab_core::model::{Participant, ParticipantKind, Role};
 use confab_core::session::Session;
@@ -57,7 +58,8 @@ export type RoomEvent =
   | { type: "status"; state: ConnectionState; code?: number; reason?: string }
   | { type: "change"; origin: "local" | "remote" }
   | { type: "presence" }
-  | { type: "error"; message: string };
+  | { type: "error"; message: string }
+  | ({ type: "conflict" } & ConflictNotice);
 export interface ParticipantInfo { id: string; name: string; kind: "person" | "agent" }
 export interface ConversationInfo {
   id: string; title: string; createdBy: string; createdAt: number;
@@ -120,9 +122,41 @@ export interface VersionInfo { id: string; name: string; author: ParticipantInfo
 export interface DiffSpan {
   text: string; change: "unchanged" | "inserted" | "deleted";
   author: ParticipantInfo | null; deletedBy: ParticipantInfo | null; client: number | null;
+  turn: string | null; model: string | null;
 }
-/** Who wrote a stretch of a document's current text (UTF-16 offsets). */
-export interface BlameSpan { text: string; start: number; end: number; author: ParticipantInfo | null; client: number | null }
+/** Who wrote a stretch of a document's current text (UTF-16 offsets); agents' spans name the turn and model when recorded. */
+export interface BlameSpan {
+  text: string; start: number; end: number; author: ParticipantInfo | null; agent: boolean; client: number | null;
+  turn: string | null; model: string | null;
+}
+/** How close concurrent changes must be to conflict: the same characters, word or line. */
+export type Granularity = "char" | "word" | "line";
+/** What a write from a stale base does: held as a suggestion, or applied with a record. */
+export type StalePolicy = "suggest" | "apply";
+export type ConflictChoice = "mine" | "theirs" | "side" | "both" | "manual" | "agent";
+export interface ConflictSide {
+  author: ParticipantInfo | null; client: number; inserted: string; deleted: string; at: number;
+  turn: string | null; model: string | null; stale: boolean;
+}
+export interface ConflictResolution {
+  choice: ConflictChoice; side: number | null; text: string | null; by: ParticipantInfo; at: number;
+}
+/**
+ * Concurrent changes the CRDT merged silently. `start`/`end` locate the stretch in the
+ * document now (UTF-16); `before` is what both sides started from; `current` what the
+ * room shows. Ids are equal on every replica.
+ */
+export interface Conflict {
+  id: string; kind: "text" | "field" | "stale"; doc: string | null; field: string | null;
+  start: number; end: number; before: string; current: string; sides: ConflictSide[];
+  stale: boolean; held: boolean; status: "open" | "awaiting-agent" | "resolved";
+  askedBy: ParticipantInfo | null; resolution: ConflictResolution | null; at: number;
+}
+/** A change in the room's conflicts; `needsInput` when this participant should act. */
+export interface ConflictNotice { kind: "raised" | "awaiting-agent" | "resolved"; needsInput: boolean; conflict: Conflict }
+/** A document's text with the version it was read at (declare it when writing back). */
+export interface DocumentRead { text: string; base: Uint8Array }
+export interface BasedWrite { applied: boolean; conflict: string | null; start: number; end: number }
 export interface PeerInfo { clientId: number; isSelf: boolean; state: Record<string, unknown> & { user?: ParticipantInfo } }
 "#;
 
@@ -177,6 +211,8 @@ struct MergeSummaryInput {
 
 /// How long turn text may wait in the buffer before it is written (about a frame).
 const TURN_FLUSH_MS: i32 = 16;
+/// How long after a change conflicts are looked for again (changes in between share one look).
+const CONFLICT_CHECK_MS: i32 = 60;
 
 #[derive(Deserialize)]
 struct PlainOptions {
@@ -232,6 +268,7 @@ enum Event {
     Change(&'static str),
     Presence,
     Error(String),
+    Conflict(JsValue),
 }
 
 impl Event {
@@ -257,6 +294,13 @@ impl Event {
             Event::Error(message) => {
                 set("type", "error".into());
                 set("message", message.as_str().into());
+            }
+            Event::Conflict(notice) => {
+                set("type", "conflict".into());
+                for key in ["kind", "needsInput", "conflict"] {
+                    let value = Reflect::get(notice, &JsValue::from_str(key)).unwrap_or_default();
+                    set(key, value);
+                }
             }
         }
         obj.into()
@@ -284,6 +328,7 @@ struct Inner {
     tick_timer: Option<JsValue>,
     tick_closure: Option<Closure<dyn FnMut()>>,
     turn_timer: Option<JsValue>,
+    conflict_timer: Option<JsValue>,
     listener: Option<Function>,
 }
 
@@ -431,6 +476,31 @@ fn open_socket(rc: &Rc<RefCell<Inner>>) {
     emit(rc, events);
 }
 
+/// Look for new, agent-awaiting and resolved conflicts shortly after the doc changed,
+/// and tell the listener (`conflict` events).
+fn schedule_conflict_check(rc: &Rc<RefCell<Inner>>) {
+    let mut inner = rc.borrow_mut();
+    if inner.conflict_timer.is_some() {
+        return;
+    }
+    let weak = Rc::downgrade(rc);
+    let check = Closure::once_into_js(move || {
+        let Some(rc) = weak.upgrade() else { return };
+        let events: Vec<Event> = {
+            let mut inner = rc.borrow_mut();
+            inner.conflict_timer = None;
+            inner
+                .session
+                .poll_conflicts()
+                .iter()
+                .filter_map(|notice| to_js(notice).ok().map(Event::Conflict))
+                .collect()
+        };
+        emit(&rc, events);
+    });
+    inner.conflict_timer = Some(set_timeout(&check, CONFLICT_CHECK_MS));
+}
+
 /// Write buffered turn text about once a frame: one transaction, one update.
 fn schedule_turn_flush(rc: &Rc<RefCell<Inner>>) {
     let mut inner = rc.borrow_mut();
@@ -551,7 +621,11 @@ fn socket_message(weak: &Weak<RefCell<Inner>>, generation: u64, data: JsValue) {
             }
         }
     }
+    let changed = events.iter().any(|e| matches!(e, Event::Change(_)));
     emit(&rc, events);
+    if changed {
+        schedule_conflict_check(&rc);
+    }
 }
 
 fn socket_closed(weak: &Weak<RefCell<Inner>>, generation: u64, code: u16, reason: String) {
@@ -637,6 +711,7 @@ impl Room {
                 tick_timer: None,
                 tick_closure: None,
                 turn_timer: None,
+                conflict_timer: None,
                 listener: None,
             })),
         })
@@ -696,6 +771,9 @@ impl Room {
         {
             let mut inner = self.inner.borrow_mut();
             if let Some(t) = inner.turn_timer.take() {
+                clear_timeout(&t);
+            }
+            if let Some(t) = inner.conflict_timer.take() {
                 clear_timeout(&t);
             }
             // Buffered turn text goes out before we leave.
@@ -761,6 +839,7 @@ impl Room {
             let before = inner.session.doc_version();
             let now = now_ms();
             inner.session.note_input(now);
+            inner.session.doc_mut().set_time(now);
             let result = f(&mut inner.session, now).map_err(js_error)?;
             let changed = inner.session.doc_version() != before;
             inner.flush();
@@ -768,6 +847,7 @@ impl Room {
         };
         if result.1 {
             emit(&self.inner, vec![Event::Change("local")]);
+            schedule_conflict_check(&self.inner);
         }
         Ok(result.0)
     }
@@ -1185,6 +1265,134 @@ impl Room {
                 .doc()
                 .participant_for_client(client as u64),
         )
+    }
+
+    /// Replace `length` UTF-16 code units at `index` with `text`, as one change.
+    #[wasm_bindgen(js_name = replaceRange)]
+    pub fn replace_range(
+        &self,
+        id: &str,
+        index: u32,
+        length: u32,
+        text: &str,
+    ) -> Result<(), JsValue> {
+        self.edit(|s, _| s.doc_mut().replace_text(id, index, length, text))
+    }
+
+    /// Rename a document (concurrent renames are kept as a conflict).
+    #[wasm_bindgen(js_name = setDocumentTitle)]
+    pub fn set_document_title(&self, id: &str, title: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.doc_mut().set_document_title(id, title))
+    }
+
+    /// Every conflict in the room, oldest first.
+    #[wasm_bindgen(unchecked_return_type = "Conflict[]")]
+    pub fn conflicts(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow_mut().session.conflicts())
+    }
+
+    /// Resolve a conflict: keep `mine`, `theirs`, a `side` by number, `both`, a
+    /// `manual` merge (`text`), or ask an `agent`.
+    #[wasm_bindgen(js_name = resolveConflict)]
+    pub fn resolve_conflict(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "ConflictChoice")] choice: &str,
+        side: Option<u32>,
+        text: Option<String>,
+    ) -> Result<(), JsValue> {
+        let choice = Choice::parse(choice).ok_or_else(|| {
+            type_error(&format!(
+                "unknown choice `{choice}`: use mine, theirs, side, both, manual or agent"
+            ))
+        })?;
+        self.edit(|s, now| {
+            s.resolve_conflict(id, choice, side.map(|n| n as usize), text.as_deref(), now)
+        })
+    }
+
+    /// A document's text and the version it was read at, to declare as the base of a
+    /// later `writeBased`.
+    #[wasm_bindgen(js_name = readDocument, unchecked_return_type = "DocumentRead")]
+    pub fn read_document(&self, id: &str) -> Result<JsValue, JsValue> {
+        let read = self
+            .inner
+            .borrow()
+            .session
+            .doc()
+            .read_document(id)
+            .map_err(js_error)?;
+        let obj = js_sys::Object::new();
+        Reflect::set(&obj, &"text".into(), &read.text.as_str().into())?;
+        Reflect::set(
+            &obj,
+            &"base".into(),
+            &Uint8Array::from(read.base.as_slice()),
+        )?;
+        Ok(obj.into())
+    }
+
+    /// Replace `start..end` of the text as read at `base` with `text`. If others
+    /// changed that range since, the write is held as a suggestion or applied with a
+    /// conflict record, by the document's stale policy.
+    #[wasm_bindgen(js_name = writeBased, unchecked_return_type = "BasedWrite")]
+    pub fn write_based(
+        &self,
+        id: &str,
+        start: u32,
+        end: u32,
+        text: &str,
+        base: &[u8],
+    ) -> Result<JsValue, JsValue> {
+        let out = self.edit(|s, now| s.write_based(id, start, end, text, base, now))?;
+        to_js(&out)
+    }
+
+    /// Set how close concurrent changes to a document must be to conflict.
+    #[wasm_bindgen(js_name = setGranularity)]
+    pub fn set_granularity(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "Granularity")] granularity: &str,
+    ) -> Result<(), JsValue> {
+        let g = Granularity::parse(granularity).ok_or_else(|| {
+            type_error(&format!(
+                "unknown granularity `{granularity}`: use char, word or line"
+            ))
+        })?;
+        self.edit(|s, _| s.doc_mut().set_granularity(id, g))
+    }
+
+    /// Set what a stale write to a document does.
+    #[wasm_bindgen(js_name = setStalePolicy)]
+    pub fn set_stale_policy(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "StalePolicy")] policy: &str,
+    ) -> Result<(), JsValue> {
+        let p = StalePolicy::parse(policy).ok_or_else(|| {
+            type_error(&format!(
+                "unknown stale policy `{policy}`: use suggest or apply"
+            ))
+        })?;
+        self.edit(|s, _| s.doc_mut().set_stale_policy(id, p))
+    }
+
+    /// Agents: attribute the next edits to a turn (and model); call with no arguments
+    /// to stop.
+    #[wasm_bindgen(js_name = actFor)]
+    pub fn act_for(&self, turn: Option<String>, model: Option<String>) {
+        self.inner
+            .borrow_mut()
+            .session
+            .doc_mut()
+            .act_for(turn.as_deref(), model.as_deref());
+    }
+
+    /// Change a shared context entry's text.
+    #[wasm_bindgen(js_name = editContext)]
+    pub fn edit_context(&self, id: &str, text: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.doc_mut().edit_context(id, text))
     }
 
     /// Create a shared document; returns its id.
