@@ -257,3 +257,71 @@ test("versions diff with authors and restore; context is shared, curated, privat
   await one.page.screenshot({ path: path.join(ARTIFACTS, "demo-history-and-context.png") });
   for (const p of [one, two]) assert.deepEqual(p.problems, []);
 });
+
+test("two pages replace one sentence while apart: both see the same conflict, it is resolved once, authors are coloured", async () => {
+  const room = uniqueRoom("e2e-conflict");
+  const one = await openDemo(room);
+  const two = await openDemo(room);
+  const sentence = "The launch is on Monday.";
+  await one.page.click("#doc");
+  await one.page.keyboard.type(`Plan: ${sentence} Owner: Sam.`);
+  await two.page.waitForFunction((s) => document.querySelector("textarea").value.includes(s), sentence, { timeout: 10_000 });
+
+  // Both go offline, then each replaces the same sentence.
+  for (const p of [one, two]) {
+    await p.page.evaluate(() => window.confabRoom.disconnect());
+    await p.page.locator("#status[data-state=offline]").waitFor();
+  }
+  const replace = async (p, text) => {
+    await p.page.evaluate((s) => {
+      const el = document.querySelector("textarea");
+      const at = el.value.indexOf(s);
+      el.focus();
+      el.setSelectionRange(at, at + s.length);
+    }, sentence);
+    await p.page.keyboard.type(text);
+  };
+  await replace(one, "The launch moves to Tuesday.");
+  await replace(two, "The launch is cancelled.");
+  for (const p of [one, two]) {
+    await p.page.evaluate(() => window.confabRoom.connect());
+    await p.page.locator("#status[data-state=synced]").waitFor({ timeout: 15_000 });
+  }
+
+  // The same conflict (same id) on both pages, with a "needs your input" notice.
+  const openItem = (p) => p.page.locator("#conflicts li[data-status=open]");
+  await openItem(one).first().waitFor({ timeout: 10_000 });
+  await openItem(two).first().waitFor({ timeout: 10_000 });
+  const ids = async (p) => p.page.locator("#conflicts li").evaluateAll((els) => els.map((e) => e.dataset.id));
+  await waitFor(async () => (await ids(one)).length === 1 && (await ids(two)).length === 1, { what: "one conflict each" });
+  assert.deepEqual(await ids(one), await ids(two), "both pages show the same conflict");
+  await one.page.locator("#notice", { hasText: "Needs your input" }).waitFor({ timeout: 10_000 });
+  await two.page.locator("#notice", { hasText: "Needs your input" }).waitFor({ timeout: 10_000 });
+  const card = await openItem(one).first().innerText();
+  assert.match(card, /Tuesday/);
+  assert.match(card, /cancelled/);
+  const text = (p) => p.page.evaluate(() => document.querySelector("textarea").value);
+  assert.equal(await text(one), await text(two), "merged alike");
+  await one.page.screenshot({ path: path.join(ARTIFACTS, "demo-conflict-open.png") });
+
+  // Page one keeps its own version; page two sees it resolved, once.
+  await openItem(one).first().getByRole("button", { name: "Keep mine" }).click();
+  await two.page.locator("#conflicts li[data-status=resolved]").waitFor({ timeout: 10_000 });
+  await two.page.waitForFunction(
+    () => document.querySelector("textarea").value === "Plan: The launch moves to Tuesday. Owner: Sam.",
+    null,
+    { timeout: 10_000 },
+  );
+  assert.equal(await openItem(two).count(), 0, "nothing left to resolve");
+  assert.match(await two.page.locator("#conflicts li").first().innerText(), /Resolved by .*mine/);
+
+  // Author colours: each writer's stretch carries its own colour.
+  await two.page.check("#show-authors");
+  const authors = await two.page.locator("#authors span").evaluateAll((els) => els.map((e) => [e.textContent, e.dataset.author, e.style.getPropertyValue("--author")]));
+  const colours = new Set(authors.map((a) => a[2]));
+  assert.ok(authors.length >= 2 && colours.size >= 2, `two authors, two colours: ${JSON.stringify(authors)}`);
+  await two.page.screenshot({ path: path.join(ARTIFACTS, "demo-conflict-resolved.png") });
+  for (const p of [one, two]) assert.deepEqual(p.problems, []);
+  await one.page.context().close();
+  await two.page.context().close();
+});

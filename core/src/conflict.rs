@@ -588,6 +588,24 @@ impl RoomDoc {
         Ok((granularity, regions, pieces))
     }
 
+    /// The marks on `piece` that belong to one of the region's sides and that the other
+    /// side did not know of: the changes that collide (a side's earlier text, which the
+    /// other side had seen, is not part of the conflict).
+    fn colliding(&self, piece: &Piece, region: &Region) -> Vec<(usize, Mark)> {
+        self.marks(piece)
+            .into_iter()
+            .filter_map(|m| {
+                let k = region.sides.iter().position(|s| *s == m.side())?;
+                let other = region.sides[1 - k];
+                let unknown = self
+                    .epochs
+                    .at(other.0, other.1)
+                    .is_some_and(|e| !e.saw(m.client, m.clock));
+                unknown.then_some((k, m))
+            })
+            .collect()
+    }
+
     fn text_conflict(&self, doc: &str, region: &Region, pieces: &[Piece]) -> Conflict {
         let start: u32 = pieces[..region.lo]
             .iter()
@@ -612,27 +630,19 @@ impl RoomDoc {
             });
         }
         for piece in &pieces[region.lo..=region.hi] {
-            let marks = self.marks(piece);
-            for m in &marks {
-                if let Some(k) = region.sides.iter().position(|s| *s == m.side()) {
-                    firsts[k] = firsts[k].min(m.clock);
-                    let text = piece.text();
-                    if m.insert {
-                        sides[k].inserted.push_str(&text);
-                    } else {
-                        sides[k].deleted.push_str(&text);
-                    }
+            let colliding = self.colliding(piece, region);
+            for (k, m) in &colliding {
+                firsts[*k] = firsts[*k].min(m.clock);
+                let text = piece.text();
+                if m.insert {
+                    sides[*k].inserted.push_str(&text);
+                } else {
+                    sides[*k].deleted.push_str(&text);
                 }
             }
-            let inserted_by_side = marks
-                .iter()
-                .any(|m| m.insert && region.sides.contains(&m.side()));
-            if !inserted_by_side
-                && (!piece.deleted
-                    || marks
-                        .iter()
-                        .any(|m| !m.insert && region.sides.contains(&m.side())))
-            {
+            let inserted_by_side = colliding.iter().any(|(_, m)| m.insert);
+            let deleted_by_side = colliding.iter().any(|(_, m)| !m.insert);
+            if !inserted_by_side && (!piece.deleted || deleted_by_side) {
                 before.extend_from_slice(&piece.units);
             }
             if !piece.deleted {
@@ -1197,21 +1207,25 @@ impl RoomDoc {
                 };
                 let mut out = Vec::new();
                 for piece in &pieces[region.lo..=region.hi] {
-                    let marks = self.marks(piece);
+                    let colliding = self.colliding(piece, region);
                     let by = |s: Side, insert: bool| {
-                        marks.iter().any(|m| m.side() == s && m.insert == insert)
+                        colliding
+                            .iter()
+                            .any(|(_, m)| m.side() == s && m.insert == insert)
                     };
+                    let deletions: Vec<&Mark> = colliding
+                        .iter()
+                        .filter(|(_, m)| !m.insert)
+                        .map(|(_, m)| m)
+                        .collect();
                     let include = if by(dropped, true) || by(kept, false) {
                         false
                     } else if piece.deleted
                         && !piece.dels.is_empty()
-                        && marks
-                            .iter()
-                            .filter(|m| !m.insert)
-                            .all(|m| m.side() == dropped)
-                        && marks.iter().filter(|m| !m.insert).count() == piece.dels.len()
+                        && deletions.len() == piece.dels.len()
+                        && deletions.iter().all(|m| m.side() == dropped)
                     {
-                        true
+                        true // only the dropped side deleted it: bring it back
                     } else {
                         !piece.deleted
                     };
@@ -1528,6 +1542,34 @@ mod tests {
             [c.id.clone()],
             "the same record on both replicas"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_side_is_only_what_the_other_had_not_seen() -> Result<()> {
+        // Ada writes the text and then edits it in one stretch (one epoch: she hears
+        // nothing from Bob in between); Bob saw the text, not her edit.
+        let mut one = RoomDoc::new(1);
+        let mut two = RoomDoc::new(2);
+        one.register_client(1, &ada());
+        one.create_document(Some("d"), "Report", 0)?;
+        one.insert_text("d", 0, TEXT)?;
+        sync(&one, &two);
+        two.register_client(2, &bob());
+        let i = at(&one, "$2.0B");
+        one.replace_text("d", i, 5, "$2.5B")?;
+        two.replace_text("d", i, 5, "$3.2B")?;
+        both_ways(&one, &two);
+        let c = one.conflicts().remove(0);
+        let sides: Vec<(&str, &str)> = c
+            .sides
+            .iter()
+            .map(|s| (s.inserted.as_str(), s.deleted.as_str()))
+            .collect();
+        assert_eq!(sides, [("$2.5B", "$2.0B"), ("$3.2B", "$2.0B")]);
+        let bobs = c.sides.iter().position(|s| s.client == 2).unwrap();
+        one.resolve_conflict(&c.id, Choice::Side, Some(bobs), None, &ada())?;
+        assert_eq!(one.document_text("d")?, TEXT.replace("$2.0B", "$3.2B"));
         Ok(())
     }
 

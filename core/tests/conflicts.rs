@@ -191,10 +191,14 @@ impl World {
         let mut peers: Vec<Replica> = (0..PEERS).map(|i| Replica::new(client_of(i))).collect();
         for (i, p) in peers.iter_mut().enumerate() {
             p.doc.set_time(1_000);
-            p.local(&mut log, |d| d.register_client(client_of(i), &participant(i)));
+            p.local(&mut log, |d| {
+                d.register_client(client_of(i), &participant(i))
+            });
         }
         let granularity = [Granularity::Word, Granularity::Char, Granularity::Line][rng.below(3)];
-        peers[0].local(&mut log, |d| d.create_document(Some(DOC), "Report", 1_000).unwrap());
+        peers[0].local(&mut log, |d| {
+            d.create_document(Some(DOC), "Report", 1_000).unwrap()
+        });
         peers[0].local(&mut log, |d| d.insert_text(DOC, 0, START).unwrap());
         peers[0].local(&mut log, |d| d.set_granularity(DOC, granularity).unwrap());
         // Everyone starts from the document; registrations spread as the run goes.
@@ -436,7 +440,13 @@ fn check(seed: u64) -> Result<(usize, usize), TestCaseError> {
     for (i, p) in world.peers.iter().enumerate() {
         prop_assert_eq!(p.sv(), sv0.clone(), "peer {} state (seed {})", i, seed);
         prop_assert_eq!(p.text(), text.clone(), "peer {} text (seed {})", i, seed);
-        prop_assert_eq!(p.doc.to_json(), json.clone(), "peer {} json (seed {})", i, seed);
+        prop_assert_eq!(
+            p.doc.to_json(),
+            json.clone(),
+            "peer {} json (seed {})",
+            i,
+            seed
+        );
     }
 
     // The same conflicts everywhere, and asking twice changes nothing.
@@ -449,10 +459,19 @@ fn check(seed: u64) -> Result<(usize, usize), TestCaseError> {
     }
 
     // Other delivery orders of the same transactions: one by one, shuffled...
-    let full = world.sv_all();
-    let mut shuffled = world.replay(100, &full);
-    prop_assert_eq!(shuffled.text(), text.clone(), "shuffled replay text (seed {})", seed);
-    same_conflicts("shuffled replay", seed, &shuffled.doc.conflicts(), &reference)?;
+    let mut shuffled = world.replay(100, &sv0);
+    prop_assert_eq!(
+        shuffled.text(),
+        text.clone(),
+        "shuffled replay text (seed {})",
+        seed
+    );
+    same_conflicts(
+        "shuffled replay",
+        seed,
+        &shuffled.doc.conflicts(),
+        &reference,
+    )?;
     // ...and everything at once.
     let mut whole = Replica::new(101);
     whole.apply(
@@ -462,13 +481,28 @@ fn check(seed: u64) -> Result<(usize, usize), TestCaseError> {
             .transact()
             .encode_state_as_update_v1(&StateVector::default()),
     );
-    same_conflicts("single-update replica", seed, &whole.doc.conflicts(), &reference)?;
+    same_conflicts(
+        "single-update replica",
+        seed,
+        &whole.doc.conflicts(),
+        &reference,
+    )?;
 
     // The intermediate point: a replica that gets exactly what the peer had then, in
     // another order, reports exactly what the peer reported.
     let mut mid = world.replay(102, &checkpoint.sv);
-    prop_assert_eq!(mid.sv(), checkpoint.sv.clone(), "checkpoint state (seed {})", seed);
-    prop_assert_eq!(mid.text(), checkpoint.text.clone(), "checkpoint text (seed {})", seed);
+    prop_assert_eq!(
+        mid.sv(),
+        checkpoint.sv.clone(),
+        "checkpoint state (seed {})",
+        seed
+    );
+    prop_assert_eq!(
+        mid.text(),
+        checkpoint.text.clone(),
+        "checkpoint text (seed {})",
+        seed
+    );
     same_conflicts(
         &format!("replay of peer {}'s intermediate state", checkpoint.peer),
         seed,
@@ -515,7 +549,11 @@ fn check(seed: u64) -> Result<(usize, usize), TestCaseError> {
             let i = (s.client - 1) as usize;
             prop_assert_eq!(s.author.as_ref(), Some(&participant(i)));
         }
-        prop_assert!(c.start <= c.end && c.end as usize <= units.len(), "{:#?}", c);
+        prop_assert!(
+            c.start <= c.end && c.end as usize <= units.len(),
+            "{:#?}",
+            c
+        );
         prop_assert_eq!(
             String::from_utf16_lossy(&units[c.start as usize..c.end as usize]),
             c.current.clone(),
@@ -530,12 +568,6 @@ fn check(seed: u64) -> Result<(usize, usize), TestCaseError> {
     Ok((texts, fields.len()))
 }
 
-impl World {
-    fn sv_all(&self) -> StateVector {
-        self.peers[0].sv()
-    }
-}
-
 fn cases() -> u32 {
     std::env::var("CONFAB_CONFLICT_CASES")
         .ok()
@@ -548,6 +580,7 @@ fn five_peers_report_the_same_conflicts_in_any_delivery_order() {
     let config = ProptestConfig {
         cases: cases(),
         max_shrink_iters: 64,
+        failure_persistence: None,
         ..ProptestConfig::default()
     };
     let (texts, fields, runs) = (Cell::new(0usize), Cell::new(0usize), Cell::new(0usize));
@@ -569,7 +602,11 @@ fn five_peers_report_the_same_conflicts_in_any_delivery_order() {
     );
     // Detection must not silently find nothing.
     assert!(texts.get() > 0, "no text conflict in {} cases", runs.get());
-    assert!(fields.get() > 0, "no field conflict in {} cases", runs.get());
+    assert!(
+        fields.get() > 0,
+        "no field conflict in {} cases",
+        runs.get()
+    );
 }
 
 #[test]
@@ -581,4 +618,35 @@ fn fixed_seeds_report_the_same_conflicts() -> Result<(), TestCaseError> {
     }
     prop_assert!(found.0 > 0 && found.1 > 0, "{:?}", found);
     Ok(())
+}
+
+/// The negative check: when every change reaches everyone before the next one is
+/// made, nothing is concurrent and nothing may be flagged.
+#[test]
+fn sequential_edits_never_conflict() {
+    for seed in [7, 99, 0xBEEF, 31337] {
+        let mut world = World::new(seed);
+        world.heal();
+        for _ in 0..60 {
+            world.now += 10;
+            let i = world.rng.below(PEERS);
+            world.peers[i].doc.set_time(world.now);
+            if world.rng.chance(10) {
+                world.rename(i);
+            } else {
+                world.edit(i);
+            }
+            for to in 0..PEERS {
+                world.deliver_all(i, to);
+            }
+        }
+        for (i, p) in world.peers.iter_mut().enumerate() {
+            let found = p.doc.conflicts();
+            assert!(
+                found.is_empty(),
+                "peer {i} flags sequential edits (seed {seed}): {:#?}",
+                digest(&found)
+            );
+        }
+    }
 }

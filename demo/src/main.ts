@@ -1,4 +1,4 @@
-import { Room, type ConnectionState, type ConversationInfo, type MessageInfo } from "confab";
+import { Room, type Conflict, type ConnectionState, type ConversationInfo, type MessageInfo, type ParticipantInfo } from "confab";
 import "./style.css";
 
 const CONVERSATION = "main";
@@ -36,6 +36,12 @@ const contextText = $<HTMLInputElement>("context-text");
 const contextPrivate = $<HTMLButtonElement>("context-private");
 const handoffButton = $<HTMLButtonElement>("handoff");
 const handoffText = $<HTMLPreElement>("handoff-text");
+const showAuthors = $<HTMLInputElement>("show-authors");
+const authorsEl = $<HTMLDivElement>("authors");
+const conflictsEl = $<HTMLUListElement>("conflicts");
+const conflictCount = $<HTMLSpanElement>("conflict-count");
+const noConflicts = $<HTMLParagraphElement>("no-conflicts");
+const noticeEl = $<HTMLDivElement>("notice");
 
 // The room comes from the URL (?room=...); without one, pick a fresh name and put it
 // in the URL so the link can be shared.
@@ -417,7 +423,131 @@ handoffButton.addEventListener("click", () => {
   handoffText.textContent = room.handoffMarkdown();
 });
 
+// Author colours: one stable hue per participant id.
+function colourOf(who: ParticipantInfo | null): string {
+  if (!who) return "#868e96";
+  let h = 0;
+  for (const ch of who.id) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return `hsl(${h % 360} 70% 42%)`;
+}
+
+function renderAuthors() {
+  authorsEl.hidden = !showAuthors.checked;
+  if (!showAuthors.checked) return;
+  let spans;
+  try {
+    spans = room.blame(DOCUMENT);
+  } catch {
+    authorsEl.textContent = "";
+    return;
+  }
+  authorsEl.replaceChildren(
+    ...spans.map((span) => {
+      const el = document.createElement("span");
+      el.textContent = span.text;
+      el.style.setProperty("--author", colourOf(span.author));
+      const who = span.author ? `${span.author.name}${span.agent ? " (agent)" : ""}` : "unknown";
+      el.title = `written by ${who}${span.turn ? ` in turn ${span.turn}` : ""}${span.model ? ` · ${span.model}` : ""}`;
+      el.dataset.author = span.author?.id ?? "";
+      return el;
+    }),
+  );
+}
+showAuthors.addEventListener("change", renderAuthors);
+
+// Conflicts: concurrent edits the CRDT merged silently, each side with its author.
+function describe(c: Conflict): string {
+  if (c.kind === "field") return `${c.field?.split("/").pop() ?? "field"} set two ways`;
+  if (c.kind === "stale") return c.held ? "suggestion from an old version" : "written over newer changes";
+  return `both changed “${c.before || "the same spot"}”`;
+}
+
+function renderConflicts() {
+  const list = room.conflicts();
+  const open = list.filter((c) => c.status !== "resolved");
+  conflictCount.hidden = open.length === 0;
+  conflictCount.textContent = String(open.length);
+  noConflicts.hidden = list.length > 0;
+  conflictsEl.replaceChildren(
+    ...[...open, ...list.filter((c) => c.status === "resolved")].map((c) => {
+      const li = document.createElement("li");
+      li.dataset.id = c.id;
+      li.dataset.status = c.status;
+      const title = document.createElement("strong");
+      title.textContent = describe(c);
+      li.append(title);
+      c.sides.forEach((side, i) => {
+        const el = document.createElement("span");
+        el.className = "side";
+        el.style.setProperty("--author", colourOf(side.author));
+        const who = side.author ? side.author.name + (side.author.id === userId ? " (you)" : "") : "unknown";
+        const q = document.createElement("q");
+        q.textContent = side.inserted || "(deleted)";
+        el.append(`${i + 1}. ${who}${side.stale ? " (from an old version)" : ""}: `, q);
+        if (side.deleted && c.kind !== "field") el.append(` replacing “${side.deleted}”`);
+        li.append(el);
+      });
+      const meta = document.createElement("div");
+      meta.className = "meta";
+      if (c.status === "resolved" && c.resolution) {
+        const r = c.resolution;
+        meta.textContent = `Resolved by ${r.by.name}: ${r.choice === "side" ? `kept side ${(r.side ?? 0) + 1}` : r.choice}${r.text ? ` → “${r.text}”` : ""}`;
+      } else if (c.status === "awaiting-agent") {
+        meta.textContent = `${c.askedBy?.name ?? "Someone"} asked an agent to resolve this…`;
+      } else {
+        meta.textContent = c.kind === "text" ? `Now reads “${c.current}”` : `Now: “${c.current}”`;
+      }
+      li.append(meta);
+      if (c.status !== "resolved") li.append(conflictActions(c));
+      return li;
+    }),
+  );
+}
+
+function conflictActions(c: Conflict): HTMLDivElement {
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  const button = (label: string, act: () => void) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    b.addEventListener("click", () => guard(act));
+    actions.append(b);
+  };
+  const mine = c.sides.findIndex((s) => s.author?.id === userId);
+  if (mine >= 0) {
+    button("Keep mine", () => room.resolveConflict(c.id, "mine"));
+    button("Keep theirs", () => room.resolveConflict(c.id, "theirs"));
+  } else {
+    c.sides.forEach((s, i) => button(`Keep ${s.author?.name ?? `side ${i + 1}`}'s`, () => room.resolveConflict(c.id, "side", { side: i })));
+  }
+  button("Keep both", () => room.resolveConflict(c.id, "both"));
+  button("Edit…", () => {
+    const text = prompt("Merged text", c.current);
+    if (text !== null) room.resolveConflict(c.id, "manual", { text });
+  });
+  if (c.status !== "awaiting-agent") {
+    button("Ask the agent", () => {
+      room.resolveConflict(c.id, "agent");
+      void agentResolves(c.id);
+    });
+  }
+  return actions;
+}
+
+let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+room.on("conflict", (notice) => {
+  renderConflicts();
+  if (!notice.needsInput) return;
+  noticeEl.textContent = `Needs your input: ${describe(notice.conflict)}`;
+  noticeEl.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => (noticeEl.hidden = true), 6000);
+});
+
 function renderAll() {
+  renderAuthors();
+  renderConflicts();
   renderVersions();
   renderContext();
   renderTabs();
@@ -441,12 +571,7 @@ async function* paced(words: string[], ms: number) {
 
 async function askAgent() {
   const conversation = activeConversation();
-  agentRoom ??= await Room.open({
-    url: wsBase,
-    room: roomName,
-    user: { id: `agent-${userId}`, name: "Demo agent", kind: "agent" },
-  });
-  await agentRoom.whenSynced();
+  const agentRoom = await demoAgent();
   const question = room.messages(conversation).filter((m) => m.author.kind === "person").at(-1)?.text;
   const answer = question
     ? `You asked: “${question}”. Here is how I would go about it: first, agree on what done looks like; then split the work so each of you owns one part; write the decisions down in the shared notes as you go; and check back here before merging anything.`
@@ -456,6 +581,36 @@ async function askAgent() {
     await agentRoom.streamTurn(conversation, paced(answer.split(/(?<= )/), 70));
   } finally {
     agentRoom.setActivity(null);
+  }
+}
+
+async function demoAgent(): Promise<Room> {
+  agentRoom ??= await Room.open({
+    url: wsBase,
+    room: roomName,
+    user: { id: `agent-${userId}`, name: "Demo agent", kind: "agent" },
+  });
+  await agentRoom.whenSynced();
+  return agentRoom;
+}
+
+// The scripted agent answers "ask the agent": it keeps both sides, joined with " / ".
+async function agentResolves(id: string) {
+  const agent = await demoAgent();
+  const conflict = agent.conflicts().find((c) => c.id === id);
+  if (!conflict || conflict.status === "resolved") return;
+  const [x = "", y = ""] = conflict.sides.map((s) => s.inserted);
+  let text = `${x} / ${y}`;
+  if (conflict.kind === "text") {
+    // Both insertions sit side by side in the merged text: put a separator between.
+    const glued = [x + y, y + x].find((g) => g && conflict.current.includes(g));
+    text = glued ? conflict.current.replace(glued, `${x} / ${y}`) : conflict.current;
+  }
+  agent.setActivity("resolving a conflict");
+  try {
+    agent.resolveConflict(id, "manual", { text });
+  } finally {
+    agent.setActivity(null);
   }
 }
 
