@@ -316,7 +316,11 @@ test("two pages replace one sentence while apart: both see the same conflict, it
   assert.match(await two.page.locator("#conflicts li").first().innerText(), /Resolved by .*mine/);
 
   // Author colours: each writer's stretch carries its own colour.
+  await two.page.click("#doc");
+  await two.page.keyboard.press("End");
+  await two.page.keyboard.type(" Approved.");
   await two.page.check("#show-authors");
+  await two.page.locator("#authors span", { hasText: "Approved." }).waitFor({ timeout: 10_000 });
   const authors = await two.page.locator("#authors span").evaluateAll((els) => els.map((e) => [e.textContent, e.dataset.author, e.style.getPropertyValue("--author")]));
   const colours = new Set(authors.map((a) => a[2]));
   assert.ok(authors.length >= 2 && colours.size >= 2, `two authors, two colours: ${JSON.stringify(authors)}`);

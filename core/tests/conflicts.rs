@@ -20,7 +20,7 @@
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
-use confab_core::conflict::{Conflict, ConflictKind, Granularity};
+use confab_core::conflict::{Conflict, ConflictKind, Granularity, StalePolicy};
 use confab_core::model::{Participant, RoomDoc};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
@@ -179,6 +179,10 @@ struct World {
     peers: Vec<Replica>,
     log: Vec<Captured>,
     titles: Vec<TitleWrite>,
+    /// The agent's last read of the document (text, base), for a later based write.
+    read: Option<(String, Vec<u8>)>,
+    /// Ids of the stale-base records the agent's writes made.
+    stale: Vec<String>,
     rng: Rng,
     now: u64,
     seed: u64,
@@ -210,6 +214,8 @@ impl World {
             peers,
             log,
             titles: Vec::new(),
+            read: None,
+            stale: Vec::new(),
             rng,
             now: 1_000,
             seed,
@@ -247,6 +253,56 @@ impl World {
             before,
             value,
         });
+    }
+
+    /// The agent (the last peer) reads the document, or writes back over a range of
+    /// what it last read, or changes the turn and model its edits are for.
+    fn agent_step(&mut self) {
+        let i = PEERS - 1;
+        let choice = self.rng.below(4);
+        let pick = self.rng.next();
+        let peer = &mut self.peers[i];
+        match (choice, self.read.take()) {
+            (0, _) => {
+                let turn = format!("turn-{}", pick % 3);
+                let model = ["model-a", "model-b"][(pick >> 8) as usize % 2];
+                if pick % 4 == 0 {
+                    peer.doc.act_for(None, None);
+                } else {
+                    peer.doc.act_for(Some(&turn), Some(model));
+                }
+            }
+            (1, _) => {
+                let policy = if pick % 2 == 0 {
+                    StalePolicy::Apply
+                } else {
+                    StalePolicy::Suggest
+                };
+                peer.local(&mut self.log, |d| d.set_stale_policy(DOC, policy))
+                    .unwrap();
+            }
+            (_, Some((text, base))) => {
+                let len = text.encode_utf16().count() as u64;
+                let start = (pick % (len + 1)) as u32;
+                let end = (u64::from(start) + (pick >> 16) % 12).min(len) as u32;
+                let chunk = CHUNKS[(pick >> 32) as usize % CHUNKS.len()];
+                let who = participant(i);
+                let out = peer
+                    .local(&mut self.log, |d| {
+                        d.write_based(DOC, start, end, chunk, &base, &who)
+                    })
+                    .unwrap();
+                self.stale.extend(out.conflict);
+            }
+            (_, None) => {
+                self.read = Some(
+                    peer.doc
+                        .read_document(DOC)
+                        .map(|r| (r.text, r.base))
+                        .unwrap(),
+                );
+            }
+        }
     }
 
     /// Everything `from` has and `to` lacks, as one diff.
@@ -298,9 +354,10 @@ impl World {
             let i = self.rng.below(PEERS);
             let j = self.rng.below(PEERS);
             self.peers[i].doc.set_time(self.now);
-            match self.rng.below(20) {
+            match self.rng.below(22) {
                 0..=8 => self.edit(i),
                 9 => self.rename(i),
+                20 | 21 => self.agent_step(),
                 10..=13 => self.deliver_all(i, j),
                 14..=18 => self.deliver_some(i, j),
                 _ => {
@@ -427,8 +484,8 @@ fn expected_field_conflicts(titles: &[TitleWrite]) -> Vec<((u64, String), (u64, 
     out
 }
 
-/// Run one seed; returns (text conflicts, field conflicts) found.
-fn check(seed: u64) -> Result<(usize, usize), TestCaseError> {
+/// Run one seed; returns (text, field, stale) conflicts found.
+fn check(seed: u64) -> Result<(usize, usize, usize), TestCaseError> {
     let mut world = World::new(seed);
     let checkpoint = world.run();
     world.heal();
@@ -561,11 +618,32 @@ fn check(seed: u64) -> Result<(usize, usize), TestCaseError> {
             seed
         );
     }
-    prop_assert!(
-        reference.iter().all(|c| c.kind != ConflictKind::Stale),
-        "no stale writes were made"
-    );
-    Ok((texts, fields.len()))
+    // Stale-base records: exactly the ones the agent's writes reported.
+    let mut stale: Vec<&str> = Vec::new();
+    for c in reference.iter().filter(|c| c.kind == ConflictKind::Stale) {
+        stale.push(&c.id);
+        prop_assert!(
+            c.stale && c.sides.len() == 2 && c.sides[1].stale,
+            "{:#?}",
+            c
+        );
+        prop_assert_eq!(c.sides[1].author.as_ref(), Some(&participant(PEERS - 1)));
+        prop_assert!(
+            c.start <= c.end && c.end as usize <= units.len(),
+            "{:#?}",
+            c
+        );
+        prop_assert_eq!(
+            String::from_utf16_lossy(&units[c.start as usize..c.end as usize]),
+            c.current.clone()
+        );
+    }
+    stale.sort_unstable();
+    let mut made: Vec<&str> = world.stale.iter().map(String::as_str).collect();
+    made.sort_unstable();
+    let stales = stale.len();
+    prop_assert_eq!(stale, made, "stale records (seed {})", seed);
+    Ok((texts, fields.len(), stales))
 }
 
 fn cases() -> u32 {
@@ -583,11 +661,13 @@ fn five_peers_report_the_same_conflicts_in_any_delivery_order() {
         failure_persistence: None,
         ..ProptestConfig::default()
     };
-    let (texts, fields, runs) = (Cell::new(0usize), Cell::new(0usize), Cell::new(0usize));
+    let (texts, fields, stales) = (Cell::new(0usize), Cell::new(0usize), Cell::new(0usize));
+    let runs = Cell::new(0usize);
     let result = TestRunner::new(config).run(&any::<u64>(), |seed| {
-        let (t, f) = check(seed)?;
+        let (t, f, s) = check(seed)?;
         texts.set(texts.get() + t);
         fields.set(fields.get() + f);
+        stales.set(stales.get() + s);
         runs.set(runs.get() + 1);
         Ok(())
     });
@@ -595,10 +675,11 @@ fn five_peers_report_the_same_conflicts_in_any_delivery_order() {
         panic!("{e}");
     }
     eprintln!(
-        "{} cases: {} text and {} field conflicts",
+        "{} cases: {} text, {} field and {} stale-base conflicts",
         runs.get(),
         texts.get(),
-        fields.get()
+        fields.get(),
+        stales.get()
     );
     // Detection must not silently find nothing.
     assert!(texts.get() > 0, "no text conflict in {} cases", runs.get());
@@ -607,13 +688,14 @@ fn five_peers_report_the_same_conflicts_in_any_delivery_order() {
         "no field conflict in {} cases",
         runs.get()
     );
+    assert!(stales.get() > 0, "no stale write in {} cases", runs.get());
 }
 
 #[test]
 fn fixed_seeds_report_the_same_conflicts() -> Result<(), TestCaseError> {
     let mut found = (0, 0);
     for seed in [1, 42, 0xC0FFEE] {
-        let (t, f) = check(seed)?;
+        let (t, f, _) = check(seed)?;
         found = (found.0 + t, found.1 + f);
     }
     prop_assert!(found.0 > 0 && found.1 > 0, "{:?}", found);
@@ -648,5 +730,51 @@ fn sequential_edits_never_conflict() {
                 digest(&found)
             );
         }
+    }
+}
+
+/// BUG (reproduction; ignored so the suite stays green — run with `--ignored`):
+/// a text conflict's `before` ("the text both sides started from") is computed as every
+/// piece of the region that the two sides did not insert, so it also holds text written
+/// *after* both sides by someone who had seen them — here Ada's own later "Z", typed
+/// once Bob's "Y" had arrived (a new epoch, so not one of the conflict's sides) — and
+/// loses text both sides started from that was deleted later. Both sides started from
+/// "b" between them; `before` says "bZ" (and "" once "b" is deleted afterwards). The
+/// friendsforever replay shows the same in real typing (before "h? The" for ", hu" vs
+/// " whole ").
+#[test]
+#[ignore = "known bug in conflict detection: `before` includes later text (see comment)"]
+fn before_holds_only_what_both_sides_started_from() {
+    for later_delete in [false, true] {
+        let mut log = Vec::new();
+        let (mut ada, mut bob) = (Replica::new(1), Replica::new(2));
+        ada.doc.register_client(1, &participant(0));
+        bob.doc.register_client(2, &participant(1));
+        ada.doc.create_document(Some(DOC), "T", 0).unwrap();
+        ada.doc.insert_text(DOC, 0, "ab cd").unwrap();
+        bob.sync_from(&ada.doc);
+        ada.sync_from(&bob.doc);
+        // Concurrent: Ada "aXb cd", Bob "abY cd" → "aXbY cd".
+        ada.local(&mut log, |d| d.insert_text(DOC, 1, "X")).unwrap();
+        bob.local(&mut log, |d| d.insert_text(DOC, 2, "Y")).unwrap();
+        ada.sync_from(&bob.doc);
+        // Then Ada, having seen Y, edits between them: a sequential edit.
+        if later_delete {
+            ada.doc.delete_text(DOC, 2, 1).unwrap(); // "aXY cd"
+        } else {
+            ada.doc.insert_text(DOC, 3, "Z").unwrap(); // "aXbZY cd"
+        }
+        bob.sync_from(&ada.doc);
+        let found = ada.doc.conflicts();
+        assert_eq!(found, bob.doc.conflicts());
+        assert_eq!(found.len(), 1, "{:#?}", digest(&found));
+        let c = &found[0];
+        assert_eq!(
+            (c.sides[0].inserted.as_str(), c.sides[1].inserted.as_str()),
+            ("X", "Y")
+        );
+        assert_eq!(c.current, if later_delete { "XY" } else { "XbZY" });
+        // Actual: "bZ" (later insert), "" (later delete).
+        assert_eq!(c.before, "b", "later_delete: {later_delete}");
     }
 }

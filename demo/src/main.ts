@@ -660,10 +660,40 @@ chatForm.addEventListener("submit", (e) => {
 });
 chatInput.addEventListener("input", typing);
 
+// The edit an input event made, from the selection just before it and the caret after:
+// typing over a selection is one replacement at the selection, not whatever a text diff
+// would guess (a diff can attach new text to the wrong side of an equal character).
+let beforeInput: { start: number; end: number; text: string } | undefined;
+docEl.addEventListener("beforeinput", () => {
+  beforeInput = { start: docEl.selectionStart, end: docEl.selectionEnd, text: docEl.value };
+});
+
+function applyInput() {
+  const after = docEl.value;
+  const prev = beforeInput;
+  beforeInput = undefined;
+  const current = room.documentText(DOCUMENT);
+  if (prev && prev.text === current) {
+    const caret = docEl.selectionStart;
+    const start = Math.min(prev.start, caret);
+    const tail = after.length - caret;
+    const end = prev.text.length - tail;
+    if (
+      end >= start &&
+      prev.text.slice(0, start) === after.slice(0, start) &&
+      prev.text.slice(end) === after.slice(caret)
+    ) {
+      room.replaceRange(DOCUMENT, start, end - start, after.slice(start, caret));
+      return;
+    }
+  }
+  room.replaceText(DOCUMENT, after);
+}
+
 docEl.addEventListener("input", () => {
   try {
     room.ensureDocument(DOCUMENT, "Notes");
-    room.replaceText(DOCUMENT, docEl.value);
+    applyInput();
     room.setActivity("editing notes");
   } catch (err) {
     showError(err instanceof Error ? err.message : String(err));
