@@ -83,3 +83,11 @@ test("the README's history example diffs and restores a version", async () => {
     "unchanged:Ship the API on :-|deleted:Mon:Ada|inserted:Fri:Ada|unchanged:day.:- => Ship the API on Monday.",
   );
 });
+
+test("the README's conflicts example finds, resolves and holds a stale write", async () => {
+  const stdout = await runExample(await readmeExample("Conflicts"));
+  assert.equal(
+    stdout.trim(),
+    "Ada:Tuesday vs Bot:Friday was Monday\nRelease the API on Tuesday. held as a suggestion",
+  );
+});

@@ -396,7 +396,7 @@ fn friendsforever_replays_with_the_same_conflicts_on_both_replicas() {
             g.as_str(),
             list.len()
         );
-        for c in list.iter().take(30) {
+        for c in list.iter().take(10) {
             eprintln!("  {}", show(c));
         }
     }
