@@ -269,7 +269,7 @@ test("two pages replace one sentence while apart: both see the same conflict, it
 
   // Both go offline, then each replaces the same sentence.
   for (const p of [one, two]) {
-    await p.page.evaluate(() => window.confabRoom.disconnect());
+    await p.page.evaluate(() => /** @type {any} */ (window).confabRoom.disconnect());
     await p.page.locator("#status[data-state=offline]").waitFor();
   }
   const replace = async (p, text) => {
@@ -284,7 +284,7 @@ test("two pages replace one sentence while apart: both see the same conflict, it
   await replace(one, "The launch moves to Tuesday.");
   await replace(two, "The launch is cancelled.");
   for (const p of [one, two]) {
-    await p.page.evaluate(() => window.confabRoom.connect());
+    await p.page.evaluate(() => /** @type {any} */ (window).confabRoom.connect());
     await p.page.locator("#status[data-state=synced]").waitFor({ timeout: 15_000 });
   }
 

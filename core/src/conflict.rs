@@ -302,7 +302,7 @@ fn is_boundary(granularity: Granularity, units: &[u16]) -> bool {
     match granularity {
         Granularity::Char => !units.is_empty(),
         Granularity::Word => {
-            char::decode_utf16(units.iter().copied()).any(|c| c.map_or(false, char::is_whitespace))
+            char::decode_utf16(units.iter().copied()).any(|c| c.is_ok_and(char::is_whitespace))
         }
         Granularity::Line => units.contains(&u16::from(b'\n')),
     }
@@ -1030,10 +1030,10 @@ impl RoomDoc {
         };
         let mut txn = self.doc.transact_mut();
         let from = body
-            .sticky_index(&mut txn, cs, yrs::Assoc::After)
+            .sticky_index(&txn, cs, yrs::Assoc::After)
             .map(|s| s.encode_v1());
         let to = body
-            .sticky_index(&mut txn, new_end, yrs::Assoc::Before)
+            .sticky_index(&txn, new_end, yrs::Assoc::Before)
             .map(|s| s.encode_v1());
         let other = others.first().copied().unwrap_or(0);
         let mut r: HashMap<String, Any> = HashMap::new();
@@ -1539,7 +1539,7 @@ mod tests {
         );
         assert_eq!(
             ids(&mut two),
-            [c.id.clone()],
+            vec![c.id.clone()],
             "the same record on both replicas"
         );
         Ok(())
@@ -1799,7 +1799,7 @@ mod tests {
             "the dropped value is kept"
         );
         assert_eq!(c.current, kept);
-        assert_eq!(ids(&mut two), [c.id.clone()]);
+        assert_eq!(ids(&mut two), vec![c.id.clone()]);
         // Sequential renames are no conflict; the loser picks its own value back.
         let loser = if kept == "Q3 report" {
             (&mut two, bob())
@@ -1963,7 +1963,8 @@ mod tests {
             0,
             one.document_text("d")?.encode_utf16().count() as u32,
         )?;
-        let shape: Vec<(&str, &str, bool, Option<&str>, Option<&str>)> = spans
+        type Shape<'a> = (&'a str, &'a str, bool, Option<&'a str>, Option<&'a str>);
+        let shape: Vec<Shape> = spans
             .iter()
             .map(|s| {
                 (

@@ -8,6 +8,12 @@
 //! | `messages` | map | id → map { conversation, author { id, name, kind }, role, text (Y.Text), createdAt } |
 //! | `documents` | map | id → map { title, kind, createdAt } |
 //! | `doc:<id>` | text | the body of document `<id>` |
+//! | `clients` | map | yrs client id → participant (attribution) |
+//! | `deletions` | map | `<client>:<clock>:<deleter>` → who deleted a range, and when in their record |
+//! | `epochs` | map | `<client>:<clock>` → what that client had seen from there on (see [`crate::causal`]) |
+//! | `fieldlog` | map | every write of a tracked field, so a concurrent write's value is kept |
+//! | `conflicts` | map | stale-base writes (held suggestions or applied with a record) |
+//! | `resolutions` | map | conflict id → who resolved it, how, when (or who asked an agent) |
 //!
 //! A document's body is a root text so that two clients creating the same document
 //! concurrently edit one text instead of racing to install two.
