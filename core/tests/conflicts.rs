@@ -1,21 +1,26 @@
 //! Seeded property test for conflict detection: five peers (four people and an agent)
 //! edit one shared document concurrently — inserts, deletes and replacements at random
-//! UTF-16 offsets, ASCII with the odd multi-byte BMP character — and sometimes rename it
-//! concurrently, while changes travel between random pairs of peers: whole state diffs
-//! (`encode_diff_v1` against the receiver's state vector), and single transactions in
-//! shuffled order, some delivered twice. A transaction is only ever delivered once the
-//! receiver has everything it builds on (yrs 0.28.1 can overflow in `BlockStore::push`
-//! when an update arrives far ahead of its dependencies).
+//! UTF-16 offsets, ASCII with the odd multi-byte BMP character — sometimes rename it
+//! concurrently (a tracked field), and the agent switches turn and model and writes back
+//! over what it read earlier (stale-base writes, held or applied by policy). Changes
+//! travel between random pairs of peers: whole state diffs (`encode_diff_v1` against the
+//! receiver's state vector), and single transactions in shuffled order, some delivered
+//! twice. A transaction is only ever delivered once the receiver has everything it
+//! builds on (yrs 0.28.1 can overflow in `BlockStore::push` when an update arrives far
+//! ahead of its dependencies). Peers also ask for conflicts mid-run.
 //!
 //! After a full sync every replica holds the same text and reports the same conflicts
-//! (ids, kinds, sides, before/current, offsets), and so do fresh replicas that receive
-//! the same transactions in other orders: one gets every transaction, one gets the set a
-//! peer had at a random intermediate point (and must report what that peer reported
-//! then), one gets the final state as a single update. Field conflicts are checked
-//! against an oracle built from each write's state vector; text conflicts against the
-//! final text. Across all cases both kinds must actually be found.
+//! (the whole records: ids, kinds, sides, before/current, offsets, times), and so do
+//! fresh replicas that receive the same transactions in other orders: one gets every
+//! transaction, one gets the set a peer had at a random intermediate point (and must
+//! report what that peer reported then), one gets the final state as a single update.
+//! Field conflicts are checked against an oracle built from each write's state vector,
+//! stale records against the writes that reported one, text conflicts against the final
+//! text. Across all cases every kind must actually be found, and edits that each saw
+//! everything before them must raise none.
 //!
-//! `CONFAB_CONFLICT_CASES` sets the number of random seeds (default 30).
+//! `CONFAB_CONFLICT_CASES` sets the number of random seeds (default 30); a failing seed
+//! can be added to `fixed_seeds_report_the_same_conflicts`.
 
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};
@@ -262,8 +267,8 @@ impl World {
         let choice = self.rng.below(4);
         let pick = self.rng.next();
         let peer = &mut self.peers[i];
-        match (choice, self.read.take()) {
-            (0, _) => {
+        match choice {
+            0 => {
                 let turn = format!("turn-{}", pick % 3);
                 let model = ["model-a", "model-b"][(pick >> 8) as usize % 2];
                 if pick % 4 == 0 {
@@ -272,7 +277,7 @@ impl World {
                     peer.doc.act_for(Some(&turn), Some(model));
                 }
             }
-            (1, _) => {
+            1 => {
                 let policy = if pick % 2 == 0 {
                     StalePolicy::Apply
                 } else {
@@ -281,27 +286,25 @@ impl World {
                 peer.local(&mut self.log, |d| d.set_stale_policy(DOC, policy))
                     .unwrap();
             }
-            (_, Some((text, base))) => {
-                let len = text.encode_utf16().count() as u64;
-                let start = (pick % (len + 1)) as u32;
-                let end = (u64::from(start) + (pick >> 16) % 12).min(len) as u32;
-                let chunk = CHUNKS[(pick >> 32) as usize % CHUNKS.len()];
-                let who = participant(i);
-                let out = peer
-                    .local(&mut self.log, |d| {
-                        d.write_based(DOC, start, end, chunk, &base, &who)
-                    })
-                    .unwrap();
-                self.stale.extend(out.conflict);
-            }
-            (_, None) => {
-                self.read = Some(
-                    peer.doc
-                        .read_document(DOC)
-                        .map(|r| (r.text, r.base))
-                        .unwrap(),
-                );
-            }
+            _ => match self.read.take() {
+                Some((text, base)) => {
+                    let len = text.encode_utf16().count() as u64;
+                    let start = (pick % (len + 1)) as u32;
+                    let end = (u64::from(start) + (pick >> 16) % 12).min(len) as u32;
+                    let chunk = CHUNKS[(pick >> 32) as usize % CHUNKS.len()];
+                    let who = participant(i);
+                    let out = peer
+                        .local(&mut self.log, |d| {
+                            d.write_based(DOC, start, end, chunk, &base, &who)
+                        })
+                        .unwrap();
+                    self.stale.extend(out.conflict);
+                }
+                None => {
+                    let read = peer.doc.read_document(DOC).unwrap();
+                    self.read = Some((read.text, read.base));
+                }
+            },
         }
     }
 

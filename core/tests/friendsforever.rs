@@ -22,7 +22,7 @@ use confab_core::conflict::{Conflict, ConflictKind, Granularity};
 use confab_core::model::{Participant, RoomDoc};
 use serde::Deserialize;
 use yrs::updates::decoder::Decode;
-use yrs::{ReadTxn, Transact, Update};
+use yrs::{Map, ReadTxn, Transact, Update};
 
 const DOC: &str = "d";
 const TRACE: &str =
@@ -353,11 +353,16 @@ fn friendsforever_replays_with_the_same_conflicts_on_both_replicas() {
     }
     assert!(again == found[0], "asking twice gives another answer");
 
+    let records = |name: &str| {
+        let txn = peers[0].doc.doc().transact();
+        txn.get_map(name).map_or(0, |m| m.len(&txn))
+    };
+    let (epochs, deletions) = (records("epochs"), records("deletions"));
     let list = &found[0];
     let kinds = |k: ConflictKind| list.iter().filter(|c| c.kind == k).count();
     eprintln!(
         "friendsforever: {} txns ({merges} merges, {remote} remote applications), {patches} patches, \
-         {} chars; load {loaded:.2?}, replay {replay:.2?}",
+         {} chars, {epochs} epoch and {deletions} deletion records; load {loaded:.2?}, replay {replay:.2?}",
         trace.txns.len(),
         trace.end_content.chars().count()
     );
@@ -400,4 +405,19 @@ fn friendsforever_replays_with_the_same_conflicts_on_both_replicas() {
             eprintln!("  {}", show(c));
         }
     }
+}
+
+#[test]
+fn trace_times_parse() {
+    assert_eq!(parse_time("1970-01-01T00:00:00+00:00"), Some(0));
+    assert_eq!(parse_time("2000-01-01T00:00:00Z"), Some(946_684_800_000));
+    assert_eq!(
+        parse_time("2000-01-01T01:00:00.25+01:00"),
+        Some(946_684_800_250)
+    );
+    assert_eq!(
+        parse_time("1999-12-31T19:00:00-05:00"),
+        Some(946_684_800_000)
+    );
+    assert_eq!(parse_time("not a time"), None);
 }
