@@ -271,11 +271,79 @@ impl Mark {
     }
 }
 
-/// A region where two sides collide: piece indices `lo..=hi`.
+/// A region where two clients' concurrent changes collide: piece indices `lo..=hi`.
 struct Region {
-    sides: [Side; 2],
+    clients: [u64; 2],
     lo: usize,
     hi: usize,
+    /// For each piece of the region, its colliding marks with their side (0 or 1): the
+    /// changes of either client that the other client's colliding changes had not seen.
+    colliding: Vec<Vec<(usize, Mark)>>,
+    /// Each side's earliest colliding change's epoch: what that side started from.
+    first: [Arc<Epoch>; 2],
+}
+
+impl Region {
+    fn new(clients: [u64; 2], lo: usize, hi: usize, marks: &[Vec<Mark>]) -> Option<Self> {
+        let of = |k: usize| -> Vec<&Mark> {
+            marks[lo..=hi]
+                .iter()
+                .flatten()
+                .filter(|m| m.client == clients[k])
+                .collect()
+        };
+        let all = [of(0), of(1)];
+        let colliding: Vec<Vec<(usize, Mark)>> = marks[lo..=hi]
+            .iter()
+            .map(|here| {
+                here.iter()
+                    .filter_map(|m| {
+                        let k = clients.iter().position(|&c| c == m.client)?;
+                        all[1 - k]
+                            .iter()
+                            .any(|n| m.concurrent(n))
+                            .then(|| (k, m.clone()))
+                    })
+                    .collect()
+            })
+            .collect();
+        let first = |k: usize| {
+            colliding
+                .iter()
+                .flatten()
+                .filter(|(side, _)| *side == k)
+                .min_by_key(|(_, m)| m.clock)
+                .map(|(_, m)| m.epoch.clone())
+        };
+        Some(Region {
+            clients,
+            lo,
+            hi,
+            first: [first(0)?, first(1)?],
+            colliding,
+        })
+    }
+
+    /// Whether side `k` knew the change at (`client`, `clock`) when it started.
+    fn knew(&self, k: usize, client: u64, clock: u32) -> bool {
+        if client == self.clients[k] {
+            clock < self.first[k].start
+        } else {
+            self.first[k].saw(client, clock)
+        }
+    }
+
+    /// Whether both sides started from piece `p`'s text: both had seen it written and
+    /// neither had seen it deleted.
+    fn common(&self, p: &Piece) -> bool {
+        let both = |client, clock| (0..2).all(|k| self.knew(k, client, clock));
+        let knew_insert = (0..2).all(|k| {
+            p.client == self.clients[k] && p.clock < self.first[k].start
+                || self.knew(k, p.client, p.clock)
+        });
+        let old_tombstone = p.deleted && p.dels.is_empty();
+        knew_insert && !old_tombstone && !p.dels.iter().any(|&(by, tx)| both(by, tx))
+    }
 }
 
 fn fnv(parts: &[u64]) -> u64 {
@@ -524,9 +592,9 @@ impl RoomDoc {
         let marks: Vec<Vec<Mark>> = pieces.iter().map(|p| self.marks(p)).collect();
         // Only changes that are concurrent with something can collide: skip the scan
         // when no two marks anywhere are concurrent (the common case).
-        let mut touches: BTreeMap<(Side, Side), Vec<(usize, usize)>> = BTreeMap::new();
+        let mut touches: BTreeMap<(u64, u64), Vec<(usize, usize)>> = BTreeMap::new();
         let mut touch = |m: &Mark, n: &Mark, i: usize, j: usize| {
-            let (a, b) = (m.side(), n.side());
+            let (a, b) = (m.client, n.client);
             let key = if a <= b { (a, b) } else { (b, a) };
             touches.entry(key).or_default().push((i.min(j), i.max(j)));
         };
@@ -560,50 +628,22 @@ impl RoomDoc {
             }
         }
         let mut regions = Vec::new();
-        for (sides, mut spans) in touches {
+        for ((a, b), mut spans) in touches {
             spans.sort_unstable();
-            let mut current: Option<(usize, usize)> = None;
+            let mut merged: Vec<(usize, usize)> = Vec::new();
             for (lo, hi) in spans {
-                current = match current {
-                    Some((a, b)) if lo <= b + 1 => Some((a, b.max(hi))),
-                    Some((a, b)) => {
-                        regions.push(Region {
-                            sides: [sides.0, sides.1],
-                            lo: a,
-                            hi: b,
-                        });
-                        Some((lo, hi))
-                    }
-                    None => Some((lo, hi)),
-                };
+                match merged.last_mut() {
+                    Some(last) if lo <= last.1 + 1 => last.1 = last.1.max(hi),
+                    _ => merged.push((lo, hi)),
+                }
             }
-            if let Some((lo, hi)) = current {
-                regions.push(Region {
-                    sides: [sides.0, sides.1],
-                    lo,
-                    hi,
-                });
-            }
+            regions.extend(
+                merged
+                    .into_iter()
+                    .filter_map(|(lo, hi)| Region::new([a, b], lo, hi, &marks)),
+            );
         }
         Ok((granularity, regions, pieces))
-    }
-
-    /// The marks on `piece` that belong to one of the region's sides and that the other
-    /// side did not know of: the changes that collide (a side's earlier text, which the
-    /// other side had seen, is not part of the conflict).
-    fn colliding(&self, piece: &Piece, region: &Region) -> Vec<(usize, Mark)> {
-        self.marks(piece)
-            .into_iter()
-            .filter_map(|m| {
-                let k = region.sides.iter().position(|s| *s == m.side())?;
-                let other = region.sides[1 - k];
-                let unknown = self
-                    .epochs
-                    .at(other.0, other.1)
-                    .is_some_and(|e| !e.saw(m.client, m.clock));
-                unknown.then_some((k, m))
-            })
-            .collect()
     }
 
     fn text_conflict(&self, doc: &str, region: &Region, pieces: &[Piece]) -> Conflict {
@@ -616,11 +656,11 @@ impl RoomDoc {
         let mut before = Vec::new();
         let mut sides: Vec<ConflictSide> = Vec::new();
         let mut firsts = [u32::MAX; 2];
-        for side in &region.sides {
-            let epoch = self.epochs.at(side.0, side.1).cloned().unwrap_or_default();
+        for (k, client) in region.clients.iter().enumerate() {
+            let epoch = &region.first[k];
             sides.push(ConflictSide {
-                author: self.participant_for_client(side.0),
-                client: side.0,
+                author: self.participant_for_client(*client),
+                client: *client,
                 inserted: String::new(),
                 deleted: String::new(),
                 at: epoch.at,
@@ -629,9 +669,8 @@ impl RoomDoc {
                 stale: false,
             });
         }
-        for piece in &pieces[region.lo..=region.hi] {
-            let colliding = self.colliding(piece, region);
-            for (k, m) in &colliding {
+        for (piece, colliding) in pieces[region.lo..=region.hi].iter().zip(&region.colliding) {
+            for (k, m) in colliding {
                 firsts[*k] = firsts[*k].min(m.clock);
                 let text = piece.text();
                 if m.insert {
@@ -641,8 +680,7 @@ impl RoomDoc {
                 }
             }
             let inserted_by_side = colliding.iter().any(|(_, m)| m.insert);
-            let deleted_by_side = colliding.iter().any(|(_, m)| !m.insert);
-            if !inserted_by_side && (!piece.deleted || deleted_by_side) {
+            if !inserted_by_side && region.common(piece) {
                 before.extend_from_slice(&piece.units);
             }
             if !piece.deleted {
@@ -653,9 +691,9 @@ impl RoomDoc {
             "t{:016x}",
             fnv(&[
                 fnv_str(doc),
-                region.sides[0].0,
+                region.clients[0],
                 u64::from(firsts[0]),
-                region.sides[1].0,
+                region.clients[1],
                 u64::from(firsts[1]),
             ])
         );
@@ -1198,32 +1236,29 @@ impl RoomDoc {
             (Choice::Manual, _) => text.unwrap_or_default().encode_utf16().collect(),
             (Choice::Both, _) => current.clone(),
             (_, Some(k)) => {
-                // Sides are sorted by time in the record; find the kept side's key.
-                let kept_client = conflict.sides[k].client;
-                let (kept, dropped) = if region.sides[0].0 == kept_client {
-                    (region.sides[0], region.sides[1])
-                } else {
-                    (region.sides[1], region.sides[0])
-                };
+                // Sides are sorted by time in the record; find the kept side's index.
+                let kept = usize::from(region.clients[0] != conflict.sides[k].client);
+                let dropped = 1 - kept;
                 let mut out = Vec::new();
-                for piece in &pieces[region.lo..=region.hi] {
-                    let colliding = self.colliding(piece, region);
-                    let by = |s: Side, insert: bool| {
+                for (piece, colliding) in
+                    pieces[region.lo..=region.hi].iter().zip(&region.colliding)
+                {
+                    let by = |side: usize, insert: bool| {
                         colliding
                             .iter()
-                            .any(|(_, m)| m.side() == s && m.insert == insert)
+                            .any(|(k, m)| *k == side && m.insert == insert)
                     };
-                    let deletions: Vec<&Mark> = colliding
+                    let deletions: Vec<usize> = colliding
                         .iter()
                         .filter(|(_, m)| !m.insert)
-                        .map(|(_, m)| m)
+                        .map(|(k, _)| *k)
                         .collect();
                     let include = if by(dropped, true) || by(kept, false) {
                         false
                     } else if piece.deleted
                         && !piece.dels.is_empty()
                         && deletions.len() == piece.dels.len()
-                        && deletions.iter().all(|m| m.side() == dropped)
+                        && deletions.iter().all(|k| *k == dropped)
                     {
                         true // only the dropped side deleted it: bring it back
                     } else {

@@ -736,17 +736,11 @@ fn sequential_edits_never_conflict() {
     }
 }
 
-/// BUG (reproduction; ignored so the suite stays green — run with `--ignored`):
-/// a text conflict's `before` ("the text both sides started from") is computed as every
-/// piece of the region that the two sides did not insert, so it also holds text written
-/// *after* both sides by someone who had seen them — here Ada's own later "Z", typed
-/// once Bob's "Y" had arrived (a new epoch, so not one of the conflict's sides) — and
-/// loses text both sides started from that was deleted later. Both sides started from
-/// "b" between them; `before` says "bZ" (and "" once "b" is deleted afterwards). The
-/// friendsforever replay shows the same in real typing (before "h? The" for ", hu" vs
-/// " whole ").
+/// A text conflict's `before` is the text both sides started from: not text written
+/// after both (here Ada's own later "Z", typed once Bob's "Y" had arrived), and still the
+/// text both started from when someone deletes it afterwards. Both sides started from
+/// "b" between them.
 #[test]
-#[ignore = "known bug in conflict detection: `before` includes later text (see comment)"]
 fn before_holds_only_what_both_sides_started_from() {
     for later_delete in [false, true] {
         let mut log = Vec::new();
