@@ -503,6 +503,8 @@ impl RoomDoc {
         let chunks = text.diff_range(&mut txn, Some(&all), Some(&none), YChange::identity);
         drop(txn);
         let dels = deletion_records(&self.doc.transact());
+        // Every clock where something about a client's text changes: where some writer's
+        // view of it ended, where its epochs start, where deletions begin and end.
         let mut cuts: HashMap<u64, Vec<u32>> = self.epochs.horizons();
         for (client, ranges) in &dels {
             let c = cuts.entry(*client).or_default();
@@ -511,6 +513,17 @@ impl RoomDoc {
                 c.push(r.1);
             }
         }
+        for (client, c) in cuts.iter_mut() {
+            c.extend(self.epochs.starts(*client));
+        }
+        for c in cuts.values_mut() {
+            c.sort_unstable();
+            c.dedup();
+        }
+        let longest: HashMap<u64, u32> = dels
+            .iter()
+            .map(|(c, ranges)| (*c, ranges.iter().map(|r| r.1 - r.0).max().unwrap_or(0)))
+            .collect();
         let mut out = Vec::new();
         for chunk in chunks {
             let (Out::Any(Any::String(s)), Some(change)) = (&chunk.insert, &chunk.ychange) else {
@@ -519,28 +532,30 @@ impl RoomDoc {
             let (client, clock) = (change.id.client.get(), change.id.clock);
             let units: Vec<u16> = s.encode_utf16().collect();
             let end = clock + units.len() as u32;
-            let mut points: Vec<u32> = cuts
-                .get(&client)
-                .map(|c| {
-                    c.iter()
-                        .copied()
-                        .filter(|&p| p > clock && p < end)
-                        .collect()
-                })
-                .unwrap_or_default();
-            points.extend(self.epochs.starts(client).filter(|&p| p > clock && p < end));
-            points.sort_unstable();
-            points.dedup();
+            let points: &[u32] = match cuts.get(&client) {
+                Some(c) => {
+                    let lo = c.partition_point(|&p| p <= clock);
+                    let hi = c.partition_point(|&p| p < end);
+                    &c[lo..hi.max(lo)]
+                }
+                None => &[],
+            };
             let mut from = clock;
-            for to in points.into_iter().chain(std::iter::once(end)) {
+            for &to in points.iter().chain(std::iter::once(&end)) {
+                // Ranges are sorted by start; one covering `from` starts at most the
+                // longest range's length before it.
                 let piece_dels = dels
                     .get(&client)
                     .map(|ranges| {
-                        ranges
+                        let upto = ranges.partition_point(|r| r.0 <= from);
+                        let reach = longest.get(&client).copied().unwrap_or(0);
+                        ranges[..upto]
                             .iter()
-                            .filter(|r| r.0 <= from && from < r.1)
+                            .rev()
+                            .take_while(|r| r.0 + reach > from)
+                            .filter(|r| from < r.1)
                             .map(|r| (r.2, r.3))
-                            .collect()
+                            .collect::<Vec<_>>()
                     })
                     .unwrap_or_default();
                 out.push(Piece {
