@@ -10,8 +10,8 @@
 //! are concurrent here. At the end both replicas hold the trace's final text and report
 //! the same conflicts.
 //!
-//! The trace is read from the shared bench data (gzipped JSON, decompressed with the
-//! system `gzip`); the test fails when it is missing.
+//! The trace ships with the tests (`core/tests/data/`, CC BY 4.0, see the README there;
+//! gzipped JSON, decompressed with the system `gzip`); the test fails when it is missing.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -25,8 +25,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{Map, ReadTxn, Transact, Update};
 
 const DOC: &str = "d";
-const TRACE: &str =
-    "../../shared/bench-data/josephg-editing-traces/concurrent_traces/friendsforever.json.gz";
+const TRACE: &str = "tests/data/friendsforever.json.gz";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -51,8 +50,7 @@ fn load() -> Trace {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(TRACE);
     assert!(
         path.is_file(),
-        "the friendsforever trace is missing: expected it at {} \
-         (the shared bench data, /work/shared/bench-data/josephg-editing-traces)",
+        "the friendsforever trace is missing: expected it at {} (see core/tests/data/README.md)",
         path.display()
     );
     let out = Command::new("gzip")
