@@ -80,6 +80,59 @@ describe("edge under workerd", () => {
       await waitFor(() => notices.b.some((n) => n.kind === "resolved"), { what: "a resolved notice" });
     }));
 
+  test("an agent is asked and answers; concurrent renames keep both titles; a stale agent write is held", () =>
+    withAdaAndBob("conflict-agent", async (a, b, room) => {
+      const bot = await openConfab(edge.ws, room, { id: "bot", name: "Bot", kind: "agent" });
+      try {
+        const asked = [];
+        bot.on("conflict", (n) => n.kind === "awaiting-agent" && asked.push(n));
+        a.ensureDocument("plan", "Plan");
+        a.insertText("plan", 0, "Budget: 10k.");
+        await waitFor(() => textOf(b, "plan") === "Budget: 10k." && textOf(bot, "plan") === "Budget: 10k.", {
+          what: "everyone to see the plan",
+        });
+        a.disconnect();
+        b.disconnect();
+        a.replaceRange("plan", 8, 3, "12k");
+        b.replaceRange("plan", 8, 3, "15k");
+        a.setDocumentTitle("plan", "Q3 plan");
+        b.setDocumentTitle("plan", "Annual plan");
+        a.connect();
+        b.connect();
+        await waitFor(() => bot.conflicts().length === 2, { what: "the agent to see both conflicts" });
+        const title = bot.conflicts().find((c) => c.kind === "field");
+        assert.equal(title.field, "documents/plan/title");
+        assert.deepEqual(title.sides.map((s) => s.inserted).sort(), ["Annual plan", "Q3 plan"], "the dropped title is kept");
+        const text = bot.conflicts().find((c) => c.kind === "text");
+        a.resolveConflict(text.id, "agent");
+        await waitFor(() => asked.length === 1, { what: "the agent to be asked" });
+        assert.equal(asked[0].needsInput, true);
+        assert.equal(asked[0].conflict.askedBy.id, "a");
+        assert.equal(text.current, text.current.includes("12k15k") ? "12k15k" : "15k12k", "the stretch in conflict");
+        bot.resolveConflict(text.id, "manual", { text: "12-15k" }); // replaces that stretch
+        await waitFor(() => b.conflicts().find((c) => c.id === text.id)?.status === "resolved", { what: "b to see the answer" });
+        const done = b.conflicts().find((c) => c.id === text.id);
+        assert.deepEqual([done.resolution.by.id, done.resolution.choice, done.askedBy.id], ["bot", "manual", "a"]);
+        assert.equal(b.documentText("plan"), "Budget: 12-15k.");
+
+        // The agent read the plan; Bob changes it; the agent's write from the old base is held.
+        const read = bot.readDocument("plan");
+        b.replaceRange("plan", 8, 6, "20k");
+        await waitFor(() => textOf(bot, "plan") === "Budget: 20k.", { what: "the agent to see Bob's edit" });
+        const write = bot.writeBased("plan", 0, read.text.length, "Budget: 13k (agent estimate).", read.base);
+        assert.equal(write.applied, false);
+        await waitFor(() => a.conflicts().some((c) => c.id === write.conflict), { what: "Ada to see the held suggestion" });
+        const held = a.conflicts().find((c) => c.id === write.conflict);
+        assert.deepEqual([held.kind, held.held, held.current], ["stale", true, "Budget: 20k."]);
+        a.resolveConflict(held.id, "side", { side: 1 }); // accept the agent's suggestion
+        await waitFor(() => textOf(bot, "plan") === "Budget: 13k (agent estimate).", { what: "the suggestion applied" });
+        assert.throws(() => a.resolveConflict("nope", "mine"), /unknown conflict `nope`/);
+        assert.throws(() => a.resolveConflict(held.id, "sideways"), /unknown choice `sideways`/);
+      } finally {
+        bot.destroy();
+      }
+    }));
+
   test("two Confab clients converge on documents and messages", () =>
     withAdaAndBob("converge", async (a, b) => {
       a.ensureDocument("notes", "Notes");
