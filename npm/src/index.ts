@@ -582,8 +582,9 @@ export class Room {
 
   /**
    * Resolve a conflict: keep `"mine"` or `"theirs"`, a side by number (`"side"`, `{ side }`),
-   * `"both"`, a `"manual"` merge (`{ text }`), or ask an `"agent"` (any agent may answer
-   * with a manual merge). The change is attributed to this participant.
+   * `"both"`, a `"manual"` merge (`{ text }`, which replaces the stretch in conflict,
+   * `conflict.current`), or ask an `"agent"` (any agent may answer with a manual merge).
+   * The change is attributed to this participant.
    */
   resolveConflict(id: string, choice: ConflictChoice, options: { side?: number; text?: string } = {}): void {
     this.#inner.resolveConflict(id, choice, options.side, options.text);
