@@ -66,6 +66,7 @@ type RawEpoch = (
 
 /// Every client's epochs, kept up to date by an observer on the `epochs` map.
 pub(crate) struct EpochIndex {
+    map: MapRef,
     by_client: HashMap<u64, BTreeMap<u32, Arc<Epoch>>>,
     diffs: HashMap<u64, BTreeMap<u32, RawEpoch>>,
     incoming: Arc<Mutex<Vec<RawEpoch>>>,
@@ -121,12 +122,19 @@ impl EpochIndex {
             })
             .collect();
         let mut index = EpochIndex {
+            map: map.clone(),
             by_client: HashMap::new(),
             diffs: HashMap::new(),
             incoming,
         };
         index.absorb(existing);
         index
+    }
+
+    /// Stop observing the map (while its doc is alive: a `MapRef` does not keep the doc
+    /// alive, so this cannot run in `Drop`).
+    pub(crate) fn detach(&self) {
+        self.map.unobserve("confab-epochs");
     }
 
     /// Fold records that arrived since the last call into the index.
@@ -195,10 +203,11 @@ impl EpochIndex {
     /// For every client, each clock at which some writer's knowledge of it ended: the
     /// points where "seen by X" can change along that client's changes.
     pub(crate) fn horizons(&self) -> HashMap<u64, Vec<u32>> {
+        // Every folded view takes each value from one record's changes: scan those.
         let mut out: HashMap<u64, Vec<u32>> = HashMap::new();
-        for epochs in self.by_client.values() {
-            for epoch in epochs.values() {
-                for (&client, &clock) in &epoch.seen {
+        for diffs in self.diffs.values() {
+            for raw in diffs.values() {
+                for (&client, &clock) in &raw.2 {
                     out.entry(client).or_default().push(clock);
                 }
             }

@@ -32,7 +32,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
     Any, IdSet, IndexedSequence, Map, Out, ReadTxn, Snapshot, StateVector, StickyIndex, Text,
-    TextRef, Transact, TransactionMut, WriteTxn, ID,
+    TextRef, Transact, TransactionMut, WriteTxn,
 };
 
 use crate::causal::Epoch;
@@ -182,6 +182,10 @@ pub struct Conflict {
     pub resolution: Option<Resolution>,
     /// The latest side's time.
     pub at: f64,
+    /// For text conflicts: each side's latest colliding change (client, clock). A
+    /// resolution covers the changes up to these; later collisions reopen the conflict.
+    #[serde(skip)]
+    pub(crate) reach: Vec<(u64, u32)>,
 }
 
 impl Conflict {
@@ -281,6 +285,8 @@ struct Region {
     colliding: Vec<Vec<(usize, Mark)>>,
     /// Each side's earliest colliding change's epoch: what that side started from.
     first: [Arc<Epoch>; 2],
+    /// Each side's lowest colliding clock (its own earlier changes are below it).
+    lowest: [u32; 2],
 }
 
 impl Region {
@@ -313,13 +319,15 @@ impl Region {
                 .flatten()
                 .filter(|(side, _)| *side == k)
                 .min_by_key(|(_, m)| m.clock)
-                .map(|(_, m)| m.epoch.clone())
+                .map(|(_, m)| (m.epoch.clone(), m.clock))
         };
+        let ((e0, l0), (e1, l1)) = (first(0)?, first(1)?);
         Some(Region {
             clients,
             lo,
             hi,
-            first: [first(0)?, first(1)?],
+            first: [e0, e1],
+            lowest: [l0, l1],
             colliding,
         })
     }
@@ -327,7 +335,7 @@ impl Region {
     /// Whether side `k` knew the change at (`client`, `clock`) when it started.
     fn knew(&self, k: usize, client: u64, clock: u32) -> bool {
         if client == self.clients[k] {
-            clock < self.first[k].start
+            clock < self.lowest[k]
         } else {
             self.first[k].saw(client, clock)
         }
@@ -337,10 +345,7 @@ impl Region {
     /// neither had seen it deleted.
     fn common(&self, p: &Piece) -> bool {
         let both = |client, clock| (0..2).all(|k| self.knew(k, client, clock));
-        let knew_insert = (0..2).all(|k| {
-            p.client == self.clients[k] && p.clock < self.first[k].start
-                || self.knew(k, p.client, p.clock)
-        });
+        let knew_insert = (0..2).all(|k| self.knew(k, p.client, p.clock));
         let old_tombstone = p.deleted && p.dels.is_empty();
         knew_insert && !old_tombstone && !p.dels.iter().any(|&(by, tx)| both(by, tx))
     }
@@ -476,7 +481,16 @@ impl RoomDoc {
         out.extend(self.stale_records());
         let resolutions = self.resolutions();
         for c in &mut out {
-            if let Some((status, asked_by, resolution)) = resolutions.get(&c.id) {
+            if let Some((status, asked_by, resolution, upto)) = resolutions.get(&c.id) {
+                // A collision that grew after it was resolved (or handed to an agent)
+                // is open again: the resolution did not see the newer changes.
+                let grew = c
+                    .reach
+                    .iter()
+                    .any(|(client, clock)| upto.get(client).is_some_and(|u| clock > u));
+                if grew {
+                    continue;
+                }
                 c.status = *status;
                 c.asked_by = asked_by.clone();
                 c.resolution = resolution.clone();
@@ -524,13 +538,29 @@ impl RoomDoc {
             .iter()
             .map(|(c, ranges)| (*c, ranges.iter().map(|r| r.1 - r.0).max().unwrap_or(0)))
             .collect();
-        let mut out = Vec::new();
+        // yrs hands out one chunk per block, and blocks split differently on different
+        // replicas (reading a version splits them locally): join contiguous runs of one
+        // client first, so every replica cuts the same sequence at the same points.
+        let mut runs: Vec<(u64, u32, Vec<u16>, bool)> = Vec::new();
         for chunk in chunks {
             let (Out::Any(Any::String(s)), Some(change)) = (&chunk.insert, &chunk.ychange) else {
                 continue;
             };
             let (client, clock) = (change.id.client.get(), change.id.clock);
-            let units: Vec<u16> = s.encode_utf16().collect();
+            let gone = deleted.contains(&change.id);
+            match runs.last_mut() {
+                Some(run)
+                    if run.0 == client
+                        && run.3 == gone
+                        && run.1.checked_add(run.2.len() as u32) == Some(clock) =>
+                {
+                    run.2.extend(s.encode_utf16())
+                }
+                _ => runs.push((client, clock, s.encode_utf16().collect(), gone)),
+            }
+        }
+        let mut out = Vec::new();
+        for (client, clock, units, gone) in runs {
             let end = clock + units.len() as u32;
             let points: &[u32] = match cuts.get(&client) {
                 Some(c) => {
@@ -562,7 +592,7 @@ impl RoomDoc {
                     client,
                     clock: from,
                     units: units[(from - clock) as usize..(to - clock) as usize].to_vec(),
-                    deleted: deleted.contains(&ID::new(change.id.client, from)),
+                    deleted: gone,
                     dels: piece_dels,
                 });
                 from = to;
@@ -609,6 +639,9 @@ impl RoomDoc {
         // when no two marks anywhere are concurrent (the common case).
         let mut touches: BTreeMap<(u64, u64), Vec<(usize, usize)>> = BTreeMap::new();
         let mut touch = |m: &Mark, n: &Mark, i: usize, j: usize| {
+            if !m.insert && !n.insert {
+                return; // both deleted the same text: what each wanted happened
+            }
             let (a, b) = (m.client, n.client);
             let key = if a <= b { (a, b) } else { (b, a) };
             touches.entry(key).or_default().push((i.min(j), i.max(j)));
@@ -627,7 +660,12 @@ impl RoomDoc {
                         touch(m, n, i, j);
                     }
                     if marks[j].iter().any(|n| n.side() == m.side()) {
-                        break; // that piece's own scan takes over
+                        // More of the same change: it separates nothing.
+                        scanned += piece.units.len() as u32;
+                        if scanned > SCAN_LIMIT {
+                            break;
+                        }
+                        continue;
                     }
                     if !theirs.is_empty() || !separates(m, piece) {
                         continue;
@@ -652,8 +690,31 @@ impl RoomDoc {
                     _ => merged.push((lo, hi)),
                 }
             }
+            // A deletion is one change: a region that takes part of it takes all of it
+            // (so keeping the side that did not delete restores the whole stretch).
+            let shares = |i: usize, j: usize| {
+                marks[i].iter().any(|m| {
+                    !m.insert
+                        && marks[j]
+                            .iter()
+                            .any(|n| !n.insert && n.client == m.client && n.clock == m.clock)
+                })
+            };
+            let mut grown: Vec<(usize, usize)> = Vec::new();
+            for (mut lo, mut hi) in merged {
+                while lo > 0 && shares(lo, lo - 1) {
+                    lo -= 1;
+                }
+                while hi + 1 < marks.len() && shares(hi, hi + 1) {
+                    hi += 1;
+                }
+                match grown.last_mut() {
+                    Some(last) if lo <= last.1 + 1 => last.1 = last.1.max(hi),
+                    _ => grown.push((lo, hi)),
+                }
+            }
             regions.extend(
-                merged
+                grown
                     .into_iter()
                     .filter_map(|(lo, hi)| Region::new([a, b], lo, hi, &marks)),
             );
@@ -684,9 +745,17 @@ impl RoomDoc {
                 stale: false,
             });
         }
+        let mut lasts = [0u32; 2];
         for (piece, colliding) in pieces[region.lo..=region.hi].iter().zip(&region.colliding) {
             for (k, m) in colliding {
                 firsts[*k] = firsts[*k].min(m.clock);
+                // The last clock a change reaches, whatever the pieces' cuts.
+                let last = if m.insert {
+                    m.clock + (piece.units.len() as u32).saturating_sub(1)
+                } else {
+                    m.clock
+                };
+                lasts[*k] = lasts[*k].max(last);
                 let text = piece.text();
                 if m.insert {
                     sides[*k].inserted.push_str(&text);
@@ -730,6 +799,7 @@ impl RoomDoc {
             asked_by: None,
             resolution: None,
             at,
+            reach: vec![(region.clients[0], lasts[0]), (region.clients[1], lasts[1])],
         }
     }
 
@@ -809,6 +879,7 @@ impl RoomDoc {
                         status: ConflictStatus::Open,
                         asked_by: None,
                         resolution: None,
+                        reach: Vec::new(),
                     });
                 }
             }
@@ -855,9 +926,18 @@ impl RoomDoc {
         Ok(())
     }
 
+    #[allow(clippy::type_complexity)]
     fn resolutions(
         &self,
-    ) -> HashMap<String, (ConflictStatus, Option<Participant>, Option<Resolution>)> {
+    ) -> HashMap<
+        String,
+        (
+            ConflictStatus,
+            Option<Participant>,
+            Option<Resolution>,
+            HashMap<u64, u32>,
+        ),
+    > {
         let txn = self.doc.transact();
         let Some(map) = txn.get_map(RESOLUTIONS) else {
             return HashMap::new();
@@ -882,7 +962,15 @@ impl RoomDoc {
                     }),
                     _ => None,
                 };
-                Some((id.to_owned(), (status, asked_by, resolution)))
+                let mut upto = HashMap::new();
+                if let Some(Any::Map(m)) = r.get("upto") {
+                    for (k, v) in m.iter() {
+                        if let (Ok(c), Any::Number(n)) = (k.parse::<u64>(), v) {
+                            upto.insert(c, n.as_f64().unwrap_or(0.0) as u32);
+                        }
+                    }
+                }
+                Some((id.to_owned(), (status, asked_by, resolution, upto)))
             })
             .collect()
     }
@@ -941,6 +1029,7 @@ impl RoomDoc {
                 status: ConflictStatus::Open,
                 asked_by: None,
                 resolution: None,
+                reach: Vec::new(),
             });
         }
         out
@@ -983,6 +1072,27 @@ impl RoomDoc {
         who: &Participant,
     ) -> Result<BasedWrite> {
         let base = Snapshot::decode_v1(base).map_err(|e| Error::malformed("base version", e))?;
+        {
+            // A base from another room (or made up) would name changes this replica
+            // never had; reading the text at it would fail inside yrs.
+            let local = self.doc.transact().state_vector();
+            let beyond = base
+                .state_map
+                .iter()
+                .any(|(client, &clock)| local.get(client) < clock);
+            let unknown_deletion = base.delete_set.iter().any(|(client, ranges)| {
+                ranges
+                    .iter()
+                    .any(|r| r.end > local.get(client) || r.start >= r.end)
+            });
+            if beyond || unknown_deletion {
+                return Err(Error::Malformed {
+                    what: "base version",
+                    reason: "it names changes this room does not have (a base from another room?)"
+                        .into(),
+                });
+            }
+        }
         let body = self.document_ref_checked(doc)?;
         let own = self.doc.client_id().get();
         let dels = deletion_records(&self.doc.transact());
@@ -991,10 +1101,17 @@ impl RoomDoc {
             let now = txn.snapshot();
             body.diff_range(&mut txn, Some(&now), Some(&base), YChange::identity)
         };
+        // The text since `base` as segments: (kind, base offset, current offset, length
+        // in UTF-16 units, who made the change, text). Added text has no base length,
+        // removed text no current length.
+        #[derive(PartialEq, Clone, Copy)]
+        enum Seg {
+            Same,
+            Added,
+            Removed,
+        }
+        let mut segs: Vec<(Seg, u32, u32, u32, Option<u64>, &str)> = Vec::new();
         let (mut b, mut c) = (0u32, 0u32);
-        let (mut cs, mut ce) = (None::<u32>, None::<u32>);
-        let mut others: Vec<u64> = Vec::new();
-        let (mut their_ins, mut their_del) = (String::new(), String::new());
         for chunk in &chunks {
             let Out::Any(Any::String(s)) = &chunk.insert else {
                 continue;
@@ -1005,40 +1122,23 @@ impl RoomDoc {
                     kind: ChangeKind::Added,
                     id,
                 }) => {
-                    if b > start && b < end && id.client.get() != own {
-                        others.push(id.client.get());
-                        their_ins.push_str(s);
-                    }
+                    segs.push((Seg::Added, b, c, len, Some(id.client.get()), s));
                     c += len;
                 }
                 Some(YChange {
                     kind: ChangeKind::Removed,
                     id,
                 }) => {
-                    if cs.is_none() && start < b + len {
-                        cs = Some(c);
-                    }
-                    if ce.is_none() && end <= b + len && end > b {
-                        ce = Some(c);
-                    }
                     let deleter = dels.get(&id.client.get()).and_then(|rs| {
                         rs.iter()
                             .find(|r| r.0 <= id.clock && id.clock < r.1)
                             .map(|r| r.2)
                     });
-                    if b < end && b + len > start && deleter != Some(own) {
-                        others.push(deleter.unwrap_or(id.client.get()));
-                        their_del.push_str(s);
-                    }
+                    segs.push((Seg::Removed, b, c, len, deleter, s));
                     b += len;
                 }
                 None => {
-                    if cs.is_none() && start < b + len {
-                        cs = Some(c + (start - b.min(start)));
-                    }
-                    if ce.is_none() && end <= b + len && end > b {
-                        ce = Some(c + (end - b));
-                    }
+                    segs.push((Seg::Same, b, c, len, None, s));
                     b += len;
                     c += len;
                 }
@@ -1052,8 +1152,76 @@ impl RoomDoc {
                 len: b,
             });
         }
-        let cs = cs.unwrap_or(c);
-        let ce = if end == start { cs } else { ce.unwrap_or(c) }.max(cs);
+        // Which segments the write covers: base text overlapping start..end (for an
+        // insertion, removed text around its spot), text added strictly inside, and text
+        // added at an edge right next to covered removed text (a replacement of the
+        // range's first or last words lands beside their tombstones).
+        let mut covered: Vec<bool> = segs
+            .iter()
+            .map(|&(kind, b0, _, len, _, _)| match kind {
+                Seg::Same => b0 < end && b0 + len > start,
+                Seg::Removed if start == end => b0 < start && start < b0 + len,
+                Seg::Removed => b0 < end && b0 + len > start,
+                Seg::Added => start < b0 && b0 < end,
+            })
+            .collect();
+        for i in 0..segs.len() {
+            let (kind, b0, ..) = segs[i];
+            if kind != Seg::Added || covered[i] || (b0 != start && b0 != end) {
+                continue;
+            }
+            let before = (0..i).rev().find(|&j| segs[j].0 != Seg::Added);
+            let after = (i + 1..segs.len()).find(|&j| segs[j].0 != Seg::Added);
+            let removed_and_covered =
+                |j: Option<usize>| j.is_some_and(|j| segs[j].0 == Seg::Removed && covered[j]);
+            if removed_and_covered(before) || removed_and_covered(after) {
+                covered[i] = true;
+            }
+        }
+        let mut span: Option<(u32, u32)> = None;
+        let mut others: Vec<u64> = Vec::new();
+        let (mut their_ins, mut their_del) = (String::new(), String::new());
+        for (&(kind, b0, c0, len, who, s), _) in segs.iter().zip(&covered).filter(|(_, c)| **c) {
+            let (lo, hi) = match kind {
+                Seg::Same => (c0 + start.saturating_sub(b0), c0 + len.min(end - b0)),
+                Seg::Removed => (c0, c0),
+                Seg::Added => (c0, c0 + len),
+            };
+            span = Some(span.map_or((lo, hi), |(a, z)| (a.min(lo), z.max(hi))));
+            match kind {
+                Seg::Added if who != Some(own) => {
+                    others.extend(who);
+                    their_ins.push_str(s);
+                }
+                Seg::Removed if who != Some(own) => {
+                    others.push(who.unwrap_or(0));
+                    their_del.push_str(s);
+                }
+                _ => {}
+            }
+        }
+        let (cs, ce) = span.unwrap_or_else(|| {
+            // An insertion where nothing changed: the spot in the current text.
+            let at = segs
+                .iter()
+                .find(|&&(kind, b0, _, len, _, _)| {
+                    kind != Seg::Added && b0 <= start && start < b0 + len
+                })
+                .map(|&(kind, b0, c0, _, _, _)| {
+                    if kind == Seg::Same {
+                        c0 + start - b0
+                    } else {
+                        c0
+                    }
+                })
+                .unwrap_or_else(|| {
+                    segs.iter().rev().find(|seg| seg.0 != Seg::Added).map_or(
+                        0,
+                        |&(kind, _, c0, len, _, _)| if kind == Seg::Same { c0 + len } else { c0 },
+                    )
+                });
+            (at, at)
+        });
         if others.is_empty() {
             self.replace_text(doc, cs, ce - cs, text)?;
             return Ok(BasedWrite {
@@ -1157,8 +1325,15 @@ impl RoomDoc {
                 "a manual resolution needs `text`".into(),
             ));
         }
+        let upto: HashMap<String, Any> = conflict
+            .reach
+            .iter()
+            .map(|(c, k)| (c.to_string(), Any::from(f64::from(*k))))
+            .collect();
+        let upto = Any::Map(Arc::new(upto));
         if choice == Choice::Agent {
             let mut r = HashMap::new();
+            r.insert("upto".to_owned(), upto);
             r.insert(
                 "status".to_owned(),
                 Any::from(ConflictStatus::AwaitingAgent.as_str()),
@@ -1200,6 +1375,7 @@ impl RoomDoc {
             ConflictKind::Stale => self.resolve_stale(&conflict, choice, keep, text)?,
         }
         let mut r = HashMap::new();
+        r.insert("upto".to_owned(), upto);
         r.insert(
             "status".to_owned(),
             Any::from(ConflictStatus::Resolved.as_str()),
@@ -1488,9 +1664,13 @@ pub(crate) fn deletion_records<T: ReadTxn>(txn: &T) -> HashMap<u64, Vec<(u32, u3
         let Some(tx) = num(&record, "tx").map(|t| t as u32) else {
             continue;
         };
+        // A record someone crafted to overflow names no real range: skip it.
+        let Some(end) = start.checked_add(len as u32).filter(|&e| e > start) else {
+            continue;
+        };
         out.entry(client)
             .or_default()
-            .push((start, start + len as u32, by as u64, tx));
+            .push((start, end, by as u64, tx));
     }
     for ranges in out.values_mut() {
         ranges.sort_unstable();
@@ -1617,9 +1797,73 @@ mod tests {
             .map(|s| (s.inserted.as_str(), s.deleted.as_str()))
             .collect();
         assert_eq!(sides, [("$2.5B", "$2.0B"), ("$3.2B", "$2.0B")]);
+        assert_eq!(
+            c.before, "$2.0B",
+            "Ada's own earlier text is what both started from"
+        );
         let bobs = c.sides.iter().position(|s| s.client == 2).unwrap();
         one.resolve_conflict(&c.id, Choice::Side, Some(bobs), None, &ada())?;
         assert_eq!(one.document_text("d")?, TEXT.replace("$2.0B", "$3.2B"));
+        Ok(())
+    }
+
+    #[test]
+    fn deleting_the_same_text_twice_is_no_conflict() -> Result<()> {
+        let (mut one, mut two) = pair()?;
+        one.delete_text("d", at(&one, " last year"), 10)?;
+        two.delete_text("d", at(&two, " last year"), 10)?;
+        both_ways(&one, &two);
+        assert_eq!(one.document_text("d")?, TEXT.replace(" last year", ""));
+        assert!(one.conflicts().is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn reading_an_old_version_on_one_replica_changes_no_conflict() -> Result<()> {
+        // Ada types " again" in two steps with a version in between; Bob appends at the
+        // same spot. Reading that version splits Ada's text on Bob's replica only.
+        let mut one = RoomDoc::new(1);
+        let mut two = RoomDoc::new(2);
+        one.create_document(Some("d"), "D", 0)?;
+        one.insert_text("d", 0, "Hello world")?;
+        sync(&one, &two);
+        one.insert_text("d", 11, " ag")?;
+        let v = one.create_version("mid", &ada(), 1)?;
+        one.insert_text("d", 14, "ain")?;
+        two.insert_text("d", 11, "!!")?;
+        both_ways(&one, &two);
+        let before = ids(&mut two);
+        assert_eq!(two.document_at(&v, "d")?, "Hello world ag");
+        let found = two.conflicts();
+        assert_eq!(
+            found.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+            before
+        );
+        assert_eq!(found, one.conflicts());
+        assert_eq!(found[0].sides[0].inserted, " again");
+        Ok(())
+    }
+
+    #[test]
+    fn a_collision_that_grows_after_its_resolution_opens_again() -> Result<()> {
+        let (mut one, mut two) = pair()?;
+        let i = at(&one, "$2.0B");
+        one.replace_text("d", i, 5, "$2.5B")?;
+        two.replace_text("d", i, 5, "$3.2B")?;
+        both_ways(&one, &two);
+        let id = one.conflicts()[0].id.clone();
+        // Bob settles it while Ada, not yet synced, changes her figure again.
+        two.resolve_conflict(&id, Choice::Manual, None, Some("$2.7B"), &bob())?;
+        let mine = at(&one, "$2.5B");
+        one.replace_text("d", mine, 5, "$2.6B")?;
+        both_ways(&one, &two);
+        let c = one.conflict(&id)?;
+        assert_eq!(c.status, ConflictStatus::Open, "{:#?}", one.conflicts());
+        assert_eq!(two.conflict(&id)?.status, ConflictStatus::Open);
+        one.resolve_conflict(&id, Choice::Manual, None, Some("$2.6B"), &ada())?;
+        both_ways(&one, &two);
+        assert_eq!(two.conflict(&id)?.status, ConflictStatus::Resolved);
+        assert_eq!(two.document_text("d")?, TEXT.replace("$2.0B", "$2.6B"));
         Ok(())
     }
 
@@ -1968,6 +2212,40 @@ mod tests {
             &bot(),
         )?;
         assert_eq!(agent.document_text("d")?, TEXT.replace("2.0", "2.1"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_replacement_at_the_edge_of_a_stale_range_is_seen_and_not_glued_on() -> Result<()> {
+        let (mut person, mut agent) = pair()?;
+        person.set_stale_policy("d", StalePolicy::Apply)?;
+        both_ways(&person, &agent);
+        let read = agent.read_document("d")?;
+        // Ada replaces the last words of the sentence the agent will rewrite.
+        person.replace_text("d", at(&person, "year."), 5, "quarter.")?;
+        both_ways(&person, &agent);
+        let out = agent.write_based("d", 0, 28, "Revenue grew.", &read.base, &bot())?;
+        assert!(out.applied && out.conflict.is_some());
+        assert_eq!(
+            agent.document_text("d")?,
+            "Revenue grew.\nCosts were flat.\n"
+        );
+        let c = agent.conflict(out.conflict.as_deref().unwrap())?;
+        assert_eq!(c.before, "Revenue was $2.0B last quarter.");
+        assert_eq!(
+            (c.sides[0].inserted.as_str(), c.sides[0].deleted.as_str()),
+            ("quarter.", "year.")
+        );
+        // A base from another room is refused, not a crash.
+        let mut stranger = RoomDoc::new(77);
+        stranger.create_document(Some("d"), "D", 0)?;
+        stranger.insert_text("d", 0, "elsewhere")?;
+        stranger.delete_text("d", 0, 4)?;
+        let foreign = stranger.read_document("d")?;
+        assert!(matches!(
+            agent.write_based("d", 0, 1, "x", &foreign.base, &bot()),
+            Err(Error::Malformed { .. })
+        ));
         Ok(())
     }
 

@@ -419,7 +419,11 @@ impl Room {
 
     /// Every conflict in the room, found by the same code as on every client.
     pub fn conflicts(&self) -> Vec<crate::conflict::Conflict> {
-        crate::model::RoomDoc::from_doc(self.awareness.doc().clone()).conflicts()
+        let mut doc = crate::model::RoomDoc::from_doc(self.awareness.doc().clone());
+        let list = doc.conflicts();
+        // The room keeps its doc: leave no observer behind filling a queue nobody reads.
+        doc.epochs.detach();
+        list
     }
 
     /// Read a Confab document's body (for tests and diagnostics; the room itself does
