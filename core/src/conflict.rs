@@ -1110,7 +1110,8 @@ impl RoomDoc {
             Added,
             Removed,
         }
-        let mut segs: Vec<(Seg, u32, u32, u32, Option<u64>, &str)> = Vec::new();
+        type Segment<'a> = (Seg, u32, u32, u32, Option<u64>, &'a str);
+        let mut segs: Vec<Segment> = Vec::new();
         let (mut b, mut c) = (0u32, 0u32);
         for chunk in &chunks {
             let Out::Any(Any::String(s)) = &chunk.insert else {
