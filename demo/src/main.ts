@@ -423,12 +423,18 @@ handoffButton.addEventListener("click", () => {
   handoffText.textContent = room.handoffMarkdown();
 });
 
-// Author colours: one stable hue per participant id.
+// Author colours: distinct colours handed out in the order authors are first seen in
+// this tab (stable while it is open), grey for unknown writers.
+const PALETTE = ["#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#c92a2a", "#0c8599", "#f08c00", "#5f3dc4"];
+const colours = new Map<string, string>();
 function colourOf(who: ParticipantInfo | null): string {
   if (!who) return "#868e96";
-  let h = 0;
-  for (const ch of who.id) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return `hsl(${h % 360} 70% 42%)`;
+  let colour = colours.get(who.id);
+  if (!colour) {
+    colour = PALETTE[colours.size % PALETTE.length];
+    colours.set(who.id, colour);
+  }
+  return colour;
 }
 
 function renderAuthors() {
@@ -536,9 +542,12 @@ function conflictActions(c: Conflict): HTMLDivElement {
 }
 
 let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+let noticeFor: string | undefined;
 room.on("conflict", (notice) => {
   renderConflicts();
+  if (notice.kind === "resolved" && notice.conflict.id === noticeFor) noticeEl.hidden = true;
   if (!notice.needsInput) return;
+  noticeFor = notice.conflict.id;
   noticeEl.textContent = `Needs your input: ${describe(notice.conflict)}`;
   noticeEl.hidden = false;
   clearTimeout(noticeTimer);
