@@ -133,6 +133,31 @@ describe("edge under workerd", () => {
       }
     }));
 
+  test("an agent's document edits during a streamed turn are blamed on the turn and its model", () =>
+    withAdaAndBob("blame-turn", async (a, _b, room) => {
+      const bot = await openConfab(edge.ws, room, { id: "bot", name: "Bot", kind: "agent" });
+      try {
+        bot.ensureConversation("main", "Main");
+        bot.ensureDocument("notes", "Notes");
+        function* work() {
+          bot.insertText("notes", 0, "Summary: ok.");
+          yield "Wrote the summary.";
+        }
+        const turn = await bot.streamTurn("main", work(), { model: "model-x" });
+        bot.insertText("notes", 0, "> "); // after the turn: no turn
+        await waitFor(() => textOf(a, "notes") === "> Summary: ok.", { what: "Ada to see the notes" });
+        assert.deepEqual(
+          a.blame("notes").map((s) => [s.text, s.author?.id, s.agent, s.turn, s.model]),
+          [
+            ["> ", "bot", true, null, null],
+            ["Summary: ok.", "bot", true, turn, "model-x"],
+          ],
+        );
+      } finally {
+        bot.destroy();
+      }
+    }));
+
   test("two Confab clients converge on documents and messages", () =>
     withAdaAndBob("converge", async (a, b) => {
       a.ensureDocument("notes", "Notes");

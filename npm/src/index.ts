@@ -297,10 +297,16 @@ export class Room {
    * Stream an async iterable of text chunks (e.g. a model's token stream) into a new
    * turn. Resolves with the turn id once finished; if someone stops the turn, the
    * stream is abandoned and the turn stays `stopped`; if the source throws, the turn
-   * is failed with its message.
+   * is failed with its message. While it streams, this client's document edits are
+   * attributed to the turn (and `options.model`), as {@link actFor} does.
    */
-  async streamTurn(conversation: string, chunks: AsyncIterable<string> | Iterable<string>): Promise<string> {
+  async streamTurn(
+    conversation: string,
+    chunks: AsyncIterable<string> | Iterable<string>,
+    options: { model?: string } = {},
+  ): Promise<string> {
     const id = this.openTurn(conversation);
+    this.actFor(id, options.model);
     try {
       for await (const chunk of chunks) {
         const status = this.turnStatus(id);
@@ -315,6 +321,8 @@ export class Room {
       }
       if (status === "stopped") return id;
       throw err;
+    } finally {
+      this.actFor();
     }
     const status = this.turnStatus(id);
     if (status === "pending" || status === "streaming") this.finishTurn(id);
