@@ -124,7 +124,8 @@ describe("edge under workerd", () => {
         await waitFor(() => a.conflicts().some((c) => c.id === write.conflict), { what: "Ada to see the held suggestion" });
         const held = a.conflicts().find((c) => c.id === write.conflict);
         assert.deepEqual([held.kind, held.held, held.current], ["stale", true, "Budget: 20k."]);
-        a.resolveConflict(held.id, "side", { side: 1 }); // accept the agent's suggestion
+        assert.throws(() => a.acceptSuggestion(text.id), /not a held suggestion/);
+        a.acceptSuggestion(held.id);
         await waitFor(() => textOf(bot, "plan") === "Budget: 13k (agent estimate).", { what: "the suggestion applied" });
         assert.throws(() => a.resolveConflict("nope", "mine"), /unknown conflict `nope`/);
         assert.throws(() => a.resolveConflict(held.id, "sideways"), /unknown choice `sideways`/);

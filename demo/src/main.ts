@@ -520,6 +520,11 @@ function conflictActions(c: Conflict): HTMLDivElement {
     b.addEventListener("click", () => guard(act));
     actions.append(b);
   };
+  if (c.held) {
+    button("Accept suggestion", () => room.acceptSuggestion(c.id));
+    button("Reject", () => room.rejectSuggestion(c.id));
+    return actions;
+  }
   const mine = c.sides.findIndex((s) => s.author?.id === userId);
   if (mine >= 0) {
     button("Keep mine", () => room.resolveConflict(c.id, "mine"));

@@ -598,6 +598,27 @@ export class Room {
     this.#inner.resolveConflict(id, choice, options.side, options.text);
   }
 
+  /**
+   * Accept a write held as a suggestion (a `"stale"` conflict with `held: true`): it is
+   * applied now, over the range it was meant for, attributed to you.
+   */
+  acceptSuggestion(id: string): void {
+    this.#requireHeld(id);
+    this.resolveConflict(id, "side", { side: 1 });
+  }
+
+  /** Reject a held suggestion: the text stays as it is, and the record says who rejected it. */
+  rejectSuggestion(id: string): void {
+    this.#requireHeld(id);
+    this.resolveConflict(id, "side", { side: 0 });
+  }
+
+  #requireHeld(id: string): void {
+    const conflict = this.conflicts().find((c) => c.id === id);
+    if (!conflict) throw new Error(`unknown conflict \`${id}\``);
+    if (!conflict.held) throw new Error(`conflict \`${id}\` is not a held suggestion`);
+  }
+
   /** A document's text and the version it was read at (pass `base` to {@link writeBased}). */
   readDocument(id: string): DocumentRead {
     return this.#inner.readDocument(id);
