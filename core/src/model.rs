@@ -187,6 +187,17 @@ pub struct RoomDoc {
     next_id: u64,
     pub(crate) epochs: crate::causal::EpochIndex,
     pub(crate) writer: crate::causal::EpochWriter,
+    /// Per document: whether its text may hold characters outside the BMP (surrogate
+    /// pairs in UTF-16), so range checks only read the text when they must.
+    astral: HashMap<String, Arc<AstralFlag>>,
+}
+
+/// Whether a document's text may contain surrogate pairs; `stale` after a remote
+/// change (which could have brought some).
+#[derive(Default)]
+struct AstralFlag {
+    astral: std::sync::atomic::AtomicBool,
+    stale: std::sync::atomic::AtomicBool,
 }
 
 impl RoomDoc {
@@ -217,6 +228,7 @@ impl RoomDoc {
             next_id: 0,
             epochs,
             writer: crate::causal::EpochWriter::default(),
+            astral: HashMap::new(),
         }
     }
 
@@ -468,6 +480,46 @@ impl RoomDoc {
             .ok_or_else(|| Error::UnknownDocument(id.to_owned()))
     }
 
+    /// Whether document `id`'s text may contain surrogate pairs (read once, then kept up
+    /// to date: local inserts set it, remote changes make it read again).
+    fn may_hold_astral(&mut self, id: &str, text: &TextRef) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let own = self.doc.client_id();
+        let flag = self.astral.entry(id.to_owned()).or_insert_with(|| {
+            let flag = Arc::new(AstralFlag::default());
+            flag.stale.store(true, Relaxed);
+            let seen = flag.clone();
+            // A root that arrived in a remote update has no type until someone asks for
+            // it as a text, and an untyped root emits no events: type it first.
+            let typed = self.doc.get_or_insert_text(doc_text_name(id).as_str());
+            yrs::types::Observable::observe(&typed, "confab-astral", move |txn, _| {
+                let remote = txn
+                    .after_state()
+                    .iter()
+                    .any(|(c, &n)| *c != own && txn.before_state().get(c) < n);
+                if remote {
+                    seen.stale.store(true, Relaxed);
+                }
+            });
+            flag
+        });
+        if flag.stale.swap(false, Relaxed) {
+            let txn = self.doc.transact();
+            let any = text.get_string(&txn).chars().any(|c| u32::from(c) > 0xFFFF);
+            flag.astral.store(any, Relaxed);
+        }
+        flag.astral.load(Relaxed)
+    }
+
+    fn note_inserted(&mut self, id: &str, chunk: &str) {
+        if chunk.chars().any(|c| u32::from(c) > 0xFFFF) {
+            if let Some(flag) = self.astral.get(id) {
+                flag.astral
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
     /// The body of a shared document.
     pub fn document_text(&self, id: &str) -> Result<String> {
         let text = self.document_ref_checked(id)?;
@@ -478,8 +530,10 @@ impl RoomDoc {
     /// Insert `chunk` at UTF-16 offset `index` of a document.
     pub fn insert_text(&mut self, id: &str, index: u32, chunk: &str) -> Result<()> {
         let text = self.document_ref_checked(id)?;
+        let astral = self.may_hold_astral(id, &text);
+        self.note_inserted(id, chunk);
         let mut txn = self.doc.transact_mut();
-        check_range(&text, &txn, id, index, 0)?;
+        check_range(&text, &txn, id, index, 0, astral)?;
         if !chunk.is_empty() {
             text.insert(&mut txn, index, chunk);
             let own = self.doc.client_id().get();
@@ -492,8 +546,10 @@ impl RoomDoc {
     /// transaction (one change: a concurrent replacement of the same text conflicts).
     pub fn replace_text(&mut self, id: &str, index: u32, len: u32, chunk: &str) -> Result<()> {
         let text = self.document_ref_checked(id)?;
+        let astral = self.may_hold_astral(id, &text);
+        self.note_inserted(id, chunk);
         let mut txn = self.doc.transact_mut();
-        check_range(&text, &txn, id, index, len)?;
+        check_range(&text, &txn, id, index, len, astral)?;
         let own = self.doc.client_id().get();
         if len > 0 {
             text.remove_range(&mut txn, index, len);
@@ -511,8 +567,9 @@ impl RoomDoc {
     /// Delete `len` UTF-16 code units at `index` of a document.
     pub fn delete_text(&mut self, id: &str, index: u32, len: u32) -> Result<()> {
         let text = self.document_ref_checked(id)?;
+        let astral = self.may_hold_astral(id, &text);
         let mut txn = self.doc.transact_mut();
-        check_range(&text, &txn, id, index, len)?;
+        check_range(&text, &txn, id, index, len, astral)?;
         if len > 0 {
             text.remove_range(&mut txn, index, len);
             let own = self.doc.client_id().get();
@@ -558,6 +615,7 @@ fn check_range(
     target: &str,
     index: u32,
     len: u32,
+    astral: bool,
 ) -> Result<()> {
     let doc_len = text.len(txn);
     let end = u64::from(index) + u64::from(len);
@@ -570,7 +628,7 @@ fn check_range(
         });
     }
     let bounds = [index, end as u32];
-    let needs_check = bounds.iter().any(|&b| b != 0 && b != doc_len);
+    let needs_check = astral && bounds.iter().any(|&b| b != 0 && b != doc_len);
     if needs_check {
         let units: Vec<u16> = text.get_string(txn).encode_utf16().collect();
         for b in bounds {
@@ -761,6 +819,18 @@ mod tests {
             Error::UnknownDocument("zz".into())
         );
         assert_eq!(doc.document_text("d")?, "a😀b");
+        // A pair that arrives from elsewhere is guarded too.
+        doc.create_document(Some("e"), "Plain", 0)?;
+        doc.insert_text("e", 0, "plain")?;
+        let mut other = RoomDoc::new(2);
+        sync_docs(&doc, &other);
+        other.insert_text("e", 5, "!")?; // "e" reads as plain here
+        doc.insert_text("e", 0, "🎉")?;
+        sync_docs(&doc, &other);
+        assert!(matches!(
+            other.delete_text("e", 1, 1),
+            Err(Error::SplitsSurrogate { index: 1, .. })
+        ));
         Ok(())
     }
 

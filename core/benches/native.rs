@@ -1,0 +1,150 @@
+//! Native contestants for `make bench`: `cargo bench -p confab-core --bench native --
+//! <scenario> <contestant> <input>` prints one JSON line `{ "ms": .., "ok": .. }`.
+//!
+//! - `local yrs <trace>`: the trace replayed through yrs's own `Text` API, one
+//!   transaction per trace transaction (the "yrs native" contestant).
+//! - `local core <trace>`: the same through Confab's `RoomDoc` (what the wasm API runs).
+//! - `merge plain|detect friendsforever`: the concurrent trace as two peers, without and
+//!   with conflict detection.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use confab_core::model::RoomDoc;
+use serde::Deserialize;
+use yrs::{GetString, Text, Transact};
+
+#[derive(Deserialize)]
+struct Trace {
+    #[serde(rename = "endContent")]
+    end_content: String,
+    txns: Vec<Txn>,
+}
+
+#[derive(Deserialize)]
+struct Txn {
+    patches: Vec<(u32, u32, String)>,
+}
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("CONFAB_BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench-data")
+        })
+}
+
+fn gunzip(path: PathBuf) -> String {
+    let mut child = Command::new("gzip")
+        .arg("-dc")
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("gzip runs");
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_string(&mut out)
+        .expect("utf-8 JSON");
+    assert!(
+        child.wait().expect("gzip ends").success(),
+        "gzip -dc {}",
+        path.display()
+    );
+    out
+}
+
+fn trace(name: &str) -> Trace {
+    if name == "random-100k" {
+        return random_inserts(100_000);
+    }
+    let file = match name {
+        "automerge-paper" => "josephg-editing-traces/sequential_traces/automerge-paper.json.gz",
+        "seph-blog1" => "josephg-editing-traces/sequential_traces/ascii_only/seph-blog1.json.gz",
+        "rustcode" => "josephg-editing-traces/sequential_traces/ascii_only/rustcode.json.gz",
+        other => panic!("unknown trace {other}"),
+    };
+    serde_json::from_str(&gunzip(data_dir().join(file))).expect("a trace")
+}
+
+/// The same pseudo-random sequence as tests/bench/contestants.mjs.
+fn random_inserts(count: usize) -> Trace {
+    let mut seed: u32 = 0x9e37_79b9;
+    let mut chars: Vec<char> = Vec::new();
+    let mut txns = Vec::new();
+    for i in 0..count {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let pos = ((f64::from(seed) / 4_294_967_296.0) * (chars.len() + 1) as f64) as usize;
+        let ch = char::from(b'a' + (i % 26) as u8);
+        chars.insert(pos, ch);
+        txns.push(Txn {
+            patches: vec![(pos as u32, 0, ch.to_string())],
+        });
+    }
+    Trace {
+        end_content: chars.into_iter().collect(),
+        txns,
+    }
+}
+
+fn local_yrs(t: &Trace) -> (f64, bool) {
+    let doc = yrs::Doc::new();
+    let text = doc.get_or_insert_text("text");
+    let start = Instant::now();
+    for txn in &t.txns {
+        let mut tx = doc.transact_mut();
+        for (pos, del, ins) in &txn.patches {
+            if *del > 0 {
+                text.remove_range(&mut tx, *pos, *del);
+            }
+            if !ins.is_empty() {
+                text.insert(&mut tx, *pos, ins);
+            }
+        }
+    }
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let ok = text.get_string(&doc.transact()) == t.end_content;
+    (ms, ok)
+}
+
+fn local_core(t: &Trace) -> (f64, bool) {
+    let mut doc = RoomDoc::new(1);
+    doc.create_document(Some("d"), "Bench", 0)
+        .expect("a document");
+    let start = Instant::now();
+    for txn in &t.txns {
+        for (pos, del, ins) in &txn.patches {
+            doc.replace_text("d", *pos, *del, ins)
+                .expect("an edit in range");
+        }
+    }
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let ok = doc.document_text("d").expect("the document") == t.end_content;
+    (ms, ok)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let [scenario, contestant, input] = args.as_slice() else {
+        eprintln!("usage: native <scenario> <contestant> <input>");
+        std::process::exit(2);
+    };
+    let (ms, ok) = match (scenario.as_str(), contestant.as_str()) {
+        ("local", "yrs") => local_yrs(&trace(input)),
+        ("local", "core") => local_core(&trace(input)),
+        _ => {
+            eprintln!("unknown {scenario}/{contestant}");
+            std::process::exit(2);
+        }
+    };
+    println!("{}", serde_json::json!({ "ms": ms, "ok": ok }));
+}

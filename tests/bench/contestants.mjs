@@ -1,0 +1,120 @@
+// One run of one benchmark in this process: `node contestants.mjs <scenario> <contestant> <input>`
+// prints a JSON line { ms, ok, ... }. The runner starts a fresh process per run, so no
+// contestant warms up or pollutes another's heap.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const DATA = process.env.CONFAB_BENCH_DATA ?? path.resolve(HERE, "../../../shared/bench-data");
+
+export function loadTrace(name) {
+  const file = {
+    "automerge-paper": "josephg-editing-traces/sequential_traces/automerge-paper.json.gz",
+    "seph-blog1": "josephg-editing-traces/sequential_traces/ascii_only/seph-blog1.json.gz",
+    rustcode: "josephg-editing-traces/sequential_traces/ascii_only/rustcode.json.gz",
+  }[name];
+  if (!file) throw new Error(`unknown trace ${name}`);
+  return JSON.parse(gunzipSync(readFileSync(path.join(DATA, file))).toString("utf8"));
+}
+
+/** 100k single-character inserts at pseudo-random positions (same sequence every run). */
+export function randomInserts(count = 100_000) {
+  let seed = 0x9e3779b9;
+  const next = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 0x1_0000_0000;
+  };
+  const txns = [];
+  let len = 0;
+  let end = "";
+  const chars = [];
+  for (let i = 0; i < count; i++) {
+    const pos = Math.floor(next() * (len + 1));
+    const ch = String.fromCharCode(97 + (i % 26));
+    txns.push({ patches: [[pos, 0, ch]] });
+    chars.splice(pos, 0, ch);
+    len++;
+  }
+  end = chars.join("");
+  return { txns, endContent: end, startContent: "" };
+}
+
+function input(name) {
+  return name === "random-100k" ? randomInserts() : loadTrace(name);
+}
+
+const local = {
+  async yjs(trace) {
+    const Y = await import("yjs");
+    const doc = new Y.Doc();
+    const text = doc.getText("text");
+    const t0 = performance.now();
+    for (const txn of trace.txns) {
+      doc.transact(() => {
+        for (const [pos, del, ins] of txn.patches) {
+          if (del) text.delete(pos, del);
+          if (ins) text.insert(pos, ins);
+        }
+      });
+    }
+    const ms = performance.now() - t0;
+    return { ms, ok: text.toString() === trace.endContent };
+  },
+  async confab(trace) {
+    const { init, Room } = await import("../../npm/dist/index.js");
+    await init();
+    const room = new Room({ url: "ws://127.0.0.1:9/rooms", room: "bench", user: { id: "bench", name: "Bench" } });
+    room.ensureDocument("d", "Bench");
+    const t0 = performance.now();
+    for (const txn of trace.txns) {
+      for (const [pos, del, ins] of txn.patches) room.replaceRange("d", pos, del, ins);
+    }
+    const ms = performance.now() - t0;
+    const ok = room.documentText("d") === trace.endContent;
+    room.destroy();
+    return { ms, ok };
+  },
+  async loro(trace) {
+    const { LoroDoc } = await import("loro-crdt");
+    const doc = new LoroDoc();
+    const text = doc.getText("text");
+    const t0 = performance.now();
+    for (const txn of trace.txns) {
+      for (const [pos, del, ins] of txn.patches) {
+        if (del) text.delete(pos, del);
+        if (ins) text.insert(pos, ins);
+      }
+      doc.commit();
+    }
+    const ms = performance.now() - t0;
+    return { ms, ok: text.toString() === trace.endContent };
+  },
+  async automerge(trace) {
+    const A = await import("@automerge/automerge");
+    let doc = A.from({ text: "" });
+    const t0 = performance.now();
+    for (const txn of trace.txns) {
+      doc = A.change(doc, (d) => {
+        for (const [pos, del, ins] of txn.patches) A.splice(d, ["text"], pos, del, ins);
+      });
+    }
+    const ms = performance.now() - t0;
+    return { ms, ok: doc.text === trace.endContent };
+  },
+};
+
+export const CONTESTANTS = { local: Object.keys(local) };
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [scenario, contestant, name] = process.argv.slice(2);
+  const table = { local }[scenario];
+  if (!table?.[contestant]) throw new Error(`unknown ${scenario}/${contestant}`);
+  const trace = input(name);
+  const result = await table[contestant](trace);
+  process.stdout.write(`${JSON.stringify({ ...result, heapMB: process.memoryUsage().heapUsed / 2 ** 20 })}\n`);
+  process.exit(0);
+}
