@@ -129,6 +129,30 @@ fn local_core(t: &Trace) -> (f64, bool) {
     (ms, ok)
 }
 
+/// Through a client `Session`, as the wasm `Room` drives it: each edit's update is
+/// encoded for the outbox and drained, as when offline.
+fn local_session(t: &Trace) -> (f64, bool) {
+    let me = confab_core::model::Participant::person("bench", "Bench");
+    let mut session = confab_core::session::Session::new(1, me, 0);
+    session
+        .doc_mut()
+        .create_document(Some("d"), "Bench", 0)
+        .expect("a document");
+    let start = Instant::now();
+    for txn in &t.txns {
+        for (pos, del, ins) in &txn.patches {
+            session
+                .doc_mut()
+                .replace_text("d", *pos, *del, ins)
+                .expect("an edit in range");
+            session.drain_outgoing();
+        }
+    }
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let ok = session.doc().document_text("d").expect("the document") == t.end_content;
+    (ms, ok)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -141,6 +165,7 @@ fn main() {
     let (ms, ok) = match (scenario.as_str(), contestant.as_str()) {
         ("local", "yrs") => local_yrs(&trace(input)),
         ("local", "core") => local_core(&trace(input)),
+        ("local", "session") => local_session(&trace(input)),
         _ => {
             eprintln!("unknown {scenario}/{contestant}");
             std::process::exit(2);

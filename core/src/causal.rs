@@ -236,7 +236,17 @@ impl EpochWriter {
     /// Called inside every local transaction that edits a document or a tracked
     /// field: writes an epoch record when this client's view or role changed.
     pub(crate) fn note(&mut self, txn: &mut TransactionMut<'_>, own: u64) {
-        let before = txn.before_state().clone();
+        let (turn, model) = &self.acting;
+        let before = txn.before_state();
+        let unchanged_view = self.seen.as_ref().is_some_and(|prev| {
+            before
+                .iter()
+                .filter(|(c, _)| c.get() != own)
+                .all(|(c, n)| prev.get(&c.get()) == Some(n))
+        });
+        if unchanged_view && *turn == self.turn && *model == self.model {
+            return; // the common case: typing on, nothing new seen
+        }
         let view: HashMap<u64, u32> = before
             .iter()
             .map(|(c, &n)| (c.get(), n))
@@ -251,9 +261,6 @@ impl EpochWriter {
                 .collect(),
             None => view.clone(),
         };
-        if self.seen.is_some() && changed.is_empty() && turn == self.turn && model == self.model {
-            return;
-        }
         let sv: HashMap<String, Any> = changed
             .iter()
             .map(|(c, &n)| (c.to_string(), Any::from(f64::from(n))))
@@ -267,7 +274,7 @@ impl EpochWriter {
         if let Some(model) = &model {
             record.insert("model".into(), Any::from(model.as_str()));
         }
-        let clock = before.get(&yrs::ClientID::new(own));
+        let clock = txn.before_state().get(&yrs::ClientID::new(own));
         let epochs = txn.get_or_insert_map(EPOCHS);
         epochs.insert(txn, format!("{own}:{clock}"), Any::Map(Arc::new(record)));
         self.seen = Some(view);

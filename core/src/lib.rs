@@ -50,6 +50,7 @@ pub mod error;
 pub mod history;
 pub mod model;
 mod names;
+mod position;
 pub mod presence;
 pub mod protocol;
 pub mod room;

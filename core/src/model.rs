@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use yrs::types::ToJson;
+use yrs::updates::decoder::Decode;
 use yrs::{
     Any, Doc, GetString, Map, MapPrelim, MapRef, OffsetKind, Options, Out, ReadTxn, Text,
     TextPrelim, TextRef, Transact, TransactionMut, WriteTxn,
@@ -187,17 +188,32 @@ pub struct RoomDoc {
     next_id: u64,
     pub(crate) epochs: crate::causal::EpochIndex,
     pub(crate) writer: crate::causal::EpochWriter,
-    /// Per document: whether its text may hold characters outside the BMP (surrogate
-    /// pairs in UTF-16), so range checks only read the text when they must.
-    astral: HashMap<String, Arc<AstralFlag>>,
+    /// Per document: what Confab knows about its text to edit it fast.
+    texts: HashMap<String, TextCache>,
+    /// Edit through Confab's own index (true) or through yrs's index-based API.
+    fast_edits: bool,
 }
 
-/// Whether a document's text may contain surrogate pairs; `stale` after a remote
-/// change (which could have brought some).
+/// What Confab keeps about one document's text between edits.
+struct TextCache {
+    text: TextRef,
+    root: String,
+    flags: Arc<TextFlags>,
+    /// Whether the text may hold surrogate pairs (range checks then read the text).
+    astral: bool,
+    /// The item sequence (see [`crate::position`]); `None` while it must be rebuilt.
+    index: Option<crate::position::Runs>,
+    /// The text holds something other than plain strings (embeds or formatting from a
+    /// rich-text Yjs client): edits go through yrs's own API.
+    rich: bool,
+}
+
+/// Set by an observer on the text: `changed` when a transaction other than Confab's
+/// own indexed edit (flagged `ours` while it runs) changed the text.
 #[derive(Default)]
-struct AstralFlag {
-    astral: std::sync::atomic::AtomicBool,
-    stale: std::sync::atomic::AtomicBool,
+struct TextFlags {
+    changed: std::sync::atomic::AtomicBool,
+    ours: std::sync::atomic::AtomicBool,
 }
 
 impl RoomDoc {
@@ -228,7 +244,8 @@ impl RoomDoc {
             next_id: 0,
             epochs,
             writer: crate::causal::EpochWriter::default(),
-            astral: HashMap::new(),
+            texts: HashMap::new(),
+            fast_edits: true,
         }
     }
 
@@ -472,52 +489,171 @@ impl RoomDoc {
     }
 
     pub(crate) fn document_ref_checked(&self, id: &str) -> Result<TextRef> {
-        let txn = self.doc.transact();
-        if self.documents.get(&txn, id).is_none() {
+        let known = {
+            let txn = self.doc.transact();
+            self.documents.get(&txn, id).is_some()
+        };
+        if !known {
             return Err(Error::UnknownDocument(id.to_owned()));
         }
-        txn.get_text(doc_text_name(id).as_str())
-            .ok_or_else(|| Error::UnknownDocument(id.to_owned()))
+        // A document created elsewhere and still empty has no body root here yet (an
+        // empty text travels as nothing): make it, typed, so it reads as "".
+        Ok(self.doc.get_or_insert_text(doc_text_name(id).as_str()))
     }
 
-    /// Whether document `id`'s text may contain surrogate pairs (read once, then kept up
-    /// to date: local inserts set it, remote changes make it read again).
-    fn may_hold_astral(&mut self, id: &str, text: &TextRef) -> bool {
+    /// Bring document `id`'s cache up to date: watch the text once, and after any change
+    /// Confab did not make itself, read it again (one walk) for its item sequence and
+    /// whether it holds surrogate pairs.
+    fn text_cache(&mut self, id: &str) -> Result<&mut TextCache> {
         use std::sync::atomic::Ordering::Relaxed;
-        let own = self.doc.client_id();
-        let flag = self.astral.entry(id.to_owned()).or_insert_with(|| {
-            let flag = Arc::new(AstralFlag::default());
-            flag.stale.store(true, Relaxed);
-            let seen = flag.clone();
-            // A root that arrived in a remote update has no type until someone asks for
-            // it as a text, and an untyped root emits no events: type it first.
-            let typed = self.doc.get_or_insert_text(doc_text_name(id).as_str());
-            yrs::types::Observable::observe(&typed, "confab-astral", move |txn, _| {
-                let remote = txn
-                    .after_state()
-                    .iter()
-                    .any(|(c, &n)| *c != own && txn.before_state().get(c) < n);
-                if remote {
-                    seen.stale.store(true, Relaxed);
+        if !self.texts.contains_key(id) {
+            // Documents are never removed: once known, the cache stands for it.
+            let text = self.document_ref_checked(id)?;
+            let flags = Arc::new(TextFlags::default());
+            flags.changed.store(true, Relaxed);
+            let seen = flags.clone();
+            yrs::types::Observable::observe(&text, "confab-text-cache", move |_, _| {
+                if !seen.ours.load(Relaxed) {
+                    seen.changed.store(true, Relaxed);
                 }
             });
-            flag
-        });
-        if flag.stale.swap(false, Relaxed) {
-            let txn = self.doc.transact();
-            let any = text.get_string(&txn).chars().any(|c| u32::from(c) > 0xFFFF);
-            flag.astral.store(any, Relaxed);
+            self.texts.insert(
+                id.to_owned(),
+                TextCache {
+                    text,
+                    root: doc_text_name(id),
+                    flags,
+                    astral: true,
+                    index: None,
+                    rich: false,
+                },
+            );
         }
-        flag.astral.load(Relaxed)
+        let doc = &self.doc;
+        let cache = self.texts.get_mut(id).expect("inserted above");
+        if cache.flags.changed.swap(false, Relaxed) {
+            let text = cache.text.clone();
+            let mut txn = doc.transact_mut();
+            let deleted = txn.snapshot().delete_set;
+            let all = yrs::Snapshot::new(txn.state_vector(), yrs::IdSet::default());
+            let none = yrs::Snapshot::new(yrs::StateVector::default(), yrs::IdSet::default());
+            let chunks = text.diff_range(
+                &mut txn,
+                Some(&all),
+                Some(&none),
+                yrs::types::text::YChange::identity,
+            );
+            let (mut astral, mut rich) = (false, false);
+            let mut runs = Vec::with_capacity(chunks.len());
+            for chunk in chunks {
+                rich |= chunk.attributes.is_some();
+                match (&chunk.insert, &chunk.ychange) {
+                    (Out::Any(Any::String(s)), Some(change)) => {
+                        astral |= s.chars().any(|c| u32::from(c) > 0xFFFF);
+                        runs.push(crate::position::Run {
+                            client: change.id.client.get(),
+                            clock: change.id.clock,
+                            len: s.encode_utf16().count() as u32,
+                            deleted: deleted.contains(&change.id),
+                        });
+                    }
+                    _ => rich = true,
+                }
+            }
+            cache.astral = astral;
+            cache.rich = rich;
+            cache.index = Some(crate::position::Runs::new(runs));
+        }
+        Ok(cache)
     }
 
-    fn note_inserted(&mut self, id: &str, chunk: &str) {
-        if chunk.chars().any(|c| u32::from(c) > 0xFFFF) {
-            if let Some(flag) = self.astral.get(id) {
-                flag.astral
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
+    /// Edit through yrs's own index-based API (`false`) instead of Confab's index
+    /// (`true`, the default). Both produce the same updates; this is for benchmarks and
+    /// tests that compare them.
+    pub fn set_fast_edits(&mut self, fast: bool) {
+        self.fast_edits = fast;
+    }
+
+    /// Replace `len` UTF-16 code units at `index` of document `id` with `chunk`, in one
+    /// transaction, recording deletions and the writer's epoch.
+    fn edit_text(&mut self, id: &str, index: u32, len: u32, chunk: &str) -> Result<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let own = self.doc.client_id().get();
+        let fast = self.fast_edits;
+        let cache = self.text_cache(id)?;
+        let (text, root) = (cache.text.clone(), cache.root.clone());
+        let astral = cache.astral;
+        let use_index = fast && !cache.rich;
+        cache.flags.ours.store(use_index, Relaxed);
+        let flags = cache.flags.clone();
+        let mut index_runs = if use_index { cache.index.take() } else { None };
+        let outcome = (|| -> Result<()> {
+            let mut txn = self.doc.transact_mut();
+            check_range(&text, &txn, id, index, len, astral)?;
+            match index_runs.as_mut() {
+                Some(runs) => {
+                    debug_assert_eq!(runs.len(), text.len(&txn), "the index is out of step");
+                    if len > 0 {
+                        let gone = runs.delete(index, len);
+                        let update = crate::position::delete_update(&gone);
+                        txn.apply_update(
+                            yrs::Update::decode_v1(&update)
+                                .map_err(|e| Error::malformed("local delete", e))?,
+                        )
+                        .map_err(|e| Error::InvalidUpdate(e.to_string()))?;
+                    }
+                    if !chunk.is_empty() {
+                        // Nothing of ours was written yet in this transaction.
+                        let clock = txn.before_state().get(&yrs::ClientID::new(own));
+                        let units = chunk.encode_utf16().count() as u32;
+                        let (origin, right) = runs.insert(index, own, clock, units);
+                        let update =
+                            crate::position::insert_update(own, clock, origin, right, &root, chunk);
+                        txn.apply_update(
+                            yrs::Update::decode_v1(&update)
+                                .map_err(|e| Error::malformed("local insert", e))?,
+                        )
+                        .map_err(|e| Error::InvalidUpdate(e.to_string()))?;
+                    }
+                }
+                None => {
+                    if len > 0 {
+                        text.remove_range(&mut txn, index, len);
+                    }
+                    if !chunk.is_empty() {
+                        text.insert(&mut txn, index, chunk);
+                    }
+                }
             }
+            if len > 0 {
+                // After the insert, so both paths give the inserted text the same ids.
+                crate::history::record_deletions(&mut txn, own);
+            }
+            if len > 0 || !chunk.is_empty() {
+                self.writer.note(&mut txn, own);
+            }
+            Ok(())
+        })();
+        flags.ours.store(false, Relaxed);
+        let cache = self.texts.get_mut(id).expect("cached above");
+        match outcome {
+            Ok(()) => {
+                if use_index {
+                    cache.index = index_runs;
+                }
+                if chunk.chars().any(|c| u32::from(c) > 0xFFFF) {
+                    cache.astral = true;
+                }
+            }
+            // Nothing was applied for a refused range; for anything else, read again.
+            Err(Error::OutOfRange { .. }) | Err(Error::SplitsSurrogate { .. }) => {
+                if use_index {
+                    cache.index = index_runs;
+                }
+            }
+            Err(_) => flags.changed.store(true, Relaxed),
         }
+        outcome
     }
 
     /// The body of a shared document.
@@ -529,54 +665,18 @@ impl RoomDoc {
 
     /// Insert `chunk` at UTF-16 offset `index` of a document.
     pub fn insert_text(&mut self, id: &str, index: u32, chunk: &str) -> Result<()> {
-        let text = self.document_ref_checked(id)?;
-        let astral = self.may_hold_astral(id, &text);
-        self.note_inserted(id, chunk);
-        let mut txn = self.doc.transact_mut();
-        check_range(&text, &txn, id, index, 0, astral)?;
-        if !chunk.is_empty() {
-            text.insert(&mut txn, index, chunk);
-            let own = self.doc.client_id().get();
-            self.writer.note(&mut txn, own);
-        }
-        Ok(())
+        self.edit_text(id, index, 0, chunk)
     }
 
     /// Replace `len` UTF-16 code units at `index` of a document with `chunk`, in one
     /// transaction (one change: a concurrent replacement of the same text conflicts).
     pub fn replace_text(&mut self, id: &str, index: u32, len: u32, chunk: &str) -> Result<()> {
-        let text = self.document_ref_checked(id)?;
-        let astral = self.may_hold_astral(id, &text);
-        self.note_inserted(id, chunk);
-        let mut txn = self.doc.transact_mut();
-        check_range(&text, &txn, id, index, len, astral)?;
-        let own = self.doc.client_id().get();
-        if len > 0 {
-            text.remove_range(&mut txn, index, len);
-            crate::history::record_deletions(&mut txn, own);
-        }
-        if !chunk.is_empty() {
-            text.insert(&mut txn, index, chunk);
-        }
-        if len > 0 || !chunk.is_empty() {
-            self.writer.note(&mut txn, own);
-        }
-        Ok(())
+        self.edit_text(id, index, len, chunk)
     }
 
     /// Delete `len` UTF-16 code units at `index` of a document.
     pub fn delete_text(&mut self, id: &str, index: u32, len: u32) -> Result<()> {
-        let text = self.document_ref_checked(id)?;
-        let astral = self.may_hold_astral(id, &text);
-        let mut txn = self.doc.transact_mut();
-        check_range(&text, &txn, id, index, len, astral)?;
-        if len > 0 {
-            text.remove_range(&mut txn, index, len);
-            let own = self.doc.client_id().get();
-            crate::history::record_deletions(&mut txn, own);
-            self.writer.note(&mut txn, own);
-        }
-        Ok(())
+        self.edit_text(id, index, len, "")
     }
 
     /// The whole document as JSON-like data (for debugging and tests).
