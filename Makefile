@@ -23,7 +23,7 @@ NPM_SRC := $(wildcard npm/src/*.ts) npm/package.json npm/tsconfig.json
 DEMO_SRC := $(shell find demo -path demo/dist -prune -o -type f -print 2>/dev/null)
 
 .PHONY: dev test setup build wasm npm-build demo-build edge-build check \
-        test-rust test-wasm-node test-wasm-browser test-js clean
+        test-rust test-wasm-node test-wasm-browser test-js bench clean
 
 ## setup: install whatever is missing (pinned tools, npm packages, wasm target, chromium)
 setup:
@@ -99,6 +99,14 @@ test-wasm-browser: setup
 ## test-js: edge, interop, README and end-to-end suites against the built worker
 test-js: build
 	node --test --test-concurrency=1 --test-timeout=180000 --test-force-exit tests/
+
+## bench: the benchmark suite side by side with Yjs, Loro and Automerge (slow; not part
+## of `make test`); writes tests/bench/RESULTS.md. `make bench ARGS=local` runs one scenario.
+bench: build
+	@test -d ../shared/bench-data || test -n "$$CONFAB_BENCH_DATA" || \
+	  { echo "error: the benchmark data is missing: put it in ../shared/bench-data or set CONFAB_BENCH_DATA" >&2; exit 1; }
+	cd tests/bench && npm ci --no-audit --no-fund --loglevel=error
+	node tests/bench/run.mjs $(ARGS)
 
 clean:
 	rm -rf npm/wasm npm/dist demo/dist edge/build

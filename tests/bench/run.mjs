@@ -1,0 +1,125 @@
+// Confab's benchmark suite: `make bench` (never part of `make test`).
+//
+// Every figure is the median of RUNS runs (default 5), each in a fresh process, with the
+// contestants interleaved run by run so machine noise hits them alike; every ratio is
+// against the peer named in the same run. Results go to tests/bench/RESULTS.md with the
+// command and the machine. Scenarios not listed here are not measured yet.
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync, brotliCompressSync } from "node:zlib";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, "../..");
+const RUNS = Number(process.env.CONFAB_BENCH_RUNS ?? 5);
+const TIMEOUT_MS = Number(process.env.CONFAB_BENCH_TIMEOUT_MS ?? 120_000);
+const TARGET_DIR = process.env.CARGO_TARGET_DIR ?? path.join(ROOT, "target");
+const only = process.argv.slice(2);
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+}
+
+function nativeBinary() {
+  const out = execFileSync("cargo", ["bench", "-p", "confab-core", "--bench", "native", "--no-run", "--message-format=json"], {
+    cwd: ROOT,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  for (const line of out.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const msg = JSON.parse(line);
+    if (msg.reason === "compiler-artifact" && msg.target?.name === "native" && msg.executable) return msg.executable;
+  }
+  throw new Error("cargo did not report the native bench binary");
+}
+
+/** One run in a fresh process: { ms, ok } or { error }. */
+function once(kind, args) {
+  const [cmd, argv] =
+    kind === "native" ? [native, args] : [process.execPath, [path.join(HERE, "contestants.mjs"), ...args]];
+  const r = spawnSync(cmd, argv, { cwd: ROOT, encoding: "utf8", timeout: TIMEOUT_MS, maxBuffer: 1 << 20 });
+  if (r.error?.code === "ETIMEDOUT" || r.signal) return { error: `over ${TIMEOUT_MS / 1000} s` };
+  if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split("\n").slice(-1)[0] };
+  return JSON.parse(r.stdout.trim().split("\n").at(-1));
+}
+
+const native = nativeBinary();
+const sections = [];
+
+// 1. Local edits: each trace through each contestant's public API, one edit per transaction.
+if (!only.length || only.includes("local")) {
+  const traces = ["automerge-paper", "seph-blog1", "rustcode", "random-100k"];
+  const contestants = [
+    ["Yjs 13.6 (JS)", "js", "yjs"],
+    ["Confab wasm API (Node)", "js", "confab"],
+    ["Confab core (native)", "native", "core"],
+    ["yrs 0.28 Text API (native)", "native", "yrs"],
+    ["Loro 1.17 (JS/wasm)", "js", "loro"],
+    ["Automerge 3.5 (JS/wasm)", "js", "automerge"],
+  ];
+  const rows = [];
+  for (const trace of traces) {
+    const times = new Map(contestants.map((c) => [c[0], []]));
+    const errors = new Map();
+    for (let run = 0; run < RUNS; run++) {
+      for (const [name, kind, id] of contestants) {
+        if (errors.has(name)) continue;
+        const r = once(kind, ["local", id, trace]);
+        if (r.error || !r.ok) {
+          errors.set(name, r.error ?? "wrong final text");
+          continue;
+        }
+        times.get(name).push(r.ms);
+        process.stderr.write(`local ${trace} ${name}: ${r.ms.toFixed(0)} ms\n`);
+      }
+    }
+    const yjs = median(times.get(contestants[0][0]));
+    for (const [name] of contestants) {
+      const t = median(times.get(name));
+      rows.push([trace, name, errors.get(name) ?? `${t.toFixed(0)} ms`, errors.has(name) ? "—" : `${(t / yjs).toFixed(2)}×`]);
+    }
+  }
+  sections.push([
+    "## 1. Local edits",
+    "",
+    "Each trace replayed through the contestant's public API, one transaction per trace transaction, final text checked against the trace's `endContent`. `random-100k`: 100,000 single-character inserts at pseudo-random positions (the same sequence for all). Ratio: time ÷ Yjs's time on the same trace in the same run (lower is better). Target: Confab wasm API ≤ 1.0× on automerge-paper, ≤ 1.5× on random-100k.",
+    "",
+    "| trace | contestant | median | × Yjs |",
+    "|---|---|---:|---:|",
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n"));
+}
+
+// 7. Size: the client wasm and the npm package.
+if (!only.length || only.includes("size")) {
+  const wasm = readFileSync(path.join(ROOT, "npm/wasm/confab_wasm_bg.wasm"));
+  const pack = JSON.parse(
+    execFileSync("npm", ["pack", "--dry-run", "--json", "--loglevel=error"], { cwd: path.join(ROOT, "npm"), encoding: "utf8" }),
+  )[0];
+  const kb = (n) => `${(n / 1000).toFixed(1)} KB`;
+  sections.push([
+    "## 7. Size",
+    "",
+    "| what | raw | gzip -9 | brotli |",
+    "|---|---:|---:|---:|",
+    `| client wasm (npm/wasm/confab_wasm_bg.wasm) | ${kb(wasm.length)} | ${kb(gzipSync(wasm, { level: 9 }).length)} | ${kb(brotliCompressSync(wasm).length)} |`,
+    `| npm package (packed / unpacked) | ${kb(pack.size)} / ${kb(pack.unpackedSize)} | | |`,
+    "",
+    "Target: complete client wasm ≤ 180 KB gzip.",
+  ].join("\n"));
+}
+
+const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+const header = [
+  "# Benchmark results",
+  "",
+  `Produced by \`make bench\` (\`node tests/bench/run.mjs ${only.join(" ")}\`) on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}. Medians of ${RUNS} runs, each in a fresh process. Data: ../shared/bench-data (CC BY, see its README).`,
+  "",
+].join("\n");
+const file = path.join(HERE, "RESULTS.md");
+writeFileSync(file, `${header}\n${sections.join("\n\n")}\n`);
+process.stdout.write(`${header}\n${sections.join("\n\n")}\n\nwritten to ${path.relative(ROOT, file)}\n`);
