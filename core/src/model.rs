@@ -567,6 +567,12 @@ impl RoomDoc {
         Ok(cache)
     }
 
+    /// Whether document `id` is edited through yrs's API because it holds rich content.
+    #[cfg(test)]
+    pub(crate) fn edits_through_yrs(&self, id: &str) -> bool {
+        self.texts.get(id).is_some_and(|c| c.rich)
+    }
+
     /// Edit through yrs's own index-based API (`false`) instead of Confab's index
     /// (`true`, the default). Both produce the same updates; this is for benchmarks and
     /// tests that compare them.

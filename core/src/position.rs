@@ -447,7 +447,11 @@ mod tests {
     /// would land elsewhere once concurrent edits meet it).
     #[test]
     fn indexed_edits_match_yrs_byte_for_byte() {
-        for seed in 1..=40u64 {
+        let seeds: u64 = std::env::var("CONFAB_INDEX_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(40);
+        for seed in 1..=seeds {
             let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
             let mut next = |n: u64| {
                 rng ^= rng << 13;
@@ -510,6 +514,29 @@ mod tests {
                 fast[1].document_text("d").unwrap()
             );
         }
+    }
+
+    /// A document holding formatting (from a rich-text Yjs client) is edited through
+    /// yrs's own API, and still correctly.
+    #[test]
+    fn rich_text_falls_back_to_yrs() {
+        use yrs::{Any, Text};
+        let mut confab = RoomDoc::new(1);
+        confab.create_document(Some("d"), "D", 0).unwrap();
+        confab.insert_text("d", 0, "plain words").unwrap();
+        let stock = yrs::Doc::with_client_id(7);
+        deliver(&confab, &RoomDoc::from_doc(stock.clone()));
+        {
+            let text = stock.get_or_insert_text("doc:d");
+            let mut txn = stock.transact_mut();
+            let bold = yrs::types::Attrs::from([("bold".into(), Any::Bool(true))]);
+            text.format(&mut txn, 0, 5, bold);
+        }
+        deliver(&RoomDoc::from_doc(stock), &confab);
+        confab.insert_text("d", 6, "bold ").unwrap();
+        confab.delete_text("d", 0, 1).unwrap();
+        assert_eq!(confab.document_text("d").unwrap(), "lain bold words");
+        assert!(confab.edits_through_yrs("d"));
     }
 
     #[test]
