@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use confab_core::model::RoomDoc;
 use serde::Deserialize;
+use yrs::updates::decoder::Decode;
 use yrs::{GetString, Text, Transact};
 
 #[derive(Deserialize)]
@@ -153,6 +154,53 @@ fn local_session(t: &Trace) -> (f64, bool) {
     (ms, ok)
 }
 
+/// Peak resident memory of this process so far, in MiB (Linux; 0 elsewhere).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Scenario 2: a whole document as one update, bytes in, text out, through yrs (what
+/// Confab's core and edge run); memory is the growth of peak RSS over the bytes read.
+fn load_yrs(name: &str) -> (f64, bool, f64, usize) {
+    let (file, v2) = match name {
+        "S1" => ("josephg-egwalker-paper/datasets/S1.yjs", true),
+        "S2" => ("josephg-egwalker-paper/datasets/S2.yjs", true),
+        "C1" => ("josephg-egwalker-paper/datasets/C1.yjs", true),
+        "B4" => ("y-crdt/assets/bench-input/b4-update.bin", false),
+        other => panic!("unknown document {other}"),
+    };
+    let bytes = std::fs::read(data_dir().join(file)).expect("the document file");
+    let before = peak_rss_mb();
+    let start = Instant::now();
+    let update = if v2 {
+        yrs::Update::decode_v2(&bytes)
+    } else {
+        yrs::Update::decode_v1(&bytes)
+    }
+    .expect("a valid update");
+    let doc = RoomDoc::new(1);
+    doc.doc()
+        .transact_mut()
+        .apply_update(update)
+        .expect("the update applies");
+    let text = {
+        let txn = doc.doc().transact();
+        yrs::ReadTxn::get_text(&txn, "text")
+            .map(|t| t.get_string(&txn))
+            .unwrap_or_default()
+    };
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let chars = text.chars().count();
+    (ms, chars > 0, peak_rss_mb() - before, chars)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -162,6 +210,14 @@ fn main() {
         eprintln!("usage: native <scenario> <contestant> <input>");
         std::process::exit(2);
     };
+    if (scenario.as_str(), contestant.as_str()) == ("load", "yrs") {
+        let (ms, ok, mem, chars) = load_yrs(input);
+        println!(
+            "{}",
+            serde_json::json!({ "ms": ms, "ok": ok, "memMB": mem, "chars": chars })
+        );
+        return;
+    }
     let (ms, ok) = match (scenario.as_str(), contestant.as_str()) {
         ("local", "yrs") => local_yrs(&trace(input)),
         ("local", "core") => local_core(&trace(input)),

@@ -107,14 +107,58 @@ const local = {
   },
 };
 
-export const CONTESTANTS = { local: Object.keys(local) };
+/** The whole-document inputs of scenario 2: file, encoding. */
+export const DOCUMENTS = {
+  S1: ["josephg-egwalker-paper/datasets/S1", "v2"],
+  S2: ["josephg-egwalker-paper/datasets/S2", "v2"],
+  C1: ["josephg-egwalker-paper/datasets/C1", "v2"],
+  B4: ["y-crdt/assets/bench-input/b4-update", "v1"],
+};
+
+function memoryMB() {
+  const m = process.memoryUsage();
+  return (m.heapUsed + m.external + m.arrayBuffers) / 2 ** 20;
+}
+
+const load = {
+  async yjs(name) {
+    const Y = await import("yjs");
+    const [file, enc] = DOCUMENTS[name];
+    const bytes = readFileSync(path.join(DATA, `${file}${enc === "v2" ? ".yjs" : ".bin"}`));
+    globalThis.gc?.();
+    const before = memoryMB();
+    const t0 = performance.now();
+    const doc = new Y.Doc();
+    if (enc === "v2") Y.applyUpdateV2(doc, bytes);
+    else Y.applyUpdate(doc, bytes);
+    const text = doc.getText("text").toString();
+    const ms = performance.now() - t0;
+    globalThis.gc?.();
+    return { ms, ok: text.length > 0, chars: text.length, memMB: memoryMB() - before, keep: doc !== null };
+  },
+  async automerge(name) {
+    const A = await import("@automerge/automerge");
+    const [file] = DOCUMENTS[name];
+    if (name === "B4") return { ms: NaN, ok: false, error: "no Automerge file for B4" };
+    const bytes = readFileSync(path.join(DATA, `${file}.am`));
+    globalThis.gc?.();
+    const before = memoryMB();
+    const t0 = performance.now();
+    const doc = A.load(bytes);
+    const text = String(doc.text);
+    const ms = performance.now() - t0;
+    globalThis.gc?.();
+    return { ms, ok: text.length > 0, chars: text.length, memMB: memoryMB() - before, keep: doc !== null };
+  },
+};
+
+export const CONTESTANTS = { local: Object.keys(local), load: Object.keys(load) };
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [scenario, contestant, name] = process.argv.slice(2);
-  const table = { local }[scenario];
+  const table = { local, load }[scenario];
   if (!table?.[contestant]) throw new Error(`unknown ${scenario}/${contestant}`);
-  const trace = input(name);
-  const result = await table[contestant](trace);
+  const result = await table[contestant](scenario === "load" ? name : input(name));
   process.stdout.write(`${JSON.stringify({ ...result, heapMB: process.memoryUsage().heapUsed / 2 ** 20 })}\n`);
   process.exit(0);
 }

@@ -40,7 +40,9 @@ function nativeBinary() {
 /** One run in a fresh process: { ms, ok } or { error }. */
 function once(kind, args) {
   const [cmd, argv] =
-    kind === "native" ? [native, args] : [process.execPath, [path.join(HERE, "contestants.mjs"), ...args]];
+    kind === "native"
+      ? [native, args]
+      : [process.execPath, ["--expose-gc", path.join(HERE, "contestants.mjs"), ...args]];
   const r = spawnSync(cmd, argv, { cwd: ROOT, encoding: "utf8", timeout: TIMEOUT_MS, maxBuffer: 1 << 20 });
   if (r.error?.code === "ETIMEDOUT" || r.signal) return { error: `over ${TIMEOUT_MS / 1000} s` };
   if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split("\n").slice(-1)[0] };
@@ -94,6 +96,53 @@ if (!only.length || only.includes("local")) {
   ].join("\n"));
 }
 
+// 2. Load a whole document: one update in, text out, and the memory it takes.
+if (!only.length || only.includes("load")) {
+  const docs = ["S1", "S2", "C1", "B4"];
+  const contestants = [
+    ["Yjs 13.6 (JS)", "js", "yjs"],
+    ["Confab core = yrs 0.28 (native)", "native", "yrs"],
+    ["Automerge 3.5 (JS/wasm, its .am file)", "js", "automerge"],
+  ];
+  const rows = [];
+  for (const name of docs) {
+    const runs = new Map(contestants.map((c) => [c[0], []]));
+    const errors = new Map();
+    for (let run = 0; run < RUNS; run++) {
+      for (const [label, kind, id] of contestants) {
+        if (errors.has(label)) continue;
+        const r = once(kind, ["load", id, name]);
+        if (r.error || !r.ok) {
+          errors.set(label, r.error ?? "no text");
+          continue;
+        }
+        runs.get(label).push(r);
+        process.stderr.write(`load ${name} ${label}: ${r.ms.toFixed(1)} ms\n`);
+      }
+    }
+    const yjs = median(runs.get(contestants[0][0]).map((r) => r.ms));
+    for (const [label] of contestants) {
+      const list = runs.get(label);
+      if (errors.has(label)) {
+        rows.push([name, label, errors.get(label), "—", "—"]);
+        continue;
+      }
+      const ms = median(list.map((r) => r.ms));
+      const mem = median(list.map((r) => r.memMB));
+      rows.push([name, label, `${ms.toFixed(1)} ms`, `${(ms / yjs).toFixed(2)}×`, `${mem.toFixed(1)} MB`]);
+    }
+  }
+  sections.push([
+    "## 2. Load a whole document",
+    "",
+    "One update in (`S1`, `S2`, `C1`: Yjs v2; `B4`: v1), the root text out. Memory: growth of the JS heap and buffers after a collection (JS), or of peak RSS (native). Target: ≤ 0.33× Yjs. Not measured yet: Confab's wasm build doing the same.",
+    "",
+    "| document | contestant | median | × Yjs | memory |",
+    "|---|---|---:|---:|---:|",
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n"));
+}
+
 // 7. Size: the client wasm and the npm package.
 if (!only.length || only.includes("size")) {
   const wasm = readFileSync(path.join(ROOT, "npm/wasm/confab_wasm_bg.wasm"));
@@ -117,9 +166,22 @@ const cpu = os.cpus()[0]?.model ?? "unknown CPU";
 const header = [
   "# Benchmark results",
   "",
-  `Produced by \`make bench\` (\`node tests/bench/run.mjs ${only.join(" ")}\`) on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}. Medians of ${RUNS} runs, each in a fresh process. Data: ../shared/bench-data (CC BY, see its README).`,
+  `Produced by \`make bench\` (\`node tests/bench/run.mjs [scenario...]\`; the last run: \`${only.join(" ") || "all"}\`) on ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}. Medians of runs each in a fresh process, contestants interleaved. Data: ../shared/bench-data (CC BY, see its README).`,
   "",
 ].join("\n");
 const file = path.join(HERE, "RESULTS.md");
-writeFileSync(file, `${header}\n${sections.join("\n\n")}\n`);
+// Keep the sections of scenarios not run this time (each says when it was measured).
+const stamp = `_Measured ${new Date().toISOString().slice(0, 10)}, medians of ${RUNS}._`;
+const fresh = new Map(sections.map((text) => [text.match(/^## (\d+)/)[1], `${text}\n\n${stamp}`]));
+const kept = new Map();
+try {
+  for (const part of readFileSync(file, "utf8").split(/\n(?=## \d+\.)/).slice(1)) {
+    kept.set(part.match(/^## (\d+)/)[1], part.trim());
+  }
+} catch {
+  // first run
+}
+const all = new Map([...kept, ...fresh]);
+const body = [...all.keys()].sort((a, b) => a - b).map((k) => all.get(k)).join("\n\n");
+writeFileSync(file, `${header}\n${body}\n`);
 process.stdout.write(`${header}\n${sections.join("\n\n")}\n\nwritten to ${path.relative(ROOT, file)}\n`);
