@@ -12,6 +12,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+#[path = "../tests/support/concurrent.rs"]
+mod concurrent;
+
 use confab_core::model::RoomDoc;
 use serde::Deserialize;
 use yrs::updates::decoder::Decode;
@@ -154,6 +157,27 @@ fn local_session(t: &Trace) -> (f64, bool) {
     (ms, ok)
 }
 
+/// Scenario 3: the concurrent friendsforever trace as two replicas, merging each
+/// transaction's parents; `detect` also asks for the room's conflicts on the replica
+/// that just merged, as a client would after every remote change.
+fn merge(detect: bool) -> (f64, bool) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/friendsforever.json.gz");
+    let trace = concurrent::load(&path);
+    let start = Instant::now();
+    let mut found = 0usize;
+    let (mut peers, _) = concurrent::replay(&trace, |doc| {
+        if detect {
+            found = found.max(doc.conflicts().len());
+        }
+    });
+    concurrent::sync_all(&mut peers);
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let ok = peers.iter().all(|p| {
+        p.doc.document_text(concurrent::DOC).ok().as_deref() == Some(trace.end_content.as_str())
+    });
+    (ms, ok)
+}
+
 /// Peak resident memory of this process so far, in MiB (Linux; 0 elsewhere).
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -222,6 +246,8 @@ fn main() {
         ("local", "yrs") => local_yrs(&trace(input)),
         ("local", "core") => local_core(&trace(input)),
         ("local", "session") => local_session(&trace(input)),
+        ("merge", "plain") => merge(false),
+        ("merge", "detect") => merge(true),
         _ => {
             eprintln!("unknown {scenario}/{contestant}");
             std::process::exit(2);
