@@ -31,8 +31,8 @@ use yrs::types::text::{ChangeKind, YChange};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
-    Any, IdSet, IndexedSequence, Map, Out, ReadTxn, Snapshot, StateVector, StickyIndex, Text,
-    TextRef, Transact, TransactionMut, WriteTxn,
+    Any, IndexedSequence, Map, Out, ReadTxn, Snapshot, StickyIndex, Text, TextRef, Transact,
+    TransactionMut, WriteTxn,
 };
 
 use crate::causal::Epoch;
@@ -188,7 +188,52 @@ pub struct Conflict {
     pub(crate) reach: Vec<(u64, u32)>,
 }
 
+impl ConflictSide {
+    /// A side by `client` (acting as `author`) whose change began at `at` in `epoch`;
+    /// its text is filled in by the caller.
+    fn new(author: Option<Participant>, client: u64, at: f64, epoch: &Epoch) -> Self {
+        ConflictSide {
+            author,
+            client,
+            inserted: String::new(),
+            deleted: String::new(),
+            at,
+            turn: epoch.turn.clone(),
+            model: epoch.model.clone(),
+            stale: false,
+        }
+    }
+}
+
+/// Order sides by time, then client: the same order on every replica.
+fn by_time(sides: &mut [ConflictSide]) {
+    sides.sort_by(|a, b| a.at.total_cmp(&b.at).then(a.client.cmp(&b.client)));
+}
+
 impl Conflict {
+    /// An open conflict of `kind` between `sides`, dated by its latest side; the
+    /// caller sets where it is and what it reads.
+    fn open(id: String, kind: ConflictKind, sides: Vec<ConflictSide>) -> Self {
+        Conflict {
+            id,
+            kind,
+            doc: None,
+            field: None,
+            start: 0,
+            end: 0,
+            before: String::new(),
+            current: String::new(),
+            at: sides.iter().map(|s| s.at).fold(0.0, f64::max),
+            sides,
+            stale: false,
+            held: false,
+            status: ConflictStatus::Open,
+            asked_by: None,
+            resolution: None,
+            reach: Vec::new(),
+        }
+    }
+
     /// Everyone with a side in this conflict.
     pub fn participants(&self) -> Vec<Participant> {
         let mut out: Vec<Participant> = Vec::new();
@@ -510,12 +555,7 @@ impl RoomDoc {
 
     /// Document `doc`'s full item sequence, cut at every point where a mark changes.
     fn pieces(&self, text: &TextRef) -> Vec<Piece> {
-        let mut txn = self.doc.transact_mut();
-        let all = Snapshot::new(txn.state_vector(), IdSet::default());
-        let none = Snapshot::new(StateVector::default(), IdSet::default());
-        let deleted = txn.snapshot().delete_set;
-        let chunks = text.diff_range(&mut txn, Some(&all), Some(&none), YChange::identity);
-        drop(txn);
+        let (items, _) = crate::position::item_sequence(&self.doc, text);
         let dels = deletion_records(&self.doc.transact());
         // Every clock where something about a client's text changes: where some writer's
         // view of it ended, where its epochs start, where deletions begin and end.
@@ -542,12 +582,8 @@ impl RoomDoc {
         // replicas (reading a version splits them locally): join contiguous runs of one
         // client first, so every replica cuts the same sequence at the same points.
         let mut runs: Vec<(u64, u32, Vec<u16>, bool)> = Vec::new();
-        for chunk in chunks {
-            let (Out::Any(Any::String(s)), Some(change)) = (&chunk.insert, &chunk.ychange) else {
-                continue;
-            };
-            let (client, clock) = (change.id.client.get(), change.id.clock);
-            let gone = deleted.contains(&change.id);
+        for item in items {
+            let (client, clock, gone, s) = (item.client, item.clock, item.deleted, item.text);
             match runs.last_mut() {
                 Some(run)
                     if run.0 == client
@@ -734,16 +770,12 @@ impl RoomDoc {
         let mut firsts = [u32::MAX; 2];
         for (k, client) in region.clients.iter().enumerate() {
             let epoch = &region.first[k];
-            sides.push(ConflictSide {
-                author: self.participant_for_client(*client),
-                client: *client,
-                inserted: String::new(),
-                deleted: String::new(),
-                at: epoch.at,
-                turn: epoch.turn.clone(),
-                model: epoch.model.clone(),
-                stale: false,
-            });
+            sides.push(ConflictSide::new(
+                self.participant_for_client(*client),
+                *client,
+                epoch.at,
+                epoch,
+            ));
         }
         let mut lasts = [0u32; 2];
         for (piece, colliding) in pieces[region.lo..=region.hi].iter().zip(&region.colliding) {
@@ -781,25 +813,15 @@ impl RoomDoc {
                 u64::from(firsts[1]),
             ])
         );
-        let at = sides.iter().map(|s| s.at).fold(0.0, f64::max);
-        sides.sort_by(|a, b| a.at.total_cmp(&b.at).then(a.client.cmp(&b.client)));
+        by_time(&mut sides);
         Conflict {
-            id,
-            kind: ConflictKind::Text,
             doc: Some(doc.to_owned()),
-            field: None,
             start,
             end: start + current.len() as u32,
             before: String::from_utf16_lossy(&before),
             current: String::from_utf16_lossy(&current),
-            sides,
-            stale: false,
-            held: false,
-            status: ConflictStatus::Open,
-            asked_by: None,
-            resolution: None,
-            at,
             reach: vec![(region.clients[0], lasts[0]), (region.clients[1], lasts[1])],
+            ..Conflict::open(id, ConflictKind::Text, sides)
         }
     }
 
@@ -845,41 +867,23 @@ impl RoomDoc {
                         continue;
                     }
                     let side = |w: &(u64, u32, Any, f64), e: &Epoch| ConflictSide {
-                        author: self.participant_for_client(w.0),
-                        client: w.0,
                         inserted: any_text(&w.2),
-                        deleted: String::new(),
-                        at: w.3,
-                        turn: e.turn.clone(),
-                        model: e.model.clone(),
-                        stale: false,
+                        ..ConflictSide::new(self.participant_for_client(w.0), w.0, w.3, e)
                     };
                     let mut sides = vec![side(a, ea), side(b, eb)];
-                    sides.sort_by(|a, b| a.at.total_cmp(&b.at).then(a.client.cmp(&b.client)));
+                    by_time(&mut sides);
                     let current = self
                         .read_field(&field)
                         .map(|v| any_text(&v))
                         .unwrap_or_default();
+                    let id = format!(
+                        "f{:016x}",
+                        fnv(&[fnv_str(&field), a.0, u64::from(a.1), b.0, u64::from(b.1)])
+                    );
                     out.push(Conflict {
-                        id: format!(
-                            "f{:016x}",
-                            fnv(&[fnv_str(&field), a.0, u64::from(a.1), b.0, u64::from(b.1)])
-                        ),
-                        kind: ConflictKind::Field,
-                        doc: None,
                         field: Some(field.clone()),
-                        start: 0,
-                        end: 0,
-                        before: String::new(),
                         current,
-                        at: a.3.max(b.3),
-                        sides,
-                        stale: false,
-                        held: false,
-                        status: ConflictStatus::Open,
-                        asked_by: None,
-                        resolution: None,
-                        reach: Vec::new(),
+                        ..Conflict::open(id, ConflictKind::Field, sides)
                     });
                 }
             }
@@ -1014,22 +1018,15 @@ impl RoomDoc {
             };
             let sides = vec![side("others", false), side("writer", true)];
             out.push(Conflict {
-                id: id.to_owned(),
-                kind: ConflictKind::Stale,
                 doc: Some(doc),
-                field: None,
                 start,
                 end,
                 before: string(&r, "before").unwrap_or_default(),
                 current,
-                at: sides[1].at,
-                sides,
+                at: sides[1].at, // when the stale write was made
                 stale: true,
                 held: matches!(r.get("held"), Some(Any::Bool(true))),
-                status: ConflictStatus::Open,
-                asked_by: None,
-                resolution: None,
-                reach: Vec::new(),
+                ..Conflict::open(id.to_owned(), ConflictKind::Stale, sides)
             });
         }
         out
@@ -1639,44 +1636,21 @@ fn separates(m: &Mark, p: &Piece) -> bool {
     !p.dels.iter().any(|&(by, tx)| m.knew(by, tx))
 }
 
-/// Deletions recorded by Confab clients, by the client that wrote the deleted items:
-/// (start, end, deleter, deleter's transaction clock), sorted.
+/// Deletions recorded with the deleter's transaction clock, by the client that wrote the
+/// deleted items: (start, end, deleter, that clock), sorted. Records written before
+/// those clocks were kept say nothing about concurrency: they are left out (their
+/// items read as old tombstones).
 pub(crate) fn deletion_records<T: ReadTxn>(txn: &T) -> HashMap<u64, Vec<(u32, u32, u64, u32)>> {
-    let mut out: HashMap<u64, Vec<(u32, u32, u64, u32)>> = HashMap::new();
-    let Some(deletions) = txn.get_map(crate::history::DELETIONS) else {
-        return out;
-    };
-    for (key, value) in deletions.iter(txn) {
-        let Out::Any(Any::Map(record)) = value else {
-            continue;
-        };
-        let mut parts = key.split(':');
-        let (Some(client), Some(start)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        let (Ok(client), Ok(start)) = (client.parse::<u64>(), start.parse::<u32>()) else {
-            continue;
-        };
-        let (Some(by), Some(len)) = (num(&record, "by"), num(&record, "len")) else {
-            continue;
-        };
-        // Records written before transaction clocks were kept say nothing about
-        // concurrency: leave them out (their items read as old tombstones).
-        let Some(tx) = num(&record, "tx").map(|t| t as u32) else {
-            continue;
-        };
-        // A record someone crafted to overflow names no real range: skip it.
-        let Some(end) = start.checked_add(len as u32).filter(|&e| e > start) else {
-            continue;
-        };
-        out.entry(client)
-            .or_default()
-            .push((start, end, by as u64, tx));
-    }
-    for ranges in out.values_mut() {
-        ranges.sort_unstable();
-    }
-    out
+    crate::history::deletion_records(txn)
+        .into_iter()
+        .map(|(client, ranges)| {
+            let timed = ranges
+                .into_iter()
+                .filter_map(|(start, end, by, tx)| Some((start, end, by, tx?)))
+                .collect();
+            (client, timed)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -58,9 +58,14 @@ pub(crate) fn record_deletions(txn: &mut TransactionMut<'_>, by: u64) {
     }
 }
 
-/// Deleted ranges by the client that wrote them: (start, end, deleter).
-fn deletions_by_client<T: ReadTxn>(txn: &T) -> HashMap<u64, Vec<(u32, u32, u64)>> {
-    let mut out: HashMap<u64, Vec<(u32, u32, u64)>> = HashMap::new();
+/// Every recorded deletion, by the client that wrote the deleted items: (start, end,
+/// deleter, the deleter's transaction clock when recorded), sorted. Records that do not
+/// parse, or name a range that overflows, are skipped.
+#[allow(clippy::type_complexity)]
+pub(crate) fn deletion_records<T: ReadTxn>(
+    txn: &T,
+) -> HashMap<u64, Vec<(u32, u32, u64, Option<u32>)>> {
+    let mut out: HashMap<u64, Vec<(u32, u32, u64, Option<u32>)>> = HashMap::new();
     let Some(deletions) = txn.get_map(DELETIONS) else {
         return out;
     };
@@ -82,9 +87,16 @@ fn deletions_by_client<T: ReadTxn>(txn: &T) -> HashMap<u64, Vec<(u32, u32, u64)>
         let (Some(by), Some(len)) = (num("by"), num("len")) else {
             continue;
         };
+        let Some(end) = start.checked_add(len as u32).filter(|&e| e > start) else {
+            continue;
+        };
+        let tx = num("tx").map(|t| t as u32);
         out.entry(client)
             .or_default()
-            .push((start, start + len as u32, by as u64));
+            .push((start, end, by as u64, tx));
+    }
+    for ranges in out.values_mut() {
+        ranges.sort_unstable();
     }
     out
 }
@@ -272,7 +284,7 @@ impl RoomDoc {
         };
         let names = self.clients_by_id();
         self.epochs.refresh();
-        let deletions = deletions_by_client(&self.doc.transact());
+        let deletions = deletion_records(&self.doc.transact());
         // Reading a past version splits blocks at its boundaries; that changes no content.
         let chunks = {
             let mut txn = self.doc.transact_mut();
@@ -307,9 +319,9 @@ impl RoomDoc {
                     .and_then(|ranges| {
                         ranges
                             .iter()
-                            .find(|(start, end, _)| (*start..*end).contains(&id.clock))
+                            .find(|(start, end, _, _)| (*start..*end).contains(&id.clock))
                     })
-                    .and_then(|(_, _, by)| names.get(by).cloned()),
+                    .and_then(|(_, _, by, _)| names.get(by).cloned()),
                 _ => None,
             };
             match spans.last_mut() {

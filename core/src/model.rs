@@ -197,7 +197,7 @@ pub struct RoomDoc {
 /// What Confab keeps about one document's text between edits.
 struct TextCache {
     text: TextRef,
-    root: String,
+    root: Arc<str>,
     flags: Arc<TextFlags>,
     /// Whether the text may hold surrogate pairs (range checks then read the text).
     astral: bool,
@@ -521,7 +521,7 @@ impl RoomDoc {
                 id.to_owned(),
                 TextCache {
                     text,
-                    root: doc_text_name(id),
+                    root: doc_text_name(id).into(),
                     flags,
                     astral: true,
                     index: None,
@@ -532,34 +532,16 @@ impl RoomDoc {
         let doc = &self.doc;
         let cache = self.texts.get_mut(id).expect("inserted above");
         if cache.flags.changed.swap(false, Relaxed) {
-            let text = cache.text.clone();
-            let mut txn = doc.transact_mut();
-            let deleted = txn.snapshot().delete_set;
-            let all = yrs::Snapshot::new(txn.state_vector(), yrs::IdSet::default());
-            let none = yrs::Snapshot::new(yrs::StateVector::default(), yrs::IdSet::default());
-            let chunks = text.diff_range(
-                &mut txn,
-                Some(&all),
-                Some(&none),
-                yrs::types::text::YChange::identity,
-            );
-            let (mut astral, mut rich) = (false, false);
-            let mut runs = Vec::with_capacity(chunks.len());
-            for chunk in chunks {
-                rich |= chunk.attributes.is_some();
-                match (&chunk.insert, &chunk.ychange) {
-                    (Out::Any(Any::String(s)), Some(change)) => {
-                        astral |= s.chars().any(|c| u32::from(c) > 0xFFFF);
-                        runs.push(crate::position::Run {
-                            client: change.id.client.get(),
-                            clock: change.id.clock,
-                            len: s.encode_utf16().count() as u32,
-                            deleted: deleted.contains(&change.id),
-                        });
-                    }
-                    _ => rich = true,
-                }
-            }
+            let (items, rich) = crate::position::item_sequence(doc, &cache.text);
+            let astral = items
+                .iter()
+                .any(|i| i.text.chars().any(|c| u32::from(c) > 0xFFFF));
+            let runs = items.iter().map(|i| crate::position::Run {
+                client: i.client,
+                clock: i.clock,
+                len: i.text.encode_utf16().count() as u32,
+                deleted: i.deleted,
+            });
             cache.astral = astral;
             cache.rich = rich;
             cache.index = Some(crate::position::Runs::new(runs));

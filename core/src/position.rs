@@ -138,15 +138,7 @@ impl Runs {
             if off + 1 < run.len {
                 // Inside a visible run: split it after the origin.
                 let runs = &mut self.chunks[ci].runs;
-                runs[ri].len = off + 1;
-                runs.insert(
-                    ri + 1,
-                    Run {
-                        clock: run.clock + off + 1,
-                        len: run.len - off - 1,
-                        ..run
-                    },
-                );
+                split_run(runs, ri, off + 1);
                 runs.insert(ri + 1, new);
                 self.chunks[ci].visible += len;
                 self.split_if_full(ci);
@@ -201,6 +193,7 @@ impl Runs {
         }
         self.visible -= len;
         let (mut ci, mut ri, mut off) = self.locate(index);
+        let first = ci;
         while len > 0 {
             let chunk = &mut self.chunks[ci];
             if ri >= chunk.runs.len() {
@@ -217,30 +210,14 @@ impl Runs {
             }
             if off > 0 {
                 // Keep the visible head.
-                chunk.runs[ri].len = off;
-                chunk.runs.insert(
-                    ri + 1,
-                    Run {
-                        clock: run.clock + off,
-                        len: run.len - off,
-                        ..run
-                    },
-                );
+                split_run(&mut chunk.runs, ri, off);
                 ri += 1;
                 off = 0;
                 continue;
             }
             let take = run.len.min(len);
             if take < run.len {
-                chunk.runs.insert(
-                    ri + 1,
-                    Run {
-                        clock: run.clock + take,
-                        len: run.len - take,
-                        ..run
-                    },
-                );
-                chunk.runs[ri].len = take;
+                split_run(&mut chunk.runs, ri, take);
             }
             chunk.runs[ri].deleted = true;
             chunk.visible -= take;
@@ -253,9 +230,10 @@ impl Runs {
             }
             ri += 1;
         }
-        let touched = ci;
-        for c in (touched.saturating_sub(1)..=touched.min(self.chunks.len() - 1)).rev() {
-            self.split_if_full(c);
+        // Only the first and the last chunk gained a run (a split at each end).
+        self.split_if_full(ci.min(self.chunks.len() - 1));
+        if first < ci {
+            self.split_if_full(first);
         }
         out
     }
@@ -284,6 +262,62 @@ impl Runs {
             .flat_map(|c| c.runs.iter().copied())
             .collect()
     }
+}
+
+/// One item of a text's full sequence: who wrote it (its first id), its text, and
+/// whether it is deleted now.
+pub(crate) struct SeqItem {
+    pub client: u64,
+    pub clock: u32,
+    pub text: std::sync::Arc<str>,
+    pub deleted: bool,
+}
+
+/// A text's whole item sequence, tombstones included, in order (one entry per yrs
+/// block, so splits differ between replicas; callers join runs as they need), and
+/// whether it holds anything but plain strings (embeds or formatting).
+pub(crate) fn item_sequence(doc: &yrs::Doc, text: &yrs::TextRef) -> (Vec<SeqItem>, bool) {
+    use yrs::{ReadTxn, Text, Transact};
+    let mut txn = doc.transact_mut();
+    let deleted = txn.snapshot().delete_set;
+    // Everything visible against nothing: every item comes out as "added", with its id.
+    let all = yrs::Snapshot::new(txn.state_vector(), yrs::IdSet::default());
+    let none = yrs::Snapshot::new(yrs::StateVector::default(), yrs::IdSet::default());
+    let chunks = text.diff_range(
+        &mut txn,
+        Some(&all),
+        Some(&none),
+        yrs::types::text::YChange::identity,
+    );
+    let mut rich = false;
+    let mut out = Vec::with_capacity(chunks.len());
+    for chunk in chunks {
+        rich |= chunk.attributes.is_some();
+        match (chunk.insert, chunk.ychange) {
+            (yrs::Out::Any(yrs::Any::String(s)), Some(change)) => out.push(SeqItem {
+                client: change.id.client.get(),
+                clock: change.id.clock,
+                text: s,
+                deleted: deleted.contains(&change.id),
+            }),
+            _ => rich = true,
+        }
+    }
+    (out, rich)
+}
+
+/// Split `runs[ri]` into its first `at` units and the rest, in place.
+fn split_run(runs: &mut Vec<Run>, ri: usize, at: u32) {
+    let run = runs[ri];
+    runs[ri].len = at;
+    runs.insert(
+        ri + 1,
+        Run {
+            clock: run.clock + at,
+            len: run.len - at,
+            ..run
+        },
+    );
 }
 
 /// The v1 update yrs would produce for inserting `text` (ids `client:clock..`) into
@@ -400,32 +434,17 @@ mod tests {
     /// boundaries differ between replicas and mean nothing).
     fn state(doc: &RoomDoc) -> Vec<(u64, u32, String, bool)> {
         let text = doc.doc().get_or_insert_text("doc:d");
-        let mut txn = doc.doc().transact_mut();
-        let deleted = txn.snapshot().delete_set;
-        let all = yrs::Snapshot::new(txn.state_vector(), yrs::IdSet::default());
-        let none = yrs::Snapshot::new(yrs::StateVector::default(), yrs::IdSet::default());
         let mut out: Vec<(u64, u32, String, bool)> = Vec::new();
-        for chunk in yrs::Text::diff_range(
-            &text,
-            &mut txn,
-            Some(&all),
-            Some(&none),
-            yrs::types::text::YChange::identity,
-        ) {
-            let (yrs::Out::Any(yrs::Any::String(s)), Some(c)) = (&chunk.insert, &chunk.ychange)
-            else {
-                continue;
-            };
-            let (client, clock, gone) = (c.id.client.get(), c.id.clock, deleted.contains(&c.id));
+        for item in item_sequence(doc.doc(), &text).0 {
             match out.last_mut() {
                 Some(last)
-                    if last.0 == client
-                        && last.3 == gone
-                        && last.1 + last.2.encode_utf16().count() as u32 == clock =>
+                    if last.0 == item.client
+                        && last.3 == item.deleted
+                        && last.1 + last.2.encode_utf16().count() as u32 == item.clock =>
                 {
-                    last.2.push_str(s)
+                    last.2.push_str(&item.text)
                 }
-                _ => out.push((client, clock, s.to_string(), gone)),
+                _ => out.push((item.client, item.clock, item.text.to_string(), item.deleted)),
             }
         }
         out

@@ -22,6 +22,10 @@
 //! `CONFAB_CONFLICT_CASES` sets the number of random seeds (default 30); a failing seed
 //! can be added to `fixed_seeds_report_the_same_conflicts`.
 
+mod support {
+    pub mod rng;
+}
+
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
@@ -29,6 +33,7 @@ use confab_core::conflict::{Conflict, ConflictKind, Granularity, StalePolicy};
 use confab_core::model::{Participant, RoomDoc};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
+use support::rng::Rng;
 use yrs::updates::decoder::Decode;
 use yrs::{ClientID, ReadTxn, StateVector, Transact, Update};
 
@@ -43,24 +48,6 @@ const TITLES: [&str; 4] = ["Report", "Q3 report", "Annual report", "Draft"];
 const CHUNKS: [&str; 14] = [
     "a", "big ", "red", " cat", "x", "\n", " ", "tax ", "é", "—", "naïve ", "über", "中文 ", "€5",
 ];
-
-/// A small deterministic generator, so a failing seed replays exactly.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
 
 /// One local transaction, as its writer produced it.
 struct Captured {

@@ -19,6 +19,10 @@
 //!
 //! `make test` runs a modest number of seeds; set `CONFAB_CONVERGENCE_CASES` for more.
 
+mod support {
+    pub mod rng;
+}
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use confab_core::model::{Participant, Role, RoomDoc};
@@ -27,30 +31,13 @@ use confab_core::session::Session;
 use confab_core::turn::{MergeSummary, TurnStatus};
 use confab_core::view::ViewPatch;
 use proptest::prelude::*;
+use support::rng::Rng;
 use yrs::updates::decoder::Decode;
 use yrs::{Transact, Update};
 
 const PEERS: usize = 8;
 const STEPS: usize = 400;
 const DUP: u64 = 5;
-
-/// A small deterministic generator, so a failing seed replays exactly.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
 
 struct Peer {
     session: Session,

@@ -49,6 +49,28 @@ function once(kind, args) {
   return JSON.parse(r.stdout.trim().split("\n").at(-1));
 }
 
+/**
+ * RUNS runs of each contestant ([label, kind, id]) on `input`, interleaved run by run;
+ * a contestant that fails once is not run again. Returns label -> results, and errors.
+ */
+function interleaved(scenario, contestants, input, wrong) {
+  const results = new Map(contestants.map((c) => [c[0], []]));
+  const errors = new Map();
+  for (let run = 0; run < RUNS; run++) {
+    for (const [label, kind, id] of contestants) {
+      if (errors.has(label)) continue;
+      const r = once(kind, [scenario, id, input]);
+      if (r.error || !r.ok) {
+        errors.set(label, r.error ?? wrong);
+        continue;
+      }
+      results.get(label).push(r);
+      process.stderr.write(`${scenario} ${input} ${label}: ${r.ms.toFixed(1)} ms\n`);
+    }
+  }
+  return { results, errors };
+}
+
 const native = nativeBinary();
 const sections = [];
 
@@ -65,23 +87,11 @@ if (!only.length || only.includes("local")) {
   ];
   const rows = [];
   for (const trace of traces) {
-    const times = new Map(contestants.map((c) => [c[0], []]));
-    const errors = new Map();
-    for (let run = 0; run < RUNS; run++) {
-      for (const [name, kind, id] of contestants) {
-        if (errors.has(name)) continue;
-        const r = once(kind, ["local", id, trace]);
-        if (r.error || !r.ok) {
-          errors.set(name, r.error ?? "wrong final text");
-          continue;
-        }
-        times.get(name).push(r.ms);
-        process.stderr.write(`local ${trace} ${name}: ${r.ms.toFixed(0)} ms\n`);
-      }
-    }
-    const yjs = median(times.get(contestants[0][0]));
+    const { results, errors } = interleaved("local", contestants, trace, "wrong final text");
+    const ms = (label) => median(results.get(label).map((r) => r.ms));
+    const yjs = ms(contestants[0][0]);
     for (const [name] of contestants) {
-      const t = median(times.get(name));
+      const t = ms(name);
       rows.push([trace, name, errors.get(name) ?? `${t.toFixed(0)} ms`, errors.has(name) ? "—" : `${(t / yjs).toFixed(2)}×`]);
     }
   }
@@ -106,20 +116,7 @@ if (!only.length || only.includes("load")) {
   ];
   const rows = [];
   for (const name of docs) {
-    const runs = new Map(contestants.map((c) => [c[0], []]));
-    const errors = new Map();
-    for (let run = 0; run < RUNS; run++) {
-      for (const [label, kind, id] of contestants) {
-        if (errors.has(label)) continue;
-        const r = once(kind, ["load", id, name]);
-        if (r.error || !r.ok) {
-          errors.set(label, r.error ?? "no text");
-          continue;
-        }
-        runs.get(label).push(r);
-        process.stderr.write(`load ${name} ${label}: ${r.ms.toFixed(1)} ms\n`);
-      }
-    }
+    const { results: runs, errors } = interleaved("load", contestants, name, "no text");
     const yjs = median(runs.get(contestants[0][0]).map((r) => r.ms));
     for (const [label] of contestants) {
       const list = runs.get(label);
