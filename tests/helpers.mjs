@@ -12,6 +12,8 @@ import { Room, init } from "confab";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const COMPATIBILITY_DATE = "2026-04-20";
+/** The same flags as `edge/wrangler.toml`. */
+export const COMPATIBILITY_FLAGS = ["no_web_socket_compression"];
 
 /** A fresh temporary directory. */
 export function tempDir(prefix = "confab-test-") {
@@ -20,10 +22,13 @@ export function tempDir(prefix = "confab-test-") {
 
 /**
  * Start the built worker under workerd with Miniflare. `persistTo` keeps Durable Object
- * storage on disk so a second edge on the same folder sees the same rooms.
- * @param {{ persistTo?: string, port?: number }} [options]
+ * storage on disk so a second edge on the same folder sees the same rooms. `direct`
+ * hands out workerd's own socket instead of Miniflare's entry, which passes every
+ * request and WebSocket frame through a proxy in this Node process (the benchmarks
+ * use it, so the clients' process does not also carry the server's traffic).
+ * @param {{ persistTo?: string, port?: number, direct?: boolean }} [options]
  */
-export async function startEdge({ persistTo, port = 0 } = {}) {
+export async function startEdge({ persistTo, port = 0, direct = false } = {}) {
   const mf = new Miniflare({
     scriptPath: path.join(ROOT, "edge/build/worker/shim.mjs"),
     modules: true,
@@ -32,13 +37,15 @@ export async function startEdge({ persistTo, port = 0 } = {}) {
       { type: "CompiledWasm", include: ["**/*.wasm"] },
     ],
     compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityFlags: COMPATIBILITY_FLAGS,
     durableObjects: { ROOMS: { className: "RoomObject", useSQLite: true } },
     durableObjectsPersist: persistTo ?? false,
     cf: false,
     host: "127.0.0.1",
     port,
+    ...(direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
   });
-  const url = await mf.ready;
+  const url = direct ? (await mf.ready, await mf.unsafeGetDirectURL()) : await mf.ready;
   return {
     mf,
     http: url.href.replace(/\/$/, ""),

@@ -76,6 +76,10 @@ pub struct Room {
     /// observer on the doc.
     changes: Arc<Mutex<Vec<Vec<u8>>>>,
     unpersisted: Vec<Vec<u8>>,
+    /// When set, document updates are not relayed as they arrive but queued here (with
+    /// their sender) until [`Room::flush_relay`].
+    coalesce: bool,
+    relay_queue: Vec<(ConnId, Vec<u8>)>,
 }
 
 impl Room {
@@ -103,7 +107,68 @@ impl Room {
             connections: HashMap::new(),
             changes,
             unpersisted: Vec::new(),
+            coalesce: false,
+            relay_queue: Vec::new(),
         }
+    }
+
+    /// Queue document updates for [`Room::flush_relay`] instead of returning them from
+    /// [`Room::receive`]. A server that flushes once the updates waiting in its input
+    /// have been read sends each receiver one frame per burst instead of one per update:
+    /// under load that is far less work for every client, and at rest (one update per
+    /// burst) it changes nothing.
+    pub fn set_coalescing(&mut self, on: bool) {
+        self.coalesce = on;
+    }
+
+    /// True when updates wait for [`Room::flush_relay`].
+    pub fn has_pending_relay(&self) -> bool {
+        !self.relay_queue.is_empty()
+    }
+
+    /// The frames that relay every queued update. Updates from one sender go to every
+    /// other synced connection; updates from several senders are merged into one
+    /// update that every synced connection gets (a sender receiving its own changes
+    /// back applies nothing, as with the stock server, which echoes every update).
+    pub fn flush_relay(&mut self) -> Vec<Outgoing> {
+        let queue = std::mem::take(&mut self.relay_queue);
+        let Some((first, _)) = queue.first() else {
+            return Vec::new();
+        };
+        let first = *first;
+        let recipients = if queue.iter().all(|(c, _)| *c == first) {
+            self.synced_except(first)
+        } else {
+            let mut all: Vec<ConnId> = self
+                .connections
+                .iter()
+                .filter(|(_, c)| c.synced)
+                .map(|(id, _)| *id)
+                .collect();
+            all.sort_unstable();
+            all
+        };
+        if recipients.is_empty() {
+            return Vec::new();
+        }
+        let to = Recipient::Many(recipients);
+        let frames: Vec<Vec<u8>> = if queue.len() == 1 {
+            queue.into_iter().map(|(_, u)| u).collect()
+        } else {
+            match yrs::merge_updates_v1(queue.iter().map(|(_, u)| u.as_slice())) {
+                Ok(merged) => vec![merged],
+                // Every queued update was applied by this room's doc, so merging them
+                // cannot fail; were it to, relay them one by one.
+                Err(_) => queue.into_iter().map(|(_, u)| u).collect(),
+            }
+        };
+        frames
+            .into_iter()
+            .map(|u| Outgoing {
+                to: to.clone(),
+                frame: protocol::sync_update(u),
+            })
+            .collect()
     }
 
     /// Rebuild a room from what [`crate::store`] wrote: the snapshot's parts in order,
@@ -261,7 +326,9 @@ impl Room {
                     self.apply(update)?;
                     let recipients = self.synced_except(conn);
                     for change in self.drain_changes() {
-                        if !recipients.is_empty() {
+                        if self.coalesce {
+                            self.relay_queue.push((conn, change.clone()));
+                        } else if !recipients.is_empty() {
                             out.push(Outgoing {
                                 to: Recipient::Many(recipients.clone()),
                                 frame: protocol::sync_update(change.clone()),
@@ -503,6 +570,49 @@ mod tests {
         assert_eq!(text, b.doc().document_text("d")?);
         assert_eq!(room.document_text("d"), Some(text));
         assert!(room.is_dirty());
+        Ok(())
+    }
+
+    #[test]
+    fn coalesced_updates_go_out_once_per_burst() -> Result<()> {
+        let (mut room, mut a, mut b) = two_joined();
+        let mut c = Session::new(3, Participant::person("c", "C"), 0);
+        let pending = join(&mut room, 3, &mut c);
+        pump(&mut room, &mut [(3, &mut c)], pending);
+        room.set_coalescing(true);
+
+        // One sender: nothing goes out until the flush, then one frame to the others.
+        a.doc_mut().create_document(Some("d"), "D", 0)?;
+        a.doc_mut().insert_text("d", 0, "hello")?;
+        for frame in a.drain_outgoing() {
+            assert!(room.receive(1, &frame, 0)?.is_empty(), "updates wait");
+        }
+        assert!(room.has_pending_relay());
+        let out = room.flush_relay();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].to, Recipient::Many(vec![2, 3]));
+        assert!(!room.has_pending_relay());
+        assert!(room.flush_relay().is_empty());
+        pump(&mut room, &mut [(2, &mut b), (3, &mut c)], out);
+        assert_eq!(c.doc().document_text("d")?, "hello");
+
+        // Two senders in one burst: one merged update for everyone.
+        a.doc_mut().insert_text("d", 5, " world")?;
+        b.doc_mut().insert_text("d", 0, ">")?;
+        for (conn, s) in [(1, &mut a), (2, &mut b)] {
+            for frame in s.drain_outgoing() {
+                room.receive(conn, &frame, 0)?;
+            }
+        }
+        let out = room.flush_relay();
+        assert_eq!(out.len(), 1, "one merged frame");
+        assert_eq!(out[0].to, Recipient::Many(vec![1, 2, 3]));
+        pump(&mut room, &mut [(1, &mut a), (2, &mut b), (3, &mut c)], out);
+        let text = c.doc().document_text("d")?;
+        assert_eq!(text, ">hello world");
+        assert_eq!(a.doc().document_text("d")?, text);
+        assert_eq!(b.doc().document_text("d")?, text);
+        assert_eq!(room.document_text("d"), Some(text));
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
-use confab_core::room::{ConnId, Outgoing, Room};
+use confab_core::room::{ConnId, Outgoing, Recipient, Room};
 use confab_core::store::{self, Policy, Store};
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -20,6 +20,10 @@ use crate::worker_entry::error_response;
 
 /// Compact the update log this long after the last write, when the room is quiet.
 const COMPACT_AFTER_MS: i64 = 30_000;
+
+/// Updates that arrive within this long of the last relay are taken for a burst and
+/// coalesced (see `RoomObject::flush_soon`).
+const BURST_MS: u64 = 5;
 
 /// What each socket carries across hibernation.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -50,6 +54,10 @@ pub struct RoomObject {
     room: RefCell<Option<Room>>,
     store: RefCell<Option<SqlStore>>,
     alarm_set: Cell<bool>,
+    /// A handler is waiting to flush the room's queued updates.
+    flush_pending: Cell<bool>,
+    /// When updates were last relayed (ms).
+    last_flush_ms: Cell<u64>,
     /// Open sockets by connection id, rebuilt with the room (so relaying a frame does
     /// not parse every socket's attachment).
     sockets: RefCell<BTreeMap<ConnId, WebSocket>>,
@@ -73,6 +81,7 @@ impl RoomObject {
             let store = self.store()?;
             let mut room = Room::load(store.snapshot_parts()?, store.log()?, now_ms())
                 .map_err(|e| EdgeError::Storage(format!("stored room could not be loaded: {e}")))?;
+            room.set_coalescing(true);
             let sockets = self.state.get_websockets();
             let mut by_conn = self.sockets.borrow_mut();
             by_conn.clear();
@@ -93,17 +102,28 @@ impl RoomObject {
         Ok(f(slot.as_mut().expect("just loaded")))
     }
 
-    /// Send frames to their recipients among the open sockets.
+    /// Send frames to their recipients among the open sockets. Each frame is copied
+    /// out of wasm memory once and the same (never mutated) buffer goes to every
+    /// recipient: with N sockets that is one copy per frame, not N.
     fn deliver(&self, out: &[Outgoing], skip: Option<ConnId>) {
-        if out.is_empty() {
-            return;
-        }
-        for (conn, ws) in self.sockets.borrow().iter() {
-            if Some(*conn) == skip {
-                continue;
-            }
-            for o in out.iter().filter(|o| o.to.includes(*conn)) {
-                let _ = ws.send_with_bytes(&o.frame);
+        let sockets = self.sockets.borrow();
+        for o in out {
+            let buffer = js_sys::Uint8Array::from(o.frame.as_slice()).buffer();
+            let mut send = |ws: &WebSocket| {
+                let raw: &web_sys::WebSocket = ws.as_ref();
+                let _ = raw.send_with_array_buffer(&buffer);
+            };
+            match &o.to {
+                Recipient::Only(conn) => sockets.get(conn).into_iter().for_each(&mut send),
+                Recipient::Many(conns) => conns
+                    .iter()
+                    .filter(|c| Some(**c) != skip)
+                    .filter_map(|c| sockets.get(c))
+                    .for_each(&mut send),
+                to => sockets
+                    .iter()
+                    .filter(|(c, _)| Some(**c) != skip && to.includes(**c))
+                    .for_each(|(_, ws)| send(ws)),
             }
         }
     }
@@ -131,6 +151,33 @@ impl RoomObject {
                 .map_err(|e| EdgeError::Storage(e.to_string()))?;
         }
         Ok(())
+    }
+
+    /// Relay and store the room's queued updates. At rest (the last flush was a while
+    /// ago) that happens at once. In a burst, the first handler with something queued
+    /// yields to a zero timer so the frames already waiting in this object's input are
+    /// read first — the handlers that run meanwhile only queue — and then one merged
+    /// frame per burst goes out to each client and one row is written.
+    async fn flush_soon(&self) -> std::result::Result<(), EdgeError> {
+        let queued = self
+            .room
+            .borrow()
+            .as_ref()
+            .is_some_and(|r| r.has_pending_relay());
+        if !queued || self.flush_pending.replace(true) {
+            return Ok(());
+        }
+        let now = now_ms();
+        if now.saturating_sub(self.last_flush_ms.get()) < BURST_MS {
+            worker::Delay::from(std::time::Duration::ZERO).await;
+        }
+        self.last_flush_ms.set(now_ms());
+        self.flush_pending.set(false);
+        let out = self.with_room(|room| room.flush_relay())?;
+        // Relay first: receivers hold the update either way, and a room that loses it
+        // before it is stored gets it back from them (or the sender) at their next sync.
+        self.deliver(&out, None);
+        self.persist().await
     }
 
     /// Close `ws` for a refused frame and remove its presence for everyone else.
@@ -186,6 +233,8 @@ impl DurableObject for RoomObject {
             room: RefCell::new(None),
             store: RefCell::new(None),
             alarm_set: Cell::new(false),
+            flush_pending: Cell::new(false),
+            last_flush_ms: Cell::new(0),
             sockets: RefCell::new(BTreeMap::new()),
         }
     }
@@ -236,18 +285,17 @@ impl DurableObject for RoomObject {
         });
         match result {
             Ok((Ok(out), awareness, synced)) => {
-                if let Err(e) = self.persist().await {
-                    // Not stored means not acknowledged: drop the socket so the client
-                    // re-sends on reconnect.
-                    self.refuse(&ws, a.conn, 1011, &e.to_string());
-                    return Ok(());
-                }
                 if awareness != a.awareness || synced != a.synced {
                     a.awareness = awareness;
                     a.synced = synced;
                     ws.serialize_attachment(&a)?;
                 }
                 self.deliver(&out, None);
+                if let Err(e) = self.flush_soon().await {
+                    // Not stored: drop the socket so the client re-sends on reconnect.
+                    self.refuse(&ws, a.conn, 1011, &e.to_string());
+                    return Ok(());
+                }
             }
             Ok((Err(err), _, _)) => {
                 let (code, reason) = close_for(&err);

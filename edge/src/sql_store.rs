@@ -8,6 +8,9 @@ use crate::error::EdgeError;
 /// Two tables: the update log and the snapshot's parts.
 pub struct SqlStore {
     sql: SqlStorage,
+    /// The log's size, counted once when opened and kept up to date by every write
+    /// (this object is the only writer), so a persist does not scan the table.
+    stats: LogStats,
 }
 
 fn storage_error(e: worker::Error) -> EdgeError {
@@ -27,7 +30,8 @@ impl SqlStore {
             None,
         )
         .map_err(storage_error)?;
-        Ok(SqlStore { sql })
+        let stats = count_log(&sql)?;
+        Ok(SqlStore { sql, stats })
     }
 
     fn blobs(&self, query: &str) -> Result<Vec<Vec<u8>>, EdgeError> {
@@ -68,6 +72,8 @@ impl Store for SqlStore {
                 vec![SqlStorageValue::Blob(update.to_vec())],
             )
             .map_err(storage_error)?;
+        self.stats.rows += 1;
+        self.stats.bytes += update.len() as u64;
         Ok(())
     }
 
@@ -90,31 +96,35 @@ impl Store for SqlStore {
         self.sql
             .exec("DELETE FROM updates", None)
             .map_err(storage_error)?;
+        self.stats = LogStats::default();
         Ok(())
     }
 
     fn log_stats(&self) -> Result<LogStats, EdgeError> {
-        let cursor = self
-            .sql
-            .exec(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM updates",
-                None,
-            )
-            .map_err(storage_error)?;
-        let row = cursor
-            .raw()
-            .next()
-            .transpose()
-            .map_err(storage_error)?
-            .unwrap_or_default();
-        let num = |v: Option<&SqlStorageValue>| match v {
-            Some(SqlStorageValue::Integer(n)) => *n as u64,
-            Some(SqlStorageValue::Float(f)) => *f as u64,
-            _ => 0,
-        };
-        Ok(LogStats {
-            rows: num(row.first()),
-            bytes: num(row.get(1)),
-        })
+        Ok(self.stats)
     }
+}
+
+fn count_log(sql: &SqlStorage) -> Result<LogStats, EdgeError> {
+    let cursor = sql
+        .exec(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM updates",
+            None,
+        )
+        .map_err(storage_error)?;
+    let row = cursor
+        .raw()
+        .next()
+        .transpose()
+        .map_err(storage_error)?
+        .unwrap_or_default();
+    let num = |v: Option<&SqlStorageValue>| match v {
+        Some(SqlStorageValue::Integer(n)) => *n as u64,
+        Some(SqlStorageValue::Float(f)) => *f as u64,
+        _ => 0,
+    };
+    Ok(LogStats {
+        rows: num(row.first()),
+        bytes: num(row.get(1)),
+    })
 }

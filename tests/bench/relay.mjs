@@ -114,7 +114,7 @@ export async function measureRoom(base, n, { rate = 10, seconds = 5, label = "ro
 }
 
 export async function servers() {
-  const confab = await startEdge();
+  const confab = await startEdge({ direct: true });
   const stock = await startStock();
   return {
     list: [
