@@ -80,6 +80,10 @@ pub struct Room {
     /// their sender) until [`Room::flush_relay`].
     coalesce: bool,
     relay_queue: Vec<(ConnId, Vec<u8>)>,
+    /// The whole room as one sync step 2 frame, kept until the document changes: a
+    /// joiner that has nothing (every fresh client, every storm of reloads) gets it
+    /// without the room encoding itself again.
+    full_state: Option<Vec<u8>>,
 }
 
 impl Room {
@@ -109,6 +113,7 @@ impl Room {
             unpersisted: Vec::new(),
             coalesce: false,
             relay_queue: Vec::new(),
+            full_state: None,
         }
     }
 
@@ -314,9 +319,20 @@ impl Room {
         for message in messages {
             match message {
                 Incoming::SyncStep1(sv) => {
+                    let frame = if sv.is_empty() {
+                        self.full_state
+                            .get_or_insert_with(|| {
+                                protocol::sync_step2(
+                                    self.awareness.doc().transact().encode_diff_v1(&sv),
+                                )
+                            })
+                            .clone()
+                    } else {
+                        protocol::sync_step2(self.diff(&sv))
+                    };
                     out.push(Outgoing {
                         to: Recipient::Only(conn),
-                        frame: protocol::sync_step2(self.diff(&sv)),
+                        frame,
                     });
                     if let Some(c) = self.connections.get_mut(&conn) {
                         c.synced = true;
@@ -325,6 +341,9 @@ impl Room {
                 Incoming::SyncStep2(update) | Incoming::Update(update) => {
                     self.apply(update)?;
                     let recipients = self.synced_except(conn);
+                    if self.changes.lock().is_ok_and(|c| !c.is_empty()) {
+                        self.full_state = None;
+                    }
                     for change in self.drain_changes() {
                         if self.coalesce {
                             self.relay_queue.push((conn, change.clone()));
@@ -343,8 +362,11 @@ impl Room {
                     self.awareness
                         .apply_update(update)
                         .map_err(|e| Error::malformed("awareness update", e))?;
+                    // Back to the sender too, as the stock server does: a y-websocket
+                    // client that hears nothing for 30 s reconnects, and its own
+                    // awareness renewal every 15 s is what a lone client hears.
                     out.push(Outgoing {
-                        to: Recipient::AllExcept(conn),
+                        to: Recipient::All,
                         frame,
                     });
                 }
@@ -461,6 +483,11 @@ impl Room {
     /// True when some applied update has not been persisted yet.
     pub fn is_dirty(&self) -> bool {
         !self.unpersisted.is_empty()
+    }
+
+    /// Bytes of the updates not yet persisted.
+    pub fn unpersisted_bytes(&self) -> u64 {
+        self.unpersisted.iter().map(|u| u.len() as u64).sum()
     }
 
     /// Hand over the updates not yet persisted (oldest first).
@@ -613,6 +640,38 @@ mod tests {
         assert_eq!(a.doc().document_text("d")?, text);
         assert_eq!(b.doc().document_text("d")?, text);
         assert_eq!(room.document_text("d"), Some(text));
+        Ok(())
+    }
+
+    #[test]
+    fn fresh_joiners_get_the_current_whole_room() -> Result<()> {
+        let (mut room, mut a, _b) = two_joined();
+        let empty_step1 = protocol::encode(&yrs::sync::Message::Sync(
+            yrs::sync::SyncMessage::SyncStep1(StateVector::default()),
+        ));
+        let whole = |room: &mut Room, conn: ConnId| -> String {
+            let out = room.receive(conn, &empty_step1, 0).unwrap();
+            let doc = Doc::new();
+            let Ok(messages) = decode_frame(&out[0].frame) else {
+                panic!("a frame the room wrote decodes")
+            };
+            let Some(Incoming::SyncStep2(update)) = messages.into_iter().next() else {
+                panic!("the answer is a sync step 2")
+            };
+            doc.transact_mut().apply_update(update).unwrap();
+            let txn = doc.transact();
+            txn.get_text(doc_text_name("d").as_str())
+                .map(|t| t.get_string(&txn))
+                .unwrap_or_default()
+        };
+        a.doc_mut().create_document(Some("d"), "D", 0)?;
+        a.doc_mut().insert_text("d", 0, "one")?;
+        pump(&mut room, &mut [(1, &mut a)], Vec::new());
+        assert_eq!(whole(&mut room, 7), "one");
+        assert_eq!(whole(&mut room, 8), "one", "the kept answer");
+        a.doc_mut().insert_text("d", 3, " two")?;
+        pump(&mut room, &mut [(1, &mut a)], Vec::new());
+        assert_eq!(whole(&mut room, 9), "one two", "not the stale answer");
         Ok(())
     }
 

@@ -1,9 +1,10 @@
 //! Persistence: the storage trait the edge implements over Durable Object SQLite, and
 //! the policy that decides when the update log is compacted into a snapshot.
 //!
-//! Every stored row stays well under the platform's 2 MB row limit: snapshots are split
-//! into [`Policy::chunk_bytes`] parts, and an update larger than a part triggers a
-//! compaction instead of being logged as one row.
+//! Every stored row stays well under the platform's 2 MB row limit: snapshots and large
+//! updates are split into [`Policy::chunk_bytes`] parts. Compaction rewrites the whole
+//! room, so it waits until the log is as large as the snapshot it would replace: the
+//! bytes written stay proportional to the bytes received, however big the room grows.
 
 use crate::room::Room;
 
@@ -11,29 +12,33 @@ use crate::room::Room;
 pub trait Store {
     /// The platform's error.
     type Error;
-    /// Append one update to the log.
-    fn append_update(&mut self, update: &[u8]) -> Result<(), Self::Error>;
+    /// Append one update to the log, in `parts` (consecutive rows, read back joined).
+    fn append_update(&mut self, parts: &[&[u8]]) -> Result<(), Self::Error>;
     /// Replace the snapshot with `parts` (in order) and empty the log, atomically.
     fn write_snapshot(&mut self, parts: &[&[u8]]) -> Result<(), Self::Error>;
     /// The log's size.
     fn log_stats(&self) -> Result<LogStats, Self::Error>;
 }
 
-/// The size of the update log.
+/// The size of the update log (and of the snapshot it would be folded into).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LogStats {
-    /// Number of rows.
+    /// Number of updates in the log.
     pub rows: u64,
-    /// Total bytes.
+    /// Total bytes of the log.
     pub bytes: u64,
+    /// Total bytes of the snapshot.
+    pub snapshot_bytes: u64,
 }
 
 /// When to compact and how big a stored row may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
-    /// Compact once the log holds this many rows.
+    /// Compact once the log holds this many updates (more for a big snapshot: one more
+    /// such allowance per `max_log_bytes` of snapshot).
     pub max_log_rows: u64,
-    /// Compact once the log holds this many bytes.
+    /// Compact once the log holds this many bytes, or as many as the snapshot if that
+    /// is more.
     pub max_log_bytes: u64,
     /// Largest stored row.
     pub chunk_bytes: usize,
@@ -67,13 +72,12 @@ pub fn persist<S: Store>(
     policy: &Policy,
 ) -> Result<Persisted, S::Error> {
     let updates = room.take_unpersisted();
-    let oversize = updates.iter().any(|u| u.len() > policy.chunk_bytes);
     let stats = store.log_stats()?;
     let bytes: u64 = updates.iter().map(|u| u.len() as u64).sum();
-    if oversize
-        || stats.rows + updates.len() as u64 > policy.max_log_rows
-        || stats.bytes + bytes > policy.max_log_bytes
-    {
+    let rows = stats.rows + updates.len() as u64;
+    let max_bytes = policy.max_log_bytes.max(stats.snapshot_bytes);
+    let max_rows = policy.max_log_rows * (1 + stats.snapshot_bytes / policy.max_log_bytes.max(1));
+    if rows > max_rows || stats.bytes + bytes > max_bytes {
         compact(room, store, policy)?;
         return Ok(Persisted {
             appended: 0,
@@ -82,12 +86,13 @@ pub fn persist<S: Store>(
         });
     }
     for update in &updates {
-        store.append_update(update)?;
+        let parts: Vec<&[u8]> = update.chunks(policy.chunk_bytes.max(1)).collect();
+        store.append_update(&parts)?;
     }
     Ok(Persisted {
         appended: updates.len(),
         compacted: false,
-        log_rows: stats.rows + updates.len() as u64,
+        log_rows: rows,
     })
 }
 
@@ -105,22 +110,22 @@ pub fn compact<S: Store>(room: &mut Room, store: &mut S, policy: &Policy) -> Res
 pub struct MemoryStore {
     /// Snapshot parts in order.
     pub snapshot: Vec<Vec<u8>>,
-    /// Update log in order.
-    pub log: Vec<Vec<u8>>,
+    /// Update log in order, each update in its parts.
+    pub log: Vec<Vec<Vec<u8>>>,
 }
 
 impl MemoryStore {
     /// Rebuild the room this store holds.
     pub fn load(&self, now_ms: u64) -> crate::Result<Room> {
-        Room::load(&self.snapshot, &self.log, now_ms)
+        Room::load(&self.snapshot, self.log.iter().map(|u| u.concat()), now_ms)
     }
 }
 
 impl Store for MemoryStore {
     type Error = std::convert::Infallible;
 
-    fn append_update(&mut self, update: &[u8]) -> Result<(), Self::Error> {
-        self.log.push(update.to_vec());
+    fn append_update(&mut self, parts: &[&[u8]]) -> Result<(), Self::Error> {
+        self.log.push(parts.iter().map(|p| p.to_vec()).collect());
         Ok(())
     }
 
@@ -133,7 +138,8 @@ impl Store for MemoryStore {
     fn log_stats(&self) -> Result<LogStats, Self::Error> {
         Ok(LogStats {
             rows: self.log.len() as u64,
-            bytes: self.log.iter().map(|u| u.len() as u64).sum(),
+            bytes: self.log.iter().flatten().map(|p| p.len() as u64).sum(),
+            snapshot_bytes: self.snapshot.iter().map(|p| p.len() as u64).sum(),
         })
     }
 }
@@ -196,7 +202,7 @@ mod tests {
     }
 
     #[test]
-    fn oversize_update_goes_to_chunked_snapshot() {
+    fn a_large_update_is_logged_in_parts() {
         let policy = Policy {
             chunk_bytes: 1024,
             ..Policy::default()
@@ -205,8 +211,17 @@ mod tests {
         let mut room = Room::new(0);
         let mut s = Session::new(9, Participant::person("a", "A"), 0);
         edit(&mut room, &mut s, &"x".repeat(10_000));
-        assert!(persist(&mut room, &mut store, &policy).unwrap().compacted);
-        assert!(store.snapshot.len() > 1, "snapshot split into parts");
+        let p = persist(&mut room, &mut store, &policy).unwrap();
+        assert_eq!((p.appended, p.compacted), (1, false));
+        assert!(store.log[0].len() > 1, "update split into parts");
+        assert!(store.log.iter().flatten().all(|p| p.len() <= 1024));
+        assert_eq!(
+            store.load(0).unwrap().document_text("d").map(|t| t.len()),
+            Some(10_000)
+        );
+        // A compaction splits the snapshot the same way.
+        compact(&mut room, &mut store, &policy).unwrap();
+        assert!(store.snapshot.len() > 1);
         assert!(store.snapshot.iter().all(|p| p.len() <= 1024));
         assert_eq!(
             store.load(0).unwrap().document_text("d").map(|t| t.len()),
@@ -215,10 +230,57 @@ mod tests {
     }
 
     #[test]
+    fn compaction_waits_for_a_log_as_large_as_the_snapshot() {
+        let policy = Policy {
+            max_log_rows: 1000,
+            max_log_bytes: 4096,
+            chunk_bytes: 1024,
+        };
+        let mut store = MemoryStore::default();
+        let mut room = Room::new(0);
+        let mut s = Session::new(9, Participant::person("a", "A"), 0);
+        let mut written = 0u64;
+        let mut received = 0u64;
+        let mut compactions = 0;
+        for _ in 0..200 {
+            let before = store.log_stats().unwrap();
+            edit(&mut room, &mut s, &"y".repeat(1000));
+            let incoming = room.unpersisted_bytes();
+            received += incoming;
+            let p = persist(&mut room, &mut store, &policy).unwrap();
+            let after = store.log_stats().unwrap();
+            if p.compacted {
+                compactions += 1;
+                written += after.snapshot_bytes;
+                // Only once the log outgrew the snapshot it replaces.
+                assert!(before.bytes + incoming > before.snapshot_bytes.max(4096));
+            } else {
+                written += after.bytes - before.bytes;
+            }
+        }
+        assert!(compactions >= 3, "the room was compacted as it grew");
+        // Doubling: everything written is a small multiple of what came in, not the
+        // square of it.
+        assert!(
+            written < 4 * received,
+            "wrote {written} for {received} received"
+        );
+        assert_eq!(
+            store.load(0).unwrap().document_text("d").map(|t| t.len()),
+            Some(200_000)
+        );
+    }
+
+    #[test]
     fn corrupt_storage_is_an_error_not_a_panic() {
         let store = MemoryStore {
             snapshot: vec![vec![1, 2, 3]],
             log: vec![],
+        };
+        assert!(store.load(0).is_err());
+        let store = MemoryStore {
+            snapshot: vec![],
+            log: vec![vec![vec![0, 9], vec![7]]],
         };
         assert!(store.load(0).is_err());
     }

@@ -14,6 +14,8 @@ use worker::{
     WebSocketIncomingMessage, WebSocketPair,
 };
 
+use wasm_bindgen::JsCast;
+
 use crate::error::{close_for, truncate_reason, EdgeError};
 use crate::sql_store::SqlStore;
 use crate::worker_entry::error_response;
@@ -189,6 +191,36 @@ impl RoomObject {
         }
     }
 
+    /// The room's size, connections and storage. `wasmMemoryBytes` is the linear
+    /// memory of this isolate's wasm instance (shared by the rooms it hosts; it grows
+    /// and never shrinks, so it is the peak the rooms have needed).
+    fn stats(&self) -> std::result::Result<serde_json::Value, EdgeError> {
+        // Read before the snapshot below is encoded, so that does not count.
+        let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().into();
+        let wasm_bytes = memory
+            .buffer()
+            .dyn_into::<js_sys::ArrayBuffer>()
+            .map(|b| b.byte_length())
+            .unwrap_or(0);
+        let (connections, presence, snapshot_bytes) = self.with_room(|room| {
+            (
+                room.connection_count(),
+                room.presence_count(),
+                room.snapshot().len(),
+            )
+        })?;
+        let log = self.store()?.log_stats()?;
+        Ok(serde_json::json!({
+            "connections": connections,
+            "presence": presence,
+            "documentBytes": snapshot_bytes,
+            "storedLogUpdates": log.rows,
+            "storedLogBytes": log.bytes,
+            "storedSnapshotBytes": log.snapshot_bytes,
+            "wasmMemoryBytes": wasm_bytes,
+        }))
+    }
+
     fn on_connect(&self, confab: bool) -> Result<Response> {
         // Load the room before accepting, so the new socket is not taken for one that
         // outlived an earlier instance of the room.
@@ -248,6 +280,12 @@ impl DurableObject for RoomObject {
             // The same detection every client runs, on the room's own copy.
             return match self.with_room(|room| room.conflicts()) {
                 Ok(list) => Response::from_json(&serde_json::json!({ "conflicts": list })),
+                Err(err) => error_response(&err),
+            };
+        }
+        if url.path().ends_with("/stats") {
+            return match self.stats() {
+                Ok(stats) => Response::from_json(&stats),
                 Err(err) => error_response(&err),
             };
         }

@@ -14,6 +14,8 @@ pub enum Route {
     Room(String),
     /// `GET /rooms/<room>/conflicts`: the conflicts the room's authority sees.
     Conflicts(String),
+    /// `GET /rooms/<room>/stats`: the room's size, connections and storage.
+    Stats(String),
 }
 
 /// Route a request by method and path (without the query).
@@ -32,6 +34,9 @@ pub fn route(method: &str, path: &str) -> Result<Route, EdgeError> {
         // Room names never contain `/` (see `room_name`), so this suffix is unambiguous.
         if let Some(raw) = raw.strip_suffix("/conflicts") {
             return room_name(raw).map(Route::Conflicts);
+        }
+        if let Some(raw) = raw.strip_suffix("/stats") {
+            return room_name(raw).map(Route::Stats);
         }
         return room_name(raw).map(Route::Room);
     }
@@ -95,6 +100,10 @@ mod tests {
         assert_eq!(
             route("GET", "/rooms/team%20chat/conflicts").unwrap(),
             Route::Conflicts("team chat".into())
+        );
+        assert_eq!(
+            route("GET", "/rooms/r/stats").unwrap(),
+            Route::Stats("r".into())
         );
         assert_eq!(route("POST", "/health").unwrap_err().status_code(), 404);
         assert_eq!(

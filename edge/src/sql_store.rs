@@ -30,6 +30,26 @@ impl SqlStore {
             None,
         )
         .map_err(storage_error)?;
+        // `more`: the update goes on in the next row. Rooms stored before large updates
+        // were split have no such column yet.
+        let has_more = sql
+            .exec(
+                "SELECT COUNT(*) FROM pragma_table_info('updates') WHERE name = 'more'",
+                None,
+            )
+            .map_err(storage_error)?
+            .raw()
+            .next()
+            .transpose()
+            .map_err(storage_error)?
+            .and_then(|row| row.into_iter().next());
+        if !matches!(has_more, Some(SqlStorageValue::Integer(n)) if n > 0) {
+            sql.exec(
+                "ALTER TABLE updates ADD COLUMN more INTEGER NOT NULL DEFAULT 0",
+                None,
+            )
+            .map_err(storage_error)?;
+        }
         let stats = count_log(&sql)?;
         Ok(SqlStore { sql, stats })
     }
@@ -56,24 +76,56 @@ impl SqlStore {
         self.blobs("SELECT data FROM snapshot ORDER BY part")
     }
 
-    /// The update log, oldest first.
+    /// The update log, oldest first, each update's parts joined.
     pub fn log(&self) -> Result<Vec<Vec<u8>>, EdgeError> {
-        self.blobs("SELECT data FROM updates ORDER BY seq")
+        let query = "SELECT data, more FROM updates ORDER BY seq";
+        let cursor = self.sql.exec(query, None).map_err(storage_error)?;
+        let mut out = Vec::new();
+        let mut open: Option<Vec<u8>> = None;
+        for row in cursor.raw() {
+            let mut row = row.map_err(storage_error)?.into_iter();
+            let (Some(SqlStorageValue::Blob(bytes)), Some(SqlStorageValue::Integer(more))) =
+                (row.next(), row.next())
+            else {
+                return Err(EdgeError::Storage(format!(
+                    "expected a blob and a flag from `{query}`"
+                )));
+            };
+            let mut update = open.take().unwrap_or_default();
+            update.extend_from_slice(&bytes);
+            if more != 0 {
+                open = Some(update);
+            } else {
+                out.push(update);
+            }
+        }
+        if open.is_some() {
+            return Err(EdgeError::Storage(
+                "the update log ends inside a split update".into(),
+            ));
+        }
+        Ok(out)
     }
 }
 
 impl Store for SqlStore {
     type Error = EdgeError;
 
-    fn append_update(&mut self, update: &[u8]) -> Result<(), EdgeError> {
-        self.sql
-            .exec(
-                "INSERT INTO updates (data) VALUES (?)",
-                vec![SqlStorageValue::Blob(update.to_vec())],
-            )
-            .map_err(storage_error)?;
+    fn append_update(&mut self, parts: &[&[u8]]) -> Result<(), EdgeError> {
+        // Runs inside one Durable Object event with no await: the rows commit together.
+        for (i, part) in parts.iter().enumerate() {
+            self.sql
+                .exec(
+                    "INSERT INTO updates (data, more) VALUES (?, ?)",
+                    vec![
+                        SqlStorageValue::Blob(part.to_vec()),
+                        SqlStorageValue::Integer(i64::from(i + 1 < parts.len())),
+                    ],
+                )
+                .map_err(storage_error)?;
+            self.stats.bytes += part.len() as u64;
+        }
         self.stats.rows += 1;
-        self.stats.bytes += update.len() as u64;
         Ok(())
     }
 
@@ -96,7 +148,10 @@ impl Store for SqlStore {
         self.sql
             .exec("DELETE FROM updates", None)
             .map_err(storage_error)?;
-        self.stats = LogStats::default();
+        self.stats = LogStats {
+            snapshot_bytes: parts.iter().map(|p| p.len() as u64).sum(),
+            ..LogStats::default()
+        };
         Ok(())
     }
 
@@ -108,7 +163,9 @@ impl Store for SqlStore {
 fn count_log(sql: &SqlStorage) -> Result<LogStats, EdgeError> {
     let cursor = sql
         .exec(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM updates",
+            "SELECT (SELECT COUNT(*) FROM updates WHERE more = 0), \
+                    (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM updates), \
+                    (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM snapshot)",
             None,
         )
         .map_err(storage_error)?;
@@ -126,5 +183,6 @@ fn count_log(sql: &SqlStorage) -> Result<LogStats, EdgeError> {
     Ok(LogStats {
         rows: num(row.first()),
         bytes: num(row.get(1)),
+        snapshot_bytes: num(row.get(2)),
     })
 }

@@ -31,7 +31,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             let stub = namespace.id_from_name(&name)?.get_stub()?;
             stub.fetch_with_request(req).await
         }
-        Ok(Route::Conflicts(name)) => {
+        Ok(Route::Conflicts(name) | Route::Stats(name)) => {
             let namespace = env.durable_object(ROOMS_BINDING)?;
             let stub = namespace.id_from_name(&name)?.get_stub()?;
             stub.fetch_with_request(req).await
