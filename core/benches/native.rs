@@ -6,6 +6,8 @@
 //! - `local core <trace>`: the same through Confab's `RoomDoc` (what the wasm API runs).
 //! - `merge plain|detect friendsforever`: the concurrent trace as two peers, without and
 //!   with conflict detection.
+//! - `presence session <n>`: scenario 4, one simulated second of `n` participants moving
+//!   their cursors at 20 Hz through Confab's `Session`, every update applied by an observer.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -178,6 +180,72 @@ fn merge(detect: bool) -> (f64, bool) {
     (ms, ok)
 }
 
+/// Scenario 4: `n` participants in one 2,000-character document each move their cursor
+/// 20 times (one simulated second at 20 Hz): each update is made by the participant's
+/// session (a relative position, encoded as an awareness update) and applied by an
+/// observer's session. `ok`: the observer sees every participant's last cursor.
+fn presence(n: usize) -> (f64, bool) {
+    use confab_core::model::Participant;
+    use confab_core::session::Session;
+    let mut seed = Session::new(1, Participant::person("seed", "Seed"), 0);
+    seed.doc_mut()
+        .create_document(Some("d"), "Doc", 0)
+        .expect("a document");
+    seed.doc_mut()
+        .insert_text("d", 0, &"lorem ipsum ".repeat(167)[..2000])
+        .expect("text");
+    let state = {
+        let txn = seed.doc().doc().transact();
+        yrs::ReadTxn::encode_state_as_update_v1(&txn, &yrs::StateVector::default())
+    };
+    let joined = |id: u64, name: &str| {
+        let mut s = Session::new(id, Participant::person(name, name), 0);
+        let update = yrs::Update::decode_v1(&state).expect("the seed's state");
+        s.doc_mut()
+            .doc()
+            .transact_mut()
+            .apply_update(update)
+            .expect("applies");
+        s
+    };
+    let mut people: Vec<Session> = (0..n)
+        .map(|i| joined(10 + i as u64, &format!("p{i}")))
+        .collect();
+    let mut observer = joined(5, "observer");
+    let mut rng = 0x2545_f491_u32;
+    let mut last = vec![0u32; n];
+    let start = Instant::now();
+    for tick in 0..20u64 {
+        for (i, p) in people.iter_mut().enumerate() {
+            rng ^= rng << 13;
+            rng ^= rng >> 17;
+            rng ^= rng << 5;
+            let pos = rng % 2000;
+            last[i] = pos;
+            p.set_cursor("d", pos, pos).expect("a cursor in range");
+            for frame in p.drain_outgoing() {
+                observer
+                    .receive(&frame, tick * 50)
+                    .expect("the observer applies it");
+            }
+        }
+    }
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    // Resolving every cursor is what a client does to draw them, once per frame: not
+    // per update, so not timed.
+    let seen = observer.presence();
+    let ok = people.iter().zip(&last).all(|(p, pos)| {
+        seen.iter().any(|peer| {
+            peer.client_id == p.client_id()
+                && peer
+                    .cursor
+                    .as_ref()
+                    .is_some_and(|c| c.anchor == *pos && c.document == "d")
+        })
+    });
+    (ms, ok)
+}
+
 /// Peak resident memory of this process so far, in MiB (Linux; 0 elsewhere).
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -248,6 +316,7 @@ fn main() {
         ("local", "session") => local_session(&trace(input)),
         ("merge", "plain") => merge(false),
         ("merge", "detect") => merge(true),
+        ("presence", "session") => presence(input.parse().expect("a participant count")),
         _ => {
             eprintln!("unknown {scenario}/{contestant}");
             std::process::exit(2);

@@ -290,11 +290,25 @@ impl Session {
                 }
                 Incoming::Update(update) => self.apply_remote(update)?,
                 Incoming::Awareness(update) => {
+                    // Only the states in this update changed: note those (walking
+                    // everyone's on every update made a room of n cost n² per round).
+                    let present: Vec<yrs::ClientID> = update
+                        .clients
+                        .iter()
+                        .filter(|(_, e)| &*e.json != "null")
+                        .map(|(id, _)| *id)
+                        .collect();
                     let summary = self
                         .awareness
                         .apply_update_summary(update)
                         .map_err(|e| Error::malformed("awareness update", e))?;
                     got.presence_changed |= summary.is_some();
+                    for id in present {
+                        if let Some((_, at)) = self.awareness.meta(id) {
+                            let seen = self.last_seen.entry(id.get()).or_default();
+                            *seen = (*seen).max(at);
+                        }
+                    }
                 }
                 Incoming::AwarenessQuery => got.replies.extend(self.presence_frame()),
                 Incoming::Auth(reason) => got.denied = reason,
@@ -304,7 +318,6 @@ impl Session {
                 }
             }
         }
-        self.note_present();
         got.doc_changed = self.doc_version() != before;
         Ok(got)
     }
@@ -457,13 +470,22 @@ impl Session {
     /// Publish this participant's cursor or selection in a document as relative
     /// positions, so peers resolve it correctly after concurrent edits.
     pub fn set_cursor(&mut self, document: &str, anchor: u32, head: u32) -> Result<()> {
-        let text_len = self.doc.document_text(document)?.encode_utf16().count() as u32;
+        // An unknown document is named as such; the length only names the range in an
+        // error: a cursor update (20 a second per participant) must not read the whole
+        // document.
+        self.doc.document_ref_checked(document)?;
+        let text_len = || {
+            self.doc
+                .document_text(document)
+                .map(|t| t.encode_utf16().count() as u32)
+                .unwrap_or(0)
+        };
         let resolve = |index: u32| {
             relative_position(&self.doc, document, index).ok_or_else(|| Error::OutOfRange {
                 target: document.to_owned(),
                 index,
                 end: u64::from(index),
-                len: text_len,
+                len: text_len(),
             })
         };
         let cursor = serde_json::json!({

@@ -152,13 +152,66 @@ const load = {
   },
 };
 
-export const CONTESTANTS = { local: Object.keys(local), load: Object.keys(load) };
+/**
+ * Scenario 4: `n` participants in one 2,000-character document each move their cursor 20
+ * times (one simulated second at 20 Hz); each update is made by the participant's
+ * awareness (a relative position) and applied by an observer's. Confab's contestant is
+ * native (`core/benches/native.rs`, `presence session <n>`).
+ */
+const presence = {
+  async yjs(n) {
+    const Y = await import("yjs");
+    const { Awareness, encodeAwarenessUpdate, applyAwarenessUpdate } = await import("y-protocols/awareness");
+    const seed = new Y.Doc();
+    seed.getText("d").insert(0, "lorem ipsum ".repeat(167).slice(0, 2000));
+    const state = Y.encodeStateAsUpdate(seed);
+    const joined = (name) => {
+      const doc = new Y.Doc();
+      Y.applyUpdate(doc, state);
+      const awareness = new Awareness(doc);
+      awareness.setLocalState({ user: { id: name, name } });
+      return { doc, awareness, text: doc.getText("d") };
+    };
+    const people = Array.from({ length: n }, (_, i) => joined(`p${i}`));
+    const observer = joined("observer");
+    for (const p of people) applyAwarenessUpdate(observer.awareness, encodeAwarenessUpdate(p.awareness, [p.doc.clientID]), "remote");
+    let rng = 0x2545f491;
+    const last = new Array(n).fill(0);
+    const t0 = performance.now();
+    for (let tick = 0; tick < 20; tick++) {
+      people.forEach((p, i) => {
+        rng ^= rng << 13;
+        rng >>>= 0;
+        rng ^= rng >>> 17;
+        rng ^= rng << 5;
+        rng >>>= 0;
+        const pos = rng % 2000;
+        last[i] = pos;
+        const rel = Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(p.text, pos));
+        p.awareness.setLocalStateField("cursor", { document: "d", anchor: rel, head: rel });
+        applyAwarenessUpdate(observer.awareness, encodeAwarenessUpdate(p.awareness, [p.doc.clientID]), "remote");
+      });
+    }
+    const ms = performance.now() - t0;
+    const states = observer.awareness.getStates();
+    const ok = people.every((p, i) => {
+      const c = states.get(p.doc.clientID)?.cursor;
+      const abs = c && Y.createAbsolutePositionFromRelativePosition(Y.createRelativePositionFromJSON(c.anchor), observer.doc);
+      return abs?.index === last[i];
+    });
+    for (const p of [...people, observer]) p.awareness.destroy();
+    return { ms, ok };
+  },
+};
+
+export const CONTESTANTS = { local: Object.keys(local), load: Object.keys(load), presence: Object.keys(presence) };
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [scenario, contestant, name] = process.argv.slice(2);
-  const table = { local, load }[scenario];
+  const table = { local, load, presence }[scenario];
   if (!table?.[contestant]) throw new Error(`unknown ${scenario}/${contestant}`);
-  const result = await table[contestant](scenario === "load" ? name : input(name));
+  const arg = scenario === "load" ? name : scenario === "presence" ? Number(name) : input(name);
+  const result = await table[contestant](arg);
   process.stdout.write(`${JSON.stringify({ ...result, heapMB: process.memoryUsage().heapUsed / 2 ** 20 })}\n`);
   process.exit(0);
 }

@@ -169,6 +169,33 @@ if (!only.length || only.includes("merge")) {
   ].join("\n"));
 }
 
+// 4. Presence churn: n participants moving cursors at 20 Hz, one simulated second.
+if (!only.length || only.includes("presence")) {
+  const contestants = [
+    ["Yjs 13.6 awareness (JS)", "js", "yjs"],
+    ["Confab core session (native)", "native", "session"],
+  ];
+  const rows = [];
+  for (const n of [10, 100, 1000]) {
+    const { results, errors } = interleaved("presence", contestants, String(n), "wrong cursor seen");
+    const ms = (label) => median(results.get(label).map((r) => r.ms));
+    const yjs = ms(contestants[0][0]);
+    for (const [label] of contestants) {
+      const t = ms(label);
+      rows.push([n, label, errors.get(label) ?? `${t.toFixed(1)} ms`, errors.has(label) ? "—" : `${((t / 1000) * 100).toFixed(1)}%`, errors.has(label) ? "—" : `${(t / yjs).toFixed(2)}×`]);
+    }
+  }
+  sections.push([
+    "## 4. Presence churn",
+    "",
+    "n participants in one 2,000-character document each move their cursor 20 times (one simulated second at 20 Hz): the participant's session encodes its cursor as a relative position in an awareness update, and an observer applies every update; the observer must then resolve each participant's last cursor to where it was put. Time for the whole second, and the share of one core that is. Confab's contestant is native (the wasm API has no socket-free way to pass frames between sessions in one process).",
+    "",
+    "| participants | contestant | time per simulated second | share of a core | × Yjs |",
+    "|---:|---|---:|---:|---:|",
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n"));
+}
+
 // 5. Relay fan-out: the same stock Yjs clients on Confab's edge and on the stock server.
 if (!only.length || only.includes("relay")) {
   const { servers, measureRoom } = await import("./relay.mjs");
@@ -232,6 +259,82 @@ if (!only.length || only.includes("relay")) {
   }
 }
 
+// 6. Initial-sync storm: a 2 MB room, 4 loaders re-syncing it while a probe writes.
+if (!only.length || only.includes("storm")) {
+  const { servers } = await import("./relay.mjs");
+  const { storm } = await import("./rooms.mjs");
+  const s = await servers();
+  const f = (x) => (Number.isFinite(x) ? x.toFixed(1) : "—");
+  const runs = new Map(s.list.map(([name]) => [name, []]));
+  try {
+    for (let run = 0; run < Math.min(RUNS, 3); run++) {
+      for (const [name, url] of s.list) {
+        const r = await storm(url);
+        process.stderr.write(`storm ${name}: quiet p99 ${f(r.quiet.p99)} loaded p99 ${f(r.loaded.p99)} resyncs ${r.resyncs}\n`);
+        runs.get(name).push(r);
+      }
+    }
+  } finally {
+    await s.stop();
+  }
+  const rows = [...runs].map(([name, list]) => {
+    const m = (pick) => median(list.map(pick));
+    const quiet = m((r) => r.quiet.p99);
+    const loaded = m((r) => r.loaded.p99);
+    const lost = list.reduce((n, r) => n + r.quiet.lost + r.loaded.lost, 0);
+    return `| ${name} | ${f(m((r) => r.quiet.p50))} | ${f(quiet)} | ${f(m((r) => r.loaded.p50))} | ${f(loaded)} | ${(loaded / quiet).toFixed(2)}× | ${m((r) => r.resyncs / 5).toFixed(0)} | ${lost} |`;
+  });
+  sections.push([
+    "## 6. Initial-sync storm",
+    "",
+    "A 2 MB room (stock Yjs + y-websocket clients). A probe writes every 50 ms and a second client measures the probe's latency (ms), 5 s alone, then 5 s while 4 loaders each reconnect and ask for the whole room (sync step 1 with an empty state vector) as fast as they are answered. Target: the probe's p99 under load ≤ 2× its p99 without.",
+    "",
+    "| server | quiet p50 | quiet p99 | loaded p50 | loaded p99 | p99 loaded ÷ quiet | whole-room answers/s | probe edits lost |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows,
+  ].join("\n"));
+}
+
+// 8. Big rooms: a late joiner of a 20 MB room; the memory a room takes at the edge.
+if (!only.length || only.includes("big")) {
+  const { servers } = await import("./relay.mjs");
+  const { bigJoin, roomMemory } = await import("./rooms.mjs");
+  const s = await servers();
+  const rows = [];
+  try {
+    for (const [name, url] of s.list) {
+      const r = await bigJoin(url, { mb: 20, joins: Math.max(RUNS, 5) });
+      process.stderr.write(`big ${name}: ${r.median.toFixed(0)} ms, ${r.closes} closes\n`);
+      rows.push([name, r]);
+    }
+  } finally {
+    await s.stop();
+  }
+  const stock = rows[1][1].median;
+  const mem = [];
+  for (const name of ["S1", "S2", "C1"]) {
+    const edge = (await roomMemory(name)).mb;
+    const native = median(Array.from({ length: 3 }, () => once("native", ["load", "yrs", name]).memMB));
+    process.stderr.write(`memory ${name}: edge ${edge.toFixed(1)} MB, yrs native ${native.toFixed(1)} MB\n`);
+    mem.push(`| ${name} | ${edge.toFixed(1)} MB | ${native.toFixed(1)} MB | ${(edge / native).toFixed(2)}× |`);
+  }
+  sections.push([
+    "## 8. Big rooms and memory",
+    "",
+    "A room filled with 20 MB of text (in 1 MB updates; a single 20 MB frame exceeds workerd's 16 MiB WebSocket message limit); then fresh stock clients join one after another, each timed from creation until its text is complete. Target: at least as fast as the stock server, with no reconnect.",
+    "",
+    "| server | join median | slowest | reconnects |",
+    "|---|---:|---:|---:|",
+    ...rows.map(([name, r]) => `| ${name} | ${r.median.toFixed(0)} ms (${(r.median / stock).toFixed(2)}×) | ${r.max.toFixed(0)} ms | ${r.closes} |`),
+    "",
+    "Memory: a fresh edge; a stock client uploads the document into a room; the growth of the edge isolate's wasm memory (which never shrinks, so this is the peak the room needed, decoding included) against the peak RSS growth of native yrs loading the same bytes. Target: ≤ 1.5× native yrs.",
+    "",
+    "| document | Confab room in the Durable Object | yrs native | ratio |",
+    "|---|---:|---:|---:|",
+    ...mem,
+  ].join("\n"));
+}
+
 // 7. Size: the client wasm and the npm package.
 if (!only.length || only.includes("size")) {
   const wasm = readFileSync(path.join(ROOT, "npm/wasm/confab_wasm_bg.wasm"));
@@ -262,7 +365,7 @@ const file = path.join(HERE, "RESULTS.md");
 // Keep the sections of scenarios not run this time (each says when it was measured).
 const today = new Date().toISOString().slice(0, 10);
 const stampFor = (n) =>
-  n === "5" || n === "7" ? `_Measured ${today}, one run._` : `_Measured ${today}, medians of ${RUNS} runs._`;
+  n === "5" || n === "7" ? `_Measured ${today}, one run._` : n === "6" ? `_Measured ${today}, medians of ${Math.min(RUNS, 3)} runs._` : `_Measured ${today}, medians of ${RUNS} runs._`;
 const fresh = new Map(
   sections.map((text) => {
     const n = text.match(/^## (\d+)/)[1];
