@@ -1,6 +1,9 @@
 // The built worker under workerd: convergence, late join, restart, bad input.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import WebSocket from "ws";
+import { WebsocketProvider } from "y-websocket";
+import * as Y from "yjs";
 import { closed, freePort, openConfab, textOf, rawSocket, startEdge, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
 
 describe("edge under workerd", () => {
@@ -230,6 +233,35 @@ describe("edge under workerd", () => {
       await waitFor(() => a.documentText("d") === "before and after", { what: "edits after the bad frames" });
     }));
 
+  test("room stats; a lone stock client hears its own presence back (so it never times out)", async () => {
+    const room = uniqueRoom("stats");
+    const empty = await (await fetch(`${edge.http}/rooms/${room}/stats`)).json();
+    assert.equal(empty.connections, 0);
+    assert.equal(empty.storedLogUpdates, 0);
+    const doc = new Y.Doc();
+    const provider = new WebsocketProvider(edge.ws, room, doc, { WebSocketPolyfill: WebSocket, disableBc: true });
+    try {
+      await waitFor(() => provider.synced, { what: "the stock client to sync" });
+      let heard = 0;
+      provider.ws.addEventListener("message", (e) => {
+        if (new Uint8Array(e.data)[0] === 1) heard++;
+      });
+      provider.awareness.setLocalStateField("cursor", 3);
+      await waitFor(() => heard > 0, { what: "the client's own awareness update to come back" });
+      doc.getText("t").insert(0, "counted");
+      await waitFor(async () => (await (await fetch(`${edge.http}/rooms/${room}/stats`)).json()).storedLogUpdates === 1, {
+        what: "the edit to be stored",
+      });
+      const stats = await (await fetch(`${edge.http}/rooms/${room}/stats`)).json();
+      assert.equal(stats.connections, 1);
+      assert.equal(stats.presence, 1);
+      assert.ok(stats.documentBytes > "counted".length);
+      assert.ok(stats.wasmMemoryBytes > 0);
+    } finally {
+      provider.destroy();
+    }
+  });
+
   test("closing a socket removes only its presence", async () => {
     const room = uniqueRoom("presence");
     const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
@@ -272,6 +304,10 @@ describe("edge persistence", () => {
       await waitFor(() => textOf(b, "big")?.length === big.length && b.messages("main").length === 1, {
         what: "b to receive everything",
       });
+      // The 3 MiB update went to the log in row-sized parts, not into a snapshot.
+      const stats = await (await fetch(`${edge.http}/rooms/${room}/stats`)).json();
+      assert.ok(stats.storedLogBytes > big.length, JSON.stringify(stats));
+      assert.equal(stats.storedSnapshotBytes, 0);
       a.destroy();
       b.destroy();
     } finally {
