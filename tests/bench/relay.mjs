@@ -32,7 +32,7 @@ export async function startStock() {
   };
 }
 
-function percentile(sorted, p) {
+export function percentile(sorted, p) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 }
 

@@ -8,13 +8,10 @@ import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { startEdge } from "../helpers.mjs";
 import { DATA, DOCUMENTS } from "./contestants.mjs";
+import { percentile } from "./relay.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const LINE = `${"x".repeat(9_999)}\n`; // 10 kB
-
-function percentile(sorted, p) {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
-}
 
 /** A stock client; counts the times its socket closed (a reconnect loop shows here). */
 function client(base, room, doc = new Y.Doc()) {
