@@ -141,18 +141,8 @@ impl Room {
             return Vec::new();
         };
         let first = *first;
-        let recipients = if queue.iter().all(|(c, _)| *c == first) {
-            self.synced_except(first)
-        } else {
-            let mut all: Vec<ConnId> = self
-                .connections
-                .iter()
-                .filter(|(_, c)| c.synced)
-                .map(|(id, _)| *id)
-                .collect();
-            all.sort_unstable();
-            all
-        };
+        let one_sender = queue.iter().all(|(c, _)| *c == first);
+        let recipients = self.synced(one_sender.then_some(first));
         if recipients.is_empty() {
             return Vec::new();
         }
@@ -276,11 +266,12 @@ impl Room {
         self.connections.get(&conn).is_some_and(|c| c.synced)
     }
 
-    fn synced_except(&self, conn: ConnId) -> Vec<ConnId> {
+    /// Synced connections (but `except`), in order.
+    fn synced(&self, except: Option<ConnId>) -> Vec<ConnId> {
         let mut out: Vec<ConnId> = self
             .connections
             .iter()
-            .filter(|(id, c)| **id != conn && c.synced)
+            .filter(|(id, c)| Some(**id) != except && c.synced)
             .map(|(id, _)| *id)
             .collect();
         out.sort_unstable();
@@ -320,13 +311,7 @@ impl Room {
             match message {
                 Incoming::SyncStep1(sv) => {
                     let frame = if sv.is_empty() {
-                        self.full_state
-                            .get_or_insert_with(|| {
-                                protocol::sync_step2(
-                                    self.awareness.doc().transact().encode_diff_v1(&sv),
-                                )
-                            })
-                            .clone()
+                        self.whole_room_frame().to_vec()
                     } else {
                         protocol::sync_step2(self.diff(&sv))
                     };
@@ -340,11 +325,16 @@ impl Room {
                 }
                 Incoming::SyncStep2(update) | Incoming::Update(update) => {
                     self.apply(update)?;
-                    let recipients = self.synced_except(conn);
-                    if self.changes.lock().is_ok_and(|c| !c.is_empty()) {
+                    let changes = self.drain_changes();
+                    if !changes.is_empty() {
                         self.full_state = None;
                     }
-                    for change in self.drain_changes() {
+                    let recipients = if self.coalesce {
+                        Vec::new()
+                    } else {
+                        self.synced(Some(conn))
+                    };
+                    for change in changes {
                         if self.coalesce {
                             self.relay_queue.push((conn, change.clone()));
                         } else if !recipients.is_empty() {
@@ -465,6 +455,16 @@ impl Room {
         let mut txn = self.awareness.doc().transact_mut();
         txn.apply_update(update)
             .map_err(|e| Error::InvalidUpdate(e.to_string()))
+    }
+
+    /// The whole room as one sync step 2 frame (what a joiner with nothing gets), kept
+    /// until the document changes.
+    pub fn whole_room_frame(&mut self) -> &[u8] {
+        if self.full_state.is_none() {
+            let diff = self.diff(&StateVector::default());
+            self.full_state = Some(protocol::sync_step2(diff));
+        }
+        self.full_state.as_deref().unwrap_or_default()
     }
 
     fn diff(&self, sv: &StateVector) -> Vec<u8> {

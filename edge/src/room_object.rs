@@ -195,25 +195,26 @@ impl RoomObject {
     /// memory of this isolate's wasm instance (shared by the rooms it hosts; it grows
     /// and never shrinks, so it is the peak the rooms have needed).
     fn stats(&self) -> std::result::Result<serde_json::Value, EdgeError> {
-        // Read before the snapshot below is encoded, so that does not count.
+        // Read before the room's answer below is encoded, so that does not count.
         let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().into();
         let wasm_bytes = memory
             .buffer()
             .dyn_into::<js_sys::ArrayBuffer>()
             .map(|b| b.byte_length())
             .unwrap_or(0);
-        let (connections, presence, snapshot_bytes) = self.with_room(|room| {
+        // The joiners' kept answer: measured once, and the next joiner reuses it.
+        let (connections, presence, document_bytes) = self.with_room(|room| {
             (
                 room.connection_count(),
                 room.presence_count(),
-                room.snapshot().len(),
+                room.whole_room_frame().len(),
             )
         })?;
         let log = self.store()?.log_stats()?;
         Ok(serde_json::json!({
             "connections": connections,
             "presence": presence,
-            "documentBytes": snapshot_bytes,
+            "documentBytes": document_bytes,
             "storedLogUpdates": log.rows,
             "storedLogBytes": log.bytes,
             "storedSnapshotBytes": log.snapshot_bytes,
