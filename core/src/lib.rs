@@ -41,6 +41,8 @@
 //! # }
 //! ```
 
+pub mod auth;
+pub mod authority;
 pub mod backoff;
 pub mod causal;
 pub mod clock;
@@ -48,6 +50,8 @@ pub mod conflict;
 pub mod context;
 pub mod error;
 pub mod history;
+pub mod limits;
+pub mod locks;
 pub mod model;
 mod names;
 mod position;
@@ -58,5 +62,6 @@ pub mod session;
 pub mod store;
 pub mod turn;
 pub mod view;
+pub mod webhook;
 
 pub use error::{Error, Result};
