@@ -26,7 +26,7 @@ pub const KEEP_RECORDS: usize = 500;
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 
 /// Who is asking: a participant with their effective role.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     /// User id.
     pub id: String,
@@ -290,6 +290,26 @@ pub struct Member {
     pub name: String,
 }
 
+/// An update held for review because its author had no lease on the document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Suggestion {
+    /// Id (`s<number>`).
+    pub id: String,
+    /// The document it changes.
+    pub document: String,
+    /// Author's user id.
+    pub author: String,
+    /// Author's name.
+    pub author_name: String,
+    /// The held update (v1, base64url).
+    pub update: String,
+    /// `pending`, `accepted` or `rejected`.
+    pub status: String,
+    /// When, ms since the Unix epoch.
+    pub at: u64,
+}
+
 /// The room's authority state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -302,6 +322,7 @@ pub struct Authority {
     activities: Vec<Activity>,
     collaborations: Vec<Collaboration>,
     webhooks: Vec<Webhook>,
+    suggestions: Vec<Suggestion>,
     /// Agents whose status was set explicitly.
     agent_status: BTreeMap<String, String>,
     next_id: u64,
@@ -497,6 +518,53 @@ impl Authority {
             kind: claims.kind,
             role,
         })
+    }
+
+    /// The role the member list gives `user`, if it has a record.
+    pub fn member_role(&self, user: &str) -> Option<Role> {
+        self.members.get(user).map(|m| m.role)
+    }
+
+    /// Hold `update` by `actor` for `document`; returns the suggestion's id.
+    pub fn add_suggestion(&mut self, actor: &Actor, document: &str, update: &[u8], now_ms: u64) -> String {
+        let id = self.next_id("s");
+        self.suggestions.push(Suggestion {
+            id: id.clone(),
+            document: document.to_owned(),
+            author: actor.id.clone(),
+            author_name: actor.name.clone(),
+            update: crate::auth::base64url(update),
+            status: "pending".into(),
+            at: now_ms,
+        });
+        trim_suggestions(&mut self.suggestions);
+        id
+    }
+
+    /// A pending suggestion's document and update.
+    pub fn suggestion_update(&self, id: &str) -> Result<(String, Vec<u8>), OpError> {
+        let s = self
+            .suggestions
+            .iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| OpError::not_found(format!("no suggestion `{id}`")))?;
+        if s.status != "pending" {
+            return Err(OpError {
+                code: "conflict",
+                status: 409,
+                message: format!("suggestion `{id}` is already {}", s.status),
+            });
+        }
+        let update = crate::auth::unbase64url(&s.update)
+            .ok_or_else(|| OpError::invalid(format!("stored suggestion `{id}` is damaged")))?;
+        Ok((s.document.clone(), update))
+    }
+
+    /// Mark a suggestion accepted or rejected.
+    pub fn resolve_suggestion(&mut self, id: &str, accepted: bool) {
+        if let Some(s) = self.suggestions.iter_mut().find(|s| s.id == id) {
+            s.status = if accepted { "accepted" } else { "rejected" }.into();
+        }
     }
 
     /// The room's members with a record, and their roles.
@@ -1013,6 +1081,35 @@ impl Authority {
                 let e = ev("webhook.deleted", Some(&a.id), json!({}));
                 done(json!({ "deleted": a.id }), vec![e])
             }
+            "suggestion.list" => {
+                let list: Vec<Value> = self
+                    .suggestions
+                    .iter()
+                    .map(|s| {
+                        let mut v = serde_json::to_value(s).unwrap_or_default();
+                        if let Some(o) = v.as_object_mut() {
+                            o.remove("update");
+                            o.insert("bytes".into(), json!(s.update.len() * 3 / 4));
+                        }
+                        v
+                    })
+                    .collect();
+                done(json!({ "suggestions": list }), vec![])
+            }
+            "suggestion.reject" => {
+                let a: IdArgs = args(op, raw)?;
+                let (doc, _) = self.suggestion_update(&a.id)?;
+                let holder = self.locks.policies().contains_key(&doc)
+                    && self.locks.write_check(&doc, &actor.id, now_ms).is_ok();
+                if !actor.role.is_owner() && !holder {
+                    return Err(OpError::forbidden(format!(
+                        "only an owner or the holder of `doc:{doc}` may reject suggestions for it"
+                    )));
+                }
+                self.resolve_suggestion(&a.id, false);
+                let e = ev("suggestion.rejected", Some(&a.id), json!({ "document": doc }));
+                done(json!({ "rejected": a.id }), vec![e])
+            }
             other => Err(OpError::not_found(format!("unknown operation `{other}`"))),
         }
     }
@@ -1022,6 +1119,20 @@ impl Authority {
             .iter_mut()
             .find(|c| c.id == id)
             .ok_or_else(|| OpError::not_found(format!("no collaboration `{id}`")))
+    }
+}
+
+/// Keep at most [`KEEP_RECORDS`] suggestions, dropping decided ones first.
+fn trim_suggestions(list: &mut Vec<Suggestion>) {
+    while list.len() > KEEP_RECORDS {
+        match list.iter().position(|s| s.status != "pending") {
+            Some(i) => {
+                list.remove(i);
+            }
+            None => {
+                list.remove(0);
+            }
+        }
     }
 }
 

@@ -119,6 +119,20 @@ pub enum Error {
     /// A tracked field whose entry does not exist.
     #[error("unknown field `{0}`")]
     UnknownField(String),
+    /// A write the sender's role or the room's lease policy does not allow.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A connection sending faster than the room allows.
+    #[error("rate limit: more than {per_sec} messages per second (bursts of {burst})")]
+    RateLimited {
+        /// Messages per second allowed on average.
+        per_sec: u32,
+        /// Burst allowed.
+        burst: u32,
+    },
+    /// A message that arrived out of order.
+    #[error("out of order: {0}")]
+    OutOfOrder(String),
 }
 
 impl Error {
@@ -132,6 +146,9 @@ impl Error {
                 | Error::Malformed { .. }
                 | Error::UnsupportedMessage(_)
                 | Error::InvalidUpdate(_)
+                | Error::Forbidden(_)
+                | Error::RateLimited { .. }
+                | Error::OutOfOrder(_)
         )
     }
 

@@ -61,6 +61,7 @@ pub mod room;
 pub mod session;
 pub mod store;
 pub mod turn;
+pub mod update_scan;
 pub mod view;
 pub mod webhook;
 

@@ -254,6 +254,12 @@ impl RoomDoc {
         &self.doc
     }
 
+    /// Start this writer's generated ids at `n` (a server that edits under one client
+    /// id across restarts seeds it with the time, so ids never repeat).
+    pub fn seed_ids(&mut self, n: u64) {
+        self.next_id = self.next_id.max(n);
+    }
+
     pub(crate) fn fresh_id(&mut self) -> String {
         self.next_id += 1;
         format!("{:x}-{}", self.doc.client_id().get(), self.next_id)
@@ -688,6 +694,15 @@ pub(crate) fn sync_docs(from: &RoomDoc, to: &RoomDoc) {
         .transact_mut()
         .apply_update(yrs::Update::decode_v1(&update).expect("a valid update"))
         .expect("the update applies");
+}
+
+/// One message by id, read from any doc holding a room.
+pub fn message_in(doc: &Doc, id: &str) -> Option<Message> {
+    let txn = doc.transact();
+    let Some(Out::YMap(m)) = txn.get_map(MESSAGES)?.get(&txn, id) else {
+        return None;
+    };
+    read_message(id, &m, &txn)
 }
 
 /// The name of the root text holding document `id`'s body.

@@ -31,6 +31,24 @@ pub const MSG_QUERY_AWARENESS: u8 = yrs::sync::protocol::MSG_QUERY_AWARENESS;
 /// Confab message type: the room greets a Confab client (session id, server time).
 pub const MSG_CONFAB_HELLO: u8 = 100;
 
+/// Confab message type: a request to the room's authority (client → room): a request
+/// id, an operation name and JSON arguments.
+pub const MSG_CONFAB_REQUEST: u8 = 101;
+/// Confab message type: the answer to a request (room → client): the request id and
+/// JSON `{"ok": true, "result": …}` or `{"ok": false, "error": {"code", "message"}}`.
+pub const MSG_CONFAB_RESPONSE: u8 = 102;
+/// Confab message type: one event of the room's live feed, as JSON (room → client).
+pub const MSG_CONFAB_EVENT: u8 = 103;
+/// Confab message type: the sequence number of the updates that follow in the same
+/// frame (client → room); the room acknowledges it once they are stored.
+pub const MSG_CONFAB_SEQ: u8 = 104;
+/// Confab message type: every update up to this sequence number is stored (room →
+/// client).
+pub const MSG_CONFAB_ACK: u8 = 105;
+/// Confab message type: who the connection is in the room, as JSON `{user, name, kind,
+/// role, readOnly}` (room → client; again whenever the role changes).
+pub const MSG_CONFAB_SESSION: u8 = 106;
+
 /// The room's greeting to a Confab client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hello {
@@ -45,10 +63,10 @@ pub struct Hello {
 pub enum Incoming {
     /// Sync step 1: the sender's state vector; answer with what it lacks.
     SyncStep1(StateVector),
-    /// Sync step 2: the updates the receiver lacked.
-    SyncStep2(Update),
-    /// A live document update.
-    Update(Update),
+    /// Sync step 2: the updates the receiver lacked (decoded, and the raw v1 bytes).
+    SyncStep2(Update, Vec<u8>),
+    /// A live document update (decoded, and the raw v1 bytes).
+    Update(Update, Vec<u8>),
     /// Presence states.
     Awareness(AwarenessUpdate),
     /// A request for every known presence state.
@@ -57,6 +75,30 @@ pub enum Incoming {
     Auth(Option<String>),
     /// Confab's session greeting.
     Hello(Hello),
+    /// A request to the room's authority.
+    Request {
+        /// Chosen by the client; echoed in the response.
+        id: u64,
+        /// Operation name (`lock.acquire`, ...).
+        op: String,
+        /// JSON arguments.
+        args: serde_json::Value,
+    },
+    /// A response to a request (JSON).
+    Response {
+        /// The request's id.
+        id: u64,
+        /// `{"ok": …}` JSON.
+        body: serde_json::Value,
+    },
+    /// A live feed event (JSON).
+    Event(serde_json::Value),
+    /// Sequence number of the updates that follow.
+    Seq(u64),
+    /// Updates up to this sequence number are stored.
+    Ack(u64),
+    /// Who this connection is in the room.
+    Session(serde_json::Value),
 }
 
 /// Decode and validate every message in `frame`.
@@ -94,8 +136,8 @@ fn decode_message(cursor: &mut Cursor<'_>) -> Result<Incoming> {
                 0 => StateVector::decode_v1(payload)
                     .map(Incoming::SyncStep1)
                     .map_err(|e| Error::malformed("state vector", e)),
-                1 => decode_update(payload).map(Incoming::SyncStep2),
-                2 => decode_update(payload).map(Incoming::Update),
+                1 => decode_update(payload).map(|u| Incoming::SyncStep2(u, payload.to_vec())),
+                2 => decode_update(payload).map(|u| Incoming::Update(u, payload.to_vec())),
                 other => Err(Error::malformed(
                     "sync message",
                     format!("unknown sync step {other}"),
@@ -144,8 +186,94 @@ fn decode_message(cursor: &mut Cursor<'_>) -> Result<Incoming> {
                 server_time_ms,
             }))
         }
+        MSG_CONFAB_REQUEST => {
+            let id: u64 = cursor
+                .read_var()
+                .map_err(|e| Error::malformed("request", e))?;
+            let op = cursor
+                .read_string()
+                .map_err(|e| Error::malformed("request", e))?
+                .to_owned();
+            let args = read_json(cursor, "request")?;
+            Ok(Incoming::Request { id, op, args })
+        }
+        MSG_CONFAB_RESPONSE => {
+            let id: u64 = cursor
+                .read_var()
+                .map_err(|e| Error::malformed("response", e))?;
+            let body = read_json(cursor, "response")?;
+            Ok(Incoming::Response { id, body })
+        }
+        MSG_CONFAB_EVENT => read_json(cursor, "event").map(Incoming::Event),
+        MSG_CONFAB_SESSION => read_json(cursor, "session").map(Incoming::Session),
+        MSG_CONFAB_SEQ => cursor
+            .read_var()
+            .map(Incoming::Seq)
+            .map_err(|e| Error::malformed("sequence number", e)),
+        MSG_CONFAB_ACK => cursor
+            .read_var()
+            .map(Incoming::Ack)
+            .map_err(|e| Error::malformed("ack", e)),
         other => Err(Error::UnsupportedMessage(other)),
     }
+}
+
+fn read_json(cursor: &mut Cursor<'_>, what: &'static str) -> Result<serde_json::Value> {
+    let text = cursor
+        .read_string()
+        .map_err(|e| Error::malformed(what, e))?;
+    serde_json::from_str(text).map_err(|e| Error::malformed(what, format!("invalid JSON: {e}")))
+}
+
+fn with_json(tag: u8, head: Option<u64>, json: &serde_json::Value) -> Vec<u8> {
+    let mut enc = EncoderV1::new();
+    enc.write_var(tag);
+    if let Some(h) = head {
+        enc.write_var(h);
+    }
+    enc.write_string(&json.to_string());
+    enc.to_vec()
+}
+
+/// A request frame.
+pub fn request(id: u64, op: &str, args: &serde_json::Value) -> Vec<u8> {
+    let mut enc = EncoderV1::new();
+    enc.write_var(MSG_CONFAB_REQUEST);
+    enc.write_var(id);
+    enc.write_string(op);
+    enc.write_string(&args.to_string());
+    enc.to_vec()
+}
+
+/// A response frame.
+pub fn response(id: u64, body: &serde_json::Value) -> Vec<u8> {
+    with_json(MSG_CONFAB_RESPONSE, Some(id), body)
+}
+
+/// A live-feed event frame.
+pub fn event(json: &serde_json::Value) -> Vec<u8> {
+    with_json(MSG_CONFAB_EVENT, None, json)
+}
+
+/// A session frame.
+pub fn session(json: &serde_json::Value) -> Vec<u8> {
+    with_json(MSG_CONFAB_SESSION, None, json)
+}
+
+/// A sequence-number message (prefix it to the update frame it numbers).
+pub fn seq(n: u64) -> Vec<u8> {
+    let mut enc = EncoderV1::new();
+    enc.write_var(MSG_CONFAB_SEQ);
+    enc.write_var(n);
+    enc.to_vec()
+}
+
+/// An ack frame.
+pub fn ack(n: u64) -> Vec<u8> {
+    let mut enc = EncoderV1::new();
+    enc.write_var(MSG_CONFAB_ACK);
+    enc.write_var(n);
+    enc.to_vec()
 }
 
 fn decode_update(payload: &[u8]) -> Result<Update> {
@@ -217,8 +345,8 @@ mod tests {
         let msgs = decode_frame(&frame)?;
         assert_eq!(msgs.len(), 3);
         assert!(matches!(&msgs[0], Incoming::SyncStep1(got) if *got == sv));
-        assert!(matches!(&msgs[1], Incoming::SyncStep2(u) if u.encode_v1() == update));
-        assert!(matches!(&msgs[2], Incoming::Update(u) if u.encode_v1() == update));
+        assert!(matches!(&msgs[1], Incoming::SyncStep2(u, raw) if u.encode_v1() == update && *raw == update));
+        assert!(matches!(&msgs[2], Incoming::Update(u, _) if u.encode_v1() == update));
         Ok(())
     }
 
@@ -275,6 +403,35 @@ mod tests {
             decode_frame(&big),
             Err(Error::FrameTooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn confab_messages_round_trip() -> Result<()> {
+        let args = serde_json::json!({"resource": "doc:a", "ttlMs": 1000});
+        let frame = [
+            request(7, "lock.acquire", &args),
+            response(7, &serde_json::json!({"ok": true})),
+            event(&serde_json::json!({"action": "join"})),
+            seq(3),
+            sync_update(sample_update()),
+            ack(3),
+            session(&serde_json::json!({"role": "viewer"})),
+        ]
+        .concat();
+        let msgs = decode_frame(&frame)?;
+        assert!(
+            matches!(&msgs[0], Incoming::Request { id: 7, op, args: a } if op == "lock.acquire" && *a == args)
+        );
+        assert!(matches!(&msgs[1], Incoming::Response { id: 7, body } if body["ok"] == true));
+        assert!(matches!(&msgs[2], Incoming::Event(e) if e["action"] == "join"));
+        assert!(matches!(msgs[3], Incoming::Seq(3)));
+        assert!(matches!(msgs[5], Incoming::Ack(3)));
+        assert!(matches!(&msgs[6], Incoming::Session(s) if s["role"] == "viewer"));
+        let mut bad = request(1, "x", &serde_json::Value::Null);
+        bad.truncate(bad.len() - 1);
+        let err = decode_frame(&bad).unwrap_err();
+        assert!(err.to_string().contains("malformed request"), "{err}");
+        Ok(())
     }
 
     proptest! {

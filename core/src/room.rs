@@ -6,17 +6,24 @@
 //! the dirty signal. The room is schema-agnostic: any valid Yjs update is accepted,
 //! stored and relayed.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use yrs::sync::Awareness;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, GetString, Options, ReadTxn, StateVector, Transact, Update};
+use yrs::{Doc, GetString, Map, Options, ReadTxn, StateVector, Transact, Update};
 
+use serde_json::{json, Value};
+
+use crate::auth::Role;
+use crate::authority::{Actor, Authority, Event, OpError};
 use crate::clock::ManualClock;
 use crate::error::{Error, Result};
-use crate::model::doc_text_name;
+use crate::limits::{Limits, RateLimiter};
+use crate::locks::LeasePolicy;
+use crate::model::{doc_text_name, RoomDoc};
 use crate::protocol::{self, decode_frame, Hello, Incoming};
+use crate::update_scan::{scan_update_v1, split_update_v1, Scan, ZoneIndex, ZonePath};
 
 /// A connection's id within its room, chosen by the edge.
 pub type ConnId = u64;
@@ -55,8 +62,18 @@ pub struct Outgoing {
     pub frame: Vec<u8>,
 }
 
-#[derive(Debug, Default)]
+/// Largest frame the room sends a joiner in one piece; a bigger initial sync goes out
+/// in parts, each a valid update.
+pub const SYNC_CHUNK_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug)]
 struct Connection {
+    /// Who is connected, with their effective role.
+    actor: Actor,
+    /// Last update sequence number seen from this connection.
+    last_seq: u64,
+    /// Messages-per-second budget.
+    rate: Option<RateLimiter>,
     /// Speaks Confab's extra message types (announced when it connected).
     confab: bool,
     /// Awareness client ids this connection has published states for.
@@ -65,6 +82,40 @@ struct Connection {
     /// only from then on: everything before is in that answer, and an update that
     /// arrives ahead of what it builds on would leave the client with a gap.
     synced: bool,
+}
+
+impl Default for Connection {
+    fn default() -> Self {
+        Connection {
+            actor: Actor::anonymous(),
+            last_seq: 0,
+            rate: None,
+            confab: false,
+            awareness_clients: BTreeSet::new(),
+            synced: false,
+        }
+    }
+}
+
+/// What one connection changed since the last [`Room::take_events`]: an audited edit
+/// batch.
+#[derive(Debug, Default)]
+struct EditBatch {
+    actor: Option<Actor>,
+    updates: u64,
+    bytes: u64,
+    zones: BTreeSet<String>,
+}
+
+/// A connection the edge must close, with the code and reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closure {
+    /// The connection.
+    pub conn: ConnId,
+    /// WebSocket close code.
+    pub code: u16,
+    /// Reason.
+    pub reason: String,
 }
 
 /// One room on the server.
@@ -80,10 +131,30 @@ pub struct Room {
     /// their sender) until [`Room::flush_relay`].
     coalesce: bool,
     relay_queue: Vec<(ConnId, Vec<u8>)>,
+    /// Frames to send that no received frame caused (see [`Room::take_pending`]).
+    pending: Vec<Outgoing>,
     /// The whole room as one sync step 2 frame, kept until the document changes: a
     /// joiner that has nothing (every fresh client, every storm of reloads) gets it
     /// without the room encoding itself again.
     full_state: Option<Vec<u8>>,
+    /// Members, leases, activities, webhooks.
+    authority: Authority,
+    /// The authority changed since [`Room::take_authority_json`].
+    authority_dirty: bool,
+    limits: Limits,
+    /// Which container every applied item lives in.
+    zones: ZoneIndex,
+    /// (connection, sequence number) of updates applied and not yet acknowledged.
+    acks: Vec<(ConnId, u64)>,
+    events: Vec<Event>,
+    edits: BTreeMap<ConnId, EditBatch>,
+    closures: Vec<Closure>,
+    /// Status of messages as last seen, to notice finished turns and stop requests.
+    turns: HashMap<String, (String, bool)>,
+    /// Signs invitations: (secret, room name).
+    token_key: Option<(Vec<u8>, String)>,
+    /// Writes on the room's own behalf (REST posts, accepted suggestions).
+    writer: Option<RoomDoc>,
 }
 
 impl Room {
@@ -113,8 +184,50 @@ impl Room {
             unpersisted: Vec::new(),
             coalesce: false,
             relay_queue: Vec::new(),
+            pending: Vec::new(),
             full_state: None,
+            authority: Authority::new(),
+            authority_dirty: false,
+            limits: Limits::default(),
+            zones: ZoneIndex::new(),
+            acks: Vec::new(),
+            events: Vec::new(),
+            edits: BTreeMap::new(),
+            closures: Vec::new(),
+            turns: HashMap::new(),
+            token_key: None,
+            writer: None,
         }
+    }
+
+    /// Enforce these limits.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Restore the authority state stored by [`Room::take_authority_json`].
+    pub fn set_authority(&mut self, authority: Authority) {
+        self.authority = authority;
+    }
+
+    /// The authority state, read-only.
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// The authority's JSON when it changed since the last call.
+    pub fn take_authority_json(&mut self) -> Option<String> {
+        std::mem::take(&mut self.authority_dirty).then(|| self.authority.to_json())
+    }
+
+    /// Sign invitations with `secret` for room `name`.
+    pub fn set_token_key(&mut self, secret: &[u8], name: &str) {
+        self.token_key = Some((secret.to_vec(), name.to_owned()));
     }
 
     /// Queue document updates for [`Room::flush_relay`] instead of returning them from
@@ -175,7 +288,7 @@ impl Room {
         L: IntoIterator,
         L::Item: AsRef<[u8]>,
     {
-        let room = Room::new(now_ms);
+        let mut room = Room::new(now_ms);
         let snapshot: Vec<u8> = snapshot_parts
             .into_iter()
             .flat_map(|p| p.as_ref().to_vec())
@@ -185,12 +298,14 @@ impl Room {
             if !snapshot.is_empty() {
                 let update = Update::decode_v1(&snapshot)
                     .map_err(|e| Error::malformed("stored snapshot", e))?;
+                room.zones.record(&scan_update_v1(&snapshot)?);
                 txn.apply_update(update)
                     .map_err(|e| Error::InvalidUpdate(e.to_string()))?;
             }
             for entry in log {
                 let update = Update::decode_v1(entry.as_ref())
                     .map_err(|e| Error::malformed("stored update", e))?;
+                room.zones.record(&scan_update_v1(entry.as_ref())?);
                 txn.apply_update(update)
                     .map_err(|e| Error::InvalidUpdate(e.to_string()))?;
             }
@@ -209,14 +324,11 @@ impl Room {
     /// A new connection. `confab` is true when the client announced Confab's protocol;
     /// only such clients get Confab's own message types.
     pub fn connect(&mut self, conn: ConnId, confab: bool) -> Vec<Outgoing> {
-        self.connections.insert(
-            conn,
-            Connection {
-                confab,
-                awareness_clients: BTreeSet::new(),
-                synced: false,
-            },
-        );
+        self.connect_as(conn, confab, Actor::anonymous())
+    }
+
+    /// A new connection by `actor` (verified by the edge, role as the room knows it).
+    pub fn connect_as(&mut self, conn: ConnId, confab: bool, actor: Actor) -> Vec<Outgoing> {
         let mut out = Vec::new();
         if confab {
             out.push(Outgoing {
@@ -226,7 +338,20 @@ impl Room {
                     server_time_ms: self.clock.now(),
                 }),
             });
+            out.push(Outgoing {
+                to: Recipient::Only(conn),
+                frame: protocol::session(&session_info(&actor)),
+            });
         }
+        self.event("join", Some(&actor), None, json!({ "role": actor.role }));
+        self.connections.insert(
+            conn,
+            Connection {
+                actor,
+                confab,
+                ..Connection::default()
+            },
+        );
         let sv = self.awareness.doc().transact().state_vector();
         out.push(Outgoing {
             to: Recipient::Only(conn),
@@ -250,15 +375,30 @@ impl Room {
         confab: bool,
         synced: bool,
         awareness_clients: impl IntoIterator<Item = u64>,
+        actor: Actor,
+        last_seq: u64,
     ) {
         self.connections.insert(
             conn,
             Connection {
+                actor,
+                last_seq,
+                rate: None,
                 confab,
                 awareness_clients: awareness_clients.into_iter().collect(),
                 synced,
             },
         );
+    }
+
+    /// Who is on `conn`.
+    pub fn actor(&self, conn: ConnId) -> Option<&Actor> {
+        self.connections.get(&conn).map(|c| &c.actor)
+    }
+
+    /// The last update sequence number `conn` sent.
+    pub fn last_seq(&self, conn: ConnId) -> u64 {
+        self.connections.get(&conn).map_or(0, |c| c.last_seq)
     }
 
     /// True once the room has answered `conn`'s sync step 1 (it gets live updates).
@@ -301,50 +441,87 @@ impl Room {
     /// the error's text as the reason.
     pub fn receive(&mut self, conn: ConnId, frame: &[u8], now_ms: u64) -> Result<Vec<Outgoing>> {
         self.clock.set(now_ms);
-        let messages = decode_frame(frame)?;
-        if messages.iter().any(|m| matches!(m, Incoming::Hello(_))) {
-            return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_HELLO));
+        let limits = self.limits;
+        if frame.len() > limits.max_frame_bytes {
+            return Err(Error::FrameTooLarge {
+                size: frame.len(),
+                max: limits.max_frame_bytes,
+            });
         }
-        self.connections.entry(conn).or_default();
+        let c = self.connections.entry(conn).or_default();
+        let rate = c.rate.get_or_insert_with(|| RateLimiter::new(&limits, now_ms));
+        if !rate.allow(&limits, now_ms) {
+            return Err(Error::RateLimited {
+                per_sec: limits.messages_per_sec,
+                burst: limits.burst,
+            });
+        }
+        let (actor, mut last_seq) = (c.actor.clone(), c.last_seq);
+        let messages = decode_frame(frame)?;
+        // Check the whole frame before anything is applied: it is refused as a whole.
+        let mut scans = Vec::new();
+        let mut seq = None;
+        for message in &messages {
+            match message {
+                Incoming::Hello(_) => {
+                    return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_HELLO))
+                }
+                Incoming::Response { .. } => {
+                    return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_RESPONSE))
+                }
+                Incoming::Event(_) => {
+                    return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_EVENT))
+                }
+                Incoming::Ack(_) => return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_ACK)),
+                Incoming::Session(_) => {
+                    return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_SESSION))
+                }
+                Incoming::Seq(n) => {
+                    // The same number again is a repeat (applying an update twice is
+                    // harmless); a smaller one means frames were reordered.
+                    if *n < last_seq {
+                        return Err(Error::OutOfOrder(format!(
+                            "update sequence number {n} after {last_seq}; numbers must not go back"
+                        )));
+                    }
+                    last_seq = *n;
+                    seq = Some(*n);
+                }
+                Incoming::SyncStep2(_, raw) | Incoming::Update(_, raw) => {
+                    let scan = scan_update_v1(raw)?;
+                    let suggest = self.check_write(&actor, &scan, now_ms)?;
+                    scans.push((scan, suggest));
+                }
+                _ => {}
+            }
+        }
+        let mut scans = scans.into_iter();
         let mut out = Vec::new();
         for message in messages {
             match message {
                 Incoming::SyncStep1(sv) => {
-                    let frame = if sv.is_empty() {
-                        self.whole_room_frame().to_vec()
-                    } else {
-                        protocol::sync_step2(self.diff(&sv))
-                    };
-                    out.push(Outgoing {
-                        to: Recipient::Only(conn),
-                        frame,
-                    });
+                    out.extend(self.sync_answer(conn, &sv));
                     if let Some(c) = self.connections.get_mut(&conn) {
                         c.synced = true;
                     }
                 }
-                Incoming::SyncStep2(update) | Incoming::Update(update) => {
-                    self.apply(update)?;
-                    let changes = self.drain_changes();
-                    if !changes.is_empty() {
-                        self.full_state = None;
-                    }
-                    let recipients = if self.coalesce {
-                        Vec::new()
-                    } else {
-                        self.synced(Some(conn))
+                Incoming::SyncStep2(update, raw) | Incoming::Update(update, raw) => {
+                    let Some((scan, suggest)) = scans.next() else {
+                        continue;
                     };
-                    for change in changes {
-                        if self.coalesce {
-                            self.relay_queue.push((conn, change.clone()));
-                        } else if !recipients.is_empty() {
-                            out.push(Outgoing {
-                                to: Recipient::Many(recipients.clone()),
-                                frame: protocol::sync_update(change.clone()),
-                            });
-                        }
-                        self.unpersisted.push(change);
+                    if let Some(doc) = suggest {
+                        self.suggest(&actor, &doc, raw, now_ms);
+                        continue;
                     }
+                    self.apply(update)?;
+                    self.zones.record(&scan);
+                    let changes = self.drain_changes();
+                    if changes.is_empty() {
+                        continue;
+                    }
+                    self.note_edit(conn, &actor, &scan, raw.len());
+                    self.notice_doc_events(&actor, &scan, now_ms);
+                    out.extend(self.queue_changes(Some(conn), changes));
                 }
                 Incoming::Awareness(update) => {
                     self.claim_awareness(conn, &update);
@@ -368,10 +545,648 @@ impl Room {
                         });
                     }
                 }
-                Incoming::Auth(_) | Incoming::Hello(_) => {}
+                Incoming::Request { id, op, args } => {
+                    let body = match self.handle_op(&actor, &op, args, now_ms) {
+                        Ok(result) => json!({ "ok": true, "result": result }),
+                        Err(e) => json!({ "ok": false, "error": { "code": e.code, "message": e.message } }),
+                    };
+                    out.push(Outgoing {
+                        to: Recipient::Only(conn),
+                        frame: protocol::response(id, &body),
+                    });
+                }
+                _ => {}
             }
         }
+        if let Some(n) = seq {
+            if let Some(c) = self.connections.get_mut(&conn) {
+                c.last_seq = n;
+            }
+            self.acks.push((conn, n));
+        }
         Ok(out)
+    }
+
+    /// The answer to a sync step 1: everything the connection lacks, in parts of at most
+    /// [`SYNC_CHUNK_BYTES`] (each a valid update; the last one is the sync step 2, so a
+    /// stock client counts itself synced once it has everything).
+    fn sync_answer(&mut self, conn: ConnId, sv: &StateVector) -> Vec<Outgoing> {
+        let update = if sv.is_empty() {
+            None
+        } else {
+            Some(self.diff(sv))
+        };
+        let frames = match update {
+            None if self.whole_room_frame().len() <= SYNC_CHUNK_BYTES => {
+                vec![self.whole_room_frame().to_vec()]
+            }
+            Some(u) if u.len() <= SYNC_CHUNK_BYTES => vec![protocol::sync_step2(u)],
+            other => {
+                let u = other.unwrap_or_else(|| self.diff(sv));
+                let parts = split_update_v1(&u, SYNC_CHUNK_BYTES).unwrap_or_else(|_| vec![u]);
+                let last = parts.len().saturating_sub(1);
+                parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        if i == last {
+                            protocol::sync_step2(p)
+                        } else {
+                            protocol::sync_update(p)
+                        }
+                    })
+                    .collect()
+            }
+        };
+        frames
+            .into_iter()
+            .map(|frame| Outgoing {
+                to: Recipient::Only(conn),
+                frame,
+            })
+            .collect()
+    }
+
+    /// Relay (or queue, when coalescing) and keep for persistence the changes an
+    /// update made. `from` is the sender (`None` for the room's own writes).
+    fn queue_changes(&mut self, from: Option<ConnId>, changes: Vec<Vec<u8>>) -> Vec<Outgoing> {
+        self.full_state = None;
+        let mut out = Vec::new();
+        let recipients = if self.coalesce {
+            Vec::new()
+        } else {
+            self.synced(from)
+        };
+        for change in changes {
+            if self.coalesce {
+                self.relay_queue.push((from.unwrap_or(0), change.clone()));
+            } else if !recipients.is_empty() {
+                out.push(Outgoing {
+                    to: Recipient::Many(recipients.clone()),
+                    frame: protocol::sync_update(change.clone()),
+                });
+            }
+            self.unpersisted.push(change);
+        }
+        out
+    }
+
+    /// May `actor` make the changes in `scan`? `Ok(Some(doc))` when the update must be
+    /// held as a suggestion for `doc` instead of applied.
+    fn check_write(&self, actor: &Actor, scan: &Scan, now_ms: u64) -> Result<Option<String>> {
+        let policies = self.authority.locks.policies();
+        if actor.role.can_edit() && policies.is_empty() {
+            return Ok(None);
+        }
+        let scan = self.unseen(scan);
+        if scan.items.is_empty() && scan.deletes.is_empty() {
+            return Ok(None);
+        }
+        let mut touched = self.zones.touched(&scan);
+        touched.retain(|z| !bookkeeping(z));
+        if touched.is_empty() {
+            return Ok(None);
+        }
+        if actor.role == Role::Viewer {
+            return Err(Error::Forbidden(format!(
+                "{} is a viewer in this room: viewers may not change it ({})",
+                actor.id,
+                describe_zones(&touched)
+            )));
+        }
+        if !actor.role.can_edit() {
+            if let Some(z) = touched.iter().find(|z| !reviewer_may_touch(z)) {
+                return Err(Error::Forbidden(format!(
+                    "{} is a reviewer in this room: reviewers may react and vote, not edit ({})",
+                    actor.id,
+                    describe_zones(&BTreeSet::from([z.clone()]))
+                )));
+            }
+            return Ok(None);
+        }
+        let mut suggest = None;
+        for zone in &touched {
+            let Some(path) = zone else {
+                return Err(Error::Forbidden(
+                    "this update builds on content the room does not have, and some documents \
+                     here require a lease: sync first"
+                        .into(),
+                ));
+            };
+            let Some(doc) = path.first().and_then(|r| r.strip_prefix("doc:")) else {
+                continue;
+            };
+            match self.authority.locks.write_check(doc, &actor.id, now_ms) {
+                Ok(()) => {}
+                Err(LeasePolicy::Refuse) => {
+                    return Err(Error::Forbidden(format!(
+                        "document `{doc}` requires a lease for writes and {} holds none: \
+                         acquire `doc:{doc}` first",
+                        actor.id
+                    )))
+                }
+                Err(LeasePolicy::Suggest) => suggest = Some(doc.to_owned()),
+            }
+        }
+        Ok(suggest)
+    }
+
+    /// `scan` without what the room already has: items it integrated and deletions it
+    /// applied (a client's sync step 2 carries its whole delete set, and a read-only
+    /// client must still be able to answer the room's sync step 1).
+    fn unseen(&self, scan: &Scan) -> Scan {
+        let txn = self.awareness.doc().transact();
+        let sv = txn.state_vector();
+        let items = scan
+            .items
+            .iter()
+            .filter(|i| i.id.clock + i.len > sv.get(&yrs::ClientID::new(i.id.client)))
+            .cloned()
+            .collect();
+        let deleted = txn.snapshot().delete_set;
+        let deletes = scan
+            .deletes
+            .iter()
+            .filter(|(id, len)| {
+                (id.clock..id.clock + len).any(|clock| {
+                    !deleted.contains(&yrs::ID::new(yrs::ClientID::new(id.client), clock))
+                })
+            })
+            .cloned()
+            .collect();
+        Scan {
+            items,
+            gc: Vec::new(),
+            deletes,
+        }
+    }
+
+    /// Hold an update as a suggestion for `doc`.
+    fn suggest(&mut self, actor: &Actor, doc: &str, update: Vec<u8>, now_ms: u64) {
+        let bytes = update.len();
+        let id = self.authority.add_suggestion(actor, doc, &update, now_ms);
+        self.authority_dirty = true;
+        self.event(
+            "suggestion.created",
+            Some(actor),
+            Some(&id),
+            json!({ "document": doc, "bytes": bytes }),
+        );
+    }
+
+    fn note_edit(&mut self, conn: ConnId, actor: &Actor, scan: &Scan, bytes: usize) {
+        let zones: Vec<String> = self
+            .zones
+            .touched(scan)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.into_iter().next())
+            .collect();
+        let batch = self.edits.entry(conn).or_default();
+        batch.actor.get_or_insert_with(|| actor.clone());
+        batch.updates += 1;
+        batch.bytes += bytes as u64;
+        batch.zones.extend(zones);
+    }
+
+    /// Events the document itself carries: a new message, a turn that finished, a stop
+    /// request, a handoff.
+    fn notice_doc_events(&mut self, actor: &Actor, scan: &Scan, now_ms: u64) {
+        let mut messages = BTreeSet::new();
+        for item in &scan.items {
+            if let (true, Some(crate::update_scan::ParentRef::Root(root)), Some(key)) =
+                (item.is_type, &item.parent, &item.parent_sub)
+            {
+                if root == "messages" {
+                    messages.insert(key.clone());
+                } else if root == "contextEvents" && self.is_handoff(key) {
+                    self.event("handoff", Some(actor), Some(key), json!({}));
+                }
+            }
+        }
+        for path in self.zones.touched(scan).into_iter().flatten() {
+            if path.len() >= 2 && path[0] == "messages" {
+                messages.insert(path[1].clone());
+            }
+        }
+        for id in messages {
+            let Some(m) = crate::model::message_in(self.awareness.doc(), &id) else {
+                continue;
+            };
+            let status = m.status.as_str().to_owned();
+            let stop = m.stop_requested_by.is_some();
+            let before = self.turns.insert(id.clone(), (status.clone(), stop));
+            let detail = json!({
+                "message": id,
+                "conversation": m.conversation,
+                "author": m.author,
+                "status": status,
+            });
+            if before.is_none() && m.created_at as u64 + 60_000 > now_ms {
+                self.event("message.posted", Some(actor), Some(&id), detail.clone());
+            }
+            let (was, stopped) = before.unwrap_or_else(|| ("pending".into(), false));
+            let open = |s: &str| s == "pending" || s == "streaming";
+            if open(&was) && !open(&status) {
+                self.event("turn.finished", Some(actor), Some(&id), detail.clone());
+            }
+            if stop && !stopped {
+                self.event("stop.requested", Some(actor), Some(&id), detail);
+            }
+        }
+    }
+
+    fn is_handoff(&self, id: &str) -> bool {
+        let txn = self.awareness.doc().transact();
+        let Some(events) = txn.get_map("contextEvents") else {
+            return false;
+        };
+        matches!(
+            events.get(&txn, id),
+            Some(yrs::Out::YMap(m)) if matches!(m.get(&txn, "kind"), Some(yrs::Out::Any(yrs::Any::String(k))) if &*k == "handoff")
+        )
+    }
+
+    fn event(&mut self, action: &str, actor: Option<&Actor>, target: Option<&str>, detail: Value) {
+        let at = self.clock.now();
+        self.events.push(Event::new(action, actor, target, detail, at));
+    }
+
+    /// Events since the last call, oldest first: the edge audits them, shows them live
+    /// and sends them to webhooks. With `with_edits`, the edit batches too (one per
+    /// connection since the last such call): the edge asks for them once per flush.
+    pub fn take_events(&mut self, with_edits: bool) -> Vec<Event> {
+        let at = self.clock.now();
+        let edits = if with_edits {
+            std::mem::take(&mut self.edits)
+        } else {
+            BTreeMap::new()
+        };
+        for (_, batch) in edits {
+            let zones: Vec<String> = batch.zones.into_iter().collect();
+            let target = zones.join(",");
+            self.events.push(Event::new(
+                "edit",
+                batch.actor.as_ref(),
+                (!target.is_empty()).then_some(target.as_str()),
+                json!({ "updates": batch.updates, "bytes": batch.bytes, "touched": zones }),
+                at,
+            ));
+        }
+        std::mem::take(&mut self.events)
+    }
+
+    /// Acks for the updates applied since the last call: call once they are stored.
+    pub fn take_acks(&mut self) -> Vec<Outgoing> {
+        let mut last: BTreeMap<ConnId, u64> = BTreeMap::new();
+        for (conn, n) in std::mem::take(&mut self.acks) {
+            let e = last.entry(conn).or_default();
+            *e = (*e).max(n);
+        }
+        last.into_iter()
+            .filter(|(c, _)| self.connections.contains_key(c))
+            .map(|(conn, n)| Outgoing {
+                to: Recipient::Only(conn),
+                frame: protocol::ack(n),
+            })
+            .collect()
+    }
+
+    /// Lapse the leases that expired by `now_ms` (their events wait in
+    /// [`Room::take_events`]); returns when the next one lapses.
+    pub fn expire_leases(&mut self, now_ms: u64) -> Option<u64> {
+        self.clock.set(now_ms);
+        let events = self.authority.expire(now_ms);
+        if !events.is_empty() {
+            self.authority_dirty = true;
+            self.events.extend(events);
+        }
+        self.authority.locks.next_expiry()
+    }
+
+    /// Record an event the edge itself raised (a webhook delivery, a conflict seen).
+    pub fn record_event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    /// Connections to close (they left or were removed), since the last call.
+    pub fn take_closures(&mut self) -> Vec<Closure> {
+        std::mem::take(&mut self.closures)
+    }
+
+    /// Run an operation for `actor`: the authority's (leases, members, activities,
+    /// collaborations, webhooks) or the room's own (messages, documents, presence,
+    /// suggestions). Events it raises wait in [`Room::take_events`]; frames (role
+    /// changes, the room's own writes) are relayed from [`Room::take_pending`].
+    pub fn handle_op(
+        &mut self,
+        actor: &Actor,
+        op: &str,
+        args: Value,
+        now_ms: u64,
+    ) -> std::result::Result<Value, OpError> {
+        self.clock.set(now_ms);
+        match op {
+            "room.summary" => return Ok(self.summary(now_ms)),
+            "presence.list" => return Ok(json!({ "presence": self.presence_states() })),
+            "message.list" | "message.post" | "document.list" | "document.get"
+            | "document.write" | "suggestion.accept" => {
+                return self.doc_op(actor, op, args, now_ms);
+            }
+            _ => {}
+        }
+        let before: Vec<(String, Role)> = self.member_roles();
+        let outcome = self.authority.handle(actor, op, args, now_ms)?;
+        if !op.ends_with(".list") && op != "lock.verify" {
+            self.authority_dirty = true;
+        }
+        self.events.extend(outcome.events);
+        let mut result = outcome.result;
+        if let Some(mut claims) = outcome.mint {
+            let Some((secret, room)) = &self.token_key else {
+                return Err(OpError::invalid("this room cannot sign invitations (no secret)"));
+            };
+            claims.room = room.clone();
+            result["token"] = Value::from(crate::auth::mint(secret, &claims));
+            result["expiresAt"] = Value::from(claims.exp);
+        }
+        if let Some((user, None)) = &outcome.role_change {
+            for (conn, c) in &self.connections {
+                if &c.actor.id == user {
+                    self.closures.push(Closure {
+                        conn: *conn,
+                        code: 4410,
+                        reason: format!("{user} left or was removed from the room"),
+                    });
+                }
+            }
+        }
+        if before != self.member_roles() || outcome.role_change.is_some() {
+            self.refresh_roles();
+        }
+        Ok(result)
+    }
+
+    fn member_roles(&self) -> Vec<(String, Role)> {
+        self.connections
+            .values()
+            .map(|c| (c.actor.id.clone(), c.actor.role))
+            .collect()
+    }
+
+    /// Give every connection its current role from the member list, and tell the ones
+    /// whose role changed.
+    fn refresh_roles(&mut self) {
+        let mut changed = Vec::new();
+        for (conn, c) in self.connections.iter_mut() {
+            if let Some(role) = self.authority.member_role(&c.actor.id) {
+                if role != c.actor.role {
+                    c.actor.role = role;
+                    changed.push(*conn);
+                }
+            }
+        }
+        for conn in changed {
+            if let Some(c) = self.connections.get(&conn) {
+                if c.confab {
+                    self.pending.push(Outgoing {
+                        to: Recipient::Only(conn),
+                        frame: protocol::session(&session_info(&c.actor)),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Frames produced outside [`Room::receive`] (role changes, the room's own writes),
+    /// to send now.
+    pub fn take_pending(&mut self) -> Vec<Outgoing> {
+        std::mem::take(&mut self.pending)
+    }
+
+    fn presence_states(&self) -> Vec<Value> {
+        self.awareness
+            .iter()
+            .filter_map(|(id, s)| {
+                let data = s.data.as_ref()?;
+                let state: Value = serde_json::from_str(data).ok()?;
+                Some(json!({ "clientId": id.get(), "state": state }))
+            })
+            .collect()
+    }
+
+    fn summary(&self, now_ms: u64) -> Value {
+        let reader = self.reader();
+        let documents: Vec<Value> = reader
+            .documents()
+            .into_iter()
+            .map(|d| json!({ "id": d.id, "title": d.title }))
+            .collect();
+        let conversations: Vec<String> = reader.conversations().into_iter().map(|c| c.id).collect();
+        let online: Vec<Value> = self
+            .connections
+            .values()
+            .map(|c| json!({ "user": c.actor.id, "name": c.actor.name, "kind": c.actor.kind.as_str(), "role": c.actor.role }))
+            .collect();
+        json!({
+            "connections": self.connections.len(),
+            "online": online,
+            "presence": self.presence_count(),
+            "documents": documents,
+            "conversations": conversations,
+            "leases": self.authority.locks.leases(now_ms),
+            "policies": self.authority.locks.policies(),
+        })
+    }
+
+    /// Operations on the document itself, written under the room's own client id.
+    fn doc_op(
+        &mut self,
+        actor: &Actor,
+        op: &str,
+        args: Value,
+        now_ms: u64,
+    ) -> std::result::Result<Value, OpError> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Args {
+            #[serde(default)]
+            conversation: Option<String>,
+            #[serde(default)]
+            text: Option<String>,
+            #[serde(default)]
+            id: Option<String>,
+            #[serde(default)]
+            title: Option<String>,
+            #[serde(default)]
+            fence: Option<u64>,
+        }
+        let args = if args.is_null() { json!({}) } else { args };
+        let a: Args = serde_json::from_value(args).map_err(|e| OpError::invalid(format!("{op}: {e}")))?;
+        let need = |field: &str, v: Option<String>| {
+            v.ok_or_else(|| OpError::invalid(format!("{op}: missing field `{field}`")))
+        };
+        let core_err = |e: Error| match e {
+            Error::UnknownConversation(_) | Error::UnknownDocument(_) | Error::UnknownMessage(_) => {
+                OpError::not_found(e.to_string())
+            }
+            e => OpError::invalid(e.to_string()),
+        };
+        let result = match op {
+            "message.list" => {
+                let reader = self.reader();
+                let conversations = match a.conversation {
+                    Some(c) => vec![c],
+                    None => reader.conversations().into_iter().map(|c| c.id).collect(),
+                };
+                let mut all = Vec::new();
+                for c in conversations {
+                    all.extend(reader.messages(&c).map_err(core_err)?);
+                }
+                return Ok(json!({ "messages": all }));
+            }
+            "document.list" => {
+                let reader = self.reader();
+                let docs: Vec<Value> = reader
+                    .documents()
+                    .into_iter()
+                    .map(|d| {
+                        let len = reader.document_text(&d.id).map_or(0, |t| t.encode_utf16().count());
+                        json!({ "id": d.id, "title": d.title, "length": len })
+                    })
+                    .collect();
+                return Ok(json!({ "documents": docs }));
+            }
+            "document.get" => {
+                let id = need("id", a.id)?;
+                let reader = self.reader();
+                let info = reader
+                    .documents()
+                    .into_iter()
+                    .find(|d| d.id == id)
+                    .ok_or_else(|| OpError::not_found(format!("unknown document `{id}`")))?;
+                let text = reader.document_text(&id).map_err(core_err)?;
+                return Ok(json!({ "id": id, "title": info.title, "text": text }));
+            }
+            "message.post" => {
+                if !actor.role.can_edit() {
+                    return Err(OpError::forbidden(format!(
+                        "message.post needs the editor role or above; {} is {}",
+                        actor.id,
+                        actor.role.as_str()
+                    )));
+                }
+                let conversation = a.conversation.unwrap_or_else(|| "main".into());
+                let text = need("text", a.text)?;
+                if text.len() > crate::authority::MAX_TEXT_BYTES * 16 {
+                    return Err(OpError::invalid("message.post: `text` is over 256 KiB"));
+                }
+                let who = actor.participant();
+                let role = if who.kind == crate::model::ParticipantKind::Agent {
+                    crate::model::Role::Assistant
+                } else {
+                    crate::model::Role::User
+                };
+                let writer = self.writer(now_ms);
+                writer
+                    .ensure_conversation(&conversation, &conversation, &who, now_ms)
+                    .map_err(core_err)?;
+                let id = writer
+                    .post_message(&conversation, &who, role, &text, now_ms)
+                    .map_err(core_err)?;
+                json!({ "id": id, "conversation": conversation })
+            }
+            "document.write" => {
+                if !actor.role.can_edit() {
+                    return Err(OpError::forbidden(format!(
+                        "document.write needs the editor role or above; {} is {}",
+                        actor.id,
+                        actor.role.as_str()
+                    )));
+                }
+                let id = need("id", a.id)?;
+                let text = need("text", a.text)?;
+                if let Some(fence) = a.fence {
+                    let lease = self
+                        .authority
+                        .locks
+                        .verify(&format!("doc:{id}"), fence, now_ms)
+                        .map_err(OpError::from)?;
+                    if lease.holder != actor.id {
+                        return Err(OpError::forbidden(format!(
+                            "fencing token {fence} belongs to {}",
+                            lease.holder
+                        )));
+                    }
+                }
+                if let Err(policy) = self.authority.locks.write_check(&id, &actor.id, now_ms) {
+                    return Err(OpError {
+                        code: "lease_required",
+                        status: 409,
+                        message: format!(
+                            "document `{id}` requires a lease for writes ({} policy) and {} holds none: acquire `doc:{id}` first",
+                            policy.as_str(),
+                            actor.id
+                        ),
+                    });
+                }
+                let title = a.title.unwrap_or_else(|| id.clone());
+                let writer = self.writer(now_ms);
+                writer.ensure_document(&id, &title, now_ms).map_err(core_err)?;
+                let len = writer.document_text(&id).map_err(core_err)?.encode_utf16().count() as u32;
+                writer.replace_text(&id, 0, len, &text).map_err(core_err)?;
+                json!({ "id": id, "length": text.encode_utf16().count() })
+            }
+            "suggestion.accept" => {
+                let id = need("id", a.id)?;
+                let (doc, update) = self.authority.suggestion_update(&id)?;
+                let holder = self.authority.locks.write_check(&doc, &actor.id, now_ms).is_ok()
+                    && self.authority.locks.policies().contains_key(&doc);
+                if !actor.role.is_owner() && !holder {
+                    return Err(OpError::forbidden(format!(
+                        "only an owner or the holder of `doc:{doc}` may accept suggestions for it"
+                    )));
+                }
+                let decoded = Update::decode_v1(&update)
+                    .map_err(|e| OpError::invalid(format!("stored suggestion `{id}`: {e}")))?;
+                let scan = scan_update_v1(&update).map_err(|e| OpError::invalid(e.to_string()))?;
+                self.apply(decoded).map_err(|e| OpError::invalid(e.to_string()))?;
+                self.zones.record(&scan);
+                self.authority.resolve_suggestion(&id, true);
+                self.authority_dirty = true;
+                self.event("suggestion.accepted", Some(actor), Some(&id), json!({ "document": doc }));
+                json!({ "accepted": id, "document": doc })
+            }
+            _ => return Err(OpError::not_found(format!("unknown operation `{op}`"))),
+        };
+        let changes = self.drain_changes();
+        for change in &changes {
+            if let Ok(scan) = scan_update_v1(change) {
+                self.zones.record(&scan);
+                self.notice_doc_events(actor, &scan, now_ms);
+            }
+        }
+        let out = self.queue_changes(None, changes);
+        self.pending.extend(out);
+        Ok(result)
+    }
+
+    /// The room's own writer (client id 0, ids seeded with the time so they never
+    /// repeat across restarts).
+    fn writer(&mut self, now_ms: u64) -> &mut RoomDoc {
+        let doc = self.awareness.doc().clone();
+        self.writer.get_or_insert_with(|| {
+            let mut w = RoomDoc::from_doc(doc);
+            w.epochs.detach();
+            w.seed_ids(now_ms);
+            w
+        })
+    }
+
+    fn reader(&self) -> RoomDoc {
+        let doc = RoomDoc::from_doc(self.awareness.doc().clone());
+        doc.epochs.detach();
+        doc
     }
 
     /// Record which awareness clients `conn` speaks for. A connection claims a client
@@ -424,6 +1239,7 @@ impl Room {
         let Some(gone) = self.connections.remove(&conn) else {
             return Vec::new();
         };
+        self.event("leave", Some(&gone.actor), None, json!({}));
         let still_owned: BTreeSet<u64> = self
             .connections
             .values()
@@ -527,6 +1343,40 @@ impl Room {
         txn.get_text(doc_text_name(id).as_str())
             .map(|t| t.get_string(&txn))
     }
+}
+
+/// What a Confab client learns about itself.
+fn session_info(actor: &Actor) -> Value {
+    json!({
+        "user": actor.id,
+        "name": actor.name,
+        "kind": actor.kind.as_str(),
+        "role": actor.role,
+        "readOnly": !actor.role.can_edit(),
+    })
+}
+
+/// Bookkeeping every client writes about itself (which participant a client id is,
+/// causal epochs): not content, so read-only roles may write it too.
+fn bookkeeping(zone: &Option<ZonePath>) -> bool {
+    matches!(zone, Some(p) if p.first().is_some_and(|r| r == "clients" || r == crate::causal::EPOCHS))
+}
+
+/// A reviewer may touch reactions (reacting and voting) and nothing else.
+fn reviewer_may_touch(zone: &Option<ZonePath>) -> bool {
+    bookkeeping(zone)
+        || matches!(zone, Some(p) if p.len() >= 3 && p[0] == "messages" && p[2] == "reactions")
+}
+
+fn describe_zones(zones: &BTreeSet<Option<ZonePath>>) -> String {
+    let names: Vec<String> = zones
+        .iter()
+        .map(|z| match z {
+            Some(p) => p.join("/"),
+            None => "content the room does not know".into(),
+        })
+        .collect();
+    format!("the update touches {}", names.join(", "))
 }
 
 #[cfg(test)]
@@ -655,7 +1505,7 @@ mod tests {
             let Ok(messages) = decode_frame(&out[0].frame) else {
                 panic!("a frame the room wrote decodes")
             };
-            let Some(Incoming::SyncStep2(update)) = messages.into_iter().next() else {
+            let Some(Incoming::SyncStep2(update, _)) = messages.into_iter().next() else {
                 panic!("the answer is a sync step 2")
             };
             doc.transact_mut().apply_update(update).unwrap();
@@ -804,8 +1654,8 @@ mod tests {
         let (room, mut a, mut b) = two_joined();
         // The object hibernates: the room is rebuilt from storage and attachments.
         let mut restored = Room::load([room.snapshot()], Vec::<Vec<u8>>::new(), 0)?;
-        restored.restore_connection(1, true, true, room.awareness_clients(1));
-        restored.restore_connection(2, true, true, room.awareness_clients(2));
+        restored.restore_connection(1, true, true, room.awareness_clients(1), Actor::anonymous(), 0);
+        restored.restore_connection(2, true, true, room.awareness_clients(2), Actor::anonymous(), 0);
         assert_eq!(restored.presence_count(), 0, "presence lived in memory");
         let ask = restored.after_restore();
         assert_eq!(ask.len(), 1);
@@ -864,5 +1714,222 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(err, Error::UnsupportedMessage(protocol::MSG_CONFAB_HELLO));
+    }
+
+    fn actor(id: &str, role: Role) -> Actor {
+        Actor {
+            id: id.into(),
+            name: id.to_uppercase(),
+            kind: crate::model::ParticipantKind::Person,
+            role,
+        }
+    }
+
+    /// A room with an owner session (conn 1) that made a document and a message, and a
+    /// second session (conn 2) joined as `who`.
+    fn room_with(who: Actor) -> (Room, Session, Session, String) {
+        let mut room = Room::new(0);
+        let mut owner = Session::new(1, Participant::person("o", "O"), 0);
+        let mut other = Session::new(2, Participant::person(&who.id, &who.name), 0);
+        let mut pending = room.connect_as(1, true, actor("o", Role::Owner));
+        for f in owner.handshake() {
+            pending.extend(room.receive(1, &f, 0).unwrap());
+        }
+        pump(&mut room, &mut [(1, &mut owner)], pending);
+        owner.doc_mut().create_document(Some("spec"), "Spec", 0).unwrap();
+        owner.doc_mut().insert_text("spec", 0, "hello world").unwrap();
+        owner.doc_mut().ensure_conversation("main", "Main", &Participant::person("o", "O"), 0).unwrap();
+        let msg = owner
+            .doc_mut()
+            .post_message("main", &Participant::person("o", "O"), crate::model::Role::User, "hi", 0)
+            .unwrap();
+        pump(&mut room, &mut [(1, &mut owner)], Vec::new());
+        let mut pending = room.connect_as(2, true, who);
+        for f in other.handshake() {
+            pending.extend(room.receive(2, &f, 0).unwrap());
+        }
+        pump(&mut room, &mut [(1, &mut owner), (2, &mut other)], pending);
+        room.take_unpersisted();
+        (room, owner, other, msg)
+    }
+
+    #[test]
+    fn a_viewer_syncs_but_its_edits_are_refused_unapplied_and_unrelayed() {
+        let (mut room, _owner, mut viewer, _) = room_with(actor("v", Role::Viewer));
+        assert!(room.is_synced(2), "a viewer's (empty) sync step 2 is accepted");
+        viewer.doc_mut().insert_text("spec", 0, "X").unwrap();
+        let frames = viewer.drain_outgoing();
+        let err = frames
+            .iter()
+            .find_map(|f| room.receive(2, f, 0).err())
+            .expect("refused");
+        assert!(err.to_string().contains("v is a viewer"), "{err}");
+        assert!(err.to_string().contains("doc:spec"), "{err}");
+        assert_eq!(room.document_text("spec").as_deref(), Some("hello world"));
+        assert!(!room.is_dirty() && !room.has_pending_relay());
+    }
+
+    #[test]
+    fn a_reviewer_may_react_but_not_edit() {
+        let (mut room, _owner, mut reviewer, msg) = room_with(actor("r", Role::Reviewer));
+        reviewer.react(&msg, "+1", 0).unwrap();
+        for f in reviewer.drain_outgoing() {
+            room.receive(2, &f, 0).expect("a reaction is allowed");
+        }
+        assert!(room.is_dirty(), "the reaction was applied");
+        reviewer.doc_mut().insert_text("spec", 0, "X").unwrap();
+        let err = reviewer
+            .drain_outgoing()
+            .iter()
+            .find_map(|f| room.receive(2, f, 0).err())
+            .expect("refused");
+        assert!(err.to_string().contains("reviewers may react and vote"), "{err}");
+    }
+
+    #[test]
+    fn leases_gate_writes_and_suggestions_wait_for_acceptance() {
+        let (mut room, _owner, mut ed, _) = room_with(actor("e", Role::Editor));
+        let owner = actor("o", Role::Owner);
+        let e = actor("e", Role::Editor);
+        room.handle_op(&owner, "lock.policy", json!({"document": "spec", "policy": "refuse"}), 0)
+            .unwrap();
+        ed.doc_mut().insert_text("spec", 5, ",").unwrap();
+        let frames = ed.drain_outgoing();
+        let err = frames.iter().find_map(|f| room.receive(2, f, 0).err()).expect("refused");
+        assert!(err.to_string().contains("requires a lease"), "{err}");
+        assert_eq!(room.document_text("spec").as_deref(), Some("hello world"));
+        // With the lease the same update goes through.
+        room.handle_op(&e, "lock.acquire", json!({"resource": "doc:spec", "ttlMs": 1000}), 0)
+            .unwrap();
+        for f in &frames {
+            room.receive(2, f, 10).unwrap();
+        }
+        assert_eq!(room.document_text("spec").as_deref(), Some("hello, world"));
+        // Suggest policy: held, then accepted by the owner.
+        room.handle_op(&owner, "lock.policy", json!({"document": "spec", "policy": "suggest"}), 0)
+            .unwrap();
+        room.expire_leases(5_000);
+        ed.doc_mut().insert_text("spec", 0, ">").unwrap();
+        for f in ed.drain_outgoing() {
+            room.receive(2, &f, 5_000).unwrap();
+        }
+        assert_eq!(room.document_text("spec").as_deref(), Some("hello, world"));
+        let list = room.handle_op(&owner, "suggestion.list", Value::Null, 5_000).unwrap();
+        let id = list["suggestions"][0]["id"].as_str().unwrap().to_owned();
+        room.handle_op(&owner, "suggestion.accept", json!({"id": id}), 5_000).unwrap();
+        assert_eq!(room.document_text("spec").as_deref(), Some(">hello, world"));
+        let actions: Vec<String> = room.take_events(true).into_iter().map(|e| e.action).collect();
+        for want in ["lock.policy", "lock.acquired", "lock.expired", "suggestion.created", "suggestion.accepted", "edit"] {
+            assert!(actions.iter().any(|a| a == want), "{want} missing from {actions:?}");
+        }
+    }
+
+    #[test]
+    fn updates_are_acknowledged_in_order_and_out_of_order_numbers_refused() {
+        let (mut room, mut a, _b) = two_joined();
+        for ack in room.take_acks().iter().filter(|o| o.to.includes(1)) {
+            a.receive(&ack.frame, 0).unwrap();
+        }
+        assert_eq!(a.unacked(), (0, 0), "the handshake's answer was acknowledged");
+        a.doc_mut().create_document(Some("d"), "D", 0).unwrap();
+        let frames = a.drain_outgoing();
+        assert_eq!(a.unacked().0, 1);
+        for f in &frames {
+            room.receive(1, f, 0).unwrap();
+        }
+        let acks = room.take_acks();
+        assert_eq!(acks.len(), 1);
+        a.receive(&acks[0].frame, 0).unwrap();
+        assert_eq!(a.unacked(), (0, 0));
+        // The same numbered frame again is a harmless repeat; an earlier number is out
+        // of order.
+        room.receive(1, &frames[0], 0).unwrap();
+        let mut stale = protocol::seq(1);
+        stale.extend(protocol::sync_update(Vec::from([0u8, 0])));
+        let err = room.receive(1, &stale, 0).unwrap_err();
+        assert!(matches!(err, Error::OutOfOrder(_)), "{err}");
+    }
+
+    #[test]
+    fn requests_over_the_socket_get_answers_and_raise_events() {
+        let (mut room, _a, _b) = two_joined();
+        room.take_events(true);
+        let frame = protocol::request(9, "lock.acquire", &json!({"resource": "doc:d", "ttlMs": 500}));
+        let out = room.receive(1, &frame, 0).unwrap();
+        let msgs = decode_frame(&out[0].frame).unwrap();
+        assert!(
+            matches!(&msgs[0], Incoming::Response { id: 9, body } if body["ok"] == true && body["result"]["lease"]["fence"] == 1)
+        );
+        let frame = protocol::request(10, "lock.acquire", &json!({"resource": "doc:d"}));
+        let out = room.receive(2, &frame, 0).unwrap();
+        let msgs = decode_frame(&out[0].frame).unwrap();
+        assert!(
+            matches!(&msgs[0], Incoming::Response { id: 10, body } if body["error"]["message"].as_str().unwrap().contains("ttlMs"))
+        );
+        let actions: Vec<String> = room.take_events(false).into_iter().map(|e| e.action).collect();
+        assert_eq!(actions, ["lock.acquired"]);
+    }
+
+    #[test]
+    fn limits_refuse_floods_and_big_frames() {
+        let (mut room, _a, _b) = two_joined();
+        room.set_limits(Limits {
+            messages_per_sec: 10,
+            burst: 3,
+            max_frame_bytes: 64,
+            ..Limits::default()
+        });
+        let query = protocol::encode(&yrs::sync::Message::AwarenessQuery);
+        let results: Vec<bool> = (0..5).map(|_| room.receive(5, &query, 0).is_ok()).collect();
+        assert_eq!(results, [true, true, true, false, false]);
+        let err = room.receive(6, &[0u8; 65], 0).unwrap_err();
+        assert_eq!(err.to_string(), "frame of 65 bytes exceeds the limit of 64 bytes");
+    }
+
+    #[test]
+    fn a_big_room_joins_in_parts_ending_with_sync_step_2() -> Result<()> {
+        let mut room = Room::new(0);
+        let mut a = Session::new(1, Participant::person("a", "A"), 0);
+        let pending = join(&mut room, 1, &mut a);
+        pump(&mut room, &mut [(1, &mut a)], pending);
+        a.doc_mut().create_document(Some("big"), "Big", 0)?;
+        let chunk = "x".repeat(64 * 1024);
+        for _ in 0..48 {
+            // At the start each time, so yrs cannot squash the inserts into one item.
+            a.doc_mut().insert_text("big", 0, &chunk)?;
+            pump(&mut room, &mut [(1, &mut a)], Vec::new());
+        }
+        let mut b = Session::new(2, Participant::person("b", "B"), 0);
+        let mut out = room.connect(2, false);
+        for f in b.handshake() {
+            out.extend(room.receive(2, &f, 0)?);
+        }
+        let parts: Vec<&Outgoing> = out.iter().filter(|o| o.frame.len() > 1000).collect();
+        assert!(parts.len() >= 3, "{} parts", parts.len());
+        assert!(parts.iter().all(|o| o.frame.len() <= SYNC_CHUNK_BYTES + 64));
+        let last = decode_frame(&parts[parts.len() - 1].frame)?;
+        assert!(matches!(last[0], Incoming::SyncStep2(..)));
+        pump(&mut room, &mut [(2, &mut b)], out);
+        assert_eq!(b.doc().document_text("big")?.len(), 48 * 64 * 1024);
+        Ok(())
+    }
+
+    #[test]
+    fn posts_and_finished_turns_become_events() {
+        let (mut room, mut a, _b) = two_joined();
+        room.take_events(true);
+        let me = Participant::person("a", "A");
+        a.doc_mut().ensure_conversation("main", "Main", &me, 0).unwrap();
+        a.doc_mut().post_message("main", &me, crate::model::Role::User, "hello", 0).unwrap();
+        pump(&mut room, &mut [(1, &mut a)], Vec::new());
+        let out = room
+            .handle_op(&actor("bot", Role::Editor), "message.post", json!({"conversation": "main", "text": "hi back"}), 0)
+            .unwrap();
+        assert!(out["id"].is_string());
+        let actions: Vec<String> = room.take_events(true).into_iter().map(|e| e.action).collect();
+        assert_eq!(actions.iter().filter(|a| *a == "message.posted").count(), 2, "{actions:?}");
+        assert!(room.has_pending_relay() || !room.take_pending().is_empty());
+        let list = room.handle_op(&actor("x", Role::Viewer), "message.list", json!({"conversation": "main"}), 0).unwrap();
+        assert_eq!(list["messages"].as_array().map(Vec::len), Some(2));
     }
 }

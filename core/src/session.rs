@@ -28,6 +28,9 @@ use crate::view::{ViewPatch, ViewState};
 /// Origin tag of transactions that apply remote updates; everything else is local.
 const REMOTE: &str = "confab-remote";
 
+/// Largest update a session sends in one frame; bigger ones go in parts.
+pub const CHUNK_BYTES: usize = 1024 * 1024;
+
 /// A presence state is renewed this often so peers know the client is alive.
 pub const PRESENCE_RENEW_MS: u64 = 15_000;
 /// A peer whose presence was not renewed for this long is considered gone.
@@ -52,6 +55,14 @@ pub struct Received {
     pub hello: Option<Hello>,
     /// The room denied access, with its reason.
     pub denied: Option<String>,
+    /// Answers to requests: (request id, `{"ok": …}` JSON).
+    pub responses: Vec<(u64, serde_json::Value)>,
+    /// Live-feed events.
+    pub events: Vec<serde_json::Value>,
+    /// The room stored every update up to this sequence number.
+    pub acked: Option<u64>,
+    /// Who this connection is in the room (user, role, readOnly), when it changed.
+    pub session: Option<serde_json::Value>,
 }
 
 /// Someone present in the room.
@@ -73,6 +84,10 @@ pub struct Session {
     clock: ManualClock,
     me: Participant,
     outbox: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// Last sequence number given to an outgoing update frame.
+    last_seq: u64,
+    /// Sequence numbers sent and not yet acknowledged as stored, with their bytes.
+    unacked: std::collections::BTreeMap<u64, usize>,
     doc_version: Arc<AtomicU64>,
     presence: Option<serde_json::Map<String, serde_json::Value>>,
     presence_dirty: bool,
@@ -157,6 +172,8 @@ impl Session {
             clock,
             me,
             outbox,
+            last_seq: 0,
+            unacked: std::collections::BTreeMap::new(),
             doc_version,
             presence: None,
             presence_dirty: false,
@@ -273,14 +290,16 @@ impl Session {
             match message {
                 Incoming::SyncStep1(sv) => {
                     let diff = self.doc.doc().transact().encode_diff_v1(&sv);
-                    got.replies.push(protocol::sync_step2(diff));
+                    // Numbered: once it is acknowledged, so is everything sent before
+                    // (it carries whatever the room lacked).
+                    got.replies.extend(self.numbered(diff, true));
                     // The answer carries everything queued so far.
                     self.awaiting_room_step1 = false;
                     if let Ok(mut outbox) = self.outbox.lock() {
                         outbox.clear();
                     }
                 }
-                Incoming::SyncStep2(update) => {
+                Incoming::SyncStep2(update, _) => {
                     self.apply_remote(update)?;
                     if !self.synced {
                         self.synced = true;
@@ -288,7 +307,7 @@ impl Session {
                         got.became_synced = true;
                     }
                 }
-                Incoming::Update(update) => self.apply_remote(update)?,
+                Incoming::Update(update, _) => self.apply_remote(update)?,
                 Incoming::Awareness(update) => {
                     // Only the states in this update changed: note those (walking
                     // everyone's on every update made a room of n cost n² per round).
@@ -316,6 +335,17 @@ impl Session {
                     self.hello = Some(hello);
                     got.hello = Some(hello);
                 }
+                Incoming::Response { id, body } => got.responses.push((id, body)),
+                Incoming::Event(event) => got.events.push(event),
+                Incoming::Ack(n) => {
+                    self.unacked = self.unacked.split_off(&(n + 1));
+                    got.acked = Some(n);
+                }
+                Incoming::Session(info) => got.session = Some(info),
+                Incoming::Request { .. } => {
+                    return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_REQUEST))
+                }
+                Incoming::Seq(_) => return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_SEQ)),
             }
         }
         got.doc_changed = self.doc_version() != before;
@@ -378,12 +408,14 @@ impl Session {
         let mut frames = Vec::new();
         match updates.len() {
             0 => {}
-            1 => frames.push(protocol::sync_update(
-                updates.into_iter().next().unwrap_or_default(),
-            )),
+            1 => frames.extend(self.numbered(updates.into_iter().next().unwrap_or_default(), false)),
             _ => match yrs::merge_updates_v1(&updates) {
-                Ok(merged) => frames.push(protocol::sync_update(merged)),
-                Err(_) => frames.extend(updates.into_iter().map(protocol::sync_update)),
+                Ok(merged) => frames.extend(self.numbered(merged, false)),
+                Err(_) => {
+                    for u in updates {
+                        frames.extend(self.numbered(u, false));
+                    }
+                }
             },
         }
         if self.presence_dirty {
@@ -391,6 +423,41 @@ impl Session {
             frames.extend(self.presence_frame());
         }
         frames
+    }
+
+    /// Frames carrying `update`: split into parts of at most [`CHUNK_BYTES`] (a room
+    /// refuses frames over its limit), each numbered for acknowledgement when the room
+    /// speaks Confab's protocol.
+    fn numbered(&mut self, update: Vec<u8>, step2: bool) -> Vec<Vec<u8>> {
+        let parts = if update.len() > CHUNK_BYTES {
+            crate::update_scan::split_update_v1(&update, CHUNK_BYTES).unwrap_or_else(|_| vec![update])
+        } else {
+            vec![update]
+        };
+        let last = parts.len().saturating_sub(1);
+        parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let body = if step2 && i == last {
+                    protocol::sync_step2(part)
+                } else {
+                    protocol::sync_update(part)
+                };
+                if self.hello.is_none() {
+                    return body;
+                }
+                self.last_seq += 1;
+                self.unacked.insert(self.last_seq, body.len());
+                [protocol::seq(self.last_seq), body].concat()
+            })
+            .collect()
+    }
+
+    /// Updates sent and not yet acknowledged as stored: (count, bytes). Zero once the
+    /// room has stored every local edit.
+    pub fn unacked(&self) -> (usize, usize) {
+        (self.unacked.len(), self.unacked.values().sum())
     }
 
     /// Update this session's presence with the fields of a JSON object (status,

@@ -1,0 +1,2279 @@
+//! Scanning and splitting Yjs **v1 updates** without yrs internals, and an index of
+//! which container every applied item lives in.
+//!
+//! yrs keeps an [`yrs::Update`]'s blocks crate-private, so a room that wants to know what
+//! an update holds *before* applying it (which items, which parents, which deletions)
+//! has to read the bytes itself. This module does that, sans IO and without panicking on
+//! any input:
+//!
+//! - [`scan_update_v1`] lists an update's items (id, clock length, origins, parent,
+//!   map key, whether it creates a nested type), its GC ranges and its delete set.
+//! - [`split_update_v1`] cuts a large update into several valid updates, each about a
+//!   given size, that together give exactly the same document.
+//! - [`ZoneIndex`] remembers, for every item a room has applied, which container (root
+//!   type, or nested type under a path of keys) it lives in, so the room can tell which
+//!   parts of the document an update touches.
+//!
+//! # The v1 update format
+//!
+//! Numbers are lib0 unsigned var-ints (7 bits a byte, least significant group first, high
+//! bit set on every byte but the last); strings and buffers are a var-int length followed
+//! by that many bytes (UTF-8 for strings).
+//!
+//! ```text
+//! update    = var(#groups) group* delete_set [ignored trailing bytes]
+//! group     = var(#structs) var(client) var(clock of the first struct) struct*
+//! struct    = 0x00 var(len)                                  GC
+//!           | 0x0A var(len)                                  Skip (a gap in a merged update)
+//!           | info [id origin] [id right_origin]
+//!             [var(parent_info) (string root_name | id parent_type) [string parent_sub]]
+//!             content(info & 0x0F)
+//! info      = 0x80 origin written | 0x40 right origin written | 0x20 parent_sub written
+//!             | content ref (1..=9); the parent (and parent_sub) are written only when
+//!             neither origin is
+//! id        = var(client) var(clock)
+//! delete_set= var(#clients) (var(client) var(#ranges) (var(clock) var(len))*)*
+//! ```
+//!
+//! Contents and their clock lengths: 1 Deleted `var(len)` (len); 2 JSON (see below);
+//! 3 Binary `buf` (1); 4 String `string` (UTF-16 code units); 5 Embed `json string` (1);
+//! 6 Format `string key, json string` (1); 7 Type `type_ref` (1); 8 Any `var(n) any*` (n);
+//! 9 Doc `string guid, any options` (1). Type refs are one byte: 0 Array, 1 Map, 2 Text,
+//! 3 XmlElement `string tag`, 4 XmlFragment, 5 XmlHook, 6 XmlText, 7 WeakLink (yrs'
+//! `weak` feature), 9 SubDoc, 15 Undefined.
+//!
+//! Where yrs 0.28.1 (the engine that applies the updates) reads the bytes differently
+//! from Yjs, the scanner follows yrs, so that what it reports is what the room's engine
+//! will do:
+//!
+//! - JSON content (ref 2, a legacy Yjs content no current encoder writes) is read by yrs
+//!   as `var(n)` followed by **n + 1** strings (Yjs reads n); the scanner does the same
+//!   and gives the item a length of n + 1.
+//! - An XmlHook type ref carries no hook name in yrs (Yjs writes one).
+//! - An item that decodes to zero length (an empty string, `Any` or `Deleted`) is
+//!   dropped and does not advance the clock.
+//! - A client appearing twice in the delete set keeps only its last entry.
+//!
+//! The scanner is stricter than yrs where yrs would panic, wrap or guess: client ids
+//! above 53 bits, clocks or lengths above 32 bits or overflowing when added, parent info
+//! other than 0/1, the reserved info bit 0x10, and origin flags on a GC or Skip struct
+//! are all refused as malformed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Bound::{Excluded, Included};
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+const WHAT: &str = "sync update";
+
+const HAS_ORIGIN: u8 = 0b1000_0000;
+const HAS_RIGHT_ORIGIN: u8 = 0b0100_0000;
+const HAS_PARENT_SUB: u8 = 0b0010_0000;
+const RESERVED_INFO_BIT: u8 = 0b0001_0000;
+const CONTENT_REF_MASK: u8 = 0b0000_1111;
+
+const STRUCT_GC: u8 = 0;
+const CONTENT_DELETED: u8 = 1;
+const CONTENT_JSON: u8 = 2;
+const CONTENT_BINARY: u8 = 3;
+const CONTENT_STRING: u8 = 4;
+const CONTENT_EMBED: u8 = 5;
+const CONTENT_FORMAT: u8 = 6;
+const CONTENT_TYPE: u8 = 7;
+const CONTENT_ANY: u8 = 8;
+const CONTENT_DOC: u8 = 9;
+const STRUCT_SKIP: u8 = 10;
+
+const TYPE_XML_ELEMENT: u8 = 3;
+const TYPE_WEAK: u8 = 7;
+
+const WEAK_QUOTE: u8 = 0b0000_0001;
+const WEAK_START_UNBOUNDED: u8 = 0b0000_1000;
+const WEAK_END_UNBOUNDED: u8 = 0b0001_0000;
+const WEAK_PARENT_ROOT: u8 = 0b0010_0000;
+
+/// Yjs client ids are at most 53 bits (a safe JavaScript integer).
+const MAX_CLIENT: u64 = (1 << 53) - 1;
+
+/// A var-int takes at most this many bytes (64 bits in 7-bit groups).
+const MAX_VARINT_BYTES: usize = 10;
+
+fn malformed(reason: impl ToString) -> Error {
+    Error::malformed(WHAT, reason)
+}
+
+fn truncated() -> Error {
+    malformed("unexpected end of update")
+}
+
+/// An item id: (client, clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemId {
+    /// The client that created the item (at most 53 bits, as in Yjs).
+    pub client: u64,
+    /// The item's first clock in its client's sequence.
+    pub clock: u32,
+}
+
+impl ItemId {
+    /// The id `(client, clock)`.
+    pub fn new(client: u64, clock: u32) -> Self {
+        ItemId { client, clock }
+    }
+}
+
+/// Where an item says it lives, when the encoding says it (only items with neither
+/// origin written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParentRef {
+    /// A root type of the document, by name.
+    Root(String),
+    /// The nested type created by the item with this id.
+    Item(ItemId),
+}
+
+/// One item (not GC/Skip) of an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedItem {
+    /// The item's id (its first clock).
+    pub id: ItemId,
+    /// Clock length: UTF-16 code units for strings, the value count for JSON/Any, the
+    /// length for Deleted, 1 for types, embeds, formats, binary and subdocuments.
+    pub len: u32,
+    /// The id of the item it was inserted after, if written.
+    pub origin: Option<ItemId>,
+    /// The id of the item it was inserted before, if written.
+    pub right_origin: Option<ItemId>,
+    /// Its parent, written only when neither origin is.
+    pub parent: Option<ParentRef>,
+    /// Its map key, written only with a parent.
+    pub parent_sub: Option<String>,
+    /// True when the content is a nested shared type (ContentType).
+    pub is_type: bool,
+}
+
+/// What an update holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Its items, in encoding order.
+    pub items: Vec<ScannedItem>,
+    /// Its GC structs: (first id, clock length).
+    pub gc: Vec<(ItemId, u32)>,
+    /// Its delete set: (first id, clock length), non-empty ranges only.
+    pub deletes: Vec<(ItemId, u32)>,
+}
+
+/// Read what a v1 update holds. Never panics; malformed bytes give
+/// [`Error::Malformed`] with `what` = "sync update".
+pub fn scan_update_v1(update: &[u8]) -> Result<Scan> {
+    Ok(parse(update, false)?.scan)
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        let byte = *self.buf.get(self.pos).ok_or_else(truncated)?;
+        self.pos += 1;
+        Ok(byte)
+    }
+
+    fn bytes(&mut self, len: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(len).ok_or_else(truncated)?;
+        let bytes = self.buf.get(self.pos..end).ok_or_else(truncated)?;
+        self.pos = end;
+        Ok(bytes)
+    }
+
+    fn var_u64(&mut self) -> Result<u64> {
+        let mut value = 0u64;
+        for i in 0..MAX_VARINT_BYTES {
+            let byte = self.u8()?;
+            let bits = u64::from(byte & 0x7F);
+            let shift = 7 * i as u32;
+            if bits != 0 {
+                // Bits that would fall off the top of 64 bits make the number too large.
+                if shift >= 64 || (shift > 57 && bits >> (64 - shift) != 0) {
+                    return Err(malformed("var-int exceeds 64 bits"));
+                }
+                value |= bits << shift;
+            }
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(malformed("var-int longer than 10 bytes"))
+    }
+
+    fn var_u32(&mut self) -> Result<u32> {
+        u32::try_from(self.var_u64()?).map_err(|_| malformed("number exceeds 32 bits"))
+    }
+
+    /// A signed lib0 var-int, skipped.
+    fn skip_var_i64(&mut self) -> Result<()> {
+        for _ in 0..MAX_VARINT_BYTES {
+            if self.u8()? & 0x80 == 0 {
+                return Ok(());
+            }
+        }
+        Err(malformed("var-int longer than 10 bytes"))
+    }
+
+    fn buf(&mut self) -> Result<&'a [u8]> {
+        let len = self.var_u32()?;
+        let len = usize::try_from(len).map_err(|_| truncated())?;
+        self.bytes(len)
+    }
+
+    fn string(&mut self) -> Result<&'a str> {
+        std::str::from_utf8(self.buf()?).map_err(|_| malformed("string is not UTF-8"))
+    }
+
+    fn client(&mut self) -> Result<u64> {
+        let client = self.var_u64()?;
+        if client > MAX_CLIENT {
+            return Err(malformed(format!("client id {client} exceeds 53 bits")));
+        }
+        Ok(client)
+    }
+
+    fn id(&mut self) -> Result<ItemId> {
+        Ok(ItemId {
+            client: self.client()?,
+            clock: self.var_u32()?,
+        })
+    }
+
+    /// Skip one lib0 `Any` value, without recursion (nesting depth is bounded only by
+    /// the input, so the pending containers live on the heap).
+    fn skip_any(&mut self) -> Result<()> {
+        // (values still to read, whether each is preceded by a map key)
+        let mut open: Vec<(u64, bool)> = Vec::new();
+        loop {
+            match self.u8()? {
+                // undefined, null, false, true
+                127 | 126 | 121 | 120 => {}
+                // integer
+                125 => self.skip_var_i64()?,
+                // float32
+                124 => {
+                    self.bytes(4)?;
+                }
+                // float64, bigint
+                123 | 122 => {
+                    self.bytes(8)?;
+                }
+                // string
+                119 => {
+                    self.string()?;
+                }
+                // object, array
+                tag @ (118 | 117) => {
+                    let len = self.var_u64()?;
+                    if len > 0 {
+                        open.push((len, tag == 118));
+                    }
+                }
+                // buffer
+                116 => {
+                    self.buf()?;
+                }
+                tag => return Err(malformed(format!("unknown Any tag {tag}"))),
+            }
+            // Find the next value to read, closing finished containers.
+            loop {
+                match open.last_mut() {
+                    None => return Ok(()),
+                    Some((0, _)) => {
+                        open.pop();
+                    }
+                    Some((left, is_map)) => {
+                        *left -= 1;
+                        if *is_map {
+                            self.string()?;
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn skip_type_ref(&mut self) -> Result<()> {
+        match self.u8()? {
+            0 | 1 | 2 | 4 | 5 | 6 | 9 | 15 => Ok(()),
+            TYPE_XML_ELEMENT => self.string().map(drop),
+            TYPE_WEAK => self.skip_weak_link(),
+            other => Err(malformed(format!("unknown type ref {other}"))),
+        }
+    }
+
+    /// A weak link's quoted range, as yrs (feature `weak`) writes it.
+    fn skip_weak_link(&mut self) -> Result<()> {
+        let flags = self.u8()?;
+        let single = flags & WEAK_QUOTE == 0;
+        let parent_root = flags & WEAK_PARENT_ROOT != 0;
+        if flags & WEAK_START_UNBOUNDED != 0 && parent_root {
+            self.string()?;
+        } else {
+            self.id()?;
+        }
+        if flags & WEAK_END_UNBOUNDED != 0 {
+            if parent_root {
+                self.string()?;
+            } else {
+                self.id()?;
+            }
+        } else if !single {
+            self.id()?;
+        }
+        Ok(())
+    }
+
+    /// Read an item's content; returns (clock length, is a nested type).
+    fn content(&mut self, content_ref: u8) -> Result<(u32, bool)> {
+        match content_ref {
+            CONTENT_DELETED => Ok((self.var_u32()?, false)),
+            CONTENT_JSON => {
+                // yrs 0.28.1 reads n + 1 strings (and refuses n >= 2^31); see the module docs.
+                let n = self.var_u32()?;
+                if n > i32::MAX as u32 {
+                    return Err(malformed("JSON content count exceeds 2^31"));
+                }
+                let count = n + 1;
+                for _ in 0..count {
+                    self.string()?;
+                }
+                Ok((count, false))
+            }
+            CONTENT_BINARY => self.buf().map(|_| (1, false)),
+            CONTENT_STRING => {
+                let s = self.string()?;
+                // UTF-16 units: one per character, two for characters outside the BMP
+                // (those are exactly the ones with a 4-byte UTF-8 form).
+                let units: usize = s
+                    .bytes()
+                    .map(|b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
+                    .sum();
+                let units = u32::try_from(units).map_err(|_| malformed("string too long"))?;
+                Ok((units, false))
+            }
+            CONTENT_EMBED => self.string().map(|_| (1, false)),
+            CONTENT_FORMAT => {
+                self.string()?;
+                self.string()?;
+                Ok((1, false))
+            }
+            CONTENT_TYPE => self.skip_type_ref().map(|()| (1, true)),
+            CONTENT_ANY => {
+                let n = self.var_u32()?;
+                for _ in 0..n {
+                    self.skip_any()?;
+                }
+                Ok((n, false))
+            }
+            CONTENT_DOC => {
+                self.string()?;
+                self.skip_any()?;
+                Ok((1, false))
+            }
+            other => Err(malformed(format!("unknown content ref {other}"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StructKind {
+    Item,
+    Gc,
+    Skip,
+    /// An item of zero length, which yrs drops.
+    Empty,
+}
+
+/// Where a struct's bytes are, for splitting.
+#[derive(Debug, Clone)]
+struct RawStruct {
+    bytes: Range<usize>,
+    clock: u32,
+    kind: StructKind,
+}
+
+#[derive(Debug, Clone)]
+struct RawGroup {
+    client: u64,
+    structs: Range<usize>,
+}
+
+#[derive(Debug, Default)]
+struct Parsed {
+    scan: Scan,
+    /// Struct groups and structs, filled only when the layout is asked for.
+    groups: Vec<RawGroup>,
+    structs: Vec<RawStruct>,
+    /// The delete set as yrs reads it (a repeated client keeps its last entry).
+    delete_set: Vec<(u64, Vec<(u32, u32)>)>,
+    delete_set_bytes: Range<usize>,
+}
+
+fn parse(update: &[u8], layout: bool) -> Result<Parsed> {
+    let mut r = Reader::new(update);
+    let mut out = Parsed::default();
+    let groups = r.var_u32()?;
+    for _ in 0..groups {
+        let count = r.var_u32()?;
+        let client = r.client()?;
+        let mut clock = r.var_u32()?;
+        let first = out.structs.len();
+        for _ in 0..count {
+            let start = r.pos;
+            let (kind, len) = read_struct(&mut r, ItemId { client, clock }, &mut out.scan)?;
+            if layout {
+                out.structs.push(RawStruct {
+                    bytes: start..r.pos,
+                    clock,
+                    kind,
+                });
+            }
+            clock = clock
+                .checked_add(len)
+                .ok_or_else(|| malformed("clock exceeds 32 bits"))?;
+        }
+        if layout {
+            out.groups.push(RawGroup {
+                client,
+                structs: first..out.structs.len(),
+            });
+        }
+    }
+
+    let ds_start = r.pos;
+    let clients = r.var_u32()?;
+    let mut seen: HashMap<u64, usize> = HashMap::new();
+    for _ in 0..clients {
+        let client = r.client()?;
+        let n = r.var_u32()?;
+        let mut ranges = Vec::new();
+        for _ in 0..n {
+            let clock = r.var_u32()?;
+            let len = r.var_u32()?;
+            clock
+                .checked_add(len)
+                .ok_or_else(|| malformed("deleted range exceeds 32-bit clocks"))?;
+            if len > 0 {
+                ranges.push((clock, len));
+            }
+        }
+        match seen.get(&client).and_then(|&i| out.delete_set.get_mut(i)) {
+            Some(entry) => entry.1 = ranges,
+            None => {
+                seen.insert(client, out.delete_set.len());
+                out.delete_set.push((client, ranges));
+            }
+        }
+    }
+    out.delete_set_bytes = ds_start..r.pos;
+    out.scan.deletes = out
+        .delete_set
+        .iter()
+        .flat_map(|(client, ranges)| {
+            ranges
+                .iter()
+                .map(move |&(clock, len)| (ItemId::new(*client, clock), len))
+        })
+        .collect();
+    Ok(out)
+}
+
+/// Read one struct at `id`; returns its kind and clock length (0 for a dropped item).
+fn read_struct(r: &mut Reader<'_>, id: ItemId, scan: &mut Scan) -> Result<(StructKind, u32)> {
+    let info = r.u8()?;
+    match info {
+        STRUCT_GC | STRUCT_SKIP => {
+            let len = r.var_u32()?;
+            if len == 0 {
+                return Err(malformed("empty GC or Skip struct"));
+            }
+            if info == STRUCT_GC {
+                scan.gc.push((id, len));
+                Ok((StructKind::Gc, len))
+            } else {
+                Ok((StructKind::Skip, len))
+            }
+        }
+        _ => {
+            if info & RESERVED_INFO_BIT != 0 {
+                return Err(malformed(format!(
+                    "reserved bit set in struct info {info:#04x}"
+                )));
+            }
+            let origin = if info & HAS_ORIGIN != 0 {
+                Some(r.id()?)
+            } else {
+                None
+            };
+            let right_origin = if info & HAS_RIGHT_ORIGIN != 0 {
+                Some(r.id()?)
+            } else {
+                None
+            };
+            let (parent, parent_sub) = if origin.is_none() && right_origin.is_none() {
+                let parent = match r.var_u32()? {
+                    1 => ParentRef::Root(r.string()?.to_owned()),
+                    0 => ParentRef::Item(r.id()?),
+                    other => return Err(malformed(format!("parent info {other}"))),
+                };
+                let sub = if info & HAS_PARENT_SUB != 0 {
+                    Some(r.string()?.to_owned())
+                } else {
+                    None
+                };
+                (Some(parent), sub)
+            } else {
+                (None, None)
+            };
+            let (len, is_type) = r.content(info & CONTENT_REF_MASK)?;
+            if len == 0 {
+                return Ok((StructKind::Empty, 0));
+            }
+            scan.items.push(ScannedItem {
+                id,
+                len,
+                origin,
+                right_origin,
+                parent,
+                parent_sub,
+                is_type,
+            });
+            Ok((StructKind::Item, len))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Splitting
+// ---------------------------------------------------------------------------------------
+
+fn var_len(value: u64) -> usize {
+    let bits = 64 - value.leading_zeros() as usize;
+    bits.div_ceil(7).max(1)
+}
+
+fn write_var(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7F) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn internal(what: &str) -> Error {
+    malformed(format!("internal error while splitting ({what})"))
+}
+
+/// A run of consecutive structs of one original group, planned into a part.
+#[derive(Debug, Clone)]
+struct PlannedRun {
+    group: usize,
+    client: u64,
+    clock: u32,
+    structs: Range<usize>,
+    bytes: usize,
+}
+
+impl PlannedRun {
+    fn size(&self) -> usize {
+        var_len(self.structs.len() as u64)
+            + var_len(self.client)
+            + var_len(u64::from(self.clock))
+            + self.bytes
+    }
+}
+
+#[derive(Debug, Default)]
+struct PartPlan {
+    runs: Vec<PlannedRun>,
+    /// Encoded size of every run but the last.
+    closed: usize,
+}
+
+impl PartPlan {
+    /// The encoded size of the part (with an empty delete set) if a struct of `size`
+    /// bytes at `clock` of group `group` (of `client`) were added.
+    fn size_with(&self, group: usize, client: u64, clock: u32, size: usize) -> usize {
+        match self.runs.last() {
+            Some(last) if last.group == group => {
+                var_len(self.runs.len() as u64)
+                    + self.closed
+                    + var_len(last.structs.len() as u64 + 1)
+                    + var_len(last.client)
+                    + var_len(u64::from(last.clock))
+                    + last.bytes
+                    + size
+                    + 1
+            }
+            last => {
+                var_len(self.runs.len() as u64 + 1)
+                    + self.closed
+                    + last.map_or(0, PlannedRun::size)
+                    + var_len(1)
+                    + var_len(client)
+                    + var_len(u64::from(clock))
+                    + size
+                    + 1
+            }
+        }
+    }
+
+    fn push(&mut self, group: usize, client: u64, index: usize, clock: u32, size: usize) {
+        match self.runs.last_mut() {
+            Some(last) if last.group == group => {
+                last.structs.end = index + 1;
+                last.bytes += size;
+            }
+            _ => {
+                if let Some(last) = self.runs.last() {
+                    self.closed += last.size();
+                }
+                self.runs.push(PlannedRun {
+                    group,
+                    client,
+                    clock,
+                    structs: index..index + 1,
+                    bytes: size,
+                });
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// Encode the part (with an empty delete set), leaving out Skip structs at either
+    /// end of a run (they carry nothing); `None` when nothing is left.
+    fn encode(&self, update: &[u8], structs: &[RawStruct]) -> Result<Option<Vec<u8>>> {
+        let is_skip = |i: usize| structs.get(i).is_some_and(|s| s.kind == StructKind::Skip);
+        let mut runs = Vec::with_capacity(self.runs.len());
+        for run in &self.runs {
+            let (mut a, mut b) = (run.structs.start, run.structs.end);
+            while a < b && is_skip(a) {
+                a += 1;
+            }
+            while b > a && is_skip(b - 1) {
+                b -= 1;
+            }
+            if a < b {
+                runs.push((run.client, a, b));
+            }
+        }
+        if runs.is_empty() {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(self.closed + 64);
+        write_var(&mut out, runs.len() as u64);
+        for (client, a, b) in runs {
+            let first = structs.get(a).ok_or_else(|| internal("first struct"))?;
+            let last = structs.get(b - 1).ok_or_else(|| internal("last struct"))?;
+            let bytes = update
+                .get(first.bytes.start..last.bytes.end)
+                .ok_or_else(|| internal("struct bytes"))?;
+            write_var(&mut out, (b - a) as u64);
+            write_var(&mut out, client);
+            write_var(&mut out, u64::from(first.clock));
+            out.extend_from_slice(bytes);
+        }
+        out.push(0);
+        Ok(Some(out))
+    }
+}
+
+/// Split a v1 update into several valid v1 updates, each at most about `max_bytes` (a
+/// single struct bigger than that goes alone in its own update).
+///
+/// Splits happen only at struct boundaries inside a client's group: a sub-range of a
+/// client's structs is itself a valid group (header = number of structs, client, clock of
+/// the first struct; the struct bytes are copied verbatim). Skip structs at the edges of a
+/// sub-range are left out, as they carry nothing. The delete set goes in the last update
+/// (the others carry an empty delete set); only when it does not fit in `max_bytes` is it
+/// cut, by client and range, into delete-only updates at the end. Applying all parts, in
+/// any order, to a doc gives exactly the same state as applying the original (yrs keeps
+/// parts whose dependencies are missing pending until they arrive).
+///
+/// An update no larger than `max_bytes` comes back as one part equal to the input (once
+/// it has been checked to be well-formed).
+pub fn split_update_v1(update: &[u8], max_bytes: usize) -> Result<Vec<Vec<u8>>> {
+    let parsed = parse(update, true)?;
+    if update.len() <= max_bytes {
+        return Ok(vec![update.to_vec()]);
+    }
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    let mut plan = PartPlan::default();
+    for (g, group) in parsed.groups.iter().enumerate() {
+        for index in group.structs.clone() {
+            let s = parsed
+                .structs
+                .get(index)
+                .ok_or_else(|| internal("struct index"))?;
+            let size = s.bytes.len();
+            if !plan.is_empty() && plan.size_with(g, group.client, s.clock, size) > max_bytes {
+                parts.extend(plan.encode(update, &parsed.structs)?);
+                plan = PartPlan::default();
+            }
+            plan.push(g, group.client, index, s.clock, size);
+        }
+    }
+    parts.extend(plan.encode(update, &parsed.structs)?);
+
+    if parsed
+        .delete_set
+        .iter()
+        .any(|(_, ranges)| !ranges.is_empty())
+    {
+        let ds = update
+            .get(parsed.delete_set_bytes.clone())
+            .ok_or_else(|| internal("delete set bytes"))?;
+        match parts.last_mut() {
+            // The last part ends with its empty delete set, one byte.
+            Some(last) if last.len().saturating_sub(1) + ds.len() <= max_bytes => {
+                last.pop();
+                last.extend_from_slice(ds);
+            }
+            _ if ds.len() < max_bytes => {
+                let mut part = Vec::with_capacity(1 + ds.len());
+                part.push(0);
+                part.extend_from_slice(ds);
+                parts.push(part);
+            }
+            _ => parts.extend(split_delete_set(&parsed.delete_set, max_bytes)),
+        }
+    }
+    if parts.is_empty() {
+        // Nothing to carry: the empty update.
+        parts.push(vec![0, 0]);
+    }
+    Ok(parts)
+}
+
+/// Delete-only updates of at most about `max_bytes` each (a single range goes alone).
+fn split_delete_set(delete_set: &[(u64, Vec<(u32, u32)>)], max_bytes: usize) -> Vec<Vec<u8>> {
+    fn encode(chunk: &[(u64, Vec<(u32, u32)>)]) -> Vec<u8> {
+        let mut out = vec![0];
+        write_var(&mut out, chunk.len() as u64);
+        for (client, ranges) in chunk {
+            write_var(&mut out, *client);
+            write_var(&mut out, ranges.len() as u64);
+            for &(clock, len) in ranges {
+                write_var(&mut out, u64::from(clock));
+                write_var(&mut out, u64::from(len));
+            }
+        }
+        out
+    }
+    let mut parts = Vec::new();
+    let mut chunk: Vec<(u64, Vec<(u32, u32)>)> = Vec::new();
+    // Encoded size of `chunk` minus the client count, and its number of ranges.
+    let mut body = 0usize;
+    let mut ranges_in_chunk = 0usize;
+    for (client, ranges) in delete_set {
+        for &(clock, len) in ranges {
+            let range_size = var_len(u64::from(clock)) + var_len(u64::from(len));
+            let (clients, grown) = match chunk.last() {
+                Some((c, rs)) if c == client => (
+                    chunk.len(),
+                    body + range_size + var_len(rs.len() as u64 + 1) - var_len(rs.len() as u64),
+                ),
+                _ => (chunk.len() + 1, body + var_len(*client) + 1 + range_size),
+            };
+            if ranges_in_chunk > 0 && 1 + var_len(clients as u64) + grown > max_bytes {
+                parts.push(encode(&chunk));
+                chunk.clear();
+                body = var_len(*client) + 1 + range_size;
+                ranges_in_chunk = 0;
+            } else {
+                body = grown;
+            }
+            match chunk.last_mut() {
+                Some((c, rs)) if c == client => rs.push((clock, len)),
+                _ => chunk.push((*client, vec![(clock, len)])),
+            }
+            ranges_in_chunk += 1;
+        }
+    }
+    if !chunk.is_empty() {
+        parts.push(encode(&chunk));
+    }
+    parts
+}
+
+// ---------------------------------------------------------------------------------------
+// Zone index
+// ---------------------------------------------------------------------------------------
+
+/// A container path from a root: e.g. `["messages", "m1", "reactions"]` for entries of
+/// the reactions map nested in message `m1` of the root map `messages`; `["doc:notes"]`
+/// for items of the root text `doc:notes`. A nested type that is an element of a
+/// sequence (no map key) contributes the segment `#<client>.<clock>` of its id.
+pub type ZonePath = Vec<String>;
+
+/// The container an item lives in, as far as it is known.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Container {
+    /// A root type, by name.
+    Root(Arc<str>),
+    /// The nested type created by this item.
+    Type(ItemId),
+    /// Garbage collected, or integrated as garbage by yrs (its origin was GC, or its
+    /// parent is not a type): touches nothing.
+    Gc,
+    /// Cannot be resolved.
+    Unknown,
+}
+
+/// Where an item lives: its container and, for a map entry, its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Place {
+    container: Container,
+    key: Option<Arc<str>>,
+}
+
+impl Place {
+    fn of(container: Container) -> Self {
+        Place {
+            container,
+            key: None,
+        }
+    }
+}
+
+/// A recorded range of consecutive clocks of one client, all in the same place.
+#[derive(Debug, Clone)]
+struct Span {
+    /// Exclusive end clock.
+    end: u32,
+    place: Place,
+    /// Every item of the span creates a nested type (type items are one clock long).
+    is_type: bool,
+}
+
+/// Remembers, for every item a room has applied, which container it lives in, so the
+/// room can tell which part of the document an update touches before applying it.
+///
+/// Ranges of consecutive clocks of one client in the same container (and under the same
+/// map key) are stored as one range, so a typing session of any length in one text costs
+/// a constant amount of memory. A room loaded from storage should [`record`] a scan of
+/// its stored state once before recording further updates.
+///
+/// [`record`]: ZoneIndex::record
+#[derive(Debug, Default)]
+pub struct ZoneIndex {
+    spans: BTreeMap<(u64, u32), Span>,
+    strings: HashSet<Arc<str>>,
+}
+
+/// What a container resolves to.
+enum Zone {
+    Nothing,
+    Unknown,
+    Path(ZonePath),
+}
+
+/// An update's own items and GC ranges, by id.
+struct Local<'a> {
+    scan: &'a Scan,
+    items: BTreeMap<(u64, u32), usize>,
+    gc: BTreeMap<(u64, u32), u32>,
+}
+
+impl<'a> Local<'a> {
+    fn new(scan: &'a Scan) -> Self {
+        let items = scan
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| item.len > 0)
+            .map(|(i, item)| ((item.id.client, item.id.clock), i))
+            .collect();
+        let gc = scan
+            .gc
+            .iter()
+            .filter(|(_, len)| *len > 0)
+            .map(|(id, len)| ((id.client, id.clock), id.clock.saturating_add(*len)))
+            .collect();
+        Local { scan, items, gc }
+    }
+
+    fn item(&self, i: usize) -> Option<&'a ScannedItem> {
+        self.scan.items.get(i)
+    }
+
+    fn find_item(&self, id: ItemId) -> Option<usize> {
+        let (&(client, _), &i) = self.items.range(..=(id.client, id.clock)).next_back()?;
+        let item = self.item(i)?;
+        (client == id.client && id.clock < item.id.clock.saturating_add(item.len)).then_some(i)
+    }
+
+    fn find_gc(&self, id: ItemId) -> Option<u32> {
+        let (&(client, _), &end) = self.gc.range(..=(id.client, id.clock)).next_back()?;
+        (client == id.client && id.clock < end).then_some(end)
+    }
+
+    fn next_start(&self, client: u64, after: u32) -> Option<u32> {
+        let bounds = (Excluded((client, after)), Included((client, u32::MAX)));
+        let a = self.items.range(bounds).next().map(|(k, _)| k.1);
+        let b = self.gc.range(bounds).next().map(|(k, _)| k.1);
+        a.into_iter().chain(b).min()
+    }
+}
+
+/// One step of following a chain of references.
+enum Step<T> {
+    Value(T),
+    Follow(usize),
+}
+
+/// For every index, follow `step` until a value, memoising along the way (each index is
+/// visited once); an index on a cycle gets `cycle`.
+fn chase<T: Clone>(n: usize, cycle: T, mut step: impl FnMut(usize) -> Step<T>) -> Vec<T> {
+    enum Slot<T> {
+        Todo,
+        Busy,
+        Done(T),
+    }
+    let mut slots: Vec<Slot<T>> = (0..n).map(|_| Slot::Todo).collect();
+    let mut chain = Vec::new();
+    for i in 0..n {
+        chain.clear();
+        let mut cur = i;
+        let value = loop {
+            match slots.get_mut(cur) {
+                Some(Slot::Done(v)) => break v.clone(),
+                Some(slot @ Slot::Todo) => *slot = Slot::Busy,
+                Some(Slot::Busy) | None => break cycle.clone(),
+            }
+            chain.push(cur);
+            match step(cur) {
+                Step::Value(v) => break v,
+                Step::Follow(next) => cur = next,
+            }
+        };
+        for &k in &chain {
+            if let Some(slot) = slots.get_mut(k) {
+                *slot = Slot::Done(value.clone());
+            }
+        }
+    }
+    slots
+        .into_iter()
+        .map(|slot| match slot {
+            Slot::Done(v) => v,
+            _ => cycle.clone(),
+        })
+        .collect()
+}
+
+impl ZoneIndex {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of recorded ranges (for tests/diagnostics).
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// True when nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Record every item of an update the room has applied (call after applying, with
+    /// the same bytes). Items whose container cannot be resolved (their origin is
+    /// unknown) are recorded as unknown. GC ranges are recorded as touching nothing.
+    /// Ids already recorded keep what they have (yrs ignores items it already has),
+    /// unless they were recorded as unknown.
+    pub fn record(&mut self, scan: &Scan) {
+        let local = Local::new(scan);
+        let places = self.resolve(&local);
+        for (item, place) in scan.items.iter().zip(places) {
+            let place = self.intern(place);
+            let end = item.id.clock.saturating_add(item.len);
+            self.insert(item.id.client, item.id.clock, end, place, item.is_type);
+        }
+        for &(id, len) in &scan.gc {
+            let end = id.clock.saturating_add(len);
+            self.insert(id.client, id.clock, end, Place::of(Container::Gc), false);
+        }
+    }
+
+    /// The container paths an update would touch: one entry per distinct path of its
+    /// inserted items and of the items its delete set deletes, resolved via this index
+    /// and, for items inside the same update, via each other (in any order). `None`
+    /// stands for "unknown": an item whose container cannot be resolved, or a deleted id
+    /// the index has never seen. GC structs touch nothing.
+    ///
+    /// Items inside a nested type that the same update creates count as touching the
+    /// container where that type is created: an update adding a new message map with
+    /// its fields to the root map `messages` touches `["messages"]` only.
+    pub fn touched(&self, scan: &Scan) -> BTreeSet<Option<ZonePath>> {
+        let local = Local::new(scan);
+        let places = self.resolve(&local);
+        // Where each item effectively lives once new nested types are folded into the
+        // container that creates them.
+        let effective = chase(places.len(), Container::Unknown, |i| {
+            let container = places
+                .get(i)
+                .map_or(Container::Unknown, |p| p.container.clone());
+            match Self::local_type(&local, &container) {
+                Some(j) => Step::Follow(j),
+                None => Step::Value(container),
+            }
+        });
+        let collapse = |container: &Container| match Self::local_type(&local, container) {
+            Some(j) => effective.get(j).cloned().unwrap_or(Container::Unknown),
+            None => container.clone(),
+        };
+
+        let mut containers: HashSet<Container> = effective.iter().cloned().collect();
+        let mut unknown = false;
+
+        // Deleted ranges, merged per client so each recorded range is visited once.
+        let mut deleted: BTreeMap<u64, Vec<(u32, u32)>> = BTreeMap::new();
+        for &(id, len) in &scan.deletes {
+            if len > 0 {
+                deleted
+                    .entry(id.client)
+                    .or_default()
+                    .push((id.clock, id.clock.saturating_add(len)));
+            }
+        }
+        for (client, mut ranges) in deleted {
+            ranges.sort_unstable();
+            let mut merged: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+            for (s, e) in ranges {
+                match merged.last_mut() {
+                    Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                    _ => merged.push((s, e)),
+                }
+            }
+            for (start, end) in merged {
+                let mut cursor = start;
+                while cursor < end {
+                    let id = ItemId::new(client, cursor);
+                    let next = if let Some(j) = local.find_item(id) {
+                        containers.insert(effective.get(j).cloned().unwrap_or(Container::Unknown));
+                        local
+                            .item(j)
+                            .map_or(end, |item| item.id.clock.saturating_add(item.len))
+                    } else if let Some(gc_end) = local.find_gc(id) {
+                        gc_end
+                    } else if let Some((_, span)) = self.find(id) {
+                        containers.insert(collapse(&span.place.container));
+                        span.end
+                    } else {
+                        unknown = true;
+                        let a = local.next_start(client, cursor);
+                        let b = self.next_start(client, cursor);
+                        a.into_iter().chain(b).min().unwrap_or(end)
+                    };
+                    if next <= cursor {
+                        // Cannot happen (every range found ends after `cursor`); stop rather
+                        // than loop.
+                        unknown = true;
+                        break;
+                    }
+                    cursor = next.min(end);
+                }
+            }
+        }
+
+        let mut out = BTreeSet::new();
+        if unknown {
+            out.insert(None);
+        }
+        for container in containers {
+            match self.zone(&local, &places, &container) {
+                Zone::Nothing => {}
+                Zone::Unknown => {
+                    out.insert(None);
+                }
+                Zone::Path(path) => {
+                    out.insert(Some(path));
+                }
+            }
+        }
+        out
+    }
+
+    /// The index of the item of this update that creates the nested type `container`.
+    fn local_type(local: &Local<'_>, container: &Container) -> Option<usize> {
+        match container {
+            Container::Type(t) => local
+                .find_item(*t)
+                .filter(|&j| local.item(j).is_some_and(|item| item.is_type)),
+            _ => None,
+        }
+    }
+
+    fn find(&self, id: ItemId) -> Option<(u32, &Span)> {
+        let (&(client, start), span) = self.spans.range(..=(id.client, id.clock)).next_back()?;
+        (client == id.client && id.clock < span.end).then_some((start, span))
+    }
+
+    fn next_start(&self, client: u64, after: u32) -> Option<u32> {
+        self.spans
+            .range((Excluded((client, after)), Included((client, u32::MAX))))
+            .next()
+            .map(|(k, _)| k.1)
+    }
+
+    /// Where every item of the update lives (uncollapsed).
+    fn resolve(&self, local: &Local<'_>) -> Vec<Place> {
+        let unknown = Place::of(Container::Unknown);
+        chase(local.scan.items.len(), unknown.clone(), |i| {
+            let Some(item) = local.item(i) else {
+                return Step::Value(unknown.clone());
+            };
+            if let Some(parent) = &item.parent {
+                let container = match parent {
+                    ParentRef::Root(name) => Container::Root(Arc::from(name.as_str())),
+                    ParentRef::Item(id) => Container::Type(*id),
+                };
+                return Step::Value(Place {
+                    container,
+                    key: item.parent_sub.as_deref().map(Arc::from),
+                });
+            }
+            // An item lives where its left neighbour lives (and takes its map key), or,
+            // with no left neighbour written, where its right neighbour lives.
+            let Some(neighbour) = item.origin.or(item.right_origin) else {
+                return Step::Value(unknown.clone());
+            };
+            if let Some(j) = local.find_item(neighbour) {
+                Step::Follow(j)
+            } else if local.find_gc(neighbour).is_some() {
+                Step::Value(Place::of(Container::Gc))
+            } else if let Some((_, span)) = self.find(neighbour) {
+                Step::Value(span.place.clone())
+            } else {
+                Step::Value(unknown.clone())
+            }
+        })
+    }
+
+    /// The path of a container, walking up through the types that create it.
+    fn zone(&self, local: &Local<'_>, places: &[Place], container: &Container) -> Zone {
+        let mut segments: Vec<String> = Vec::new();
+        let mut seen: HashSet<ItemId> = HashSet::new();
+        let mut current = container.clone();
+        loop {
+            match current {
+                Container::Root(name) => {
+                    segments.push(name.to_string());
+                    break;
+                }
+                Container::Gc => return Zone::Nothing,
+                Container::Unknown => return Zone::Unknown,
+                Container::Type(t) => {
+                    if !seen.insert(t) {
+                        return Zone::Unknown;
+                    }
+                    let (place, is_type) = if let Some(j) = local.find_item(t) {
+                        let Some(item) = local.item(j) else {
+                            return Zone::Unknown;
+                        };
+                        let Some(place) = places.get(j) else {
+                            return Zone::Unknown;
+                        };
+                        (place.clone(), item.is_type && item.id == t)
+                    } else if local.find_gc(t).is_some() {
+                        return Zone::Nothing;
+                    } else if let Some((_, span)) = self.find(t) {
+                        (span.place.clone(), span.is_type)
+                    } else {
+                        return Zone::Unknown;
+                    };
+                    if !is_type {
+                        // yrs integrates an item whose parent is not a type as garbage.
+                        return Zone::Nothing;
+                    }
+                    segments.push(match &place.key {
+                        Some(key) => key.to_string(),
+                        None => format!("#{}.{}", t.client, t.clock),
+                    });
+                    current = place.container;
+                }
+            }
+        }
+        segments.reverse();
+        Zone::Path(segments)
+    }
+
+    fn intern_str(&mut self, s: Arc<str>) -> Arc<str> {
+        match self.strings.get(&s) {
+            Some(existing) => existing.clone(),
+            None => {
+                self.strings.insert(s.clone());
+                s
+            }
+        }
+    }
+
+    fn intern(&mut self, place: Place) -> Place {
+        let container = match place.container {
+            Container::Root(name) => Container::Root(self.intern_str(name)),
+            other => other,
+        };
+        let key = place.key.map(|k| self.intern_str(k));
+        Place { container, key }
+    }
+
+    /// Record `[start, end)` of `client` in `place`, keeping what is already known.
+    fn insert(&mut self, client: u64, start: u32, end: u32, place: Place, is_type: bool) {
+        if start >= end {
+            return;
+        }
+        let mut overlapping: Vec<(u32, u32, bool)> = Vec::new();
+        if let Some((s, span)) = self.find(ItemId::new(client, start)) {
+            overlapping.push((s, span.end, span.place.container == Container::Unknown));
+        }
+        for (&(_, s), span) in self
+            .spans
+            .range((Excluded((client, start)), Excluded((client, end))))
+        {
+            overlapping.push((s, span.end, span.place.container == Container::Unknown));
+        }
+        let mut gaps = Vec::new();
+        let mut cursor = start;
+        for (s, e, is_unknown) in overlapping {
+            if is_unknown {
+                // Replace what was unknown: keep only its parts outside [start, end).
+                if let Some(span) = self.spans.remove(&(client, s)) {
+                    if s < start {
+                        let left = Span {
+                            end: start,
+                            ..span.clone()
+                        };
+                        self.spans.insert((client, s), left);
+                    }
+                    if e > end {
+                        self.spans.insert((client, end), span);
+                    }
+                }
+                continue;
+            }
+            if s > cursor {
+                gaps.push((cursor, s));
+            }
+            cursor = cursor.max(e);
+        }
+        if cursor < end {
+            gaps.push((cursor, end));
+        }
+        for (a, b) in gaps {
+            self.put(client, a, b, place.clone(), is_type);
+        }
+    }
+
+    /// Insert a range known to be free, merging it with equal neighbours.
+    fn put(&mut self, client: u64, mut start: u32, mut end: u32, place: Place, is_type: bool) {
+        let before = self
+            .spans
+            .range(..(client, start))
+            .next_back()
+            .filter(|(&(c, _), span)| {
+                c == client && span.end == start && span.is_type == is_type && span.place == place
+            })
+            .map(|(&(_, s), _)| s);
+        if let Some(s) = before {
+            self.spans.remove(&(client, s));
+            start = s;
+        }
+        let after = self
+            .spans
+            .get(&(client, end))
+            .filter(|span| span.is_type == is_type && span.place == place)
+            .map(|span| span.end);
+        if let Some(e) = after {
+            self.spans.remove(&(client, end));
+            end = e;
+        }
+        self.spans.insert(
+            (client, start),
+            Span {
+                end,
+                place,
+                is_type,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::{Mutex, OnceLock};
+    use yrs::updates::decoder::Decode;
+    use yrs::{
+        Any, Array, ArrayPrelim, Doc, GetString, Map, MapPrelim, ReadTxn, StateVector, Text,
+        TextPrelim, Transact, TransactionMut, Update, WriteTxn, Xml, XmlElementPrelim, XmlFragment,
+        XmlTextPrelim,
+    };
+
+    fn apply(doc: &Doc, update: &[u8]) {
+        let update = Update::decode_v1(update).expect("yrs decodes the update");
+        doc.transact_mut()
+            .apply_update(update)
+            .expect("yrs applies the update");
+    }
+
+    fn full_state(doc: &Doc) -> Vec<u8> {
+        doc.transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// The update of exactly one transaction on `doc`.
+    fn capture(doc: &Doc, edit: impl FnOnce(&mut TransactionMut)) -> Vec<u8> {
+        let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        doc.observe_update_v1("update-scan-test", move |_, e| {
+            sink.lock().unwrap().push(e.update.clone());
+        })
+        .unwrap();
+        {
+            let mut txn = doc.transact_mut();
+            edit(&mut txn);
+        }
+        doc.unobserve_update_v1("update-scan-test").unwrap();
+        let mut updates = seen.lock().unwrap().clone();
+        assert_eq!(updates.len(), 1, "one transaction, one update");
+        updates.pop().unwrap()
+    }
+
+    fn sync(from: &Doc, to: &Doc) {
+        let sv = to.transact().state_vector();
+        let update = from.transact().encode_diff_v1(&sv);
+        apply(to, &update);
+    }
+
+    /// Per client, merged clock ranges.
+    type Coverage = BTreeMap<u64, Vec<(u32, u32)>>;
+
+    fn merged(ranges: impl IntoIterator<Item = (u64, u32, u32)>) -> Coverage {
+        let mut by_client: Coverage = BTreeMap::new();
+        for (client, start, end) in ranges {
+            if start < end {
+                by_client.entry(client).or_default().push((start, end));
+            }
+        }
+        for ranges in by_client.values_mut() {
+            ranges.sort_unstable();
+            let mut out: Vec<(u32, u32)> = Vec::new();
+            for (s, e) in ranges.drain(..) {
+                match out.last_mut() {
+                    Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                    _ => out.push((s, e)),
+                }
+            }
+            *ranges = out;
+        }
+        by_client
+    }
+
+    fn yrs_coverage(set: &yrs::IdSet) -> Coverage {
+        merged(set.iter().flat_map(|(client, ranges)| {
+            let client = client.get();
+            ranges
+                .iter()
+                .map(|r| (client, r.start, r.end))
+                .collect::<Vec<_>>()
+        }))
+    }
+
+    /// Check a scan against what yrs itself decodes from the same bytes.
+    fn check_against_yrs(bytes: &[u8]) -> Result<Scan> {
+        let scan = scan_update_v1(bytes)?;
+        let update = Update::decode_v1(bytes).expect("yrs decodes");
+        // Inserted ranges (items and GC) agree.
+        let ours = merged(
+            scan.items
+                .iter()
+                .map(|i| (i.id.client, i.id.clock, i.id.clock + i.len))
+                .chain(
+                    scan.gc
+                        .iter()
+                        .map(|(id, len)| (id.client, id.clock, id.clock + len)),
+                ),
+        );
+        assert_eq!(ours, yrs_coverage(&update.insertions(true)), "insertions");
+        // A full state starts at clock 0 for every client: lengths sum to the state vector.
+        let mut sums: BTreeMap<u64, u32> = BTreeMap::new();
+        for item in &scan.items {
+            *sums.entry(item.id.client).or_default() += item.len;
+        }
+        for (id, len) in &scan.gc {
+            *sums.entry(id.client).or_default() += len;
+        }
+        let sv = update.state_vector();
+        for (client, sum) in &sums {
+            assert_eq!(
+                sv.get(&yrs::ClientID::new(*client)),
+                *sum,
+                "client {client}"
+            );
+        }
+        assert_eq!(sums.len(), sv.len());
+        // Delete sets agree.
+        let ours = merged(
+            scan.deletes
+                .iter()
+                .map(|(id, len)| (id.client, id.clock, id.clock + len)),
+        );
+        assert_eq!(ours, yrs_coverage(update.delete_set()), "delete set");
+        Ok(scan)
+    }
+
+    /// A doc with a bit of everything, edited by three clients.
+    fn rich_doc() -> Doc {
+        let a = Doc::with_client_id(1);
+        let b = Doc::with_client_id(2);
+        let c = Doc::with_client_id(3);
+        {
+            let text = a.get_or_insert_text("doc:a");
+            let mut txn = a.transact_mut();
+            text.insert(
+                &mut txn,
+                0,
+                "hello world, this is a text 😀 with astral chars",
+            );
+            let messages = txn.get_or_insert_map("messages");
+            let m1 = messages.insert(
+                &mut txn,
+                "m1",
+                MapPrelim::from([
+                    ("author", yrs::In::from(Any::from("alice"))),
+                    ("text", yrs::In::from(TextPrelim::new("hi there"))),
+                    ("reactions", yrs::In::from(MapPrelim::default())),
+                ]),
+            );
+            let reactions: yrs::MapRef = m1.get(&txn, "reactions").unwrap().cast().unwrap();
+            reactions.insert(&mut txn, "bob", "👍");
+        }
+        sync(&a, &b);
+        sync(&a, &c);
+        // Concurrent edits of the same text, with deletes.
+        {
+            let text = a.get_or_insert_text("doc:a");
+            let mut txn = a.transact_mut();
+            text.insert(&mut txn, 5, " there");
+            text.remove_range(&mut txn, 0, 2);
+        }
+        {
+            let text = b.get_or_insert_text("doc:a");
+            let mut txn = b.transact_mut();
+            text.insert(&mut txn, 6, "big ");
+            text.remove_range(&mut txn, 10, 3);
+            // Embeds and formatting.
+            let attrs = yrs::types::Attrs::from([(Arc::from("bold"), Any::Bool(true))]);
+            text.insert_with_attributes(&mut txn, 0, "Title", attrs.clone());
+            text.format(&mut txn, 7, 4, attrs);
+            text.insert_embed(&mut txn, 3, Any::from("image.png"));
+        }
+        {
+            let mut txn = c.transact_mut();
+            let array = txn.get_or_insert_array("list");
+            let big = (1i64 << 53) + 1;
+            array.insert_range(
+                &mut txn,
+                0,
+                vec![
+                    Any::Null,
+                    Any::Undefined,
+                    Any::Bool(false),
+                    Any::Bool(true),
+                    Any::from(42i64),
+                    Any::from(-7i64),
+                    Any::from(3_000_000_000i64),
+                    Any::from(big),
+                    Any::from(1.5f64),
+                    Any::from(0.1f64),
+                    Any::from("str"),
+                    Any::Buffer(Arc::from(&[1u8, 2, 3][..])),
+                    Any::Array(Arc::from(vec![
+                        Any::from(1i64),
+                        Any::Array(Arc::from(vec![])),
+                    ])),
+                    Any::from(HashMap::from([
+                        ("k".to_string(), Any::from("v")),
+                        (
+                            "nested".to_string(),
+                            Any::from(HashMap::from([("x".to_string(), Any::Null)])),
+                        ),
+                    ])),
+                ],
+            );
+            let nested = array.insert(&mut txn, 2, MapPrelim::from([("inner", 1i64)]));
+            nested.insert(&mut txn, "more", ArrayPrelim::from(vec![1i64, 2, 3]));
+            array.push_back(&mut txn, TextPrelim::new("text in array"));
+            // XML.
+            let xml = txn.get_or_insert_xml_fragment("xml");
+            let p = xml.insert(&mut txn, 0, XmlElementPrelim::empty("p"));
+            p.insert(&mut txn, 0, XmlTextPrelim::new("para"));
+            p.insert_attribute(&mut txn, "class", "lead");
+            // A subdocument.
+            let subs = txn.get_or_insert_map("subdocs");
+            subs.insert(&mut txn, "child", Doc::new());
+            array.remove_range(&mut txn, 0, 1);
+        }
+        sync(&b, &a);
+        sync(&c, &a);
+        sync(&a, &b);
+        a
+    }
+
+    #[test]
+    fn scan_agrees_with_yrs_on_a_rich_doc() -> Result<()> {
+        let doc = rich_doc();
+        let scan = check_against_yrs(&full_state(&doc))?;
+        let clients: BTreeSet<u64> = scan.items.iter().map(|i| i.id.client).collect();
+        assert_eq!(clients, BTreeSet::from([1, 2, 3]));
+        assert!(!scan.deletes.is_empty());
+        // The reaction entry lives in the reactions map, under its key.
+        let reaction = scan
+            .items
+            .iter()
+            .find(|i| i.parent_sub.as_deref() == Some("bob"))
+            .expect("the reaction entry");
+        let Some(ParentRef::Item(reactions)) = &reaction.parent else {
+            panic!("a reaction's parent is the reactions map");
+        };
+        let reactions = scan.items.iter().find(|i| i.id == *reactions).unwrap();
+        assert!(reactions.is_type);
+        assert_eq!(reactions.parent_sub.as_deref(), Some("reactions"));
+        assert!(scan
+            .items
+            .iter()
+            .any(|i| i.parent == Some(ParentRef::Root("messages".into()))
+                && i.parent_sub.as_deref() == Some("m1")
+                && i.is_type));
+        // Nested types: m1, its text and reactions, the array's map, its array, the text
+        // in the array, the XML element and text.
+        assert_eq!(scan.items.iter().filter(|i| i.is_type).count(), 8);
+        Ok(())
+    }
+
+    #[test]
+    fn scan_agrees_with_yrs_on_incremental_updates() -> Result<()> {
+        let doc = Doc::with_client_id(9);
+        let text = doc.get_or_insert_text("t");
+        let first = capture(&doc, |txn| text.insert(txn, 0, "abcdef"));
+        let scan = check_against_yrs(&first)?;
+        assert_eq!(scan.items.len(), 1);
+        assert_eq!(scan.items[0].parent, Some(ParentRef::Root("t".into())));
+        assert_eq!(scan.items[0].len, 6);
+        let middle = capture(&doc, |txn| text.insert(txn, 3, "xy😀"));
+        let scan = scan_update_v1(&middle)?;
+        assert_eq!(
+            scan.items,
+            vec![ScannedItem {
+                id: ItemId::new(9, 6),
+                len: 4,
+                origin: Some(ItemId::new(9, 2)),
+                right_origin: Some(ItemId::new(9, 3)),
+                parent: None,
+                parent_sub: None,
+                is_type: false,
+            }]
+        );
+        let delete = capture(&doc, |txn| text.remove_range(txn, 1, 4));
+        let scan = scan_update_v1(&delete)?;
+        assert!(scan.items.is_empty());
+        let deleted: u32 = scan.deletes.iter().map(|(_, len)| len).sum();
+        assert_eq!(deleted, 4);
+        Ok(())
+    }
+
+    #[test]
+    fn scan_reads_gc_structs() -> Result<()> {
+        // With GC on, the content of a deleted nested map becomes GC structs.
+        let doc = Doc::with_client_id(4);
+        let root = doc.get_or_insert_map("root");
+        {
+            let mut txn = doc.transact_mut();
+            let inner = root.insert(&mut txn, "inner", MapPrelim::default());
+            inner.insert(&mut txn, "a", "x");
+            inner.insert(&mut txn, "b", "y");
+        }
+        root.remove(&mut doc.transact_mut(), "inner");
+        let scan = check_against_yrs(&full_state(&doc))?;
+        assert!(!scan.gc.is_empty());
+        Ok(())
+    }
+
+    /// A one-struct update of `client` at clock 0 in root `root`: info, then `content`.
+    fn handmade(client: u8, info: u8, root: &str, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![1, 1, client, 0, info, 1, root.len() as u8];
+        out.extend_from_slice(root.as_bytes());
+        out.extend_from_slice(content);
+        out.push(0);
+        out
+    }
+
+    #[test]
+    fn scan_reads_binary_json_and_hook_contents_like_yrs() -> Result<()> {
+        // Binary content (no yrs API writes it).
+        let binary = handmade(5, CONTENT_BINARY, "arr", &[3, 1, 2, 3]);
+        let scan = check_against_yrs(&binary)?;
+        assert_eq!(scan.items[0].len, 1);
+        // JSON content: yrs reads n + 1 strings.
+        let json = handmade(5, CONTENT_JSON, "arr", &[1, 1, b'1', 3, b'"', b'a', b'"']);
+        let scan = check_against_yrs(&json)?;
+        assert_eq!(scan.items[0].len, 2);
+        // An XmlHook type ref has no name in yrs.
+        let hook = handmade(5, CONTENT_TYPE, "frag", &[5]);
+        let scan = check_against_yrs(&hook)?;
+        assert!(scan.items[0].is_type);
+        // An embed is carried as JSON text.
+        let embed = handmade(5, CONTENT_EMBED, "t", &[4, b'{', b'}', b' ', b' ']);
+        check_against_yrs(&embed)?;
+        // Weak links (yrs' `weak` feature, off here, so yrs itself refuses them): a
+        // single quoted item, and a quote of a whole root.
+        let single = handmade(5, CONTENT_TYPE, "w", &[TYPE_WEAK, 0, 1, 0]);
+        assert!(scan_update_v1(&single)?.items[0].is_type);
+        let flags = WEAK_QUOTE | WEAK_START_UNBOUNDED | WEAK_END_UNBOUNDED | WEAK_PARENT_ROOT;
+        let whole = handmade(5, CONTENT_TYPE, "w", &[TYPE_WEAK, flags, 1, b'r', 1, b'r']);
+        assert!(scan_update_v1(&whole)?.items[0].is_type);
+        Ok(())
+    }
+
+    #[test]
+    fn scan_refuses_what_yrs_would_misread() {
+        let bad = [
+            // empty, and truncated
+            vec![],
+            vec![1],
+            vec![0],
+            // GC of length 0
+            vec![1, 1, 1, 0, 0, 0, 0],
+            // origin flag on a GC ref
+            vec![1, 1, 1, 0, 0x80, 1, 0, 0, 0],
+            // reserved info bit
+            vec![1, 1, 1, 0, 0x14, 1, 1, b'x', 1, b'a', 0],
+            // parent info 2
+            vec![1, 1, 1, 0, 4, 2, 1, b'x', 1, b'a', 0],
+            // unknown content ref
+            vec![1, 1, 1, 0, 11, 1, 1, b'x', 0],
+            // client id of 60 bits
+            vec![
+                1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10, 0, 10, 1, 0,
+            ],
+            // clock overflow
+            vec![1, 2, 1, 0xFE, 0xFF, 0xFF, 0xFF, 0x0F, 10, 1, 10, 1, 0],
+            // invalid UTF-8
+            vec![1, 1, 1, 0, 4, 1, 1, b'x', 1, 0xFF, 0],
+            // deleted range overflowing
+            vec![0, 1, 1, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1],
+            // hostile counts with no bytes behind them
+            vec![0xFF, 0xFF, 0xFF, 0xFF, 0x0F],
+            vec![1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 0, 8],
+            vec![
+                1, 1, 1, 0, 8, 1, 1, b'x', 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 118, 0xFF, 0xFF, 0xFF,
+                0x7F,
+            ],
+        ];
+        for bytes in bad {
+            let err = scan_update_v1(&bytes).expect_err("refused");
+            assert!(
+                matches!(
+                    err,
+                    Error::Malformed {
+                        what: "sync update",
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert!(split_update_v1(&bytes, 4).is_err());
+        }
+    }
+
+    #[test]
+    fn the_empty_update_scans_and_splits_to_itself() -> Result<()> {
+        assert_eq!(scan_update_v1(&[0, 0])?, Scan::default());
+        assert_eq!(split_update_v1(&[0, 0], 0)?, vec![vec![0, 0]]);
+        assert_eq!(split_update_v1(&[0, 0], 2)?, vec![vec![0, 0]]);
+        Ok(())
+    }
+
+    #[test]
+    fn deeply_nested_any_does_not_overflow_the_stack() -> Result<()> {
+        // An Any content holding an array nested 200 000 deep.
+        let depth = 200_000;
+        let mut content = vec![1];
+        for _ in 0..depth {
+            content.extend_from_slice(&[117, 1]);
+        }
+        content.push(126);
+        let bytes = handmade(5, CONTENT_ANY, "arr", &content);
+        let scan = scan_update_v1(&bytes)?;
+        assert_eq!(scan.items.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn skip_structs_advance_the_clock() -> Result<()> {
+        let doc = Doc::with_client_id(7);
+        let text = doc.get_or_insert_text("t");
+        let u1 = capture(&doc, |txn| text.push(txn, "a"));
+        let u2 = capture(&doc, |txn| text.push(txn, "bc"));
+        let u3 = capture(&doc, |txn| text.push(txn, "d"));
+        let merged = yrs::merge_updates_v1([u1.as_slice(), u3.as_slice()]).unwrap();
+        let scan = scan_update_v1(&merged)?;
+        let ids: Vec<ItemId> = scan.items.iter().map(|i| i.id).collect();
+        assert_eq!(ids, vec![ItemId::new(7, 0), ItemId::new(7, 3)]);
+        // Split it finely: the Skip is left out, and the parts still make the text.
+        let parts = split_update_v1(&merged, 1)?;
+        assert_eq!(parts.len(), 2);
+        for part in &parts {
+            let scan = scan_update_v1(part)?;
+            assert_eq!(scan.items.len(), 1);
+        }
+        let fresh = Doc::new();
+        for part in parts.iter().rev() {
+            apply(&fresh, part);
+        }
+        apply(&fresh, &u2);
+        let t = fresh.get_or_insert_text("t");
+        assert_eq!(t.get_string(&fresh.transact()), "abcd");
+        Ok(())
+    }
+
+    fn roots_json(doc: &Doc) -> String {
+        use yrs::types::ToJson;
+        let txn = doc.transact();
+        let mut out = String::new();
+        let mut roots: Vec<_> = txn.root_refs().map(|(n, v)| (n.to_string(), v)).collect();
+        roots.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, value) in roots {
+            out.push_str(&format!("{name}={:?};", value.to_json(&txn)));
+        }
+        out
+    }
+
+    /// Split `bytes`, check the sizes, apply the parts to fresh docs in order and in
+    /// reverse, and compare with the original.
+    fn check_split(bytes: &[u8], max_bytes: usize) -> Result<usize> {
+        let parts = split_update_v1(bytes, max_bytes)?;
+        for part in &parts {
+            let scan = scan_update_v1(part)?;
+            if part.len() > max_bytes {
+                let structs = scan.items.len() + scan.gc.len();
+                assert!(
+                    structs == 1 || (structs == 0 && scan.deletes.len() == 1),
+                    "a part of {} bytes over {max_bytes} holds a single struct or deleted range",
+                    part.len()
+                );
+            }
+        }
+        if bytes.len() <= max_bytes {
+            assert_eq!(parts, vec![bytes.to_vec()]);
+        }
+        let original = Doc::new();
+        apply(&original, bytes);
+        let expected_state = full_state(&original);
+        let expected = scan_update_v1(&expected_state)?;
+        for order in [false, true] {
+            let doc = Doc::new();
+            let iter: Box<dyn Iterator<Item = &Vec<u8>>> = if order {
+                Box::new(parts.iter().rev())
+            } else {
+                Box::new(parts.iter())
+            };
+            for part in iter {
+                apply(&doc, part);
+            }
+            assert_eq!(
+                doc.transact().state_vector(),
+                original.transact().state_vector()
+            );
+            let state = full_state(&doc);
+            // The same structs, ids, origins and parents (the bytes may differ only in
+            // the order yrs writes the keys of Any maps, which are hash maps).
+            let got = scan_update_v1(&state)?;
+            assert_eq!(got, expected, "reversed: {order}");
+            let cover = |s: &Scan| {
+                merged(
+                    s.deletes
+                        .iter()
+                        .map(|(id, len)| (id.client, id.clock, id.clock + len)),
+                )
+            };
+            assert_eq!(cover(&got), cover(&expected));
+            assert_eq!(roots_json(&doc), roots_json(&original));
+        }
+        Ok(parts.len())
+    }
+
+    #[test]
+    fn split_parts_rebuild_the_same_doc() -> Result<()> {
+        let rich = full_state(&rich_doc());
+        assert!(check_split(&rich, 64)? > 3);
+        check_split(&rich, 1024)?;
+        assert_eq!(check_split(&rich, rich.len())?, 1);
+        // One struct, or one deleted range, per part.
+        let scan = scan_update_v1(&rich)?;
+        assert_eq!(
+            check_split(&rich, 1)?,
+            scan.items.len() + scan.gc.len() + scan.deletes.len()
+        );
+
+        // Many small edits of several clients, with deletes spread through the text.
+        let a = Doc::with_client_id(11);
+        let b = Doc::with_client_id(12);
+        let ta = a.get_or_insert_text("doc:x");
+        let tb = b.get_or_insert_text("doc:x");
+        for i in 0..300u32 {
+            let (doc, text) = if i % 3 == 0 { (&b, &tb) } else { (&a, &ta) };
+            let mut txn = doc.transact_mut();
+            let len = text.len(&txn);
+            text.insert(&mut txn, (i * 7) % (len + 1), "word ");
+            if i % 5 == 0 && len > 10 {
+                text.remove_range(&mut txn, (i * 3) % (len - 5), 2);
+            }
+            drop(txn);
+            if i % 10 == 0 {
+                sync(&a, &b);
+                sync(&b, &a);
+            }
+        }
+        sync(&b, &a);
+        let typed = full_state(&a);
+        check_split(&typed, 64)?;
+        check_split(&typed, 1024)?;
+        // A delete set too big for one part is cut into delete-only parts.
+        let ds_bytes = {
+            let scan = scan_update_v1(&typed)?;
+            assert!(scan.deletes.len() > 20);
+            scan.deletes.len()
+        };
+        assert!(ds_bytes > 0);
+        check_split(&typed, 16)?;
+        Ok(())
+    }
+
+    #[test]
+    fn split_a_large_single_client_doc() -> Result<()> {
+        let doc = Doc::with_client_id(21);
+        let text = doc.get_or_insert_text("doc:big");
+        let chunk = "x".repeat(1024);
+        for _ in 0..3 * 1024 {
+            // Inserting at the front keeps the items from squashing into one.
+            text.insert(&mut doc.transact_mut(), 0, &chunk);
+        }
+        let bytes = full_state(&doc);
+        assert!(bytes.len() > 3_000_000);
+        let max = 256 * 1024;
+        let parts = split_update_v1(&bytes, max)?;
+        assert!(parts.len() >= 12, "{} parts", parts.len());
+        assert!(parts.iter().all(|p| p.len() <= max));
+        let fresh = Doc::new();
+        for part in parts.iter().rev() {
+            apply(&fresh, part);
+        }
+        let t = fresh.get_or_insert_text("doc:big");
+        assert_eq!(t.len(&fresh.transact()), 3 * 1024 * 1024);
+        assert_eq!(full_state(&fresh), bytes);
+        Ok(())
+    }
+
+    // ---- zone index ----
+
+    fn some(path: &[&str]) -> Option<ZonePath> {
+        Some(path.iter().map(|s| s.to_string()).collect())
+    }
+
+    fn touched(index: &ZoneIndex, update: &[u8]) -> Result<BTreeSet<Option<ZonePath>>> {
+        Ok(index.touched(&scan_update_v1(update)?))
+    }
+
+    /// A room doc, its index, and the client that edits it.
+    fn room_model() -> Result<(Doc, ZoneIndex)> {
+        let doc = Doc::with_client_id(100);
+        let mut index = ZoneIndex::new();
+        {
+            let mut txn = doc.transact_mut();
+            let messages = txn.get_or_insert_map("messages");
+            messages.insert(
+                &mut txn,
+                "m1",
+                MapPrelim::from([
+                    ("author", yrs::In::from(Any::from("alice"))),
+                    ("text", yrs::In::from(TextPrelim::new("hello"))),
+                    ("reactions", yrs::In::from(MapPrelim::default())),
+                ]),
+            );
+            let a = txn.get_or_insert_text("doc:a");
+            a.insert(&mut txn, 0, "alpha text");
+            let b = txn.get_or_insert_text("doc:b");
+            b.insert(&mut txn, 0, "beta text");
+        }
+        index.record(&scan_update_v1(&full_state(&doc))?);
+        Ok((doc, index))
+    }
+
+    fn message(txn: &mut TransactionMut, id: &str) -> yrs::MapRef {
+        let messages = txn.get_or_insert_map("messages");
+        messages.get(txn, id).unwrap().cast().unwrap()
+    }
+
+    fn reactions_of(txn: &mut TransactionMut, id: &str) -> yrs::MapRef {
+        let m = message(txn, id);
+        m.get(txn, "reactions").unwrap().cast().unwrap()
+    }
+
+    #[test]
+    fn zones_of_edits() -> Result<()> {
+        let (room, mut index) = room_model()?;
+        assert!(!index.is_empty());
+        // An editor with its own client id, synced with the room.
+        let editor = Doc::with_client_id(200);
+        sync(&room, &editor);
+
+        // A reaction inside messages/m1/reactions.
+        let update = capture(&editor, |txn| {
+            reactions_of(txn, "m1").insert(txn, "carol", "🎉");
+        });
+        assert_eq!(
+            touched(&index, &update)?,
+            BTreeSet::from([some(&["messages", "m1", "reactions"])])
+        );
+        index.record(&scan_update_v1(&update)?);
+        // Replacing the same reaction: the new entry carries an origin, not a parent.
+        let update = capture(&editor, |txn| {
+            reactions_of(txn, "m1").insert(txn, "carol", "👀");
+        });
+        assert!(scan_update_v1(&update)?.items[0].parent.is_none());
+        assert_eq!(
+            touched(&index, &update)?,
+            BTreeSet::from([some(&["messages", "m1", "reactions"])])
+        );
+        index.record(&scan_update_v1(&update)?);
+
+        // Typing in the middle of doc:a: items carry origins, not parents.
+        let a = editor.get_or_insert_text("doc:a");
+        let update = capture(&editor, |txn| a.insert(txn, 3, "XYZ"));
+        assert!(scan_update_v1(&update)?.items[0].origin.is_some());
+        assert_eq!(
+            touched(&index, &update)?,
+            BTreeSet::from([some(&["doc:a"])])
+        );
+        index.record(&scan_update_v1(&update)?);
+        // Deleting across the text just typed and the original text.
+        let update = capture(&editor, |txn| a.remove_range(txn, 2, 4));
+        assert_eq!(
+            touched(&index, &update)?,
+            BTreeSet::from([some(&["doc:a"])])
+        );
+
+        // Deleting in doc:b.
+        let b = editor.get_or_insert_text("doc:b");
+        let update = capture(&editor, |txn| b.remove_range(txn, 1, 3));
+        assert!(scan_update_v1(&update)?.items.is_empty());
+        assert_eq!(
+            touched(&index, &update)?,
+            BTreeSet::from([some(&["doc:b"])])
+        );
+
+        // The message's own text.
+        let update = capture(&editor, |txn| {
+            let m = message(txn, "m1");
+            let t: yrs::TextRef = m.get(txn, "text").unwrap().cast().unwrap();
+            t.insert(txn, 5, " again");
+        });
+        assert_eq!(
+            touched(&index, &update)?,
+            BTreeSet::from([some(&["messages", "m1", "text"])])
+        );
+
+        // Edits on top of content the index has never seen.
+        let stranger = Doc::with_client_id(300);
+        let s = stranger.get_or_insert_text("doc:a");
+        s.insert(&mut stranger.transact_mut(), 0, "unseen");
+        let update = capture(&stranger, |txn| s.insert(txn, 3, "!"));
+        assert_eq!(touched(&index, &update)?, BTreeSet::from([None]));
+        let update = capture(&stranger, |txn| s.remove_range(txn, 0, 1));
+        assert_eq!(touched(&index, &update)?, BTreeSet::from([None]));
+
+        // A new message map with fields: touches messages only, and its inside resolves
+        // within the update.
+        let update = capture(&editor, |txn| {
+            let messages = txn.get_or_insert_map("messages");
+            messages.insert(
+                txn,
+                "m2",
+                MapPrelim::from([
+                    ("author", yrs::In::from(Any::from("bob"))),
+                    ("text", yrs::In::from(TextPrelim::new("new message"))),
+                    ("reactions", yrs::In::from(MapPrelim::default())),
+                ]),
+            );
+        });
+        let scan = scan_update_v1(&update)?;
+        assert!(scan.items.len() >= 4);
+        assert_eq!(index.touched(&scan), BTreeSet::from([some(&["messages"])]));
+        index.record(&scan);
+        let update = capture(&editor, |txn| {
+            reactions_of(txn, "m2").insert(txn, "dave", "❤️");
+        });
+        assert_eq!(
+            touched(&index, &update)?,
+            BTreeSet::from([some(&["messages", "m2", "reactions"])])
+        );
+        // The same update's items listed in reverse still resolve through each other.
+        let mut reversed = scan.clone();
+        reversed.items.reverse();
+        let mut fresh = ZoneIndex::new();
+        fresh.record(&scan_update_v1(&full_state(&room))?);
+        assert_eq!(
+            fresh.touched(&reversed),
+            BTreeSet::from([some(&["messages"])])
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn zones_of_sequence_types_and_gc() -> Result<()> {
+        let doc = Doc::with_client_id(5);
+        let mut index = ZoneIndex::new();
+        let list = doc.get_or_insert_array("list");
+        let update = capture(&doc, |txn| {
+            list.push_back(txn, 1i64);
+            list.push_back(txn, MapPrelim::default());
+        });
+        assert_eq!(touched(&index, &update)?, BTreeSet::from([some(&["list"])]));
+        index.record(&scan_update_v1(&update)?);
+        let update = capture(&doc, |txn| {
+            let m: yrs::MapRef = list.get(txn, 1).unwrap().cast().unwrap();
+            m.insert(txn, "k", "v");
+        });
+        let scan = scan_update_v1(&update)?;
+        let Some(ParentRef::Item(map_id)) = scan.items[0].parent else {
+            panic!("a parent");
+        };
+        let seg = format!("#{}.{}", map_id.client, map_id.clock);
+        assert_eq!(
+            index.touched(&scan),
+            BTreeSet::from([some(&["list", &seg])])
+        );
+        // GC structs touch nothing; items whose parent is not a type touch nothing.
+        let gc_only = Scan {
+            gc: vec![(ItemId::new(5, 100), 3)],
+            ..Scan::default()
+        };
+        assert!(index.touched(&gc_only).is_empty());
+        index.record(&gc_only);
+        let deletes_gc = Scan {
+            deletes: vec![(ItemId::new(5, 100), 3)],
+            ..Scan::default()
+        };
+        assert!(index.touched(&deletes_gc).is_empty());
+        let into_non_type = Scan {
+            items: vec![ScannedItem {
+                id: ItemId::new(6, 0),
+                len: 1,
+                origin: None,
+                right_origin: None,
+                parent: Some(ParentRef::Item(ItemId::new(5, 0))),
+                parent_sub: None,
+                is_type: false,
+            }],
+            ..Scan::default()
+        };
+        assert!(index.touched(&into_non_type).is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn zone_index_survives_cycles_and_self_references() {
+        let item = |client, clock, origin: Option<ItemId>, parent: Option<ParentRef>| ScannedItem {
+            id: ItemId::new(client, clock),
+            len: 1,
+            origin,
+            right_origin: None,
+            parent,
+            parent_sub: None,
+            is_type: true,
+        };
+        let scan = Scan {
+            items: vec![
+                item(1, 0, Some(ItemId::new(1, 0)), None),
+                item(2, 0, None, Some(ParentRef::Item(ItemId::new(3, 0)))),
+                item(3, 0, None, Some(ParentRef::Item(ItemId::new(2, 0)))),
+                item(4, 0, Some(ItemId::new(5, 0)), None),
+                item(5, 0, Some(ItemId::new(4, 0)), None),
+            ],
+            ..Scan::default()
+        };
+        let mut index = ZoneIndex::new();
+        assert_eq!(index.touched(&scan), BTreeSet::from([None]));
+        index.record(&scan);
+        let inside = Scan {
+            items: vec![item(9, 0, None, Some(ParentRef::Item(ItemId::new(2, 0))))],
+            ..Scan::default()
+        };
+        assert_eq!(index.touched(&inside), BTreeSet::from([None]));
+    }
+
+    #[test]
+    fn typing_coalesces_to_constant_memory() {
+        let mut index = ZoneIndex::new();
+        let first = ScannedItem {
+            id: ItemId::new(1, 0),
+            len: 1,
+            origin: None,
+            right_origin: None,
+            parent: Some(ParentRef::Root("doc:a".into())),
+            parent_sub: None,
+            is_type: false,
+        };
+        index.record(&Scan {
+            items: vec![first],
+            ..Scan::default()
+        });
+        for clock in 1..100_000u32 {
+            // Each keystroke in its own update, after the previous character.
+            let item = ScannedItem {
+                id: ItemId::new(1, clock),
+                len: 1,
+                origin: Some(ItemId::new(1, clock - 1)),
+                right_origin: None,
+                parent: None,
+                parent_sub: None,
+                is_type: false,
+            };
+            index.record(&Scan {
+                items: vec![item],
+                ..Scan::default()
+            });
+        }
+        assert_eq!(index.len(), 1);
+        // Recording the same again changes nothing.
+        index.record(&Scan {
+            items: vec![ScannedItem {
+                id: ItemId::new(1, 500),
+                len: 10,
+                origin: Some(ItemId::new(1, 499)),
+                right_origin: None,
+                parent: None,
+                parent_sub: None,
+                is_type: false,
+            }],
+            ..Scan::default()
+        });
+        assert_eq!(index.len(), 1);
+        let delete_all = Scan {
+            deletes: vec![(ItemId::new(1, 0), 100_000)],
+            ..Scan::default()
+        };
+        assert_eq!(
+            index.touched(&delete_all),
+            BTreeSet::from([some(&["doc:a"])])
+        );
+    }
+
+    #[test]
+    fn typing_with_yrs_stays_small() -> Result<()> {
+        let (room, mut index) = room_model()?;
+        let editor = Doc::with_client_id(200);
+        sync(&room, &editor);
+        let a = editor.get_or_insert_text("doc:a");
+        let ranges_before = index.len();
+        for i in 0..2_000u32 {
+            // Type, and now and then move the cursor or delete a character.
+            let update = capture(&editor, |txn| {
+                let len = a.len(txn);
+                if i % 50 == 49 {
+                    a.remove_range(txn, len / 2, 1);
+                } else {
+                    a.insert(txn, if i % 100 < 50 { len } else { 4 }, "k");
+                }
+            });
+            let scan = scan_update_v1(&update)?;
+            let touched = index.touched(&scan);
+            assert_eq!(touched, BTreeSet::from([some(&["doc:a"])]));
+            index.record(&scan);
+        }
+        assert!(index.len() <= ranges_before + 2, "{}", index.len());
+        Ok(())
+    }
+
+    /// Real updates to mutate.
+    fn samples() -> &'static Vec<Vec<u8>> {
+        static SAMPLES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+        SAMPLES.get_or_init(|| {
+            let doc = rich_doc();
+            let mut out = vec![full_state(&doc)];
+            let text = doc.get_or_insert_text("doc:a");
+            out.push(capture(&doc, |txn| text.insert(txn, 2, "abc")));
+            out.push(capture(&doc, |txn| text.remove_range(txn, 1, 5)));
+            out.push(handmade(5, CONTENT_JSON, "arr", &[1, 1, b'1', 1, b'2']));
+            out
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            if let Ok(scan) = scan_update_v1(&bytes) {
+                let mut index = ZoneIndex::new();
+                index.touched(&scan);
+                index.record(&scan);
+                index.touched(&scan);
+            }
+            let _ = split_update_v1(&bytes, 8);
+        }
+
+        #[test]
+        fn mutated_updates_never_panic(
+            which in any::<usize>(),
+            at in any::<usize>(),
+            byte in any::<u8>(),
+            how in 0u8..3,
+        ) {
+            let samples = samples();
+            let mut bytes = samples[which % samples.len()].clone();
+            let at = at % bytes.len();
+            match how {
+                0 => bytes[at] = byte,
+                1 => bytes.insert(at, byte),
+                _ => {
+                    bytes.remove(at);
+                }
+            }
+            if let Ok(scan) = scan_update_v1(&bytes) {
+                let mut index = ZoneIndex::new();
+                index.record(&scan_update_v1(&samples[0]).unwrap());
+                index.touched(&scan);
+                index.record(&scan);
+            }
+            let _ = split_update_v1(&bytes, 48);
+        }
+    }
+}
