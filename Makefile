@@ -18,7 +18,7 @@ WASM_OUT := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release
 PORT ?= 8787
 CORE_SRC := Cargo.toml Cargo.lock $(shell find core -name '*.rs' -o -name Cargo.toml)
 WASM_SRC := $(CORE_SRC) $(shell find wasm/src -name '*.rs') wasm/Cargo.toml
-EDGE_SRC := $(CORE_SRC) $(shell find edge/src -name '*.rs') edge/Cargo.toml
+EDGE_SRC := $(CORE_SRC) $(shell find edge/src -name '*.rs') edge/Cargo.toml edge/openapi.json
 NPM_SRC := $(wildcard npm/src/*.ts) npm/package.json npm/tsconfig.json
 DEMO_SRC := $(shell find demo -path demo/dist -prune -o -type f -print 2>/dev/null)
 

@@ -38,9 +38,12 @@ describe("edge under workerd", () => {
     assert.deepEqual(await missing.json(), {
       error: { code: "not_found", message: "no route for GET /nope" },
     });
-    const noUpgrade = await fetch(`${edge.http}/rooms/abc`);
-    assert.equal(noUpgrade.status, 426);
-    assert.equal((await noUpgrade.json()).error.code, "upgrade_required");
+    // Without an upgrade the room's URL answers its summary (the REST API).
+    const summary = await fetch(`${edge.http}/rooms/abc`);
+    assert.equal(summary.status, 200);
+    assert.deepEqual((await summary.json()).documents, []);
+    const wrongMethod = await fetch(`${edge.http}/rooms/abc`, { method: "POST" });
+    assert.equal(wrongMethod.status, 404);
   });
 
   test("offline replacements of one sentence: the same conflict on both clients and at the edge, resolved once", () =>

@@ -15,6 +15,15 @@ export const COMPATIBILITY_DATE = "2026-04-20";
 /** The same flags as `edge/wrangler.toml`. */
 export const COMPATIBILITY_FLAGS = ["no_web_socket_compression"];
 
+/** What `edge/.dev.vars` sets for `make dev`. */
+export const DEV_BINDINGS = { CONFAB_DEV: "1" };
+/** The documented development secret and API key (see edge/src/config.rs). */
+export const DEV_SECRET = "confab-dev-secret";
+export const DEV_API_KEY = "confab-dev-api-key";
+
+/** The benchmarks measure throughput: per-connection rate limits off. */
+export const BENCH_LIMITS = { CONFAB_RATE_PER_SEC: "1000000", CONFAB_RATE_BURST: "1000000" };
+
 /** A fresh temporary directory. */
 export function tempDir(prefix = "confab-test-") {
   return mkdtemp(path.join(tmpdir(), prefix));
@@ -26,9 +35,11 @@ export function tempDir(prefix = "confab-test-") {
  * hands out workerd's own socket instead of Miniflare's entry, which passes every
  * request and WebSocket frame through a proxy in this Node process (the benchmarks
  * use it, so the clients' process does not also carry the server's traffic).
- * @param {{ persistTo?: string, port?: number, direct?: boolean }} [options]
+ * `bindings` adds or overrides the Worker's variables (development mode is on unless
+ * `CONFAB_DEV` is set to "0").
+ * @param {{ persistTo?: string, port?: number, direct?: boolean, bindings?: Record<string, string> }} [options]
  */
-export async function startEdge({ persistTo, port = 0, direct = false } = {}) {
+export async function startEdge({ persistTo, port = 0, direct = false, bindings = {} } = {}) {
   const mf = new Miniflare({
     scriptPath: path.join(ROOT, "edge/build/worker/shim.mjs"),
     modules: true,
@@ -40,6 +51,7 @@ export async function startEdge({ persistTo, port = 0, direct = false } = {}) {
     compatibilityFlags: COMPATIBILITY_FLAGS,
     durableObjects: { ROOMS: { className: "RoomObject", useSQLite: true } },
     durableObjectsPersist: persistTo ?? false,
+    bindings: { ...DEV_BINDINGS, ...bindings },
     cf: false,
     host: "127.0.0.1",
     port,

@@ -215,12 +215,7 @@ pub fn mint(secret: &[u8], claims: &Claims) -> String {
 
 /// Check `token` for `room` at `now_ms`: signature first (nothing in an unsigned token
 /// is believed), then room, then expiry.
-pub fn verify(
-    secret: &[u8],
-    token: &str,
-    room: &str,
-    now_ms: u64,
-) -> Result<Claims, TokenError> {
+pub fn verify(secret: &[u8], token: &str, room: &str, now_ms: u64) -> Result<Claims, TokenError> {
     if token.is_empty() {
         return Err(TokenError::Missing);
     }
@@ -254,8 +249,8 @@ pub fn verify(
         .map_err(|_| TokenError::BadSignature)?;
     let json = unbase64url(body)
         .ok_or_else(|| TokenError::Malformed("the claims are not base64url".into()))?;
-    let claims: Claims = serde_json::from_slice(&json)
-        .map_err(|e| TokenError::Malformed(format!("claims: {e}")))?;
+    let claims: Claims =
+        serde_json::from_slice(&json).map_err(|e| TokenError::Malformed(format!("claims: {e}")))?;
     if claims.room != room {
         return Err(TokenError::WrongRoom {
             token_room: claims.room,
@@ -374,7 +369,10 @@ mod tests {
     fn signed_claims_with_an_unknown_role_are_malformed() {
         let json = br#"{"room":"r","sub":"u","name":"U","kind":"person","role":"root","exp":9}"#;
         let signed = format!("v1.{}", base64url(json));
-        let token = format!("{signed}.{}", base64url(&hmac_sha256(b"k", signed.as_bytes())));
+        let token = format!(
+            "{signed}.{}",
+            base64url(&hmac_sha256(b"k", signed.as_bytes()))
+        );
         let err = verify(b"k", &token, "r", 0).unwrap_err();
         assert!(err.to_string().contains("unknown role `root`"), "{err}");
     }

@@ -352,11 +352,17 @@ struct AcquireArgs {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RenewArgs {
+    resource: String,
+    fence: u64,
+    ttl_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LeaseArgs {
     resource: String,
     fence: u64,
-    #[serde(default)]
-    ttl_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -526,7 +532,13 @@ impl Authority {
     }
 
     /// Hold `update` by `actor` for `document`; returns the suggestion's id.
-    pub fn add_suggestion(&mut self, actor: &Actor, document: &str, update: &[u8], now_ms: u64) -> String {
+    pub fn add_suggestion(
+        &mut self,
+        actor: &Actor,
+        document: &str,
+        update: &[u8],
+        now_ms: u64,
+    ) -> String {
         let id = self.next_id("s");
         self.suggestions.push(Suggestion {
             id: id.clone(),
@@ -681,17 +693,18 @@ impl Authority {
                 let lease = self
                     .locks
                     .acquire(&a.resource, &actor.holder(), a.ttl_ms, now_ms)?;
-                let e = ev("lock.acquired", Some(&a.resource), json!({ "lease": lease }));
+                let e = ev(
+                    "lock.acquired",
+                    Some(&a.resource),
+                    json!({ "lease": lease }),
+                );
                 done(json!({ "lease": lease }), vec![e])
             }
             "lock.renew" => {
-                let a: LeaseArgs = args(op, raw)?;
-                let ttl = a
-                    .ttl_ms
-                    .ok_or_else(|| OpError::invalid("lock.renew: missing field `ttlMs`"))?;
+                let a: RenewArgs = args(op, raw)?;
                 let lease = self
                     .locks
-                    .renew(&a.resource, &actor.id, a.fence, ttl, now_ms)?;
+                    .renew(&a.resource, &actor.id, a.fence, a.ttl_ms, now_ms)?;
                 let e = ev("lock.renewed", Some(&a.resource), json!({ "lease": lease }));
                 done(json!({ "lease": lease }), vec![e])
             }
@@ -700,7 +713,11 @@ impl Authority {
                 let lease = self
                     .locks
                     .release(&a.resource, &actor.id, a.fence, now_ms)?;
-                let e = ev("lock.released", Some(&a.resource), json!({ "lease": lease }));
+                let e = ev(
+                    "lock.released",
+                    Some(&a.resource),
+                    json!({ "lease": lease }),
+                );
                 done(json!({ "released": lease }), vec![e])
             }
             "lock.verify" => {
@@ -729,6 +746,7 @@ impl Authority {
                 done(json!({ "policies": self.locks.policies() }), vec![e])
             }
             "activity.record" => {
+                Self::require(actor, op, Role::Reviewer)?;
                 let a: ActivityArgs = args(op, raw)?;
                 let kind = ActivityKind::parse(&a.kind).ok_or_else(|| {
                     OpError::invalid(format!(
@@ -813,6 +831,7 @@ impl Authority {
             }
             "activity.list" => done(json!({ "activities": self.activities }), vec![]),
             "agent.status" => {
+                Self::require(actor, op, Role::Reviewer)?;
                 let a: StatusArgs = args(op, raw)?;
                 if a.status != "active" && a.status != "idle" {
                     return Err(OpError::invalid(format!(
@@ -822,7 +841,10 @@ impl Authority {
                 }
                 let before = self.agent_status(&actor.id).to_owned();
                 self.agent_status.insert(actor.id.clone(), a.status.clone());
-                let events = self.status_event(actor, &before, now_ms).into_iter().collect();
+                let events = self
+                    .status_event(actor, &before, now_ms)
+                    .into_iter()
+                    .collect();
                 done(json!({ "agent": actor.id, "status": a.status }), events)
             }
             "agent.list" => {
@@ -836,6 +858,7 @@ impl Authority {
                 done(json!({ "agents": list }), vec![])
             }
             "collaboration.start" => {
+                Self::require(actor, op, Role::Reviewer)?;
                 let a: CollabArgs = args(op, raw)?;
                 if a.title.trim().is_empty() {
                     return Err(OpError::invalid("collaboration.start: `title` is empty"));
@@ -866,6 +889,7 @@ impl Authority {
                 done(json!({ "collaboration": c }), vec![e])
             }
             "collaboration.decide" | "collaboration.end" => {
+                Self::require(actor, op, Role::Reviewer)?;
                 let (id, text, ending) = if op == "collaboration.decide" {
                     let a: DecideArgs = args(op, raw)?;
                     (a.id, Some(a.text), false)
@@ -916,7 +940,9 @@ impl Authority {
                     .user
                     .unwrap_or_else(|| format!("guest-{}", self.next_id("")));
                 if user.is_empty() || user.len() > 128 {
-                    return Err(OpError::invalid("member.invite: `user` must be 1 to 128 bytes"));
+                    return Err(OpError::invalid(
+                        "member.invite: `user` must be 1 to 128 bytes",
+                    ));
                 }
                 let name = a.name.unwrap_or_else(|| user.clone());
                 self.removed.remove(&user);
@@ -948,6 +974,12 @@ impl Authority {
             "member.role" => {
                 Self::require_owner(actor, op)?;
                 let a: RoleArgs = args(op, raw)?;
+                if self.removed.contains(&a.user) {
+                    return Err(OpError::invalid(format!(
+                        "member.role: {} left or was removed from this room; invite them again",
+                        a.user
+                    )));
+                }
                 if a.user == actor.id && a.role != Role::Owner {
                     return Err(OpError::invalid(
                         "member.role: an owner cannot demote themselves; transfer ownership first",
@@ -958,13 +990,8 @@ impl Authority {
                     .members
                     .get(&a.user)
                     .map_or_else(|| a.user.clone(), |m| m.name.clone());
-                self.members.insert(
-                    a.user.clone(),
-                    Member {
-                        role: a.role,
-                        name,
-                    },
-                );
+                self.members
+                    .insert(a.user.clone(), Member { role: a.role, name });
                 let e = ev(
                     "role.changed",
                     Some(&a.user),
@@ -978,7 +1005,9 @@ impl Authority {
                 Self::require_owner(actor, op)?;
                 let a: UserArgs = args(op, raw)?;
                 if a.user == actor.id {
-                    return Err(OpError::invalid("member.transfer: you already own this room"));
+                    return Err(OpError::invalid(
+                        "member.transfer: you already own this room",
+                    ));
                 }
                 if self.removed.contains(&a.user) {
                     return Err(OpError::invalid(format!(
@@ -997,13 +1026,16 @@ impl Authority {
                         name,
                     },
                 );
-                self.members.insert(
-                    actor.id.clone(),
-                    Member {
-                        role: Role::Editor,
-                        name: actor.name.clone(),
-                    },
-                );
+                // The app's backend (the API key) stays an owner; a person steps down.
+                if *actor != Actor::server() {
+                    self.members.insert(
+                        actor.id.clone(),
+                        Member {
+                            role: Role::Editor,
+                            name: actor.name.clone(),
+                        },
+                    );
+                }
                 let e = ev(
                     "role.changed",
                     Some(&a.user),
@@ -1021,15 +1053,23 @@ impl Authority {
             }
             "member.leave" | "member.remove" => {
                 let user = if op == "member.leave" {
+                    if *actor == Actor::anonymous() || *actor == Actor::server() {
+                        return Err(OpError::invalid(format!(
+                            "member.leave: {} has no membership to leave (it carries no token)",
+                            actor.id
+                        )));
+                    }
                     actor.id.clone()
                 } else {
                     Self::require_owner(actor, op)?;
                     args::<UserArgs>(op, raw)?.user
                 };
-                let owner = self.members.get(&user).map_or(
-                    user == actor.id && actor.role.is_owner(),
-                    |m| m.role.is_owner(),
-                );
+                let owner = self
+                    .members
+                    .get(&user)
+                    .map_or(user == actor.id && actor.role.is_owner(), |m| {
+                        m.role.is_owner()
+                    });
                 if owner {
                     return Err(OpError::invalid(format!(
                         "{op}: {user} owns this room; transfer ownership first"
@@ -1107,7 +1147,11 @@ impl Authority {
                     )));
                 }
                 self.resolve_suggestion(&a.id, false);
-                let e = ev("suggestion.rejected", Some(&a.id), json!({ "document": doc }));
+                let e = ev(
+                    "suggestion.rejected",
+                    Some(&a.id),
+                    json!({ "document": doc }),
+                );
                 done(json!({ "rejected": a.id }), vec![e])
             }
             other => Err(OpError::not_found(format!("unknown operation `{other}`"))),
@@ -1208,7 +1252,12 @@ mod tests {
             .unwrap_err();
         assert!(err.message.contains("missing field `ttlMs`"), "{err}");
         let err = a
-            .handle(&bot, "lock.acquire", json!({"resource": "y", "ttlMs": "x"}), 8)
+            .handle(
+                &bot,
+                "lock.acquire",
+                json!({"resource": "y", "ttlMs": "x"}),
+                8,
+            )
             .unwrap_err();
         assert!(err.message.contains("invalid type"), "{err}");
         assert_eq!(a.expire(1_005).len(), 1);
@@ -1236,10 +1285,20 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(err.code, "forbidden");
-        let out = a.handle(&owner, "member.role", json!({"user": "v", "role": "editor"}), 0)?;
+        let out = a.handle(
+            &owner,
+            "member.role",
+            json!({"user": "v", "role": "editor"}),
+            0,
+        )?;
         assert_eq!(out.role_change, Some(("v".into(), Some(Role::Editor))));
         assert_eq!(a.admit(&claims("v", Role::Viewer))?.role, Role::Editor);
-        let out = a.handle(&owner, "member.invite", json!({"role": "reviewer", "user": "r"}), 1_000)?;
+        let out = a.handle(
+            &owner,
+            "member.invite",
+            json!({"role": "reviewer", "user": "r"}),
+            1_000,
+        )?;
         assert_eq!(out.mint.as_ref().map(|c| c.role), Some(Role::Reviewer));
         assert_eq!(out.mint.as_ref().map(|c| c.exp), Some(3_601));
         // Transfer: o becomes an editor, v the owner.
@@ -1251,7 +1310,12 @@ mod tests {
         assert!(a.handle(&new_owner, "member.leave", json!({}), 0).is_err());
         a.handle(&actor("r", Role::Reviewer), "member.leave", json!({}), 0)?;
         assert!(a.admit(&claims("r", Role::Reviewer)).is_err());
-        a.handle(&new_owner, "member.invite", json!({"role": "viewer", "user": "r"}), 0)?;
+        a.handle(
+            &new_owner,
+            "member.invite",
+            json!({"role": "viewer", "user": "r"}),
+            0,
+        )?;
         assert_eq!(a.admit(&claims("r", Role::Reviewer))?.role, Role::Viewer);
         let back = Authority::from_json(&a.to_json()).unwrap();
         assert_eq!(back, a);
@@ -1262,7 +1326,12 @@ mod tests {
     fn activities_drive_agent_status_and_collaborations_record_decisions() -> Result<(), OpError> {
         let mut a = Authority::new();
         let bot = actor("bot", Role::Editor);
-        let c = a.handle(&bot, "collaboration.start", json!({"title": "Plan", "participants": ["ada"]}), 1)?;
+        let c = a.handle(
+            &bot,
+            "collaboration.start",
+            json!({"title": "Plan", "participants": ["ada"]}),
+            1,
+        )?;
         let cid = c.result["collaboration"]["id"].as_str().unwrap().to_owned();
         let out = a.handle(
             &bot,
@@ -1275,22 +1344,51 @@ mod tests {
         assert_eq!(a.agent_status("bot"), "active");
         let id = out.result["activity"]["id"].as_str().unwrap().to_owned();
         let err = a
-            .handle(&actor("eve", Role::Editor), "activity.complete", json!({"id": id}), 3)
+            .handle(
+                &actor("eve", Role::Editor),
+                "activity.complete",
+                json!({"id": id}),
+                3,
+            )
             .unwrap_err();
         assert_eq!(err.code, "forbidden");
-        let out = a.handle(&bot, "activity.complete", json!({"id": id, "result": "go"}), 4)?;
+        let out = a.handle(
+            &bot,
+            "activity.complete",
+            json!({"id": id, "result": "go"}),
+            4,
+        )?;
         assert_eq!(out.result["activity"]["status"], "completed");
         assert_eq!(a.agent_status("bot"), "idle");
-        assert!(a.handle(&bot, "activity.complete", json!({"id": id}), 5).is_err());
+        assert!(a
+            .handle(&bot, "activity.complete", json!({"id": id}), 5)
+            .is_err());
         let err = a
             .handle(&bot, "activity.record", json!({"kind": "dance"}), 5)
             .unwrap_err();
         assert!(err.message.contains("unknown kind `dance`"));
-        a.handle(&bot, "collaboration.decide", json!({"id": cid, "text": "ship"}), 6)?;
-        let out = a.handle(&bot, "collaboration.end", json!({"id": cid, "outcome": "shipped"}), 7)?;
+        a.handle(
+            &bot,
+            "collaboration.decide",
+            json!({"id": cid, "text": "ship"}),
+            6,
+        )?;
+        let out = a.handle(
+            &bot,
+            "collaboration.end",
+            json!({"id": cid, "outcome": "shipped"}),
+            7,
+        )?;
         assert_eq!(out.result["collaboration"]["decisions"][0]["text"], "ship");
         assert_eq!(out.result["collaboration"]["status"], "ended");
-        assert!(a.handle(&bot, "collaboration.decide", json!({"id": cid, "text": "x"}), 8).is_err());
+        assert!(a
+            .handle(
+                &bot,
+                "collaboration.decide",
+                json!({"id": cid, "text": "x"}),
+                8
+            )
+            .is_err());
         Ok(())
     }
 }

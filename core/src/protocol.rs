@@ -345,7 +345,9 @@ mod tests {
         let msgs = decode_frame(&frame)?;
         assert_eq!(msgs.len(), 3);
         assert!(matches!(&msgs[0], Incoming::SyncStep1(got) if *got == sv));
-        assert!(matches!(&msgs[1], Incoming::SyncStep2(u, raw) if u.encode_v1() == update && *raw == update));
+        assert!(
+            matches!(&msgs[1], Incoming::SyncStep2(u, raw) if u.encode_v1() == update && *raw == update)
+        );
         assert!(matches!(&msgs[2], Incoming::Update(u, _) if u.encode_v1() == update));
         Ok(())
     }

@@ -449,7 +449,9 @@ impl Room {
             });
         }
         let c = self.connections.entry(conn).or_default();
-        let rate = c.rate.get_or_insert_with(|| RateLimiter::new(&limits, now_ms));
+        let rate = c
+            .rate
+            .get_or_insert_with(|| RateLimiter::new(&limits, now_ms));
         if !rate.allow(&limits, now_ms) {
             return Err(Error::RateLimited {
                 per_sec: limits.messages_per_sec,
@@ -472,7 +474,9 @@ impl Room {
                 Incoming::Event(_) => {
                     return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_EVENT))
                 }
-                Incoming::Ack(_) => return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_ACK)),
+                Incoming::Ack(_) => {
+                    return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_ACK))
+                }
                 Incoming::Session(_) => {
                     return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_SESSION))
                 }
@@ -548,7 +552,9 @@ impl Room {
                 Incoming::Request { id, op, args } => {
                     let body = match self.handle_op(&actor, &op, args, now_ms) {
                         Ok(result) => json!({ "ok": true, "result": result }),
-                        Err(e) => json!({ "ok": false, "error": { "code": e.code, "message": e.message } }),
+                        Err(e) => {
+                            json!({ "ok": false, "error": { "code": e.code, "message": e.message } })
+                        }
                     };
                     out.push(Outgoing {
                         to: Recipient::Only(conn),
@@ -809,7 +815,8 @@ impl Room {
 
     fn event(&mut self, action: &str, actor: Option<&Actor>, target: Option<&str>, detail: Value) {
         let at = self.clock.now();
-        self.events.push(Event::new(action, actor, target, detail, at));
+        self.events
+            .push(Event::new(action, actor, target, detail, at));
     }
 
     /// Events since the last call, oldest first: the edge audits them, shows them live
@@ -904,7 +911,9 @@ impl Room {
         let mut result = outcome.result;
         if let Some(mut claims) = outcome.mint {
             let Some((secret, room)) = &self.token_key else {
-                return Err(OpError::invalid("this room cannot sign invitations (no secret)"));
+                return Err(OpError::invalid(
+                    "this room cannot sign invitations (no secret)",
+                ));
             };
             claims.room = room.clone();
             result["token"] = Value::from(crate::auth::mint(secret, &claims));
@@ -1009,31 +1018,48 @@ impl Room {
     ) -> std::result::Result<Value, OpError> {
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
-        struct Args {
+        struct ListArgs {
             #[serde(default)]
             conversation: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct IdArgs {
+            id: String,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct PostArgs {
             #[serde(default)]
-            text: Option<String>,
-            #[serde(default)]
-            id: Option<String>,
+            conversation: Option<String>,
+            text: String,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct WriteArgs {
+            id: String,
+            text: String,
             #[serde(default)]
             title: Option<String>,
             #[serde(default)]
             fence: Option<u64>,
         }
-        let args = if args.is_null() { json!({}) } else { args };
-        let a: Args = serde_json::from_value(args).map_err(|e| OpError::invalid(format!("{op}: {e}")))?;
-        let need = |field: &str, v: Option<String>| {
-            v.ok_or_else(|| OpError::invalid(format!("{op}: missing field `{field}`")))
-        };
+        fn parse<T: serde::de::DeserializeOwned>(
+            op: &str,
+            v: Value,
+        ) -> std::result::Result<T, OpError> {
+            let v = if v.is_null() { json!({}) } else { v };
+            serde_json::from_value(v).map_err(|e| OpError::invalid(format!("{op}: {e}")))
+        }
         let core_err = |e: Error| match e {
-            Error::UnknownConversation(_) | Error::UnknownDocument(_) | Error::UnknownMessage(_) => {
-                OpError::not_found(e.to_string())
-            }
+            Error::UnknownConversation(_)
+            | Error::UnknownDocument(_)
+            | Error::UnknownMessage(_) => OpError::not_found(e.to_string()),
             e => OpError::invalid(e.to_string()),
         };
         let result = match op {
             "message.list" => {
+                let a: ListArgs = parse(op, args)?;
                 let reader = self.reader();
                 let conversations = match a.conversation {
                     Some(c) => vec![c],
@@ -1051,14 +1077,16 @@ impl Room {
                     .documents()
                     .into_iter()
                     .map(|d| {
-                        let len = reader.document_text(&d.id).map_or(0, |t| t.encode_utf16().count());
+                        let len = reader
+                            .document_text(&d.id)
+                            .map_or(0, |t| t.encode_utf16().count());
                         json!({ "id": d.id, "title": d.title, "length": len })
                     })
                     .collect();
                 return Ok(json!({ "documents": docs }));
             }
             "document.get" => {
-                let id = need("id", a.id)?;
+                let id = parse::<IdArgs>(op, args)?.id;
                 let reader = self.reader();
                 let info = reader
                     .documents()
@@ -1076,8 +1104,9 @@ impl Room {
                         actor.role.as_str()
                     )));
                 }
+                let a: PostArgs = parse(op, args)?;
                 let conversation = a.conversation.unwrap_or_else(|| "main".into());
-                let text = need("text", a.text)?;
+                let text = a.text;
                 if text.len() > crate::authority::MAX_TEXT_BYTES * 16 {
                     return Err(OpError::invalid("message.post: `text` is over 256 KiB"));
                 }
@@ -1104,8 +1133,8 @@ impl Room {
                         actor.role.as_str()
                     )));
                 }
-                let id = need("id", a.id)?;
-                let text = need("text", a.text)?;
+                let a: WriteArgs = parse(op, args)?;
+                let (id, text) = (a.id, a.text);
                 if let Some(fence) = a.fence {
                     let lease = self
                         .authority
@@ -1132,15 +1161,25 @@ impl Room {
                 }
                 let title = a.title.unwrap_or_else(|| id.clone());
                 let writer = self.writer(now_ms);
-                writer.ensure_document(&id, &title, now_ms).map_err(core_err)?;
-                let len = writer.document_text(&id).map_err(core_err)?.encode_utf16().count() as u32;
+                writer
+                    .ensure_document(&id, &title, now_ms)
+                    .map_err(core_err)?;
+                let len = writer
+                    .document_text(&id)
+                    .map_err(core_err)?
+                    .encode_utf16()
+                    .count() as u32;
                 writer.replace_text(&id, 0, len, &text).map_err(core_err)?;
                 json!({ "id": id, "length": text.encode_utf16().count() })
             }
             "suggestion.accept" => {
-                let id = need("id", a.id)?;
+                let id = parse::<IdArgs>(op, args)?.id;
                 let (doc, update) = self.authority.suggestion_update(&id)?;
-                let holder = self.authority.locks.write_check(&doc, &actor.id, now_ms).is_ok()
+                let holder = self
+                    .authority
+                    .locks
+                    .write_check(&doc, &actor.id, now_ms)
+                    .is_ok()
                     && self.authority.locks.policies().contains_key(&doc);
                 if !actor.role.is_owner() && !holder {
                     return Err(OpError::forbidden(format!(
@@ -1150,11 +1189,17 @@ impl Room {
                 let decoded = Update::decode_v1(&update)
                     .map_err(|e| OpError::invalid(format!("stored suggestion `{id}`: {e}")))?;
                 let scan = scan_update_v1(&update).map_err(|e| OpError::invalid(e.to_string()))?;
-                self.apply(decoded).map_err(|e| OpError::invalid(e.to_string()))?;
+                self.apply(decoded)
+                    .map_err(|e| OpError::invalid(e.to_string()))?;
                 self.zones.record(&scan);
                 self.authority.resolve_suggestion(&id, true);
                 self.authority_dirty = true;
-                self.event("suggestion.accepted", Some(actor), Some(&id), json!({ "document": doc }));
+                self.event(
+                    "suggestion.accepted",
+                    Some(actor),
+                    Some(&id),
+                    json!({ "document": doc }),
+                );
                 json!({ "accepted": id, "document": doc })
             }
             _ => return Err(OpError::not_found(format!("unknown operation `{op}`"))),
@@ -1654,8 +1699,22 @@ mod tests {
         let (room, mut a, mut b) = two_joined();
         // The object hibernates: the room is rebuilt from storage and attachments.
         let mut restored = Room::load([room.snapshot()], Vec::<Vec<u8>>::new(), 0)?;
-        restored.restore_connection(1, true, true, room.awareness_clients(1), Actor::anonymous(), 0);
-        restored.restore_connection(2, true, true, room.awareness_clients(2), Actor::anonymous(), 0);
+        restored.restore_connection(
+            1,
+            true,
+            true,
+            room.awareness_clients(1),
+            Actor::anonymous(),
+            0,
+        );
+        restored.restore_connection(
+            2,
+            true,
+            true,
+            room.awareness_clients(2),
+            Actor::anonymous(),
+            0,
+        );
         assert_eq!(restored.presence_count(), 0, "presence lived in memory");
         let ask = restored.after_restore();
         assert_eq!(ask.len(), 1);
@@ -1736,12 +1795,27 @@ mod tests {
             pending.extend(room.receive(1, &f, 0).unwrap());
         }
         pump(&mut room, &mut [(1, &mut owner)], pending);
-        owner.doc_mut().create_document(Some("spec"), "Spec", 0).unwrap();
-        owner.doc_mut().insert_text("spec", 0, "hello world").unwrap();
-        owner.doc_mut().ensure_conversation("main", "Main", &Participant::person("o", "O"), 0).unwrap();
+        owner
+            .doc_mut()
+            .create_document(Some("spec"), "Spec", 0)
+            .unwrap();
+        owner
+            .doc_mut()
+            .insert_text("spec", 0, "hello world")
+            .unwrap();
+        owner
+            .doc_mut()
+            .ensure_conversation("main", "Main", &Participant::person("o", "O"), 0)
+            .unwrap();
         let msg = owner
             .doc_mut()
-            .post_message("main", &Participant::person("o", "O"), crate::model::Role::User, "hi", 0)
+            .post_message(
+                "main",
+                &Participant::person("o", "O"),
+                crate::model::Role::User,
+                "hi",
+                0,
+            )
             .unwrap();
         pump(&mut room, &mut [(1, &mut owner)], Vec::new());
         let mut pending = room.connect_as(2, true, who);
@@ -1756,7 +1830,10 @@ mod tests {
     #[test]
     fn a_viewer_syncs_but_its_edits_are_refused_unapplied_and_unrelayed() {
         let (mut room, _owner, mut viewer, _) = room_with(actor("v", Role::Viewer));
-        assert!(room.is_synced(2), "a viewer's (empty) sync step 2 is accepted");
+        assert!(
+            room.is_synced(2),
+            "a viewer's (empty) sync step 2 is accepted"
+        );
         viewer.doc_mut().insert_text("spec", 0, "X").unwrap();
         let frames = viewer.drain_outgoing();
         let err = frames
@@ -1783,7 +1860,10 @@ mod tests {
             .iter()
             .find_map(|f| room.receive(2, f, 0).err())
             .expect("refused");
-        assert!(err.to_string().contains("reviewers may react and vote"), "{err}");
+        assert!(
+            err.to_string().contains("reviewers may react and vote"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1791,36 +1871,71 @@ mod tests {
         let (mut room, _owner, mut ed, _) = room_with(actor("e", Role::Editor));
         let owner = actor("o", Role::Owner);
         let e = actor("e", Role::Editor);
-        room.handle_op(&owner, "lock.policy", json!({"document": "spec", "policy": "refuse"}), 0)
-            .unwrap();
+        room.handle_op(
+            &owner,
+            "lock.policy",
+            json!({"document": "spec", "policy": "refuse"}),
+            0,
+        )
+        .unwrap();
         ed.doc_mut().insert_text("spec", 5, ",").unwrap();
         let frames = ed.drain_outgoing();
-        let err = frames.iter().find_map(|f| room.receive(2, f, 0).err()).expect("refused");
+        let err = frames
+            .iter()
+            .find_map(|f| room.receive(2, f, 0).err())
+            .expect("refused");
         assert!(err.to_string().contains("requires a lease"), "{err}");
         assert_eq!(room.document_text("spec").as_deref(), Some("hello world"));
         // With the lease the same update goes through.
-        room.handle_op(&e, "lock.acquire", json!({"resource": "doc:spec", "ttlMs": 1000}), 0)
-            .unwrap();
+        room.handle_op(
+            &e,
+            "lock.acquire",
+            json!({"resource": "doc:spec", "ttlMs": 1000}),
+            0,
+        )
+        .unwrap();
         for f in &frames {
             room.receive(2, f, 10).unwrap();
         }
         assert_eq!(room.document_text("spec").as_deref(), Some("hello, world"));
         // Suggest policy: held, then accepted by the owner.
-        room.handle_op(&owner, "lock.policy", json!({"document": "spec", "policy": "suggest"}), 0)
-            .unwrap();
+        room.handle_op(
+            &owner,
+            "lock.policy",
+            json!({"document": "spec", "policy": "suggest"}),
+            0,
+        )
+        .unwrap();
         room.expire_leases(5_000);
         ed.doc_mut().insert_text("spec", 0, ">").unwrap();
         for f in ed.drain_outgoing() {
             room.receive(2, &f, 5_000).unwrap();
         }
         assert_eq!(room.document_text("spec").as_deref(), Some("hello, world"));
-        let list = room.handle_op(&owner, "suggestion.list", Value::Null, 5_000).unwrap();
+        let list = room
+            .handle_op(&owner, "suggestion.list", Value::Null, 5_000)
+            .unwrap();
         let id = list["suggestions"][0]["id"].as_str().unwrap().to_owned();
-        room.handle_op(&owner, "suggestion.accept", json!({"id": id}), 5_000).unwrap();
+        room.handle_op(&owner, "suggestion.accept", json!({"id": id}), 5_000)
+            .unwrap();
         assert_eq!(room.document_text("spec").as_deref(), Some(">hello, world"));
-        let actions: Vec<String> = room.take_events(true).into_iter().map(|e| e.action).collect();
-        for want in ["lock.policy", "lock.acquired", "lock.expired", "suggestion.created", "suggestion.accepted", "edit"] {
-            assert!(actions.iter().any(|a| a == want), "{want} missing from {actions:?}");
+        let actions: Vec<String> = room
+            .take_events(true)
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        for want in [
+            "lock.policy",
+            "lock.acquired",
+            "lock.expired",
+            "suggestion.created",
+            "suggestion.accepted",
+            "edit",
+        ] {
+            assert!(
+                actions.iter().any(|a| a == want),
+                "{want} missing from {actions:?}"
+            );
         }
     }
 
@@ -1830,7 +1945,11 @@ mod tests {
         for ack in room.take_acks().iter().filter(|o| o.to.includes(1)) {
             a.receive(&ack.frame, 0).unwrap();
         }
-        assert_eq!(a.unacked(), (0, 0), "the handshake's answer was acknowledged");
+        assert_eq!(
+            a.unacked(),
+            (0, 0),
+            "the handshake's answer was acknowledged"
+        );
         a.doc_mut().create_document(Some("d"), "D", 0).unwrap();
         let frames = a.drain_outgoing();
         assert_eq!(a.unacked().0, 1);
@@ -1854,7 +1973,11 @@ mod tests {
     fn requests_over_the_socket_get_answers_and_raise_events() {
         let (mut room, _a, _b) = two_joined();
         room.take_events(true);
-        let frame = protocol::request(9, "lock.acquire", &json!({"resource": "doc:d", "ttlMs": 500}));
+        let frame = protocol::request(
+            9,
+            "lock.acquire",
+            &json!({"resource": "doc:d", "ttlMs": 500}),
+        );
         let out = room.receive(1, &frame, 0).unwrap();
         let msgs = decode_frame(&out[0].frame).unwrap();
         assert!(
@@ -1866,7 +1989,11 @@ mod tests {
         assert!(
             matches!(&msgs[0], Incoming::Response { id: 10, body } if body["error"]["message"].as_str().unwrap().contains("ttlMs"))
         );
-        let actions: Vec<String> = room.take_events(false).into_iter().map(|e| e.action).collect();
+        let actions: Vec<String> = room
+            .take_events(false)
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
         assert_eq!(actions, ["lock.acquired"]);
     }
 
@@ -1883,7 +2010,10 @@ mod tests {
         let results: Vec<bool> = (0..5).map(|_| room.receive(5, &query, 0).is_ok()).collect();
         assert_eq!(results, [true, true, true, false, false]);
         let err = room.receive(6, &[0u8; 65], 0).unwrap_err();
-        assert_eq!(err.to_string(), "frame of 65 bytes exceeds the limit of 64 bytes");
+        assert_eq!(
+            err.to_string(),
+            "frame of 65 bytes exceeds the limit of 64 bytes"
+        );
     }
 
     #[test]
@@ -1919,17 +2049,41 @@ mod tests {
         let (mut room, mut a, _b) = two_joined();
         room.take_events(true);
         let me = Participant::person("a", "A");
-        a.doc_mut().ensure_conversation("main", "Main", &me, 0).unwrap();
-        a.doc_mut().post_message("main", &me, crate::model::Role::User, "hello", 0).unwrap();
+        a.doc_mut()
+            .ensure_conversation("main", "Main", &me, 0)
+            .unwrap();
+        a.doc_mut()
+            .post_message("main", &me, crate::model::Role::User, "hello", 0)
+            .unwrap();
         pump(&mut room, &mut [(1, &mut a)], Vec::new());
         let out = room
-            .handle_op(&actor("bot", Role::Editor), "message.post", json!({"conversation": "main", "text": "hi back"}), 0)
+            .handle_op(
+                &actor("bot", Role::Editor),
+                "message.post",
+                json!({"conversation": "main", "text": "hi back"}),
+                0,
+            )
             .unwrap();
         assert!(out["id"].is_string());
-        let actions: Vec<String> = room.take_events(true).into_iter().map(|e| e.action).collect();
-        assert_eq!(actions.iter().filter(|a| *a == "message.posted").count(), 2, "{actions:?}");
+        let actions: Vec<String> = room
+            .take_events(true)
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(
+            actions.iter().filter(|a| *a == "message.posted").count(),
+            2,
+            "{actions:?}"
+        );
         assert!(room.has_pending_relay() || !room.take_pending().is_empty());
-        let list = room.handle_op(&actor("x", Role::Viewer), "message.list", json!({"conversation": "main"}), 0).unwrap();
+        let list = room
+            .handle_op(
+                &actor("x", Role::Viewer),
+                "message.list",
+                json!({"conversation": "main"}),
+                0,
+            )
+            .unwrap();
         assert_eq!(list["messages"].as_array().map(Vec::len), Some(2));
     }
 }

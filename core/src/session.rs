@@ -345,7 +345,9 @@ impl Session {
                 Incoming::Request { .. } => {
                     return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_REQUEST))
                 }
-                Incoming::Seq(_) => return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_SEQ)),
+                Incoming::Seq(_) => {
+                    return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_SEQ))
+                }
             }
         }
         got.doc_changed = self.doc_version() != before;
@@ -408,7 +410,9 @@ impl Session {
         let mut frames = Vec::new();
         match updates.len() {
             0 => {}
-            1 => frames.extend(self.numbered(updates.into_iter().next().unwrap_or_default(), false)),
+            1 => {
+                frames.extend(self.numbered(updates.into_iter().next().unwrap_or_default(), false))
+            }
             _ => match yrs::merge_updates_v1(&updates) {
                 Ok(merged) => frames.extend(self.numbered(merged, false)),
                 Err(_) => {
@@ -430,7 +434,8 @@ impl Session {
     /// speaks Confab's protocol.
     fn numbered(&mut self, update: Vec<u8>, step2: bool) -> Vec<Vec<u8>> {
         let parts = if update.len() > CHUNK_BYTES {
-            crate::update_scan::split_update_v1(&update, CHUNK_BYTES).unwrap_or_else(|_| vec![update])
+            crate::update_scan::split_update_v1(&update, CHUNK_BYTES)
+                .unwrap_or_else(|_| vec![update])
         } else {
             vec![update]
         };

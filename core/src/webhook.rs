@@ -128,10 +128,22 @@ mod tests {
         .unwrap();
         assert!(ok.public().get("secret").is_none());
         for (raw, needle) in [
-            (json!({"url": "ftp://x", "events": ["join"], "secret": "0123456789abcdef"}), "http(s)"),
-            (json!({"url": "http://x", "events": ["nope"], "secret": "0123456789abcdef"}), "unknown event `nope`"),
-            (json!({"url": "http://x", "events": ["join"], "secret": "short"}), "16 to 256"),
-            (json!({"url": "http://x", "events": ["join"]}), "missing field `secret`"),
+            (
+                json!({"url": "ftp://x", "events": ["join"], "secret": "0123456789abcdef"}),
+                "http(s)",
+            ),
+            (
+                json!({"url": "http://x", "events": ["nope"], "secret": "0123456789abcdef"}),
+                "unknown event `nope`",
+            ),
+            (
+                json!({"url": "http://x", "events": ["join"], "secret": "short"}),
+                "16 to 256",
+            ),
+            (
+                json!({"url": "http://x", "events": ["join"]}),
+                "missing field `secret`",
+            ),
         ] {
             let err = parse_config(raw, "w".into(), 0).unwrap_err();
             assert!(err.contains(needle), "{err}");

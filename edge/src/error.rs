@@ -20,6 +20,21 @@ pub enum EdgeError {
     /// A room endpoint was called without a WebSocket upgrade.
     #[error("expected a WebSocket upgrade (`Upgrade: websocket`) on {0}")]
     UpgradeRequired(String),
+    /// A request that cannot be understood.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A request body over the limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A token that was missing or refused.
+    #[error("{0}")]
+    Token(confab_core::auth::TokenError),
+    /// A refused operation (its own code and status).
+    #[error("{0}")]
+    Op(confab_core::authority::OpError),
+    /// The server is not configured to serve this.
+    #[error("server misconfigured: {0}")]
+    Misconfigured(String),
     /// Storage failed.
     #[error("storage failed: {0}")]
     Storage(String),
@@ -51,6 +66,14 @@ impl EdgeError {
             EdgeError::NotFound { .. } => 404,
             EdgeError::InvalidRoom(_) => 400,
             EdgeError::UpgradeRequired(_) => 426,
+            EdgeError::BadRequest(_) => 400,
+            EdgeError::TooLarge(_) => 413,
+            EdgeError::Token(confab_core::auth::TokenError::Missing)
+            | EdgeError::Token(confab_core::auth::TokenError::Expired { .. }) => 401,
+            EdgeError::Token(confab_core::auth::TokenError::Malformed(_)) => 400,
+            EdgeError::Token(_) => 403,
+            EdgeError::Op(e) => e.status,
+            EdgeError::Misconfigured(_) => 503,
             EdgeError::Storage(_) | EdgeError::Internal(_) => 500,
         }
     }
@@ -61,6 +84,11 @@ impl EdgeError {
             EdgeError::NotFound { .. } => "not_found",
             EdgeError::InvalidRoom(_) => "invalid_room",
             EdgeError::UpgradeRequired(_) => "upgrade_required",
+            EdgeError::BadRequest(_) => "invalid_request",
+            EdgeError::TooLarge(_) => "body_too_large",
+            EdgeError::Token(e) => e.code(),
+            EdgeError::Op(e) => e.code,
+            EdgeError::Misconfigured(_) => "misconfigured",
             EdgeError::Storage(_) => "storage_error",
             EdgeError::Internal(_) => "internal_error",
         }
@@ -84,6 +112,7 @@ pub fn close_for(err: &confab_core::Error) -> (u16, String) {
     let code = match err {
         E::FrameTooLarge { .. } => 1009,
         E::UnsupportedMessage(_) => 1003,
+        E::Forbidden(_) | E::RateLimited { .. } => 1008,
         _ => 1007,
     };
     (code, truncate_reason(&err.to_string()))

@@ -4,37 +4,49 @@
 //! starts (first use, after eviction, after hibernation or a restart).
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use confab_core::authority::{Actor, Event};
 use confab_core::room::{ConnId, Outgoing, Recipient, Room};
 use confab_core::store::{self, Policy, Store};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use worker::{
-    durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket,
-    WebSocketIncomingMessage, WebSocketPair,
+    durable_object, DurableObject, Env, Fetch, Headers, Method, Request, RequestInit, Response,
+    Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
 use wasm_bindgen::JsCast;
 
 use crate::error::{close_for, truncate_reason, EdgeError};
+use crate::identity::{Identity, IDENTITY_HEADER, ROOM_HEADER};
+use crate::rest::{self, Call};
 use crate::sql_store::SqlStore;
-use crate::worker_entry::error_response;
+use crate::worker_entry::{config, error_response};
+
+/// Events kept in memory for the live feed (the audit log on disk keeps them all).
+const FEED_CAPACITY: usize = 1000;
+
+/// Look for new conflicts this long after the document last changed.
+const CONFLICT_CHECK_AFTER_MS: u64 = 2_000;
 
 /// Compact the update log this long after the last write, when the room is quiet.
-const COMPACT_AFTER_MS: i64 = 30_000;
+const COMPACT_AFTER_MS: u64 = 30_000;
 
 /// Updates that arrive within this long of the last relay are taken for a burst and
 /// coalesced (see `RoomObject::flush_soon`).
 const BURST_MS: u64 = 5;
 
 /// What each socket carries across hibernation.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Attachment {
     conn: ConnId,
     confab: bool,
     #[serde(default)]
     synced: bool,
     awareness: Vec<u64>,
+    #[serde(default = "Actor::anonymous")]
+    actor: Actor,
 }
 
 fn now_ms() -> u64 {
@@ -55,7 +67,6 @@ pub struct RoomObject {
     state: State,
     room: RefCell<Option<Room>>,
     store: RefCell<Option<SqlStore>>,
-    alarm_set: Cell<bool>,
     /// A handler is waiting to flush the room's queued updates.
     flush_pending: Cell<bool>,
     /// When updates were last relayed (ms).
@@ -63,6 +74,17 @@ pub struct RoomObject {
     /// Open sockets by connection id, rebuilt with the room (so relaying a frame does
     /// not parse every socket's attachment).
     sockets: RefCell<BTreeMap<ConnId, WebSocket>>,
+    env: Env,
+    /// The live feed's last events.
+    feed: RefCell<VecDeque<Value>>,
+    /// Conflict ids already announced (`None` until first read from storage).
+    known_conflicts: RefCell<Option<BTreeSet<String>>>,
+    /// When to look for new conflicts.
+    conflict_check_at: Cell<Option<u64>>,
+    /// When compaction is due.
+    compact_at: Cell<Option<u64>>,
+    /// The alarm this instance last set.
+    alarm_at: Cell<Option<u64>>,
 }
 
 impl RoomObject {
@@ -84,12 +106,23 @@ impl RoomObject {
             let mut room = Room::load(store.snapshot_parts()?, store.log()?, now_ms())
                 .map_err(|e| EdgeError::Storage(format!("stored room could not be loaded: {e}")))?;
             room.set_coalescing(true);
+            let config = config(&self.env)?;
+            room.set_limits(config.limits);
+            if let Some(json) = store.get("authority")? {
+                room.set_authority(
+                    confab_core::authority::Authority::from_json(&json)
+                        .map_err(EdgeError::Storage)?,
+                );
+            }
+            if let (Ok(secret), Some(name)) = (config.secret(), store.get("name")?) {
+                room.set_token_key(secret.as_bytes(), &name);
+            }
             let sockets = self.state.get_websockets();
             let mut by_conn = self.sockets.borrow_mut();
             by_conn.clear();
             for ws in &sockets {
                 if let Some(a) = attachment(ws) {
-                    room.restore_connection(a.conn, a.confab, a.synced, a.awareness);
+                    room.restore_connection(a.conn, a.confab, a.synced, a.awareness, a.actor, 0);
                     by_conn.insert(a.conn, ws.clone());
                 }
             }
@@ -143,15 +176,142 @@ impl RoomObject {
             let mut store = self.store()?;
             store::persist(room, &mut *store, &Policy::default())?
         };
-        if persisted.log_rows > 0 && !self.alarm_set.get() {
-            self.alarm_set.set(true);
-            let when = worker::Date::now().as_millis() as i64 + COMPACT_AFTER_MS;
-            self.state
-                .storage()
-                .set_alarm(when)
-                .await
-                .map_err(|e| EdgeError::Storage(e.to_string()))?;
+        if persisted.log_rows > 0 && self.compact_at.get().is_none() {
+            self.compact_at.set(Some(now_ms() + COMPACT_AFTER_MS));
         }
+        if persisted.log_rows > 0 && self.conflict_check_at.get().is_none() {
+            self.conflict_check_at
+                .set(Some(now_ms() + CONFLICT_CHECK_AFTER_MS));
+        }
+        self.schedule_alarm().await
+    }
+
+    /// Set the alarm for the earliest thing due: compaction, a conflict check, a lease
+    /// expiring, a webhook delivery. The object runs no interval timers, so between
+    /// alarms it can hibernate.
+    async fn schedule_alarm(&self) -> std::result::Result<(), EdgeError> {
+        let leases = self
+            .room
+            .borrow()
+            .as_ref()
+            .and_then(|r| r.authority().locks.next_expiry());
+        let deliveries = self.store()?.next_delivery_at()?;
+        let next = [
+            self.compact_at.get(),
+            self.conflict_check_at.get(),
+            leases,
+            deliveries,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let Some(next) = next else { return Ok(()) };
+        if self
+            .alarm_at
+            .get()
+            .is_some_and(|at| at <= next && at > now_ms())
+        {
+            return Ok(());
+        }
+        self.alarm_at.set(Some(next));
+        self.state
+            .storage()
+            .set_alarm(next as i64)
+            .await
+            .map_err(|e| EdgeError::Storage(e.to_string()))
+    }
+
+    /// Audit, show live and queue for webhooks what the room recorded; send frames it
+    /// produced outside a received frame; close connections it dropped; store its
+    /// authority state if it changed. Synchronous: the rows commit with the event.
+    fn settle(&self, with_edits: bool) -> std::result::Result<(), EdgeError> {
+        let (events, pending, closures, authority) = {
+            let mut slot = self.room.borrow_mut();
+            let Some(room) = slot.as_mut() else {
+                return Ok(());
+            };
+            (
+                room.take_events(with_edits),
+                room.take_pending(),
+                room.take_closures(),
+                room.take_authority_json(),
+            )
+        };
+        if let Some(json) = authority {
+            self.store()?.put("authority", &json)?;
+        }
+        self.record(events)?;
+        self.deliver(&pending, None);
+        for c in closures {
+            let ws = self.sockets.borrow().get(&c.conn).cloned();
+            if let Some(ws) = ws {
+                self.refuse(&ws, c.conn, c.code, &c.reason);
+            }
+        }
+        Ok(())
+    }
+
+    /// Append events to the audit log, the live feed and the webhook queue.
+    fn record(&self, events: Vec<Event>) -> std::result::Result<(), EdgeError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let name = self.store()?.get("name")?.unwrap_or_default();
+        let mut frames = Vec::new();
+        for e in events {
+            let actor = e.actor.as_ref().map(Value::to_string);
+            let seq = self.store()?.append_audit(
+                e.at,
+                &e.action,
+                actor.as_deref(),
+                e.target.as_deref(),
+                &e.detail.to_string(),
+            )?;
+            let mut entry = serde_json::to_value(&e).unwrap_or_default();
+            entry["seq"] = json!(seq);
+            let hooks = self
+                .room
+                .borrow()
+                .as_ref()
+                .map(|r| r.authority().hooks_for(&e.action))
+                .unwrap_or_default();
+            for hook in hooks {
+                let body = json!({
+                    "id": format!("{seq}-{}", hook.id),
+                    "room": name,
+                    "event": entry,
+                });
+                self.store()?
+                    .enqueue_delivery(&hook.id, &body.to_string(), e.at)?;
+            }
+            frames.push(confab_core::protocol::event(&entry));
+            let mut feed = self.feed.borrow_mut();
+            if feed.len() == FEED_CAPACITY {
+                feed.pop_front();
+            }
+            feed.push_back(entry);
+        }
+        let confab: Vec<ConnId> = self
+            .room
+            .borrow()
+            .as_ref()
+            .map(|r| {
+                self.sockets
+                    .borrow()
+                    .keys()
+                    .copied()
+                    .filter(|c| r.is_confab(*c))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let out: Vec<Outgoing> = frames
+            .into_iter()
+            .map(|frame| Outgoing {
+                to: Recipient::Many(confab.clone()),
+                frame,
+            })
+            .collect();
+        self.deliver(&out, None);
         Ok(())
     }
 
@@ -166,7 +326,10 @@ impl RoomObject {
             .borrow()
             .as_ref()
             .is_some_and(|r| r.has_pending_relay());
-        if !queued || self.flush_pending.replace(true) {
+        if !queued {
+            return self.ack_if_stored();
+        }
+        if self.flush_pending.replace(true) {
             return Ok(());
         }
         let now = now_ms();
@@ -179,7 +342,29 @@ impl RoomObject {
         // Relay first: receivers hold the update either way, and a room that loses it
         // before it is stored gets it back from them (or the sender) at their next sync.
         self.deliver(&out, None);
-        self.persist().await
+        self.persist().await?;
+        self.settle(true)?;
+        // Stored: now the senders may forget what they sent.
+        let acks = self.with_room(|room| room.take_acks())?;
+        self.deliver(&acks, None);
+        Ok(())
+    }
+
+    /// Acknowledge at once the updates that changed nothing (the room had them), when
+    /// no flush is under way that will store and acknowledge them.
+    fn ack_if_stored(&self) -> std::result::Result<(), EdgeError> {
+        if self.flush_pending.get() {
+            return Ok(());
+        }
+        let acks = self.with_room(|room| {
+            if room.is_dirty() || room.has_pending_relay() {
+                Vec::new()
+            } else {
+                room.take_acks()
+            }
+        })?;
+        self.deliver(&acks, None);
+        Ok(())
     }
 
     /// Close `ws` for a refused frame and remove its presence for everyone else.
@@ -222,12 +407,25 @@ impl RoomObject {
         }))
     }
 
-    fn on_connect(&self, confab: bool) -> Result<Response> {
+    fn on_connect(&self, confab: bool, actor: Actor) -> Result<Response> {
         // Load the room before accepting, so the new socket is not taken for one that
         // outlived an earlier instance of the room.
-        let loaded = self.with_room(|_| ());
+        let loaded =
+            self.with_room(|room| (room.connection_count(), room.limits().max_connections));
         let pair = WebSocketPair::new()?;
         let server = pair.server;
+        if let Ok((count, max)) = loaded {
+            if count >= max {
+                server.accept()?;
+                server.close(
+                    Some(1013),
+                    Some(format!(
+                        "room is full: {count} connections, the limit is {max}; try again later"
+                    )),
+                )?;
+                return Response::from_websocket(pair.client);
+            }
+        }
         self.state.accept_web_socket(&server);
         let conn = random_conn_id();
         server.serialize_attachment(Attachment {
@@ -235,12 +433,16 @@ impl RoomObject {
             confab,
             synced: false,
             awareness: Vec::new(),
+            actor: actor.clone(),
         })?;
         self.sockets.borrow_mut().insert(conn, server.clone());
-        match loaded.and_then(|()| self.with_room(|room| room.connect(conn, confab))) {
+        match loaded.and_then(|_| self.with_room(|room| room.connect_as(conn, confab, actor))) {
             Ok(out) => {
                 for o in out {
                     server.send_with_bytes(&o.frame)?;
+                }
+                if let Err(e) = self.settle(false) {
+                    worker::console_error!("settling a join failed: {e}");
                 }
             }
             Err(e) => {
@@ -256,16 +458,233 @@ impl RoomObject {
         if let Ok(out) = self.with_room(|room| room.disconnect(a.conn, now_ms())) {
             self.deliver(&out, Some(a.conn));
         }
+        if let Err(e) = self.settle(false) {
+            worker::console_error!("settling a leave failed: {e}");
+        }
+    }
+
+    /// Who the Worker says this request is from, with the role the room gives them.
+    fn actor(&self, req: &Request) -> std::result::Result<Actor, EdgeError> {
+        let header = req
+            .headers()
+            .get(IDENTITY_HEADER)
+            .ok()
+            .flatten()
+            .ok_or_else(|| {
+                EdgeError::BadRequest("requests reach a room through the Worker".into())
+            })?;
+        let identity: Identity = serde_json::from_str(&header)
+            .map_err(|e| EdgeError::Internal(format!("identity header: {e}")))?;
+        // Remember the room's name (the object only knows its id), to sign invitations.
+        if let Some(name) = req.headers().get(ROOM_HEADER).ok().flatten() {
+            let name = js_sys::decode_uri_component(&name)
+                .ok()
+                .and_then(|n| n.as_string())
+                .unwrap_or(name);
+            let mut store = self.store()?;
+            if store.get("name")?.as_deref() != Some(name.as_str()) {
+                store.put("name", &name)?;
+                drop(store);
+                if let (Some(room), Ok(config)) =
+                    (self.room.borrow_mut().as_mut(), config(&self.env))
+                {
+                    if let Ok(secret) = config.secret() {
+                        room.set_token_key(secret.as_bytes(), &name);
+                    }
+                }
+            }
+        }
+        match identity {
+            Identity::Server => Ok(Actor::server()),
+            Identity::Anonymous => Ok(Actor::anonymous()),
+            Identity::Token { claims } => self
+                .with_room(|room| room.authority().admit(&claims))?
+                .map_err(EdgeError::Op),
+        }
+    }
+
+    /// One REST call.
+    async fn on_request(
+        &self,
+        mut req: Request,
+        actor: Actor,
+    ) -> std::result::Result<Value, EdgeError> {
+        let url = req.url()?;
+        let query: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let rest_path: Vec<String> = url
+            .path()
+            .split('/')
+            .skip(3)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                js_sys::decode_uri_component(s)
+                    .ok()
+                    .and_then(|d| d.as_string())
+                    .unwrap_or_else(|| s.to_owned())
+            })
+            .collect();
+        let max = self.with_room(|room| room.limits().max_body_bytes)?;
+        let body = if matches!(req.method(), Method::Get | Method::Head | Method::Delete) {
+            None
+        } else {
+            rest::parse_body(&req.bytes().await?, max)?
+        };
+        match rest::call(req.method().as_ref(), &rest_path, &query, body)? {
+            Call::Op(op, args) => {
+                let result = self
+                    .with_room(|room| room.handle_op(&actor, op, args, now_ms()))?
+                    .map_err(EdgeError::Op)?;
+                self.settle(false)?;
+                self.flush_soon().await?;
+                self.schedule_alarm().await?;
+                Ok(result)
+            }
+            Call::Audit { after, limit } => {
+                let entries = self.store()?.audit(after, limit, false)?;
+                let next = entries.last().and_then(|e| e["seq"].as_u64());
+                Ok(json!({ "entries": entries, "next": next }))
+            }
+            Call::Stats => self.stats(),
+            Call::Conflicts => Ok(json!({ "conflicts": self.with_room(|room| room.conflicts())? })),
+        }
+    }
+
+    /// Deliver due webhooks: signed POSTs; failures retried with backoff, each attempt
+    /// audited.
+    async fn deliver_webhooks(&self) -> std::result::Result<(), EdgeError> {
+        let due = self.store()?.due_deliveries(now_ms())?;
+        for (id, hook_id, body, attempts) in due {
+            let hook = self
+                .room
+                .borrow()
+                .as_ref()
+                .and_then(|r| r.authority().hook(&hook_id).cloned());
+            let Some(hook) = hook else {
+                // The hook was deleted: drop its queue.
+                self.store()?.settle_delivery(id, attempts, None)?;
+                continue;
+            };
+            let attempt = attempts + 1;
+            let sent_at = now_ms();
+            let outcome = post(
+                &hook.url,
+                &body,
+                &confab_core::webhook::signature(&hook.secret, sent_at, &body),
+                &hook_id,
+            )
+            .await;
+            let delivery = serde_json::from_str::<Value>(&body)
+                .ok()
+                .map(|b| b["id"].clone());
+            let event = match outcome {
+                Ok(status) if (200..300).contains(&status) => {
+                    self.store()?.settle_delivery(id, attempt, None)?;
+                    Event::new(
+                        "webhook.delivered",
+                        None,
+                        Some(&hook.id),
+                        json!({ "delivery": delivery, "url": hook.url, "status": status, "attempt": attempt }),
+                        sent_at,
+                    )
+                }
+                failed => {
+                    let why = match failed {
+                        Ok(status) => format!("the receiver answered {status}"),
+                        Err(e) => e,
+                    };
+                    let retry = confab_core::webhook::retry_delay_ms(attempt).map(|d| sent_at + d);
+                    self.store()?.settle_delivery(id, attempt, retry)?;
+                    Event::new(
+                        "webhook.failed",
+                        None,
+                        Some(&hook.id),
+                        json!({ "delivery": delivery, "url": hook.url, "error": why, "attempt": attempt, "retryAt": retry, "gaveUp": retry.is_none() }),
+                        sent_at,
+                    )
+                }
+            };
+            self.with_room(|room| room.record_event(event))?;
+        }
+        Ok(())
+    }
+
+    /// Announce conflicts the room has not announced before.
+    fn check_conflicts(&self) -> std::result::Result<(), EdgeError> {
+        let list = self.with_room(|room| room.conflicts())?;
+        let mut known = self.known_conflicts.borrow_mut();
+        let first_look = known.is_none();
+        let set = known.get_or_insert_with(|| {
+            self.store()
+                .ok()
+                .and_then(|s| s.get("conflicts.known").ok().flatten())
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default()
+        });
+        let mut events = Vec::new();
+        for c in &list {
+            let v = serde_json::to_value(c).unwrap_or_default();
+            let id = v["id"].as_str().unwrap_or_default().to_owned();
+            if set.insert(id.clone()) {
+                events.push(Event::new(
+                    "conflict.raised",
+                    None,
+                    Some(&id),
+                    json!({ "conflict": v }),
+                    now_ms(),
+                ));
+            }
+        }
+        if !events.is_empty() || first_look {
+            self.store()?.put(
+                "conflicts.known",
+                &serde_json::to_string(&*set).unwrap_or_default(),
+            )?;
+        }
+        drop(known);
+        self.with_room(|room| events.into_iter().for_each(|e| room.record_event(e)))?;
+        Ok(())
     }
 }
 
+/// POST a webhook body; the receiver's status, or why it could not be reached.
+async fn post(
+    url: &str,
+    body: &str,
+    signature: &str,
+    hook: &str,
+) -> std::result::Result<u16, String> {
+    let headers = Headers::new();
+    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
+    set("Content-Type", "application/json")?;
+    set("Confab-Signature", signature)?;
+    set("Confab-Webhook", hook)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(wasm_bindgen::JsValue::from_str(body)));
+    let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+    Fetch::Request(req)
+        .send()
+        .await
+        .map(|r| r.status_code())
+        .map_err(|e| format!("could not reach {url}: {e}"))
+}
+
 impl DurableObject for RoomObject {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         RoomObject {
             state,
+            env,
+            feed: RefCell::new(VecDeque::new()),
+            known_conflicts: RefCell::new(None),
+            conflict_check_at: Cell::new(None),
+            compact_at: Cell::new(None),
+            alarm_at: Cell::new(None),
             room: RefCell::new(None),
             store: RefCell::new(None),
-            alarm_set: Cell::new(false),
             flush_pending: Cell::new(false),
             last_flush_ms: Cell::new(0),
             sockets: RefCell::new(BTreeMap::new()),
@@ -277,24 +696,26 @@ impl DurableObject for RoomObject {
         let confab = url
             .query_pairs()
             .any(|(k, v)| k == "protocol" && v == "confab");
-        if url.path().ends_with("/conflicts") {
-            // The same detection every client runs, on the room's own copy.
-            return match self.with_room(|room| room.conflicts()) {
-                Ok(list) => Response::from_json(&serde_json::json!({ "conflicts": list })),
-                Err(err) => error_response(&err),
+        let upgrade = req
+            .headers()
+            .get("Upgrade")?
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        let actor = self.actor(&req);
+        if upgrade {
+            return match actor {
+                Ok(actor) => self.on_connect(confab, actor),
+                Err(EdgeError::Op(e)) => crate::worker_entry::refuse_socket(4403, &e.message),
+                Err(e) => crate::worker_entry::refuse_socket(1011, &e.to_string()),
             };
         }
-        if url.path().ends_with("/stats") {
-            return match self.stats() {
-                Ok(stats) => Response::from_json(&stats),
-                Err(err) => error_response(&err),
-            };
+        let result = match actor {
+            Ok(actor) => self.on_request(req, actor).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(value) => Response::from_json(&value),
+            Err(err) => error_response(&err),
         }
-        let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
-        if !upgrade.eq_ignore_ascii_case("websocket") {
-            return error_response(&EdgeError::UpgradeRequired(url.path().to_owned()));
-        }
-        self.on_connect(confab)
     }
 
     async fn websocket_message(
@@ -330,6 +751,9 @@ impl DurableObject for RoomObject {
                     ws.serialize_attachment(&a)?;
                 }
                 self.deliver(&out, None);
+                if let Err(e) = self.settle(false) {
+                    worker::console_error!("settling a frame failed: {e}");
+                }
                 if let Err(e) = self.flush_soon().await {
                     // Not stored: drop the socket so the client re-sends on reconnect.
                     self.refuse(&ws, a.conn, 1011, &e.to_string());
@@ -367,18 +791,36 @@ impl DurableObject for RoomObject {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.alarm_set.set(false);
-        let result = self
-            .with_room(|room| {
-                let mut store = self.store()?;
-                if store.log_stats()?.rows > 0 {
-                    store::compact(room, &mut *store, &Policy::default())?;
-                }
-                Ok(())
-            })
-            .and_then(|compacted| compacted);
-        match result {
-            Ok(()) => Response::ok("compacted"),
+        self.alarm_at.set(None);
+        let now = now_ms();
+        let mut result: std::result::Result<(), EdgeError> =
+            self.with_room(|room| room.expire_leases(now)).map(|_| ());
+        if result.is_ok() {
+            result = self.deliver_webhooks().await;
+        }
+        if result.is_ok() && self.conflict_check_at.get().is_some_and(|at| at <= now) {
+            self.conflict_check_at.set(None);
+            result = self.check_conflicts();
+        }
+        if result.is_ok() && self.compact_at.get().is_some_and(|at| at <= now) {
+            self.compact_at.set(None);
+            result = self
+                .with_room(|room| {
+                    let mut store = self.store()?;
+                    if store.log_stats()?.rows > 0 {
+                        store::compact(room, &mut *store, &Policy::default())?;
+                    }
+                    Ok(())
+                })
+                .and_then(|compacted| compacted);
+        }
+        if result.is_ok() {
+            result = self.settle(false);
+        }
+        // Whatever happened, keep the next alarm (retries, leases, compaction) set.
+        let next = self.schedule_alarm().await;
+        match result.and(next) {
+            Ok(()) => Response::ok("done"),
             Err(e) => Response::error(e.to_string(), 500),
         }
     }

@@ -10,12 +10,17 @@ pub const MAX_ROOM_NAME: usize = 128;
 pub enum Route {
     /// `GET /health`.
     Health,
-    /// `/rooms/<room>`: the room's WebSocket.
+    /// `GET /openapi.json`: the REST API's OpenAPI document.
+    OpenApi,
+    /// `/rooms/<room>`: the room's WebSocket (or, with `GET`, its summary).
     Room(String),
-    /// `GET /rooms/<room>/conflicts`: the conflicts the room's authority sees.
-    Conflicts(String),
-    /// `GET /rooms/<room>/stats`: the room's size, connections and storage.
-    Stats(String),
+    /// `/rooms/<room>/<rest…>`: the room's REST API (see [`crate::rest`]).
+    Api {
+        /// The room.
+        room: String,
+        /// The path below the room, split on `/` and percent-decoded.
+        rest: Vec<String>,
+    },
 }
 
 /// Route a request by method and path (without the query).
@@ -24,23 +29,33 @@ pub fn route(method: &str, path: &str) -> Result<Route, EdgeError> {
         method: method.to_owned(),
         path: path.to_owned(),
     };
-    if path == "/health" && method == "GET" {
-        return Ok(Route::Health);
+    match (method, path) {
+        ("GET", "/health") => return Ok(Route::Health),
+        ("GET", "/openapi.json") => return Ok(Route::OpenApi),
+        _ => {}
     }
-    if let Some(raw) = path.strip_prefix("/rooms/") {
-        if method != "GET" {
-            return Err(not_found());
-        }
-        // Room names never contain `/` (see `room_name`), so this suffix is unambiguous.
-        if let Some(raw) = raw.strip_suffix("/conflicts") {
-            return room_name(raw).map(Route::Conflicts);
-        }
-        if let Some(raw) = raw.strip_suffix("/stats") {
-            return room_name(raw).map(Route::Stats);
-        }
-        return room_name(raw).map(Route::Room);
+    let Some(raw) = path.strip_prefix("/rooms/") else {
+        return Err(not_found());
+    };
+    // Room names never contain `/` (see `room_name`), so the first segment is the room.
+    let mut segments = raw.split('/');
+    let name = room_name(segments.next().unwrap_or_default())?;
+    let rest: Vec<String> = segments
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_decode(s).ok_or_else(|| {
+                EdgeError::BadRequest(format!("`{s}` is not valid percent-encoded UTF-8"))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    if rest.is_empty() {
+        return if method == "GET" {
+            Ok(Route::Room(name))
+        } else {
+            Err(not_found())
+        };
     }
-    Err(not_found())
+    Ok(Route::Api { room: name, rest })
 }
 
 /// Decode and validate a room name taken from a URL path segment.
@@ -99,13 +114,20 @@ mod tests {
         );
         assert_eq!(
             route("GET", "/rooms/team%20chat/conflicts").unwrap(),
-            Route::Conflicts("team chat".into())
+            Route::Api {
+                room: "team chat".into(),
+                rest: vec!["conflicts".into()]
+            }
         );
         assert_eq!(
-            route("GET", "/rooms/r/stats").unwrap(),
-            Route::Stats("r".into())
+            route("POST", "/rooms/r/activities/a%201/complete").unwrap(),
+            Route::Api {
+                room: "r".into(),
+                rest: vec!["activities".into(), "a 1".into(), "complete".into()]
+            }
         );
         assert_eq!(route("POST", "/health").unwrap_err().status_code(), 404);
+        assert_eq!(route("POST", "/rooms/r").unwrap_err().status_code(), 404);
         assert_eq!(
             route("GET", "/nope").unwrap_err().to_string(),
             "no route for GET /nope"

@@ -50,8 +50,184 @@ impl SqlStore {
             )
             .map_err(storage_error)?;
         }
+        for table in [
+            // The authority's state (members, leases, webhooks, ...) as one JSON value.
+            "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            // Append-only: nothing is ever deleted from it.
+            "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, \
+             at INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT, target TEXT, detail TEXT NOT NULL)",
+            // Webhook deliveries not yet made.
+            "CREATE TABLE IF NOT EXISTS deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, \
+             hook TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL, next_at INTEGER NOT NULL)",
+        ] {
+            sql.exec(table, None).map_err(storage_error)?;
+        }
         let stats = count_log(&sql)?;
         Ok(SqlStore { sql, stats })
+    }
+
+    fn rows(
+        &self,
+        query: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Result<Vec<Vec<SqlStorageValue>>, EdgeError> {
+        let cursor = self.sql.exec(query, args).map_err(storage_error)?;
+        cursor.raw().map(|r| r.map_err(storage_error)).collect()
+    }
+
+    /// A stored value.
+    pub fn get(&self, key: &str) -> Result<Option<String>, EdgeError> {
+        let rows = self.rows(
+            "SELECT value FROM kv WHERE key = ?",
+            vec![SqlStorageValue::String(key.to_owned())],
+        )?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| match r.into_iter().next() {
+                Some(SqlStorageValue::String(s)) => Some(s),
+                _ => None,
+            }))
+    }
+
+    /// Store a value.
+    pub fn put(&mut self, key: &str, value: &str) -> Result<(), EdgeError> {
+        self.rows(
+            "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![
+                SqlStorageValue::String(key.to_owned()),
+                SqlStorageValue::String(value.to_owned()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Append an audit entry; returns its sequence number.
+    pub fn append_audit(
+        &mut self,
+        at: u64,
+        action: &str,
+        actor: Option<&str>,
+        target: Option<&str>,
+        detail: &str,
+    ) -> Result<u64, EdgeError> {
+        let opt = |v: Option<&str>| {
+            v.map_or(SqlStorageValue::Null, |s| {
+                SqlStorageValue::String(s.to_owned())
+            })
+        };
+        let rows = self.rows(
+            "INSERT INTO audit (at, action, actor, target, detail) VALUES (?, ?, ?, ?, ?) RETURNING seq",
+            vec![
+                SqlStorageValue::Integer(at as i64),
+                SqlStorageValue::String(action.to_owned()),
+                opt(actor),
+                opt(target),
+                SqlStorageValue::String(detail.to_owned()),
+            ],
+        )?;
+        match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+            Some(SqlStorageValue::Integer(n)) => Ok(n as u64),
+            other => Err(EdgeError::Storage(format!(
+                "audit insert returned {other:?}"
+            ))),
+        }
+    }
+
+    /// Audit entries with `seq > after`, oldest first, at most `limit`; or, with
+    /// `newest`, the last `limit` entries.
+    pub fn audit(
+        &self,
+        after: u64,
+        limit: u64,
+        newest: bool,
+    ) -> Result<Vec<serde_json::Value>, EdgeError> {
+        let query = if newest {
+            "SELECT * FROM (SELECT seq, at, action, actor, target, detail FROM audit WHERE seq > ? ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+        } else {
+            "SELECT seq, at, action, actor, target, detail FROM audit WHERE seq > ? ORDER BY seq LIMIT ?"
+        };
+        let rows = self.rows(
+            query,
+            vec![
+                SqlStorageValue::Integer(after as i64),
+                SqlStorageValue::Integer(limit as i64),
+            ],
+        )?;
+        Ok(rows.into_iter().map(audit_entry).collect())
+    }
+
+    /// Queue a webhook delivery.
+    pub fn enqueue_delivery(
+        &mut self,
+        hook: &str,
+        body: &str,
+        next_at: u64,
+    ) -> Result<(), EdgeError> {
+        self.rows(
+            "INSERT INTO deliveries (hook, body, attempts, next_at) VALUES (?, ?, 0, ?)",
+            vec![
+                SqlStorageValue::String(hook.to_owned()),
+                SqlStorageValue::String(body.to_owned()),
+                SqlStorageValue::Integer(next_at as i64),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Deliveries due by `now_ms`: (id, hook, body, attempts so far).
+    pub fn due_deliveries(
+        &self,
+        now_ms: u64,
+    ) -> Result<Vec<(i64, String, String, u32)>, EdgeError> {
+        let rows = self.rows(
+            "SELECT id, hook, body, attempts FROM deliveries WHERE next_at <= ? ORDER BY id LIMIT 50",
+            vec![SqlStorageValue::Integer(now_ms as i64)],
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| match r.as_slice() {
+                [SqlStorageValue::Integer(id), SqlStorageValue::String(hook), SqlStorageValue::String(body), SqlStorageValue::Integer(n)] => {
+                    Some((*id, hook.clone(), body.clone(), *n as u32))
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Reschedule a delivery after a failed attempt, or (with `None`) drop it.
+    pub fn settle_delivery(
+        &mut self,
+        id: i64,
+        attempts: u32,
+        next_at: Option<u64>,
+    ) -> Result<(), EdgeError> {
+        match next_at {
+            Some(at) => self.rows(
+                "UPDATE deliveries SET attempts = ?, next_at = ? WHERE id = ?",
+                vec![
+                    SqlStorageValue::Integer(i64::from(attempts)),
+                    SqlStorageValue::Integer(at as i64),
+                    SqlStorageValue::Integer(id),
+                ],
+            )?,
+            None => self.rows(
+                "DELETE FROM deliveries WHERE id = ?",
+                vec![SqlStorageValue::Integer(id)],
+            )?,
+        };
+        Ok(())
+    }
+
+    /// When the next queued delivery is due.
+    pub fn next_delivery_at(&self) -> Result<Option<u64>, EdgeError> {
+        let rows = self.rows("SELECT MIN(next_at) FROM deliveries", Vec::new())?;
+        Ok(
+            match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+                Some(SqlStorageValue::Integer(n)) => Some(n as u64),
+                _ => None,
+            },
+        )
     }
 
     fn blobs(&self, query: &str) -> Result<Vec<Vec<u8>>, EdgeError> {
@@ -158,6 +334,27 @@ impl Store for SqlStore {
     fn log_stats(&self) -> Result<LogStats, EdgeError> {
         Ok(self.stats)
     }
+}
+
+fn audit_entry(row: Vec<SqlStorageValue>) -> serde_json::Value {
+    let text = |v: Option<&SqlStorageValue>| match v {
+        Some(SqlStorageValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let num = |v: Option<&SqlStorageValue>| match v {
+        Some(SqlStorageValue::Integer(n)) => *n,
+        _ => 0,
+    };
+    let json =
+        |v: Option<String>| v.and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
+    serde_json::json!({
+        "seq": num(row.first()),
+        "at": num(row.get(1)),
+        "action": text(row.get(2)),
+        "actor": json(text(row.get(3))),
+        "target": text(row.get(4)),
+        "detail": json(text(row.get(5))).unwrap_or_default(),
+    })
 }
 
 fn count_log(sql: &SqlStorage) -> Result<LogStats, EdgeError> {

@@ -1,41 +1,135 @@
-//! The stateless Worker: route, then hand room traffic to the room's Durable Object.
+//! The stateless Worker: route, verify the caller's token, then hand room traffic to
+//! the room's Durable Object with the verified identity.
 
-use worker::{event, Context, Env, Request, Response, Result};
+use worker::{
+    event, Context, Env, Headers, Method, Request, RequestInit, Response, Result, WebSocketPair,
+};
 
-use crate::error::EdgeError;
+use crate::config::Config;
+use crate::error::{truncate_reason, EdgeError};
+use crate::identity::{authenticate, token_from, Identity, IDENTITY_HEADER, ROOM_HEADER};
 use crate::route::{route, Route};
 
 /// Binding name of the room Durable Object namespace (see `wrangler.toml`).
 pub const ROOMS_BINDING: &str = "ROOMS";
 
+/// The REST API's OpenAPI document.
+const OPENAPI: &str = include_str!("../openapi.json");
+
 pub fn error_response(err: &EdgeError) -> Result<Response> {
     Ok(Response::from_json(&err.body())?.with_status(err.status_code()))
+}
+
+/// Read the configuration from the Worker's variables and secrets.
+pub fn config(env: &Env) -> std::result::Result<Config, EdgeError> {
+    Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
+}
+
+/// Accept a socket only to close it at once with `code` and `reason`: a browser sees
+/// the reason of a close, never the status of a refused upgrade.
+pub fn refuse_socket(code: u16, reason: &str) -> Result<Response> {
+    let pair = WebSocketPair::new()?;
+    pair.server.accept()?;
+    pair.server
+        .close(Some(code), Some(truncate_reason(reason)))?;
+    Response::from_websocket(pair.client)
+}
+
+fn is_upgrade(req: &Request) -> Result<bool> {
+    Ok(req
+        .headers()
+        .get("Upgrade")?
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket")))
 }
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     console_error_panic_hook::set_once();
     let path = req.path();
-    match route(req.method().as_ref(), &path) {
-        Ok(Route::Health) => Response::from_json(&serde_json::json!({
-            "ok": true,
-            "service": "confab-edge",
-            "version": env!("CARGO_PKG_VERSION"),
-        })),
+    let (name, websocket) = match route(req.method().as_ref(), &path) {
+        Ok(Route::Health) => {
+            let dev = config(&env).map(|c| c.dev).unwrap_or(false);
+            return Response::from_json(&serde_json::json!({
+                "ok": true,
+                "service": "confab-edge",
+                "version": env!("CARGO_PKG_VERSION"),
+                "mode": if dev { "development" } else { "production" },
+            }));
+        }
+        Ok(Route::OpenApi) => {
+            let mut res = Response::ok(OPENAPI)?;
+            res.headers_mut().set("Content-Type", "application/json")?;
+            return Ok(res);
+        }
         Ok(Route::Room(name)) => {
-            let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
-            if !upgrade.eq_ignore_ascii_case("websocket") {
-                return error_response(&EdgeError::UpgradeRequired(path));
-            }
-            let namespace = env.durable_object(ROOMS_BINDING)?;
-            let stub = namespace.id_from_name(&name)?.get_stub()?;
-            stub.fetch_with_request(req).await
+            let ws = is_upgrade(&req)?;
+            (name, ws)
         }
-        Ok(Route::Conflicts(name) | Route::Stats(name)) => {
-            let namespace = env.durable_object(ROOMS_BINDING)?;
-            let stub = namespace.id_from_name(&name)?.get_stub()?;
-            stub.fetch_with_request(req).await
+        Ok(Route::Api { room, .. }) => (room, false),
+        Err(err) => return error_response(&err),
+    };
+    let url = req.url()?;
+    let query: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let identity = config(&env).and_then(|config| {
+        let token = token_from(&query, req.headers().get("Authorization")?.as_deref());
+        authenticate(
+            &config,
+            &name,
+            token.as_deref(),
+            worker::Date::now().as_millis(),
+        )
+    });
+    let identity = match identity {
+        Ok(identity) => identity,
+        Err(EdgeError::Token(e)) if websocket => {
+            return refuse_socket(e.close_code(), &e.to_string())
         }
-        Err(err) => error_response(&err),
+        Err(err) if websocket => return refuse_socket(1011, &err.to_string()),
+        Err(err) => return error_response(&err),
+    };
+    forward(req, &env, &name, &identity).await
+}
+
+impl From<worker::Error> for EdgeError {
+    fn from(e: worker::Error) -> Self {
+        EdgeError::Internal(e.to_string())
     }
+}
+
+impl From<EdgeError> for worker::Error {
+    fn from(e: EdgeError) -> Self {
+        worker::Error::RustError(e.to_string())
+    }
+}
+
+/// Send the request on to the room's object with the verified identity (replacing
+/// any such header the caller sent).
+async fn forward(mut req: Request, env: &Env, room: &str, identity: &Identity) -> Result<Response> {
+    let headers = Headers::new();
+    for (k, v) in req.headers().entries() {
+        if !k.eq_ignore_ascii_case(IDENTITY_HEADER) && !k.eq_ignore_ascii_case(ROOM_HEADER) {
+            headers.append(&k, &v)?;
+        }
+    }
+    headers.set(IDENTITY_HEADER, &serde_json::to_string(identity)?)?;
+    headers.set(
+        ROOM_HEADER,
+        &js_sys::encode_uri_component(room)
+            .as_string()
+            .unwrap_or_default(),
+    )?;
+    let method = req.method();
+    let mut init = RequestInit::new();
+    init.with_method(method.clone()).with_headers(headers);
+    if !matches!(method, Method::Get | Method::Head) {
+        let body = req.bytes().await?;
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    let inner = Request::new_with_init(req.url()?.as_ref(), &init)?;
+    let namespace = env.durable_object(ROOMS_BINDING)?;
+    let stub = namespace.id_from_name(room)?.get_stub()?;
+    stub.fetch_with_request(inner).await
 }

@@ -7,7 +7,7 @@ import { setupWSConnection } from "@y/websocket-server/utils";
 import { WebSocket, WebSocketServer } from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { startEdge } from "../helpers.mjs";
+import { BENCH_LIMITS, startEdge } from "../helpers.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -114,7 +114,7 @@ export async function measureRoom(base, n, { rate = 10, seconds = 5, label = "ro
 }
 
 export async function servers() {
-  const confab = await startEdge({ direct: true });
+  const confab = await startEdge({ direct: true, bindings: BENCH_LIMITS });
   const stock = await startStock();
   return {
     list: [

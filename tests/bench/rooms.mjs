@@ -6,7 +6,7 @@ import path from "node:path";
 import { WebSocket } from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { startEdge } from "../helpers.mjs";
+import { BENCH_LIMITS, startEdge } from "../helpers.mjs";
 import { DATA, DOCUMENTS } from "./contestants.mjs";
 import { percentile } from "./relay.mjs";
 
@@ -148,7 +148,7 @@ export async function storm(base, { mb = 2, seconds = 5, loaders = 4 } = {}) {
 
 /** Growth of the edge's wasm memory when a room receives `name` (a fresh edge). */
 export async function roomMemory(name) {
-  const edge = await startEdge({ direct: true });
+  const edge = await startEdge({ direct: true, bindings: BENCH_LIMITS });
   try {
     const room = `mem-${name}`;
     const stats = async () => (await fetch(`${edge.http}/rooms/${room}/stats`)).json();

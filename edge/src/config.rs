@@ -1,0 +1,122 @@
+//! The edge's configuration, read from the Worker's environment once per request.
+//!
+//! - `CONFAB_SECRET` (a secret: `wrangler secret put CONFAB_SECRET`): signs and
+//!   verifies room tokens. Required unless in development mode.
+//! - `CONFAB_API_KEY` (a secret): the app backend's key for the REST API (`Authorization:
+//!   Bearer <key>`), e.g. to mint tokens with `POST /rooms/<room>/tokens`.
+//! - `CONFAB_DEV = "1"`: development mode (what `make dev` and the tests run, set in
+//!   `edge/.dev.vars`, which `wrangler deploy` ignores). Connections without a token
+//!   join as anonymous editors; the secret and API key default to [`DEV_SECRET`] and
+//!   [`DEV_API_KEY`]. A token that is present but invalid is refused in every mode.
+//! - Limits: `CONFAB_MAX_FRAME_BYTES`, `CONFAB_RATE_PER_SEC`, `CONFAB_RATE_BURST`,
+//!   `CONFAB_MAX_CONNECTIONS`, `CONFAB_MAX_BODY_BYTES`.
+
+use confab_core::limits::Limits;
+
+use crate::error::EdgeError;
+
+/// The documented development secret (never use it for a deployed room server).
+pub const DEV_SECRET: &str = "confab-dev-secret";
+/// The documented development API key.
+pub const DEV_API_KEY: &str = "confab-dev-api-key";
+
+/// Settings the edge runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Development mode: anonymous connections allowed.
+    pub dev: bool,
+    /// Token secret (`None`: not configured, outside development mode).
+    pub secret: Option<String>,
+    /// REST API key, if configured.
+    pub api_key: Option<String>,
+    /// Limits.
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Build from variable lookups (`get(name)` returns the variable or secret).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, EdgeError> {
+        let dev = get("CONFAB_DEV").is_some_and(|v| v == "1" || v == "true");
+        let non_empty = |name: &str| get(name).filter(|v| !v.is_empty());
+        let secret = non_empty("CONFAB_SECRET").or_else(|| dev.then(|| DEV_SECRET.to_owned()));
+        let api_key = non_empty("CONFAB_API_KEY").or_else(|| dev.then(|| DEV_API_KEY.to_owned()));
+        let mut limits = Limits::default();
+        let num = |name: &str| -> Result<Option<u64>, EdgeError> {
+            non_empty(name)
+                .map(|v| {
+                    v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        EdgeError::Misconfigured(format!(
+                            "{name} must be a positive whole number; got `{v}`"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        if let Some(n) = num("CONFAB_MAX_FRAME_BYTES")? {
+            limits.max_frame_bytes = n as usize;
+        }
+        if let Some(n) = num("CONFAB_RATE_PER_SEC")? {
+            limits.messages_per_sec = n.min(u64::from(u32::MAX)) as u32;
+        }
+        if let Some(n) = num("CONFAB_RATE_BURST")? {
+            limits.burst = n.min(u64::from(u32::MAX)) as u32;
+        }
+        if let Some(n) = num("CONFAB_MAX_CONNECTIONS")? {
+            limits.max_connections = n as usize;
+        }
+        if let Some(n) = num("CONFAB_MAX_BODY_BYTES")? {
+            limits.max_body_bytes = n as usize;
+        }
+        Ok(Config {
+            dev,
+            secret,
+            api_key,
+            limits,
+        })
+    }
+
+    /// The token secret, or why rooms cannot be served.
+    pub fn secret(&self) -> Result<&str, EdgeError> {
+        self.secret.as_deref().ok_or_else(|| {
+            EdgeError::Misconfigured(
+                "CONFAB_SECRET is not set (run `wrangler secret put CONFAB_SECRET`, or set \
+                 CONFAB_DEV=1 for local development)"
+                    .into(),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn development_mode_has_documented_defaults_and_production_needs_a_secret() {
+        let dev = Config::from_lookup(lookup(&[("CONFAB_DEV", "1")])).unwrap();
+        assert_eq!(dev.secret().unwrap(), DEV_SECRET);
+        assert_eq!(dev.api_key.as_deref(), Some(DEV_API_KEY));
+        let prod = Config::from_lookup(lookup(&[])).unwrap();
+        assert!(prod
+            .secret()
+            .unwrap_err()
+            .to_string()
+            .contains("CONFAB_SECRET is not set"));
+        assert_eq!(prod.api_key, None);
+        let limits = Config::from_lookup(lookup(&[("CONFAB_MAX_CONNECTIONS", "3")])).unwrap();
+        assert_eq!(limits.limits.max_connections, 3);
+        let err = Config::from_lookup(lookup(&[("CONFAB_RATE_PER_SEC", "fast")])).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("CONFAB_RATE_PER_SEC must be a positive whole number"));
+    }
+}
