@@ -1,12 +1,13 @@
 // Shared helpers for the cross-component suites: start the real edge (the built
 // worker under workerd, through Miniflare or `wrangler dev`), open clients, wait.
 import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { Log, LogLevel, Miniflare } from "miniflare";
 import WebSocket from "ws";
 import { Room, init } from "confab";
 
@@ -37,10 +38,12 @@ export function tempDir(prefix = "confab-test-") {
  * use it, so the clients' process does not also carry the server's traffic).
  * `bindings` adds or overrides the Worker's variables (development mode is on unless
  * `CONFAB_DEV` is set to "0").
- * @param {{ persistTo?: string, port?: number, direct?: boolean, bindings?: Record<string, string> }} [options]
+ * `verbose` shows the runtime's log (the Worker's console output included).
+ * @param {{ persistTo?: string, port?: number, direct?: boolean, bindings?: Record<string, string>, verbose?: boolean }} [options]
  */
-export async function startEdge({ persistTo, port = 0, direct = false, bindings = {} } = {}) {
+export async function startEdge({ persistTo, port = 0, direct = false, bindings = {}, verbose = false } = {}) {
   const mf = new Miniflare({
+    ...(verbose ? { log: new Log(LogLevel.DEBUG) } : {}),
     scriptPath: path.join(ROOT, "edge/build/worker/shim.mjs"),
     modules: true,
     modulesRules: [
@@ -158,11 +161,50 @@ export function uniqueRoom(label) {
 }
 
 /** Open a Confab client (the npm package, in Node) and wait until it is synced. */
-export async function openConfab(wsBase, room, user) {
+export async function openConfab(wsBase, room, user, { token } = /** @type {{ token?: string }} */ ({})) {
   await init();
-  const client = await Room.open({ url: wsBase, room, user, WebSocket });
+  const client = await Room.open({ url: wsBase, room, user, WebSocket, ...(token ? { token } : {}) });
   await client.whenSynced(10_000);
   return client;
+}
+
+/**
+ * Mint a room token the way an app's backend does (written here independently of the
+ * Rust code, with node:crypto): `v1.<base64url claims>.<base64url HMAC-SHA256>`.
+ * @param {string} secret
+ * @param {{ room: string, sub: string, name?: string, kind?: "person" | "agent", role: string, exp?: number }} claims
+ */
+export function mintToken(secret, { room, sub, name = sub, kind = "person", role, exp = Math.floor(Date.now() / 1000) + 600 }) {
+  const body = Buffer.from(JSON.stringify({ room, sub, name, kind, role, exp })).toString("base64url");
+  const signed = `v1.${body}`;
+  return `${signed}.${createHmac("sha256", secret).update(signed).digest("base64url")}`;
+}
+
+/**
+ * Open a raw socket and wait for the room to close it: resolves with the close code and
+ * reason (or `null` if it stays open for `ms`).
+ * @param {string} url
+ * @param {(Buffer | string)[]} [frames] frames to send once open
+ * @param {number} [ms]
+ * @returns {Promise<{ code: number, reason: string } | null>}
+ */
+export function closeOf(url, frames = [], ms = 3000) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const timer = setTimeout(() => {
+      ws.terminate();
+      resolve(null);
+    }, ms);
+    ws.once("open", () => frames.forEach((f) => ws.send(f)));
+    ws.once("close", (code, reason) => {
+      clearTimeout(timer);
+      resolve({ code, reason: reason.toString() });
+    });
+    ws.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
 }
 
 /** A document's text, or null while the room does not have the document yet. */

@@ -791,7 +791,8 @@ impl Room {
             if before.is_none() && m.created_at as u64 + 60_000 > now_ms {
                 self.event("message.posted", Some(actor), Some(&id), detail.clone());
             }
-            let (was, stopped) = before.unwrap_or_else(|| ("pending".into(), false));
+            // A message first seen already closed (a plain post) finished no turn here.
+            let (was, stopped) = before.unwrap_or_else(|| (status.clone(), false));
             let open = |s: &str| s == "pending" || s == "streaming";
             if open(&was) && !open(&status) {
                 self.event("turn.finished", Some(actor), Some(&id), detail.clone());

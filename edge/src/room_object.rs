@@ -214,9 +214,11 @@ impl RoomObject {
             return Ok(());
         }
         self.alarm_at.set(Some(next));
+        // `set_alarm` takes an offset from now in milliseconds, not a time.
+        let offset = next.saturating_sub(now_ms()) as i64;
         self.state
             .storage()
-            .set_alarm(next as i64)
+            .set_alarm(offset)
             .await
             .map_err(|e| EdgeError::Storage(e.to_string()))
     }

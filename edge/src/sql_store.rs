@@ -13,6 +13,15 @@ pub struct SqlStore {
     stats: LogStats,
 }
 
+/// An integer column: SQLite's integers can arrive as JavaScript numbers (floats).
+fn int(v: Option<&SqlStorageValue>) -> Option<i64> {
+    match v {
+        Some(SqlStorageValue::Integer(n)) => Some(*n),
+        Some(SqlStorageValue::Float(f)) if f.fract() == 0.0 => Some(*f as i64),
+        _ => None,
+    }
+}
+
 fn storage_error(e: worker::Error) -> EdgeError {
     EdgeError::Storage(e.to_string())
 }
@@ -187,9 +196,12 @@ impl SqlStore {
         Ok(rows
             .into_iter()
             .filter_map(|r| match r.as_slice() {
-                [SqlStorageValue::Integer(id), SqlStorageValue::String(hook), SqlStorageValue::String(body), SqlStorageValue::Integer(n)] => {
-                    Some((*id, hook.clone(), body.clone(), *n as u32))
-                }
+                [id, SqlStorageValue::String(hook), SqlStorageValue::String(body), n] => Some((
+                    int(Some(id))?,
+                    hook.clone(),
+                    body.clone(),
+                    int(Some(n))? as u32,
+                )),
                 _ => None,
             })
             .collect())
@@ -341,10 +353,7 @@ fn audit_entry(row: Vec<SqlStorageValue>) -> serde_json::Value {
         Some(SqlStorageValue::String(s)) => Some(s.clone()),
         _ => None,
     };
-    let num = |v: Option<&SqlStorageValue>| match v {
-        Some(SqlStorageValue::Integer(n)) => *n,
-        _ => 0,
-    };
+    let num = |v: Option<&SqlStorageValue>| int(v).unwrap_or(0);
     let json =
         |v: Option<String>| v.and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
     serde_json::json!({

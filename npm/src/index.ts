@@ -39,6 +39,7 @@ import type {
   PresenceInfo,
   RoomEvent,
   RoomOptions,
+  SessionInfo,
   ViewPatch,
   ViewState,
 } from "../wasm/confab_wasm.js";
@@ -74,6 +75,8 @@ export type {
   ReactionInfo,
   RoomEvent,
   RoomOptions,
+  FeedEvent,
+  SessionInfo,
   SyncInfo,
   TurnStatus,
   View,
@@ -127,6 +130,12 @@ export function init(): Promise<void> {
 
 type Listener<E> = (event: E) => void;
 type EventOf<T extends RoomEvent["type"]> = Extract<RoomEvent, { type: T }>;
+
+/** A lease granted by the room: `fence` grows with every grant. */
+export interface Lease {
+  resource: string; holder: string; holderName: string; holderKind: string;
+  fence: number; acquiredAt: number; expiresAt: number;
+}
 
 /** Raised when a room does not reach a state in time. */
 export class TimeoutError extends Error {
@@ -238,6 +247,68 @@ export class Room {
   /** The CRDT client id of this client's edits. */
   get clientId(): number {
     return this.#inner.clientId;
+  }
+
+  /** This connection's role, once the room said it (see the `session` event). */
+  get role(): SessionInfo["role"] | undefined {
+    return this.#inner.role;
+  }
+
+  /** True for viewers and reviewers: edits throw before they are made (reviewers may still react). */
+  get readOnly(): boolean {
+    return this.#inner.readOnly;
+  }
+
+  /** Updates sent and not yet stored by the room: 0 means every local edit is saved. */
+  get unacked(): number {
+    return this.#inner.unacked;
+  }
+
+  /** Resolve once the room has stored every local edit sent so far. */
+  whenSaved(timeoutMs = 10_000): Promise<void> {
+    if (this.unacked === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new TimeoutError(`${this.unacked} update(s) not stored within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.on("saved", (e) => {
+        if (e.unacked === 0) {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Use a fresh token (after a `token-expired` event) and reconnect with it. */
+  setToken(token: string): void {
+    this.#inner.setToken(token);
+  }
+
+  /**
+   * Ask the room's authority: any operation of the REST API (`lock.acquire`,
+   * `activity.record`, `collaboration.start`, ...). Rejects with an `Error` whose `code`
+   * names the refusal (`lock_held`, `forbidden`, ...).
+   */
+  request<T = unknown>(op: string, args?: Record<string, unknown>): Promise<T> {
+    return this.#inner.request(op, args ?? null) as Promise<T>;
+  }
+
+  /** Take a lease on `resource` (`doc:<id>`, `path:<path>`, `range:<doc>:<a>-<b>`) for `ttlMs`. */
+  acquireLock(resource: string, ttlMs: number): Promise<{ lease: Lease }> {
+    return this.request("lock.acquire", { resource, ttlMs });
+  }
+
+  /** Extend a lease you hold (same fencing token). */
+  renewLock(resource: string, fence: number, ttlMs: number): Promise<{ lease: Lease }> {
+    return this.request("lock.renew", { resource, fence, ttlMs });
+  }
+
+  /** Give a lease back. */
+  releaseLock(resource: string, fence: number): Promise<{ released: Lease }> {
+    return this.request("lock.release", { resource, fence });
   }
 
   /** Create a conversation; returns its id. */

@@ -50,6 +50,18 @@ export interface RoomOptions {
   WebSocket?: unknown;
   /** yrs client id of this tab's edits; random when omitted. */
   clientId?: number;
+  /** Room token minted by your backend (optional in development mode). */
+  token?: string;
+}
+/** Who this connection is in the room, as the room says. */
+export interface SessionInfo {
+  user: string; name: string; kind: "person" | "agent";
+  role: "owner" | "editor" | "reviewer" | "viewer"; readOnly: boolean;
+}
+/** One entry of the room's audit log and live feed. */
+export interface FeedEvent {
+  seq: number; action: string; actor: ParticipantInfo | null; target: string | null;
+  detail: unknown; at: number;
 }
 /** Where a room's connection stands. */
 export type ConnectionState = "offline" | "connecting" | "syncing" | "synced" | "reconnecting";
@@ -59,6 +71,10 @@ export type RoomEvent =
   | { type: "change"; origin: "local" | "remote" }
   | { type: "presence" }
   | { type: "error"; message: string }
+  | { type: "session"; session: SessionInfo }
+  | { type: "saved"; unacked: number }
+  | { type: "feed"; event: FeedEvent }
+  | { type: "token-expired"; reason: string }
   | ({ type: "conflict" } & ConflictNotice);
 export interface ParticipantInfo { id: string; name: string; kind: "person" | "agent" }
 export interface ConversationInfo {
@@ -221,6 +237,8 @@ struct PlainOptions {
     user: UserOptions,
     #[serde(default, rename = "clientId")]
     client_id: Option<f64>,
+    #[serde(default)]
+    token: Option<String>,
 }
 
 /// A JavaScript `Error` (or `RangeError` for offsets) carrying core's message.
@@ -269,6 +287,10 @@ enum Event {
     Presence,
     Error(String),
     Conflict(JsValue),
+    Session(JsValue),
+    Saved(usize),
+    Feed(JsValue),
+    TokenExpired(String),
 }
 
 impl Event {
@@ -295,6 +317,22 @@ impl Event {
                 set("type", "error".into());
                 set("message", message.as_str().into());
             }
+            Event::Session(info) => {
+                set("type", "session".into());
+                set("session", info.clone());
+            }
+            Event::Saved(n) => {
+                set("type", "saved".into());
+                set("unacked", JsValue::from(*n as u32));
+            }
+            Event::Feed(event) => {
+                set("type", "feed".into());
+                set("event", event.clone());
+            }
+            Event::TokenExpired(reason) => {
+                set("type", "token-expired".into());
+                set("reason", reason.as_str().into());
+            }
             Event::Conflict(notice) => {
                 set("type", "conflict".into());
                 for key in ["kind", "needsInput", "conflict"] {
@@ -308,6 +346,7 @@ impl Event {
 }
 
 struct SocketHandlers {
+    _error: Closure<dyn FnMut(JsValue)>,
     _open: Closure<dyn FnMut(JsValue)>,
     _message: Closure<dyn FnMut(MessageEvent)>,
     _close: Closure<dyn FnMut(CloseEvent)>,
@@ -330,7 +369,27 @@ struct Inner {
     turn_timer: Option<JsValue>,
     conflict_timer: Option<JsValue>,
     listener: Option<Function>,
+    /// The URL without a token.
+    base_url: String,
+    token: Option<String>,
+    /// Who the room says this connection is.
+    role: Option<String>,
+    /// Requests waiting for an answer: id → (resolve, reject).
+    requests: std::collections::HashMap<u64, (Function, Function)>,
+    next_request: u64,
 }
+
+/// Close codes that retrying cannot fix (refused tokens, forbidden writes, a member
+/// removed): the client stops reconnecting and reports why.
+fn refused(code: u16) -> bool {
+    matches!(code, 1008 | 4400 | 4401 | 4403 | 4404 | 4410)
+}
+
+/// The room refused the token for being expired: fetch a fresh one, then `setToken`.
+const TOKEN_EXPIRED: u16 = 4419;
+
+/// How long a socket may take to open before it is abandoned and retried.
+const CONNECT_TIMEOUT_MS: i32 = 5_000;
 
 impl Inner {
     fn set_state(&mut self, state: ConnectionState, events: &mut Vec<Event>) {
@@ -369,7 +428,9 @@ impl Inner {
         ws.set_onopen(None);
         ws.set_onmessage(None);
         ws.set_onclose(None);
-        ws.set_onerror(None);
+        // Closing a socket that is still connecting raises an error event; with no
+        // listener Node's `ws` would throw it.
+        ws.set_onerror(Some(&Function::new_no_args("")));
         self.handlers = None;
         Some(ws)
     }
@@ -447,11 +508,36 @@ fn open_socket(rc: &Rc<RefCell<Inner>>) {
                 let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
                     socket_closed(&weak, generation, e.code(), e.reason())
                 });
+                // A failed connection also closes; its error is reported there. (Node's
+                // `ws` throws an `error` event nobody listens to.)
+                let on_error = Closure::<dyn FnMut(JsValue)>::new(|_| {});
+                ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
                 ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
                 ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
                 ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+                // A socket that never opens (a server that accepted the TCP connection
+                // and is not answering yet, during a restart) is abandoned and retried.
+                let watchdog = {
+                    let weak = Rc::downgrade(rc);
+                    Closure::once_into_js(move || {
+                        let Some(rc) = weak.upgrade() else { return };
+                        let stuck = {
+                            let inner = rc.borrow();
+                            inner.generation == generation
+                                && inner.state == ConnectionState::Connecting
+                        };
+                        if stuck {
+                            if let Some(ws) = rc.borrow_mut().detach_socket() {
+                                let _ = ws.close();
+                            }
+                            schedule_retry(&rc, None);
+                        }
+                    })
+                };
+                set_timeout(&watchdog, CONNECT_TIMEOUT_MS);
                 inner.socket = Some(ws);
                 inner.handlers = Some(SocketHandlers {
+                    _error: on_error,
                     _open: on_open,
                     _message: on_message,
                     _close: on_close,
@@ -563,6 +649,16 @@ fn schedule_retry(rc: &Rc<RefCell<Inner>>, close: Option<(u16, String)>) {
     emit(rc, events);
 }
 
+fn with_token(base: &str, token: Option<&str>) -> String {
+    match token {
+        Some(t) if !t.is_empty() => format!(
+            "{base}&token={}",
+            String::from(js_sys::encode_uri_component(t))
+        ),
+        _ => base.to_owned(),
+    }
+}
+
 fn socket_opened(weak: &Weak<RefCell<Inner>>, generation: u64) {
     let Some(rc) = weak.upgrade() else { return };
     let mut events = Vec::new();
@@ -612,6 +708,41 @@ fn socket_message(weak: &Weak<RefCell<Inner>>, generation: u64, data: JsValue) {
                 if let Some(reason) = got.denied {
                     events.push(Event::Error(format!("the room denied access: {reason}")));
                 }
+                if let Some(info) = got.session {
+                    inner.role = info["role"].as_str().map(str::to_owned);
+                    if let Ok(v) = to_js(&info) {
+                        events.push(Event::Session(v));
+                    }
+                }
+                if got.acked.is_some() {
+                    events.push(Event::Saved(inner.session.unacked().0));
+                }
+                for event in got.events {
+                    if let Ok(v) = to_js(&event) {
+                        events.push(Event::Feed(v));
+                    }
+                }
+                for (id, body) in got.responses {
+                    if let Some((resolve, reject)) = inner.requests.remove(&id) {
+                        if body["ok"] == true {
+                            let _ = resolve
+                                .call1(&JsValue::NULL, &to_js(&body["result"]).unwrap_or_default());
+                        } else {
+                            let message = format!(
+                                "{} ({})",
+                                body["error"]["message"].as_str().unwrap_or("refused"),
+                                body["error"]["code"].as_str().unwrap_or("error")
+                            );
+                            let err = js_sys::Error::new(&message);
+                            let _ = Reflect::set(
+                                &err,
+                                &"code".into(),
+                                &body["error"]["code"].as_str().unwrap_or("error").into(),
+                            );
+                            let _ = reject.call1(&JsValue::NULL, &err);
+                        }
+                    }
+                }
             }
             Err(e) => {
                 events.push(Event::Error(format!("bad frame from the room: {e}")));
@@ -639,10 +770,24 @@ fn socket_closed(weak: &Weak<RefCell<Inner>>, generation: u64, code: u16, reason
         inner.detach_socket();
         inner.session.disconnected();
         events.push(Event::Presence);
+        for (_, (_, reject)) in inner.requests.drain() {
+            let _ = reject.call1(
+                &JsValue::NULL,
+                &js_sys::Error::new("the connection closed before the room answered").into(),
+            );
+        }
         if code != 1000 && code != 1001 && code != 1005 && code != 1006 && !reason.is_empty() {
             events.push(Event::Error(format!(
                 "the room closed the connection: {reason} (code {code})"
             )));
+        }
+        if code == TOKEN_EXPIRED {
+            events.push(Event::TokenExpired(reason.clone()));
+        }
+        if refused(code) || code == TOKEN_EXPIRED {
+            // Retrying with the same token or the same edits would be refused again:
+            // stay offline until the app acts (a fresh token, another role).
+            inner.wanted = false;
         }
     }
     emit(&rc, events);
@@ -691,10 +836,11 @@ impl Room {
             None => (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64,
         };
         let base = plain.url.trim_end_matches('/');
-        let url = format!(
+        let base_url = format!(
             "{base}/{}?protocol=confab",
             String::from(js_sys::encode_uri_component(&plain.room))
         );
+        let url = with_token(&base_url, plain.token.as_deref());
         Ok(Room {
             inner: Rc::new(RefCell::new(Inner {
                 session: Session::new(client_id, me, now_ms()),
@@ -713,6 +859,11 @@ impl Room {
                 turn_timer: None,
                 conflict_timer: None,
                 listener: None,
+                base_url,
+                token: plain.token,
+                role: None,
+                requests: std::collections::HashMap::new(),
+                next_request: 0,
             })),
         })
     }
@@ -830,7 +981,119 @@ impl Room {
             .map(|h| h.session as f64)
     }
 
+    /// Use a fresh token (after a `token-expired` event, or to change identity) and
+    /// reconnect with it.
+    #[wasm_bindgen(js_name = setToken)]
+    pub fn set_token(&self, token: &str) {
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.token = Some(token.to_owned());
+            inner.url = with_token(&inner.base_url, Some(token));
+        }
+        let open = self.inner.borrow().socket.is_some();
+        if open {
+            open_socket(&self.inner);
+        } else {
+            self.connect();
+        }
+    }
+
+    /// This connection's role in the room, once the room said it.
+    #[wasm_bindgen(
+        getter,
+        unchecked_return_type = "\"owner\" | \"editor\" | \"reviewer\" | \"viewer\" | undefined"
+    )]
+    pub fn role(&self) -> Option<String> {
+        self.inner.borrow().role.clone()
+    }
+
+    /// True when the room lets this connection read only (viewer) or only react
+    /// (reviewer): local edits are refused before they are made.
+    #[wasm_bindgen(getter, js_name = readOnly)]
+    pub fn read_only(&self) -> bool {
+        matches!(
+            self.inner.borrow().role.as_deref(),
+            Some("viewer" | "reviewer")
+        )
+    }
+
+    /// Updates sent and not yet stored by the room (0 when every local edit is saved).
+    #[wasm_bindgen(getter)]
+    pub fn unacked(&self) -> u32 {
+        self.inner.borrow().session.unacked().0 as u32
+    }
+
+    /// Ask the room's authority: `lock.acquire`, `activity.record`, ... (the same
+    /// operations as the REST API). Resolves with the result; rejects with an `Error`
+    /// whose `code` names the refusal.
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    pub fn request(&self, op: &str, args: JsValue) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        let op = op.to_owned();
+        js_sys::Promise::new(&mut move |resolve, reject| {
+            let args: serde_json::Value = if args.is_undefined() || args.is_null() {
+                serde_json::Value::Null
+            } else {
+                match serde_wasm_bindgen::from_value(args.clone()) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let _ = reject.call1(
+                            &JsValue::NULL,
+                            &type_error(&format!("request arguments: {e}")),
+                        );
+                        return;
+                    }
+                }
+            };
+            let mut inner = inner.borrow_mut();
+            if inner.socket.is_none() || inner.session.hello().is_none() {
+                let _ = reject.call1(
+                    &JsValue::NULL,
+                    &js_sys::Error::new(&format!("cannot send `{op}`: not connected to the room"))
+                        .into(),
+                );
+                return;
+            }
+            inner.next_request += 1;
+            let id = inner.next_request;
+            inner.requests.insert(id, (resolve, reject));
+            let frame = confab_core::protocol::request(id, &op, &args);
+            inner.send(vec![frame]);
+        })
+    }
+
     fn edit<T>(
+        &self,
+        f: impl FnOnce(&mut Session, u64) -> confab_core::Result<T>,
+    ) -> Result<T, JsValue> {
+        if let Some(role @ ("viewer" | "reviewer")) = self.inner.borrow().role.as_deref() {
+            return Err(js_sys::Error::new(&format!(
+                "this room is read-only for you (you are a {role}{})",
+                if role == "reviewer" {
+                    "; reviewers may react and vote"
+                } else {
+                    ""
+                }
+            ))
+            .into());
+        }
+        self.edit_unchecked(f)
+    }
+
+    /// An edit a reviewer may make too (reactions and votes).
+    fn react_edit<T>(
+        &self,
+        f: impl FnOnce(&mut Session, u64) -> confab_core::Result<T>,
+    ) -> Result<T, JsValue> {
+        if self.inner.borrow().role.as_deref() == Some("viewer") {
+            return Err(
+                js_sys::Error::new("this room is read-only for you (you are a viewer)").into(),
+            );
+        }
+        self.edit_unchecked(f)
+    }
+
+    fn edit_unchecked<T>(
         &self,
         f: impl FnOnce(&mut Session, u64) -> confab_core::Result<T>,
     ) -> Result<T, JsValue> {
@@ -961,12 +1224,12 @@ impl Room {
 
     /// React to a message (e.g. "helpful"), as this participant.
     pub fn react(&self, message: &str, kind: &str) -> Result<(), JsValue> {
-        self.edit(|s, now| s.react(message, kind, now))
+        self.react_edit(|s, now| s.react(message, kind, now))
     }
 
     /// Take back this participant's reaction.
     pub fn unreact(&self, message: &str, kind: &str) -> Result<(), JsValue> {
-        self.edit(|s, _| s.unreact(message, kind))
+        self.react_edit(|s, _| s.unreact(message, kind))
     }
 
     /// Fork `parent` at `atMessage`; the branch sees the parent up to that message,
