@@ -91,3 +91,20 @@ test("the README's conflicts example finds, resolves and holds a stale write", a
     "Ada:Tuesday vs Bot:Friday was Monday\nRelease the API on Tuesday. held as a suggestion",
   );
 });
+
+test("the README's lease example runs: a lease, an activity, a saved edit", async () => {
+  const example = await readmeExample("Tokens, roles, locks and the room's record");
+  const out = await runExample(example);
+  assert.match(out, /^fence \d+, saved, 0 unacknowledged$/m);
+  const reader = await openConfab(edge.ws, "readme-locks", { id: "r", name: "R" });
+  try {
+    assert.equal(reader.documentText("notes"), "Tidied. ");
+  } finally {
+    reader.destroy();
+  }
+  const audit = await (await fetch(`${edge.http}/rooms/readme-locks/audit?limit=1000`)).json();
+  const actions = audit.entries.map((e) => e.action);
+  for (const a of ["lock.acquired", "activity.started", "activity.completed", "lock.released", "edit"]) {
+    assert.ok(actions.includes(a), `${a} missing from ${actions}`);
+  }
+});

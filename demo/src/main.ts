@@ -70,7 +70,10 @@ nameInput.addEventListener("change", () => {
 });
 
 const wsBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms`;
-const room = await Room.open({ url: wsBase, room: roomName, user: { id: userId, name: userName } });
+// A room token from your backend, if the edge requires one (`?token=`); in development
+// mode guests join as editors without one.
+const token = params.get("token") ?? undefined;
+const room = await Room.open({ url: wsBase, room: roomName, user: { id: userId, name: userName }, ...(token ? { token } : {}) });
 (window as unknown as { confabRoom: Room }).confabRoom = room;
 
 function showError(message: string | null) {
@@ -80,8 +83,16 @@ function showError(message: string | null) {
 
 function renderStatus(state: ConnectionState) {
   statusEl.dataset.state = state;
-  statusEl.textContent = state;
+  const role = room.readOnly ? ` · ${room.role} (read-only)` : "";
+  const unsaved = room.unacked > 0 ? " · saving…" : "";
+  statusEl.textContent = `${state}${role}${unsaved}`;
+  statusEl.title = room.unacked > 0 ? `${room.unacked} change(s) not yet stored by the room` : "every change is stored";
+  const doc = document.getElementById("doc") as HTMLTextAreaElement | null;
+  if (doc) doc.readOnly = room.readOnly;
 }
+room.on("session", () => renderStatus(room.state));
+room.on("saved", () => renderStatus(room.state));
+room.on("token-expired", () => showError("Your room token expired: reload with a fresh ?token= to rejoin."));
 
 /** The conversation in front: the view's active tab (shared while synced). */
 function activeConversation(): string {
