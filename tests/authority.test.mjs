@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
+import WebSocket from "ws";
 import { after, before, describe, test } from "node:test";
 import * as Y from "yjs";
 import {
@@ -426,6 +427,64 @@ describe("limits and the bad-input catalogue", () => {
       assert.ok(clients.every((c) => c.state === "synced"), "the room's clients are unaffected");
     } finally {
       clients.forEach((c) => c.destroy());
+    }
+  });
+});
+
+describe("large rooms", () => {
+  test("a 20 MB document joins in parts of at most 1 MiB, without the joiner being dropped", async () => {
+    const edge = await startEdge();
+    const room = uniqueRoom("big");
+    try {
+      // Fill the room with twenty 1 MB inserts (each at the start, so they stay separate items).
+      const writer = new Y.Doc();
+      const text = writer.getText("doc:big");
+      const updates = [];
+      writer.on("update", (u) => updates.push(Buffer.from(u)));
+      for (let i = 0; i < 20; i++) text.insert(0, String.fromCharCode(97 + i).repeat(1024 * 1024));
+      const frames = updates.map((u) => Buffer.concat([Buffer.from([0, 2]), varuint(u.length), u]));
+      const filler = new WebSocket(`${edge.ws}/${room}`);
+      await new Promise((r) => filler.once("open", r));
+      for (const f of frames) filler.send(f);
+      await waitFor(async () => (await (await fetch(`${edge.http}/rooms/${room}/stats`)).json()).documentBytes > 20_000_000, {
+        what: "the room to hold 20 MB",
+        timeout: 30_000,
+      });
+      filler.close();
+      // A fresh joiner asks for everything (sync step 1 with an empty state vector).
+      const joiner = new WebSocket(`${edge.ws}/${room}`);
+      joiner.binaryType = "nodebuffer";
+      /** @type {Buffer[]} */
+      const parts = [];
+      let closedWith = null;
+      joiner.on("close", (code) => (closedWith = code));
+      const done = new Promise((resolve) =>
+        joiner.on("message", (/** @type {Buffer} */ data) => {
+          if (data[0] === 0 && (data[1] === 1 || data[1] === 2) && data.length > 1000) parts.push(data);
+          if (data[0] === 0 && data[1] === 1) resolve(undefined);
+        }),
+      );
+      await new Promise((r) => joiner.once("open", r));
+      joiner.send(Buffer.from([0, 0, 1, 0]));
+      await done;
+      joiner.close();
+      assert.equal(closedWith, null, "the joiner was never dropped");
+      assert.ok(parts.length >= 20, `${parts.length} parts`);
+      assert.ok(parts.every((p) => p.length <= 1024 * 1024 + 64), "every part is at most 1 MiB");
+      const reader = new Y.Doc();
+      for (const p of parts) {
+        let at = 2;
+        let len = 0;
+        for (let shift = 0; ; shift += 7) {
+          const b = p[at++];
+          len += (b & 127) * 2 ** shift;
+          if (b < 128) break;
+        }
+        Y.applyUpdate(reader, p.subarray(at, at + len));
+      }
+      assert.equal(reader.getText("doc:big").length, 20 * 1024 * 1024);
+    } finally {
+      await edge.stop();
     }
   });
 });
