@@ -648,7 +648,8 @@ impl Authority {
         }
     }
 
-    fn require(actor: &Actor, op: &str, role: Role) -> Result<(), OpError> {
+    /// Refuse `op` unless `actor` has at least `role`.
+    pub(crate) fn require(actor: &Actor, op: &str, role: Role) -> Result<(), OpError> {
         if actor.role.at_least(role) {
             Ok(())
         } else {

@@ -1098,13 +1098,7 @@ impl Room {
                 return Ok(json!({ "id": id, "title": info.title, "text": text }));
             }
             "message.post" => {
-                if !actor.role.can_edit() {
-                    return Err(OpError::forbidden(format!(
-                        "message.post needs the editor role or above; {} is {}",
-                        actor.id,
-                        actor.role.as_str()
-                    )));
-                }
+                Authority::require(actor, op, Role::Editor)?;
                 let a: PostArgs = parse(op, args)?;
                 let conversation = a.conversation.unwrap_or_else(|| "main".into());
                 let text = a.text;
@@ -1127,13 +1121,7 @@ impl Room {
                 json!({ "id": id, "conversation": conversation })
             }
             "document.write" => {
-                if !actor.role.can_edit() {
-                    return Err(OpError::forbidden(format!(
-                        "document.write needs the editor role or above; {} is {}",
-                        actor.id,
-                        actor.role.as_str()
-                    )));
-                }
+                Authority::require(actor, op, Role::Editor)?;
                 let a: WriteArgs = parse(op, args)?;
                 let (id, text) = (a.id, a.text);
                 if let Some(fence) = a.fence {
