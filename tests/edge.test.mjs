@@ -110,6 +110,8 @@ describe("edge under workerd", () => {
         assert.equal(title.field, "documents/plan/title");
         assert.deepEqual(title.sides.map((s) => s.inserted).sort(), ["Annual plan", "Q3 plan"], "the dropped title is kept");
         const text = bot.conflicts().find((c) => c.kind === "text");
+        // Ada resolves what she sees: wait until Bob's side has reached her too.
+        await waitFor(() => a.conflicts().some((c) => c.id === text.id), { what: "Ada to see the same conflict" });
         a.resolveConflict(text.id, "agent");
         await waitFor(() => asked.length === 1, { what: "the agent to be asked" });
         assert.equal(asked[0].needsInput, true);
