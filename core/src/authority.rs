@@ -328,7 +328,9 @@ pub struct Authority {
     next_id: u64,
 }
 
-fn args<T: DeserializeOwned>(op: &str, value: Value) -> Result<T, OpError> {
+/// Parse an operation's JSON arguments (`null` reads as `{}`); the error names `op` and
+/// the field.
+pub(crate) fn args<T: DeserializeOwned>(op: &str, value: Value) -> Result<T, OpError> {
     let value = if value.is_null() { json!({}) } else { value };
     serde_json::from_value(value).map_err(|e| OpError::invalid(format!("{op}: {e}")))
 }
@@ -570,6 +572,26 @@ impl Authority {
         let update = crate::auth::unbase64url(&s.update)
             .ok_or_else(|| OpError::invalid(format!("stored suggestion `{id}` is damaged")))?;
         Ok((s.document.clone(), update))
+    }
+
+    /// Only an owner, or the holder of the document's lease, may `verb` (accept or
+    /// reject) a suggestion for `doc`.
+    pub fn may_decide_suggestion(
+        &self,
+        actor: &Actor,
+        doc: &str,
+        verb: &str,
+        now_ms: u64,
+    ) -> Result<(), OpError> {
+        let holder = self.locks.policies().contains_key(doc)
+            && self.locks.write_check(doc, &actor.id, now_ms).is_ok();
+        if actor.role.is_owner() || holder {
+            Ok(())
+        } else {
+            Err(OpError::forbidden(format!(
+                "only an owner or the holder of `doc:{doc}` may {verb} suggestions for it"
+            )))
+        }
     }
 
     /// Mark a suggestion accepted or rejected.
@@ -1140,13 +1162,7 @@ impl Authority {
             "suggestion.reject" => {
                 let a: IdArgs = args(op, raw)?;
                 let (doc, _) = self.suggestion_update(&a.id)?;
-                let holder = self.locks.policies().contains_key(&doc)
-                    && self.locks.write_check(&doc, &actor.id, now_ms).is_ok();
-                if !actor.role.is_owner() && !holder {
-                    return Err(OpError::forbidden(format!(
-                        "only an owner or the holder of `doc:{doc}` may reject suggestions for it"
-                    )));
-                }
+                self.may_decide_suggestion(actor, &doc, "reject", now_ms)?;
                 self.resolve_suggestion(&a.id, false);
                 let e = ev(
                     "suggestion.rejected",

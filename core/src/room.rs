@@ -523,8 +523,9 @@ impl Room {
                     if changes.is_empty() {
                         continue;
                     }
-                    self.note_edit(conn, &actor, &scan, raw.len());
-                    self.notice_doc_events(&actor, &scan, now_ms);
+                    let touched = self.zones.touched(&scan);
+                    self.note_edit(conn, &actor, &touched, raw.len());
+                    self.notice_doc_events(&actor, &scan, &touched, now_ms);
                     out.extend(self.queue_changes(Some(conn), changes));
                 }
                 Incoming::Awareness(update) => {
@@ -709,7 +710,12 @@ impl Room {
             .filter(|i| i.id.clock + i.len > sv.get(&yrs::ClientID::new(i.id.client)))
             .cloned()
             .collect();
-        let deleted = txn.snapshot().delete_set;
+        // The room's delete set costs a walk of the document: only build it when needed.
+        let deleted = if scan.deletes.is_empty() {
+            Default::default()
+        } else {
+            txn.snapshot().delete_set
+        };
         let deletes = scan
             .deletes
             .iter()
@@ -740,14 +746,14 @@ impl Room {
         );
     }
 
-    fn note_edit(&mut self, conn: ConnId, actor: &Actor, scan: &Scan, bytes: usize) {
-        let zones: Vec<String> = self
-            .zones
-            .touched(scan)
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p.into_iter().next())
-            .collect();
+    fn note_edit(
+        &mut self,
+        conn: ConnId,
+        actor: &Actor,
+        touched: &BTreeSet<Option<ZonePath>>,
+        bytes: usize,
+    ) {
+        let zones = touched.iter().flatten().filter_map(|p| p.first().cloned());
         let batch = self.edits.entry(conn).or_default();
         batch.actor.get_or_insert_with(|| actor.clone());
         batch.updates += 1;
@@ -757,7 +763,13 @@ impl Room {
 
     /// Events the document itself carries: a new message, a turn that finished, a stop
     /// request, a handoff.
-    fn notice_doc_events(&mut self, actor: &Actor, scan: &Scan, now_ms: u64) {
+    fn notice_doc_events(
+        &mut self,
+        actor: &Actor,
+        scan: &Scan,
+        touched: &BTreeSet<Option<ZonePath>>,
+        now_ms: u64,
+    ) {
         let mut messages = BTreeSet::new();
         for item in &scan.items {
             if let (true, Some(crate::update_scan::ParentRef::Root(root)), Some(key)) =
@@ -770,7 +782,7 @@ impl Room {
                 }
             }
         }
-        for path in self.zones.touched(scan).into_iter().flatten() {
+        for path in touched.iter().flatten() {
             if path.len() >= 2 && path[0] == "messages" {
                 messages.insert(path[1].clone());
             }
@@ -1045,13 +1057,7 @@ impl Room {
             #[serde(default)]
             fence: Option<u64>,
         }
-        fn parse<T: serde::de::DeserializeOwned>(
-            op: &str,
-            v: Value,
-        ) -> std::result::Result<T, OpError> {
-            let v = if v.is_null() { json!({}) } else { v };
-            serde_json::from_value(v).map_err(|e| OpError::invalid(format!("{op}: {e}")))
-        }
+        use crate::authority::args as parse;
         let core_err = |e: Error| match e {
             Error::UnknownConversation(_)
             | Error::UnknownDocument(_)
@@ -1164,17 +1170,8 @@ impl Room {
             "suggestion.accept" => {
                 let id = parse::<IdArgs>(op, args)?.id;
                 let (doc, update) = self.authority.suggestion_update(&id)?;
-                let holder = self
-                    .authority
-                    .locks
-                    .write_check(&doc, &actor.id, now_ms)
-                    .is_ok()
-                    && self.authority.locks.policies().contains_key(&doc);
-                if !actor.role.is_owner() && !holder {
-                    return Err(OpError::forbidden(format!(
-                        "only an owner or the holder of `doc:{doc}` may accept suggestions for it"
-                    )));
-                }
+                self.authority
+                    .may_decide_suggestion(actor, &doc, "accept", now_ms)?;
                 let decoded = Update::decode_v1(&update)
                     .map_err(|e| OpError::invalid(format!("stored suggestion `{id}`: {e}")))?;
                 let scan = scan_update_v1(&update).map_err(|e| OpError::invalid(e.to_string()))?;
@@ -1197,7 +1194,8 @@ impl Room {
         for change in &changes {
             if let Ok(scan) = scan_update_v1(change) {
                 self.zones.record(&scan);
-                self.notice_doc_events(actor, &scan, now_ms);
+                let touched = self.zones.touched(&scan);
+                self.notice_doc_events(actor, &scan, &touched, now_ms);
             }
         }
         let out = self.queue_changes(None, changes);
@@ -1773,6 +1771,14 @@ mod tests {
         }
     }
 
+    /// The error the room answers the first refused frame of `frames` with.
+    fn first_refusal(room: &mut Room, conn: ConnId, frames: &[Vec<u8>]) -> Error {
+        frames
+            .iter()
+            .find_map(|f| room.receive(conn, f, 0).err())
+            .expect("refused")
+    }
+
     /// A room with an owner session (conn 1) that made a document and a message, and a
     /// second session (conn 2) joined as `who`.
     fn room_with(who: Actor) -> (Room, Session, Session, String) {
@@ -1824,11 +1830,7 @@ mod tests {
             "a viewer's (empty) sync step 2 is accepted"
         );
         viewer.doc_mut().insert_text("spec", 0, "X").unwrap();
-        let frames = viewer.drain_outgoing();
-        let err = frames
-            .iter()
-            .find_map(|f| room.receive(2, f, 0).err())
-            .expect("refused");
+        let err = first_refusal(&mut room, 2, &viewer.drain_outgoing());
         assert!(err.to_string().contains("v is a viewer"), "{err}");
         assert!(err.to_string().contains("doc:spec"), "{err}");
         assert_eq!(room.document_text("spec").as_deref(), Some("hello world"));
@@ -1844,11 +1846,7 @@ mod tests {
         }
         assert!(room.is_dirty(), "the reaction was applied");
         reviewer.doc_mut().insert_text("spec", 0, "X").unwrap();
-        let err = reviewer
-            .drain_outgoing()
-            .iter()
-            .find_map(|f| room.receive(2, f, 0).err())
-            .expect("refused");
+        let err = first_refusal(&mut room, 2, &reviewer.drain_outgoing());
         assert!(
             err.to_string().contains("reviewers may react and vote"),
             "{err}"
@@ -1869,10 +1867,7 @@ mod tests {
         .unwrap();
         ed.doc_mut().insert_text("spec", 5, ",").unwrap();
         let frames = ed.drain_outgoing();
-        let err = frames
-            .iter()
-            .find_map(|f| room.receive(2, f, 0).err())
-            .expect("refused");
+        let err = first_refusal(&mut room, 2, &frames);
         assert!(err.to_string().contains("requires a lease"), "{err}");
         assert_eq!(room.document_text("spec").as_deref(), Some("hello world"));
         // With the lease the same update goes through.

@@ -381,11 +381,7 @@ fn count_log(sql: &SqlStorage) -> Result<LogStats, EdgeError> {
         .transpose()
         .map_err(storage_error)?
         .unwrap_or_default();
-    let num = |v: Option<&SqlStorageValue>| match v {
-        Some(SqlStorageValue::Integer(n)) => *n as u64,
-        Some(SqlStorageValue::Float(f)) => *f as u64,
-        _ => 0,
-    };
+    let num = |v: Option<&SqlStorageValue>| int(v).unwrap_or(0) as u64;
     Ok(LogStats {
         rows: num(row.first()),
         bytes: num(row.get(1)),
