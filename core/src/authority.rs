@@ -25,6 +25,9 @@ pub const KEEP_RECORDS: usize = 500;
 /// Longest free text in an activity, decision or title, in bytes.
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 
+/// The user id of [`Actor::anonymous`] (a token's user id may not be this).
+pub const ANONYMOUS: &str = "anonymous";
+
 /// Who is asking: a participant with their effective role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
@@ -49,11 +52,16 @@ impl Actor {
         }
     }
 
+    /// True for [`Actor::anonymous`]: no token vouches for who this is.
+    pub fn is_anonymous(&self) -> bool {
+        self.id == ANONYMOUS
+    }
+
     /// Anyone connecting without a token in development mode: an editor.
     pub fn anonymous() -> Self {
         Actor {
-            id: "anonymous".into(),
-            name: "anonymous".into(),
+            id: ANONYMOUS.into(),
+            name: ANONYMOUS.into(),
             kind: ParticipantKind::Person,
             role: Role::Editor,
         }

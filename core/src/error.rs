@@ -133,6 +133,15 @@ pub enum Error {
     /// A message that arrived out of order.
     #[error("out of order: {0}")]
     OutOfOrder(String),
+
+    /// An update that builds on content the room does not have (it would sit in memory,
+    /// neither applied nor stored): the client should sync first.
+    #[error("update builds on content the room does not have: {0}; sync first")]
+    Unsynced(String),
+
+    /// A limit of the room's (size, write budget, presence, output, connections).
+    #[error("{0}")]
+    LimitExceeded(String),
 }
 
 impl Error {
@@ -149,6 +158,8 @@ impl Error {
                 | Error::Forbidden(_)
                 | Error::RateLimited { .. }
                 | Error::OutOfOrder(_)
+                | Error::Unsynced(_)
+                | Error::LimitExceeded(_)
         )
     }
 

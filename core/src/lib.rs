@@ -49,6 +49,7 @@ pub mod clock;
 pub mod conflict;
 pub mod context;
 pub mod error;
+pub mod gate;
 pub mod history;
 pub mod limits;
 pub mod locks;

@@ -16,6 +16,35 @@ pub struct Limits {
     pub max_connections: usize,
     /// Largest REST request body, in bytes.
     pub max_body_bytes: usize,
+    /// Largest stored document a room holds, in bytes of its encoded updates: checked
+    /// before an update is applied, so the room always loads again within the memory a
+    /// Durable Object has.
+    pub max_room_bytes: u64,
+    /// Share of `max_room_bytes` (in percent) from which the room warns its owners.
+    pub warn_room_percent: u8,
+    /// Bytes of updates one participant may write per second on average, across all
+    /// their connections (bursts up to `max_room_bytes`).
+    pub user_bytes_per_sec: u64,
+    /// Messages one frame may hold.
+    pub max_messages_per_frame: usize,
+    /// Largest presence state (JSON bytes) one client may publish.
+    pub max_presence_bytes: usize,
+    /// Presence client ids one connection may publish states for.
+    pub max_presence_ids: usize,
+    /// Connections one participant may hold open in a room.
+    pub max_connections_per_user: usize,
+    /// Connections kept for owners and editors: viewers and reviewers may not take them.
+    pub writer_reserve: usize,
+    /// Messages per second one participant may send across all their connections (with
+    /// bursts of twice that).
+    pub user_messages_per_sec: u32,
+    /// Messages per second all viewers and reviewers of a room may send together (with
+    /// bursts of twice that), so a read-only crowd cannot starve the people editing.
+    pub read_only_messages_per_sec: u32,
+    /// Bytes per second of answers (sync answers, presence answers) one connection may
+    /// ask the room for on average; bursts up to twice `max_room_bytes`. A connection
+    /// that asks for more is closed.
+    pub answer_bytes_per_sec: u64,
 }
 
 impl Default for Limits {
@@ -26,6 +55,17 @@ impl Default for Limits {
             burst: 2_000,
             max_connections: 1_000,
             max_body_bytes: 1024 * 1024,
+            max_room_bytes: 32 * 1024 * 1024,
+            warn_room_percent: 80,
+            user_bytes_per_sec: 1024 * 1024,
+            max_messages_per_frame: 64,
+            max_presence_bytes: 16 * 1024,
+            max_presence_ids: 8,
+            max_connections_per_user: 50,
+            writer_reserve: 50,
+            user_messages_per_sec: 2_000,
+            read_only_messages_per_sec: 2_000,
+            answer_bytes_per_sec: 8 * 1024 * 1024,
         }
     }
 }
@@ -35,6 +75,37 @@ impl Default for Limits {
 pub struct RateLimiter {
     tokens: f64,
     last_ms: u64,
+}
+
+/// A token bucket of units (messages or bytes) that refills continuously.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    level: f64,
+    last_ms: u64,
+}
+
+impl Bucket {
+    /// A full bucket of `capacity` at `now_ms`.
+    pub fn full(capacity: u64, now_ms: u64) -> Self {
+        Bucket {
+            level: capacity as f64,
+            last_ms: now_ms,
+        }
+    }
+
+    /// Take `units` at `now_ms` from a bucket of `capacity` refilled at `per_sec`;
+    /// `false` (and nothing taken) when there are not enough.
+    pub fn take(&mut self, units: u64, capacity: u64, per_sec: u64, now_ms: u64) -> bool {
+        let elapsed = now_ms.saturating_sub(self.last_ms) as f64 / 1000.0;
+        self.last_ms = self.last_ms.max(now_ms);
+        self.level = (self.level + elapsed * per_sec as f64).min(capacity as f64);
+        if self.level >= units as f64 {
+            self.level -= units as f64;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 impl RateLimiter {
@@ -80,5 +151,16 @@ mod tests {
         assert!(!r.allow(&limits, 100));
         // A second later the bucket is full again, never fuller.
         assert_eq!((0..20).filter(|_| r.allow(&limits, 5_000)).count(), 5);
+    }
+
+    #[test]
+    fn byte_buckets_refuse_what_does_not_fit_and_refill() {
+        let mut b = Bucket::full(1_000, 0);
+        assert!(b.take(600, 1_000, 100, 0));
+        assert!(!b.take(600, 1_000, 100, 0), "400 left");
+        assert!(b.take(400, 1_000, 100, 0));
+        // Two seconds refill 200.
+        assert!(!b.take(201, 1_000, 100, 2_000));
+        assert!(b.take(200, 1_000, 100, 2_000));
     }
 }

@@ -277,6 +277,9 @@ pub fn ack(n: u64) -> Vec<u8> {
 }
 
 fn decode_update(payload: &[u8]) -> Result<Update> {
+    // The scanner reads without recursion and bounds what yrs would read recursively
+    // (nested values): a hostile update is refused before yrs sees it.
+    crate::update_scan::scan_update_v1(payload)?;
     Update::decode_v1(payload).map_err(|e| Error::malformed("sync update", e))
 }
 

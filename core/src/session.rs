@@ -161,9 +161,9 @@ impl Session {
                 }
             })
             .expect("no transaction is open on a doc that was just created");
-        // Every change this session makes is attributed to `me`.
-        let mut doc = doc;
-        doc.register_client(client_id, &me);
+        // Every change this session makes is attributed to `me`: the room records that
+        // from the token's identity, or, for an anonymous editor (development mode),
+        // the session does once the room says it may write (see `Session::receive`).
         let clock = ManualClock::new(now_ms);
         let awareness = Awareness::with_clock(doc.doc().clone(), clock.clone());
         let mut session = Session {
@@ -341,7 +341,10 @@ impl Session {
                     self.unacked = self.unacked.split_off(&(n + 1));
                     got.acked = Some(n);
                 }
-                Incoming::Session(info) => got.session = Some(info),
+                Incoming::Session(info) => {
+                    self.adopt_identity(&info);
+                    got.session = Some(info);
+                }
                 Incoming::Request { .. } => {
                     return Err(Error::UnsupportedMessage(protocol::MSG_CONFAB_REQUEST))
                 }
@@ -352,6 +355,35 @@ impl Session {
         }
         got.doc_changed = self.doc_version() != before;
         Ok(got)
+    }
+
+    /// Take what the room says about this connection: a verified identity replaces the
+    /// one the app gave (a token's identity is the one the room accepts in authorship
+    /// fields, and the room records the client id for it); an unverified editor
+    /// (development mode) records its own client id. Read-only roles write nothing.
+    fn adopt_identity(&mut self, info: &serde_json::Value) {
+        let text = |key: &str| info.get(key).and_then(serde_json::Value::as_str);
+        let verified = info.get("verified").and_then(serde_json::Value::as_bool) == Some(true);
+        if verified {
+            if let (Some(id), Some(name), Some(kind)) = (
+                text("user"),
+                text("name"),
+                text("kind").and_then(crate::model::ParticipantKind::parse),
+            ) {
+                self.me = Participant {
+                    id: id.to_owned(),
+                    name: name.to_owned(),
+                    kind,
+                };
+            }
+            return;
+        }
+        let read_only = info.get("readOnly").and_then(serde_json::Value::as_bool) != Some(false);
+        let client = self.doc.doc().client_id().get();
+        if !read_only && self.doc.participant_for_client(client).as_ref() != Some(&self.me) {
+            let me = self.me.clone();
+            self.doc.register_client(client, &me);
+        }
     }
 
     /// Remember when each present peer last renewed its presence.
@@ -1137,6 +1169,14 @@ mod tests {
         let mut b = Session::new(2, person("b"), 0);
         let mut c = Session::new(3, person("c"), 0);
         let mut bot = Session::new(4, Participant::agent("bot", "Bot"), 0);
+        // Peers without a room: each records who its client id is, as an unverified
+        // editor does when the room tells it so.
+        let editor = crate::protocol::session(
+            &serde_json::json!({ "role": "editor", "readOnly": false, "verified": false }),
+        );
+        for s in [&mut a, &mut b, &mut c, &mut bot] {
+            s.receive(&editor, 0)?;
+        }
         a.doc_mut().create_document(Some("d"), "D", 0)?;
         a.doc_mut().insert_text("d", 0, "price: 10 EUR")?;
         let deliver = |from: &mut Session, to: &mut [&mut Session]| -> Result<()> {

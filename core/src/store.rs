@@ -102,7 +102,9 @@ pub fn compact<S: Store>(room: &mut Room, store: &mut S, policy: &Policy) -> Res
     room.take_unpersisted();
     let snapshot = room.snapshot();
     let parts: Vec<&[u8]> = snapshot.chunks(policy.chunk_bytes.max(1)).collect();
-    store.write_snapshot(&parts)
+    store.write_snapshot(&parts)?;
+    room.note_compacted(snapshot.len() as u64);
+    Ok(())
 }
 
 /// An in-memory [`Store`] for tests and for embedding a room in a process.
