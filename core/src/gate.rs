@@ -322,9 +322,10 @@ fn check_authorship(
                 }
             }
             ["messages", _] if key == "author" || key == "stopRequestedBy" => {
-                if !is_actor(&value()?, actor) {
-                    return Err(forged(&format!("someone else as a message's `{key}`")));
-                }
+                let names_actor = is_actor(&value()?, actor);
+                names_actor
+                    .then_some(())
+                    .ok_or_else(|| forged(&format!("someone else as a message's `{key}`")))?;
             }
             ["messages", _, "reactions"] => {
                 let range_len = item.value.as_ref().map_or(0, |r| r.len());
@@ -340,9 +341,10 @@ fn check_authorship(
                 }
             }
             ["context", _] if key == "author" => {
-                if !is_actor(&value()?, actor) {
-                    return Err(forged("someone else as a context entry's author"));
-                }
+                let names_actor = is_actor(&value()?, actor);
+                names_actor
+                    .then_some(())
+                    .ok_or_else(|| forged("someone else as a context entry's author"))?;
             }
             ["context", _] if key == "status" => {
                 let proposing = value()?.as_str() == Some("proposed");

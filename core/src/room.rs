@@ -133,6 +133,18 @@ pub struct Closure {
     pub reason: String,
 }
 
+/// How large a room's stored document is (see [`Room::size`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomSize {
+    /// Bytes of the last snapshot plus the updates stored since.
+    pub stored_bytes: u64,
+    /// The room's limit ([`Limits::max_room_bytes`]).
+    pub max_room_bytes: u64,
+    /// Past the share of the limit from which the room warns its owners.
+    pub near_limit: bool,
+}
+
 /// One room on the server.
 pub struct Room {
     awareness: Awareness,
@@ -896,8 +908,7 @@ impl Room {
     /// first passes the line.
     fn note_size(&mut self) {
         let limits = self.limits;
-        let line = limits.max_room_bytes / 100 * u64::from(limits.warn_room_percent);
-        let near = self.size_bytes >= line;
+        let near = self.size().near_limit;
         if near && !self.size_warned {
             self.event(
                 "room.size-warning",
@@ -909,9 +920,15 @@ impl Room {
         self.size_warned = near;
     }
 
-    /// Bytes the stored document takes, and its limit.
-    pub fn size(&self) -> (u64, u64) {
-        (self.size_bytes, self.limits.max_room_bytes)
+    /// How large the stored document is, against its limit.
+    pub fn size(&self) -> RoomSize {
+        let limits = self.limits;
+        RoomSize {
+            stored_bytes: self.size_bytes,
+            max_room_bytes: limits.max_room_bytes,
+            near_limit: self.size_bytes
+                >= limits.max_room_bytes / 100 * u64::from(limits.warn_room_percent),
+        }
     }
 
     /// The room was compacted into a snapshot of `bytes`.

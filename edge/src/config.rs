@@ -67,6 +67,15 @@ impl Config {
         if let Some(n) = num("CONFAB_MAX_BODY_BYTES")? {
             limits.max_body_bytes = n as usize;
         }
+        if let Some(n) = num("CONFAB_MAX_ROOM_BYTES")? {
+            limits.max_room_bytes = n;
+        }
+        if let Some(n) = num("CONFAB_MAX_CONNECTIONS_PER_USER")? {
+            limits.max_connections_per_user = n as usize;
+        }
+        if let Some(n) = num("CONFAB_WRITER_RESERVE")? {
+            limits.writer_reserve = n as usize;
+        }
         Ok(Config {
             dev,
             secret,

@@ -112,7 +112,7 @@ pub fn close_for(err: &confab_core::Error) -> (u16, String) {
     let code = match err {
         E::FrameTooLarge { .. } => 1009,
         E::UnsupportedMessage(_) => 1003,
-        E::Forbidden(_) | E::RateLimited { .. } => 1008,
+        E::Forbidden(_) | E::RateLimited { .. } | E::LimitExceeded(_) => 1008,
         _ => 1007,
     };
     (code, truncate_reason(&err.to_string()))

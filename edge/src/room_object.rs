@@ -390,11 +390,12 @@ impl RoomObject {
             .map(|b| b.byte_length())
             .unwrap_or(0);
         // The joiners' kept answer: measured once, and the next joiner reuses it.
-        let (connections, presence, document_bytes) = self.with_room(|room| {
+        let (connections, presence, document_bytes, size) = self.with_room(|room| {
             (
                 room.connection_count(),
                 room.presence_count(),
                 room.whole_room_frame().len(),
+                room.size(),
             )
         })?;
         let log = self.store()?.log_stats()?;
@@ -402,6 +403,9 @@ impl RoomObject {
             "connections": connections,
             "presence": presence,
             "documentBytes": document_bytes,
+            "storedBytes": size.stored_bytes,
+            "maxRoomBytes": size.max_room_bytes,
+            "nearLimit": size.near_limit,
             "storedLogUpdates": log.rows,
             "storedLogBytes": log.bytes,
             "storedSnapshotBytes": log.snapshot_bytes,
@@ -412,21 +416,13 @@ impl RoomObject {
     fn on_connect(&self, confab: bool, actor: Actor) -> Result<Response> {
         // Load the room before accepting, so the new socket is not taken for one that
         // outlived an earlier instance of the room.
-        let loaded =
-            self.with_room(|room| (room.connection_count(), room.limits().max_connections));
+        let loaded = self.with_room(|room| room.admit(&actor));
         let pair = WebSocketPair::new()?;
         let server = pair.server;
-        if let Ok((count, max)) = loaded {
-            if count >= max {
-                server.accept()?;
-                server.close(
-                    Some(1013),
-                    Some(format!(
-                        "room is full: {count} connections, the limit is {max}; try again later"
-                    )),
-                )?;
-                return Response::from_websocket(pair.client);
-            }
+        if let Ok(Err((code, reason))) = &loaded {
+            server.accept()?;
+            server.close(Some(*code), Some(truncate_reason(reason)))?;
+            return Response::from_websocket(pair.client);
         }
         self.state.accept_web_socket(&server);
         let conn = random_conn_id();
