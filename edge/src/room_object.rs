@@ -225,12 +225,13 @@ impl RoomObject {
 
     /// Audit, show live and queue for webhooks what the room recorded; send frames it
     /// produced outside a received frame; close connections it dropped; store its
-    /// authority state if it changed. Synchronous: the rows commit with the event.
-    fn settle(&self, with_edits: bool) -> std::result::Result<(), EdgeError> {
+    /// authority state if it changed (then `true`: its leases may need an alarm).
+    /// Synchronous: the rows commit with the event.
+    fn settle(&self, with_edits: bool) -> std::result::Result<bool, EdgeError> {
         let (events, pending, closures, authority) = {
             let mut slot = self.room.borrow_mut();
             let Some(room) = slot.as_mut() else {
-                return Ok(());
+                return Ok(false);
             };
             (
                 room.take_events(with_edits),
@@ -239,6 +240,7 @@ impl RoomObject {
                 room.take_authority_json(),
             )
         };
+        let changed = authority.is_some();
         if let Some(json) = authority {
             self.store()?.put("authority", &json)?;
         }
@@ -250,7 +252,7 @@ impl RoomObject {
                 self.refuse(&ws, c.conn, c.code, &c.reason);
             }
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// Append events to the audit log, the live feed and the webhook queue.
@@ -749,8 +751,15 @@ impl DurableObject for RoomObject {
                     ws.serialize_attachment(&a)?;
                 }
                 self.deliver(&out, None);
-                if let Err(e) = self.settle(false) {
-                    worker::console_error!("settling a frame failed: {e}");
+                match self.settle(false) {
+                    // A lease taken or renewed over the socket expires by an alarm.
+                    Ok(true) => {
+                        if let Err(e) = self.schedule_alarm().await {
+                            worker::console_error!("scheduling an alarm failed: {e}");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => worker::console_error!("settling a frame failed: {e}"),
                 }
                 if let Err(e) = self.flush_soon().await {
                     // Not stored: drop the socket so the client re-sends on reconnect.
@@ -813,7 +822,7 @@ impl DurableObject for RoomObject {
                 .and_then(|compacted| compacted);
         }
         if result.is_ok() {
-            result = self.settle(false);
+            result = self.settle(false).map(drop);
         }
         // Whatever happened, keep the next alarm (retries, leases, compaction) set.
         let next = self.schedule_alarm().await;
