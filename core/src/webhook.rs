@@ -81,6 +81,12 @@ pub enum UrlError {
         /// Its length.
         len: usize,
     },
+    /// White space anywhere (URL parsers drop or encode it silently).
+    #[error("`url` `{url}` contains white space")]
+    WhiteSpace {
+        /// The first 80 characters of what was given.
+        url: String,
+    },
     /// Not a URL at all (`http://` with nothing after it is one of these).
     #[error("`url` `{url}` is not a valid url: {reason}")]
     Malformed {
@@ -218,6 +224,11 @@ pub fn parse_config(
 pub fn check_url(raw: &str, targets: Targets) -> Result<Url, UrlError> {
     if raw.len() > MAX_URL_BYTES {
         return Err(UrlError::TooLong { len: raw.len() });
+    }
+    if raw.contains(char::is_whitespace) {
+        return Err(UrlError::WhiteSpace {
+            url: raw.chars().take(80).collect(),
+        });
     }
     let url = Url::parse(raw).map_err(|e| UrlError::Malformed {
         url: raw.chars().take(80).collect(),
@@ -478,7 +489,8 @@ mod tests {
         let refused = [
             ("http://", "not a valid url: empty host"),
             ("https://:443/x", "not a valid url: empty host"),
-            ("not a url", "not a valid url"),
+            ("not-a-url", "not a valid url"),
+            ("https://hooks.example.com/a\nb", "contains white space"),
             ("file:///etc/passwd", "scheme `file`"),
             ("javascript:alert(1)", "scheme `javascript`"),
             (
