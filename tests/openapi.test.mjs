@@ -532,7 +532,9 @@ describe("the REST API matches edge/openapi.json", () => {
     assert.equal(first.next, 3);
     const second = await call("listAudit", { query: { after: first.next, limit: 3 } });
     assert.deepEqual(second.entries.map((e) => e.seq), [4, 5, 6]);
-    const all = await call("listAudit", { token: T.vic, query: { limit: 1000 } });
+    // The record is for owners and editors; reviewers and viewers are refused.
+    for (const token of [T.vic, T.lea]) await call("listAudit", { token, status: 403, code: "forbidden" });
+    const all = await call("listAudit", { token: T.olga, query: { limit: 1000 } });
     assert.deepEqual(all.entries.map((e) => e.seq), all.entries.map((_, i) => i + 1), "seq counts from 1 without gaps");
     const actions = new Set(all.entries.map((e) => e.action));
     for (const action of ["member.invited", "message.posted", "lock.acquired", "lock.renewed", "lock.released", "lock.policy",

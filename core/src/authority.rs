@@ -17,7 +17,7 @@ use crate::auth::{Claims, Role};
 use crate::locks::{Holder, LeasePolicy, LockError, LockTable};
 use crate::model::{Participant, ParticipantKind};
 use crate::names::named_enum;
-use crate::webhook::{self, Webhook};
+use crate::webhook::{self, Attempt, Targets, UrlError, Webhook};
 
 /// Activities and collaborations kept in the room's state (older ones stay in the
 /// audit log).
@@ -334,6 +334,10 @@ pub struct Authority {
     /// Agents whose status was set explicitly.
     agent_status: BTreeMap<String, String>,
     next_id: u64,
+    /// Which hosts webhooks may target: configuration, not state (public only unless
+    /// the edge says it runs in development mode).
+    #[serde(skip)]
+    targets: Targets,
 }
 
 /// Parse an operation's JSON arguments (`null` reads as `{}`); the error names `op` and
@@ -591,7 +595,10 @@ impl Authority {
         verb: &str,
         now_ms: u64,
     ) -> Result<(), OpError> {
-        let holder = self.locks.policies().contains_key(doc)
+        // A lease counts only while its holder may still write: a role change ends the
+        // lease, and this holds even for one that outlived a change (a token's role).
+        let holder = actor.role.can_edit()
+            && self.locks.policies().contains_key(doc)
             && self.locks.write_check(doc, &actor.id, now_ms).is_ok();
         if actor.role.is_owner() || holder {
             Ok(())
@@ -631,6 +638,101 @@ impl Authority {
     /// A webhook by id.
     pub fn hook(&self, id: &str) -> Option<&Webhook> {
         self.webhooks.iter().find(|h| h.id == id)
+    }
+
+    /// Let webhooks target loopback, private and link-local hosts ([`Targets::Any`], for
+    /// development mode) or public hosts only ([`Targets::Public`], the default).
+    pub fn set_webhook_targets(&mut self, targets: Targets) {
+        self.targets = targets;
+    }
+
+    /// May a delivery go to `hook`'s URL? Not when the URL breaks a rule it was stored
+    /// before (or a deployment that left development mode).
+    pub fn check_hook_target(&self, hook: &Webhook) -> Result<(), UrlError> {
+        webhook::check_url(&hook.url, self.targets).map(|_| ())
+    }
+
+    /// May `actor` read the room's record (the audit log)? Owners and editors, who run
+    /// the room and its leases, may; reviewers and viewers may not.
+    pub fn may_read_audit(actor: &Actor) -> Result<(), OpError> {
+        Self::require(actor, "reading the audit log", Role::Editor)
+    }
+
+    /// End the live leases of `user`, whose role is now `role` (`None`: they left or
+    /// were removed), when that role may not hold them (viewers and reviewers hold no
+    /// write leases): one `lock.released` event by `by` for each, with the reason.
+    fn end_leases(
+        &mut self,
+        by: &Actor,
+        user: &str,
+        role: Option<Role>,
+        now_ms: u64,
+    ) -> Vec<Event> {
+        if role.is_some_and(Role::can_edit) {
+            return Vec::new();
+        }
+        let reason = match role {
+            Some(role) => format!("{user} is now {}", role.as_str()),
+            None => format!("{user} left or was removed from the room"),
+        };
+        self.locks
+            .release_held_by(user, now_ms)
+            .into_iter()
+            .map(|lease| {
+                Event::new(
+                    "lock.released",
+                    Some(by),
+                    Some(&lease.resource),
+                    json!({ "lease": lease, "reason": reason }),
+                    now_ms,
+                )
+            })
+            .collect()
+    }
+
+    /// Refuse giving `user` the role `role` when that would leave the room with no
+    /// owner: an owner does not demote themselves (they transfer ownership), and no
+    /// one demotes the last owner on record.
+    fn keep_an_owner(
+        &self,
+        actor: &Actor,
+        op: &str,
+        user: &str,
+        role: Role,
+    ) -> Result<(), OpError> {
+        if role.is_owner() {
+            return Ok(());
+        }
+        let person = *actor != Actor::server();
+        let is_self = person && user == actor.id;
+        let owner = self
+            .members
+            .get(user)
+            .map_or(is_self && actor.role.is_owner(), |m| m.role.is_owner());
+        if !owner {
+            return Ok(());
+        }
+        if is_self {
+            return Err(OpError::invalid(format!(
+                "{op}: {user} owns this room and cannot make themselves {}; transfer \
+                 ownership first",
+                role.as_str()
+            )));
+        }
+        let another = (person && actor.role.is_owner())
+            || self
+                .members
+                .iter()
+                .any(|(id, m)| id != user && m.role.is_owner());
+        if another {
+            Ok(())
+        } else {
+            Err(OpError::invalid(format!(
+                "{op}: {user} is the room's last owner; making them {} would leave the room \
+                 with no owner; transfer ownership first",
+                role.as_str()
+            )))
+        }
     }
 
     /// Lapse expired leases: the events to report.
@@ -732,6 +834,7 @@ impl Authority {
                 done(json!({ "lease": lease }), vec![e])
             }
             "lock.renew" => {
+                Self::require(actor, op, Role::Editor)?;
                 let a: RenewArgs = args(op, raw)?;
                 let lease = self
                     .locks
@@ -740,6 +843,7 @@ impl Authority {
                 done(json!({ "lease": lease }), vec![e])
             }
             "lock.release" => {
+                Self::require(actor, op, Role::Editor)?;
                 let a: LeaseArgs = args(op, raw)?;
                 let lease = self
                     .locks
@@ -975,6 +1079,7 @@ impl Authority {
                         "member.invite: `user` must be 1 to 128 bytes",
                     ));
                 }
+                self.keep_an_owner(actor, op, &user, a.role)?;
                 let name = a.name.unwrap_or_else(|| user.clone());
                 self.removed.remove(&user);
                 self.members.insert(
@@ -992,12 +1097,13 @@ impl Authority {
                     role: a.role,
                     exp: now_ms / 1000 + ttl,
                 };
-                let e = ev(
+                let mut events = vec![ev(
                     "member.invited",
                     Some(&user),
                     json!({ "role": a.role, "expiresAt": claims.exp }),
-                );
-                let mut out = Outcome::new(json!({ "user": user, "role": a.role }), vec![e]);
+                )];
+                events.extend(self.end_leases(actor, &user, Some(a.role), now_ms));
+                let mut out = Outcome::new(json!({ "user": user, "role": a.role }), events);
                 out.mint = Some(claims);
                 out.role_change = Some((user, Some(a.role)));
                 Ok(out)
@@ -1011,11 +1117,7 @@ impl Authority {
                         a.user
                     )));
                 }
-                if a.user == actor.id && a.role != Role::Owner {
-                    return Err(OpError::invalid(
-                        "member.role: an owner cannot demote themselves; transfer ownership first",
-                    ));
-                }
+                self.keep_an_owner(actor, op, &a.user, a.role)?;
                 let before = self.members.get(&a.user).map(|m| m.role);
                 let name = self
                     .members
@@ -1023,12 +1125,13 @@ impl Authority {
                     .map_or_else(|| a.user.clone(), |m| m.name.clone());
                 self.members
                     .insert(a.user.clone(), Member { role: a.role, name });
-                let e = ev(
+                let mut events = vec![ev(
                     "role.changed",
                     Some(&a.user),
                     json!({ "from": before, "to": a.role }),
-                );
-                let mut out = Outcome::new(json!({ "user": a.user, "role": a.role }), vec![e]);
+                )];
+                events.extend(self.end_leases(actor, &a.user, Some(a.role), now_ms));
+                let mut out = Outcome::new(json!({ "user": a.user, "role": a.role }), events);
                 out.role_change = Some((a.user, Some(a.role)));
                 Ok(out)
             }
@@ -1113,15 +1216,16 @@ impl Authority {
                 } else {
                     "member.removed"
                 };
-                let e = ev(action, Some(&user), json!({}));
-                let mut out = Outcome::new(json!({ "user": user, "left": true }), vec![e]);
+                let mut events = vec![ev(action, Some(&user), json!({}))];
+                events.extend(self.end_leases(actor, &user, None, now_ms));
+                let mut out = Outcome::new(json!({ "user": user, "left": true }), events);
                 out.role_change = Some((user, None));
                 Ok(out)
             }
             "webhook.create" => {
                 Self::require_owner(actor, op)?;
-                let hook = webhook::parse_config(raw, self.next_id("w"), now_ms)
-                    .map_err(OpError::invalid)?;
+                let hook = webhook::parse_config(raw, self.next_id("w"), now_ms, self.targets)
+                    .map_err(|e| OpError::invalid(e.to_string()))?;
                 if self.webhooks.len() >= webhook::MAX_WEBHOOKS {
                     return Err(OpError::invalid(format!(
                         "a room has at most {} webhooks",
@@ -1132,7 +1236,7 @@ impl Authority {
                 let e = ev(
                     "webhook.created",
                     Some(&hook.id),
-                    json!({ "url": hook.url, "events": hook.events }),
+                    json!({ "url": hook.redacted_url(), "events": hook.events }),
                 );
                 done(json!({ "webhook": hook.public() }), vec![e])
             }
@@ -1189,6 +1293,37 @@ impl Authority {
             .find(|c| c.id == id)
             .ok_or_else(|| OpError::not_found(format!("no collaboration `{id}`")))
     }
+}
+
+/// The audited event for attempt number `attempt` of `delivery` to `hook`, its URL
+/// redacted: `webhook.delivered`, or `webhook.failed` with the status when the receiver
+/// answered (a redirect is a failure: it is never followed).
+pub fn delivery_event(
+    hook: &Webhook,
+    delivery: Value,
+    attempt: u32,
+    judged: &Attempt,
+    at: u64,
+) -> Event {
+    let url = hook.redacted_url();
+    let (action, detail) = match judged {
+        Attempt::Delivered { status } => (
+            "webhook.delivered",
+            json!({ "delivery": delivery, "url": url, "status": status, "attempt": attempt }),
+        ),
+        Attempt::Failed {
+            status,
+            error,
+            retry_at,
+        } => (
+            "webhook.failed",
+            json!({
+                "delivery": delivery, "url": url, "status": status, "error": error,
+                "attempt": attempt, "retryAt": retry_at, "gaveUp": retry_at.is_none(),
+            }),
+        ),
+    };
+    Event::new(action, None, Some(&hook.id), detail, at)
 }
 
 /// Keep at most [`KEEP_RECORDS`] suggestions, dropping decided ones first.
@@ -1344,6 +1479,330 @@ mod tests {
         assert_eq!(a.admit(&claims("r", Role::Reviewer))?.role, Role::Viewer);
         let back = Authority::from_json(&a.to_json()).unwrap();
         assert_eq!(back, a);
+        Ok(())
+    }
+
+    fn actions(events: &[Event]) -> Vec<&str> {
+        events.iter().map(|e| e.action.as_str()).collect()
+    }
+
+    #[test]
+    fn role_changes_end_the_leases_the_new_role_may_not_hold() -> Result<(), OpError> {
+        let mut a = Authority::new();
+        let owner = actor("o", Role::Owner);
+        let ed = actor("ed", Role::Editor);
+        a.handle(
+            &owner,
+            "lock.policy",
+            json!({"document": "spec", "policy": "suggest"}),
+            0,
+        )?;
+        let doc = a.handle(
+            &ed,
+            "lock.acquire",
+            json!({"resource": "doc:spec", "ttlMs": 86_400_000}),
+            1,
+        )?;
+        let fence = doc.result["lease"]["fence"].as_u64().unwrap();
+        a.handle(
+            &ed,
+            "lock.acquire",
+            json!({"resource": "path:src/", "ttlMs": 1_000}),
+            1,
+        )?;
+        let suggestion = a.add_suggestion(&actor("al", Role::Editor), "spec", b"\0\0", 2);
+        a.may_decide_suggestion(&ed, "spec", "accept", 3)?;
+
+        // Demoted to viewer: both leases end at once, each with its reason.
+        let out = a.handle(
+            &owner,
+            "member.role",
+            json!({"user": "ed", "role": "viewer"}),
+            10,
+        )?;
+        assert_eq!(
+            actions(&out.events),
+            ["role.changed", "lock.released", "lock.released"]
+        );
+        assert_eq!(out.events[1].target.as_deref(), Some("doc:spec"));
+        assert_eq!(out.events[1].detail["reason"], "ed is now viewer");
+        assert_eq!(out.events[1].actor, Some(owner.summary()));
+        assert!(a.locks.leases(10).is_empty());
+        // The editors are no longer locked out.
+        a.handle(
+            &actor("bo", Role::Editor),
+            "lock.acquire",
+            json!({"resource": "doc:spec", "ttlMs": 1_000}),
+            11,
+        )?;
+
+        // Every lease operation checks the caller's role now, not at grant time.
+        let viewer = actor("ed", Role::Viewer);
+        for (op, args) in [
+            ("lock.acquire", json!({"resource": "x", "ttlMs": 1_000})),
+            (
+                "lock.renew",
+                json!({"resource": "doc:spec", "fence": fence, "ttlMs": 86_400_000}),
+            ),
+            (
+                "lock.release",
+                json!({"resource": "doc:spec", "fence": fence}),
+            ),
+        ] {
+            let err = a.handle(&viewer, op, args, 12).unwrap_err();
+            assert_eq!(err.code, "forbidden", "{op}: {err}");
+            assert!(err.message.contains("ed is viewer"), "{err}");
+        }
+        let err = a
+            .handle(&viewer, "suggestion.reject", json!({"id": suggestion}), 12)
+            .unwrap_err();
+        assert_eq!(err.code, "forbidden", "{err}");
+
+        // Lowered through an invitation, removed, or leaving: the same.
+        for (op, user, args, reason) in [
+            (
+                "member.invite",
+                "bo",
+                json!({"user": "bo", "role": "reviewer"}),
+                "bo is now reviewer",
+            ),
+            (
+                "member.remove",
+                "cy",
+                json!({"user": "cy"}),
+                "cy left or was removed from the room",
+            ),
+            (
+                "member.leave",
+                "di",
+                json!({}),
+                "di left or was removed from the room",
+            ),
+        ] {
+            let holder = actor(user, Role::Editor);
+            let resource = format!("doc:{user}");
+            if user != "bo" {
+                a.handle(
+                    &holder,
+                    "lock.acquire",
+                    json!({"resource": resource, "ttlMs": 1_000}),
+                    20,
+                )?;
+            }
+            let by = if op == "member.leave" {
+                &holder
+            } else {
+                &owner
+            };
+            let out = a.handle(by, op, args, 21)?;
+            let released: Vec<&Event> = out
+                .events
+                .iter()
+                .filter(|e| e.action == "lock.released")
+                .collect();
+            assert_eq!(released.len(), 1, "{op}: {:?}", out.events);
+            assert_eq!(released[0].detail["reason"], reason);
+            assert!(a.locks.leases(21).iter().all(|l| l.holder != user), "{op}");
+        }
+
+        // Raised, or kept at a role that writes: leases stay.
+        let eve = actor("eve", Role::Editor);
+        a.handle(
+            &eve,
+            "lock.acquire",
+            json!({"resource": "doc:e", "ttlMs": 1_000}),
+            30,
+        )?;
+        let out = a.handle(
+            &owner,
+            "member.role",
+            json!({"user": "eve", "role": "owner"}),
+            31,
+        )?;
+        assert_eq!(actions(&out.events), ["role.changed"]);
+        a.handle(&owner, "member.transfer", json!({"user": "eve"}), 32)?;
+        assert_eq!(a.locks.leases(32).len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_lease_that_outlived_a_role_change_decides_nothing() -> Result<(), OpError> {
+        // A lease granted while the token said editor; the caller now comes as a viewer.
+        let mut a = Authority::new();
+        a.locks.set_policy("spec", Some(LeasePolicy::Suggest));
+        let lease = a.handle(
+            &actor("ed", Role::Editor),
+            "lock.acquire",
+            json!({"resource": "doc:spec", "ttlMs": 86_400_000}),
+            0,
+        )?;
+        let fence = lease.result["lease"]["fence"].clone();
+        let id = a.add_suggestion(&actor("al", Role::Editor), "spec", b"\0\0", 1);
+        let viewer = actor("ed", Role::Viewer);
+        let err = a
+            .may_decide_suggestion(&viewer, "spec", "accept", 2)
+            .unwrap_err();
+        assert!(err.message.contains("only an owner or the holder"), "{err}");
+        assert!(a
+            .handle(&viewer, "suggestion.reject", json!({"id": id}), 2)
+            .is_err());
+        assert!(a
+            .handle(
+                &viewer,
+                "lock.renew",
+                json!({"resource": "doc:spec", "fence": fence, "ttlMs": 1_000}),
+                2
+            )
+            .is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn no_member_operation_leaves_the_room_without_an_owner() -> Result<(), OpError> {
+        let mut a = Authority::new();
+        let owner = actor("o", Role::Owner);
+        for (op, args) in [
+            ("member.invite", json!({"user": "o", "role": "viewer"})),
+            ("member.role", json!({"user": "o", "role": "editor"})),
+        ] {
+            let err = a.handle(&owner, op, args, 0).unwrap_err();
+            assert_eq!(err.code, "invalid_request");
+            assert!(
+                err.message
+                    .contains("o owns this room and cannot make themselves"),
+                "{err}"
+            );
+        }
+        let err = a.handle(&owner, "member.leave", json!({}), 0).unwrap_err();
+        assert!(err.message.contains("o owns this room"), "{err}");
+        // Re-inviting oneself as owner changes nothing and is fine.
+        a.handle(
+            &owner,
+            "member.invite",
+            json!({"user": "o", "role": "owner"}),
+            0,
+        )?;
+        // The app's backend may not demote the last owner on record either...
+        let err = a
+            .handle(
+                &Actor::server(),
+                "member.invite",
+                json!({"user": "o", "role": "viewer"}),
+                0,
+            )
+            .unwrap_err();
+        assert!(err.message.contains("o is the room's last owner"), "{err}");
+        let err = a
+            .handle(
+                &Actor::server(),
+                "member.role",
+                json!({"user": "o", "role": "editor"}),
+                0,
+            )
+            .unwrap_err();
+        assert!(
+            err.message.contains("would leave the room with no owner"),
+            "{err}"
+        );
+        let err = a
+            .handle(&Actor::server(), "member.remove", json!({"user": "o"}), 0)
+            .unwrap_err();
+        assert!(err.message.contains("o owns this room"), "{err}");
+        // ...but may once there is another; and an owner may demote another owner.
+        a.handle(
+            &Actor::server(),
+            "member.role",
+            json!({"user": "p", "role": "owner"}),
+            0,
+        )?;
+        a.handle(
+            &Actor::server(),
+            "member.role",
+            json!({"user": "o", "role": "editor"}),
+            0,
+        )?;
+        a.handle(
+            &owner,
+            "member.invite",
+            json!({"user": "q", "role": "owner"}),
+            0,
+        )?;
+        a.handle(
+            &actor("p", Role::Owner),
+            "member.role",
+            json!({"user": "q", "role": "viewer"}),
+            0,
+        )?;
+        assert_eq!(a.member_role("p"), Some(Role::Owner));
+        Ok(())
+    }
+
+    #[test]
+    fn the_audit_log_is_for_owners_and_editors() {
+        assert!(Authority::may_read_audit(&Actor::server()).is_ok());
+        assert!(Authority::may_read_audit(&actor("o", Role::Owner)).is_ok());
+        assert!(Authority::may_read_audit(&actor("e", Role::Editor)).is_ok());
+        for role in [Role::Reviewer, Role::Viewer] {
+            let err = Authority::may_read_audit(&actor("v", role)).unwrap_err();
+            assert_eq!((err.code, err.status), ("forbidden", 403));
+            assert!(
+                err.message
+                    .contains("reading the audit log needs the editor role"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn webhooks_reach_public_hosts_and_events_show_redacted_urls() -> Result<(), OpError> {
+        let mut a = Authority::new();
+        let owner = actor("o", Role::Owner);
+        let hook =
+            |url: &str| json!({"url": url, "events": ["join"], "secret": "0123456789abcdef"});
+        let err = a
+            .handle(&owner, "webhook.create", hook("http://127.0.0.1:9/h"), 0)
+            .unwrap_err();
+        assert_eq!(err.code, "invalid_request");
+        assert!(err.message.contains("loopback address"), "{err}");
+        let err = a
+            .handle(&owner, "webhook.create", hook("http://"), 0)
+            .unwrap_err();
+        assert!(err.message.contains("not a valid url"), "{err}");
+
+        let secret_url = "https://hooks.example.com/x?token=s3cret";
+        let out = a.handle(&owner, "webhook.create", hook(secret_url), 0)?;
+        assert_eq!(out.events[0].detail["url"], "https://hooks.example.com/x?…");
+        assert!(!serde_json::to_string(&out.events)
+            .unwrap()
+            .contains("s3cret"));
+        // The owner who set it sees it; nobody else lists hooks.
+        assert_eq!(
+            a.handle(&owner, "webhook.list", json!({}), 0)?.result["webhooks"][0]["url"],
+            secret_url
+        );
+        for role in [Role::Editor, Role::Reviewer, Role::Viewer] {
+            let err = a
+                .handle(&actor("x", role), "webhook.list", json!({}), 0)
+                .unwrap_err();
+            assert_eq!(err.code, "forbidden");
+        }
+        let stored = a.hooks_for("join")[0].clone();
+        let judged = Attempt::judge(webhook::Answer::Status(302), 1, 5);
+        let e = delivery_event(&stored, json!("1-w1"), 1, &judged, 5);
+        assert_eq!(e.action, "webhook.failed");
+        assert_eq!(
+            (e.detail["status"].clone(), e.detail["url"].clone()),
+            (json!(302), json!("https://hooks.example.com/x?…"))
+        );
+
+        // Development mode reaches local receivers; a deployment checks again at delivery.
+        a.set_webhook_targets(Targets::Any);
+        a.handle(&owner, "webhook.create", hook("http://localhost:9/h"), 0)?;
+        let local = a.hooks_for("join")[1].clone();
+        assert!(a.check_hook_target(&local).is_ok());
+        a.set_webhook_targets(Targets::Public);
+        assert!(a.check_hook_target(&local).is_err());
+        assert!(a.check_hook_target(&stored).is_ok());
         Ok(())
     }
 

@@ -289,6 +289,17 @@ impl LockTable {
         Ok(lease)
     }
 
+    /// Remove and return the live leases `holder` holds (their role no longer allows
+    /// them), oldest grant first.
+    pub fn release_held_by(&mut self, holder: &str, now_ms: u64) -> Vec<Lease> {
+        let (mut gone, kept) = std::mem::take(&mut self.leases)
+            .into_iter()
+            .partition(|l: &Lease| l.holder == holder && l.expires_at > now_ms);
+        self.leases = kept;
+        gone.sort_by_key(|l| l.fence);
+        gone
+    }
+
     /// The live lease with this resource and fencing token, if any (anyone may ask).
     pub fn verify(&mut self, resource: &str, fence: u64, now_ms: u64) -> Result<Lease, LockError> {
         self.live(resource, None, fence, now_ms).map(|l| l.clone())

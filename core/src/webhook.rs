@@ -1,13 +1,24 @@
-//! Webhook subscriptions, payload signatures and the retry schedule.
+//! Webhook subscriptions, their targets, payload signatures and the retry schedule.
 //!
 //! A delivery is an HTTP POST of JSON with the header
 //! `Confab-Signature: t=<ms>,v1=<hex HMAC-SHA256 of "<ms>.<body>" under the hook's secret>`.
 //! A receiver recomputes the HMAC over the timestamp and the raw body and compares.
-//! Failed deliveries (a network error or a status other than 2xx) are retried with
-//! exponential backoff, [`MAX_ATTEMPTS`] attempts in all.
+//! Failed deliveries (a network error, a redirect, or any other status than 2xx) are
+//! retried with exponential backoff, [`MAX_ATTEMPTS`] attempts in all. Redirects are
+//! never followed: the signature would go to a host nobody subscribed.
+//!
+//! A hook's URL is judged here, once, for the edge: `http` or `https`, a host, no
+//! `user:pass@`, and outside development mode ([`Targets::Public`]) no loopback,
+//! private, shared, link-local, multicast or local-only name target. What the room
+//! shows of a URL anywhere but to an owner asking for the hook list is
+//! [`redact_url`]'s form: scheme, host, port and path.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use thiserror::Error;
+use url::{Host, Url};
 
 use crate::auth::{hex, hmac_sha256};
 
@@ -36,6 +47,112 @@ pub const MAX_WEBHOOKS: usize = 20;
 pub const MAX_ATTEMPTS: u32 = 6;
 /// Delay before the first retry; each retry doubles it.
 pub const FIRST_RETRY_MS: u64 = 1_000;
+/// Longest webhook URL, in bytes.
+pub const MAX_URL_BYTES: usize = 2048;
+
+/// Which hosts a webhook may target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Targets {
+    /// Public hosts only: what a deployed room allows.
+    #[default]
+    Public,
+    /// Any host, loopback and private networks included: development mode, where the
+    /// receiver is usually a local process.
+    Any,
+}
+
+impl Targets {
+    /// [`Targets::Any`] in development mode, else [`Targets::Public`].
+    pub fn for_dev_mode(dev: bool) -> Self {
+        if dev {
+            Targets::Any
+        } else {
+            Targets::Public
+        }
+    }
+}
+
+/// Why a webhook URL was refused. URLs in these messages are redacted.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum UrlError {
+    /// Longer than [`MAX_URL_BYTES`].
+    #[error("`url` is {len} bytes; the limit is {MAX_URL_BYTES}")]
+    TooLong {
+        /// Its length.
+        len: usize,
+    },
+    /// White space anywhere (URL parsers drop or encode it silently).
+    #[error("`url` `{url}` contains white space")]
+    WhiteSpace {
+        /// The first 80 characters of what was given.
+        url: String,
+    },
+    /// Not a URL at all (`http://` with nothing after it is one of these).
+    #[error("`url` `{url}` is not a valid url: {reason}")]
+    Malformed {
+        /// The first 80 characters of what was given.
+        url: String,
+        /// What the parser said.
+        reason: String,
+    },
+    /// A scheme other than `http` or `https`.
+    #[error("`url` `{url}` has the scheme `{scheme}`; only http and https are allowed")]
+    Scheme {
+        /// The URL, redacted.
+        url: String,
+        /// Its scheme.
+        scheme: String,
+    },
+    /// No host.
+    #[error("`url` `{url}` has no host")]
+    NoHost {
+        /// The URL, redacted.
+        url: String,
+    },
+    /// `user:pass@` in the URL: it would be shown and stored as plain text.
+    #[error(
+        "`url` `{url}` carries a user name or password (`user:pass@`); \
+         receivers check the signature instead"
+    )]
+    Credentials {
+        /// The URL, redacted.
+        url: String,
+    },
+    /// A loopback, private, link-local or other non-public target, outside development
+    /// mode.
+    #[error(
+        "`url` `{url}` targets `{host}`, a {kind}; webhooks reach public hosts only \
+         (development mode allows local ones)"
+    )]
+    NotPublic {
+        /// The URL, redacted.
+        url: String,
+        /// The host as parsed.
+        host: String,
+        /// What kind of target it is (`loopback address`, `private address`, ...).
+        kind: &'static str,
+    },
+}
+
+/// Why a `webhook.create` request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    /// The arguments do not have the expected shape.
+    #[error("webhook.create: {0}")]
+    Shape(String),
+    /// The URL.
+    #[error("webhook.create: {0}")]
+    Url(#[from] UrlError),
+    /// No events.
+    #[error("webhook.create: `events` is empty")]
+    NoEvents,
+    /// An event that does not exist.
+    #[error("webhook.create: unknown event `{0}` (expected any of {events})", events = EVENTS.join(", "))]
+    UnknownEvent(String),
+    /// A secret too short or too long.
+    #[error("webhook.create: `secret` must be 16 to 256 bytes; got {0}")]
+    Secret(usize),
+}
 
 /// A room's webhook.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,9 +171,14 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    /// The hook without its secret.
+    /// The hook without its secret, for owners (the URL in full: they set it).
     pub fn public(&self) -> Value {
         json!({ "id": self.id, "url": self.url, "events": self.events, "createdAt": self.created_at })
+    }
+
+    /// The URL as the audit log and the live feed show it (see [`redact_url`]).
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
     }
 }
 
@@ -68,35 +190,241 @@ struct Config {
     secret: String,
 }
 
-/// Validate a `webhook.create` request.
-pub fn parse_config(raw: Value, id: String, now_ms: u64) -> Result<Webhook, String> {
-    let c: Config = serde_json::from_value(raw).map_err(|e| format!("webhook.create: {e}"))?;
-    let scheme_ok = c.url.starts_with("https://") || c.url.starts_with("http://");
-    if !scheme_ok || c.url.len() > 2048 || c.url.contains(char::is_whitespace) {
-        return Err(format!(
-            "webhook.create: `url` must be an http(s) URL of at most 2048 bytes; got `{}`",
-            c.url.chars().take(80).collect::<String>()
-        ));
-    }
+/// Validate a `webhook.create` request; `targets` says which hosts are allowed.
+pub fn parse_config(
+    raw: Value,
+    id: String,
+    now_ms: u64,
+    targets: Targets,
+) -> Result<Webhook, ConfigError> {
+    let c: Config = serde_json::from_value(raw).map_err(|e| ConfigError::Shape(e.to_string()))?;
+    let url = check_url(&c.url, targets)?;
     if c.events.is_empty() {
-        return Err("webhook.create: `events` is empty".into());
+        return Err(ConfigError::NoEvents);
     }
     if let Some(bad) = c.events.iter().find(|e| !EVENTS.contains(&e.as_str())) {
-        return Err(format!(
-            "webhook.create: unknown event `{bad}` (expected any of {})",
-            EVENTS.join(", ")
-        ));
+        return Err(ConfigError::UnknownEvent(bad.clone()));
     }
     if c.secret.len() < 16 || c.secret.len() > 256 {
-        return Err("webhook.create: `secret` must be 16 to 256 bytes".into());
+        return Err(ConfigError::Secret(c.secret.len()));
     }
     Ok(Webhook {
         id,
-        url: c.url,
+        url: url.into(),
         events: c.events,
         secret: c.secret,
         created_at: now_ms,
     })
+}
+
+/// Parse and judge a webhook URL: `http` or `https`, a host, no user name or password,
+/// and with [`Targets::Public`] a host that is neither an address outside the public
+/// internet nor a name that only resolves locally. The URL comes back normalized the
+/// way `fetch` reads it (`http://2130706433/` is `http://127.0.0.1/`).
+pub fn check_url(raw: &str, targets: Targets) -> Result<Url, UrlError> {
+    if raw.len() > MAX_URL_BYTES {
+        return Err(UrlError::TooLong { len: raw.len() });
+    }
+    if raw.contains(char::is_whitespace) {
+        return Err(UrlError::WhiteSpace {
+            url: raw.chars().take(80).collect(),
+        });
+    }
+    let url = Url::parse(raw).map_err(|e| UrlError::Malformed {
+        url: raw.chars().take(80).collect(),
+        reason: e.to_string(),
+    })?;
+    let shown = || redact_url(url.as_str());
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(UrlError::Scheme {
+            url: shown(),
+            scheme: url.scheme().to_owned(),
+        });
+    }
+    let Some(host) = url.host().filter(|h| !matches!(h, Host::Domain(""))) else {
+        return Err(UrlError::NoHost { url: shown() });
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UrlError::Credentials { url: shown() });
+    }
+    if targets == Targets::Public {
+        if let Some(kind) = non_public(&host) {
+            return Err(UrlError::NotPublic {
+                url: shown(),
+                host: host.to_string(),
+                kind,
+            });
+        }
+    }
+    Ok(url)
+}
+
+/// What kind of non-public target `host` is, if it is one.
+fn non_public(host: &Host<&str>) -> Option<&'static str> {
+    match host {
+        Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            let under = |zone: &str| name == zone || name.ends_with(&format!(".{zone}"));
+            if under("localhost") {
+                Some("loopback name")
+            } else if [
+                "local",
+                "internal",
+                "localdomain",
+                "home.arpa",
+                "lan",
+                "intranet",
+            ]
+            .iter()
+            .any(|z| under(z))
+            {
+                Some("local-network name")
+            } else if !name.contains('.') {
+                Some("single-label (intranet) name")
+            } else {
+                None
+            }
+        }
+        Host::Ipv4(ip) => non_public_v4(*ip),
+        Host::Ipv6(ip) => non_public_v6(*ip),
+    }
+}
+
+fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, ..] = ip.octets();
+    Some(match (a, b) {
+        _ if ip.is_unspecified() => "unspecified address",
+        _ if ip.is_loopback() => "loopback address",
+        _ if ip.is_private() => "private address",
+        _ if ip.is_link_local() => "link-local address",
+        (100, 64..=127) => "shared (carrier-grade NAT) address",
+        (0, _) => "this-network address",
+        (198, 18..=19) => "benchmarking address",
+        (192, 0) if ip.octets()[2] == 0 => "protocol-assignment address",
+        (224..=239, _) => "multicast address",
+        (240..=255, _) => "reserved or broadcast address",
+        _ => return None,
+    })
+}
+
+fn non_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
+    let seg = ip.segments();
+    if ip.is_unspecified() {
+        return Some("unspecified address");
+    }
+    if ip.is_loopback() {
+        return Some("loopback address");
+    }
+    // IPv4 inside IPv6 (mapped `::ffff:a.b.c.d`, compatible `::a.b.c.d`, NAT64
+    // `64:ff9b::a.b.c.d`) reaches the IPv4 address: judge that.
+    let embedded = Ipv4Addr::new(
+        (seg[6] >> 8) as u8,
+        seg[6] as u8,
+        (seg[7] >> 8) as u8,
+        seg[7] as u8,
+    );
+    let mapped = seg[..5] == [0; 5] && (seg[5] == 0xffff || seg[5] == 0);
+    let nat64 = seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    if mapped || nat64 {
+        return non_public_v4(embedded);
+    }
+    Some(match seg[0] {
+        s if s & 0xfe00 == 0xfc00 => "private (unique-local) address",
+        s if s & 0xffc0 == 0xfe80 => "link-local address",
+        s if s & 0xffc0 == 0xfec0 => "site-local address",
+        s if s & 0xff00 == 0xff00 => "multicast address",
+        _ => return None,
+    })
+}
+
+/// A URL as the room shows it to anyone but an owner listing hooks: scheme, host, port
+/// and path; a user name, password, query or fragment is dropped (a query or fragment
+/// shows as `?…`, so a reader knows something was there). What does not parse shows as
+/// `(not a valid url)`.
+pub fn redact_url(raw: &str) -> String {
+    let Ok(url) = Url::parse(raw) else {
+        return "(not a valid url)".into();
+    };
+    let mut out = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        out.push_str(&format!(":{port}"));
+    }
+    out.push_str(url.path());
+    if url.query().is_some() || url.fragment().is_some() {
+        out.push_str("?…");
+    }
+    out
+}
+
+/// What a delivery attempt got back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The receiver answered with this HTTP status (redirects are not followed).
+    Status(u16),
+    /// The receiver could not be reached: why.
+    Unreachable(String),
+    /// Not sent: the hook's URL is not allowed (a hook stored before a rule existed).
+    Refused(UrlError),
+}
+
+/// What became of a delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// A 2xx answer.
+    Delivered {
+        /// The status.
+        status: u16,
+    },
+    /// Anything else.
+    Failed {
+        /// The status, when the receiver answered.
+        status: Option<u16>,
+        /// Why it failed.
+        error: String,
+        /// When to try again; `None` when the delivery was given up.
+        retry_at: Option<u64>,
+    },
+}
+
+impl Attempt {
+    /// Judge attempt number `attempt` (1-based), sent at `sent_at`.
+    pub fn judge(answer: Answer, attempt: u32, sent_at: u64) -> Self {
+        let retry_at = retry_delay_ms(attempt).map(|d| sent_at.saturating_add(d));
+        match answer {
+            Answer::Status(status) if (200..300).contains(&status) => Attempt::Delivered { status },
+            Answer::Status(status) if (300..400).contains(&status) => Attempt::Failed {
+                status: Some(status),
+                error: format!(
+                    "the receiver answered {status}, a redirect; redirects are not followed"
+                ),
+                retry_at,
+            },
+            Answer::Status(status) => Attempt::Failed {
+                status: Some(status),
+                error: format!("the receiver answered {status}"),
+                retry_at,
+            },
+            Answer::Unreachable(error) => Attempt::Failed {
+                status: None,
+                error,
+                retry_at,
+            },
+            // The same URL will be refused next time too: give up at once.
+            Answer::Refused(e) => Attempt::Failed {
+                status: None,
+                error: format!("not sent: {e}"),
+                retry_at: None,
+            },
+        }
+    }
+
+    /// When to try again, if at all.
+    pub fn retry_at(&self) -> Option<u64> {
+        match self {
+            Attempt::Delivered { .. } => None,
+            Attempt::Failed { retry_at, .. } => *retry_at,
+        }
+    }
 }
 
 /// The `Confab-Signature` header for `body` sent at `timestamp_ms`.
@@ -118,36 +446,169 @@ pub fn retry_delay_ms(attempt: u32) -> Option<u64> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn configs_are_checked_and_secrets_stay_hidden() {
-        let ok = parse_config(
-            json!({"url": "http://127.0.0.1:9/h", "events": ["join"], "secret": "0123456789abcdef"}),
+    const SECRET: &str = "0123456789abcdef";
+
+    fn config(url: &str, targets: Targets) -> Result<Webhook, ConfigError> {
+        parse_config(
+            json!({"url": url, "events": ["join"], "secret": SECRET}),
             "w1".into(),
             5,
+            targets,
         )
-        .unwrap();
+    }
+
+    #[test]
+    fn configs_are_checked_and_secrets_stay_hidden() {
+        let ok = config("https://hooks.example.com/h", Targets::Public).unwrap();
         assert!(ok.public().get("secret").is_none());
         for (raw, needle) in [
             (
-                json!({"url": "ftp://x", "events": ["join"], "secret": "0123456789abcdef"}),
-                "http(s)",
+                json!({"url": "ftp://example.com/x", "events": ["join"], "secret": SECRET}),
+                "scheme `ftp`; only http and https",
             ),
             (
-                json!({"url": "http://x", "events": ["nope"], "secret": "0123456789abcdef"}),
+                json!({"url": "http://example.com", "events": ["nope"], "secret": SECRET}),
                 "unknown event `nope`",
             ),
             (
-                json!({"url": "http://x", "events": ["join"], "secret": "short"}),
-                "16 to 256",
+                json!({"url": "http://example.com", "events": ["join"], "secret": "short"}),
+                "16 to 256 bytes; got 5",
             ),
             (
-                json!({"url": "http://x", "events": ["join"]}),
+                json!({"url": "http://example.com", "events": ["join"]}),
                 "missing field `secret`",
             ),
         ] {
-            let err = parse_config(raw, "w".into(), 0).unwrap_err();
-            assert!(err.contains(needle), "{err}");
+            let err = parse_config(raw, "w".into(), 0, Targets::Public).unwrap_err();
+            assert!(err.to_string().contains(needle), "{err}");
         }
+    }
+
+    #[test]
+    fn webhook_urls_are_validated_and_local_targets_refused_outside_development() {
+        let refused = [
+            ("http://", "not a valid url: empty host"),
+            ("https://:443/x", "not a valid url: empty host"),
+            ("not-a-url", "not a valid url"),
+            ("https://hooks.example.com/a\nb", "contains white space"),
+            ("file:///etc/passwd", "scheme `file`"),
+            ("javascript:alert(1)", "scheme `javascript`"),
+            (
+                "https://bob:hunter2@hooks.example.com/x",
+                "carries a user name or password",
+            ),
+            ("https://tok@hooks.example.com/x", "user name or password"),
+        ];
+        for (url, needle) in refused {
+            for targets in [Targets::Public, Targets::Any] {
+                let err = config(url, targets).unwrap_err().to_string();
+                assert!(err.contains(needle), "{url}: {err}");
+                assert!(!err.contains("hunter2"), "{err}");
+            }
+        }
+        let local = [
+            ("http://127.0.0.1:9/h", "`127.0.0.1`, a loopback address"),
+            ("http://127.9.9.9/h", "loopback address"),
+            ("http://2130706433/h", "`127.0.0.1`, a loopback address"),
+            ("http://0x7f.1/h", "loopback address"),
+            ("http://[::1]/h", "`[::1]`, a loopback address"),
+            ("http://[::ffff:127.0.0.1]/h", "loopback address"),
+            ("http://[::ffff:10.0.0.1]/h", "private address"),
+            ("http://localhost:8787/h", "`localhost`, a loopback name"),
+            ("http://LOCALHOST./h", "loopback name"),
+            ("http://api.localhost/h", "loopback name"),
+            ("http://10.1.2.3/h", "private address"),
+            ("http://172.16.0.1/h", "private address"),
+            ("http://172.31.255.255/h", "private address"),
+            ("http://192.168.1.1/h", "private address"),
+            ("http://100.64.0.1/h", "shared (carrier-grade NAT) address"),
+            ("http://169.254.169.254/latest", "link-local address"),
+            ("http://0.0.0.0/h", "unspecified address"),
+            ("http://[::]/h", "unspecified address"),
+            ("http://[fc00::1]/h", "unique-local"),
+            ("http://[fd12:3456::1]/h", "unique-local"),
+            ("http://[fe80::1]/h", "link-local address"),
+            ("http://[64:ff9b::7f00:1]/h", "loopback address"),
+            ("http://224.0.0.1/h", "multicast address"),
+            ("http://255.255.255.255/h", "broadcast"),
+            ("http://printer.local/h", "local-network name"),
+            ("http://metadata.google.internal/h", "local-network name"),
+            ("http://metadata/h", "single-label"),
+        ];
+        for (url, needle) in local {
+            let err = config(url, Targets::Public).unwrap_err().to_string();
+            assert!(err.contains(needle), "{url}: {err}");
+            assert!(err.contains("public hosts only"), "{err}");
+            config(url, Targets::Any).unwrap_or_else(|e| panic!("{url} in development: {e}"));
+        }
+        for url in [
+            "https://hooks.example.com/x?token=1",
+            "http://93.184.216.34:8080/h",
+            "https://[2606:4700::1111]/h",
+            "http://172.32.0.1/h",
+            "http://100.128.0.1/h",
+        ] {
+            config(url, Targets::Public).unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        assert_eq!(
+            config("http://2130706433/h", Targets::Any).unwrap().url,
+            "http://127.0.0.1/h",
+            "stored the way fetch reads it"
+        );
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_BYTES));
+        assert!(matches!(
+            check_url(&long, Targets::Any),
+            Err(UrlError::TooLong { .. })
+        ));
+    }
+
+    #[test]
+    fn redacted_urls_keep_scheme_host_port_and_path_only() {
+        for (url, shown) in [
+            (
+                "https://bob:pw@hooks.example.com/x?token=s3cret#frag",
+                "https://hooks.example.com/x?…",
+            ),
+            (
+                "http://hooks.example.com:8443/a/b",
+                "http://hooks.example.com:8443/a/b",
+            ),
+            (
+                "https://hooks.example.com#k",
+                "https://hooks.example.com/?…",
+            ),
+            ("https://[::1]:9/x?a", "https://[::1]:9/x?…"),
+            ("http://", "(not a valid url)"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn redirects_and_refused_targets_are_failed_deliveries() {
+        assert_eq!(
+            Attempt::judge(Answer::Status(204), 1, 0),
+            Attempt::Delivered { status: 204 }
+        );
+        let Attempt::Failed {
+            status,
+            error,
+            retry_at,
+        } = Attempt::judge(Answer::Status(302), 1, 10)
+        else {
+            panic!("a redirect is not a delivery");
+        };
+        assert_eq!((status, retry_at), (Some(302), Some(1_010)));
+        assert!(error.contains("302, a redirect; redirects are not followed"));
+        let refused = check_url("http://127.0.0.1/h", Targets::Public).unwrap_err();
+        assert!(matches!(
+            Attempt::judge(Answer::Refused(refused), 1, 10),
+            Attempt::Failed { retry_at: None, status: None, ref error } if error.starts_with("not sent: ")
+        ));
+        assert_eq!(
+            Attempt::judge(Answer::Unreachable("x".into()), MAX_ATTEMPTS, 0).retry_at(),
+            None
+        );
     }
 
     #[test]

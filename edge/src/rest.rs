@@ -12,7 +12,8 @@ use crate::error::EdgeError;
 pub enum Call {
     /// Run an operation with these arguments.
     Op(&'static str, Value),
-    /// Read the audit log: entries with `seq > after`, at most `limit`.
+    /// Read the audit log: entries with `seq > after`, at most `limit`. Owners and
+    /// editors only (`Authority::may_read_audit` decides).
     Audit {
         /// Exclusive lower bound.
         after: u64,

@@ -9,11 +9,12 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use confab_core::authority::{Actor, Event};
 use confab_core::room::{ConnId, Outgoing, Recipient, Room};
 use confab_core::store::{self, Policy, Store};
+use confab_core::webhook::{self, Answer, Attempt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::{
-    durable_object, DurableObject, Env, Fetch, Headers, Method, Request, RequestInit, Response,
-    Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    durable_object, DurableObject, Env, Fetch, Headers, Method, Request, RequestInit,
+    RequestRedirect, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
 use wasm_bindgen::JsCast;
@@ -108,12 +109,13 @@ impl RoomObject {
             room.set_coalescing(true);
             let config = config(&self.env)?;
             room.set_limits(config.limits);
-            if let Some(json) = store.get("authority")? {
-                room.set_authority(
-                    confab_core::authority::Authority::from_json(&json)
-                        .map_err(EdgeError::Storage)?,
-                );
-            }
+            let mut authority = match store.get("authority")? {
+                Some(json) => confab_core::authority::Authority::from_json(&json)
+                    .map_err(EdgeError::Storage)?,
+                None => confab_core::authority::Authority::new(),
+            };
+            authority.set_webhook_targets(webhook::Targets::for_dev_mode(config.dev));
+            room.set_authority(authority);
             if let (Ok(secret), Some(name)) = (config.secret(), store.get("name")?) {
                 room.set_token_key(secret.as_bytes(), &name);
             }
@@ -543,6 +545,7 @@ impl RoomObject {
                 Ok(result)
             }
             Call::Audit { after, limit } => {
+                confab_core::authority::Authority::may_read_audit(&actor).map_err(EdgeError::Op)?;
                 let entries = self.store()?.audit(after, limit, false)?;
                 let next = entries.last().and_then(|e| e["seq"].as_u64());
                 Ok(json!({ "entries": entries, "next": next }))
@@ -569,43 +572,27 @@ impl RoomObject {
             };
             let attempt = attempts + 1;
             let sent_at = now_ms();
-            let outcome = post(
-                &hook.url,
-                &body,
-                &confab_core::webhook::signature(&hook.secret, sent_at, &body),
-                &hook_id,
-            )
-            .await;
+            let allowed = self
+                .room
+                .borrow()
+                .as_ref()
+                .map_or(Ok(()), |r| r.authority().check_hook_target(&hook));
+            let answer = match allowed {
+                Ok(()) => {
+                    let signature = webhook::signature(&hook.secret, sent_at, &body);
+                    post(&hook.url, &body, &signature, &hook_id).await
+                }
+                Err(refused) => Answer::Refused(refused),
+            };
+            let judged = Attempt::judge(answer, attempt, sent_at);
+            self.store()?
+                .settle_delivery(id, attempt, judged.retry_at())?;
             let delivery = serde_json::from_str::<Value>(&body)
                 .ok()
-                .map(|b| b["id"].clone());
-            let event = match outcome {
-                Ok(status) if (200..300).contains(&status) => {
-                    self.store()?.settle_delivery(id, attempt, None)?;
-                    Event::new(
-                        "webhook.delivered",
-                        None,
-                        Some(&hook.id),
-                        json!({ "delivery": delivery, "url": hook.url, "status": status, "attempt": attempt }),
-                        sent_at,
-                    )
-                }
-                failed => {
-                    let why = match failed {
-                        Ok(status) => format!("the receiver answered {status}"),
-                        Err(e) => e,
-                    };
-                    let retry = confab_core::webhook::retry_delay_ms(attempt).map(|d| sent_at + d);
-                    self.store()?.settle_delivery(id, attempt, retry)?;
-                    Event::new(
-                        "webhook.failed",
-                        None,
-                        Some(&hook.id),
-                        json!({ "delivery": delivery, "url": hook.url, "error": why, "attempt": attempt, "retryAt": retry, "gaveUp": retry.is_none() }),
-                        sent_at,
-                    )
-                }
-            };
+                .map(|b| b["id"].clone())
+                .unwrap_or_default();
+            let event =
+                confab_core::authority::delivery_event(&hook, delivery, attempt, &judged, sent_at);
             self.with_room(|room| room.record_event(event))?;
         }
         Ok(())
@@ -649,28 +636,27 @@ impl RoomObject {
     }
 }
 
-/// POST a webhook body; the receiver's status, or why it could not be reached.
-async fn post(
-    url: &str,
-    body: &str,
-    signature: &str,
-    hook: &str,
-) -> std::result::Result<u16, String> {
-    let headers = Headers::new();
-    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
-    set("Content-Type", "application/json")?;
-    set("Confab-Signature", signature)?;
-    set("Confab-Webhook", hook)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(wasm_bindgen::JsValue::from_str(body)));
-    let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
-    Fetch::Request(req)
-        .send()
-        .await
-        .map(|r| r.status_code())
-        .map_err(|e| format!("could not reach {url}: {e}"))
+/// POST a webhook body without following redirects (the signature must reach only the
+/// subscribed host; a 3xx comes back as the answer): the receiver's status, or why it
+/// could not be reached (its URL redacted).
+async fn post(url: &str, body: &str, signature: &str, hook: &str) -> Answer {
+    let sent = async {
+        let headers = Headers::new();
+        headers.set("Content-Type", "application/json")?;
+        headers.set("Confab-Signature", signature)?;
+        headers.set("Confab-Webhook", hook)?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_redirect(RequestRedirect::Manual)
+            .with_body(Some(wasm_bindgen::JsValue::from_str(body)));
+        let req = Request::new_with_init(url, &init)?;
+        Fetch::Request(req).send().await.map(|r| r.status_code())
+    };
+    match sent.await {
+        Ok(status) => Answer::Status(status),
+        Err(e) => Answer::Unreachable(format!("could not reach {}: {e}", webhook::redact_url(url))),
+    }
 }
 
 impl DurableObject for RoomObject {
