@@ -138,11 +138,13 @@ describe("the edge's web surface under workerd", () => {
     const good = mintToken(SECRET, { room, sub: "ada", role: "editor" });
     assert.equal(await socketFate(`${prod.ws}/${room}?token=${encodeURIComponent(good)}`), null, "the token itself works");
     const exp = Math.floor(Date.now() / 1000) + 600;
-    for (const [token, why] of [
+    /** @type {[string, RegExp][]} */
+    const refused = [
       [flipLastBit(good), /signature is not base64url.*unused bits/],
       [signClaims(SECRET, { room, sub: "", name: "Nobody", kind: "person", role: "editor", exp }), /user id \(`sub`\) is empty/],
       [signClaims(SECRET, { room, sub: "   ", name: "Nobody", kind: "person", role: "editor", exp }), /user id \(`sub`\) is empty/],
-    ]) {
+    ];
+    for (const [token, why] of refused) {
       const fate = await socketFate(`${prod.ws}/${room}?token=${encodeURIComponent(token)}`);
       assert.equal(fate?.code, 4400, token);
       assert.match(fate.reason, why);
