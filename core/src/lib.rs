@@ -12,6 +12,8 @@
 //! - [`session`]: the client side a browser or agent drives.
 //! - [`store`]: the storage trait and compaction policy the edge implements over SQLite.
 //! - [`backoff`]: reconnect delays and the connection state a client reports.
+//! - [`auth`] and [`origin`]: who may use a room: tokens and roles, and which web
+//!   pages may reach the server.
 //!
 //! Core owns no clock and no randomness: every call that needs the time takes `now_ms`.
 //!
@@ -55,6 +57,7 @@ pub mod limits;
 pub mod locks;
 pub mod model;
 mod names;
+pub mod origin;
 mod position;
 pub mod presence;
 pub mod protocol;

@@ -46,12 +46,24 @@ const noticeEl = $<HTMLDivElement>("notice");
 // The room comes from the URL (?room=...); without one, pick a fresh name and put it
 // in the URL so the link can be shared.
 const params = new URLSearchParams(location.search);
+// A room token from your backend, if the edge requires one (`?token=`; in development
+// mode guests join as editors without one). It leaves the address bar before anything
+// else runs, so it stays out of history, bookmarks and shared links, and is kept for
+// this room in this tab's sessionStorage only: a reload (changing your name reloads)
+// still has it, other tabs and later visits do not.
+const tokenInUrl = params.get("token");
+params.delete("token");
+let rewriteUrl = tokenInUrl !== null;
 let roomName = params.get("room")?.trim() ?? "";
 if (!roomName) {
   roomName = `room-${Math.random().toString(36).slice(2, 8)}`;
   params.set("room", roomName);
-  history.replaceState(null, "", `?${params}`);
+  rewriteUrl = true;
 }
+if (rewriteUrl) history.replaceState(null, "", `?${params}${location.hash}`);
+const tokenKey = `confab.token:${roomName}`;
+if (tokenInUrl) sessionStorage.setItem(tokenKey, tokenInUrl);
+else if (tokenInUrl === "") sessionStorage.removeItem(tokenKey);
 roomInput.value = roomName;
 roomForm.addEventListener("submit", (e) => {
   e.preventDefault();
@@ -70,9 +82,7 @@ nameInput.addEventListener("change", () => {
 });
 
 const wsBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms`;
-// A room token from your backend, if the edge requires one (`?token=`); in development
-// mode guests join as editors without one.
-const token = params.get("token") ?? undefined;
+const token = sessionStorage.getItem(tokenKey) ?? undefined;
 const room = await Room.open({ url: wsBase, room: roomName, user: { id: userId, name: userName }, ...(token ? { token } : {}) });
 (window as unknown as { confabRoom: Room }).confabRoom = room;
 
@@ -92,7 +102,10 @@ function renderStatus(state: ConnectionState) {
 }
 room.on("session", () => renderStatus(room.state));
 room.on("saved", () => renderStatus(room.state));
-room.on("token-expired", () => showError("Your room token expired: reload with a fresh ?token= to rejoin."));
+room.on("token-expired", () => {
+  sessionStorage.removeItem(tokenKey);
+  showError("Your room token expired: open the room's link with a fresh ?token= to rejoin.");
+});
 
 /** The conversation in front: the view's active tab (shared while synced). */
 function activeConversation(): string {

@@ -8,10 +8,16 @@
 //!   `edge/.dev.vars`, which `wrangler deploy` ignores). Connections without a token
 //!   join as anonymous editors; the secret and API key default to [`DEV_SECRET`] and
 //!   [`DEV_API_KEY`]. A token that is present but invalid is refused in every mode.
+//! - `CONFAB_ALLOWED_ORIGINS`: web origins besides the server's own whose pages may open
+//!   sockets and call the REST API, comma separated (`https://app.example.com,
+//!   http://localhost:5173`). A request whose `Origin` is neither is refused (close
+//!   4403 or `403 origin_forbidden`); requests without an `Origin` (Node, agents,
+//!   servers) are not browser pages and pass. See [`confab_core::origin`].
 //! - Limits: `CONFAB_MAX_FRAME_BYTES`, `CONFAB_RATE_PER_SEC`, `CONFAB_RATE_BURST`,
 //!   `CONFAB_MAX_CONNECTIONS`, `CONFAB_MAX_BODY_BYTES`.
 
 use confab_core::limits::Limits;
+use confab_core::origin::OriginPolicy;
 
 use crate::error::EdgeError;
 
@@ -29,6 +35,8 @@ pub struct Config {
     pub secret: Option<String>,
     /// REST API key, if configured.
     pub api_key: Option<String>,
+    /// Web origins allowed besides the server's own.
+    pub origins: OriginPolicy,
     /// Limits.
     pub limits: Limits,
 }
@@ -40,6 +48,8 @@ impl Config {
         let non_empty = |name: &str| get(name).filter(|v| !v.is_empty());
         let secret = non_empty("CONFAB_SECRET").or_else(|| dev.then(|| DEV_SECRET.to_owned()));
         let api_key = non_empty("CONFAB_API_KEY").or_else(|| dev.then(|| DEV_API_KEY.to_owned()));
+        let origins = OriginPolicy::parse(&get("CONFAB_ALLOWED_ORIGINS").unwrap_or_default())
+            .map_err(|e| EdgeError::Misconfigured(format!("CONFAB_ALLOWED_ORIGINS: {e}")))?;
         let mut limits = Limits::default();
         let num = |name: &str| -> Result<Option<u64>, EdgeError> {
             non_empty(name)
@@ -80,6 +90,7 @@ impl Config {
             dev,
             secret,
             api_key,
+            origins,
             limits,
         })
     }
@@ -94,6 +105,20 @@ impl Config {
             )
         })
     }
+}
+
+/// What `GET /health` answers: the service, version and mode while the deployment can
+/// serve rooms, or why it cannot (a missing `CONFAB_SECRET` outside development mode,
+/// a variable that does not parse), which the edge answers with `503 misconfigured`.
+pub fn health(config: Result<Config, EdgeError>) -> Result<serde_json::Value, EdgeError> {
+    let config = config?;
+    config.secret()?;
+    Ok(serde_json::json!({
+        "ok": true,
+        "service": "confab-edge",
+        "version": env!("CARGO_PKG_VERSION"),
+        "mode": if config.dev { "development" } else { "production" },
+    }))
 }
 
 #[cfg(test)]
@@ -127,5 +152,47 @@ mod tests {
         assert!(err
             .to_string()
             .contains("CONFAB_RATE_PER_SEC must be a positive whole number"));
+    }
+
+    #[test]
+    fn allowed_origins_are_parsed_once_and_a_bad_entry_is_a_misconfiguration() {
+        let none = Config::from_lookup(lookup(&[("CONFAB_DEV", "1")])).unwrap();
+        assert!(none.origins.allowed().is_empty());
+        let some = Config::from_lookup(lookup(&[(
+            "CONFAB_ALLOWED_ORIGINS",
+            "https://app.example.com, http://localhost:5173",
+        )]))
+        .unwrap();
+        assert_eq!(
+            some.origins.allowed(),
+            ["https://app.example.com", "http://localhost:5173"]
+        );
+        let err = Config::from_lookup(lookup(&[("CONFAB_ALLOWED_ORIGINS", "*")])).unwrap_err();
+        assert_eq!(err.status_code(), 503);
+        assert!(err
+            .to_string()
+            .starts_with("server misconfigured: CONFAB_ALLOWED_ORIGINS: \"*\" is not an origin"));
+    }
+
+    #[test]
+    fn health_is_not_ok_without_a_secret_in_production() {
+        let prod = |pairs| health(Config::from_lookup(lookup(pairs)));
+        let err = prod(&[]).unwrap_err();
+        assert_eq!((err.status_code(), err.code()), (503, "misconfigured"));
+        assert!(
+            err.to_string().contains("CONFAB_SECRET is not set"),
+            "{err}"
+        );
+        // An empty secret is no secret.
+        assert!(prod(&[("CONFAB_SECRET", "")]).is_err());
+        let err = prod(&[("CONFAB_SECRET", "s"), ("CONFAB_MAX_BODY_BYTES", "0")]).unwrap_err();
+        assert!(err.to_string().contains("CONFAB_MAX_BODY_BYTES"), "{err}");
+        let ok = prod(&[("CONFAB_SECRET", "s")]).unwrap();
+        assert_eq!(
+            (ok["ok"].as_bool(), ok["mode"].as_str()),
+            (Some(true), Some("production"))
+        );
+        let dev = prod(&[("CONFAB_DEV", "1")]).unwrap();
+        assert_eq!(dev["mode"], "development");
     }
 }

@@ -29,6 +29,9 @@ pub enum EdgeError {
     /// A token that was missing or refused.
     #[error("{0}")]
     Token(confab_core::auth::TokenError),
+    /// A web page from an origin that may not use this server.
+    #[error("{0}")]
+    Origin(confab_core::origin::OriginError),
     /// A refused operation (its own code and status).
     #[error("{0}")]
     Op(confab_core::authority::OpError),
@@ -72,6 +75,7 @@ impl EdgeError {
             | EdgeError::Token(confab_core::auth::TokenError::Expired { .. }) => 401,
             EdgeError::Token(confab_core::auth::TokenError::Malformed(_)) => 400,
             EdgeError::Token(_) => 403,
+            EdgeError::Origin(_) => 403,
             EdgeError::Op(e) => e.status,
             EdgeError::Misconfigured(_) => 503,
             EdgeError::Storage(_) | EdgeError::Internal(_) => 500,
@@ -87,6 +91,7 @@ impl EdgeError {
             EdgeError::BadRequest(_) => "invalid_request",
             EdgeError::TooLarge(_) => "body_too_large",
             EdgeError::Token(e) => e.code(),
+            EdgeError::Origin(e) => e.code(),
             EdgeError::Op(e) => e.code,
             EdgeError::Misconfigured(_) => "misconfigured",
             EdgeError::Storage(_) => "storage_error",

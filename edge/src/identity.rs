@@ -1,7 +1,7 @@
 //! Who a request is from: verified by the stateless Worker before the room wakes, and
 //! handed to the room's Durable Object in a header only the Worker can set.
 
-use confab_core::auth::{verify, Claims, TokenError};
+use confab_core::auth::{presented_token, verify, Claims, TokenError};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -35,7 +35,7 @@ pub fn authenticate(
     now_ms: u64,
 ) -> Result<Identity, EdgeError> {
     let secret = config.secret()?;
-    match token.filter(|t| !t.is_empty()) {
+    match token {
         Some(t) if config.api_key.as_deref().is_some_and(|k| same(k, t)) => Ok(Identity::Server),
         Some(t) => verify(secret.as_bytes(), t, room, now_ms)
             .map(|claims| Identity::Token { claims })
@@ -54,17 +54,21 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// The token a request carries: `?token=` or `Authorization: Bearer`.
-pub fn token_from(query: &[(String, String)], authorization: Option<&str>) -> Option<String> {
-    query
+/// The token a request carries: `?token=` or `Authorization: Bearer` (any case). A
+/// credential that is present but unusable is refused here, so that development mode
+/// never admits it as an anonymous caller (see [`presented_token`]).
+pub fn token_from(
+    query: &[(String, String)],
+    authorization: Option<&str>,
+) -> Result<Option<String>, EdgeError> {
+    let tokens: Vec<&str> = query
         .iter()
-        .find(|(k, _)| k == "token")
-        .map(|(_, v)| v.clone())
-        .or_else(|| {
-            authorization
-                .and_then(|h| h.strip_prefix("Bearer "))
-                .map(|t| t.trim().to_owned())
-        })
+        .filter(|(k, _)| k == "token")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    presented_token(&tokens, authorization)
+        .map(|t| t.map(str::to_owned))
+        .map_err(EdgeError::Token)
 }
 
 #[cfg(test)]
@@ -121,6 +125,71 @@ mod tests {
                 .status_code(),
             403
         );
-        assert_eq!(token_from(&[], Some("Bearer abc")), Some("abc".to_owned()));
+        assert_eq!(
+            token_from(&[], Some("Bearer abc")).unwrap(),
+            Some("abc".to_owned())
+        );
+    }
+
+    /// Authenticate a request in development mode as the Worker does.
+    fn dev_caller(
+        query: &[(&str, &str)],
+        authorization: Option<&str>,
+    ) -> Result<Identity, EdgeError> {
+        let query: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let token = token_from(&query, authorization)?;
+        authenticate(&config(true), "r", token.as_deref(), 0)
+    }
+
+    #[test]
+    fn a_lowercase_bearer_header_is_the_token_not_an_anonymous_caller() {
+        let claims = Claims {
+            room: "r".into(),
+            sub: "vic".into(),
+            name: "Vic".into(),
+            kind: ParticipantKind::Person,
+            role: Role::Viewer,
+            exp: 100,
+        };
+        let viewer = mint(crate::config::DEV_SECRET.as_bytes(), &claims);
+        for scheme in ["bearer", "BEARER", "Bearer"] {
+            assert_eq!(
+                dev_caller(&[], Some(&format!("{scheme} {viewer}"))).unwrap(),
+                Identity::Token {
+                    claims: claims.clone()
+                },
+                "{scheme}"
+            );
+        }
+        assert_eq!(
+            dev_caller(&[], Some(&format!("bearer {}", crate::config::DEV_API_KEY))).unwrap(),
+            Identity::Server
+        );
+        assert_eq!(dev_caller(&[], None).unwrap(), Identity::Anonymous);
+    }
+
+    #[test]
+    fn an_unusable_credential_is_refused_even_in_development_mode() {
+        for (query, header) in [
+            (&[][..], Some("Basic YWRhOnB3")),
+            (&[][..], Some("Bearer")),
+            (&[][..], Some("")),
+            (&[("token", "")][..], None),
+            (&[("token", "a"), ("token", "b")][..], None),
+            (&[("token", "a")][..], Some("Bearer b")),
+        ] {
+            let err = dev_caller(query, header).unwrap_err();
+            assert_eq!(
+                (err.status_code(), err.code()),
+                (400, "token_malformed"),
+                "{query:?} {header:?}: {err}"
+            );
+        }
+        // A present but empty token reaching `authenticate` is refused, not anonymous.
+        let err = authenticate(&config(true), "r", Some(""), 0).unwrap_err();
+        assert_eq!(err.code(), "token_missing");
     }
 }

@@ -5,7 +5,7 @@ use worker::{
     event, Context, Env, Headers, Method, Request, RequestInit, Response, Result, WebSocketPair,
 };
 
-use crate::config::Config;
+use crate::config::{health, Config};
 use crate::error::{truncate_reason, EdgeError};
 use crate::identity::{authenticate, token_from, Identity, IDENTITY_HEADER, ROOM_HEADER};
 use crate::route::{route, Route};
@@ -48,13 +48,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
     let (name, websocket) = match route(req.method().as_ref(), &path) {
         Ok(Route::Health) => {
-            let dev = config(&env).map(|c| c.dev).unwrap_or(false);
-            return Response::from_json(&serde_json::json!({
-                "ok": true,
-                "service": "confab-edge",
-                "version": env!("CARGO_PKG_VERSION"),
-                "mode": if dev { "development" } else { "production" },
-            }));
+            // Not ok while the deployment cannot serve rooms (no secret in production).
+            return match health(config(&env)) {
+                Ok(report) => Response::from_json(&report),
+                Err(err) => error_response(&err),
+            };
         }
         Ok(Route::OpenApi) => {
             let mut res = Response::ok(OPENAPI)?;
@@ -73,8 +71,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
+    let origin = req.headers().get("Origin")?;
+    let authorization = req.headers().get("Authorization")?;
     let identity = config(&env).and_then(|config| {
-        let token = token_from(&query, req.headers().get("Authorization")?.as_deref());
+        // A page from another origin is refused before its token is looked at.
+        config
+            .origins
+            .check(origin.as_deref(), &url.origin().ascii_serialization())
+            .map_err(EdgeError::Origin)?;
+        let token = token_from(&query, authorization.as_deref())?;
         authenticate(
             &config,
             &name,
@@ -85,6 +90,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let identity = match identity {
         Ok(identity) => identity,
         Err(EdgeError::Token(e)) if websocket => {
+            return refuse_socket(e.close_code(), &e.to_string())
+        }
+        Err(EdgeError::Origin(e)) if websocket => {
             return refuse_socket(e.close_code(), &e.to_string())
         }
         Err(err) if websocket => return refuse_socket(1011, &err.to_string()),
