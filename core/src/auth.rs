@@ -395,6 +395,10 @@ pub enum UserIdError {
     /// A control character.
     #[error("the user id {0:?} contains a control character")]
     Control(String),
+    /// An id the room uses for callers without a token (`anonymous`, development mode)
+    /// or for the app's backend (`server`): a token naming it would pass for them.
+    #[error("the user id {0:?} is reserved")]
+    Reserved(String),
 }
 
 /// Check that `id` can name a participant: not blank, no surrounding whitespace, no
@@ -408,6 +412,9 @@ pub fn check_user_id(id: &str) -> Result<(), UserIdError> {
     }
     if id.chars().any(char::is_control) {
         return Err(UserIdError::Control(id.to_owned()));
+    }
+    if id == crate::authority::ANONYMOUS || id == crate::authority::SERVER {
+        return Err(UserIdError::Reserved(id.to_owned()));
     }
     Ok(())
 }
@@ -673,6 +680,12 @@ mod tests {
             "the user id \"ada \" starts or ends with whitespace"
         );
         assert_eq!(check_user_id("ada lovelace@example.com"), Ok(()));
+        // A token for `anonymous` would pass for development mode's unverified editors.
+        assert_eq!(
+            check_user_id("anonymous"),
+            Err(UserIdError::Reserved("anonymous".into()))
+        );
+        assert!(check_user_id("server").is_err());
     }
 
     #[test]

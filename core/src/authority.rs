@@ -27,6 +27,8 @@ pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 
 /// The user id of [`Actor::anonymous`] (a token's user id may not be this).
 pub const ANONYMOUS: &str = "anonymous";
+/// The user id of [`Actor::server`] (a token's user id may not be this).
+pub const SERVER: &str = "server";
 
 /// Who is asking: a participant with their effective role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,8 +47,8 @@ impl Actor {
     /// The app's backend, calling with the server API key: an owner.
     pub fn server() -> Self {
         Actor {
-            id: "server".into(),
-            name: "server".into(),
+            id: SERVER.into(),
+            name: SERVER.into(),
             kind: ParticipantKind::Agent,
             role: Role::Owner,
         }
@@ -1079,6 +1081,8 @@ impl Authority {
                         "member.invite: `user` must be 1 to 128 bytes",
                     ));
                 }
+                crate::auth::check_user_id(&user)
+                    .map_err(|e| OpError::invalid(format!("member.invite: {e}")))?;
                 self.keep_an_owner(actor, op, &user, a.role)?;
                 let name = a.name.unwrap_or_else(|| user.clone());
                 self.removed.remove(&user);
