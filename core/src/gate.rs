@@ -73,8 +73,9 @@ pub(crate) fn check(
     }
     if actor.role == Role::Viewer {
         return Err(Error::Forbidden(format!(
-            "{} is a viewer in this room: viewers may not change it",
-            actor.id
+            "{} is a viewer in this room: viewers may not change it ({})",
+            actor.id,
+            describe_zones(&room.zones.touched(&unseen))
         )));
     }
     check_structure(scan, &unseen, &sv)?;
