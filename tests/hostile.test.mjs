@@ -55,7 +55,8 @@ const lone = (client, clock, kind, len) => bytes(1, 1, client, clock, Uint8Array
 describe("the hostile catalogue (production mode)", () => {
   /** @type {Awaited<ReturnType<typeof startEdge>>} */
   let edge;
-  const dir = tempDir("confab-hostile-");
+  /** @type {string} */
+  let dir;
   /** @type {number} */
   let port;
   const room = uniqueRoom("hostile");
@@ -72,6 +73,7 @@ describe("the hostile catalogue (production mode)", () => {
   const clientOf = {};
 
   before(async () => {
+    dir = await tempDir("confab-hostile-");
     port = await freePort();
     edge = await startEdge({ persistTo: dir, port, bindings: PRODUCTION });
     olga = await openConfab(edge.ws, room, { id: "olga", name: "olga" }, { token: token("olga", "owner") });
@@ -129,8 +131,9 @@ describe("the hostile catalogue (production mode)", () => {
    */
   async function forge(client, change) {
     const doc = new Y.Doc({ gc: false });
-    doc.clientID = client;
     Y.applyUpdate(doc, Y.encodeStateAsUpdate(await roomState()));
+    // Chosen after the state is in: Yjs would pick another id on meeting its own.
+    doc.clientID = client;
     const sv = Y.encodeStateVector(doc);
     change(doc);
     return Y.encodeStateAsUpdate(doc, sv);
