@@ -16,6 +16,7 @@ use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
 use yrs::{StateVector, Update};
 
 use crate::error::{Error, Result};
+use crate::update_scan::Scan;
 
 /// Largest frame a room accepts from a connection.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
@@ -115,12 +116,48 @@ pub fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>> {
     let mut cursor = Cursor::new(frame);
     let mut out = Vec::new();
     while cursor.has_content() {
-        out.push(decode_message(&mut cursor)?);
+        out.push(decode_message(&mut cursor, None)?);
     }
     Ok(out)
 }
 
-fn decode_message(cursor: &mut Cursor<'_>) -> Result<Incoming> {
+/// [`decode_frame`] for a frame from an untrusted peer: every update is scanned (see
+/// [`crate::update_scan`]) before yrs decodes it, so what yrs would choke on is refused
+/// first; the scans come back in the order of the frame's updates. At most
+/// `max_messages` messages are read.
+pub fn decode_frame_scanned(
+    frame: &[u8],
+    max_messages: usize,
+) -> Result<(Vec<Incoming>, Vec<Scan>)> {
+    if frame.is_empty() {
+        return Err(Error::EmptyFrame);
+    }
+    if frame.len() > MAX_FRAME_BYTES {
+        return Err(Error::FrameTooLarge {
+            size: frame.len(),
+            max: MAX_FRAME_BYTES,
+        });
+    }
+    let mut cursor = Cursor::new(frame);
+    let (mut out, mut scans) = (Vec::new(), Vec::new());
+    while cursor.has_content() {
+        if out.len() == max_messages {
+            let mut more = 0usize;
+            while cursor.has_content() {
+                decode_message(&mut cursor, Some(&mut Vec::new()))?;
+                more += 1;
+            }
+            return Err(Error::LimitExceeded(format!(
+                "a frame of {} messages exceeds the limit of {max_messages} messages per frame",
+                out.len() + more
+            )));
+        }
+        out.push(decode_message(&mut cursor, Some(&mut scans))?);
+    }
+    Ok((out, scans))
+}
+
+fn decode_message(cursor: &mut Cursor<'_>, scans: Option<&mut Vec<Scan>>) -> Result<Incoming> {
     let tag: u8 = cursor
         .read_var()
         .map_err(|e| Error::malformed("message type", e))?;
@@ -136,8 +173,10 @@ fn decode_message(cursor: &mut Cursor<'_>) -> Result<Incoming> {
                 0 => StateVector::decode_v1(payload)
                     .map(Incoming::SyncStep1)
                     .map_err(|e| Error::malformed("state vector", e)),
-                1 => decode_update(payload).map(|u| Incoming::SyncStep2(u, payload.to_vec())),
-                2 => decode_update(payload).map(|u| Incoming::Update(u, payload.to_vec())),
+                1 => {
+                    decode_update(payload, scans).map(|u| Incoming::SyncStep2(u, payload.to_vec()))
+                }
+                2 => decode_update(payload, scans).map(|u| Incoming::Update(u, payload.to_vec())),
                 other => Err(Error::malformed(
                     "sync message",
                     format!("unknown sync step {other}"),
@@ -276,10 +315,12 @@ pub fn ack(n: u64) -> Vec<u8> {
     enc.to_vec()
 }
 
-fn decode_update(payload: &[u8]) -> Result<Update> {
-    // The scanner reads without recursion and bounds what yrs would read recursively
-    // (nested values): a hostile update is refused before yrs sees it.
-    crate::update_scan::scan_update_v1(payload)?;
+fn decode_update(payload: &[u8], scans: Option<&mut Vec<Scan>>) -> Result<Update> {
+    if let Some(scans) = scans {
+        // The scanner reads without recursion and bounds what yrs would read
+        // recursively (nested values): a hostile update is refused before yrs sees it.
+        scans.push(crate::update_scan::scan_update_v1(payload)?);
+    }
     Update::decode_v1(payload).map_err(|e| Error::malformed("sync update", e))
 }
 

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::gate::{self, Admitted};
 use crate::limits::{Bucket, Limits, RateLimiter};
 use crate::model::{doc_text_name, Participant, RoomDoc};
-use crate::protocol::{self, decode_frame, Hello, Incoming};
+use crate::protocol::{self, decode_frame_scanned, Hello, Incoming};
 use crate::update_scan::{scan_update_v1, split_update_v1, Scan, ZoneIndex, ZonePath};
 
 /// Close code for a connection that asked for more answers than its budget.
@@ -512,14 +512,8 @@ impl Room {
         }
         let (actor, mut last_seq) = (c.actor.clone(), c.last_seq);
         self.check_shared_rate(&actor, now_ms)?;
-        let messages = decode_frame(frame)?;
-        if messages.len() > limits.max_messages_per_frame {
-            return Err(Error::LimitExceeded(format!(
-                "a frame of {} messages exceeds the limit of {} messages per frame",
-                messages.len(),
-                limits.max_messages_per_frame
-            )));
-        }
+        let (messages, scanned) = decode_frame_scanned(frame, limits.max_messages_per_frame)?;
+        let mut scanned = scanned.into_iter();
         // Check the whole frame before anything is applied: it is refused as a whole.
         let mut scans = Vec::new();
         let mut seq = None;
@@ -553,7 +547,10 @@ impl Room {
                     seq = Some(*n);
                 }
                 Incoming::SyncStep2(_, raw) | Incoming::Update(_, raw) => {
-                    let scan = scan_update_v1(raw)?;
+                    let scan = match scanned.next() {
+                        Some(scan) => scan,
+                        None => scan_update_v1(raw)?,
+                    };
                     let admitted = gate::check(&self.gate_view(), &actor, raw, &scan, now_ms)?;
                     if admitted.writes {
                         written += raw.len() as u64;
@@ -1652,6 +1649,7 @@ fn session_info(actor: &Actor) -> Value {
 mod tests {
     use super::*;
     use crate::model::Participant;
+    use crate::protocol::decode_frame;
     use crate::session::Session;
 
     /// Deliver every frame between a room and its sessions until nothing moves.
