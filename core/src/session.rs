@@ -1433,7 +1433,11 @@ mod tests {
         a.doc_mut().create_document(Some("d"), "D", 0)?;
         a.doc_mut().insert_text("d", 0, "plain")?;
         exchange(&mut room, 1, &mut a, Vec::new(), Vec::new())?;
-        assert_eq!(room.document_text("d").as_deref(), Some("plain"), "delivered");
+        assert_eq!(
+            room.document_text("d").as_deref(),
+            Some("plain"),
+            "delivered"
+        );
         assert!(a.unacked().0 > 0, "but never acknowledged");
         Ok(())
     }
