@@ -218,11 +218,14 @@ describe("durability: acknowledged edits survive the runtime being killed", () =
       return lost;
     };
     let kills = 0;
+    /** Kills that found some client with edits not yet stored. */
+    let inFlight = 0;
     let lostTotal = 0;
     let outcome = "failed";
     try {
       for (; kills < KILLS; kills++) {
         await newAcks([...acks], kills === 0 ? "before the first kill" : `after restart ${kills}`);
+        if (clients.some((c) => c.unacked > 0)) inFlight += 1;
         door.shut();
         await edge.stop(); // SIGKILL
         const ackedAtKill = [...acked];
@@ -254,7 +257,7 @@ describe("durability: acknowledged edits survive the runtime being killed", () =
       // One line for scripts/durability-long.sh: the kills made while writers ran (the
       // last one, with no client around, is not counted).
       const total = acked.reduce((a, b) => a + b, 0);
-      console.log(`durability: kills=${kills} acked=${total} lost=${lostTotal} ${outcome}`);
+      console.log(`durability: kills=${kills} inflight=${inFlight} acked=${total} lost=${lostTotal} ${outcome}`);
       clients.forEach((c) => c.destroy());
       await edge.stop();
       await door.close();
