@@ -83,7 +83,12 @@ pub struct Session {
     awareness: Awareness,
     clock: ManualClock,
     me: Participant,
+    /// Local updates not yet handed out in a frame.
     outbox: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// Local updates that left the outbox without a sequence number (no room greeted
+    /// this session, or a handshake set them aside for its sync answer): nothing will
+    /// acknowledge them, so they stay unsaved until a numbered sync answer carries them.
+    unsent: Pending,
     /// Last sequence number given to an outgoing update frame.
     last_seq: u64,
     /// Sequence numbers sent and not yet acknowledged as stored, with their bytes.
@@ -115,6 +120,20 @@ pub struct Session {
     conflicts: Option<(u64, Vec<Conflict>)>,
     /// Each conflict's status when this session last reported it.
     known_conflicts: HashMap<String, ConflictStatus>,
+}
+
+/// A count of updates and their size in bytes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Pending {
+    updates: usize,
+    bytes: usize,
+}
+
+impl Pending {
+    fn add(&mut self, updates: &[Vec<u8>]) {
+        self.updates += updates.len();
+        self.bytes += updates.iter().map(Vec::len).sum::<usize>();
+    }
 }
 
 /// What a conflict notice says happened.
@@ -172,6 +191,7 @@ impl Session {
             clock,
             me,
             outbox,
+            unsent: Pending::default(),
             last_seq: 0,
             unacked: std::collections::BTreeMap::new(),
             doc_version,
@@ -245,10 +265,10 @@ impl Session {
         self.synced = false;
         self.awaiting_room_step1 = true;
         self.hello = None;
-        // Queued updates are covered by the sync step 2 we send in reply to the room.
-        if let Ok(mut outbox) = self.outbox.lock() {
-            outbox.clear();
-        }
+        // Queued updates are covered by the sync step 2 we send in reply to the room;
+        // until then they are unsent.
+        let queued = self.take_outbox();
+        self.unsent.add(&queued);
         let sv = self.doc.doc().transact().state_vector();
         let mut frames = vec![protocol::sync_step1(sv)];
         if let Some(parked) = self.parked_presence.take() {
@@ -295,8 +315,12 @@ impl Session {
                     got.replies.extend(self.numbered(diff, true));
                     // The answer carries everything queued so far.
                     self.awaiting_room_step1 = false;
-                    if let Ok(mut outbox) = self.outbox.lock() {
-                        outbox.clear();
+                    let queued = self.take_outbox();
+                    if self.hello.is_some() {
+                        // Numbered: its acknowledgement covers every unsent edit.
+                        self.unsent = Pending::default();
+                    } else {
+                        self.unsent.add(&queued);
                     }
                 }
                 Incoming::SyncStep2(update, _) => {
@@ -430,15 +454,20 @@ impl Session {
 
     /// Frames carrying local edits (merged into one update) and presence changes made
     /// since the last call.
+    ///
+    /// Update frames are numbered for acknowledgement once a Confab room greeted this
+    /// session. Without a greeting (offline, or talking to a plain Yjs peer) they go
+    /// out unnumbered and their updates count as unsaved in [`Session::unacked`] until
+    /// the sync answer of a later handshake carries them.
     pub fn drain_outgoing(&mut self) -> Vec<Vec<u8>> {
         let updates = if self.awaiting_room_step1 {
             Vec::new()
         } else {
-            match self.outbox.lock() {
-                Ok(mut outbox) => std::mem::take(&mut *outbox),
-                Err(_) => Vec::new(),
-            }
+            self.take_outbox()
         };
+        if self.hello.is_none() {
+            self.unsent.add(&updates);
+        }
         let mut frames = Vec::new();
         match updates.len() {
             0 => {}
@@ -459,6 +488,13 @@ impl Session {
             frames.extend(self.presence_frame());
         }
         frames
+    }
+
+    fn take_outbox(&mut self) -> Vec<Vec<u8>> {
+        match self.outbox.lock() {
+            Ok(mut outbox) => std::mem::take(&mut *outbox),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Frames carrying `update`: split into parts of at most [`CHUNK_BYTES`] (a room
@@ -491,10 +527,20 @@ impl Session {
             .collect()
     }
 
-    /// Updates sent and not yet acknowledged as stored: (count, bytes). Zero once the
-    /// room has stored every local edit.
+    /// Local updates the room has not acknowledged as stored: (count, bytes). They are
+    /// the frames sent and not yet acknowledged, and the edits not yet sent: made
+    /// offline, before the room answered the handshake, or sent without a number for
+    /// the room to acknowledge. Zero once the room has stored every local edit.
     pub fn unacked(&self) -> (usize, usize) {
-        (self.unacked.len(), self.unacked.values().sum())
+        let queued = self.outbox.lock().map_or(Pending::default(), |outbox| {
+            let mut queued = Pending::default();
+            queued.add(&outbox);
+            queued
+        });
+        (
+            self.unacked.len() + self.unsent.updates + queued.updates,
+            self.unacked.values().sum::<usize>() + self.unsent.bytes + queued.bytes,
+        )
     }
 
     /// Update this session's presence with the fields of a JSON object (status,
@@ -1268,6 +1314,131 @@ mod tests {
         let answer = a.receive(&step1, 0)?.replies;
         b.receive(&answer[0], 0)?;
         assert_eq!(b.doc().document_text("d")?, "offline");
+        Ok(())
+    }
+
+    /// A room for the session tests below: frames go in, and what the room sends this
+    /// connection (acknowledgements included, as the edge sends them once stored) comes
+    /// back.
+    fn exchange(
+        room: &mut crate::room::Room,
+        conn: u64,
+        session: &mut Session,
+        mut up: Vec<Vec<u8>>,
+        mut down: Vec<Vec<u8>>,
+    ) -> Result<()> {
+        for _ in 0..8 {
+            for frame in up.drain(..) {
+                down.extend(room.receive(conn, &frame, 0)?.into_iter().map(|o| o.frame));
+            }
+            down.extend(room.take_acks().into_iter().map(|o| o.frame));
+            for frame in down.drain(..) {
+                up.extend(session.receive(&frame, 0)?.replies);
+            }
+            up.extend(session.drain_outgoing());
+            if up.is_empty() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn connect(room: &mut crate::room::Room, conn: u64, session: &mut Session) -> Result<()> {
+        let greeting = room
+            .connect(conn, true)
+            .into_iter()
+            .map(|o| o.frame)
+            .collect();
+        let hello = session.handshake();
+        exchange(room, conn, session, hello, greeting)
+    }
+
+    #[test]
+    fn edits_made_offline_stay_unsaved_until_the_room_acknowledges_them() -> Result<()> {
+        let mut room = crate::room::Room::new(0);
+        let mut a = Session::new(1, person("a"), 0);
+        connect(&mut room, 1, &mut a)?;
+        assert!(a.is_synced());
+        assert_eq!(
+            a.unacked(),
+            (0, 0),
+            "the handshake's answer was acknowledged"
+        );
+        a.doc_mut().create_document(Some("d"), "D", 0)?;
+        assert_eq!(a.unacked().0, 1, "queued, not yet sent");
+        exchange(&mut room, 1, &mut a, Vec::new(), Vec::new())?;
+        assert_eq!(a.unacked(), (0, 0));
+        // The socket drops; edits go on, and the transport drops what it cannot send.
+        room.disconnect(1, 0);
+        a.disconnected();
+        a.doc_mut().insert_text("d", 0, "written offline")?;
+        drop(a.drain_outgoing());
+        a.doc_mut().insert_text("d", 15, "!")?;
+        let (count, bytes) = a.unacked();
+        assert!(
+            count >= 2 && bytes > 0,
+            "unsent edits are unsaved: {count}, {bytes}"
+        );
+        // Back online: still unsaved until the room answers the handshake and stores
+        // the answer.
+        let greeting: Vec<Vec<u8>> = room.connect(2, true).into_iter().map(|o| o.frame).collect();
+        let hello = a.handshake();
+        assert!(a.unacked().0 >= 2, "a handshake alone saves nothing");
+        assert!(a
+            .drain_outgoing()
+            .iter()
+            .all(|f| f[0] == protocol::MSG_AWARENESS));
+        exchange(&mut room, 2, &mut a, hello, greeting)?;
+        assert_eq!(a.unacked(), (0, 0));
+        assert_eq!(room.document_text("d").as_deref(), Some("written offline!"));
+        Ok(())
+    }
+
+    #[test]
+    fn edits_before_the_room_answers_the_handshake_are_unsaved() -> Result<()> {
+        let mut room = crate::room::Room::new(0);
+        let mut a = Session::new(1, person("a"), 0);
+        a.doc_mut().create_document(Some("d"), "D", 0)?;
+        drop(a.drain_outgoing());
+        assert!(a.unacked().0 > 0, "never connected: nothing is saved");
+        let greeting: Vec<Vec<u8>> = room.connect(1, true).into_iter().map(|o| o.frame).collect();
+        let hello = a.handshake();
+        // The socket is open and the room has not answered yet.
+        a.doc_mut().insert_text("d", 0, "early")?;
+        assert!(a
+            .drain_outgoing()
+            .iter()
+            .all(|f| f[0] == protocol::MSG_AWARENESS));
+        assert!(a.unacked().0 > 0);
+        exchange(&mut room, 1, &mut a, hello, greeting)?;
+        assert_eq!(a.unacked(), (0, 0));
+        assert_eq!(room.document_text("d").as_deref(), Some("early"));
+        Ok(())
+    }
+
+    #[test]
+    fn updates_no_room_acknowledges_stay_unsaved() -> Result<()> {
+        // A plain Yjs room (no Confab greeting) never acknowledges: the session cannot
+        // know its edits are stored, so it does not claim they are.
+        let mut room = crate::room::Room::new(0);
+        let mut a = Session::new(1, person("a"), 0);
+        let greeting = room
+            .connect(1, false)
+            .into_iter()
+            .map(|o| o.frame)
+            .collect();
+        let hello = a.handshake();
+        exchange(&mut room, 1, &mut a, hello, greeting)?;
+        assert!(a.is_synced());
+        a.doc_mut().create_document(Some("d"), "D", 0)?;
+        a.doc_mut().insert_text("d", 0, "plain")?;
+        exchange(&mut room, 1, &mut a, Vec::new(), Vec::new())?;
+        assert_eq!(
+            room.document_text("d").as_deref(),
+            Some("plain"),
+            "delivered"
+        );
+        assert!(a.unacked().0 > 0, "but never acknowledged");
         Ok(())
     }
 

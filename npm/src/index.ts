@@ -137,9 +137,16 @@ export interface Lease {
   fence: number; acquiredAt: number; expiresAt: number;
 }
 
-/** Raised when a room does not reach a state in time. */
+/** Raised when a room does not reach a state (or save) in time. */
 export class TimeoutError extends Error {
   override name = "TimeoutError";
+  readonly code = "timeout";
+}
+
+/** Raised by what a room was waiting for when it is destroyed. */
+export class DestroyedError extends Error {
+  override name = "DestroyedError";
+  readonly code = "destroyed";
 }
 
 /**
@@ -149,6 +156,9 @@ export class TimeoutError extends Error {
 export class Room {
   readonly #inner: WasmRoom;
   readonly #listeners = new Map<RoomEvent["type"], Set<Listener<never>>>();
+  /** Rejects each promise still waiting (`whenSaved`, `whenState`), for `destroy()`. */
+  readonly #waiting = new Set<(err: Error) => void>();
+  #destroyed = false;
 
   /** Join `options.room` and start connecting. Loads the WebAssembly module first. */
   static async open(options: RoomOptions): Promise<Room> {
@@ -201,19 +211,36 @@ export class Room {
 
   /** Resolve once the connection reaches `state`. */
   whenState(state: ConnectionState, timeoutMs = 10_000): Promise<void> {
+    if (this.#destroyed) return Promise.reject(destroyed(`cannot wait for "${state}"`));
     if (this.state === state) return Promise.resolve();
+    return this.#wait("status", (e) => e.state === state, timeoutMs, () =>
+      `room did not reach "${state}" within ${timeoutMs} ms (it is "${this.state}")`,
+    );
+  }
+
+  /**
+   * Settle once `done` accepts an event of `type`; reject with a {@link TimeoutError}
+   * after `timeoutMs`, or a {@link DestroyedError} when the room is destroyed first.
+   */
+  #wait<T extends RoomEvent["type"]>(
+    type: T,
+    done: (event: EventOf<T>) => boolean,
+    timeoutMs: number,
+    timeoutMessage: () => string,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const settle = (err?: Error) => {
+        clearTimeout(timer);
         off();
-        reject(new TimeoutError(`room did not reach "${state}" within ${timeoutMs} ms (it is "${this.state}")`));
-      }, timeoutMs);
-      const off = this.on("status", (e) => {
-        if (e.state === state) {
-          clearTimeout(timer);
-          off();
-          resolve();
-        }
+        this.#waiting.delete(settle);
+        if (err) reject(err);
+        else resolve();
+      };
+      const timer = setTimeout(() => settle(new TimeoutError(timeoutMessage())), timeoutMs);
+      const off = this.on(type, (e) => {
+        if (done(e)) settle();
       });
+      this.#waiting.add(settle);
     });
   }
 
@@ -227,9 +254,16 @@ export class Room {
     this.#inner.disconnect();
   }
 
-  /** Disconnect and release the WebAssembly object. The room is unusable afterwards. */
+  /**
+   * Disconnect and release the WebAssembly object. The room is unusable afterwards.
+   * What was waiting on it rejects: `whenSaved`/`whenState` with a {@link DestroyedError}
+   * (`code` `"destroyed"`), requests with `code` `"disconnected"`. Safe to call twice.
+   */
   destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
     this.#inner.destroy();
+    for (const settle of [...this.#waiting]) settle(destroyed("before this settled"));
     this.#listeners.clear();
     this.#inner.free();
   }
@@ -259,27 +293,26 @@ export class Room {
     return this.#inner.readOnly;
   }
 
-  /** Updates sent and not yet stored by the room: 0 means every local edit is saved. */
+  /**
+   * Local updates the room has not stored: sent and not yet acknowledged, or not yet
+   * sent (made offline, or before the room answered the handshake). 0 means every local
+   * edit is saved.
+   */
   get unacked(): number {
     return this.#inner.unacked;
   }
 
-  /** Resolve once the room has stored every local edit sent so far. */
+  /**
+   * Resolve once the room has stored every local edit made so far. Edits made offline
+   * are not saved: this waits for the reconnect that sends them (and the room's
+   * acknowledgement), or rejects with a {@link TimeoutError} after `timeoutMs`.
+   */
   whenSaved(timeoutMs = 10_000): Promise<void> {
+    if (this.#destroyed) return Promise.reject(destroyed("cannot wait for a save"));
     if (this.unacked === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        reject(new TimeoutError(`${this.unacked} update(s) not stored within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const off = this.on("saved", (e) => {
-        if (e.unacked === 0) {
-          clearTimeout(timer);
-          off();
-          resolve();
-        }
-      });
-    });
+    return this.#wait("saved", (e) => e.unacked === 0, timeoutMs, () =>
+      `${this.unacked} update(s) not stored within ${timeoutMs} ms`,
+    );
   }
 
   /** Use a fresh token (after a `token-expired` event) and reconnect with it. */
@@ -774,6 +807,10 @@ export class Room {
   peers(): PeerInfo[] {
     return this.#inner.peers();
   }
+}
+
+function destroyed(detail: string): DestroyedError {
+  return new DestroyedError(`the room was destroyed: ${detail}`);
 }
 
 function isHighSurrogate(c: number): boolean {

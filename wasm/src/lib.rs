@@ -72,6 +72,7 @@ export type RoomEvent =
   | { type: "presence" }
   | { type: "error"; message: string }
   | { type: "session"; session: SessionInfo }
+  /** The count of local edits the room has not stored changed (0: all saved). */
   | { type: "saved"; unacked: number }
   | { type: "feed"; event: FeedEvent }
   | { type: "token-expired"; reason: string }
@@ -267,6 +268,13 @@ fn type_error(message: &str) -> JsValue {
     js_sys::TypeError::new(message).into()
 }
 
+/// An `Error` carrying a stable `code` a program can branch on, and the reason.
+fn coded_error(code: &str, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    let _ = Reflect::set(&err, &"code".into(), &code.into());
+    err.into()
+}
+
 fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     value
@@ -420,6 +428,13 @@ impl Inner {
             ConnectionState::Syncing | ConnectionState::Synced
         ) {
             self.send(frames);
+        }
+    }
+
+    /// Settle every request still waiting for the room's answer.
+    fn reject_requests(&mut self, code: &str, message: &str) {
+        for (_, (_, reject)) in self.requests.drain() {
+            let _ = reject.call1(&JsValue::NULL, &coded_error(code, message));
         }
     }
 
@@ -728,18 +743,12 @@ fn socket_message(weak: &Weak<RefCell<Inner>>, generation: u64, data: JsValue) {
                             let _ = resolve
                                 .call1(&JsValue::NULL, &to_js(&body["result"]).unwrap_or_default());
                         } else {
+                            let code = body["error"]["code"].as_str().unwrap_or("error");
                             let message = format!(
-                                "{} ({})",
+                                "{} ({code})",
                                 body["error"]["message"].as_str().unwrap_or("refused"),
-                                body["error"]["code"].as_str().unwrap_or("error")
                             );
-                            let err = js_sys::Error::new(&message);
-                            let _ = Reflect::set(
-                                &err,
-                                &"code".into(),
-                                &body["error"]["code"].as_str().unwrap_or("error").into(),
-                            );
-                            let _ = reject.call1(&JsValue::NULL, &err);
+                            let _ = reject.call1(&JsValue::NULL, &coded_error(code, &message));
                         }
                     }
                 }
@@ -770,12 +779,10 @@ fn socket_closed(weak: &Weak<RefCell<Inner>>, generation: u64, code: u16, reason
         inner.detach_socket();
         inner.session.disconnected();
         events.push(Event::Presence);
-        for (_, (_, reject)) in inner.requests.drain() {
-            let _ = reject.call1(
-                &JsValue::NULL,
-                &js_sys::Error::new("the connection closed before the room answered").into(),
-            );
-        }
+        inner.reject_requests(
+            "connection_closed",
+            "the connection closed before the room answered",
+        );
         if code != 1000 && code != 1001 && code != 1005 && code != 1006 && !reason.is_empty() {
             events.push(Event::Error(format!(
                 "the room closed the connection: {reason} (code {code})"
@@ -940,6 +947,10 @@ impl Room {
             if let Some(ws) = inner.detach_socket() {
                 let _ = ws.close_with_code_and_reason(1000, "client disconnected");
             }
+            inner.reject_requests(
+                "disconnected",
+                "the client disconnected before the room answered",
+            );
             inner.session.disconnected();
             inner.set_state(ConnectionState::Offline, &mut events);
             events.push(Event::Presence);
@@ -1017,7 +1028,8 @@ impl Room {
         )
     }
 
-    /// Updates sent and not yet stored by the room (0 when every local edit is saved).
+    /// Local updates the room has not stored: sent and unacknowledged, or not yet sent
+    /// (made offline or before the room answered). 0 when every local edit is saved.
     #[wasm_bindgen(getter)]
     pub fn unacked(&self) -> u32 {
         self.inner.borrow().session.unacked().0 as u32
@@ -1049,8 +1061,10 @@ impl Room {
             if inner.socket.is_none() || inner.session.hello().is_none() {
                 let _ = reject.call1(
                     &JsValue::NULL,
-                    &js_sys::Error::new(&format!("cannot send `{op}`: not connected to the room"))
-                        .into(),
+                    &coded_error(
+                        "not_connected",
+                        &format!("cannot send `{op}`: not connected to the room"),
+                    ),
                 );
                 return;
             }
@@ -1097,22 +1111,31 @@ impl Room {
         &self,
         f: impl FnOnce(&mut Session, u64) -> confab_core::Result<T>,
     ) -> Result<T, JsValue> {
-        let result = {
+        let (result, changed, unsaved) = {
             let mut inner = self.inner.borrow_mut();
-            let before = inner.session.doc_version();
+            let before = (inner.session.doc_version(), inner.session.unacked().0);
             let now = now_ms();
             inner.session.note_input(now);
             inner.session.doc_mut().set_time(now);
             let result = f(&mut inner.session, now).map_err(js_error)?;
-            let changed = inner.session.doc_version() != before;
+            let changed = inner.session.doc_version() != before.0;
             inner.flush();
-            (result, changed)
+            let unacked = inner.session.unacked().0;
+            (result, changed, (unacked != before.1).then_some(unacked))
         };
-        if result.1 {
-            emit(&self.inner, vec![Event::Change("local")]);
+        let mut events = Vec::new();
+        if changed {
+            events.push(Event::Change("local"));
+        }
+        if let Some(unacked) = unsaved {
+            // Offline too: the count of edits the room has not stored moved.
+            events.push(Event::Saved(unacked));
+        }
+        emit(&self.inner, events);
+        if changed {
             schedule_conflict_check(&self.inner);
         }
-        Ok(result.0)
+        Ok(result)
     }
 
     /// Create a conversation; returns its id.

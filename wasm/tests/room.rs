@@ -179,6 +179,38 @@ async fn unreachable_edge_reports_state() {
     assert_eq!(room.state(), "offline");
 }
 
+/// Edits made offline are not saved: `unacked` counts them, a `saved` event says so, and
+/// a request cannot be sent (it rejects with a stable `code`).
+#[wasm_bindgen_test]
+async fn offline_edits_count_as_unsaved() {
+    let room = Room::new(options("offline-saved", "ws://127.0.0.1:9/rooms")).unwrap();
+    let saved = Array::new();
+    let sink = saved.clone();
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        if Reflect::get(&e, &"type".into()).unwrap() == "saved" {
+            sink.push(&Reflect::get(&e, &"unacked".into()).unwrap());
+        }
+    });
+    room.set_listener(Some(listener.as_ref().unchecked_ref::<Function>().clone()));
+    assert_eq!(room.unacked(), 0, "nothing written yet");
+    room.ensure_document("d", "D").unwrap();
+    let first = room.unacked();
+    assert!(first > 0, "never connected: the edit is not stored");
+    room.insert_text("d", 0, "offline").unwrap();
+    assert!(room.unacked() > first, "each offline edit is unsaved");
+    let told: Vec<f64> = saved.iter().filter_map(|v| v.as_f64()).collect();
+    assert_eq!(
+        told.last().copied(),
+        Some(f64::from(room.unacked())),
+        "{told:?}"
+    );
+    let err = wasm_bindgen_futures::JsFuture::from(room.request("lock.list", JsValue::NULL))
+        .await
+        .unwrap_err();
+    assert_eq!(field(&err, "code"), "not_connected");
+    room.destroy();
+}
+
 async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         let set_timeout: Function = Reflect::get(&js_sys::global(), &"setTimeout".into())
