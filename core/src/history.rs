@@ -159,8 +159,15 @@ impl RoomDoc {
         }
     }
 
-    /// The participant behind a yrs client id, when it registered.
+    /// The participant behind a yrs client id, when the room recorded it (or, for this
+    /// doc's own client id, who it acts for).
     pub fn participant_for_client(&self, client: u64) -> Option<Participant> {
+        self.recorded_participant(client)
+            .or_else(|| self.local_for(client))
+    }
+
+    /// The participant the room's `clients` map records for a yrs client id.
+    pub(crate) fn recorded_participant(&self, client: u64) -> Option<Participant> {
         let txn = self.doc.transact();
         let clients = txn.get_map(CLIENTS)?;
         match clients.get(&txn, &client.to_string())? {
@@ -169,18 +176,34 @@ impl RoomDoc {
         }
     }
 
+    /// Name who this doc's own client id acts for, until the room records it.
+    pub fn set_local_participant(&mut self, who: &Participant) {
+        self.local = Some(who.clone());
+    }
+
+    fn local_for(&self, client: u64) -> Option<Participant> {
+        (client == self.doc.client_id().get())
+            .then(|| self.local.clone())
+            .flatten()
+    }
+
     pub(crate) fn clients_by_id(&self) -> HashMap<u64, Participant> {
         let txn = self.doc.transact();
-        let Some(clients) = txn.get_map(CLIENTS) else {
-            return HashMap::new();
+        let mut out: HashMap<u64, Participant> = match txn.get_map(CLIENTS) {
+            Some(clients) => clients
+                .iter(&txn)
+                .filter_map(|(key, value)| {
+                    let Out::Any(a) = value else { return None };
+                    Some((key.parse().ok()?, Participant::from_any(&a)?))
+                })
+                .collect(),
+            None => HashMap::new(),
         };
-        clients
-            .iter(&txn)
-            .filter_map(|(key, value)| {
-                let Out::Any(a) = value else { return None };
-                Some((key.parse().ok()?, Participant::from_any(&a)?))
-            })
-            .collect()
+        let own = self.doc.client_id().get();
+        if let (false, Some(me)) = (out.contains_key(&own), self.local_for(own)) {
+            out.insert(own, me);
+        }
+        out
     }
 
     /// Name the current state of the room as a version; returns its id.

@@ -192,6 +192,10 @@ pub struct RoomDoc {
     texts: HashMap<String, TextCache>,
     /// Edit through Confab's own index (true) or through yrs's index-based API.
     fast_edits: bool,
+    /// Who this doc's own client id acts for, until the room's record says (a session
+    /// names itself here; the `clients` map is written by the room, or, for an
+    /// anonymous editor, once the room lets it write).
+    pub(crate) local: Option<Participant>,
 }
 
 /// What Confab keeps about one document's text between edits.
@@ -246,6 +250,7 @@ impl RoomDoc {
             writer: crate::causal::EpochWriter::default(),
             texts: HashMap::new(),
             fast_edits: true,
+            local: None,
         }
     }
 

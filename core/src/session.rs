@@ -183,6 +183,8 @@ impl Session {
         // Every change this session makes is attributed to `me`: the room records that
         // from the token's identity, or, for an anonymous editor (development mode),
         // the session does once the room says it may write (see `Session::receive`).
+        let mut doc = doc;
+        doc.set_local_participant(&me);
         let clock = ManualClock::new(now_ms);
         let awareness = Awareness::with_clock(doc.doc().clone(), clock.clone());
         let mut session = Session {
@@ -399,12 +401,14 @@ impl Session {
                     name: name.to_owned(),
                     kind,
                 };
+                let me = self.me.clone();
+                self.doc.set_local_participant(&me);
             }
             return;
         }
         let read_only = info.get("readOnly").and_then(serde_json::Value::as_bool) != Some(false);
         let client = self.doc.doc().client_id().get();
-        if !read_only && self.doc.participant_for_client(client).as_ref() != Some(&self.me) {
+        if !read_only && self.doc.recorded_participant(client).as_ref() != Some(&self.me) {
             let me = self.me.clone();
             self.doc.register_client(client, &me);
         }
