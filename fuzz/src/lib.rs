@@ -273,13 +273,14 @@ pub fn update_scan(data: &[u8]) {
 
 /// Differential: where the scanner and yrs both accept an update, they agree on the ids
 /// it creates (items and GC, counting deleted items) and deletes, and yrs's state vector
-/// claims no more than the scanned structs hold.
+/// claims only clocks the scanned structs hold.
 ///
-/// yrs's `Update::state_vector` walks each client's structs in encoding order from
-/// clock 0 and stops at the first Skip (a gap), so for each client it is at most the end
-/// of the run the scanned items and GC structs cover from clock 0 without a gap. (It
-/// can be less: it is 0 when a client's first group does not start at clock 0, even if
-/// a later group does.)
+/// yrs's `Update::state_vector` is an upper bound, not the covered run: for each client
+/// whose first struct is at clock 0 it takes the end of the last struct before the first
+/// Skip, in encoding order, and ignores gaps between two groups of the same client that
+/// no Skip marks (`[0,1)` then `[8,9)` gives 9). So each clock it gives must end a
+/// struct the scan holds (inside one of its merged ranges) for a client it holds from
+/// clock 0.
 pub fn update_diff(data: &[u8]) {
     let Ok(scan) = scan_update_v1(data) else {
         return;
@@ -301,15 +302,13 @@ pub fn update_diff(data: &[u8]) {
     );
     let sv = update.state_vector();
     for (client, &clock) in sv.iter() {
-        let covered = inserts
-            .get(&client.get())
-            .and_then(|list| list.first())
-            .filter(|(start, _)| *start == 0)
-            .map_or(0, |(_, end)| *end);
+        let ranges = inserts.get(&client.get()).map_or(&[][..], Vec::as_slice);
+        let starts_at_0 = ranges.first().is_some_and(|(start, _)| *start == 0);
+        let in_a_range = ranges.iter().any(|(s, e)| *s < clock && clock <= *e);
         assert!(
-            clock <= covered,
-            "yrs's state vector has client {} at {clock}, but the scan covers it only \
-             up to {covered} from clock 0",
+            starts_at_0 && in_a_range,
+            "yrs's state vector has client {} at {clock}, which ends no struct the scan \
+             holds for it from clock 0: {ranges:?}",
             client.get()
         );
     }
