@@ -23,7 +23,7 @@ NPM_SRC := $(wildcard npm/src/*.ts) npm/package.json npm/tsconfig.json
 DEMO_SRC := $(shell find demo -path demo/dist -prune -o -type f -print 2>/dev/null)
 
 .PHONY: dev test setup build wasm npm-build demo-build edge-build check \
-        test-rust test-wasm-node test-wasm-browser test-js bench clean
+        test-rust test-wasm-node test-wasm-browser test-js bench fuzz clean
 
 ## setup: install whatever is missing (pinned tools, npm packages, wasm target, chromium)
 setup:
@@ -107,6 +107,12 @@ bench: build
 	  { echo "error: the benchmark data is missing: put it in ../shared/bench-data or set CONFAB_BENCH_DATA" >&2; exit 1; }
 	cd tests/bench && npm ci --no-audit --no-fund --loglevel=error
 	node tests/bench/run.mjs $(ARGS)
+
+## fuzz: the long hostile suite (slow; not part of `make test`): every fuzz target in
+## fuzz/ for 10 million executions in all (FUZZ_RUNS), crashes kept under fuzz/fixtures/,
+## and the convergence test's long form (1,000,000 operations); writes fuzz/RESULTS.md.
+fuzz:
+	@scripts/fuzz.sh
 
 clean:
 	rm -rf npm/wasm npm/dist demo/dist edge/build

@@ -18,12 +18,16 @@
 //! updates until it has answered the room's.
 //!
 //! `make test` runs a modest number of seeds; set `CONFAB_CONVERGENCE_CASES` for more.
+//! The long form (`make fuzz`) is the ignored `a_million_operations_converge`: seeds one
+//! after another until `CONFAB_CONVERGENCE_OPS` random operations (default 1,000,000)
+//! have run, counting divergences instead of stopping at the first.
 
 mod support {
     pub mod rng;
 }
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use confab_core::model::{Participant, Role, RoomDoc};
 use confab_core::room::{ConnId, Room};
@@ -38,6 +42,9 @@ use yrs::{Transact, Update};
 const PEERS: usize = 8;
 const STEPS: usize = 400;
 const DUP: u64 = 5;
+
+/// Random operations performed so far by this process (the long form reports them).
+static OPERATIONS: AtomicU64 = AtomicU64::new(0);
 
 struct Peer {
     session: Session,
@@ -158,6 +165,7 @@ impl World {
     }
 
     fn random_op(&mut self, i: usize) {
+        OPERATIONS.fetch_add(1, Ordering::Relaxed);
         let now = self.now;
         let choice = self.rng.below(12);
         let pick = self.rng.next();
@@ -446,4 +454,42 @@ fn fixed_seeds_converge() -> Result<(), TestCaseError> {
         check(seed)?;
     }
     Ok(())
+}
+
+#[test]
+#[ignore = "long; run by `make fuzz`"]
+fn a_million_operations_converge() {
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let target = env("CONFAB_CONVERGENCE_OPS", 1_000_000);
+    let first = env("CONFAB_CONVERGENCE_SEED", 1);
+    let mut seeds = Rng(first | 1);
+    // Operations are counted only for cases that passed every check; a case that posted
+    // too few messages to count stops before its loss checks, so it is reported apart.
+    let (mut ops, mut cases, mut too_quiet) = (0u64, 0u64, Vec::new());
+    let mut diverged = Vec::new();
+    while ops < target {
+        let seed = seeds.next();
+        cases += 1;
+        let before = OPERATIONS.load(Ordering::Relaxed);
+        match std::panic::catch_unwind(|| check(seed)) {
+            Ok(Ok(())) => ops += OPERATIONS.load(Ordering::Relaxed) - before,
+            Ok(Err(e)) if e.to_string().contains("messages posted") => too_quiet.push(seed),
+            Ok(Err(e)) => diverged.push(format!("seed {seed}: {e}")),
+            Err(_) => diverged.push(format!("seed {seed}: panicked")),
+        }
+    }
+    println!(
+        "convergence: {ops} random operations in {} passing cases of {cases} over {PEERS} \
+         peers (drops, reorders, duplicates, partitions; first seed {first}); \
+         {} divergences; {} cases posted too few messages to count: {too_quiet:?}",
+        cases - diverged.len() as u64 - too_quiet.len() as u64,
+        diverged.len(),
+        too_quiet.len(),
+    );
+    assert!(diverged.is_empty(), "divergences: {diverged:#?}");
 }
