@@ -110,8 +110,9 @@ bench: build
 
 ## fuzz: the long hostile suite (slow; not part of `make test`): every fuzz target in
 ## fuzz/ for 10 million executions in all (FUZZ_RUNS), crashes kept under fuzz/fixtures/,
-## and the convergence test's long form (1,000,000 operations); writes fuzz/RESULTS.md.
-fuzz:
+## the convergence test's long form (1,000,000 operations) and the durability test's
+## (50 kill -9s of the edge with writers running); writes fuzz/RESULTS.md.
+fuzz: build
 	@scripts/fuzz.sh
 
 clean:

@@ -2,10 +2,12 @@
 # `make fuzz`: the long hostile suite. Runs every cargo-fuzz target in fuzz/ for a fixed
 # number of executions (at least 10 million in all by default), keeps each crash,
 # minimized, under fuzz/fixtures/<target>/ (replayed by `make test`), writes the counts
-# to fuzz/RESULTS.md, then runs the convergence test's long form.
+# to fuzz/RESULTS.md, then runs the long forms of the convergence test and of the
+# durability test (kill -9 of the edge with writers running).
 #
 #   FUZZ_RUNS=<n>          total executions across the targets (default 10000000)
 #   CONFAB_CONVERGENCE_OPS random operations for the convergence long form (1000000)
+#   CONFAB_KILLS           kill -9s for the durability long form (50)
 #
 # cargo-fuzz is pinned and installed, like the other tools, into the per-user cache
 # keyed by its version. libFuzzer needs the nightly toolchain.
@@ -120,6 +122,13 @@ conv=$(CONFAB_CONVERGENCE_OPS=${CONFAB_CONVERGENCE_OPS:-1000000} \
 conv=$(grep '^convergence:' <<<"$conv")
 echo "$conv"
 
+step "durability long form: kill -9 the edge ${CONFAB_KILLS:-50} times with writers running"
+durability=$(scripts/durability-long.sh | tail -1) || {
+  echo "error: the durability long form failed (see tests/artifacts/durability-long.log)" >&2
+  exit 1
+}
+echo "$durability"
+
 mapfile -t CRASHES <"$CRASH_LIST"
 {
   echo "# Fuzzing results"
@@ -144,6 +153,8 @@ mapfile -t CRASHES <"$CRASH_LIST"
   fi
   echo
   echo "Convergence long form: ${conv#convergence: }"
+  echo
+  echo "Durability long form: ${durability#durability (long): }"
 } >fuzz/RESULTS.md
 step "wrote fuzz/RESULTS.md"
 if [ "${#CRASHES[@]}" -gt 0 ]; then

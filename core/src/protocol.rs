@@ -113,12 +113,7 @@ pub fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>> {
             max: MAX_FRAME_BYTES,
         });
     }
-    let mut cursor = Cursor::new(frame);
-    let mut out = Vec::new();
-    while cursor.has_content() {
-        out.push(decode_message(&mut cursor, None)?);
-    }
-    Ok(out)
+    decode_frame_scanned(frame, usize::MAX).map(|(messages, _)| messages)
 }
 
 /// [`decode_frame`] for a frame from an untrusted peer: every update is scanned (see
@@ -144,7 +139,7 @@ pub fn decode_frame_scanned(
         if out.len() == max_messages {
             let mut more = 0usize;
             while cursor.has_content() {
-                decode_message(&mut cursor, Some(&mut Vec::new()))?;
+                decode_message(&mut cursor, &mut Vec::new())?;
                 more += 1;
             }
             return Err(Error::LimitExceeded(format!(
@@ -152,12 +147,12 @@ pub fn decode_frame_scanned(
                 out.len() + more
             )));
         }
-        out.push(decode_message(&mut cursor, Some(&mut scans))?);
+        out.push(decode_message(&mut cursor, &mut scans)?);
     }
     Ok((out, scans))
 }
 
-fn decode_message(cursor: &mut Cursor<'_>, scans: Option<&mut Vec<Scan>>) -> Result<Incoming> {
+fn decode_message(cursor: &mut Cursor<'_>, scans: &mut Vec<Scan>) -> Result<Incoming> {
     let tag: u8 = cursor
         .read_var()
         .map_err(|e| Error::malformed("message type", e))?;
@@ -315,12 +310,11 @@ pub fn ack(n: u64) -> Vec<u8> {
     enc.to_vec()
 }
 
-fn decode_update(payload: &[u8], scans: Option<&mut Vec<Scan>>) -> Result<Update> {
-    if let Some(scans) = scans {
-        // The scanner reads without recursion and bounds what yrs would read
-        // recursively (nested values): a hostile update is refused before yrs sees it.
-        scans.push(crate::update_scan::scan_update_v1(payload)?);
-    }
+fn decode_update(payload: &[u8], scans: &mut Vec<Scan>) -> Result<Update> {
+    // The scanner reads without recursion and bounds what yrs would read recursively
+    // (nested values, counts it would reserve memory for): a hostile update is refused
+    // before yrs sees it.
+    scans.push(crate::update_scan::scan_update_v1(payload)?);
     Update::decode_v1(payload).map_err(|e| Error::malformed("sync update", e))
 }
 

@@ -23,7 +23,9 @@ use crate::gate::{self, Admitted};
 use crate::limits::{Bucket, Limits, RateLimiter};
 use crate::model::{doc_text_name, Participant, RoomDoc};
 use crate::protocol::{self, decode_frame_scanned, Hello, Incoming};
-use crate::update_scan::{scan_update_v1, split_update_v1, Scan, ZoneIndex, ZonePath};
+use crate::update_scan::{
+    scan_stored_v1, scan_update_v1, split_update_v1, Scan, ZoneIndex, ZonePath,
+};
 
 /// Close code for a connection that asked for more answers than its budget.
 pub const CLOSE_POLICY: u16 = 1008;
@@ -349,12 +351,11 @@ impl Room {
                 } else {
                     "stored update"
                 };
+                // Scanned before yrs reads it (what yrs would choke on is refused); a
+                // room stored before today's clock limit still loads.
+                let scan = scan_stored_v1(entry)?;
                 let update = Update::decode_v1(entry).map_err(|e| Error::malformed(what, e))?;
-                // What was stored passed the gate; should an older room hold what today's
-                // scanner refuses, it still loads (its zones are then unknown).
-                if let Ok(scan) = scan_update_v1(entry) {
-                    room.zones.record(&scan);
-                }
+                room.zones.record(&scan);
                 room.size_bytes += entry.len() as u64;
                 txn.apply_update(update)
                     .map_err(|e| Error::InvalidUpdate(e.to_string()))?;

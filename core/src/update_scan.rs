@@ -47,8 +47,9 @@
 //! will do:
 //!
 //! - JSON content (ref 2, a legacy Yjs content no current encoder writes) is read by yrs
-//!   as `var(n)` followed by **n + 1** strings (Yjs reads n); the scanner does the same
-//!   and gives the item a length of n + 1.
+//!   as `var(n)` followed by **n + 1** strings (Yjs reads n), but written with n: yrs
+//!   cannot read back its own encoding of it (merging a pending update holding it
+//!   panics). The scanner refuses it.
 //! - An XmlHook type ref carries no hook name in yrs (Yjs writes one).
 //! - An item that decodes to zero length (an empty string, `Any` or `Deleted`) is
 //!   dropped and does not advance the clock.
@@ -203,7 +204,14 @@ impl Scan {
 /// Read what a v1 update holds. Never panics; malformed bytes give
 /// [`Error::Malformed`] with `what` = "sync update".
 pub fn scan_update_v1(update: &[u8]) -> Result<Scan> {
-    Ok(parse(update, false)?.scan)
+    Ok(parse(update, false, MAX_CLOCK)?.scan)
+}
+
+/// [`scan_update_v1`] for what a room stored: clocks may reach 2^32 (a room stored
+/// before [`MAX_CLOCK`] was enforced still loads), everything else is checked alike —
+/// above all what yrs would choke on while decoding (nesting, huge counts).
+pub fn scan_stored_v1(update: &[u8]) -> Result<Scan> {
+    Ok(parse(update, false, u32::MAX)?.scan)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -425,18 +433,10 @@ impl<'a> Reader<'a> {
     fn content_other(&mut self, content_ref: u8) -> Result<(u32, bool)> {
         match content_ref {
             CONTENT_DELETED => Ok((self.var_u32()?, false)),
-            CONTENT_JSON => {
-                // yrs 0.28.1 reads n + 1 strings (and refuses n >= 2^31); see the module docs.
-                let n = self.var_u32()?;
-                if n > i32::MAX as u32 {
-                    return Err(malformed("JSON content count exceeds 2^31"));
-                }
-                let count = n + 1;
-                for _ in 0..count {
-                    self.string()?;
-                }
-                Ok((count, false))
-            }
+            CONTENT_JSON => Err(malformed(
+                "JSON content (a legacy Yjs encoding no current client writes; yrs cannot \
+                 re-encode it) is not accepted",
+            )),
             CONTENT_BINARY => self.buf().map(|_| (1, false)),
             CONTENT_STRING => {
                 let s = self.string()?;
@@ -500,7 +500,7 @@ struct Parsed {
     delete_set_bytes: Range<usize>,
 }
 
-fn parse(update: &[u8], layout: bool) -> Result<Parsed> {
+fn parse(update: &[u8], layout: bool, max_clock: u32) -> Result<Parsed> {
     let mut r = Reader::new(update);
     let mut out = Parsed::default();
     let groups = r.var_u32()?;
@@ -522,10 +522,10 @@ fn parse(update: &[u8], layout: bool) -> Result<Parsed> {
             }
             let end = clock
                 .checked_add(len)
-                .filter(|&end| end <= MAX_CLOCK)
+                .filter(|&end| end <= max_clock)
                 .ok_or_else(|| {
                     malformed(format!(
-                        "clock {clock} + {len} of client {client} exceeds the limit of {MAX_CLOCK}"
+                        "clock {clock} + {len} of client {client} exceeds the limit of {max_clock}"
                     ))
                 })?;
             match (&mut run, kind) {
@@ -563,10 +563,10 @@ fn parse(update: &[u8], layout: bool) -> Result<Parsed> {
             let len = r.var_u32()?;
             clock
                 .checked_add(len)
-                .filter(|&end| end <= MAX_CLOCK)
+                .filter(|&end| end <= max_clock)
                 .ok_or_else(|| {
                     malformed(format!(
-                        "deleted range {clock} + {len} of client {client} exceeds the clock limit of {MAX_CLOCK}"
+                        "deleted range {clock} + {len} of client {client} exceeds the clock limit of {max_clock}"
                     ))
                 })?;
             if len > 0 {
@@ -869,7 +869,7 @@ impl PartPlan {
 /// An update no larger than `max_bytes` comes back as one part equal to the input (once
 /// it has been checked to be well-formed).
 pub fn split_update_v1(update: &[u8], max_bytes: usize) -> Result<Vec<Vec<u8>>> {
-    let parsed = parse(update, true)?;
+    let parsed = parse(update, true, MAX_CLOCK)?;
     if update.len() <= max_bytes {
         return Ok(vec![update.to_vec()]);
     }
@@ -1821,10 +1821,10 @@ mod tests {
         let binary = handmade(5, CONTENT_BINARY, "arr", &[3, 1, 2, 3]);
         let scan = check_against_yrs(&binary)?;
         assert_eq!(scan.items[0].len, 1);
-        // JSON content: yrs reads n + 1 strings.
+        // JSON content: refused (yrs reads n + 1 strings and writes n).
         let json = handmade(5, CONTENT_JSON, "arr", &[1, 1, b'1', 3, b'"', b'a', b'"']);
-        let scan = check_against_yrs(&json)?;
-        assert_eq!(scan.items[0].len, 2);
+        let err = scan_update_v1(&json).unwrap_err();
+        assert!(err.to_string().contains("JSON content"), "{err}");
         // An XmlHook type ref has no name in yrs.
         let hook = handmade(5, CONTENT_TYPE, "frag", &[5]);
         let scan = check_against_yrs(&hook)?;

@@ -3,8 +3,7 @@
 //! same code as its fuzz target (`fuzz/src/lib.rs`) and must return, refused or
 //! accepted, without panicking.
 //!
-//! An input that still crashes is replayed by its own test, ignored with the change that
-//! fixes it, and left out of the sweep until then.
+//! Inputs worth naming are also replayed by their own test, named after what it guards.
 //!
 //! `CONFAB_FUZZ_SEEDS=<dir> cargo test -p confab-core --test fuzz_fixtures -- --ignored
 //! write_fuzz_inputs` writes the seed corpora (`<dir>/<target>/`) and rewrites the
@@ -20,18 +19,6 @@ use std::path::PathBuf;
 fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/fixtures")
 }
-
-/// Inputs that crash today, each with its own ignored test below.
-const STILL_CRASHING: &[(&str, &str)] = &[
-    ("frame", "gc-client0-clock-2pow32-3-then-post"),
-    ("frame", "any-nested-10000-deep"),
-    ("room_load", "any-nested-10000-deep"),
-    ("update_diff", "any-nested-10000-deep"),
-    ("frame", "pending-json-content-then-snapshot"),
-    ("room_load", "crash-5048cceddc21473b"),
-    ("room_load", "crash-7ff120c9e41a0f22"),
-    ("room_load", "crash-f586276b4a2c7ef7"),
-];
 
 fn target(name: &str) -> fn(&[u8]) {
     harness::TARGETS
@@ -59,9 +46,6 @@ fn every_saved_fuzz_input_returns_without_panicking() {
         files.sort();
         for path in files {
             let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
-            if STILL_CRASHING.contains(&(name, file)) {
-                continue;
-            }
             let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             if panic::catch_unwind(AssertUnwindSafe(|| run(&bytes))).is_err() {
                 failed.push(format!("{name}/{file}"));
@@ -100,18 +84,16 @@ fn hostile_inputs_are_saved_as_fixtures() {
     }
 }
 
-/// Today the room's own post overflows yrs's clock arithmetic (`IdSet::insert`, an
-/// overflow panic in debug builds; a wrapped clock in release).
+/// The room's own post used to overflow yrs's clock arithmetic (`IdSet::insert`, an
+/// overflow panic in debug builds; a wrapped clock in release): the GC struct is refused.
 #[test]
-#[ignore = "fixed by the update-scan bounds change"]
 fn gc_struct_pushing_the_room_writer_clock_to_2pow32_minus_3_leaves_the_room_loadable() {
     replay("frame", "gc-client0-clock-2pow32-3-then-post");
 }
 
-/// Today yrs's recursive `Any` decoding overflows the stack (which aborts the process:
-/// no panic to catch) from `protocol::decode_frame`, `Room::load` and `Update::decode_v1`.
+/// yrs's recursive `Any` decoding overflowed the stack (which aborts the process: no
+/// panic to catch) from `protocol::decode_frame` and `Room::load`: both scan first now.
 #[test]
-#[ignore = "fixed by the update-scan bounds change"]
 fn any_value_nested_10000_deep_does_not_crash_the_room() {
     replay("frame", "any-nested-10000-deep");
     replay("room_load", "any-nested-10000-deep");
@@ -122,10 +104,10 @@ fn any_value_nested_10000_deep_does_not_crash_the_room() {
 /// missing stays pending in yrs; `Room::snapshot` then makes yrs merge the pending
 /// structs, re-read its own encoding of the JSON content (written with one string less
 /// than its reader expects) and unwrap the `EndOfBuffer` error (yrs
-/// `transaction.rs:390`). An 11-byte update from an editor, or one stored log entry, is
-/// enough.
+/// `transaction.rs:390`). An 11-byte update from an editor, or one stored log entry, was
+/// enough; the scanner refuses JSON content, and the room refuses updates it lacks the
+/// dependencies of.
 #[test]
-#[ignore = "fixed when the scanner refuses JSON content (ref 2)"]
 fn a_pending_item_with_json_content_does_not_break_the_snapshot() {
     replay("frame", "pending-json-content-then-snapshot");
     replay("room_load", "crash-5048cceddc21473b");
@@ -163,11 +145,7 @@ fn write_fuzz_inputs() {
         return;
     };
     let mut count = std::collections::BTreeMap::<&str, usize>::new();
-    // Inputs that still crash would stop the fuzzer at once: they are left out.
-    let hostile = harness::hostile()
-        .into_iter()
-        .filter(|(n, f, _)| !STILL_CRASHING.contains(&(*n, *f)))
-        .map(|(n, _, b)| (n, b));
+    let hostile = harness::hostile().into_iter().map(|(n, _, b)| (n, b));
     for (name, bytes) in harness::seeds().into_iter().chain(hostile) {
         let dir = PathBuf::from(&out).join(name);
         fs::create_dir_all(&dir).expect("corpus dir");
