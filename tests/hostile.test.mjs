@@ -364,3 +364,103 @@ describe("the hostile catalogue (production mode)", () => {
     }
   });
 });
+
+describe("limits that keep a room alive (production mode)", () => {
+  /** @type {Awaited<ReturnType<typeof startEdge>>} */
+  let edge;
+  /** @type {string} */
+  let dir;
+  /** @type {number} */
+  let port;
+  const LIMITED = { ...PRODUCTION, CONFAB_MAX_ROOM_BYTES: String(256 * 1024), CONFAB_MAX_CONNECTIONS: "40", CONFAB_MAX_CONNECTIONS_PER_USER: "10", CONFAB_WRITER_RESERVE: "10" };
+  const get = (path) => fetch(`${edge.http}${path}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+
+  before(async () => {
+    dir = await tempDir("confab-limits-");
+    port = await freePort();
+    edge = await startEdge({ persistTo: dir, port, bindings: LIMITED });
+  });
+  after(async () => {
+    await edge?.stop();
+  });
+
+  test("a room filled to its size limit refuses more, says so in /stats and the audit, and loads after a restart", async () => {
+    const room = uniqueRoom("full");
+    const token = (sub, role) => mintToken(SECRET, { room, sub, role });
+    const olga = await openConfab(edge.ws, room, { id: "olga", name: "olga" }, { token: token("olga", "owner") });
+    const mallory = await openConfab(edge.ws, room, { id: "mallory", name: "mallory" }, { token: token("mallory", "editor") });
+    /** @type {string[]} */
+    const errors = [];
+    mallory.on("error", (e) => errors.push(e.message));
+    let written = "";
+    try {
+      olga.ensureDocument("notes", "Notes");
+      olga.insertText("notes", 0, "kept");
+      await olga.whenSaved();
+      await waitFor(() => textOf(mallory, "notes") === "kept", { what: "mallory to sync" });
+      // Mallory writes 16 KiB at a time until the room refuses.
+      for (let i = 0; i < 40 && errors.length === 0; i++) {
+        mallory.insertText("notes", 0, "x".repeat(16 * 1024));
+        await Promise.race([mallory.whenSaved(5000).then(() => (written += "x".repeat(16 * 1024))), waitFor(() => errors.length > 0, { timeout: 5000, what: "a refusal" })]).catch(() => {});
+      }
+      await waitFor(() => errors.length > 0, { what: "the room to refuse a write past its limit" });
+      assert.ok(written.length >= 160 * 1024, `${written.length} bytes went in before the limit`);
+      assert.match(errors.join("\n"), /room is full: it stores \d+ bytes/);
+      const stats = await (await get(`/rooms/${room}/stats`)).json();
+      assert.equal(stats.maxRoomBytes, 256 * 1024);
+      assert.ok(stats.storedBytes <= stats.maxRoomBytes, JSON.stringify(stats));
+      assert.equal(stats.nearLimit, true);
+      const audit = await (await get(`/rooms/${room}/audit?limit=1000`)).json();
+      assert.ok(audit.entries.some((e) => e.action === "room.size-warning"), "the owners were warned");
+    } finally {
+      mallory.destroy();
+      olga.destroy();
+    }
+    await edge.stop();
+    edge = await startEdge({ persistTo: dir, port, bindings: LIMITED });
+    const doc = await get(`/rooms/${room}/documents/notes`);
+    assert.equal(doc.status, 200, await doc.clone().text());
+    assert.equal((await doc.json()).text, `${written}kept`);
+  });
+
+  test("one viewer token cannot take every connection: the owner and the API key still get in", async () => {
+    const room = uniqueRoom("crowd");
+    const token = (sub, role) => mintToken(SECRET, { room, sub, role });
+    /** @type {WebSocket[]} */
+    const open = [];
+    /** @type {{ code: number, reason: string } | null} */
+    let refused = null;
+    try {
+      for (let i = 0; i < 20 && !refused; i++) {
+        const ws = new WebSocket(`${edge.ws}/${room}?token=${token("mallory", "viewer")}`);
+        refused = await new Promise((resolve) => {
+          ws.once("message", () => resolve(null));
+          ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() }));
+        });
+        if (!refused) open.push(ws);
+      }
+      assert.equal(open.length, 10, "one participant holds at most 10 connections here");
+      assert.ok(refused);
+      assert.equal(refused.code, 1013);
+      assert.match(refused.reason, /mallory has 10 connections open in this room/);
+      // Other viewers fill the room up to the part kept for editors.
+      for (let i = 0; open.length < 30; i++) {
+        const ws = new WebSocket(`${edge.ws}/${room}?token=${token(`v${i}`, "viewer")}`);
+        await new Promise((resolve) => ws.once("message", resolve));
+        open.push(ws);
+      }
+      const late = await closeOf(`${edge.ws}/${room}?token=${token("vic", "viewer")}`);
+      assert.ok(late);
+      assert.match(late.reason, /kept for editors/);
+      const olga = await openConfab(edge.ws, room, { id: "olga", name: "olga" }, { token: token("olga", "owner") });
+      olga.ensureDocument("d", "D");
+      olga.insertText("d", 0, "still working");
+      await olga.whenSaved();
+      olga.destroy();
+      const summary = await get(`/rooms/${room}`);
+      assert.equal(summary.status, 200);
+    } finally {
+      for (const ws of open) ws.terminate();
+    }
+  });
+});

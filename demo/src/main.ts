@@ -663,8 +663,11 @@ room.on("status", (e) => {
   renderStatus(e.state);
   if (e.state === "synced") {
     showError(null);
-    room.ensureConversation(CONVERSATION, "Main");
-    room.ensureDocument(DOCUMENT, "Notes");
+    // A viewer or reviewer writes nothing: it reads what the room has.
+    if (!room.readOnly) {
+      room.ensureConversation(CONVERSATION, "Main");
+      room.ensureDocument(DOCUMENT, "Notes");
+    }
     renderAll();
   }
 });
