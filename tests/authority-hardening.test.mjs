@@ -133,6 +133,7 @@ describe("webhook deliveries, leases and owners (development mode)", () => {
       body: { resource: "doc:x", ttlMs: 60_000 },
     });
     assert.equal(lock.status, 200, JSON.stringify(lock.json));
+    /** @type {any} */
     let failed;
     await waitFor(
       async () => {
