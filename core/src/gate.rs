@@ -51,7 +51,7 @@ pub(crate) struct Admitted {
     pub suggest: Option<String>,
     /// Client ids the update writes under for the first time: they become the actor's.
     pub claims: Vec<u64>,
-    /// The update carries something the room does not have yet.
+    /// The update carries structs the room does not have yet (it grows the room).
     pub writes: bool,
 }
 
@@ -89,7 +89,9 @@ pub(crate) fn check(
     Ok(Admitted {
         suggest,
         claims,
-        writes: true,
+        // New structs grow the room; deletions barely do (and a reconnecting editor's
+        // sync step 2 repeats every deletion the room already has).
+        writes: !unseen.runs.is_empty(),
     })
 }
 
