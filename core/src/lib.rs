@@ -9,6 +9,9 @@
 //!   awareness) plus Confab's own message types. Decoding never panics.
 //! - [`room`]: the server side of a room: takes frames from connections, returns the
 //!   frames to send and a dirty signal for persistence.
+//! - [`update_scan`] and [`gate`]: what an update holds, read from its bytes before yrs
+//!   sees it, and whether its sender may make it (client ids, roles, authorship,
+//!   structure); [`limits`]: what one connection, participant and room may use.
 //! - [`session`]: the client side a browser or agent drives.
 //! - [`store`]: the storage trait and compaction policy the edge implements over SQLite.
 //! - [`backoff`]: reconnect delays and the connection state a client reports.

@@ -362,6 +362,15 @@ fn check(seed: u64) -> Result<(), TestCaseError> {
     let first = world.peers[0].session.drain_outgoing();
     world.peers[0].up.extend(first);
     world.run();
+    // The run must exercise the room: a seed whose first round posted little keeps
+    // going (more faults, more operations) until it has, so the guard below holds by
+    // construction rather than by luck of the seed.
+    for _ in 0..8 {
+        if world.posted.len() >= 4 {
+            break;
+        }
+        world.run();
+    }
     world.heal();
 
     // Every replica — and the server — holds the same state.
@@ -450,7 +459,9 @@ proptest! {
 
 #[test]
 fn fixed_seeds_converge() -> Result<(), TestCaseError> {
-    for seed in [1, 42, 0xC0FFEE] {
+    // 17228962748839599274 and 12370203965705921645 posted too few messages in one
+    // round (issue: the convergence guard failed about 1 run in 20).
+    for seed in [1, 42, 0xC0FFEE, 17228962748839599274, 12370203965705921645] {
         check(seed)?;
     }
     Ok(())
