@@ -547,6 +547,13 @@ impl Session {
         )
     }
 
+    /// The count of [`Session::unacked`] alone, without summing sizes (cheap enough
+    /// to ask on every edit).
+    pub fn unsaved_updates(&self) -> usize {
+        let queued = self.outbox.lock().map_or(0, |outbox| outbox.len());
+        self.unacked.len() + self.unsent.updates + queued
+    }
+
     /// Update this session's presence with the fields of a JSON object (status,
     /// activity, cursor, app fields, ...): given fields replace earlier values, `null`
     /// removes a field. Confab keeps `user` = this participant.

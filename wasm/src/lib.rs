@@ -1113,23 +1113,31 @@ impl Room {
     ) -> Result<T, JsValue> {
         let (result, changed, unsaved) = {
             let mut inner = self.inner.borrow_mut();
-            let before = (inner.session.doc_version(), inner.session.unacked().0);
+            let before = (
+                inner.session.doc_version(),
+                inner.session.unsaved_updates() == 0,
+            );
             let now = now_ms();
             inner.session.note_input(now);
             inner.session.doc_mut().set_time(now);
             let result = f(&mut inner.session, now).map_err(js_error)?;
             let changed = inner.session.doc_version() != before.0;
             inner.flush();
-            let unacked = inner.session.unacked().0;
-            (result, changed, (unacked != before.1).then_some(unacked))
+            let unsaved = inner.session.unsaved_updates();
+            (
+                result,
+                changed,
+                (before.1 && unsaved > 0).then_some(unsaved),
+            )
         };
         let mut events = Vec::new();
         if changed {
             events.push(Event::Change("local"));
         }
-        if let Some(unacked) = unsaved {
-            // Offline too: the count of edits the room has not stored moved.
-            events.push(Event::Saved(unacked));
+        if let Some(unsaved) = unsaved {
+            // Saved became unsaved (offline too); acks tell when it is saved again. Not
+            // on every edit: that is a JS event per keystroke.
+            events.push(Event::Saved(unsaved));
         }
         emit(&self.inner, events);
         if changed {
