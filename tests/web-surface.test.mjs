@@ -19,18 +19,26 @@ const ALLOWED = "http://localhost:5173";
 
 /**
  * Open a socket as a browser page at `origin` would (no `origin`: as Node or an agent
- * does) and resolve with how the room closed it, or `null` if it stayed open for `ms`.
+ * does) and resolve with how the room closed it, or `null` once the room greeted it (it
+ * was let in); fail after `ms` with neither.
  * @param {string} url
  * @param {{ origin?: string, headers?: Record<string, string>, ms?: number }} [options]
  * @returns {Promise<{ code: number, reason: string } | null>}
  */
-function socketFate(url, { origin, headers = {}, ms = 1000 } = {}) {
+function socketFate(url, { origin, headers = {}, ms = 5000 } = {}) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers, ...(origin ? { origin } : {}) });
     const timer = setTimeout(() => {
       ws.terminate();
-      resolve(null);
+      reject(new Error(`${url}: neither greeted nor closed within ${ms} ms`));
     }, ms);
+    // The room greets every connection it admits (its sync step 1): the marker that
+    // the socket was let in.
+    ws.once("message", () => {
+      clearTimeout(timer);
+      ws.terminate();
+      resolve(null);
+    });
     ws.once("close", (code, reason) => {
       clearTimeout(timer);
       resolve({ code, reason: reason.toString() });

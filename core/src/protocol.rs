@@ -104,15 +104,6 @@ pub enum Incoming {
 
 /// Decode and validate every message in `frame`.
 pub fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>> {
-    if frame.is_empty() {
-        return Err(Error::EmptyFrame);
-    }
-    if frame.len() > MAX_FRAME_BYTES {
-        return Err(Error::FrameTooLarge {
-            size: frame.len(),
-            max: MAX_FRAME_BYTES,
-        });
-    }
     decode_frame_scanned(frame, usize::MAX).map(|(messages, _)| messages)
 }
 
