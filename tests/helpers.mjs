@@ -22,8 +22,8 @@ export const DEV_BINDINGS = { CONFAB_DEV: "1" };
 export const DEV_SECRET = "confab-dev-secret";
 export const DEV_API_KEY = "confab-dev-api-key";
 
-/** The benchmarks measure throughput: per-connection rate limits off. */
-export const BENCH_LIMITS = { CONFAB_RATE_PER_SEC: "1000000", CONFAB_RATE_BURST: "1000000" };
+/** The benchmarks measure throughput: per-connection rate limits off, room size up to 64 MiB. */
+export const BENCH_LIMITS = { CONFAB_RATE_PER_SEC: "1000000", CONFAB_RATE_BURST: "1000000", CONFAB_MAX_ROOM_BYTES: String(64 * 1024 * 1024) };
 
 /** A fresh temporary directory. */
 export function tempDir(prefix = "confab-test-") {
