@@ -5,27 +5,11 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { DEV_API_KEY, DEV_SECRET, mintToken, startEdge, uniqueRoom, waitFor } from "./helpers.mjs";
+import { api, DEV_API_KEY, DEV_SECRET, mintToken, startEdge, uniqueRoom, waitFor } from "./helpers.mjs";
 
 const SECRET = "test-secret-for-the-hardening-suite";
 const API_KEY = "test-api-key-for-the-hardening-suite";
 const PRODUCTION = { CONFAB_DEV: "0", CONFAB_SECRET: SECRET, CONFAB_API_KEY: API_KEY };
-
-/**
- * JSON over HTTP with a bearer token.
- * @param {string} base
- * @param {string} method
- * @param {string} path
- * @param {{ token: string, body?: unknown }} options
- */
-async function api(base, method, path, { token, body = undefined }) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
 
 const HOOK_SECRET = "whsec-0123456789abcdef";
 

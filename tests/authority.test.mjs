@@ -8,6 +8,7 @@ import WebSocket from "ws";
 import { after, before, describe, test } from "node:test";
 import * as Y from "yjs";
 import {
+  api as jsonApi,
   DEV_API_KEY,
   closeOf,
   mintToken,
@@ -23,20 +24,13 @@ const API_KEY = "test-api-key-for-the-authority-suite";
 const PRODUCTION = { CONFAB_DEV: "0", CONFAB_SECRET: SECRET, CONFAB_API_KEY: API_KEY };
 
 /**
- * JSON over HTTP with a bearer token.
+ * JSON over HTTP, with the production API key unless another token is given.
  * @param {string} base
  * @param {string} method
  * @param {string} path
  * @param {{ token?: string, body?: unknown }} [options]
  */
-async function api(base, method, path, { token = API_KEY, body = undefined } = {}) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const api = (base, method, path, { token = API_KEY, body = undefined } = {}) => jsonApi(base, method, path, { token, body });
 
 describe("tokens and roles (production mode)", () => {
   let edge;

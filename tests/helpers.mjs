@@ -232,3 +232,19 @@ export function rawSocket(wsBase, room) {
 export function closed(ws) {
   return new Promise((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
 }
+
+/**
+ * JSON over HTTP with a bearer token (a JSON body is sent as JSON, a string as it is).
+ * @param {string} base
+ * @param {string} method
+ * @param {string} path
+ * @param {{ token: string, body?: unknown }} options
+ */
+export async function api(base, method, path, { token, body = undefined }) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
