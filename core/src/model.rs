@@ -673,6 +673,18 @@ impl RoomDoc {
         self.edit_text(id, index, len, chunk)
     }
 
+    /// Make a document's body `next` with the smallest single replace (one change, so
+    /// the parts `next` shares with the present text keep their authors). Nothing
+    /// changes when the text is already `next`.
+    pub fn set_text(&mut self, id: &str, next: &str) -> Result<()> {
+        let now = self.document_text(id)?;
+        let (index, len, chunk) = crate::history::minimal_edit(&now, next);
+        if len == 0 && chunk.is_empty() {
+            return Ok(());
+        }
+        self.edit_text(id, index, len, &chunk)
+    }
+
     /// Delete `len` UTF-16 code units at `index` of a document.
     pub fn delete_text(&mut self, id: &str, index: u32, len: u32) -> Result<()> {
         self.edit_text(id, index, len, "")
