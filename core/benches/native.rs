@@ -17,7 +17,7 @@ use std::time::Instant;
 #[path = "../tests/support/concurrent.rs"]
 mod concurrent;
 
-use confab_core::model::RoomDoc;
+use confab_core::doc::RoomDoc;
 use serde::Deserialize;
 use yrs::updates::decoder::Decode;
 use yrs::{GetString, Text, Transact};
@@ -138,8 +138,8 @@ fn local_core(t: &Trace) -> (f64, bool) {
 /// Through a client `Session`, as the wasm `Room` drives it: each edit's update is
 /// encoded for the outbox and drained, as when offline.
 fn local_session(t: &Trace) -> (f64, bool) {
-    let me = confab_core::model::Participant::person("bench", "Bench");
-    let mut session = confab_core::session::Session::new(1, me, 0);
+    let me = confab_core::doc::Participant::person("bench", "Bench");
+    let mut session = confab_core::client::session::Session::new(1, me, 0);
     session
         .doc_mut()
         .create_document(Some("d"), "Bench", 0)
@@ -185,8 +185,8 @@ fn merge(detect: bool) -> (f64, bool) {
 /// session (a relative position, encoded as an awareness update) and applied by an
 /// observer's session. `ok`: the observer sees every participant's last cursor.
 fn presence(n: usize) -> (f64, bool) {
-    use confab_core::model::Participant;
-    use confab_core::session::Session;
+    use confab_core::client::session::Session;
+    use confab_core::doc::Participant;
     let mut seed = Session::new(1, Participant::person("seed", "Seed"), 0);
     seed.doc_mut()
         .create_document(Some("d"), "Doc", 0)

@@ -21,7 +21,7 @@
 //! Core owns no clock and no randomness: every call that needs the time takes `now_ms`.
 //!
 //! ```
-//! use confab_core::{model::Participant, room::Room, session::Session};
+//! use confab_core::{client::session::Session, doc::Participant, room::Room};
 //!
 //! # fn main() -> confab_core::Result<()> {
 //! let mut room = Room::new(0);
@@ -46,30 +46,15 @@
 //! # }
 //! ```
 
-pub mod auth;
 pub mod authority;
-pub mod backoff;
-pub mod causal;
+pub mod client;
 pub mod clock;
 pub mod conflict;
-pub mod context;
+pub mod doc;
 pub mod error;
-pub mod gate;
-pub mod history;
-pub mod limits;
-pub mod locks;
 pub mod model;
 mod names;
-pub mod origin;
-mod position;
-pub mod presence;
 pub mod protocol;
 pub mod room;
-pub mod session;
-pub mod store;
-pub mod turn;
-pub mod update_scan;
-pub mod view;
-pub mod webhook;
 
 pub use error::{Error, Result};

@@ -45,8 +45,8 @@ pub(crate) use named_enum;
 
 #[cfg(test)]
 mod tests {
-    use crate::context::ContextKind;
-    use crate::turn::TurnStatus;
+    use crate::model::context::ContextKind;
+    use crate::model::TurnStatus;
 
     #[test]
     fn names_parse_print_and_serialize_alike() {

@@ -30,7 +30,7 @@ use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
 use confab_core::conflict::{Conflict, ConflictKind, Granularity, StalePolicy};
-use confab_core::model::{Participant, RoomDoc};
+use confab_core::doc::{Participant, RoomDoc};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use support::rng::Rng;

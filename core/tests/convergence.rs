@@ -29,11 +29,13 @@ mod support {
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use confab_core::model::{Participant, Role, RoomDoc};
+use confab_core::doc::{Participant, RoomDoc};
+
+use confab_core::client::session::Session;
+use confab_core::model::view::ViewPatch;
+use confab_core::model::Role;
+use confab_core::model::{MergeSummary, TurnStatus};
 use confab_core::room::{ConnId, Room};
-use confab_core::session::Session;
-use confab_core::turn::{MergeSummary, TurnStatus};
-use confab_core::view::ViewPatch;
 use proptest::prelude::*;
 use support::rng::Rng;
 use yrs::updates::decoder::Decode;

@@ -6,7 +6,7 @@
 //! author's replica is first brought to exactly that version by applying, in order, the
 //! other author's transactions it had seen (each kept as the yrs update it produced),
 //! then its patches are applied with the room's text API. So each replica's causal
-//! record (see `confab_core::causal`) is the trace's: edits the trace marks concurrent
+//! record (see `confab_core::doc::causal`) is the trace's: edits the trace marks concurrent
 //! are concurrent here. At the end both replicas hold the trace's final text and report
 //! the same conflicts.
 //!

@@ -5,15 +5,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use confab_core::auth::Role;
+use confab_core::authority::token::Role;
 use confab_core::authority::Actor;
-use confab_core::limits::Limits;
-use confab_core::model::{Participant, ParticipantKind};
+use confab_core::client::session::Session;
+use confab_core::doc::{Participant, ParticipantKind};
 use confab_core::protocol;
+use confab_core::protocol::scan::MAX_CLOCK;
+use confab_core::room::limits::Limits;
+use confab_core::room::store::{persist, MemoryStore, Policy};
 use confab_core::room::{ConnId, Outgoing, Room};
-use confab_core::session::Session;
-use confab_core::store::{persist, MemoryStore, Policy};
-use confab_core::update_scan::MAX_CLOCK;
 use confab_core::Error;
 use yrs::updates::decoder::Decode;
 use yrs::{
@@ -162,7 +162,7 @@ impl Scene {
     fn reload(&mut self) -> Room {
         let mut store = MemoryStore::default();
         self.room.take_unpersisted();
-        confab_core::store::compact(&mut self.room, &mut store, &Policy::default()).unwrap();
+        confab_core::room::store::compact(&mut self.room, &mut store, &Policy::default()).unwrap();
         persist(&mut self.room, &mut store, &Policy::default()).unwrap();
         store.load(0).expect("the stored room loads")
     }
@@ -325,7 +325,7 @@ fn attribution_is_recorded_by_the_room_from_the_token() {
         .unwrap();
     scene.pump();
     // The room wrote who client 2 is, from the token's identity.
-    let blame = confab_core::model::RoomDoc::from_doc({
+    let blame = confab_core::doc::RoomDoc::from_doc({
         let doc = Doc::new();
         doc.transact_mut()
             .apply_update(Update::decode_v1(&scene.room.snapshot()).unwrap())
@@ -429,8 +429,8 @@ fn nobody_posts_reacts_or_curates_in_someone_elses_name() {
             .insert(txn, "contextOwner", "eve");
     });
     expect_refusal(scene.attack(3, takeover), "only the context owner (o)");
-    let draft = confab_core::context::ContextDraft {
-        kind: confab_core::context::ContextKind::Decision,
+    let draft = confab_core::model::context::ContextDraft {
+        kind: confab_core::model::context::ContextKind::Decision,
         text: "ship it".into(),
         tags: vec![],
         refs: vec![],

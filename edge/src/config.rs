@@ -12,12 +12,12 @@
 //!   sockets and call the REST API, comma separated (`https://app.example.com,
 //!   http://localhost:5173`). A request whose `Origin` is neither is refused (close
 //!   4403 or `403 origin_forbidden`); requests without an `Origin` (Node, agents,
-//!   servers) are not browser pages and pass. See [`confab_core::origin`].
+//!   servers) are not browser pages and pass. See [`confab_core::authority::origin`].
 //! - Limits: `CONFAB_MAX_FRAME_BYTES`, `CONFAB_RATE_PER_SEC`, `CONFAB_RATE_BURST`,
 //!   `CONFAB_MAX_CONNECTIONS`, `CONFAB_MAX_BODY_BYTES`.
 
-use confab_core::limits::Limits;
-use confab_core::origin::OriginPolicy;
+use confab_core::authority::origin::OriginPolicy;
+use confab_core::room::limits::Limits;
 
 use crate::error::EdgeError;
 

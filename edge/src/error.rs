@@ -28,10 +28,10 @@ pub enum EdgeError {
     TooLarge(String),
     /// A token that was missing or refused.
     #[error("{0}")]
-    Token(confab_core::auth::TokenError),
+    Token(confab_core::authority::token::TokenError),
     /// A web page from an origin that may not use this server.
     #[error("{0}")]
-    Origin(confab_core::origin::OriginError),
+    Origin(confab_core::authority::origin::OriginError),
     /// A refused operation (its own code and status).
     #[error("{0}")]
     Op(confab_core::authority::OpError),
@@ -71,9 +71,9 @@ impl EdgeError {
             EdgeError::UpgradeRequired(_) => 426,
             EdgeError::BadRequest(_) => 400,
             EdgeError::TooLarge(_) => 413,
-            EdgeError::Token(confab_core::auth::TokenError::Missing)
-            | EdgeError::Token(confab_core::auth::TokenError::Expired { .. }) => 401,
-            EdgeError::Token(confab_core::auth::TokenError::Malformed(_)) => 400,
+            EdgeError::Token(confab_core::authority::token::TokenError::Missing)
+            | EdgeError::Token(confab_core::authority::token::TokenError::Expired { .. }) => 401,
+            EdgeError::Token(confab_core::authority::token::TokenError::Malformed(_)) => 400,
             EdgeError::Token(_) => 403,
             EdgeError::Origin(_) => 403,
             EdgeError::Op(e) => e.status,

@@ -1,7 +1,7 @@
 //! Who a request is from: verified by the stateless Worker before the room wakes, and
 //! handed to the room's Durable Object in a header only the Worker can set.
 
-use confab_core::auth::{presented_token, verify, Claims, TokenError};
+use confab_core::authority::token::{presented_token, verify, Claims, TokenError};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -74,8 +74,8 @@ pub fn token_from(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use confab_core::auth::{mint, Role};
-    use confab_core::model::ParticipantKind;
+    use confab_core::authority::token::{mint, Role};
+    use confab_core::doc::ParticipantKind;
 
     fn config(dev: bool) -> Config {
         Config::from_lookup(move |k| match k {

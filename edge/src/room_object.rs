@@ -6,10 +6,10 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use confab_core::authority::webhook::{self, Answer, Attempt};
 use confab_core::authority::{Actor, Event};
+use confab_core::room::store::{self, Policy, Store};
 use confab_core::room::{ConnId, Outgoing, Recipient, Room};
-use confab_core::store::{self, Policy, Store};
-use confab_core::webhook::{self, Answer, Attempt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::{

@@ -1,6 +1,6 @@
 //! The room's [`Store`] over Durable Object SQLite.
 
-use confab_core::store::{LogStats, Store};
+use confab_core::room::store::{LogStats, Store};
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::error::EdgeError;

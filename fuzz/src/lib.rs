@@ -26,13 +26,13 @@
 
 use std::collections::BTreeMap;
 
-use confab_core::auth::{self, Role};
+use confab_core::authority::token::{self as auth, Role};
 use confab_core::authority::{Actor, Authority};
-use confab_core::model::{Participant, ParticipantKind};
+use confab_core::client::session::Session;
+use confab_core::doc::{Participant, ParticipantKind};
 use confab_core::protocol;
+use confab_core::protocol::scan::{scan_update_v1, split_update_v1, ItemId, Scan};
 use confab_core::room::Room;
-use confab_core::session::Session;
-use confab_core::update_scan::{scan_update_v1, split_update_v1, ItemId, Scan};
 use yrs::updates::decoder::Decode;
 use yrs::{IdSet, Update};
 

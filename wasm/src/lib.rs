@@ -8,13 +8,14 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use confab_core::backoff::{Backoff, ConnectionState};
+use confab_core::client::backoff::{Backoff, ConnectionState};
+use confab_core::client::session::Session;
 use confab_core::conflict::{Choice, Granularity, StalePolicy};
-use confab_core::context::{ContextDraft, ContextEventKind, ContextKind};
-use confab_core::model::{Participant, ParticipantKind, Role};
-use confab_core::session::Session;
-use confab_core::turn::MergeSummary;
-use confab_core::view::ViewPatch;
+use confab_core::doc::{Participant, ParticipantKind};
+use confab_core::model::context::{ContextDraft, ContextEventKind, ContextKind};
+use confab_core::model::view::ViewPatch;
+use confab_core::model::MergeSummary;
+use confab_core::model::Role;
 use js_sys::{Function, Reflect, Uint8Array};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;

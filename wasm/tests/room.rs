@@ -1,8 +1,8 @@
 //! The wasm build of Confab, run by wasm-bindgen-test in Node and in headless Chromium.
 
-use confab_core::model::Participant;
+use confab_core::client::session::Session;
+use confab_core::doc::Participant;
 use confab_core::room::Room as ServerRoom;
-use confab_core::session::Session;
 use confab_wasm::Room;
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;

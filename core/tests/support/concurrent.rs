@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use confab_core::model::{Participant, RoomDoc};
+use confab_core::doc::{Participant, RoomDoc};
 use serde::Deserialize;
 use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, Transact, Update};

@@ -149,8 +149,8 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Participant;
-    use crate::session::Session;
+    use crate::client::session::Session;
+    use crate::doc::Participant;
 
     fn edit(room: &mut Room, session: &mut Session, text: &str) {
         let len = session

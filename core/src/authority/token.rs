@@ -11,8 +11,8 @@
 //! `Authorization: Bearer` (any case), see [`presented_token`].
 //!
 //! ```
-//! use confab_core::auth::{mint, verify, Claims, Role};
-//! use confab_core::model::ParticipantKind;
+//! use confab_core::authority::token::{mint, verify, Claims, Role};
+//! use confab_core::doc::ParticipantKind;
 //!
 //! let claims = Claims {
 //!     room: "design".into(),
@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use thiserror::Error;
 
-use crate::model::{Participant, ParticipantKind};
+use crate::doc::{Participant, ParticipantKind};
 use crate::names::named_enum;
 
 type HmacSha256 = Hmac<Sha256>;

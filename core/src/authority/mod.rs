@@ -6,6 +6,11 @@
 //! and the [`Event`]s to audit, broadcast and deliver to webhooks. The state is small
 //! and serializes to one JSON value the edge stores after every change.
 
+pub mod locks;
+pub mod origin;
+pub mod token;
+pub mod webhook;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::de::DeserializeOwned;
@@ -13,11 +18,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use thiserror::Error;
 
-use crate::auth::{Claims, Role};
-use crate::locks::{Holder, LeasePolicy, LockError, LockTable};
-use crate::model::{Participant, ParticipantKind};
+use crate::authority::locks::{Holder, LeasePolicy, LockError, LockTable};
+use crate::authority::token::{Claims, Role};
+use crate::doc::{Participant, ParticipantKind};
 use crate::names::named_enum;
-use crate::webhook::{self, Attempt, Targets, UrlError, Webhook};
+use webhook::{Attempt, Targets, UrlError, Webhook};
 
 /// Activities and collaborations kept in the room's state (older ones stay in the
 /// audit log).
@@ -561,7 +566,7 @@ impl Authority {
             document: document.to_owned(),
             author: actor.id.clone(),
             author_name: actor.name.clone(),
-            update: crate::auth::base64url(update),
+            update: crate::authority::token::base64url(update),
             status: "pending".into(),
             at: now_ms,
         });
@@ -583,7 +588,7 @@ impl Authority {
                 message: format!("suggestion `{id}` is already {}", s.status),
             });
         }
-        let update = crate::auth::unbase64url(&s.update)
+        let update = crate::authority::token::unbase64url(&s.update)
             .ok_or_else(|| OpError::invalid(format!("stored suggestion `{id}` is damaged")))?;
         Ok((s.document.clone(), update))
     }
@@ -1081,7 +1086,7 @@ impl Authority {
                         "member.invite: `user` must be 1 to 128 bytes",
                     ));
                 }
-                crate::auth::check_user_id(&user)
+                crate::authority::token::check_user_id(&user)
                     .map_err(|e| OpError::invalid(format!("member.invite: {e}")))?;
                 self.keep_an_owner(actor, op, &user, a.role)?;
                 let name = a.name.unwrap_or_else(|| user.clone());

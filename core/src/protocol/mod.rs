@@ -8,6 +8,8 @@
 //! [`decode_frame`] reads and validates a whole frame before anything is applied, so a
 //! frame that fails anywhere changes nothing. It never panics on any input.
 
+pub mod scan;
+
 use yrs::encoding::read::{Cursor, Read};
 use yrs::encoding::write::Write;
 use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
@@ -16,7 +18,7 @@ use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
 use yrs::{StateVector, Update};
 
 use crate::error::{Error, Result};
-use crate::update_scan::Scan;
+use crate::protocol::scan::Scan;
 
 /// Largest frame a room accepts from a connection.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
@@ -108,7 +110,7 @@ pub fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>> {
 }
 
 /// [`decode_frame`] for a frame from an untrusted peer: every update is scanned (see
-/// [`crate::update_scan`]) before yrs decodes it, so what yrs would choke on is refused
+/// [`crate::protocol::scan`]) before yrs decodes it, so what yrs would choke on is refused
 /// first; the scans come back in the order of the frame's updates. At most
 /// `max_messages` messages are read.
 pub fn decode_frame_scanned(
@@ -305,7 +307,7 @@ fn decode_update(payload: &[u8], scans: &mut Vec<Scan>) -> Result<Update> {
     // The scanner reads without recursion and bounds what yrs would read recursively
     // (nested values, counts it would reserve memory for): a hostile update is refused
     // before yrs sees it.
-    scans.push(crate::update_scan::scan_update_v1(payload)?);
+    scans.push(crate::protocol::scan::scan_update_v1(payload)?);
     Update::decode_v1(payload).map_err(|e| Error::malformed("sync update", e))
 }
 

@@ -2,7 +2,7 @@
 //!
 //! The edge feeds it what happens on sockets — [`Room::connect`], [`Room::receive`],
 //! [`Room::disconnect`] — and sends the [`Outgoing`] frames it returns. Updates that
-//! changed the document are kept until [`crate::store::persist`] writes them: that is
+//! changed the document are kept until [`crate::room::store::persist`] writes them: that is
 //! the dirty signal. The room is schema-agnostic: any valid Yjs update is accepted,
 //! stored and relayed.
 
@@ -15,26 +15,29 @@ use yrs::{Doc, GetString, Map, Options, ReadTxn, StateVector, Transact, Update};
 
 use serde_json::{json, Value};
 
-use crate::auth::Role;
+use crate::authority::token::Role;
 use crate::authority::{Actor, Authority, Event, OpError};
 use crate::clock::ManualClock;
+use crate::doc::{doc_text_name, RoomDoc};
 use crate::error::{Error, Result};
-use crate::gate::{self, Admitted};
-use crate::limits::{Bucket, Limits, RateLimiter};
-use crate::model::{doc_text_name, RoomDoc};
-use crate::protocol::{self, decode_frame_scanned, Hello, Incoming};
-use crate::update_scan::{
+use crate::protocol::scan::{
     scan_stored_v1, scan_update_v1, split_update_v1, Scan, ZoneIndex, ZonePath,
 };
+use crate::protocol::{self, decode_frame_scanned, Hello, Incoming};
+use gate::Admitted;
+use limits::{Bucket, Limits, RateLimiter};
 
 /// Close code for a connection that asked for more answers than its budget.
 pub const CLOSE_POLICY: u16 = 1008;
 /// Close code for a room that takes no more connections (for this participant or role).
 pub const CLOSE_TRY_LATER: u16 = 1013;
 
-mod limits;
-pub use limits::RoomSize;
-use limits::UserBudget;
+mod admit;
+pub mod gate;
+pub mod limits;
+pub mod store;
+pub use admit::RoomSize;
+use admit::UserBudget;
 
 /// A connection's id within its room, chosen by the edge.
 pub type ConnId = u64;
@@ -169,7 +172,7 @@ pub struct Room {
     token_key: Option<(Vec<u8>, String)>,
     /// Writes on the room's own behalf (REST posts, accepted suggestions).
     writer: Option<RoomDoc>,
-    /// Client id → the participant it belongs to (see [`crate::gate`]).
+    /// Client id → the participant it belongs to (see [`crate::room::gate`]).
     owners: HashMap<u64, String>,
     /// Bytes of the stored document: the last snapshot plus the updates since.
     size_bytes: u64,
@@ -308,7 +311,7 @@ impl Room {
             .collect()
     }
 
-    /// Rebuild a room from what [`crate::store`] wrote: the snapshot's parts in order,
+    /// Rebuild a room from what [`crate::room::store`] wrote: the snapshot's parts in order,
     /// then the update log in order. Restored state is not dirty.
     pub fn load<P, L>(snapshot_parts: P, log: L, now_ms: u64) -> Result<Self>
     where
@@ -747,7 +750,7 @@ impl Room {
     ) {
         let mut messages = BTreeSet::new();
         for item in &scan.items {
-            if let (true, Some(crate::update_scan::ParentRef::Root(root)), Some(key)) =
+            if let (true, Some(crate::protocol::scan::ParentRef::Root(root)), Some(key)) =
                 (item.is_type, &item.parent, &item.parent_sub)
             {
                 if root == "messages" {
@@ -904,7 +907,7 @@ impl Room {
                 ));
             };
             claims.room = room.clone();
-            result["token"] = Value::from(crate::auth::mint(secret, &claims));
+            result["token"] = Value::from(crate::authority::token::mint(secret, &claims));
             result["expiresAt"] = Value::from(claims.exp);
         }
         if let Some((user, None)) = &outcome.role_change {
@@ -1087,7 +1090,7 @@ impl Room {
                     return Err(OpError::invalid("message.post: `text` is over 256 KiB"));
                 }
                 let who = actor.participant();
-                let role = if who.kind == crate::model::ParticipantKind::Agent {
+                let role = if who.kind == crate::doc::ParticipantKind::Agent {
                     crate::model::Role::Assistant
                 } else {
                     crate::model::Role::User
@@ -1345,7 +1348,7 @@ impl Room {
 
     /// Every conflict in the room, found by the same code as on every client.
     pub fn conflicts(&self) -> Vec<crate::conflict::Conflict> {
-        let mut doc = crate::model::RoomDoc::from_doc(self.awareness.doc().clone());
+        let mut doc = crate::doc::RoomDoc::from_doc(self.awareness.doc().clone());
         let list = doc.conflicts();
         // The room keeps its doc: leave no observer behind filling a queue nobody reads.
         doc.epochs.detach();
@@ -1376,9 +1379,9 @@ fn session_info(actor: &Actor) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Participant;
+    use crate::client::session::Session;
+    use crate::doc::Participant;
     use crate::protocol::decode_frame;
-    use crate::session::Session;
 
     /// Deliver every frame between a room and its sessions until nothing moves.
     pub(crate) fn pump(
@@ -1729,7 +1732,7 @@ mod tests {
         Actor {
             id: id.into(),
             name: id.to_uppercase(),
-            kind: crate::model::ParticipantKind::Person,
+            kind: crate::doc::ParticipantKind::Person,
             role,
         }
     }

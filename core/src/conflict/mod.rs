@@ -7,7 +7,7 @@
 //! replica — each browser and the edge — reports the same conflicts with the same ids:
 //!
 //! - **Text** ([`ConflictKind::Text`]): two changes to one document, *concurrent* (neither
-//!   writer had seen the other's change; see [`crate::causal`]) and touching the same or
+//!   writer had seen the other's change; see [`crate::doc::causal`]) and touching the same or
 //!   an adjacent stretch at the document's [`Granularity`] (default: the same word). The
 //!   scan runs over the document's full item sequence, deleted items included, which is
 //!   identical on every replica, and judges closeness by what the left-hand writer could
@@ -32,17 +32,17 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
     Any, IndexedSequence, Map, Out, ReadTxn, Snapshot, StickyIndex, Text, TextRef, Transact,
-    TransactionMut, WriteTxn,
+    WriteTxn,
 };
 
-use crate::causal::Epoch;
+use crate::doc::causal::Epoch;
+use crate::doc::read::get_str;
+use crate::doc::record::log_field;
+use crate::doc::schema::{CONFLICTS as RECORDS, FIELD_LOG, RESOLUTIONS};
+use crate::doc::{doc_text_name, Participant, ParticipantKind, RoomDoc};
 use crate::error::{Error, Result};
-use crate::model::{doc_text_name, get_str, Participant, ParticipantKind, RoomDoc};
 use crate::names::named_enum;
 
-const FIELD_LOG: &str = "fieldlog";
-const RECORDS: &str = "conflicts";
-const RESOLUTIONS: &str = "resolutions";
 /// How far (UTF-16 units of separating text) a scan looks for a colliding change.
 const SCAN_LIMIT: u32 = 4096;
 
@@ -452,21 +452,6 @@ fn string(record: &HashMap<String, Any>, key: &str) -> Option<String> {
     }
 }
 
-/// Write `value` to `root[id][key]` (a nested map) and log it, so a concurrent write
-/// of another value can be reported with both values.
-pub(crate) fn log_field(txn: &mut TransactionMut<'_>, own: u64, field: &str, value: Any, at: u64) {
-    let clock = txn.before_state().get(&yrs::ClientID::new(own));
-    let log = txn.get_or_insert_map(FIELD_LOG);
-    let mut record = HashMap::new();
-    record.insert("v".to_owned(), value);
-    record.insert("at".to_owned(), Any::from(at as f64));
-    log.insert(
-        txn,
-        format!("{own}:{clock}:{field}"),
-        Any::Map(Arc::new(record)),
-    );
-}
-
 impl RoomDoc {
     /// The granularity conflicts in document `doc` are judged at.
     pub fn granularity(&self, doc: &str) -> Granularity {
@@ -555,7 +540,7 @@ impl RoomDoc {
 
     /// Document `doc`'s full item sequence, cut at every point where a mark changes.
     fn pieces(&self, text: &TextRef) -> Vec<Piece> {
-        let (items, _) = crate::position::item_sequence(&self.doc, text);
+        let (items, _) = crate::doc::position::item_sequence(&self.doc, text);
         let dels = deletion_records(&self.doc.transact());
         // Every clock where something about a client's text changes: where some writer's
         // view of it ended, where its epochs start, where deletions begin and end.
@@ -1466,7 +1451,7 @@ impl RoomDoc {
                 String::from_utf16_lossy(&current),
                 String::from_utf16_lossy(&wanted),
             );
-            let (at, removed, inserted) = crate::history::minimal_edit(&from, &to);
+            let (at, removed, inserted) = crate::doc::minimal_edit(&from, &to);
             self.replace_text(&doc, start + at, removed, &inserted)?;
         }
         Ok(())
@@ -1641,7 +1626,7 @@ fn separates(m: &Mark, p: &Piece) -> bool {
 /// those clocks were kept say nothing about concurrency: they are left out (their
 /// items read as old tombstones).
 pub(crate) fn deletion_records<T: ReadTxn>(txn: &T) -> HashMap<u64, Vec<(u32, u32, u64, u32)>> {
-    crate::history::deletion_records(txn)
+    crate::doc::record::deletion_records(txn)
         .into_iter()
         .map(|(client, ranges)| {
             let timed = ranges
@@ -1656,7 +1641,7 @@ pub(crate) fn deletion_records<T: ReadTxn>(txn: &T) -> HashMap<u64, Vec<(u32, u3
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::sync_docs as sync;
+    use crate::doc::sync_docs as sync;
 
     const TEXT: &str = "Revenue was $2.0B last year.\nCosts were flat.\n";
 
@@ -2089,8 +2074,8 @@ mod tests {
         let (mut one, mut two) = pair()?;
         one.create_conversation(Some("c"), "Chat", &ada(), 0)?;
         let turn = one.open_turn("c", &bot(), crate::model::Role::Assistant, 1, 0)?;
-        let draft = crate::context::ContextDraft {
-            kind: crate::context::ContextKind::Decision,
+        let draft = crate::model::context::ContextDraft {
+            kind: crate::model::context::ContextKind::Decision,
             text: "Ship on Friday".into(),
             tags: vec![],
             refs: vec![],

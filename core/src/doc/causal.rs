@@ -29,7 +29,7 @@ use yrs::types::Observable;
 use yrs::{Any, Map, MapRef, Out, ReadTxn, TransactionMut, WriteTxn};
 
 /// The root map holding the epoch records.
-pub(crate) const EPOCHS: &str = "epochs";
+pub(crate) use crate::doc::schema::EPOCHS;
 
 /// What a writer knew from a given clock on.
 #[derive(Debug, Clone, Default, PartialEq)]

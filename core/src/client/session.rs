@@ -15,15 +15,16 @@ use yrs::{Origin, ReadTxn, Transact};
 
 use crate::clock::ManualClock;
 use crate::conflict::{BasedWrite, Choice, Conflict, ConflictStatus};
-use crate::context::{
+use crate::doc::{Participant, ParticipantKind, RoomDoc};
+use crate::error::{Error, Result};
+use crate::model::context::{
     relevant, ContextDraft, ContextEntry, ContextEventKind, ContextStatus, HandoffSummary,
 };
-use crate::error::{Error, Result};
-use crate::model::{Participant, ParticipantKind, Role, RoomDoc};
-use crate::presence::{read_presence, relative_position, Presence, PresenceStatus};
+use crate::model::presence::{read_presence, relative_position, Presence, PresenceStatus};
+use crate::model::view::{ViewPatch, ViewState};
+use crate::model::MergeSummary;
+use crate::model::Role;
 use crate::protocol::{self, decode_frame, Hello, Incoming};
-use crate::turn::MergeSummary;
-use crate::view::{ViewPatch, ViewState};
 
 /// Origin tag of transactions that apply remote updates; everything else is local.
 const REMOTE: &str = "confab-remote";
@@ -394,7 +395,7 @@ impl Session {
             if let (Some(id), Some(name), Some(kind)) = (
                 text("user"),
                 text("name"),
-                text("kind").and_then(crate::model::ParticipantKind::parse),
+                text("kind").and_then(crate::doc::ParticipantKind::parse),
             ) {
                 self.me = Participant {
                     id: id.to_owned(),
@@ -506,7 +507,7 @@ impl Session {
     /// speaks Confab's protocol.
     fn numbered(&mut self, update: Vec<u8>, step2: bool) -> Vec<Vec<u8>> {
         let parts = if update.len() > CHUNK_BYTES {
-            crate::update_scan::split_update_v1(&update, CHUNK_BYTES)
+            crate::protocol::scan::split_update_v1(&update, CHUNK_BYTES)
                 .unwrap_or_else(|_| vec![update])
         } else {
             vec![update]
@@ -1192,8 +1193,8 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::presence::{AWAY_AFTER_MS, IDLE_AFTER_MS};
-    use crate::turn::TurnStatus;
+    use crate::model::presence::{AWAY_AFTER_MS, IDLE_AFTER_MS};
+    use crate::model::TurnStatus;
 
     fn person(id: &str) -> Participant {
         Participant::person(id, id.to_uppercase())
@@ -1707,7 +1708,7 @@ mod tests {
 
     #[test]
     fn private_context_stays_local_until_shared() -> Result<()> {
-        use crate::context::{ContextKind, ContextStatus};
+        use crate::model::context::{ContextKind, ContextStatus};
         let mut a = Session::new(1, person("a"), 0);
         a.drain_outgoing();
         let draft = ContextDraft {

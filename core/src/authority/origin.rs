@@ -9,7 +9,7 @@
 //! the token checks still apply to it.
 //!
 //! ```
-//! use confab_core::origin::OriginPolicy;
+//! use confab_core::authority::origin::OriginPolicy;
 //!
 //! let policy = OriginPolicy::parse("https://app.example.com, http://localhost:5173")?;
 //! let own = "https://rooms.example.com";
@@ -17,7 +17,7 @@
 //! assert!(policy.check(Some("https://rooms.example.com"), own).is_ok());
 //! assert!(policy.check(Some("https://APP.example.com:443"), own).is_ok());
 //! assert!(policy.check(Some("https://evil.example"), own).is_err());
-//! # Ok::<(), confab_core::origin::OriginError>(())
+//! # Ok::<(), confab_core::authority::origin::OriginError>(())
 //! ```
 
 use thiserror::Error;

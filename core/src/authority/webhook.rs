@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use thiserror::Error;
 use url::{Host, Url};
 
-use crate::auth::{hex, hmac_sha256};
+use crate::authority::token::{hex, hmac_sha256};
 
 /// Events a webhook may subscribe to.
 pub const EVENTS: &[&str] = &[

@@ -19,13 +19,13 @@ use yrs::{
     Any, GetString, Map, MapPrelim, MapRef, Out, ReadTxn, Transact, TransactionMut, WriteTxn,
 };
 
+use crate::doc::read::{any_str, get_num, get_str};
+use crate::doc::{doc_text_name, Participant, RoomDoc};
 use crate::error::{Error, Result};
-use crate::model::{any_str, doc_text_name, get_num, get_str, Participant, RoomDoc};
-use crate::turn::TurnStatus;
+use crate::model::TurnStatus;
 
-const CONTEXT: &str = "context";
-const EVENTS: &str = "contextEvents";
-const ROLES: &str = "roles";
+use crate::doc::schema::{CONTEXT, CONTEXT_EVENTS as EVENTS, ROLES};
+
 const CONTEXT_OWNER: &str = "contextOwner";
 
 named_enum! {

@@ -8,11 +8,11 @@
 use serde::{Deserialize, Serialize};
 use yrs::{Any, Map, MapPrelim, MapRef, Out, ReadTxn, Transact, TransactionMut, WriteTxn};
 
+use crate::doc::read::{any_str, get_str};
+use crate::doc::RoomDoc;
 use crate::error::{Error, Result};
-use crate::model::{any_str, get_str, RoomDoc};
 
-const VIEWS: &str = "views";
-const SYNCS: &str = "syncs";
+use crate::doc::schema::{SYNCS, VIEWS};
 
 /// What a user looks at.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -280,7 +280,7 @@ impl RoomDoc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::sync_docs as sync;
+    use crate::doc::sync_docs as sync;
 
     fn tabs(v: &[&str]) -> ViewPatch {
         ViewPatch {

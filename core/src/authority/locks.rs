@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::ParticipantKind;
+use crate::doc::ParticipantKind;
 use crate::names::named_enum;
 
 /// Shortest lease granted, in milliseconds.

@@ -1,5 +1,5 @@
 //! The room's write gate: what one connection's update may change, decided from the
-//! update's bytes (see [`crate::update_scan`]) before anything is applied.
+//! update's bytes (see [`crate::protocol::scan`]) before anything is applied.
 //!
 //! Every struct kind counts — items, GC and Skip alike:
 //!
@@ -23,11 +23,11 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::Value;
 use yrs::{ReadTxn, StateVector, Transact};
 
-use crate::auth::Role;
+use crate::authority::locks::LeasePolicy;
+use crate::authority::token::Role;
 use crate::authority::Actor;
 use crate::error::{Error, Result};
-use crate::locks::LeasePolicy;
-use crate::update_scan::{read_any_json, ItemId, ParentRef, Scan, ZoneIndex, ZonePath};
+use crate::protocol::scan::{read_any_json, ItemId, ParentRef, Scan, ZoneIndex, ZonePath};
 
 /// Largest reaction value a participant may write (kind, who, when).
 pub const MAX_REACTION_BYTES: usize = 1024;
@@ -41,7 +41,7 @@ pub(crate) struct RoomView<'a> {
     pub zones: &'a ZoneIndex,
     /// Client id → the participant id it belongs to.
     pub owners: &'a HashMap<u64, String>,
-    pub locks: &'a crate::locks::LockTable,
+    pub locks: &'a crate::authority::locks::LockTable,
 }
 
 /// The gate's answer for an update it lets through.
@@ -261,7 +261,7 @@ fn check_roles_and_leases(
 /// Roots where a value may carry someone's identity or curation.
 const GUARDED_ROOTS: [&str; 5] = [
     "clients",
-    crate::causal::EPOCHS,
+    crate::doc::schema::EPOCHS,
     "messages",
     "context",
     "roles",
@@ -318,7 +318,7 @@ fn check_authorship(
                     return Err(forged(&format!("the participant of client id {client}")));
                 }
             }
-            [epochs] if *epochs == crate::causal::EPOCHS => {
+            [epochs] if *epochs == crate::doc::schema::EPOCHS => {
                 let client = key.split(':').next().and_then(|c| c.parse::<u64>().ok());
                 if !client.is_some_and(own) {
                     return Err(forged(&format!("another client's causal record `{key}`")));
@@ -397,7 +397,7 @@ fn require_context_owner(room: &RoomView<'_>, actor: &Actor, what: &str) -> Resu
     let txn = room.doc.transact();
     let owner = txn
         .get_map("roles")
-        .and_then(|roles| crate::model::get_str(&roles, &txn, "contextOwner"));
+        .and_then(|roles| crate::doc::read::get_str(&roles, &txn, "contextOwner"));
     match owner {
         Some(owner) if owner != actor.id => Err(Error::Forbidden(format!(
             "only the context owner ({owner}) may {what}; {} is not",
@@ -417,7 +417,7 @@ fn is_actor(value: &Value, actor: &Actor) -> bool {
 /// Bookkeeping every client writes about itself (which participant a client id is,
 /// causal epochs): not content, checked by authorship instead of by role.
 fn bookkeeping(zone: &Option<ZonePath>) -> bool {
-    matches!(zone, Some(p) if p.first().is_some_and(|r| r == "clients" || r == crate::causal::EPOCHS))
+    matches!(zone, Some(p) if p.first().is_some_and(|r| r == "clients" || r == crate::doc::schema::EPOCHS))
 }
 
 /// A reviewer may touch reactions (reacting and voting) and nothing else.

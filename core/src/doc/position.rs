@@ -426,7 +426,7 @@ mod tests {
         assert_eq!(r.runs().last(), Some(&run(9, 2, 2, false)));
     }
 
-    use crate::model::RoomDoc;
+    use crate::doc::RoomDoc;
     use yrs::updates::decoder::Decode;
     use yrs::{ReadTxn, Transact};
 

@@ -12,7 +12,7 @@ use crate::names::named_enum;
 use serde::Serialize;
 use yrs::{Assoc, IndexedSequence, ReadTxn, StickyIndex, Text, Transact};
 
-use crate::model::{doc_text_name, Participant, ParticipantKind, RoomDoc};
+use crate::doc::{doc_text_name, Participant, ParticipantKind, RoomDoc};
 
 /// Without input for this long, a participant is idle.
 pub const IDLE_AFTER_MS: u64 = 60_000;

@@ -6,122 +6,17 @@
 //! `interrupted` (its writer vanished mid-turn) or `error` (with a reason). Everyone sees
 //! the same text as it grows, and a late joiner gets the partial text by plain sync.
 
-use crate::names::named_enum;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde::Serialize;
 use yrs::{Any, Map, MapPrelim, MapRef, Out, ReadTxn, Text, Transact, TransactionMut};
 
+use crate::doc::read::{get_num, get_str};
+use crate::doc::{Participant, RoomDoc};
 use crate::error::{Error, Result};
-use crate::model::{any_str, fork_point, get_num, get_str, Participant, Role, RoomDoc};
-
-named_enum! {
-    /// Where a message stands.
-    pub enum TurnStatus {
-        /// Opened; no text yet.
-        Pending = "pending",
-        /// Text is arriving.
-        Streaming = "streaming",
-        /// Finished (every plain post is `done`).
-        Done = "done",
-        /// Someone asked it to stop.
-        Stopped = "stopped",
-        /// Its writer vanished mid-turn.
-        Interrupted = "interrupted",
-        /// Failed, with a reason.
-        Error = "error",
-    }
-}
-
-impl TurnStatus {
-    /// True while text may still arrive.
-    pub fn is_open(self) -> bool {
-        matches!(self, TurnStatus::Pending | TurnStatus::Streaming)
-    }
-}
-
-/// A reaction (mark) on a message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Reaction {
-    /// What kind, e.g. "helpful".
-    pub kind: String,
-    /// Who made it.
-    pub by: Participant,
-    /// When, ms since the Unix epoch.
-    pub at: f64,
-}
-
-/// What a merge brings back from a branch, as structured fields.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MergeSummary {
-    /// The summary in prose.
-    pub summary: String,
-    /// Key findings.
-    pub key_findings: Vec<String>,
-    /// Recommendations.
-    pub recommendations: Vec<String>,
-    /// Action items.
-    pub action_items: Vec<String>,
-}
-
-/// The record a merged branch leaves in its parent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MergeRecord {
-    /// The branch merged.
-    pub branch: String,
-    /// The branch's messages brought back, in branch order.
-    pub messages: Vec<String>,
-    /// What the branch found.
-    #[serde(flatten)]
-    pub summary: MergeSummary,
-    /// Who merged it.
-    pub by: Participant,
-}
-
-impl MergeRecord {
-    fn to_any(&self) -> Any {
-        let list = |v: &[String]| Any::Array(v.iter().map(|s| Any::from(s.as_str())).collect());
-        let mut m = HashMap::new();
-        m.insert("branch".to_owned(), Any::from(self.branch.as_str()));
-        m.insert("messages".to_owned(), list(&self.messages));
-        m.insert(
-            "summary".to_owned(),
-            Any::from(self.summary.summary.as_str()),
-        );
-        m.insert("keyFindings".to_owned(), list(&self.summary.key_findings));
-        m.insert(
-            "recommendations".to_owned(),
-            list(&self.summary.recommendations),
-        );
-        m.insert("actionItems".to_owned(), list(&self.summary.action_items));
-        m.insert("by".to_owned(), self.by.to_any());
-        Any::Map(Arc::new(m))
-    }
-
-    pub(crate) fn from_any(any: &Any) -> Option<Self> {
-        let Any::Map(m) = any else { return None };
-        let list = |key: &str| -> Vec<String> {
-            match m.get(key) {
-                Some(Any::Array(items)) => items.iter().filter_map(any_str).collect(),
-                _ => Vec::new(),
-            }
-        };
-        Some(MergeRecord {
-            branch: any_str(m.get("branch")?)?,
-            messages: list("messages"),
-            summary: MergeSummary {
-                summary: m.get("summary").and_then(any_str).unwrap_or_default(),
-                key_findings: list("keyFindings"),
-                recommendations: list("recommendations"),
-                action_items: list("actionItems"),
-            },
-            by: Participant::from_any(m.get("by")?)?,
-        })
-    }
-}
+use crate::model::conversation::fork_point;
+use crate::model::{MergeRecord, MergeSummary, Role, TurnStatus};
 
 /// A branch of a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -137,27 +32,6 @@ pub struct BranchInfo {
     pub participants: Vec<Participant>,
     /// Creation time, ms since the Unix epoch.
     pub created_at: f64,
-}
-
-pub(crate) fn read_reactions<T: ReadTxn>(map: &MapRef, txn: &T) -> Vec<Reaction> {
-    let mut out: Vec<Reaction> = map
-        .iter(txn)
-        .filter_map(|(_, value)| {
-            let Out::Any(Any::Map(r)) = value else {
-                return None;
-            };
-            Some(Reaction {
-                kind: any_str(r.get("kind")?)?,
-                by: Participant::from_any(r.get("by")?)?,
-                at: match r.get("at") {
-                    Some(Any::Number(n)) => n.as_f64().unwrap_or(0.0),
-                    _ => 0.0,
-                },
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| a.kind.cmp(&b.kind).then(a.by.id.cmp(&b.by.id)));
-    out
 }
 
 impl RoomDoc {
@@ -252,7 +126,7 @@ impl RoomDoc {
             m.insert(&mut txn, *key, value.clone());
         }
         // Status is a tracked field: "done" racing "interrupted" is kept as a conflict.
-        crate::conflict::log_field(
+        crate::doc::record::log_field(
             &mut txn,
             own,
             &format!("messages/{id}/status"),
@@ -468,7 +342,7 @@ impl RoomDoc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::sync_docs as sync;
+    use crate::doc::sync_docs as sync;
 
     fn room() -> (RoomDoc, Participant, Participant) {
         let mut doc = RoomDoc::new(1);
