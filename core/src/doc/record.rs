@@ -10,6 +10,7 @@ use yrs::{Any, Map, Out, ReadTxn, Transact, TransactionMut, WriteTxn};
 use crate::doc::participant::Participant;
 use crate::doc::schema::{CLIENTS, DELETIONS, FIELD_LOG};
 use crate::doc::RoomDoc;
+use crate::error::{Error, Result};
 
 /// Record who deleted what in this transaction: `deletions` maps each deleted range
 /// (`"<client>:<clock>:<deleter>"`, the range's first id and who deleted it) to the
@@ -162,5 +163,49 @@ impl RoomDoc {
             out.insert(own, me);
         }
         out
+    }
+
+    /// Write a tracked field `root/id/key` (its entry must exist), logging the write.
+    pub(crate) fn write_field(
+        &mut self,
+        root: &str,
+        id: &str,
+        key: &str,
+        value: Any,
+    ) -> Result<()> {
+        let own = self.doc.client_id().get();
+        let mut txn = self.doc.transact_mut();
+        let entry = match txn.get_map(root).and_then(|m| m.get(&txn, id)) {
+            Some(Out::YMap(m)) => m,
+            _ => return Err(Error::UnknownField(format!("{root}/{id}/{key}"))),
+        };
+        entry.insert(&mut txn, key, value.clone());
+        log_field(
+            &mut txn,
+            own,
+            &format!("{root}/{id}/{key}"),
+            value,
+            self.writer.now_ms,
+        );
+        self.writer.note(&mut txn, own);
+        Ok(())
+    }
+
+    /// Agents: attribute the next edits to `turn` (and `model`); `None` to stop.
+    pub fn act_for(&mut self, turn: Option<&str>, model: Option<&str>) {
+        self.writer.acting = (turn.map(str::to_owned), model.map(str::to_owned));
+    }
+
+    /// The time recorded with this replica's next changes.
+    pub fn set_time(&mut self, now_ms: u64) {
+        self.writer.now_ms = now_ms;
+    }
+
+    pub(crate) fn participant_in<T: ReadTxn>(&self, txn: &T, client: u64) -> Option<Participant> {
+        let clients = txn.get_map("clients")?;
+        match clients.get(txn, &client.to_string())? {
+            Out::Any(a) => Participant::from_any(&a),
+            _ => None,
+        }
     }
 }

@@ -75,4 +75,12 @@ impl RoomDoc {
         out.sort_by(|a, b| a.created_at.total_cmp(&b.created_at).then(a.id.cmp(&b.id)));
         out
     }
+
+    /// Set document `doc`'s title (a tracked field: concurrent renames conflict).
+    pub fn set_document_title(&mut self, doc: &str, title: &str) -> Result<()> {
+        if title.trim().is_empty() {
+            return Err(Error::Empty("title"));
+        }
+        self.write_field("documents", doc, "title", Any::from(title))
+    }
 }

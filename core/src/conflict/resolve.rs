@@ -1,0 +1,281 @@
+//! Resolving a conflict: each resolution is written once, so everyone sees who chose
+//! what; a text resolution is a new attributed change.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use yrs::{Any, Map, Out, ReadTxn, Transact, WriteTxn};
+
+use super::*;
+use crate::doc::schema::RESOLUTIONS;
+use crate::doc::{Participant, RoomDoc};
+use crate::error::{Error, Result};
+
+impl RoomDoc {
+    #[allow(clippy::type_complexity)]
+    pub(super) fn resolutions(
+        &self,
+    ) -> HashMap<
+        String,
+        (
+            ConflictStatus,
+            Option<Participant>,
+            Option<Resolution>,
+            HashMap<u64, u32>,
+        ),
+    > {
+        let txn = self.doc.transact();
+        let Some(map) = txn.get_map(RESOLUTIONS) else {
+            return HashMap::new();
+        };
+        map.iter(&txn)
+            .filter_map(|(id, value)| {
+                let Out::Any(Any::Map(r)) = value else {
+                    return None;
+                };
+                let status = string(&r, "status").and_then(|s| ConflictStatus::parse(&s))?;
+                let asked_by = participant_any(r.get("askedBy"));
+                let resolution = match (
+                    string(&r, "choice").and_then(|s| Choice::parse(&s)),
+                    participant_any(r.get("by")),
+                ) {
+                    (Some(choice), Some(by)) => Some(Resolution {
+                        choice,
+                        side: num(&r, "side").map(|n| n as usize),
+                        text: string(&r, "text"),
+                        by,
+                        at: num(&r, "at").unwrap_or(0.0),
+                    }),
+                    _ => None,
+                };
+                let mut upto = HashMap::new();
+                if let Some(Any::Map(m)) = r.get("upto") {
+                    for (k, v) in m.iter() {
+                        if let (Ok(c), Any::Number(n)) = (k.parse::<u64>(), v) {
+                            upto.insert(c, n.as_f64().unwrap_or(0.0) as u32);
+                        }
+                    }
+                }
+                Some((id.to_owned(), (status, asked_by, resolution, upto)))
+            })
+            .collect()
+    }
+
+    /// Resolve conflict `id` as `who`. `side` picks a side for [`Choice::Side`]; `text`
+    /// is the merged text for [`Choice::Manual`]. The change it makes is attributed to
+    /// `who` like any edit, and the record keeps who chose what.
+    pub fn resolve_conflict(
+        &mut self,
+        id: &str,
+        choice: Choice,
+        side: Option<usize>,
+        text: Option<&str>,
+        who: &Participant,
+    ) -> Result<()> {
+        let conflict = self.conflict(id)?;
+        if conflict.status == ConflictStatus::Resolved {
+            return Err(Error::AlreadyResolved(id.to_owned()));
+        }
+        let mine = conflict
+            .sides
+            .iter()
+            .position(|s| s.author.as_ref().map(|p| &p.id) == Some(&who.id));
+        let keep = match choice {
+            Choice::Mine => Some(mine.ok_or_else(|| Error::NotASide(id.to_owned()))?),
+            Choice::Theirs => Some(1 - mine.ok_or_else(|| Error::NotASide(id.to_owned()))?),
+            Choice::Side => match side {
+                Some(s) if s < conflict.sides.len() => Some(s),
+                _ => return Err(Error::InvalidChoice("`side` must be 0 or 1".into())),
+            },
+            _ => None,
+        };
+        if choice == Choice::Manual && text.is_none() {
+            return Err(Error::InvalidChoice(
+                "a manual resolution needs `text`".into(),
+            ));
+        }
+        let upto: HashMap<String, Any> = conflict
+            .reach
+            .iter()
+            .map(|(c, k)| (c.to_string(), Any::from(f64::from(*k))))
+            .collect();
+        let upto = Any::Map(Arc::new(upto));
+        if choice == Choice::Agent {
+            let mut r = HashMap::new();
+            r.insert("upto".to_owned(), upto);
+            r.insert(
+                "status".to_owned(),
+                Any::from(ConflictStatus::AwaitingAgent.as_str()),
+            );
+            r.insert("askedBy".to_owned(), who.to_any());
+            r.insert("at".to_owned(), Any::from(self.writer.now_ms as f64));
+            let mut txn = self.doc.transact_mut();
+            let map = txn.get_or_insert_map(RESOLUTIONS);
+            map.insert(&mut txn, id, Any::Map(Arc::new(r)));
+            return Ok(());
+        }
+        match conflict.kind {
+            ConflictKind::Text => self.resolve_text(&conflict, choice, keep, text)?,
+            ConflictKind::Field => {
+                let field = conflict.field.clone().unwrap_or_default();
+                let value = match (choice, keep) {
+                    (Choice::Manual, _) => Some(text.unwrap_or_default().to_owned()),
+                    (Choice::Both, _) => Some(
+                        conflict
+                            .sides
+                            .iter()
+                            .map(|s| s.inserted.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" / "),
+                    ),
+                    (_, Some(k)) => Some(conflict.sides[k].inserted.clone()),
+                    _ => None,
+                };
+                if let Some(value) = value {
+                    let mut parts = field.splitn(3, '/');
+                    let (root, entry, key) = (
+                        parts.next().unwrap_or_default(),
+                        parts.next().unwrap_or_default(),
+                        parts.next().unwrap_or_default(),
+                    );
+                    self.write_field(root, entry, key, Any::from(value))?;
+                }
+            }
+            ConflictKind::Stale => self.resolve_stale(&conflict, choice, keep, text)?,
+        }
+        let mut r = HashMap::new();
+        r.insert("upto".to_owned(), upto);
+        r.insert(
+            "status".to_owned(),
+            Any::from(ConflictStatus::Resolved.as_str()),
+        );
+        r.insert("choice".to_owned(), Any::from(choice.as_str()));
+        if let Some(k) = keep {
+            r.insert("side".to_owned(), Any::from(k as f64));
+        }
+        if let Some(t) = text {
+            r.insert("text".to_owned(), Any::from(t));
+        }
+        r.insert("by".to_owned(), who.to_any());
+        r.insert("at".to_owned(), Any::from(self.writer.now_ms as f64));
+        if let Some(asked) = conflict.asked_by {
+            r.insert("askedBy".to_owned(), asked.to_any());
+        }
+        let own = self.doc.client_id().get();
+        let mut txn = self.doc.transact_mut();
+        let map = txn.get_or_insert_map(RESOLUTIONS);
+        map.insert(&mut txn, id, Any::Map(Arc::new(r)));
+        self.writer.note(&mut txn, own);
+        Ok(())
+    }
+
+    fn resolve_text(
+        &mut self,
+        conflict: &Conflict,
+        choice: Choice,
+        keep: Option<usize>,
+        text: Option<&str>,
+    ) -> Result<()> {
+        let doc = conflict.doc.clone().unwrap_or_default();
+        let (_, regions, pieces) = self.text_regions(&doc)?;
+        let region = regions
+            .iter()
+            .find(|r| self.text_conflict(&doc, r, &pieces).id == conflict.id)
+            .ok_or_else(|| Error::UnknownConflict(conflict.id.clone()))?;
+        let start: u32 = pieces[..region.lo]
+            .iter()
+            .filter(|p| !p.deleted)
+            .map(|p| p.units.len() as u32)
+            .sum();
+        let current: Vec<u16> = pieces[region.lo..=region.hi]
+            .iter()
+            .filter(|p| !p.deleted)
+            .flat_map(|p| p.units.iter().copied())
+            .collect();
+        let wanted: Vec<u16> = match (choice, keep) {
+            (Choice::Manual, _) => text.unwrap_or_default().encode_utf16().collect(),
+            (Choice::Both, _) => current.clone(),
+            (_, Some(k)) => {
+                // Sides are sorted by time in the record; find the kept side's index.
+                let kept = usize::from(region.clients[0] != conflict.sides[k].client);
+                let dropped = 1 - kept;
+                let mut out = Vec::new();
+                for (piece, colliding) in
+                    pieces[region.lo..=region.hi].iter().zip(&region.colliding)
+                {
+                    let by = |side: usize, insert: bool| {
+                        colliding
+                            .iter()
+                            .any(|(k, m)| *k == side && m.insert == insert)
+                    };
+                    let deletions: Vec<usize> = colliding
+                        .iter()
+                        .filter(|(_, m)| !m.insert)
+                        .map(|(k, _)| *k)
+                        .collect();
+                    let include = if by(dropped, true) || by(kept, false) {
+                        false
+                    } else if piece.deleted
+                        && !piece.dels.is_empty()
+                        && deletions.len() == piece.dels.len()
+                        && deletions.iter().all(|k| *k == dropped)
+                    {
+                        true // only the dropped side deleted it: bring it back
+                    } else {
+                        !piece.deleted
+                    };
+                    if include {
+                        out.extend_from_slice(&piece.units);
+                    }
+                }
+                out
+            }
+            _ => current.clone(),
+        };
+        if wanted != current {
+            let (from, to) = (
+                String::from_utf16_lossy(&current),
+                String::from_utf16_lossy(&wanted),
+            );
+            let (at, removed, inserted) = crate::doc::minimal_edit(&from, &to);
+            self.replace_text(&doc, start + at, removed, &inserted)?;
+        }
+        Ok(())
+    }
+
+    fn resolve_stale(
+        &mut self,
+        conflict: &Conflict,
+        choice: Choice,
+        keep: Option<usize>,
+        text: Option<&str>,
+    ) -> Result<()> {
+        let doc = conflict.doc.clone().unwrap_or_default();
+        let writer = &conflict.sides[1].inserted;
+        let theirs = &conflict.before;
+        // Side 1 is the stale writer, side 0 everyone else.
+        let wanted = match (choice, keep) {
+            (Choice::Manual, _) => text.unwrap_or_default().to_owned(),
+            (Choice::Both, _) => {
+                if conflict.held {
+                    format!("{}{}", conflict.current, writer)
+                } else {
+                    format!("{}{}", theirs, conflict.current)
+                }
+            }
+            (_, Some(1)) => writer.clone(),
+            (_, Some(_)) => {
+                if conflict.held {
+                    conflict.current.clone()
+                } else {
+                    theirs.clone()
+                }
+            }
+            _ => conflict.current.clone(),
+        };
+        if wanted != conflict.current {
+            self.replace_text(&doc, conflict.start, conflict.end - conflict.start, &wanted)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,356 @@
+//! Stale-base writes: a writer declares the version it read; if others changed the
+//! range it now overwrites, the write is held as a suggestion or applied with a record.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use yrs::types::text::{ChangeKind, YChange};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{
+    Any, IndexedSequence, Map, Out, ReadTxn, Snapshot, StickyIndex, Text, Transact, WriteTxn,
+};
+
+use super::text::deletion_records;
+use super::*;
+use crate::doc::schema::CONFLICTS as RECORDS;
+use crate::doc::{doc_text_name, Participant, RoomDoc};
+use crate::error::{Error, Result};
+
+/// The outcome of a write with a declared base.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BasedWrite {
+    /// Whether the text changed now.
+    pub applied: bool,
+    /// The conflict recorded when the base was stale.
+    pub conflict: Option<String>,
+    /// Where the write landed (or would land), UTF-16 offsets into the current text.
+    pub start: u32,
+    /// End of that range after the write (exclusive).
+    pub end: u32,
+}
+
+/// A document's text and the base version to declare when writing back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentRead {
+    /// The text.
+    pub text: String,
+    /// The version it was read at (an encoded snapshot).
+    pub base: Vec<u8>,
+}
+
+impl RoomDoc {
+    pub(super) fn stale_records(&self) -> Vec<Conflict> {
+        let txn = self.doc.transact();
+        let Some(map) = txn.get_map(RECORDS) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (id, value) in map.iter(&txn) {
+            let Out::Any(Any::Map(r)) = value else {
+                continue;
+            };
+            let Some(doc) = string(&r, "doc") else {
+                continue;
+            };
+            let (start, end) = self.anchored_range(&txn, &doc, &r).unwrap_or((0, 0));
+            let current = txn
+                .get_text(doc_text_name(&doc).as_str())
+                .map(|t| {
+                    let units: Vec<u16> = yrs::GetString::get_string(&t, &txn)
+                        .encode_utf16()
+                        .collect();
+                    let (s, e) = (
+                        (start as usize).min(units.len()),
+                        (end as usize).min(units.len()),
+                    );
+                    String::from_utf16_lossy(&units[s..e.max(s)])
+                })
+                .unwrap_or_default();
+            let side = |prefix: &str, stale: bool| ConflictSide {
+                author: participant_any(r.get(&format!("{prefix}By"))),
+                client: num(&r, &format!("{prefix}Client")).unwrap_or(0.0) as u64,
+                inserted: string(&r, &format!("{prefix}Text")).unwrap_or_default(),
+                deleted: string(&r, &format!("{prefix}Deleted")).unwrap_or_default(),
+                at: num(&r, &format!("{prefix}At")).unwrap_or(0.0),
+                turn: string(&r, &format!("{prefix}Turn")),
+                model: string(&r, &format!("{prefix}Model")),
+                stale,
+            };
+            let sides = vec![side("others", false), side("writer", true)];
+            out.push(Conflict {
+                doc: Some(doc),
+                start,
+                end,
+                before: string(&r, "before").unwrap_or_default(),
+                current,
+                at: sides[1].at, // when the stale write was made
+                stale: true,
+                held: matches!(r.get("held"), Some(Any::Bool(true))),
+                ..Conflict::open(id.to_owned(), ConflictKind::Stale, sides)
+            });
+        }
+        out
+    }
+
+    pub(super) fn anchored_range<T: ReadTxn>(
+        &self,
+        txn: &T,
+        _doc: &str,
+        r: &HashMap<String, Any>,
+    ) -> Option<(u32, u32)> {
+        let decode = |key: &str| match r.get(key) {
+            Some(Any::Buffer(b)) => StickyIndex::decode_v1(b).ok(),
+            _ => None,
+        };
+        let start = decode("from")?.get_offset(txn)?.index;
+        let end = decode("to")?.get_offset(txn)?.index;
+        Some((start, end.max(start)))
+    }
+
+    /// A document's text with the version to declare as the base of a later write.
+    pub fn read_document(&self, doc: &str) -> Result<DocumentRead> {
+        let text = self.document_text(doc)?;
+        let base = self.doc.transact().snapshot().encode_v1();
+        Ok(DocumentRead { text, base })
+    }
+
+    /// Replace UTF-16 range `start..end` *of the text as it was at `base`* (from
+    /// [`RoomDoc::read_document`]) with `text`. The range is mapped onto the current
+    /// text; if someone else changed anything inside it since `base`, the write is
+    /// stale and, by the document's [`StalePolicy`], either held as a suggestion or
+    /// applied with a conflict record.
+    pub fn write_based(
+        &mut self,
+        doc: &str,
+        start: u32,
+        end: u32,
+        text: &str,
+        base: &[u8],
+        who: &Participant,
+    ) -> Result<BasedWrite> {
+        let base = Snapshot::decode_v1(base).map_err(|e| Error::malformed("base version", e))?;
+        {
+            // A base from another room (or made up) would name changes this replica
+            // never had; reading the text at it would fail inside yrs.
+            let local = self.doc.transact().state_vector();
+            let beyond = base
+                .state_map
+                .iter()
+                .any(|(client, &clock)| local.get(client) < clock);
+            let unknown_deletion = base.delete_set.iter().any(|(client, ranges)| {
+                ranges
+                    .iter()
+                    .any(|r| r.end > local.get(client) || r.start >= r.end)
+            });
+            if beyond || unknown_deletion {
+                return Err(Error::Malformed {
+                    what: "base version",
+                    reason: "it names changes this room does not have (a base from another room?)"
+                        .into(),
+                });
+            }
+        }
+        let body = self.document_ref_checked(doc)?;
+        let own = self.doc.client_id().get();
+        let dels = deletion_records(&self.doc.transact());
+        let chunks = {
+            let mut txn = self.doc.transact_mut();
+            let now = txn.snapshot();
+            body.diff_range(&mut txn, Some(&now), Some(&base), YChange::identity)
+        };
+        // The text since `base` as segments: (kind, base offset, current offset, length
+        // in UTF-16 units, who made the change, text). Added text has no base length,
+        // removed text no current length.
+        #[derive(PartialEq, Clone, Copy)]
+        enum Seg {
+            Same,
+            Added,
+            Removed,
+        }
+        type Segment<'a> = (Seg, u32, u32, u32, Option<u64>, &'a str);
+        let mut segs: Vec<Segment> = Vec::new();
+        let (mut b, mut c) = (0u32, 0u32);
+        for chunk in &chunks {
+            let Out::Any(Any::String(s)) = &chunk.insert else {
+                continue;
+            };
+            let len = s.encode_utf16().count() as u32;
+            match &chunk.ychange {
+                Some(YChange {
+                    kind: ChangeKind::Added,
+                    id,
+                }) => {
+                    segs.push((Seg::Added, b, c, len, Some(id.client.get()), s));
+                    c += len;
+                }
+                Some(YChange {
+                    kind: ChangeKind::Removed,
+                    id,
+                }) => {
+                    let deleter = dels.get(&id.client.get()).and_then(|rs| {
+                        rs.iter()
+                            .find(|r| r.0 <= id.clock && id.clock < r.1)
+                            .map(|r| r.2)
+                    });
+                    segs.push((Seg::Removed, b, c, len, deleter, s));
+                    b += len;
+                }
+                None => {
+                    segs.push((Seg::Same, b, c, len, None, s));
+                    b += len;
+                    c += len;
+                }
+            }
+        }
+        if start > end || end > b {
+            return Err(Error::OutOfRange {
+                target: doc.to_owned(),
+                index: start,
+                end: u64::from(end),
+                len: b,
+            });
+        }
+        // Which segments the write covers: base text overlapping start..end (for an
+        // insertion, removed text around its spot), text added strictly inside, and text
+        // added at an edge right next to covered removed text (a replacement of the
+        // range's first or last words lands beside their tombstones).
+        let mut covered: Vec<bool> = segs
+            .iter()
+            .map(|&(kind, b0, _, len, _, _)| match kind {
+                Seg::Same => b0 < end && b0 + len > start,
+                Seg::Removed if start == end => b0 < start && start < b0 + len,
+                Seg::Removed => b0 < end && b0 + len > start,
+                Seg::Added => start < b0 && b0 < end,
+            })
+            .collect();
+        for i in 0..segs.len() {
+            let (kind, b0, ..) = segs[i];
+            if kind != Seg::Added || covered[i] || (b0 != start && b0 != end) {
+                continue;
+            }
+            let before = (0..i).rev().find(|&j| segs[j].0 != Seg::Added);
+            let after = (i + 1..segs.len()).find(|&j| segs[j].0 != Seg::Added);
+            let removed_and_covered =
+                |j: Option<usize>| j.is_some_and(|j| segs[j].0 == Seg::Removed && covered[j]);
+            if removed_and_covered(before) || removed_and_covered(after) {
+                covered[i] = true;
+            }
+        }
+        let mut span: Option<(u32, u32)> = None;
+        let mut others: Vec<u64> = Vec::new();
+        let (mut their_ins, mut their_del) = (String::new(), String::new());
+        for (&(kind, b0, c0, len, who, s), _) in segs.iter().zip(&covered).filter(|(_, c)| **c) {
+            let (lo, hi) = match kind {
+                Seg::Same => (c0 + start.saturating_sub(b0), c0 + len.min(end - b0)),
+                Seg::Removed => (c0, c0),
+                Seg::Added => (c0, c0 + len),
+            };
+            span = Some(span.map_or((lo, hi), |(a, z)| (a.min(lo), z.max(hi))));
+            match kind {
+                Seg::Added if who != Some(own) => {
+                    others.extend(who);
+                    their_ins.push_str(s);
+                }
+                Seg::Removed if who != Some(own) => {
+                    others.push(who.unwrap_or(0));
+                    their_del.push_str(s);
+                }
+                _ => {}
+            }
+        }
+        let (cs, ce) = span.unwrap_or_else(|| {
+            // An insertion where nothing changed: the spot in the current text.
+            let at = segs
+                .iter()
+                .find(|&&(kind, b0, _, len, _, _)| {
+                    kind != Seg::Added && b0 <= start && start < b0 + len
+                })
+                .map(|&(kind, b0, c0, _, _, _)| {
+                    if kind == Seg::Same {
+                        c0 + start - b0
+                    } else {
+                        c0
+                    }
+                })
+                .unwrap_or_else(|| {
+                    segs.iter().rev().find(|seg| seg.0 != Seg::Added).map_or(
+                        0,
+                        |&(kind, _, c0, len, _, _)| if kind == Seg::Same { c0 + len } else { c0 },
+                    )
+                });
+            (at, at)
+        });
+        if others.is_empty() {
+            self.replace_text(doc, cs, ce - cs, text)?;
+            return Ok(BasedWrite {
+                applied: true,
+                conflict: None,
+                start: cs,
+                end: cs + text.encode_utf16().count() as u32,
+            });
+        }
+        let policy = self.stale_policy(doc);
+        let theirs: String = {
+            let units: Vec<u16> = self.document_text(doc)?.encode_utf16().collect();
+            String::from_utf16_lossy(&units[cs as usize..ce as usize])
+        };
+        let clock = self
+            .doc
+            .transact()
+            .state_vector()
+            .get(&yrs::ClientID::new(own));
+        let id = format!("s{own:x}-{clock}");
+        let held = policy == StalePolicy::Suggest;
+        let new_end = if held {
+            ce
+        } else {
+            self.replace_text(doc, cs, ce - cs, text)?;
+            cs + text.encode_utf16().count() as u32
+        };
+        let mut txn = self.doc.transact_mut();
+        let from = body
+            .sticky_index(&txn, cs, yrs::Assoc::After)
+            .map(|s| s.encode_v1());
+        let to = body
+            .sticky_index(&txn, new_end, yrs::Assoc::Before)
+            .map(|s| s.encode_v1());
+        let other = others.first().copied().unwrap_or(0);
+        let mut r: HashMap<String, Any> = HashMap::new();
+        r.insert("doc".into(), Any::from(doc));
+        r.insert("held".into(), Any::Bool(held));
+        if let (Some(from), Some(to)) = (from, to) {
+            r.insert("from".into(), Any::from(from));
+            r.insert("to".into(), Any::from(to));
+        }
+        r.insert("before".into(), Any::from(theirs.as_str()));
+        r.insert("writerBy".into(), who.to_any());
+        r.insert("writerClient".into(), Any::from(own as f64));
+        r.insert("writerText".into(), Any::from(text));
+        r.insert("writerAt".into(), Any::from(self.writer.now_ms as f64));
+        if let Some(turn) = &self.writer.acting.0 {
+            r.insert("writerTurn".into(), Any::from(turn.as_str()));
+        }
+        if let Some(model) = &self.writer.acting.1 {
+            r.insert("writerModel".into(), Any::from(model.as_str()));
+        }
+        if let Some(p) = self.participant_in(&txn, other) {
+            r.insert("othersBy".into(), p.to_any());
+        }
+        r.insert("othersClient".into(), Any::from(other as f64));
+        r.insert("othersText".into(), Any::from(their_ins.as_str()));
+        r.insert("othersDeleted".into(), Any::from(their_del.as_str()));
+        let records = txn.get_or_insert_map(RECORDS);
+        records.insert(&mut txn, id.as_str(), Any::Map(Arc::new(r)));
+        self.writer.note(&mut txn, own);
+        Ok(BasedWrite {
+            applied: !held,
+            conflict: Some(id),
+            start: cs,
+            end: new_end,
+        })
+    }
+}
