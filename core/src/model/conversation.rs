@@ -10,7 +10,7 @@ use yrs::{Any, Doc, GetString, Map, MapPrelim, MapRef, Out, ReadTxn, TextPrelim,
 
 use crate::doc::read::{any_str, get_num, get_str};
 use crate::doc::schema::MESSAGES;
-use crate::doc::{Participant, RoomDoc};
+use crate::doc::{Participant, ParticipantKind, RoomDoc};
 use crate::error::{Error, Result};
 use crate::names::named_enum;
 
@@ -25,6 +25,17 @@ named_enum! {
         System = "system",
         /// Output of a tool call.
         Tool = "tool",
+    }
+}
+
+impl Role {
+    /// The role of a message whose author does not say: an agent's messages are the
+    /// assistant's, a person's the user's.
+    pub fn default_for(kind: ParticipantKind) -> Self {
+        match kind {
+            ParticipantKind::Agent => Role::Assistant,
+            ParticipantKind::Person => Role::User,
+        }
     }
 }
 

@@ -104,6 +104,25 @@ pub enum Incoming {
     Session(serde_json::Value),
 }
 
+impl Incoming {
+    /// The message type byte this message travels under.
+    pub fn kind(&self) -> u8 {
+        match self {
+            Incoming::SyncStep1(_) | Incoming::SyncStep2(..) | Incoming::Update(..) => MSG_SYNC,
+            Incoming::Awareness(_) => MSG_AWARENESS,
+            Incoming::AwarenessQuery => MSG_QUERY_AWARENESS,
+            Incoming::Auth(_) => MSG_AUTH,
+            Incoming::Hello(_) => MSG_CONFAB_HELLO,
+            Incoming::Request { .. } => MSG_CONFAB_REQUEST,
+            Incoming::Response { .. } => MSG_CONFAB_RESPONSE,
+            Incoming::Event(_) => MSG_CONFAB_EVENT,
+            Incoming::Seq(_) => MSG_CONFAB_SEQ,
+            Incoming::Ack(_) => MSG_CONFAB_ACK,
+            Incoming::Session(_) => MSG_CONFAB_SESSION,
+        }
+    }
+}
+
 /// Decode and validate every message in `frame`.
 pub fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>> {
     decode_frame_scanned(frame, usize::MAX).map(|(messages, _)| messages)

@@ -1,9 +1,10 @@
 //! Unit tests.
 
 use super::*;
+use crate::authority::token::Role;
 use crate::client::session::Session;
 use crate::doc::Participant;
-use crate::protocol::decode_frame;
+use crate::protocol::{decode_frame, Incoming};
 
 /// Deliver every frame between a room and its sessions until nothing moves.
 pub(crate) fn pump(

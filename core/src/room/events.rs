@@ -1,0 +1,144 @@
+//! What the room tells the authority's feed about edits: audited edit batches, held
+//! suggestions, finished turns, stop requests and handoffs.
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::authority::{Actor, Event};
+use crate::protocol::scan::{Scan, ZonePath};
+
+impl Room {
+    /// Hold an update as a suggestion for `doc`.
+    pub(super) fn suggest(&mut self, actor: &Actor, doc: &str, update: Vec<u8>, now_ms: u64) {
+        let bytes = update.len();
+        let id = self.authority.add_suggestion(actor, doc, &update, now_ms);
+        self.authority_dirty = true;
+        self.event(
+            "suggestion.created",
+            Some(actor),
+            Some(&id),
+            json!({ "document": doc, "bytes": bytes }),
+        );
+    }
+
+    pub(super) fn note_edit(
+        &mut self,
+        conn: ConnId,
+        actor: &Actor,
+        touched: &BTreeSet<Option<ZonePath>>,
+        bytes: usize,
+    ) {
+        let zones = touched.iter().flatten().filter_map(|p| p.first().cloned());
+        let batch = self.edits.entry(conn).or_default();
+        batch.actor.get_or_insert_with(|| actor.clone());
+        batch.updates += 1;
+        batch.bytes += bytes as u64;
+        batch.zones.extend(zones);
+    }
+
+    /// Events the document itself carries: a new message, a turn that finished, a stop
+    /// request, a handoff.
+    pub(super) fn notice_doc_events(
+        &mut self,
+        actor: &Actor,
+        scan: &Scan,
+        touched: &BTreeSet<Option<ZonePath>>,
+        now_ms: u64,
+    ) {
+        let mut messages = BTreeSet::new();
+        for item in &scan.items {
+            if let (true, Some(crate::protocol::scan::ParentRef::Root(root)), Some(key)) =
+                (item.is_type, &item.parent, &item.parent_sub)
+            {
+                if root == "messages" {
+                    messages.insert(key.clone());
+                } else if root == "contextEvents" && self.is_handoff(key) {
+                    self.event("handoff", Some(actor), Some(key), json!({}));
+                }
+            }
+        }
+        for path in touched.iter().flatten() {
+            if path.len() >= 2 && path[0] == "messages" {
+                messages.insert(path[1].clone());
+            }
+        }
+        for id in messages {
+            let Some(m) = crate::model::message_in(self.awareness.doc(), &id) else {
+                continue;
+            };
+            let status = m.status.as_str().to_owned();
+            let stop = m.stop_requested_by.is_some();
+            let before = self.turns.insert(id.clone(), (status.clone(), stop));
+            let detail = json!({
+                "message": id,
+                "conversation": m.conversation,
+                "author": m.author,
+                "status": status,
+            });
+            if before.is_none() && m.created_at as u64 + 60_000 > now_ms {
+                self.event("message.posted", Some(actor), Some(&id), detail.clone());
+            }
+            // A message first seen already closed (a plain post) finished no turn here.
+            let (was, stopped) = before.unwrap_or_else(|| (status.clone(), false));
+            let open = |s: &str| s == "pending" || s == "streaming";
+            if open(&was) && !open(&status) {
+                self.event("turn.finished", Some(actor), Some(&id), detail.clone());
+            }
+            if stop && !stopped {
+                self.event("stop.requested", Some(actor), Some(&id), detail);
+            }
+        }
+    }
+
+    pub(super) fn is_handoff(&self, id: &str) -> bool {
+        let txn = self.awareness.doc().transact();
+        let Some(events) = txn.get_map("contextEvents") else {
+            return false;
+        };
+        matches!(
+            events.get(&txn, id),
+            Some(yrs::Out::YMap(m)) if matches!(m.get(&txn, "kind"), Some(yrs::Out::Any(yrs::Any::String(k))) if &*k == "handoff")
+        )
+    }
+
+    pub(super) fn event(
+        &mut self,
+        action: &str,
+        actor: Option<&Actor>,
+        target: Option<&str>,
+        detail: Value,
+    ) {
+        let at = self.clock.now();
+        self.events
+            .push(Event::new(action, actor, target, detail, at));
+    }
+
+    /// Events since the last call, oldest first: the edge audits them, shows them live
+    /// and sends them to webhooks. With `with_edits`, the edit batches too (one per
+    /// connection since the last such call): the edge asks for them once per flush.
+    pub fn take_events(&mut self, with_edits: bool) -> Vec<Event> {
+        let at = self.clock.now();
+        let edits = if with_edits {
+            std::mem::take(&mut self.edits)
+        } else {
+            BTreeMap::new()
+        };
+        for (_, batch) in edits {
+            let zones: Vec<String> = batch.zones.into_iter().collect();
+            let target = zones.join(",");
+            self.events.push(Event::new(
+                "edit",
+                batch.actor.as_ref(),
+                (!target.is_empty()).then_some(target.as_str()),
+                json!({ "updates": batch.updates, "bytes": batch.bytes, "touched": zones }),
+                at,
+            ));
+        }
+        std::mem::take(&mut self.events)
+    }
+
+    /// Record an event the edge itself raised (a webhook delivery, a conflict seen).
+    pub fn record_event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+}
