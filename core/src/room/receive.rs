@@ -40,10 +40,8 @@ impl Room {
         let (mut answered_sync, mut answered_presence) = (false, false);
         for message in messages {
             match message {
-                Incoming::SyncStep1(sv) => {
-                    if !std::mem::replace(&mut answered_sync, true) {
-                        out.extend(self.answer_sync(conn, &sv, now_ms));
-                    }
+                Incoming::SyncStep1(sv) if !std::mem::replace(&mut answered_sync, true) => {
+                    out.extend(self.answer_sync(conn, &sv, now_ms));
                 }
                 Incoming::SyncStep2(update, raw) | Incoming::Update(update, raw) => {
                     if let Some((scan, admitted)) = scans.next() {
@@ -53,10 +51,8 @@ impl Room {
                     }
                 }
                 Incoming::Awareness(update) => out.push(self.take_awareness(conn, update)?),
-                Incoming::AwarenessQuery => {
-                    if !std::mem::replace(&mut answered_presence, true) {
-                        out.extend(self.answer_presence(conn, now_ms));
-                    }
+                Incoming::AwarenessQuery if !std::mem::replace(&mut answered_presence, true) => {
+                    out.extend(self.answer_presence(conn, now_ms));
                 }
                 Incoming::Request { id, op, args } => {
                     out.push(self.answer_request(conn, &actor, id, &op, args, now_ms));
