@@ -17,6 +17,12 @@ macro_rules! named_enum {
         }
 
         impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$(Self::$variant,)+];
+
+            /// Every wire name, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($text,)+];
+
             /// Parse a wire name.
             pub fn parse(s: &str) -> Option<Self> {
                 match s {
@@ -38,10 +44,43 @@ macro_rules! named_enum {
                 serializer.serialize_str(self.as_str())
             }
         }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&s).ok_or_else(|| {
+                    serde::de::Error::custom($crate::names::unknown(stringify!($name), &s, Self::NAMES))
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
     };
 }
 
 pub(crate) use named_enum;
+
+/// "unknown role `root` (expected owner, editor, reviewer or viewer)": the type's name
+/// in words, the value, and every name it could have been.
+pub(crate) fn unknown(type_name: &str, value: &str, names: &[&str]) -> String {
+    let mut noun = String::new();
+    for (i, c) in type_name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            noun.push(' ');
+        }
+        noun.extend(c.to_lowercase());
+    }
+    let expected = match names {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    };
+    format!("unknown {noun} `{value}` (expected {expected})")
+}
 
 #[cfg(test)]
 mod tests {

@@ -70,17 +70,6 @@ named_enum! {
     }
 }
 
-impl<'de> Deserialize<'de> for LeasePolicy {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        LeasePolicy::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "unknown lease policy `{s}` (expected refuse or suggest)"
-            ))
-        })
-    }
-}
-
 /// Why a lock request failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LockError {

@@ -90,26 +90,6 @@ impl Role {
     }
 }
 
-impl<'de> Deserialize<'de> for Role {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Role::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "unknown role `{s}` (expected owner, editor, reviewer or viewer)"
-            ))
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for ParticipantKind {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        ParticipantKind::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("unknown kind `{s}` (expected person or agent)"))
-        })
-    }
-}
-
 /// What a token says about its bearer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
