@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createConnection, createServer } from "node:net";
 import { describe, test } from "node:test";
 import WebSocket from "ws";
-import { Room, init } from "confab";
+import { Room, init } from "confab-rooms";
 import { openConfab, startEdge, tempDir, uniqueRoom } from "./helpers.mjs";
 
 const KILLS = Number(process.env.CONFAB_KILLS ?? 4);

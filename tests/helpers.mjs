@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import WebSocket from "ws";
-import { Room, init } from "confab";
+import { Room, init } from "confab-rooms";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const COMPATIBILITY_DATE = "2026-04-20";

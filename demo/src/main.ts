@@ -1,4 +1,4 @@
-import { Room, type Conflict, type ConnectionState, type ConversationInfo, type MessageInfo, type ParticipantInfo } from "confab";
+import { Room, type Conflict, type ConnectionState, type ConversationInfo, type MessageInfo, type ParticipantInfo } from "confab-rooms";
 import "./style.css";
 
 const CONVERSATION = "main";

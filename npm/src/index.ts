@@ -4,7 +4,7 @@
  * WebAssembly, relayed and persisted by a Confab edge.
  *
  * ```ts
- * import { Room } from "confab";
+ * import { Room } from "confab-rooms";
  * const room = await Room.open({ url: "ws://127.0.0.1:8787/rooms", room: "demo", user: { id: "ada", name: "Ada" } });
  * await room.whenSynced();
  * room.ensureConversation("main", "Main");
