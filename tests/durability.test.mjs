@@ -60,9 +60,9 @@ async function gate() {
 function nextStatus(client, want) {
   return new Promise((resolve) => {
     const off = client.on("status", (e) => {
-      if (want(e.state)) {
+      if (want(e.status)) {
         off();
-        resolve(e.state);
+        resolve(e.status);
       }
     });
   });
@@ -86,8 +86,8 @@ describe("saved means stored: edits made offline", () => {
     door.openTo(edge.ws);
     const ada = await openConfab(door.ws, room, { id: "ada", name: "Ada" });
     try {
-      ada.ensureDocument("d", "D");
-      ada.insertText("d", 0, "online. ");
+      ada.docs.ensure("D", "d");
+      ada.docs.insert("d", 0, "online. ");
       await ada.whenSaved();
       assert.equal(ada.unacked, 0);
 
@@ -96,7 +96,7 @@ describe("saved means stored: edits made offline", () => {
       const dropped = nextStatus(ada, (s) => s === "reconnecting");
       await edge.stop();
       await dropped;
-      ada.insertText("d", ada.documentText("d").length, "written offline.");
+      ada.docs.insert("d", ada.docs.text("d").length, "written offline.");
       assert.ok(ada.unacked > 0, "an edit not sent is not saved");
       let settled = "pending";
       const saved = ada.whenSaved(60_000).then(
@@ -138,7 +138,7 @@ describe("saved means stored: edits made offline", () => {
   test("destroy settles a pending whenSaved with code \"destroyed\"", async () => {
     await init();
     const ada = new Room({ url: "ws://127.0.0.1:9/rooms", room: "never-reached", user: { id: "ada", name: "Ada" }, WebSocket });
-    ada.ensureDocument("d", "D");
+    ada.docs.ensure("D", "d");
     const saved = ada.whenSaved(60_000);
     const synced = ada.whenSynced(60_000);
     ada.destroy();
@@ -167,7 +167,7 @@ describe("durability: acknowledged edits survive the runtime being killed", () =
     const acked = [0, 0, 0];
     const acks = [0, 0, 0];
     clients.forEach((c, i) => {
-      c.ensureDocument(`d${i}`, `D${i}`);
+      c.docs.ensure(`D${i}`, `d${i}`);
       c.on("saved", (e) => {
         if (e.unacked === 0) {
           acked[i] = Math.max(acked[i], written[i]);
@@ -180,12 +180,12 @@ describe("durability: acknowledged edits survive the runtime being killed", () =
     // waits for the reconnect): there is nearly always something in flight.
     const writers = clients.map(async (c, i) => {
       while (running) {
-        if (c.state !== "synced") {
+        if (c.status !== "synced") {
           await c.whenSynced(MARKER_TIMEOUT_MS).catch(() => {});
           continue;
         }
         for (let n = 1 + (written[i] % 4); n > 0; n--) {
-          c.insertText(`d${i}`, c.documentText(`d${i}`).length, `w${written[i]} `);
+          c.docs.insert(`d${i}`, c.docs.text(`d${i}`).length, `w${written[i]} `);
           written[i] += 1;
         }
         await c.whenSaved(MARKER_TIMEOUT_MS).catch(() => {});

@@ -210,7 +210,7 @@ export function closeOf(url, frames = [], ms = 3000) {
 /** A document's text, or null while the room does not have the document yet. */
 export function textOf(room, id) {
   try {
-    return room.documentText(id);
+    return room.docs.text(id);
   } catch {
     return null;
   }
