@@ -5,56 +5,16 @@
 // CONFAB_KILLS sets how many kills the long test makes (default 4; `scripts/
 // durability-long.sh` runs 50). It prints one line, `durability: kills=… acked=… lost=…`.
 import assert from "node:assert/strict";
-import { createConnection, createServer } from "node:net";
 import { describe, test } from "node:test";
 import WebSocket from "ws";
 import { Room, init } from "confab-rooms";
-import { openConfab, startEdge, tempDir, uniqueRoom } from "./helpers.mjs";
+import { gate, openConfab, startEdge, tempDir, uniqueRoom } from "./helpers.mjs";
 
 const KILLS = Number(process.env.CONFAB_KILLS ?? 4);
 /** Acknowledgements each writer must see after a restart before the next kill. */
 const ACKS_PER_ROUND = Number(process.env.CONFAB_ACKS_PER_ROUND ?? 3);
 /** How long a writer may go without the acknowledgements it waits for. */
 const MARKER_TIMEOUT_MS = 60_000;
-
-/**
- * A TCP gate in front of the edge: clients connect to it, it forwards to whichever edge
- * runs now. While shut it refuses connections, so clients cannot re-send what they hold
- * while a test reads what the room stored.
- */
-async function gate() {
-  let target = 0;
-  let open = false;
-  const sockets = new Set();
-  const server = createServer((client) => {
-    if (!open) return client.destroy();
-    const upstream = createConnection({ host: "127.0.0.1", port: target });
-    for (const [a, b] of [[client, upstream], [upstream, client]]) {
-      sockets.add(a);
-      a.on("error", () => b.destroy());
-      a.on("close", () => {
-        sockets.delete(a);
-        b.destroy();
-      });
-      a.pipe(b);
-    }
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
-  const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
-  return {
-    ws: `ws://127.0.0.1:${port}/rooms`,
-    /** Forward to the edge at `ws` (its `ws://host:port/rooms` URL) and let clients in. */
-    openTo(ws) {
-      target = Number(new URL(ws).port);
-      open = true;
-    },
-    shut() {
-      open = false;
-      for (const s of sockets) s.destroy();
-    },
-    close: () => new Promise((resolve) => server.close(() => resolve(undefined))),
-  };
-}
 
 /** Resolve with the first `status` event's state for which `want` holds. */
 function nextStatus(client, want) {
