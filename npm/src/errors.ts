@@ -15,6 +15,8 @@
  * - `connection_lost`: the socket dropped (or never opened and is being retried)
  *   before the room answered a request; the client reconnects on its own.
  * - `not_connected`: a request was made while no connection was open.
+ *   (A request rejected with `disconnected`, `token_changed`, `destroyed` or
+ *   `connection_lost` got no answer: the room may still have run it.)
  * - `timeout`: `whenSynced`/`whenStatus`/`whenSaved` did not settle in time.
  *
  * Local calls (edits, reads):
