@@ -75,13 +75,13 @@ describe("tokens and roles (production mode)", () => {
     const viewerToken = mintToken(SECRET, { room, sub: "vic", role: "viewer" });
     const viewer = await openConfab(edge.ws, room, { id: "vic", name: "Vic" }, { token: viewerToken });
     try {
-      owner.ensureDocument("d", "D");
-      owner.insertText("d", 0, "owner text");
+      owner.docs.ensure("D", "d");
+      owner.docs.insert("d", 0, "owner text");
       await owner.whenSaved();
       await waitFor(() => textOf(viewer, "d") === "owner text", { what: "the viewer to read" });
       assert.equal(viewer.role, "viewer");
       assert.equal(viewer.readOnly, true);
-      assert.throws(() => viewer.insertText("d", 0, "x"), /read-only for you \(you are a viewer\)/);
+      assert.throws(() => viewer.docs.insert("d", 0, "x"), /read-only for you \(you are a viewer\)/);
       // A stock Yjs document's update sent with a viewer token anyway: refused, closed
       // with the reason.
       const doc = new Y.Doc();
@@ -93,7 +93,7 @@ describe("tokens and roles (production mode)", () => {
       assert.equal(closed?.code, 1008);
       assert.match(closed.reason, /vic is a viewer in this room/);
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal(owner.documentText("d"), "owner text", "the other client never got it");
+      assert.equal(owner.docs.text("d"), "owner text", "the other client never got it");
       const stored = await api(edge.http, "GET", `/rooms/${room}/documents/d`);
       assert.equal(stored.json.text, "owner text", "the room never applied it");
     } finally {
@@ -128,8 +128,8 @@ describe("tokens and roles (production mode)", () => {
       await owner.request("member.transfer", { user: "eddy" });
       await waitFor(() => eddy.role === "owner" && owner.role === "editor", { what: "the transfer to reach both" });
       // The old owner may now leave; its socket is closed and it is refused until invited again.
-      await owner.request("member.leave", {});
-      await waitFor(() => owner.state !== "synced", { what: "olga's socket to close" });
+      await owner.request("member.leave");
+      await waitFor(() => owner.status !== "synced", { what: "olga's socket to close" });
       const back = await closeOf(`${edge.ws}/${room}?token=${encodeURIComponent(minted.json.token)}`);
       assert.equal(back?.code, 4403);
       assert.match(back.reason, /left or was removed/);
@@ -182,33 +182,33 @@ describe("leases, audit and webhooks (development mode)", () => {
     try {
       for (let round = 0; round < 5; round++) {
         const resource = `path:src/file${round}.rs`;
-        const results = await Promise.allSettled([a.acquireLock(resource, 5_000), b.acquireLock(resource, 5_000)]);
+        const results = await Promise.allSettled([a.locks.acquire(resource, 5_000), b.locks.acquire(resource, 5_000)]);
         const won = results.filter((r) => r.status === "fulfilled");
         assert.equal(won.length, 1, `round ${round}: ${JSON.stringify(results.map((r) => r.status))}`);
         const lost = results.find((r) => r.status === "rejected");
         assert.equal(/** @type {any} */ (lost).reason.code, "lock_held");
       }
-      const list = /** @type {{ leases: { fence: number }[] }} */ (await a.request("lock.list", {}));
+      const list = /** @type {{ leases: { fence: number }[] }} */ (await a.request("lock.list"));
       const fences = list.leases.map((l) => l.fence);
       assert.deepEqual(fences, [...fences].sort((x, y) => x - y));
       assert.equal(new Set(fences).size, 5);
       // Expiry: a short lease lapses and the other agent gets it with a larger fence.
-      const first = (await a.acquireLock("doc:spec", 400)).lease;
-      const renewed = (await a.renewLock("doc:spec", first.fence, 600)).lease;
+      const first = (await a.locks.acquire("doc:spec", 400)).lease;
+      const renewed = (await a.locks.renew("doc:spec", first.fence, 600)).lease;
       assert.equal(renewed.fence, first.fence);
       assert.ok(renewed.expiresAt > first.expiresAt);
-      await assert.rejects(b.acquireLock("doc:spec", 1_000), /held by bot-a/);
+      await assert.rejects(b.locks.acquire("doc:spec", 1_000), /held by bot-a/);
       // The holder disconnects: it keeps the lease until it expires, then loses it.
       a.disconnect();
       await waitFor(() => feed.some((e) => e.action === "lock.expired" && e.target === "doc:spec"), {
         what: "the lease to expire",
         timeout: 5_000,
       });
-      const second = (await b.acquireLock("doc:spec", 1_000)).lease;
+      const second = (await b.locks.acquire("doc:spec", 1_000)).lease;
       assert.ok(second.fence > first.fence);
       const verify = await fetch(`${edge.http}/rooms/${room}/locks/verify?resource=doc:spec&fence=${first.fence}`);
       assert.equal((await verify.json()).valid, false, "the old fencing token is dead");
-      await b.releaseLock("doc:spec", second.fence);
+      await b.locks.release("doc:spec", second.fence);
       const audit = await api(edge.http, "GET", `/rooms/${room}/audit?limit=1000`, { token: DEV_API_KEY });
       const actions = audit.json.entries.map((e) => e.action);
       for (const want of ["lock.acquired", "lock.renewed", "lock.expired", "lock.released"]) {
@@ -228,12 +228,12 @@ describe("leases, audit and webhooks (development mode)", () => {
     const closes = [];
     ed.on("status", (e) => e.code && closes.push(e));
     try {
-      owner.ensureDocument("spec", "Spec");
-      owner.insertText("spec", 0, "v1");
+      owner.docs.ensure("Spec", "spec");
+      owner.docs.insert("spec", 0, "v1");
       await owner.whenSaved();
       await owner.request("lock.policy", { document: "spec", policy: "refuse" });
       await waitFor(() => textOf(ed, "spec") === "v1", { what: "the editor to sync" });
-      ed.insertText("spec", 2, " by e");
+      ed.docs.insert("spec", 2, " by e");
       await waitFor(() => closes.length > 0, { what: "the unleased write to be refused" });
       assert.equal(closes[0].code, 1008);
       assert.match(closes[0].reason, /requires a lease/);
@@ -295,8 +295,8 @@ describe("limits and the bad-input catalogue", () => {
     const room = uniqueRoom("catalogue");
     const a = await openConfab(edge.ws, room, { id: "a", name: "A" });
     try {
-      a.ensureDocument("d", "D");
-      a.insertText("d", 0, "intact");
+      a.docs.ensure("D", "d");
+      a.docs.insert("d", 0, "intact");
       await a.whenSaved();
       const update = Buffer.from(Y.encodeStateAsUpdate((() => {
         const d = new Y.Doc();
@@ -321,12 +321,12 @@ describe("limits and the bad-input catalogue", () => {
         assert.equal(closed.code, code, `${what}: ${closed.reason}`);
         assert.match(closed.reason, reason, what);
         // The room goes on: the good client still edits and is stored.
-        a.insertText("d", a.documentText("d").length, ".");
+        a.docs.insert("d", a.docs.text("d").length, ".");
         await a.whenSaved();
       }
       const doc = await (await fetch(`${edge.http}/rooms/${room}/documents/d`)).json();
       assert.equal(doc.text, `intact${".".repeat(catalogue.length)}`);
-      assert.equal(a.state, "synced");
+      assert.equal(a.status, "synced");
     } finally {
       a.destroy();
     }
@@ -354,7 +354,7 @@ describe("limits and the bad-input catalogue", () => {
         assert.equal(res.json.error.code, code);
         assert.match(res.json.error.message, message);
       }
-      assert.ok(clients.every((c) => c.state === "synced"), "the room's clients are unaffected");
+      assert.ok(clients.every((c) => c.status === "synced"), "the room's clients are unaffected");
     } finally {
       clients.forEach((c) => c.destroy());
     }

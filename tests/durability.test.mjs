@@ -5,11 +5,10 @@
 // CONFAB_KILLS sets how many kills the long test makes (default 4; `scripts/
 // durability-long.sh` runs 50). It prints one line, `durability: kills=… acked=… lost=…`.
 import assert from "node:assert/strict";
-import { createConnection, createServer } from "node:net";
 import { describe, test } from "node:test";
 import WebSocket from "ws";
-import { Room, init } from "confab";
-import { openConfab, startEdge, tempDir, uniqueRoom } from "./helpers.mjs";
+import { Room, init } from "confab-rooms";
+import { gate, openConfab, startEdge, tempDir, uniqueRoom } from "./helpers.mjs";
 
 const KILLS = Number(process.env.CONFAB_KILLS ?? 4);
 /** Acknowledgements each writer must see after a restart before the next kill. */
@@ -17,52 +16,13 @@ const ACKS_PER_ROUND = Number(process.env.CONFAB_ACKS_PER_ROUND ?? 3);
 /** How long a writer may go without the acknowledgements it waits for. */
 const MARKER_TIMEOUT_MS = 60_000;
 
-/**
- * A TCP gate in front of the edge: clients connect to it, it forwards to whichever edge
- * runs now. While shut it refuses connections, so clients cannot re-send what they hold
- * while a test reads what the room stored.
- */
-async function gate() {
-  let target = 0;
-  let open = false;
-  const sockets = new Set();
-  const server = createServer((client) => {
-    if (!open) return client.destroy();
-    const upstream = createConnection({ host: "127.0.0.1", port: target });
-    for (const [a, b] of [[client, upstream], [upstream, client]]) {
-      sockets.add(a);
-      a.on("error", () => b.destroy());
-      a.on("close", () => {
-        sockets.delete(a);
-        b.destroy();
-      });
-      a.pipe(b);
-    }
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
-  const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
-  return {
-    ws: `ws://127.0.0.1:${port}/rooms`,
-    /** Forward to the edge at `ws` (its `ws://host:port/rooms` URL) and let clients in. */
-    openTo(ws) {
-      target = Number(new URL(ws).port);
-      open = true;
-    },
-    shut() {
-      open = false;
-      for (const s of sockets) s.destroy();
-    },
-    close: () => new Promise((resolve) => server.close(() => resolve(undefined))),
-  };
-}
-
 /** Resolve with the first `status` event's state for which `want` holds. */
 function nextStatus(client, want) {
   return new Promise((resolve) => {
     const off = client.on("status", (e) => {
-      if (want(e.state)) {
+      if (want(e.status)) {
         off();
-        resolve(e.state);
+        resolve(e.status);
       }
     });
   });
@@ -86,8 +46,8 @@ describe("saved means stored: edits made offline", () => {
     door.openTo(edge.ws);
     const ada = await openConfab(door.ws, room, { id: "ada", name: "Ada" });
     try {
-      ada.ensureDocument("d", "D");
-      ada.insertText("d", 0, "online. ");
+      ada.docs.ensure("D", "d");
+      ada.docs.insert("d", 0, "online. ");
       await ada.whenSaved();
       assert.equal(ada.unacked, 0);
 
@@ -96,7 +56,7 @@ describe("saved means stored: edits made offline", () => {
       const dropped = nextStatus(ada, (s) => s === "reconnecting");
       await edge.stop();
       await dropped;
-      ada.insertText("d", ada.documentText("d").length, "written offline.");
+      ada.docs.insert("d", ada.docs.text("d").length, "written offline.");
       assert.ok(ada.unacked > 0, "an edit not sent is not saved");
       let settled = "pending";
       const saved = ada.whenSaved(60_000).then(
@@ -138,7 +98,7 @@ describe("saved means stored: edits made offline", () => {
   test("destroy settles a pending whenSaved with code \"destroyed\"", async () => {
     await init();
     const ada = new Room({ url: "ws://127.0.0.1:9/rooms", room: "never-reached", user: { id: "ada", name: "Ada" }, WebSocket });
-    ada.ensureDocument("d", "D");
+    ada.docs.ensure("D", "d");
     const saved = ada.whenSaved(60_000);
     const synced = ada.whenSynced(60_000);
     ada.destroy();
@@ -167,7 +127,7 @@ describe("durability: acknowledged edits survive the runtime being killed", () =
     const acked = [0, 0, 0];
     const acks = [0, 0, 0];
     clients.forEach((c, i) => {
-      c.ensureDocument(`d${i}`, `D${i}`);
+      c.docs.ensure(`D${i}`, `d${i}`);
       c.on("saved", (e) => {
         if (e.unacked === 0) {
           acked[i] = Math.max(acked[i], written[i]);
@@ -180,12 +140,12 @@ describe("durability: acknowledged edits survive the runtime being killed", () =
     // waits for the reconnect): there is nearly always something in flight.
     const writers = clients.map(async (c, i) => {
       while (running) {
-        if (c.state !== "synced") {
+        if (c.status !== "synced") {
           await c.whenSynced(MARKER_TIMEOUT_MS).catch(() => {});
           continue;
         }
         for (let n = 1 + (written[i] % 4); n > 0; n--) {
-          c.insertText(`d${i}`, c.documentText(`d${i}`).length, `w${written[i]} `);
+          c.docs.insert(`d${i}`, c.docs.text(`d${i}`).length, `w${written[i]} `);
           written[i] += 1;
         }
         await c.whenSaved(MARKER_TIMEOUT_MS).catch(() => {});

@@ -33,7 +33,7 @@ async function openDemo(room) {
   page.on("pageerror", (err) => problems.push(err.message));
   page.on("console", (msg) => msg.type() === "error" && problems.push(msg.text()));
   await page.goto(`${edge.http}/?room=${encodeURIComponent(room)}`);
-  await page.locator("#status[data-state=synced]").waitFor({ timeout: 15_000 });
+  await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
   return { page, problems };
 }
 
@@ -97,14 +97,14 @@ test("an agent's streamed turn grows for everyone, a late page sees the partial 
   const agent = await openConfab(edge.ws, room, { id: "agent", name: "Agent", kind: "agent" });
   let writer;
   try {
-    agent.ensureConversation("main", "Main");
-    const turn = agent.openTurn("main");
+    agent.chat.ensureConversation("Main", "main");
+    const turn = agent.chat.openTurn("main");
     const text = (page) => page.locator(`#messages li[data-id="${turn}"] .text`);
     let i = 0;
     let refused;
     writer = setInterval(() => {
       try {
-        agent.appendTurn(turn, `token${i++} `);
+        agent.chat.appendTurn(turn, `token${i++} `);
       } catch (err) {
         refused = err;
         clearInterval(writer);
@@ -137,7 +137,7 @@ test("an agent's streamed turn grows for everyone, a late page sees the partial 
     const finals = await Promise.all([one, two, three].map((p) => text(p.page).textContent()));
     await waitFor(async () => {
       const now = await Promise.all([one, two, three].map((p) => text(p.page).textContent()));
-      return now.every((t) => t === now[0]) && now[0] === agent.messages("main").find((m) => m.id === turn).text;
+      return now.every((t) => t === now[0]) && now[0] === agent.chat.messages("main").find((m) => m.id === turn).text;
     }, { what: "every page to show the same final text" });
     assert.ok(finals[0].length > 0);
     await mkdir(ARTIFACTS, { recursive: true });
@@ -270,7 +270,7 @@ test("two pages replace one sentence while apart: both see the same conflict, it
   // Both go offline, then each replaces the same sentence.
   for (const p of [one, two]) {
     await p.page.evaluate(() => /** @type {any} */ (window).confabRoom.disconnect());
-    await p.page.locator("#status[data-state=offline]").waitFor();
+    await p.page.locator("#status[data-status=disconnected]").waitFor();
   }
   const replace = async (p, text) => {
     await p.page.evaluate((s) => {
@@ -285,7 +285,7 @@ test("two pages replace one sentence while apart: both see the same conflict, it
   await replace(two, "The launch is cancelled.");
   for (const p of [one, two]) {
     await p.page.evaluate(() => /** @type {any} */ (window).confabRoom.connect());
-    await p.page.locator("#status[data-state=synced]").waitFor({ timeout: 15_000 });
+    await p.page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
   }
 
   // The same conflict (same id) on both pages, with a "needs your input" notice.

@@ -48,21 +48,21 @@ describe("edge under workerd", () => {
 
   test("offline replacements of one sentence: the same conflict on both clients and at the edge, resolved once", () =>
     withAdaAndBob("conflict", async (a, b, room) => {
-      a.ensureDocument("report", "Report");
-      a.insertText("report", 0, "Revenue was $2.0B last year.");
+      a.docs.ensure("Report", "report");
+      a.docs.insert("report", 0, "Revenue was $2.0B last year.");
       await waitFor(() => textOf(b, "report") === "Revenue was $2.0B last year.", { what: "b to see the report" });
       const notices = { a: [], b: [] };
       a.on("conflict", (n) => notices.a.push(n));
       b.on("conflict", (n) => notices.b.push(n));
       a.disconnect();
       b.disconnect();
-      a.replaceRange("report", 12, 5, "$2.5B");
-      b.replaceRange("report", 12, 5, "$3.2B");
+      a.docs.replaceRange("report", 12, 5, "$2.5B");
+      b.docs.replaceRange("report", 12, 5, "$3.2B");
       a.connect();
       b.connect();
-      await waitFor(() => a.conflicts().length === 1 && b.conflicts().length === 1, { what: "both to see a conflict" });
-      const [ca] = a.conflicts();
-      const [cb] = b.conflicts();
+      await waitFor(() => a.conflicts.list().length === 1 && b.conflicts.list().length === 1, { what: "both to see a conflict" });
+      const [ca] = a.conflicts.list();
+      const [cb] = b.conflicts.list();
       assert.equal(ca.id, cb.id, "one conflict id everywhere");
       assert.equal(ca.kind, "text");
       assert.equal(ca.before, "$2.0B");
@@ -78,11 +78,11 @@ describe("edge under workerd", () => {
       await waitFor(() => notices.a.length > 0 && notices.b.length > 0, { what: "needs-input notices" });
       assert.deepEqual([notices.a[0].kind, notices.a[0].needsInput, notices.a[0].conflict.id], ["raised", true, ca.id]);
       assert.deepEqual([notices.b[0].kind, notices.b[0].needsInput], ["raised", true]);
-      a.resolveConflict(ca.id, "theirs");
-      await waitFor(() => b.conflicts()[0]?.status === "resolved", { what: "b to see the resolution" });
-      assert.equal(b.documentText("report"), "Revenue was $3.2B last year.");
-      assert.equal(b.conflicts()[0].resolution.by.id, "a");
-      assert.throws(() => b.resolveConflict(ca.id, "mine"), /already resolved/);
+      a.conflicts.resolve(ca.id, "theirs");
+      await waitFor(() => b.conflicts.list()[0]?.status === "resolved", { what: "b to see the resolution" });
+      assert.equal(b.docs.text("report"), "Revenue was $3.2B last year.");
+      assert.equal(b.conflicts.list()[0].resolution.by.id, "a");
+      assert.throws(() => b.conflicts.resolve(ca.id, "mine"), /already resolved/);
       await waitFor(() => notices.b.some((n) => n.kind === "resolved"), { what: "a resolved notice" });
     }));
 
@@ -92,51 +92,51 @@ describe("edge under workerd", () => {
       try {
         const asked = [];
         bot.on("conflict", (n) => n.kind === "awaiting-agent" && asked.push(n));
-        a.ensureDocument("plan", "Plan");
-        a.insertText("plan", 0, "Budget: 10k.");
+        a.docs.ensure("Plan", "plan");
+        a.docs.insert("plan", 0, "Budget: 10k.");
         await waitFor(() => textOf(b, "plan") === "Budget: 10k." && textOf(bot, "plan") === "Budget: 10k.", {
           what: "everyone to see the plan",
         });
         a.disconnect();
         b.disconnect();
-        a.replaceRange("plan", 8, 3, "12k");
-        b.replaceRange("plan", 8, 3, "15k");
-        a.setDocumentTitle("plan", "Q3 plan");
-        b.setDocumentTitle("plan", "Annual plan");
+        a.docs.replaceRange("plan", 8, 3, "12k");
+        b.docs.replaceRange("plan", 8, 3, "15k");
+        a.docs.setTitle("plan", "Q3 plan");
+        b.docs.setTitle("plan", "Annual plan");
         a.connect();
         b.connect();
-        await waitFor(() => bot.conflicts().length === 2, { what: "the agent to see both conflicts" });
-        const title = bot.conflicts().find((c) => c.kind === "field");
+        await waitFor(() => bot.conflicts.list().length === 2, { what: "the agent to see both conflicts" });
+        const title = bot.conflicts.list().find((c) => c.kind === "field");
         assert.equal(title.field, "documents/plan/title");
         assert.deepEqual(title.sides.map((s) => s.inserted).sort(), ["Annual plan", "Q3 plan"], "the dropped title is kept");
-        const text = bot.conflicts().find((c) => c.kind === "text");
+        const text = bot.conflicts.list().find((c) => c.kind === "text");
         // Ada resolves what she sees: wait until Bob's side has reached her too.
-        await waitFor(() => a.conflicts().some((c) => c.id === text.id), { what: "Ada to see the same conflict" });
-        a.resolveConflict(text.id, "agent");
+        await waitFor(() => a.conflicts.list().some((c) => c.id === text.id), { what: "Ada to see the same conflict" });
+        a.conflicts.resolve(text.id, "agent");
         await waitFor(() => asked.length === 1, { what: "the agent to be asked" });
         assert.equal(asked[0].needsInput, true);
         assert.equal(asked[0].conflict.askedBy.id, "a");
         assert.equal(text.current, text.current.includes("12k15k") ? "12k15k" : "15k12k", "the stretch in conflict");
-        bot.resolveConflict(text.id, "manual", { text: "12-15k" }); // replaces that stretch
-        await waitFor(() => b.conflicts().find((c) => c.id === text.id)?.status === "resolved", { what: "b to see the answer" });
-        const done = b.conflicts().find((c) => c.id === text.id);
+        bot.conflicts.resolve(text.id, "manual", { text: "12-15k" }); // replaces that stretch
+        await waitFor(() => b.conflicts.list().find((c) => c.id === text.id)?.status === "resolved", { what: "b to see the answer" });
+        const done = b.conflicts.list().find((c) => c.id === text.id);
         assert.deepEqual([done.resolution.by.id, done.resolution.choice, done.askedBy.id], ["bot", "manual", "a"]);
-        assert.equal(b.documentText("plan"), "Budget: 12-15k.");
+        assert.equal(b.docs.text("plan"), "Budget: 12-15k.");
 
         // The agent read the plan; Bob changes it; the agent's write from the old base is held.
-        const read = bot.readDocument("plan");
-        b.replaceRange("plan", 8, 6, "20k");
+        const read = bot.docs.read("plan");
+        b.docs.replaceRange("plan", 8, 6, "20k");
         await waitFor(() => textOf(bot, "plan") === "Budget: 20k.", { what: "the agent to see Bob's edit" });
-        const write = bot.writeBased("plan", 0, read.text.length, "Budget: 13k (agent estimate).", read.base);
+        const write = bot.docs.writeBased("plan", 0, read.text.length, "Budget: 13k (agent estimate).", read.base);
         assert.equal(write.applied, false);
-        await waitFor(() => a.conflicts().some((c) => c.id === write.conflict), { what: "Ada to see the held suggestion" });
-        const held = a.conflicts().find((c) => c.id === write.conflict);
+        await waitFor(() => a.conflicts.list().some((c) => c.id === write.conflict), { what: "Ada to see the held write" });
+        const held = a.conflicts.list().find((c) => c.id === write.conflict);
         assert.deepEqual([held.kind, held.held, held.current], ["stale", true, "Budget: 20k."]);
-        assert.throws(() => a.acceptSuggestion(text.id), /not a held suggestion/);
-        a.acceptSuggestion(held.id);
-        await waitFor(() => textOf(bot, "plan") === "Budget: 13k (agent estimate).", { what: "the suggestion applied" });
-        assert.throws(() => a.resolveConflict("nope", "mine"), /unknown conflict `nope`/);
-        assert.throws(() => a.resolveConflict(held.id, "sideways"), /unknown choice `sideways`/);
+        assert.throws(() => a.conflicts.acceptHeld(text.id), { name: "ConfabError", code: "not_held", message: /holds no write to accept or reject/ });
+        a.conflicts.acceptHeld(held.id);
+        await waitFor(() => textOf(bot, "plan") === "Budget: 13k (agent estimate).", { what: "the held write applied" });
+        assert.throws(() => a.conflicts.resolve("nope", "mine"), /unknown conflict `nope`/);
+        assert.throws(() => a.conflicts.resolve(held.id, "sideways"), /unknown choice `sideways`/);
       } finally {
         bot.destroy();
       }
@@ -146,17 +146,17 @@ describe("edge under workerd", () => {
     withAdaAndBob("blame-turn", async (a, _b, room) => {
       const bot = await openConfab(edge.ws, room, { id: "bot", name: "Bot", kind: "agent" });
       try {
-        bot.ensureConversation("main", "Main");
-        bot.ensureDocument("notes", "Notes");
+        bot.chat.ensureConversation("Main", "main");
+        bot.docs.ensure("Notes", "notes");
         function* work() {
-          bot.insertText("notes", 0, "Summary: ok.");
+          bot.docs.insert("notes", 0, "Summary: ok.");
           yield "Wrote the summary.";
         }
-        const turn = await bot.streamTurn("main", work(), { model: "model-x" });
-        bot.insertText("notes", 0, "> "); // after the turn: no turn
+        const turn = await bot.chat.streamTurn("main", work(), { model: "model-x" });
+        bot.docs.insert("notes", 0, "> "); // after the turn: no turn
         await waitFor(() => textOf(a, "notes") === "> Summary: ok.", { what: "Ada to see the notes" });
         assert.deepEqual(
-          a.blame("notes").map((s) => [s.text, s.author?.id, s.agent, s.turn, s.model]),
+          a.history.blame("notes").map((s) => [s.text, s.author?.id, s.agent, s.turn, s.model]),
           [
             ["> ", "bot", true, null, null],
             ["Summary: ok.", "bot", true, turn, "model-x"],
@@ -169,38 +169,38 @@ describe("edge under workerd", () => {
 
   test("two Confab clients converge on documents and messages", () =>
     withAdaAndBob("converge", async (a, b) => {
-      a.ensureDocument("notes", "Notes");
-      a.insertText("notes", 0, "hello");
+      a.docs.ensure("Notes", "notes");
+      a.docs.insert("notes", 0, "hello");
       await waitFor(() => textOf(b, "notes") === "hello", { what: "b to see a's text" });
-      b.insertText("notes", 5, " world");
-      a.insertText("notes", 0, ">> ");
-      await waitFor(() => a.documentText("notes") === b.documentText("notes") && a.documentText("notes").length === 14, {
+      b.docs.insert("notes", 5, " world");
+      a.docs.insert("notes", 0, ">> ");
+      await waitFor(() => a.docs.text("notes") === b.docs.text("notes") && a.docs.text("notes").length === 14, {
         what: "both to converge",
       });
-      assert.equal(a.documentText("notes"), ">> hello world");
-      a.ensureConversation("main", "Main");
-      a.postMessage("main", "from a");
-      b.ensureConversation("main", "Main");
-      b.postMessage("main", "from b");
-      await waitFor(() => a.messages("main").length === 2 && b.messages("main").length === 2, { what: "messages on both" });
-      assert.deepEqual(a.messages("main"), b.messages("main"), "same messages in the same order");
+      assert.equal(a.docs.text("notes"), ">> hello world");
+      a.chat.ensureConversation("Main", "main");
+      a.chat.post("main", "from a");
+      b.chat.ensureConversation("Main", "main");
+      b.chat.post("main", "from b");
+      await waitFor(() => a.chat.messages("main").length === 2 && b.chat.messages("main").length === 2, { what: "messages on both" });
+      assert.deepEqual(a.chat.messages("main"), b.chat.messages("main"), "same messages in the same order");
     }));
 
   test("a client joining late gets the full state", async () => {
     const room = uniqueRoom("late");
     const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
-    a.ensureDocument("spec", "Spec");
-    for (let i = 0; i < 50; i++) a.insertText("spec", a.documentText("spec").length, `line ${i}\n`);
-    a.ensureConversation("main", "Main");
-    a.postMessage("main", "before you came");
-    const expected = a.documentText("spec");
+    a.docs.ensure("Spec", "spec");
+    for (let i = 0; i < 50; i++) a.docs.insert("spec", a.docs.text("spec").length, `line ${i}\n`);
+    a.chat.ensureConversation("Main", "main");
+    a.chat.post("main", "before you came");
+    const expected = a.docs.text("spec");
     // Give the room a moment to receive everything, then join late.
     await new Promise((r) => setTimeout(r, 100));
     a.destroy();
     const late = await openConfab(edge.ws, room, { id: "l", name: "Late" });
     try {
-      assert.equal(late.documentText("spec"), expected);
-      assert.equal(late.messages("main")[0].text, "before you came");
+      assert.equal(late.docs.text("spec"), expected);
+      assert.equal(late.chat.messages("main")[0].text, "before you came");
     } finally {
       late.destroy();
     }
@@ -208,8 +208,8 @@ describe("edge under workerd", () => {
 
   test("a malformed frame closes only that socket, with a reason; the room goes on", () =>
     withAdaAndBob("malformed", async (a, b, room) => {
-      a.ensureDocument("d", "D");
-      a.insertText("d", 0, "before");
+      a.docs.ensure("D", "d");
+      a.docs.insert("d", 0, "before");
       await waitFor(() => textOf(b, "d") === "before", { what: "initial sync" });
 
       const bad = await rawSocket(edge.ws, room);
@@ -232,10 +232,10 @@ describe("edge under workerd", () => {
       assert.deepEqual(await unknownClosed, { code: 1003, reason: "unsupported message type 42" });
 
       // The room and the other clients go on.
-      assert.equal(a.state, "synced");
-      assert.equal(b.state, "synced");
-      b.insertText("d", 6, " and after");
-      await waitFor(() => a.documentText("d") === "before and after", { what: "edits after the bad frames" });
+      assert.equal(a.status, "synced");
+      assert.equal(b.status, "synced");
+      b.docs.insert("d", 6, " and after");
+      await waitFor(() => a.docs.text("d") === "before and after", { what: "edits after the bad frames" });
     }));
 
   test("room stats; a lone stock client hears its own presence back (so it never times out)", async () => {
@@ -273,14 +273,14 @@ describe("edge under workerd", () => {
     const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
     const c = await openConfab(edge.ws, room, { id: "c", name: "Cy" });
     try {
-      for (const x of [a, b, c]) x.setPresence({ status: "active" });
-      const names = (x) => x.peers().map((p) => p.state.user?.name).sort().join(",");
+      for (const x of [a, b, c]) x.presence.set({ status: "active" });
+      const names = (x) => x.presence.peers().map((p) => p.state.user?.name).sort().join(",");
       await waitFor(() => names(a) === "Ada,Bob,Cy" && names(b) === "Ada,Bob,Cy", { what: "everyone present" });
       c.destroy();
       await waitFor(() => names(a) === "Ada,Bob" && names(b) === "Ada,Bob", { what: "only Cy to disappear" });
       // A reconnecting client is visible again at once.
       const c2 = await openConfab(edge.ws, room, { id: "c", name: "Cy" });
-      c2.setPresence({ status: "active" });
+      c2.presence.set({ status: "active" });
       await waitFor(() => names(a) === "Ada,Bob,Cy", { what: "Cy to be back" });
       c2.destroy();
     } finally {
@@ -298,15 +298,15 @@ describe("edge persistence", () => {
     let edge = await startEdge({ persistTo: dir });
     try {
       const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
-      a.ensureDocument("small", "Small");
-      a.insertText("small", 0, "kept across restarts");
-      a.ensureDocument("big", "Big");
-      a.insertText("big", 0, big);
-      a.ensureConversation("main", "Main");
-      a.postMessage("main", "still here?");
+      a.docs.ensure("Small", "small");
+      a.docs.insert("small", 0, "kept across restarts");
+      a.docs.ensure("Big", "big");
+      a.docs.insert("big", 0, big);
+      a.chat.ensureConversation("Main", "main");
+      a.chat.post("main", "still here?");
       // A second client seeing everything means the edge has stored it.
       const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
-      await waitFor(() => textOf(b, "big")?.length === big.length && b.messages("main").length === 1, {
+      await waitFor(() => textOf(b, "big")?.length === big.length && b.chat.messages("main").length === 1, {
         what: "b to receive everything",
       });
       // The 3 MiB update went to the log in row-sized parts, not into a snapshot.
@@ -321,9 +321,9 @@ describe("edge persistence", () => {
     edge = await startEdge({ persistTo: dir });
     try {
       const c = await openConfab(edge.ws, room, { id: "c", name: "Cy" });
-      assert.equal(c.documentText("small"), "kept across restarts");
-      assert.equal(c.documentText("big"), big);
-      assert.equal(c.messages("main")[0].text, "still here?");
+      assert.equal(c.docs.text("small"), "kept across restarts");
+      assert.equal(c.docs.text("big"), big);
+      assert.equal(c.chat.messages("main")[0].text, "still here?");
       c.destroy();
     } finally {
       await edge.stop();
@@ -337,15 +337,15 @@ describe("edge persistence", () => {
     let expected;
     try {
       const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
-      a.ensureDocument("log", "Log");
+      a.docs.ensure("Log", "log");
       // More edits than the log holds before compaction (500 rows).
       for (let i = 0; i < 700; i++) {
-        a.insertText("log", a.documentText("log").length, `${i % 10}`);
+        a.docs.insert("log", a.docs.text("log").length, `${i % 10}`);
         if (i % 50 === 0) await new Promise((r) => setTimeout(r, 1));
       }
-      expected = a.documentText("log");
+      expected = a.docs.text("log");
       const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
-      await waitFor(() => b.documentText("log") === expected, { what: "b to see all 700 edits" });
+      await waitFor(() => b.docs.text("log") === expected, { what: "b to see all 700 edits" });
       a.destroy();
       b.destroy();
     } finally {
@@ -354,7 +354,7 @@ describe("edge persistence", () => {
     edge = await startEdge({ persistTo: dir });
     try {
       const c = await openConfab(edge.ws, room, { id: "c", name: "Cy" });
-      assert.equal(c.documentText("log"), expected);
+      assert.equal(c.docs.text("log"), expected);
       c.destroy();
     } finally {
       await edge.stop();
@@ -368,22 +368,22 @@ describe("edge persistence", () => {
     let edge = await startEdge({ persistTo: dir, port });
     const a = await openConfab(edge.ws, room, { id: "a", name: "Ada" });
     const states = [];
-    a.on("status", (e) => states.push(e.state));
+    a.on("status", (e) => states.push(e.status));
     try {
-      a.ensureDocument("d", "D");
-      a.insertText("d", 0, "online ");
+      a.docs.ensure("D", "d");
+      a.docs.insert("d", 0, "online ");
       const witness = await openConfab(edge.ws, room, { id: "w", name: "Witness" });
       await waitFor(() => textOf(witness, "d") === "online ", { what: "the first edit to be stored" });
       witness.destroy();
       await edge.stop();
-      await waitFor(() => a.state === "reconnecting", { what: "the client to notice the edge is gone" });
+      await waitFor(() => a.status === "reconnecting", { what: "the client to notice the edge is gone" });
       // Local edits keep applying at once while offline.
-      a.insertText("d", 7, "offline");
-      assert.equal(a.documentText("d"), "online offline");
+      a.docs.insert("d", 7, "offline");
+      assert.equal(a.docs.text("d"), "online offline");
       edge = await startEdge({ persistTo: dir, port });
       await a.whenSynced(20_000);
       const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });
-      await waitFor(() => b.documentText("d") === "online offline", { what: "the offline edit to reach the room" });
+      await waitFor(() => b.docs.text("d") === "online offline", { what: "the offline edit to reach the room" });
       b.destroy();
       assert.ok(states.includes("reconnecting"), `states: ${states}`);
       assert.equal(states.at(-1), "synced", `states: ${states}`);

@@ -3,13 +3,13 @@
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
-import { createServer } from "node:net";
+import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import WebSocket from "ws";
-import { Room, init } from "confab";
+import { Room, init } from "confab-rooms";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const COMPATIBILITY_DATE = "2026-04-20";
@@ -210,7 +210,7 @@ export function closeOf(url, frames = [], ms = 3000) {
 /** A document's text, or null while the room does not have the document yet. */
 export function textOf(room, id) {
   try {
-    return room.documentText(id);
+    return room.docs.text(id);
   } catch {
     return null;
   }
@@ -247,4 +247,57 @@ export async function api(base, method, path, { token, body = undefined }) {
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: res.status, json: await res.json() };
+}
+
+/**
+ * A TCP gate in front of the edge: clients connect to it, it forwards to whichever edge
+ * runs now. While shut it refuses connections, so clients cannot re-send what they hold
+ * while a test reads what the room stored. While hung it accepts connections and
+ * forwards nothing (a server that is not answering yet, during a restart).
+ */
+export async function gate() {
+  let target = 0;
+  let open = false;
+  let hung = false;
+  const sockets = new Set();
+  const server = createServer((client) => {
+    if (!open) return client.destroy();
+    if (hung) {
+      sockets.add(client);
+      client.on("error", () => {});
+      client.on("close", () => sockets.delete(client));
+      return;
+    }
+    const upstream = createConnection({ host: "127.0.0.1", port: target });
+    for (const [a, b] of [[client, upstream], [upstream, client]]) {
+      sockets.add(a);
+      a.on("error", () => b.destroy());
+      a.on("close", () => {
+        sockets.delete(a);
+        b.destroy();
+      });
+      a.pipe(b);
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
+  const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
+  return {
+    ws: `ws://127.0.0.1:${port}/rooms`,
+    /** Forward to the edge at `ws` (its `ws://host:port/rooms` URL) and let clients in. */
+    openTo(ws) {
+      target = Number(new URL(ws).port);
+      open = true;
+      hung = false;
+    },
+    /** Accept connections and answer nothing on them. */
+    hang() {
+      open = true;
+      hung = true;
+    },
+    shut() {
+      open = false;
+      for (const s of sockets) s.destroy();
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve(undefined))),
+  };
 }

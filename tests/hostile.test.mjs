@@ -78,15 +78,15 @@ describe("the hostile catalogue (production mode)", () => {
     edge = await startEdge({ persistTo: dir, port, bindings: PRODUCTION });
     olga = await openConfab(edge.ws, room, { id: "olga", name: "olga" }, { token: token("olga", "owner") });
     ada = await openConfab(edge.ws, room, { id: "ada", name: "ada" }, { token: token("ada", "editor") });
-    olga.ensureDocument("spec", "Spec");
-    olga.insertText("spec", 0, "shared text");
-    olga.ensureConversation("main", "Main");
-    message = olga.postMessage("main", "hello");
-    olga.setContextOwner("olga");
-    entry = olga.proposeContext({ kind: "decision", text: "ship it", tags: [], refs: [] });
+    olga.docs.ensure("Spec", "spec");
+    olga.docs.insert("spec", 0, "shared text");
+    olga.chat.ensureConversation("Main", "main");
+    message = olga.chat.post("main", "hello");
+    olga.context.setOwner("olga");
+    entry = olga.context.propose({ kind: "decision", text: "ship it", tags: [], refs: [] });
     await olga.whenSaved();
     await waitFor(() => textOf(ada, "spec") === "shared text", { what: "ada to sync" });
-    ada.insertText("spec", 0, "ada: ");
+    ada.docs.insert("spec", 0, "ada: ");
     await ada.whenSaved();
     acked = "ada: shared text";
     clientOf.ada = ada.clientId;
@@ -338,7 +338,7 @@ describe("the hostile catalogue (production mode)", () => {
       assert.match(closedWith.reason, c.reason, `${c.name}: closed with ${closedWith.code} "${closedWith.reason}"`);
       reasons.add(closedWith.reason);
       // The room goes on: Ada's next edit is acknowledged.
-      ada.insertText("spec", 0, ".");
+      ada.docs.insert("spec", 0, ".");
       acked = `.${acked}`;
       await ada.whenSaved(5000);
     }
@@ -358,7 +358,7 @@ describe("the hostile catalogue (production mode)", () => {
     // Attribution is the room's record, from the tokens.
     const blame = await openConfab(edge.ws, room, { id: "vera", name: "vera" }, { token: token("vera", "viewer") });
     try {
-      assert.deepEqual(blame.participantForClient(clientOf.ada), { id: "ada", name: "ada", kind: "person" });
+      assert.deepEqual(blame.history.participantForClient(clientOf.ada), { id: "ada", name: "ada", kind: "person" });
     } finally {
       blame.destroy();
     }
@@ -391,16 +391,16 @@ describe("limits that keep a room alive (production mode)", () => {
     const mallory = await openConfab(edge.ws, room, { id: "mallory", name: "mallory" }, { token: token("mallory", "editor") });
     /** @type {string[]} */
     const errors = [];
-    mallory.on("error", (e) => errors.push(e.message));
+    mallory.on("error", (e) => errors.push(e.error.message));
     let written = "";
     try {
-      olga.ensureDocument("notes", "Notes");
-      olga.insertText("notes", 0, "kept");
+      olga.docs.ensure("Notes", "notes");
+      olga.docs.insert("notes", 0, "kept");
       await olga.whenSaved();
       await waitFor(() => textOf(mallory, "notes") === "kept", { what: "mallory to sync" });
       // Mallory writes 16 KiB at a time until the room refuses.
       for (let i = 0; i < 40 && errors.length === 0; i++) {
-        mallory.insertText("notes", 0, "x".repeat(16 * 1024));
+        mallory.docs.insert("notes", 0, "x".repeat(16 * 1024));
         await Promise.race([mallory.whenSaved(5000).then(() => (written += "x".repeat(16 * 1024))), waitFor(() => errors.length > 0, { timeout: 5000, what: "a refusal" })]).catch(() => {});
       }
       await waitFor(() => errors.length > 0, { what: "the room to refuse a write past its limit" });
@@ -453,8 +453,8 @@ describe("limits that keep a room alive (production mode)", () => {
       assert.ok(late);
       assert.match(late.reason, /kept for editors/);
       const olga = await openConfab(edge.ws, room, { id: "olga", name: "olga" }, { token: token("olga", "owner") });
-      olga.ensureDocument("d", "D");
-      olga.insertText("d", 0, "still working");
+      olga.docs.ensure("D", "d");
+      olga.docs.insert("d", 0, "still working");
       await olga.whenSaved();
       olga.destroy();
       const summary = await get(`/rooms/${room}`);

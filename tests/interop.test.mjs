@@ -27,26 +27,26 @@ test("stock y-websocket and Confab co-edit, converge and see each other's presen
   const { ydoc, provider } = stockClient(room, "Yjs user");
   try {
     await waitFor(() => provider.synced, { what: "the stock client to sync" });
-    confab.setPresence({ status: "active" });
-    confab.ensureDocument("notes", "Notes");
-    confab.insertText("notes", 0, "from confab");
+    confab.presence.set({ status: "active" });
+    confab.docs.ensure("Notes", "notes");
+    confab.docs.insert("notes", 0, "from confab");
 
     // Confab's documents are plain Yjs types a stock client can read and edit.
     const ytext = ydoc.getText("doc:notes");
     await waitFor(() => ytext.toString() === "from confab", { what: "Yjs to see Confab's text" });
     ytext.insert(0, "yjs: ");
-    await waitFor(() => confab.documentText("notes") === "yjs: from confab", { what: "Confab to see Yjs's edit" });
+    await waitFor(() => confab.docs.text("notes") === "yjs: from confab", { what: "Confab to see Yjs's edit" });
 
     // Concurrent edits from both converge.
     ytext.insert(ytext.length, " [y]");
-    confab.insertText("notes", 0, "[c] ");
-    await waitFor(() => confab.documentText("notes") === ytext.toString() && ytext.toString() === "[c] yjs: from confab [y]", {
+    confab.docs.insert("notes", 0, "[c] ");
+    await waitFor(() => confab.docs.text("notes") === ytext.toString() && ytext.toString() === "[c] yjs: from confab [y]", {
       what: "convergence after concurrent edits",
     });
 
     // Messages posted through Confab are readable as Yjs maps.
-    confab.ensureConversation("main", "Main");
-    confab.postMessage("main", "hello Yjs");
+    confab.chat.ensureConversation("Main", "main");
+    confab.chat.post("main", "hello Yjs");
     await waitFor(() => [...ydoc.getMap("messages").values()].some((m) => m.get("text")?.toString() === "hello Yjs"), {
       what: "Yjs to see Confab's message",
     });
@@ -54,7 +54,7 @@ test("stock y-websocket and Confab co-edit, converge and see each other's presen
     // Presence both ways.
     const stockNames = () =>
       [...provider.awareness.getStates().values()].map((s) => s.user?.name).filter(Boolean).sort().join(",");
-    const confabNames = () => confab.peers().map((p) => p.state.user?.name).sort().join(",");
+    const confabNames = () => confab.presence.peers().map((p) => p.state.user?.name).sort().join(",");
     await waitFor(() => stockNames() === "Ada,Yjs user", { what: "Yjs to see Confab's presence" });
     await waitFor(() => confabNames() === "Ada,Yjs user", { what: "Confab to see Yjs's presence" });
 

@@ -334,7 +334,7 @@ describe("the REST API matches edge/openapi.json", () => {
     // A socket client (an anonymous editor in development mode) with a presence state.
     const sock = await openConfab(edge.ws, ROOM, { id: "sock", name: "Socket" });
     clients.push(sock);
-    sock.setPresence({ status: "reviewing" });
+    sock.presence.set({ status: "reviewing" });
     const presence = await waitFor(async () => (await call("listPresence")).presence.find((p) => p.state), {
       what: "the socket's presence",
     });
@@ -391,9 +391,9 @@ describe("the REST API matches edge/openapi.json", () => {
     const sock = clients[0];
     await waitFor(() => textOf(sock, "spec") === "Spec v1", { what: "the socket to see the spec" });
     const suggestions = async () => (await call("listSuggestions", { token: T.vic })).suggestions;
-    sock.insertText("spec", 7, " (draft)");
+    sock.docs.insert("spec", 7, " (draft)");
     await waitFor(async () => (await suggestions()).length === 1, { what: "the first suggestion" });
-    sock.insertText("spec", 0, "Draft: ");
+    sock.docs.insert("spec", 0, "Draft: ");
     const [s1, s2] = await waitFor(async () => ((await suggestions()).length === 2 ? suggestions() : null), {
       what: "the second suggestion",
     });
@@ -562,13 +562,13 @@ describe("the REST API matches edge/openapi.json", () => {
     const a = await openConfab(edge.ws, ROOM, { id: "ada", name: "Ada" });
     const b = await openConfab(edge.ws, ROOM, { id: "bob", name: "Bob" });
     clients.push(a, b);
-    a.ensureDocument("story", "Story");
-    a.insertText("story", 0, "The cat sat.");
+    a.docs.ensure("Story", "story");
+    a.docs.insert("story", 0, "The cat sat.");
     await waitFor(() => textOf(b, "story") === "The cat sat.", { what: "bob to see the story" });
     a.disconnect();
     b.disconnect();
-    a.replaceRange("story", 4, 3, "dog");
-    b.replaceRange("story", 4, 3, "cow");
+    a.docs.replaceRange("story", 4, 3, "dog");
+    b.docs.replaceRange("story", 4, 3, "cow");
     a.connect();
     b.connect();
     const [conflict] = await waitFor(async () => {
@@ -577,8 +577,8 @@ describe("the REST API matches edge/openapi.json", () => {
     }, { what: "the edge to see the conflict" });
     assert.deepEqual([conflict.kind, conflict.doc, conflict.status, conflict.resolution], ["text", "story", "open", null]);
     assert.deepEqual(conflict.sides.map((s) => s.inserted).sort(), ["cow", "dog"]);
-    await waitFor(() => a.conflicts().length === 1, { what: "ada to see the conflict" });
-    a.resolveConflict(conflict.id, "mine");
+    await waitFor(() => a.conflicts.list().length === 1, { what: "ada to see the conflict" });
+    a.conflicts.resolve(conflict.id, "mine");
     const resolved = await waitFor(async () => {
       const { conflicts } = await call("listConflicts");
       return conflicts[0]?.status === "resolved" && conflicts[0];

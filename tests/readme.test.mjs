@@ -45,8 +45,8 @@ test("the README's embedding example runs and its edits land in the room", async
 
   const check = await openConfab(edge.ws, "readme", { id: "check", name: "Checker" });
   try {
-    assert.equal(check.messages("main").at(-1).text, "Hello from the README!");
-    assert.equal(check.documentText("notes"), "Ada was here.\n");
+    assert.equal(check.chat.messages("main").at(-1).text, "Hello from the README!");
+    assert.equal(check.docs.text("notes"), "Ada was here.\n");
   } finally {
     check.destroy();
   }
@@ -57,14 +57,14 @@ test("the README's agent turn example streams, reacts, branches and merges", asy
   assert.match(stdout, /Helper \[done\]: Streaming into the room\./);
   const check = await openConfab(edge.ws, "readme", { id: "check2", name: "Checker" });
   try {
-    const msgs = check.messages("main");
+    const msgs = check.chat.messages("main");
     const turn = msgs.find((m) => m.text === "Streaming into the room.");
     assert.equal(turn.status, "done");
     assert.deepEqual(turn.reactions.map((r) => [r.kind, r.by.id]), [["helpful", "helper"]]);
     const merge = msgs.at(-1).merge;
     assert.equal(merge.summary, "Caching helps");
     assert.deepEqual(merge.actionItems, ["Helper: add a cache"]);
-    assert.equal(check.branches("main")[0].title, "Try another angle");
+    assert.equal(check.chat.branches("main")[0].title, "Try another angle");
   } finally {
     check.destroy();
   }
@@ -88,7 +88,7 @@ test("the README's conflicts example finds, resolves and holds a stale write", a
   const stdout = await runExample(await readmeExample("Conflicts"));
   assert.equal(
     stdout.trim(),
-    "Ada:Tuesday vs Bot:Friday was Monday\nRelease the API on Tuesday. held as a suggestion",
+    "Ada:Tuesday vs Bot:Friday was Monday\nRelease the API on Tuesday. held",
   );
 });
 
@@ -98,7 +98,7 @@ test("the README's lease example runs: a lease, an activity, a saved edit", asyn
   assert.match(out, /^fence \d+, saved, 0 unacknowledged$/m);
   const reader = await openConfab(edge.ws, "readme-locks", { id: "r", name: "R" });
   try {
-    assert.equal(reader.documentText("notes"), "Tidied. ");
+    assert.equal(reader.docs.text("notes"), "Tidied. ");
   } finally {
     reader.destroy();
   }

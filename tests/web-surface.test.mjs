@@ -241,12 +241,12 @@ describe("the demo's headers and token handling, in Chromium", () => {
       const editor = await context.newPage();
       watch(editor, "editor");
       await editor.goto(`${edge.http}/?room=${encodeURIComponent(room)}`);
-      await editor.locator("#status[data-state=synced]").waitFor({ timeout: 15_000 });
+      await editor.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
 
       const viewer = await context.newPage();
       watch(viewer, "viewer");
       await viewer.goto(`${edge.http}/?room=${encodeURIComponent(room)}&token=${encodeURIComponent(viewerToken)}`);
-      await viewer.locator("#status[data-state=synced]").waitFor({ timeout: 15_000 });
+      await viewer.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
       // The token counted (a guest without one is an editor in development mode)...
       await viewer.locator("#status", { hasText: "viewer (read-only)" }).waitFor({ timeout: 10_000 });
       // ...and is gone from the address bar and this entry of the history.

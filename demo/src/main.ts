@@ -1,4 +1,4 @@
-import { Room, type Conflict, type ConnectionState, type ConversationInfo, type MessageInfo, type ParticipantInfo } from "confab";
+import { Room, type Conflict, type ConnectionStatus, type ConversationInfo, type MessageInfo, type ParticipantInfo } from "confab-rooms";
 import "./style.css";
 
 const CONVERSATION = "main";
@@ -91,17 +91,17 @@ function showError(message: string | null) {
   errorEl.textContent = message ?? "";
 }
 
-function renderStatus(state: ConnectionState) {
-  statusEl.dataset.state = state;
+function renderStatus(status: ConnectionStatus) {
+  statusEl.dataset.status = status;
   const role = room.readOnly ? ` · ${room.role} (read-only)` : "";
   const unsaved = room.unacked > 0 ? " · saving…" : "";
-  statusEl.textContent = `${state}${role}${unsaved}`;
+  statusEl.textContent = `${status}${role}${unsaved}`;
   statusEl.title = room.unacked > 0 ? `${room.unacked} change(s) not yet stored by the room` : "every change is stored";
   const doc = document.getElementById("doc") as HTMLTextAreaElement | null;
   if (doc) doc.readOnly = room.readOnly;
 }
-room.on("session", () => renderStatus(room.state));
-room.on("saved", () => renderStatus(room.state));
+room.on("session", () => renderStatus(room.status));
+room.on("saved", () => renderStatus(room.status));
 room.on("token-expired", () => {
   sessionStorage.removeItem(tokenKey);
   showError("Your room token expired: open the room's link with a fresh ?token= to rejoin.");
@@ -109,20 +109,20 @@ room.on("token-expired", () => {
 
 /** The conversation in front: the view's active tab (shared while synced). */
 function activeConversation(): string {
-  const { view } = room.view();
-  const known = new Set(room.conversations().map((c) => c.id));
+  const { view } = room.views.get();
+  const known = new Set(room.chat.conversations().map((c) => c.id));
   return view.activeTab && known.has(view.activeTab) ? view.activeTab : CONVERSATION;
 }
 
 function openTabs(): string[] {
-  const { view } = room.view();
-  const known = new Set(room.conversations().map((c) => c.id));
+  const { view } = room.views.get();
+  const known = new Set(room.chat.conversations().map((c) => c.id));
   const tabs = view.tabs.filter((t) => known.has(t));
   return tabs.includes(CONVERSATION) ? tabs : [CONVERSATION, ...tabs];
 }
 
 function renderTabs() {
-  const conversations = new Map<string, ConversationInfo>(room.conversations().map((c) => [c.id, c]));
+  const conversations = new Map<string, ConversationInfo>(room.chat.conversations().map((c) => [c.id, c]));
   const active = activeConversation();
   tabsEl.replaceChildren(
     ...openTabs().map((id) => {
@@ -132,7 +132,7 @@ function renderTabs() {
       tab.dataset.id = id;
       tab.ariaSelected = String(id === active);
       tab.textContent = conversations.get(id)?.title ?? id;
-      tab.addEventListener("click", () => guard(() => room.setView({ tabs: openTabs(), activeTab: id })));
+      tab.addEventListener("click", () => guard(() => room.views.set({ tabs: openTabs(), activeTab: id })));
       return tab;
     }),
   );
@@ -147,20 +147,20 @@ function renderTabs() {
 mergeButton.addEventListener("click", () =>
   guard(() => {
     const branch = activeConversation();
-    const info = room.conversations().find((c) => c.id === branch);
+    const info = room.chat.conversations().find((c) => c.id === branch);
     if (!info?.forkOf) return;
-    const own = room.messages(branch).filter((m) => m.conversation === branch);
+    const own = room.chat.messages(branch).filter((m) => m.conversation === branch);
     const summary = own.at(-1)?.text ?? "No new messages";
-    room.mergeBranch(branch, own.map((m) => m.id), { summary, keyFindings: own.map((m) => m.text) });
-    room.setView({ tabs: openTabs(), activeTab: info.forkOf.conversation });
+    room.chat.merge(branch, own.map((m) => m.id), { summary, keyFindings: own.map((m) => m.text) });
+    room.views.set({ tabs: openTabs(), activeTab: info.forkOf.conversation });
   }),
 );
 
 function renderSync() {
-  const { sync } = room.view();
-  const partners = room.syncPartners();
+  const { sync } = room.views.get();
+  const partners = room.views.partners();
   if (sync) {
-    const names = new Map(room.participants().map((p) => [p.id, p.name]));
+    const names = new Map(room.presence.participants().map((p) => [p.id, p.name]));
     const others = sync.members.filter((m) => m !== userId).map((m) => names.get(m) ?? m);
     syncState.textContent = `Synced with ${others.join(", ")}: same tabs and layout.`;
   } else {
@@ -183,16 +183,16 @@ function renderSync() {
 syncButton.addEventListener("click", () =>
   guard(() => {
     if (!syncPartner.value) return;
-    room.setView({ tabs: openTabs(), activeTab: activeConversation() });
-    room.startSync(syncPartner.value);
+    room.views.set({ tabs: openTabs(), activeTab: activeConversation() });
+    room.views.startSync(syncPartner.value);
   }),
 );
-detachButton.addEventListener("click", () => guard(() => room.stopSync()));
+detachButton.addEventListener("click", () => guard(() => room.views.stopSync()));
 
 function renderMessages() {
   let msgs: MessageInfo[] = [];
   try {
-    msgs = room.messages(activeConversation());
+    msgs = room.chat.messages(activeConversation());
   } catch {
     // The conversation appears once the room has synced.
   }
@@ -247,7 +247,7 @@ function renderMessage(m: MessageInfo): HTMLLIElement {
     stop.className = "stop";
     stop.type = "button";
     stop.textContent = "Stop";
-    stop.addEventListener("click", () => guard(() => room.stopTurn(m.id)));
+    stop.addEventListener("click", () => guard(() => room.chat.stopTurn(m.id)));
     li.append(stop);
   }
   const helpful = m.reactions.filter((r) => r.kind === "helpful");
@@ -258,7 +258,7 @@ function renderMessage(m: MessageInfo): HTMLLIElement {
   react.ariaPressed = String(mine);
   react.title = helpful.map((r) => r.by.name).join(", ") || "Mark as helpful";
   react.textContent = helpful.length ? `helpful · ${helpful.length}` : "helpful";
-  react.addEventListener("click", () => guard(() => (mine ? room.unreact(m.id, "helpful") : room.react(m.id, "helpful"))));
+  react.addEventListener("click", () => guard(() => (mine ? room.chat.unreact(m.id, "helpful") : room.chat.react(m.id, "helpful"))));
   const branch = document.createElement("button");
   branch.type = "button";
   branch.className = "branch";
@@ -267,8 +267,8 @@ function renderMessage(m: MessageInfo): HTMLLIElement {
   branch.addEventListener("click", () =>
     guard(() => {
       const from = activeConversation();
-      const id = room.forkConversation(from, m.id, `Branch: ${m.text.slice(0, 24) || "untitled"}`);
-      room.setView({ tabs: [...openTabs(), id], activeTab: id });
+      const id = room.chat.fork(from, m.id, `Branch: ${m.text.slice(0, 24) || "untitled"}`);
+      room.views.set({ tabs: [...openTabs(), id], activeTab: id });
     }),
   );
   li.append(react, branch);
@@ -287,7 +287,7 @@ function guard(action: () => void) {
 function renderDocument() {
   let text = "";
   try {
-    text = room.documentText(DOCUMENT);
+    text = room.docs.text(DOCUMENT);
   } catch {
     return;
   }
@@ -301,7 +301,7 @@ function renderDocument() {
 }
 
 function renderPeers() {
-  const people = room.presence();
+  const people = room.presence.list();
   peersEl.replaceChildren(
     ...people.map((p) => {
       const li = document.createElement("li");
@@ -320,7 +320,7 @@ function renderPeers() {
       return li;
     }),
   );
-  const typing = room.typingIn(activeConversation()).map((p) => p.name);
+  const typing = room.presence.typingIn(activeConversation()).map((p) => p.name);
   typingEl.textContent = typing.length ? `${typing.join(", ")} ${typing.length === 1 ? "is" : "are"} typing…` : "";
 }
 
@@ -328,7 +328,7 @@ function renderPeers() {
 let shownVersion: string | null = null;
 
 function renderVersions() {
-  const versions = room.versions();
+  const versions = room.history.versions();
   versionsEl.replaceChildren(
     ...versions.map((v) => {
       const li = document.createElement("li");
@@ -350,7 +350,7 @@ function renderVersions() {
       restore.type = "button";
       restore.className = "restore";
       restore.textContent = "restore";
-      restore.addEventListener("click", () => guard(() => room.restoreVersion(v.id)));
+      restore.addEventListener("click", () => guard(() => room.history.restore(v.id)));
       li.append(name, meta, diff, restore);
       return li;
     }),
@@ -363,7 +363,7 @@ function renderDiff() {
   if (!shownVersion) return;
   let spans;
   try {
-    spans = room.diffVersions(DOCUMENT, shownVersion);
+    spans = room.history.diff(DOCUMENT, shownVersion);
   } catch (err) {
     diffEl.textContent = err instanceof Error ? err.message : String(err);
     return;
@@ -385,15 +385,15 @@ function renderDiff() {
 versionForm.addEventListener("submit", (e) => {
   e.preventDefault();
   guard(() => {
-    room.createVersion(versionName.value.trim() || `Version ${room.versions().length + 1}`);
+    room.history.createVersion(versionName.value.trim() || `Version ${room.history.versions().length + 1}`);
     versionName.value = "";
   });
 });
 
 // Shared AI context (curated by the context owner) beside this person's private one.
 function renderContext() {
-  const entries = [...room.sharedContext().filter((e) => e.status !== "retired"), ...room.privateContext()];
-  const owner = room.contextOwner();
+  const entries = [...room.context.shared().filter((e) => e.status !== "retired"), ...room.context.private()];
+  const owner = room.context.owner();
   const curator = !owner || owner === userId;
   contextEl.replaceChildren(
     ...entries.map((entry) => {
@@ -416,9 +416,9 @@ function renderContext() {
         li.append(" ", b);
       };
       if (entry.private) {
-        button("share", () => room.sharePrivateContext(entry.id));
+        button("share", () => room.context.sharePrivate(entry.id));
       } else if (curator && (entry.status === "proposed" || entry.status === "stale")) {
-        button("accept", () => room.acceptContext(entry.id));
+        button("accept", () => room.context.accept(entry.id));
       }
       return li;
     }),
@@ -430,8 +430,8 @@ function addContext(share: boolean) {
   if (!text) return;
   guard(() => {
     const draft = { kind: contextKind.value as "decision", text, refs: [`doc:${DOCUMENT}`] };
-    if (share) room.proposeContext(draft);
-    else room.addPrivateContext(draft);
+    if (share) room.context.propose(draft);
+    else room.context.addPrivate(draft);
     contextText.value = "";
     renderContext();
   });
@@ -444,7 +444,7 @@ contextForm.addEventListener("submit", (e) => {
 contextPrivate.addEventListener("click", () => addContext(false));
 handoffButton.addEventListener("click", () => {
   handoffText.hidden = !handoffText.hidden;
-  handoffText.textContent = room.handoffMarkdown();
+  handoffText.textContent = room.context.handoffMarkdown();
 });
 
 // Author colours: distinct colours handed out in the order authors are first seen in
@@ -466,7 +466,7 @@ function renderAuthors() {
   if (!showAuthors.checked) return;
   let spans;
   try {
-    spans = room.blame(DOCUMENT);
+    spans = room.history.blame(DOCUMENT);
   } catch {
     authorsEl.textContent = "";
     return;
@@ -488,12 +488,12 @@ showAuthors.addEventListener("change", renderAuthors);
 // Conflicts: concurrent edits the CRDT merged silently, each side with its author.
 function describe(c: Conflict): string {
   if (c.kind === "field") return `${c.field?.split("/").pop() ?? "field"} set two ways`;
-  if (c.kind === "stale") return c.held ? "suggestion from an old version" : "written over newer changes";
+  if (c.kind === "stale") return c.held ? "held: written from an old version" : "written over newer changes";
   return `both changed “${c.before || "the same spot"}”`;
 }
 
 function renderConflicts() {
-  const list = room.conflicts();
+  const list = room.conflicts.list();
   const open = list.filter((c) => c.status !== "resolved");
   conflictCount.hidden = open.length === 0;
   conflictCount.textContent = String(open.length);
@@ -545,25 +545,25 @@ function conflictActions(c: Conflict): HTMLDivElement {
     actions.append(b);
   };
   if (c.held) {
-    button("Accept suggestion", () => room.acceptSuggestion(c.id));
-    button("Reject", () => room.rejectSuggestion(c.id));
+    button("Accept held write", () => room.conflicts.acceptHeld(c.id));
+    button("Reject", () => room.conflicts.rejectHeld(c.id));
     return actions;
   }
   const mine = c.sides.findIndex((s) => s.author?.id === userId);
   if (mine >= 0) {
-    button("Keep mine", () => room.resolveConflict(c.id, "mine"));
-    button("Keep theirs", () => room.resolveConflict(c.id, "theirs"));
+    button("Keep mine", () => room.conflicts.resolve(c.id, "mine"));
+    button("Keep theirs", () => room.conflicts.resolve(c.id, "theirs"));
   } else {
-    c.sides.forEach((s, i) => button(`Keep ${s.author?.name ?? `side ${i + 1}`}'s`, () => room.resolveConflict(c.id, "side", { side: i })));
+    c.sides.forEach((s, i) => button(`Keep ${s.author?.name ?? `side ${i + 1}`}'s`, () => room.conflicts.resolve(c.id, "side", { side: i })));
   }
-  button("Keep both", () => room.resolveConflict(c.id, "both"));
+  button("Keep both", () => room.conflicts.resolve(c.id, "both"));
   button("Edit…", () => {
     const text = prompt("Merged text", c.current);
-    if (text !== null) room.resolveConflict(c.id, "manual", { text });
+    if (text !== null) room.conflicts.resolve(c.id, "manual", { text });
   });
   if (c.status !== "awaiting-agent") {
     button("Ask the agent", () => {
-      room.resolveConflict(c.id, "agent");
+      room.conflicts.resolve(c.id, "agent");
       void agentResolves(c.id);
     });
   }
@@ -610,15 +610,15 @@ async function* paced(words: string[], ms: number) {
 async function askAgent() {
   const conversation = activeConversation();
   const agentRoom = await demoAgent();
-  const question = room.messages(conversation).filter((m) => m.author.kind === "person").at(-1)?.text;
+  const question = room.chat.messages(conversation).filter((m) => m.author.kind === "person").at(-1)?.text;
   const answer = question
     ? `You asked: “${question}”. Here is how I would go about it: first, agree on what done looks like; then split the work so each of you owns one part; write the decisions down in the shared notes as you go; and check back here before merging anything.`
     : "Hello! Post a question and ask me again: I will stream my answer into this conversation for everyone in the room.";
-  agentRoom.setActivity(`answering in ${conversation}`);
+  agentRoom.presence.setActivity(`answering in ${conversation}`);
   try {
-    await agentRoom.streamTurn(conversation, paced(answer.split(/(?<= )/), 70));
+    await agentRoom.chat.streamTurn(conversation, paced(answer.split(/(?<= )/), 70));
   } finally {
-    agentRoom.setActivity(null);
+    agentRoom.presence.setActivity(null);
   }
 }
 
@@ -635,7 +635,7 @@ async function demoAgent(): Promise<Room> {
 // The scripted agent answers "ask the agent": it keeps both sides, joined with " / ".
 async function agentResolves(id: string) {
   const agent = await demoAgent();
-  const conflict = agent.conflicts().find((c) => c.id === id);
+  const conflict = agent.conflicts.list().find((c) => c.id === id);
   if (!conflict || conflict.status === "resolved") return;
   const [x = "", y = ""] = conflict.sides.map((s) => s.inserted);
   let text = `${x} / ${y}`;
@@ -644,11 +644,11 @@ async function agentResolves(id: string) {
     const glued = [x + y, y + x].find((g) => g && conflict.current.includes(g));
     text = glued ? conflict.current.replace(glued, `${x} / ${y}`) : conflict.current;
   }
-  agent.setActivity("resolving a conflict");
+  agent.presence.setActivity("resolving a conflict");
   try {
-    agent.resolveConflict(id, "manual", { text });
+    agent.conflicts.resolve(id, "manual", { text });
   } finally {
-    agent.setActivity(null);
+    agent.presence.setActivity(null);
   }
 }
 
@@ -660,13 +660,13 @@ askAgentButton.addEventListener("click", () => {
 });
 
 room.on("status", (e) => {
-  renderStatus(e.state);
-  if (e.state === "synced") {
+  renderStatus(e.status);
+  if (e.status === "synced") {
     showError(null);
     // A viewer or reviewer writes nothing: it reads what the room has.
     if (!room.readOnly) {
-      room.ensureConversation(CONVERSATION, "Main");
-      room.ensureDocument(DOCUMENT, "Notes");
+      room.chat.ensureConversation("Main", CONVERSATION);
+      room.docs.ensure("Notes", DOCUMENT);
     }
     renderAll();
   }
@@ -676,13 +676,13 @@ room.on("presence", () => {
   renderPeers();
   renderSync();
 });
-room.on("error", (e) => showError(e.message));
+room.on("error", (e) => showError(`${e.error.message} (${e.error.code})`));
 
 let typingTimer: ReturnType<typeof setTimeout> | undefined;
 function typing() {
-  room.setTyping(activeConversation());
+  room.presence.setTyping(activeConversation());
   clearTimeout(typingTimer);
-  typingTimer = setTimeout(() => room.setTyping(null), 3000);
+  typingTimer = setTimeout(() => room.presence.setTyping(null), 3000);
 }
 
 chatForm.addEventListener("submit", (e) => {
@@ -690,9 +690,9 @@ chatForm.addEventListener("submit", (e) => {
   const text = chatInput.value.trim();
   if (!text) return;
   try {
-    room.ensureConversation(CONVERSATION, "Main");
-    room.postMessage(activeConversation(), text);
-    room.setTyping(null);
+    room.chat.ensureConversation("Main", CONVERSATION);
+    room.chat.post(activeConversation(), text);
+    room.presence.setTyping(null);
     chatInput.value = "";
     showError(null);
   } catch (err) {
@@ -713,7 +713,7 @@ function applyInput() {
   const after = docEl.value;
   const prev = beforeInput;
   beforeInput = undefined;
-  const current = room.documentText(DOCUMENT);
+  const current = room.docs.text(DOCUMENT);
   if (prev && prev.text === current) {
     const caret = docEl.selectionStart;
     const start = Math.min(prev.start, caret);
@@ -724,18 +724,18 @@ function applyInput() {
       prev.text.slice(0, start) === after.slice(0, start) &&
       prev.text.slice(end) === after.slice(caret)
     ) {
-      room.replaceRange(DOCUMENT, start, end - start, after.slice(start, caret));
+      room.docs.replaceRange(DOCUMENT, start, end - start, after.slice(start, caret));
       return;
     }
   }
-  room.replaceText(DOCUMENT, after);
+  room.docs.setText(DOCUMENT, after);
 }
 
 docEl.addEventListener("input", () => {
   try {
-    room.ensureDocument(DOCUMENT, "Notes");
+    room.docs.ensure("Notes", DOCUMENT);
     applyInput();
-    room.setActivity("editing notes");
+    room.presence.setActivity("editing notes");
   } catch (err) {
     showError(err instanceof Error ? err.message : String(err));
   }
@@ -745,16 +745,16 @@ docEl.addEventListener("input", () => {
 document.addEventListener("selectionchange", () => {
   if (document.activeElement !== docEl) return;
   try {
-    room.setCursor(DOCUMENT, docEl.selectionStart, docEl.selectionEnd);
+    room.presence.setCursor(DOCUMENT, docEl.selectionStart, docEl.selectionEnd);
   } catch {
     // The document may not exist yet.
   }
 });
 docEl.addEventListener("blur", () => {
-  room.clearCursor();
-  room.setActivity(null);
+  room.presence.clearCursor();
+  room.presence.setActivity(null);
 });
-for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, () => room.noteInput(), { passive: true });
-renderStatus(room.state);
+for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, () => room.presence.noteInput(), { passive: true });
+renderStatus(room.status);
 renderAll();
 renderPeers();

@@ -68,13 +68,13 @@ const local = {
     const { init, Room } = await import("../../npm/dist/index.js");
     await init();
     const room = new Room({ url: "ws://127.0.0.1:9/rooms", room: "bench", user: { id: "bench", name: "Bench" } });
-    room.ensureDocument("d", "Bench");
+    room.docs.ensure("Bench", "d");
     const t0 = performance.now();
     for (const txn of trace.txns) {
-      for (const [pos, del, ins] of txn.patches) room.replaceRange("d", pos, del, ins);
+      for (const [pos, del, ins] of txn.patches) room.docs.replaceRange("d", pos, del, ins);
     }
     const ms = performance.now() - t0;
-    const ok = room.documentText("d") === trace.endContent;
+    const ok = room.docs.text("d") === trace.endContent;
     room.destroy();
     return { ms, ok };
   },

@@ -29,7 +29,7 @@ fn error_message(err: &JsValue) -> String {
 #[wasm_bindgen_test]
 fn local_edits_apply_at_once_offline() {
     let room = Room::new(options("local", "ws://127.0.0.1:9/rooms")).unwrap();
-    assert_eq!(room.state(), "offline");
+    assert_eq!(room.status(), "disconnected");
     assert_eq!(room.url(), "ws://127.0.0.1:9/rooms/local?protocol=confab");
     let doc = room.create_document("Notes", Some("notes".into())).unwrap();
     room.insert_text(&doc, 0, "hello 😀").unwrap();
@@ -51,21 +51,52 @@ fn local_edits_apply_at_once_offline() {
 #[wasm_bindgen_test]
 fn bad_calls_throw_errors_that_name_the_problem() {
     let room = Room::new(options("errors", "ws://127.0.0.1:9/rooms")).unwrap();
-    room.ensure_document("d", "D").unwrap();
+    room.ensure_document("D", "d").unwrap();
     let err = room.insert_text("d", 5, "x").unwrap_err();
     assert!(err.is_instance_of::<js_sys::RangeError>());
+    assert_eq!(field(&err, "code"), "out_of_range");
     assert!(error_message(&err).contains("outside `d` of length 0"));
     let err = room.insert_text("missing", 0, "x").unwrap_err();
+    assert_eq!(field(&err, "code"), "not_found");
     assert_eq!(error_message(&err), "unknown document `missing`");
     let err = room
         .post_message("c", "x", Some("wizard".into()))
         .unwrap_err();
+    assert_eq!(field(&err, "code"), "invalid_argument");
     assert!(error_message(&err).contains("wizard"));
     let err = Room::new(JsValue::from_str("nope")).err().unwrap();
     assert!(err.is_instance_of::<js_sys::TypeError>());
+    assert_eq!(field(&err, "code"), "invalid_argument");
     assert!(error_message(&err).starts_with("invalid room options"));
     let err = room.set_presence(JsValue::from(3)).unwrap_err();
     assert!(error_message(&err).contains("invalid presence"));
+    assert!(
+        field(&err, "code").is_string(),
+        "every error carries a code"
+    );
+    let err = room.set_stale_policy("d", "suggest").unwrap_err();
+    assert_eq!(field(&err, "code"), "invalid_argument");
+    room.set_stale_policy("d", "hold").unwrap();
+}
+
+/// `setText` replaces the whole text through core's smallest single edit: the text
+/// around the change keeps its authorship, and a surrogate pair is never split.
+#[wasm_bindgen_test]
+fn set_text_replaces_the_whole_text_by_the_smallest_edit() {
+    let room = Room::new(options("set-text", "ws://127.0.0.1:9/rooms")).unwrap();
+    room.ensure_document("D", "d").unwrap();
+    room.set_text("d", "hello world").unwrap();
+    assert_eq!(room.document_text("d").unwrap(), "hello world");
+    room.set_text("d", "hello brave world").unwrap();
+    assert_eq!(room.document_text("d").unwrap(), "hello brave world");
+    room.set_text("d", "hello 😀 world").unwrap();
+    assert_eq!(room.document_text("d").unwrap(), "hello 😀 world");
+    room.set_text("d", "hello 😁 world").unwrap();
+    assert_eq!(room.document_text("d").unwrap(), "hello 😁 world");
+    room.set_text("d", "").unwrap();
+    assert_eq!(room.document_text("d").unwrap(), "");
+    let err = room.set_text("missing", "x").unwrap_err();
+    assert_eq!(field(&err, "code"), "not_found");
 }
 
 #[wasm_bindgen_test]
@@ -147,9 +178,10 @@ async fn unreachable_edge_reports_state() {
     let listener = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
         let kind = Reflect::get(&e, &"type".into()).unwrap();
         let detail = if kind == "status" {
-            Reflect::get(&e, &"state".into()).unwrap()
+            Reflect::get(&e, &"status".into()).unwrap()
         } else {
-            Reflect::get(&e, &"message".into()).unwrap_or(JsValue::NULL)
+            let error = Reflect::get(&e, &"error".into()).unwrap_or(JsValue::NULL);
+            Reflect::get(&error, &"message".into()).unwrap_or(JsValue::NULL)
         };
         sink.push(&detail);
     });
@@ -159,7 +191,7 @@ async fn unreachable_edge_reports_state() {
         .map(|v| v.is_function())
         .unwrap_or(false);
     for _ in 0..100 {
-        if seen.includes(&"reconnecting".into(), 0) || seen.includes(&"offline".into(), 0) {
+        if seen.includes(&"reconnecting".into(), 0) || seen.includes(&"disconnected".into(), 0) {
             break;
         }
         sleep(50).await;
@@ -168,7 +200,7 @@ async fn unreachable_edge_reports_state() {
     if has_ws {
         assert_eq!(events[0], "connecting", "{events:?}");
         assert!(events.contains(&"reconnecting".to_owned()), "{events:?}");
-        assert_eq!(room.state(), "reconnecting");
+        assert_eq!(room.status(), "reconnecting");
     } else {
         assert!(
             events.iter().any(|e| e.contains("no WebSocket")),
@@ -176,7 +208,7 @@ async fn unreachable_edge_reports_state() {
         );
     }
     room.destroy();
-    assert_eq!(room.state(), "offline");
+    assert_eq!(room.status(), "disconnected");
 }
 
 /// Edits made offline are not saved: `unacked` counts them, a `saved` event says so, and
@@ -193,7 +225,7 @@ async fn offline_edits_count_as_unsaved() {
     });
     room.set_listener(Some(listener.as_ref().unchecked_ref::<Function>().clone()));
     assert_eq!(room.unacked(), 0, "nothing written yet");
-    room.ensure_document("d", "D").unwrap();
+    room.ensure_document("D", "d").unwrap();
     let first = room.unacked();
     assert!(first > 0, "never connected: the edit is not stored");
     room.insert_text("d", 0, "offline").unwrap();
@@ -227,7 +259,7 @@ fn field(value: &JsValue, key: &str) -> JsValue {
 #[wasm_bindgen_test]
 async fn agent_turns_stream_in_batches_and_stop() {
     let room = Room::new(options("turns", "ws://127.0.0.1:9/rooms")).unwrap();
-    room.ensure_conversation("main", "Main").unwrap();
+    room.ensure_conversation("Main", "main").unwrap();
     let turn = room.open_turn("main", None).unwrap();
     for token in ["Hel", "lo"] {
         room.append_turn(&turn, token).unwrap();
@@ -283,7 +315,7 @@ fn views_context_and_versions_from_wasm() {
     let err = room.propose_context(draft.into()).unwrap_err();
     assert!(error_message(&err).contains("wizardry"));
     // Versions.
-    room.ensure_document("d", "D").unwrap();
+    room.ensure_document("D", "d").unwrap();
     room.insert_text("d", 0, "v1").unwrap();
     let v1 = room.create_version("one").unwrap();
     room.delete_text("d", 1, 1).unwrap();
@@ -306,7 +338,7 @@ fn views_context_and_versions_from_wasm() {
 #[wasm_bindgen_test]
 fn structured_presence_from_wasm() {
     let room = Room::new(options("presence2", "ws://127.0.0.1:9/rooms")).unwrap();
-    room.ensure_document("d", "D").unwrap();
+    room.ensure_document("D", "d").unwrap();
     room.insert_text("d", 0, "hello").unwrap();
     room.set_activity(Some("reviewing d".into())).unwrap();
     room.set_typing(Some("main".into())).unwrap();

@@ -1,0 +1,93 @@
+import type { BasedWrite, DocumentInfo, DocumentRead, Granularity, StalePolicy } from "../wasm/confab_wasm.js";
+import type { Handle } from "./handle.js";
+
+/**
+ * Shared documents. Offsets are JavaScript string indices (UTF-16 code units); an
+ * offset inside a surrogate pair or past the end throws `out_of_range`.
+ */
+export class Docs {
+  readonly #h: Handle;
+
+  /** @internal */
+  constructor(handle: Handle) {
+    this.#h = handle;
+  }
+
+  /** Every shared document, oldest first. */
+  list(): DocumentInfo[] {
+    return this.#h.call((w) => w.documents());
+  }
+
+  /** Create a document (with this id, or a fresh one); returns its id. */
+  create(title: string, id?: string): string {
+    return this.#h.call((w) => w.createDocument(title, id));
+  }
+
+  /** Create document `id` unless it exists (the same argument order as {@link create}). */
+  ensure(title: string, id: string): void {
+    this.#h.call((w) => w.ensureDocument(title, id));
+  }
+
+  /** A document's text. */
+  text(id: string): string {
+    return this.#h.call((w) => w.documentText(id));
+  }
+
+  /** Rename a document (concurrent renames are kept as a conflict with both titles). */
+  setTitle(id: string, title: string): void {
+    this.#h.call((w) => w.setDocumentTitle(id, title));
+  }
+
+  /** Insert `text` at `index`. */
+  insert(id: string, index: number, text: string): void {
+    this.#h.call((w) => w.insertText(id, index, text));
+  }
+
+  /** Delete `length` characters at `index`. */
+  delete(id: string, index: number, length: number): void {
+    this.#h.call((w) => w.deleteText(id, index, length));
+  }
+
+  /** Replace the range `index..index+length` with `text`, as one change. */
+  replaceRange(id: string, index: number, length: number, text: string): void {
+    this.#h.call((w) => w.replaceRange(id, index, length, text));
+  }
+
+  /**
+   * Replace the whole text with `next`, as the smallest single edit (the common prefix
+   * and suffix are kept, with their authorship): what a `<textarea>` binding needs.
+   */
+  setText(id: string, next: string): void {
+    this.#h.call((w) => w.setText(id, next));
+  }
+
+  /** A document's text and the version it was read at (pass `base` to {@link writeBased}). */
+  read(id: string): DocumentRead {
+    return this.#h.call((w) => w.readDocument(id));
+  }
+
+  /**
+   * Replace `start..end` of the text *as read* at `base` with `text`. The range is
+   * mapped onto the current text; if someone else changed it since, the write is held
+   * for a person to accept or reject (policy `"hold"`, the default; see
+   * `room.conflicts.acceptHeld`) or applied with a conflict record (`"apply"`).
+   */
+  writeBased(id: string, start: number, end: number, text: string, base: Uint8Array): BasedWrite {
+    return this.#h.call((w) => w.writeBased(id, start, end, text, base));
+  }
+
+  /** How close concurrent changes to a document must be to conflict (default `"word"`). */
+  setGranularity(id: string, granularity: Granularity): void {
+    this.#h.call((w) => w.setGranularity(id, granularity));
+  }
+
+  /** What a write from a stale base does to a document (default `"hold"`). */
+  setStalePolicy(id: string, policy: StalePolicy): void {
+    this.#h.call((w) => w.setStalePolicy(id, policy));
+  }
+
+  /** Agents: attribute the next edits to `turn` (and `model`); call with nothing to stop. */
+  actFor(turn?: string, model?: string): void {
+    this.#h.call((w) => w.actFor(turn, model));
+  }
+}

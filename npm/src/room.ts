@@ -1,0 +1,349 @@
+/**
+ * A live Confab room: connection and lifecycle here; the room's content in its parts
+ * (`chat`, `docs`, `presence`, `context`, `history`, `locks`, `conflicts`, `views`).
+ *
+ * @module
+ */
+import initWasm, { initSync, Room as WasmRoom } from "../wasm/confab_wasm.js";
+import type {
+  ConnectionStatus,
+  RoomEvent as WasmRoomEvent,
+  RoomOptions,
+  SessionInfo,
+} from "../wasm/confab_wasm.js";
+import { Chat } from "./chat.js";
+import { Conflicts } from "./conflicts.js";
+import { Context } from "./context.js";
+import { Docs } from "./docs.js";
+import { ConfabError, DestroyedError, TimeoutError, toConfabError } from "./errors.js";
+import { Handle } from "./handle.js";
+import { History } from "./history.js";
+import { Locks } from "./locks.js";
+import { Presence } from "./presence.js";
+import type { Requests } from "./requests.js";
+import { Views } from "./views.js";
+
+/** What a room reports: `room.on(type, listener)`. Errors are {@link ConfabError}s. */
+export type RoomEvent = Exclude<WasmRoomEvent, { type: "error" }> | { type: "error"; error: ConfabError };
+/** An event's type. */
+export type RoomEventType = RoomEvent["type"];
+/** The event of one type. */
+export type RoomEventOf<T extends RoomEventType> = Extract<RoomEvent, { type: T }>;
+
+let loading: Promise<void> | undefined;
+let loaded = false;
+let defaultWebSocket: unknown;
+
+interface NodeLike {
+  process?: { versions?: { node?: string } };
+  window?: unknown;
+  WebSocket?: unknown;
+}
+
+/**
+ * Load the WebAssembly module. Called by {@link Room.open}; call it yourself before
+ * `new Room(...)`. Safe to call many times.
+ */
+export function init(): Promise<void> {
+  loading ??= (async () => {
+    const g = globalThis as NodeLike;
+    const wasmUrl = new URL("../wasm/confab_wasm_bg.wasm", import.meta.url);
+    if (g.process?.versions?.node && g.window === undefined) {
+      // Node: read the module from disk; use the `ws` package when the runtime has no
+      // WebSocket of its own (Node 20).
+      const fsModule = "node:fs/promises";
+      const { readFile } = (await import(/* @vite-ignore */ fsModule)) as {
+        readFile(path: URL): Promise<Uint8Array>;
+      };
+      initSync({ module: await readFile(wasmUrl) });
+      if (typeof g.WebSocket !== "function") {
+        const wsModule = "ws";
+        defaultWebSocket = await import(/* @vite-ignore */ wsModule).then(
+          (m: { default?: unknown; WebSocket?: unknown }) => m.WebSocket ?? m.default,
+          () => undefined,
+        );
+      }
+    } else {
+      await initWasm({ module_or_path: wasmUrl });
+    }
+    loaded = true;
+  })();
+  return loading;
+}
+
+type Listener<E> = (event: E) => void;
+
+/** A request's arguments: none for an operation that takes none. */
+export type RequestArgs<K extends keyof Requests> = Requests[K]["args"] extends void
+  ? [args?: undefined]
+  : [args: Requests[K]["args"]];
+
+/**
+ * A live Confab room. Local edits apply at once and are sent when connected; remote
+ * edits merge as they arrive; the connection reconnects with backoff on its own.
+ *
+ * Every promise it hands out settles. Requests (`request`, `locks.*`) reject when the
+ * connection they were sent on goes: `disconnected`, `token_changed`, `destroyed`, or
+ * `connection_lost` when the socket drops (the room reconnects by itself; send again).
+ * The waits (`whenSynced`, `whenStatus`, `whenSaved`) outlive automatic reconnects —
+ * that is what they wait through — and reject on `disconnect()` (`disconnected`),
+ * `setToken()` (`token_changed`), `destroy()` (`destroyed`) or their timeout (`timeout`).
+ */
+export class Room implements Disposable {
+  /** Conversations, messages, agent turns, reactions and branches. */
+  readonly chat: Chat;
+  /** Shared documents and their text. */
+  readonly docs: Docs;
+  /** Who is here and what they are doing. */
+  readonly presence: Presence;
+  /** The shared and private AI context, announcements, questions, handoffs. */
+  readonly context: Context;
+  /** Versions, diffs, restore and blame. */
+  readonly history: History;
+  /** Leases with fencing tokens. */
+  readonly locks: Locks;
+  /** Conflicts and held writes. */
+  readonly conflicts: Conflicts;
+  /** Your view, and following one with a teammate. */
+  readonly views: Views;
+
+  readonly #handle: Handle;
+  readonly #listeners = new Map<RoomEventType, Set<Listener<never>>>();
+  /** Rejects each wait still pending (`whenSaved`, `whenStatus`). */
+  readonly #waiting = new Set<(err?: ConfabError) => void>();
+
+  /** Join `options.room` and start connecting. Loads the WebAssembly module first. */
+  static async open(options: RoomOptions): Promise<Room> {
+    await init();
+    const room = new Room(options);
+    room.connect();
+    return room;
+  }
+
+  /** Create an offline room client; requires {@link init} to have completed. */
+  constructor(options: RoomOptions) {
+    if (!loaded) {
+      throw new ConfabError(
+        "not_initialised",
+        "confab-rooms is not initialised: `await init()` (or use `await Room.open(...)`) first",
+      );
+    }
+    const withSocket =
+      options.WebSocket === undefined && defaultWebSocket !== undefined
+        ? { ...options, WebSocket: defaultWebSocket }
+        : options;
+    const wasm = guardNew(() => new WasmRoom(withSocket));
+    this.#handle = new Handle(wasm);
+    wasm.setListener((event: WasmRoomEvent) => this.#dispatch(event));
+    const request = this.request.bind(this);
+    this.chat = new Chat(this.#handle);
+    this.docs = new Docs(this.#handle);
+    this.presence = new Presence(this.#handle);
+    this.context = new Context(this.#handle);
+    this.history = new History(this.#handle);
+    this.locks = new Locks(request);
+    this.conflicts = new Conflicts(this.#handle);
+    this.views = new Views(this.#handle);
+  }
+
+  #dispatch(raw: WasmRoomEvent): void {
+    const event: RoomEvent = raw.type === "error" ? { type: "error", error: toConfabError(raw.error) } : raw;
+    for (const listener of this.#listeners.get(event.type) ?? []) {
+      try {
+        (listener as Listener<RoomEvent>)(event);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  /** Listen to one kind of event; returns a function that stops listening. */
+  on<T extends RoomEventType>(type: T, listener: Listener<RoomEventOf<T>>): () => void {
+    this.#live();
+    let set = this.#listeners.get(type);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(type, set);
+    }
+    set.add(listener as Listener<never>);
+    return () => this.off(type, listener);
+  }
+
+  /** Stop listening. */
+  off<T extends RoomEventType>(type: T, listener: Listener<RoomEventOf<T>>): void {
+    this.#listeners.get(type)?.delete(listener as Listener<never>);
+  }
+
+  /** Connect, and keep reconnecting with backoff until {@link disconnect}. */
+  connect(): void {
+    this.#handle.call((w) => w.connect());
+  }
+
+  /**
+   * Leave: announce departure, close the socket, stop reconnecting. Pending requests
+   * and waits reject with `code` `"disconnected"`. Local edits keep working and are
+   * sent on the next {@link connect}.
+   */
+  disconnect(): void {
+    this.#handle.call((w) => w.disconnect());
+    this.#settleAll(new ConfabError("disconnected", "the room was disconnected before this settled"));
+  }
+
+  /**
+   * Disconnect and release the WebAssembly object. Everything pending rejects with a
+   * {@link DestroyedError} (`code` `"destroyed"`), and so does every later call. Safe to
+   * call twice.
+   */
+  destroy(): void {
+    const wasm = this.#handle.release();
+    if (!wasm) return;
+    wasm.destroy();
+    this.#settleAll(new DestroyedError("the room was destroyed before this settled"));
+    this.#listeners.clear();
+    wasm.free();
+  }
+
+  /** `using room = ...` destroys the room at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  /**
+   * Where the connection stands: `disconnected`, `connecting`, `connected` (open,
+   * syncing), `synced` or `reconnecting` (y-websocket's words where they apply).
+   */
+  get status(): ConnectionStatus {
+    return this.#handle.call((w) => w.status);
+  }
+
+  /** The URL this room connects to. */
+  get url(): string {
+    return this.#handle.call((w) => w.url);
+  }
+
+  /** The CRDT client id of this client's edits. */
+  get clientId(): number {
+    return this.#handle.call((w) => w.clientId);
+  }
+
+  /** This connection's role, once the room said it (see the `session` event). */
+  get role(): SessionInfo["role"] | undefined {
+    return this.#handle.call((w) => w.role);
+  }
+
+  /** True for viewers and reviewers: edits throw `read_only` before they are made (reviewers may still react). */
+  get readOnly(): boolean {
+    return this.#handle.call((w) => w.readOnly);
+  }
+
+  /**
+   * Local updates the room has not stored: sent and not yet acknowledged, or not yet
+   * sent (made offline, or before the room answered the handshake). 0 means every local
+   * edit is saved.
+   */
+  get unacked(): number {
+    return this.#handle.call((w) => w.unacked);
+  }
+
+  /** Resolve once the room is synced (at once if it already is). */
+  whenSynced(timeoutMs = 10_000): Promise<void> {
+    return this.whenStatus("synced", timeoutMs);
+  }
+
+  /** Resolve once the connection reaches `status` (at once if it is there). */
+  whenStatus(status: ConnectionStatus, timeoutMs = 10_000): Promise<void> {
+    if (!this.#handle.alive) return Promise.reject(new DestroyedError(`the room was destroyed: cannot wait for "${status}"`));
+    if (this.status === status) return Promise.resolve();
+    return this.#wait("status", (e) => e.status === status, timeoutMs, () =>
+      `room did not reach "${status}" within ${timeoutMs} ms (it is "${this.status}")`,
+    );
+  }
+
+  /**
+   * Resolve once the room has stored every local edit made so far. Edits made offline
+   * are not saved: this waits for the reconnect that sends them (and the room's
+   * acknowledgement), or rejects with a {@link TimeoutError} after `timeoutMs`.
+   */
+  whenSaved(timeoutMs = 10_000): Promise<void> {
+    if (!this.#handle.alive) return Promise.reject(new DestroyedError("the room was destroyed: cannot wait for a save"));
+    if (this.unacked === 0) return Promise.resolve();
+    return this.#wait("saved", (e) => e.unacked === 0, timeoutMs, () =>
+      `${this.unacked} update(s) not stored within ${timeoutMs} ms`,
+    );
+  }
+
+  /**
+   * Use a fresh token (after a `token-expired` event, or to change identity) and
+   * reconnect with it. Pending requests and waits reject with `code` `"token_changed"`.
+   */
+  setToken(token: string): void {
+    this.#live();
+    this.#settleAll(new ConfabError("token_changed", "the token changed before this settled; wait again"));
+    this.#handle.call((w) => w.setToken(token));
+  }
+
+  /**
+   * Ask the room's authority: any operation of the REST API, typed by {@link Requests}.
+   * Rejects with a {@link ConfabError} whose `code` names the refusal (`lock_held`,
+   * `forbidden`, ...) or why no answer will come (`not_connected`, `disconnected`,
+   * `connection_lost`, `token_changed`, `destroyed`).
+   */
+  request<K extends keyof Requests>(op: K, ...[args]: RequestArgs<K>): Promise<Requests[K]["result"]> {
+    let sent: Promise<unknown>;
+    try {
+      sent = this.#handle.call((w) => w.request(op, args ?? null));
+    } catch (err) {
+      return Promise.reject(toConfabError(err));
+    }
+    return sent.then(
+      (result) => result as Requests[K]["result"],
+      (err: unknown) => {
+        throw toConfabError(err);
+      },
+    );
+  }
+
+  #live(): void {
+    if (!this.#handle.alive) throw new DestroyedError("the room was destroyed: it takes no more calls");
+  }
+
+  #settleAll(err: ConfabError): void {
+    for (const settle of [...this.#waiting]) settle(err);
+  }
+
+  /**
+   * Settle once `done` accepts an event of `type`; reject with a {@link TimeoutError}
+   * after `timeoutMs`, or with the error {@link #settleAll} is given.
+   */
+  #wait<T extends RoomEventType>(
+    type: T,
+    done: (event: RoomEventOf<T>) => boolean,
+    timeoutMs: number,
+    timeoutMessage: () => string,
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const settle = (err?: ConfabError) => {
+        clearTimeout(timer);
+        off();
+        this.#waiting.delete(settle);
+        if (err) reject(err);
+        else resolve();
+      };
+      const timer = setTimeout(() => settle(new TimeoutError(timeoutMessage())), timeoutMs);
+      const off = this.on(type, (e) => {
+        if (done(e)) settle();
+      });
+      this.#waiting.add(settle);
+    });
+  }
+}
+
+function guardNew(make: () => WasmRoom): WasmRoom {
+  try {
+    return make();
+  } catch (err) {
+    throw toConfabError(err);
+  }
+}

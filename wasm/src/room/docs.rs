@@ -1,0 +1,163 @@
+//! Shared documents: text edits by range or whole text, based writes, titles, and how
+//! concurrent and stale writes are treated.
+
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use super::Room;
+use crate::errors::{js_error, to_js, type_error};
+use crate::{Granularity, StalePolicy};
+
+#[wasm_bindgen]
+impl Room {
+    /// Create a shared document; returns its id.
+    #[wasm_bindgen(js_name = createDocument)]
+    pub fn create_document(&self, title: &str, id: Option<String>) -> Result<String, JsValue> {
+        self.edit(|s, now| s.doc_mut().create_document(id.as_deref(), title, now))
+    }
+
+    /// Create the document `id` unless it exists (arguments in `createDocument`'s order:
+    /// title, then id).
+    #[wasm_bindgen(js_name = ensureDocument)]
+    pub fn ensure_document(&self, title: &str, id: &str) -> Result<(), JsValue> {
+        self.edit(|s, now| s.doc_mut().ensure_document(id, title, now))
+    }
+
+    /// Every shared document, oldest first.
+    #[wasm_bindgen(unchecked_return_type = "DocumentInfo[]")]
+    pub fn documents(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().session.doc().documents())
+    }
+
+    /// A document's text.
+    #[wasm_bindgen(js_name = documentText)]
+    pub fn document_text(&self, id: &str) -> Result<String, JsValue> {
+        self.inner
+            .borrow()
+            .session
+            .doc()
+            .document_text(id)
+            .map_err(js_error)
+    }
+
+    /// Rename a document (concurrent renames are kept as a conflict).
+    #[wasm_bindgen(js_name = setDocumentTitle)]
+    pub fn set_document_title(&self, id: &str, title: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.doc_mut().set_document_title(id, title))
+    }
+
+    /// Insert `text` at UTF-16 offset `index` (JavaScript string indices).
+    #[wasm_bindgen(js_name = insertText)]
+    pub fn insert_text(&self, id: &str, index: u32, text: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.doc_mut().insert_text(id, index, text))
+    }
+
+    /// Delete `length` UTF-16 code units at `index`.
+    #[wasm_bindgen(js_name = deleteText)]
+    pub fn delete_text(&self, id: &str, index: u32, length: u32) -> Result<(), JsValue> {
+        self.edit(|s, _| s.doc_mut().delete_text(id, index, length))
+    }
+
+    /// Replace a document's whole text with `next` by the smallest single edit (core
+    /// keeps the common prefix and suffix): what a `<textarea>` binding needs.
+    #[wasm_bindgen(js_name = setText)]
+    pub fn set_text(&self, id: &str, next: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.doc_mut().set_text(id, next))
+    }
+
+    /// Replace `length` UTF-16 code units at `index` with `text`, as one change.
+    #[wasm_bindgen(js_name = replaceRange)]
+    pub fn replace_range(
+        &self,
+        id: &str,
+        index: u32,
+        length: u32,
+        text: &str,
+    ) -> Result<(), JsValue> {
+        self.edit(|s, _| s.doc_mut().replace_text(id, index, length, text))
+    }
+
+    /// A document's text and the version it was read at, to declare as the base of a
+    /// later `writeBased`.
+    #[wasm_bindgen(js_name = readDocument, unchecked_return_type = "DocumentRead")]
+    pub fn read_document(&self, id: &str) -> Result<JsValue, JsValue> {
+        let read = self
+            .inner
+            .borrow()
+            .session
+            .doc()
+            .read_document(id)
+            .map_err(js_error)?;
+        let obj = js_sys::Object::new();
+        Reflect::set(&obj, &"text".into(), &read.text.as_str().into())?;
+        Reflect::set(
+            &obj,
+            &"base".into(),
+            &Uint8Array::from(read.base.as_slice()),
+        )?;
+        Ok(obj.into())
+    }
+
+    /// Replace `start..end` of the text as read at `base` with `text`. If others
+    /// changed that range since, the write is held for a person to decide or applied with a
+    /// conflict record, by the document's stale policy.
+    #[wasm_bindgen(js_name = writeBased, unchecked_return_type = "BasedWrite")]
+    pub fn write_based(
+        &self,
+        id: &str,
+        start: u32,
+        end: u32,
+        text: &str,
+        base: &[u8],
+    ) -> Result<JsValue, JsValue> {
+        let out = self.edit(|s, now| s.write_based(id, start, end, text, base, now))?;
+        to_js(&out)
+    }
+
+    /// Set how close concurrent changes to a document must be to conflict.
+    #[wasm_bindgen(js_name = setGranularity)]
+    pub fn set_granularity(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "Granularity")] granularity: &str,
+    ) -> Result<(), JsValue> {
+        let g = Granularity::parse(granularity).ok_or_else(|| {
+            type_error(&format!(
+                "unknown granularity `{granularity}`: use char, word or line"
+            ))
+        })?;
+        self.edit(|s, _| s.doc_mut().set_granularity(id, g))
+    }
+
+    /// Set what a stale write to a document does.
+    #[wasm_bindgen(js_name = setStalePolicy)]
+    pub fn set_stale_policy(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "StalePolicy")] policy: &str,
+    ) -> Result<(), JsValue> {
+        // "Suggestion" names a reviewer's held update (the room's `suggestion.*`
+        // operations); a stale write kept for a person to decide is "held".
+        let p = match policy {
+            "hold" => StalePolicy::Suggest,
+            "apply" => StalePolicy::Apply,
+            other => {
+                return Err(type_error(&format!(
+                    "unknown stale policy `{other}`: use hold or apply"
+                )))
+            }
+        };
+        self.edit(|s, _| s.doc_mut().set_stale_policy(id, p))
+    }
+
+    /// Agents: attribute the next edits to a turn (and model); call with no arguments
+    /// to stop.
+    #[wasm_bindgen(js_name = actFor)]
+    pub fn act_for(&self, turn: Option<String>, model: Option<String>) {
+        self.inner
+            .borrow_mut()
+            .session
+            .doc_mut()
+            .act_for(turn.as_deref(), model.as_deref());
+    }
+}
