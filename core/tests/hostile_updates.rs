@@ -237,7 +237,7 @@ fn gc_structs_for_the_rooms_own_client_are_refused_and_the_room_still_loads() {
     let server = Actor::server();
     scene
         .room
-        .handle_op(
+        .request(
             &server,
             "message.post",
             serde_json::json!({"conversation": "main", "text": "from REST"}),

@@ -17,7 +17,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("doc", &[]),
     ("model", &["doc"]),
     ("conflict", &["doc", "model"]),
-    ("authority", &["doc", "model"]),
+    ("authority", &["protocol", "doc", "model"]),
     (
         "client",
         &["protocol", "doc", "model", "conflict", "authority"],

@@ -76,7 +76,7 @@ impl EdgeError {
             EdgeError::Token(confab_core::authority::token::TokenError::Malformed(_)) => 400,
             EdgeError::Token(_) => 403,
             EdgeError::Origin(_) => 403,
-            EdgeError::Op(e) => e.status,
+            EdgeError::Op(e) => op_status(e.code),
             EdgeError::Misconfigured(_) => 503,
             EdgeError::Storage(_) | EdgeError::Internal(_) => 500,
         }
@@ -92,7 +92,7 @@ impl EdgeError {
             EdgeError::TooLarge(_) => "body_too_large",
             EdgeError::Token(e) => e.code(),
             EdgeError::Origin(e) => e.code(),
-            EdgeError::Op(e) => e.code,
+            EdgeError::Op(e) => e.code.as_str(),
             EdgeError::Misconfigured(_) => "misconfigured",
             EdgeError::Storage(_) => "storage_error",
             EdgeError::Internal(_) => "internal_error",
@@ -110,17 +110,15 @@ impl EdgeError {
     }
 }
 
-/// WebSocket close code and reason for a frame the room refused: the reason is the
-/// error's own message, cut to the 123 bytes a close frame can carry.
-pub fn close_for(err: &confab_core::Error) -> (u16, String) {
-    use confab_core::Error as E;
-    let code = match err {
-        E::FrameTooLarge { .. } => 1009,
-        E::UnsupportedMessage(_) => 1003,
-        E::Forbidden(_) | E::RateLimited { .. } | E::LimitExceeded(_) => 1008,
-        _ => 1007,
-    };
-    (code, truncate_reason(&err.to_string()))
+/// The HTTP status for a refused operation: the one place the edge maps core's codes.
+pub fn op_status(code: confab_core::authority::OpCode) -> u16 {
+    use confab_core::authority::OpCode as C;
+    match code {
+        C::Invalid => 400,
+        C::Forbidden => 403,
+        C::NotFound => 404,
+        C::Conflict | C::LeaseRequired | C::LockHeld | C::LockNotHeld => 409,
+    }
 }
 
 /// Cut `reason` to at most 123 bytes on a character boundary.
@@ -158,15 +156,9 @@ mod tests {
 
     #[test]
     fn close_reasons_fit_a_close_frame() {
-        let (code, reason) = close_for(&confab_core::Error::UnsupportedMessage(42));
-        assert_eq!(
-            (code, reason.as_str()),
-            (1003, "unsupported message type 42")
-        );
-        let long = confab_core::Error::InvalidUpdate("é".repeat(200));
-        let (code, reason) = close_for(&long);
-        assert_eq!(code, 1007);
+        let long = "é".repeat(200);
+        let reason = truncate_reason(&long);
         assert!(reason.len() <= 123);
-        assert!(reason.starts_with("update could not be applied"));
+        assert!(long.starts_with(&reason));
     }
 }

@@ -7,7 +7,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use confab_core::authority::webhook::{self, Answer, Attempt};
-use confab_core::authority::{Actor, Event};
+use confab_core::authority::{Actor, Event, EventKind};
+use confab_core::protocol::close::CloseCode;
 use confab_core::room::store::{self, Policy, Store};
 use confab_core::room::{ConnId, Outgoing, Recipient, Room};
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use worker::{
 
 use wasm_bindgen::JsCast;
 
-use crate::error::{close_for, truncate_reason, EdgeError};
+use crate::error::{truncate_reason, EdgeError};
 use crate::identity::{Identity, IDENTITY_HEADER, ROOM_HEADER};
 use crate::rest::{self, Call};
 use crate::sql_store::SqlStore;
@@ -268,7 +269,7 @@ impl RoomObject {
             let actor = e.actor.as_ref().map(Value::to_string);
             let seq = self.store()?.append_audit(
                 e.at,
-                &e.action,
+                e.action.as_str(),
                 actor.as_deref(),
                 e.target.as_deref(),
                 &e.detail.to_string(),
@@ -279,7 +280,7 @@ impl RoomObject {
                 .room
                 .borrow()
                 .as_ref()
-                .map(|r| r.authority().hooks_for(&e.action))
+                .map(|r| r.authority().hooks_for(e.action))
                 .unwrap_or_default();
             for hook in hooks {
                 let body = json!({
@@ -374,8 +375,8 @@ impl RoomObject {
     }
 
     /// Close `ws` for a refused frame and remove its presence for everyone else.
-    fn refuse(&self, ws: &WebSocket, conn: ConnId, code: u16, reason: &str) {
-        let _ = ws.close(Some(code), Some(truncate_reason(reason)));
+    fn refuse(&self, ws: &WebSocket, conn: ConnId, code: CloseCode, reason: &str) {
+        let _ = ws.close(Some(code.code()), Some(truncate_reason(reason)));
         self.sockets.borrow_mut().remove(&conn);
         if let Ok(out) = self.with_room(|room| room.disconnect(conn, now_ms())) {
             self.deliver(&out, Some(conn));
@@ -425,7 +426,7 @@ impl RoomObject {
         let server = pair.server;
         if let Ok(Err((code, reason))) = &loaded {
             server.accept()?;
-            server.close(Some(*code), Some(truncate_reason(reason)))?;
+            server.close(Some(code.code()), Some(truncate_reason(reason)))?;
             return Response::from_websocket(pair.client);
         }
         self.state.accept_web_socket(&server);
@@ -537,7 +538,7 @@ impl RoomObject {
         match rest::call(req.method().as_ref(), &rest_path, &query, body)? {
             Call::Op(op, args) => {
                 let result = self
-                    .with_room(|room| room.handle_op(&actor, op, args, now_ms()))?
+                    .with_room(|room| room.request(&actor, op, args, now_ms()))?
                     .map_err(EdgeError::Op)?;
                 self.settle(false)?;
                 self.flush_soon().await?;
@@ -616,7 +617,7 @@ impl RoomObject {
             let id = v["id"].as_str().unwrap_or_default().to_owned();
             if set.insert(id.clone()) {
                 events.push(Event::new(
-                    "conflict.raised",
+                    EventKind::ConflictRaised,
                     None,
                     Some(&id),
                     json!({ "conflict": v }),
@@ -690,8 +691,10 @@ impl DurableObject for RoomObject {
         if upgrade {
             return match actor {
                 Ok(actor) => self.on_connect(confab, actor),
-                Err(EdgeError::Op(e)) => crate::worker_entry::refuse_socket(4403, &e.message),
-                Err(e) => crate::worker_entry::refuse_socket(1011, &e.to_string()),
+                Err(EdgeError::Op(e)) => {
+                    crate::worker_entry::refuse_socket(CloseCode::Forbidden, &e.message)
+                }
+                Err(e) => crate::worker_entry::refuse_socket(CloseCode::Internal, &e.to_string()),
             };
         }
         let result = match actor {
@@ -710,7 +713,10 @@ impl DurableObject for RoomObject {
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
         let Some(mut a) = attachment(&ws) else {
-            let _ = ws.close(Some(1011), Some("connection state lost; reconnect"));
+            let _ = ws.close(
+                Some(CloseCode::Internal.code()),
+                Some("connection state lost; reconnect"),
+            );
             return Ok(());
         };
         let bytes = match message {
@@ -719,7 +725,7 @@ impl DurableObject for RoomObject {
                 self.refuse(
                     &ws,
                     a.conn,
-                    1003,
+                    CloseCode::Unsupported,
                     "text frames are not accepted; Confab speaks binary y-sync frames",
                 );
                 return Ok(());
@@ -749,15 +755,14 @@ impl DurableObject for RoomObject {
                 }
                 if let Err(e) = self.flush_soon().await {
                     // Not stored: drop the socket so the client re-sends on reconnect.
-                    self.refuse(&ws, a.conn, 1011, &e.to_string());
+                    self.refuse(&ws, a.conn, CloseCode::Internal, &e.to_string());
                     return Ok(());
                 }
             }
             Ok((Err(err), _, _)) => {
-                let (code, reason) = close_for(&err);
-                self.refuse(&ws, a.conn, code, &reason);
+                self.refuse(&ws, a.conn, err.close_code(), &err.to_string());
             }
-            Err(e) => self.refuse(&ws, a.conn, 1011, &e.to_string()),
+            Err(e) => self.refuse(&ws, a.conn, CloseCode::Internal, &e.to_string()),
         }
         Ok(())
     }

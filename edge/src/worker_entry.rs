@@ -1,6 +1,7 @@
 //! The stateless Worker: route, verify the caller's token, then hand room traffic to
 //! the room's Durable Object with the verified identity.
 
+use confab_core::protocol::close::CloseCode;
 use worker::{
     event, Context, Env, Headers, Method, Request, RequestInit, Response, Result, WebSocketPair,
 };
@@ -27,11 +28,11 @@ pub fn config(env: &Env) -> std::result::Result<Config, EdgeError> {
 
 /// Accept a socket only to close it at once with `code` and `reason`: a browser sees
 /// the reason of a close, never the status of a refused upgrade.
-pub fn refuse_socket(code: u16, reason: &str) -> Result<Response> {
+pub fn refuse_socket(code: CloseCode, reason: &str) -> Result<Response> {
     let pair = WebSocketPair::new()?;
     pair.server.accept()?;
     pair.server
-        .close(Some(code), Some(truncate_reason(reason)))?;
+        .close(Some(code.code()), Some(truncate_reason(reason)))?;
     Response::from_websocket(pair.client)
 }
 
@@ -95,7 +96,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Err(EdgeError::Origin(e)) if websocket => {
             return refuse_socket(e.close_code(), &e.to_string())
         }
-        Err(err) if websocket => return refuse_socket(1011, &err.to_string()),
+        Err(err) if websocket => return refuse_socket(CloseCode::Internal, &err.to_string()),
         Err(err) => return error_response(&err),
     };
     forward(req, &env, &name, &identity).await

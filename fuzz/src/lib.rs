@@ -388,7 +388,7 @@ pub fn rest(data: &[u8]) {
             }
         };
         now += 1_000;
-        let _ = room.handle_op(&actor(*who), op, args, now);
+        let _ = room.request(&actor(*who), op, args, now);
         let _ = room.take_pending();
         let _ = room.take_events(true);
         let _ = room.expire_leases(now);
@@ -592,7 +592,7 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     }
     out.push(("frame", joined(Some(EDITOR_CHECKED), &up)));
     let post = serde_json::json!({ "text": "from REST", "conversation": "main" });
-    let _ = room.handle_op(&Actor::server(), "message.post", post.clone(), 20);
+    let _ = room.request(&Actor::server(), "message.post", post.clone(), 20);
     let snapshot = room.snapshot();
     out.push((
         "update_scan",

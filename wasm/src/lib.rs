@@ -13,13 +13,15 @@
 //! - `types`: the TypeScript declarations of the values that cross the boundary.
 
 // The core types the glue translates, imported once for every module.
+pub(crate) use confab_core::authority::token::Role as AccessRole;
 pub(crate) use confab_core::client::backoff::{Backoff, ConnectionState};
 pub(crate) use confab_core::client::session::Session;
-use confab_core::conflict::{Choice, Granularity, StalePolicy};
+pub(crate) use confab_core::conflict::{Choice, Granularity, StalePolicy};
 pub(crate) use confab_core::doc::{Participant, ParticipantKind};
 pub(crate) use confab_core::model::context::{ContextDraft, ContextEventKind, ContextKind};
 pub(crate) use confab_core::model::view::ViewPatch;
-use confab_core::model::{MergeSummary, Role};
+pub(crate) use confab_core::model::{MergeSummary, Role};
+pub(crate) use confab_core::protocol::close::{AfterClose, CloseCode};
 
 mod errors;
 mod events;

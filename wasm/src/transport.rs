@@ -12,7 +12,7 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use crate::errors::{code_of, coded_error, to_js};
 use crate::events::{emit, Event};
-use crate::{Backoff, ConnectionState, Session};
+use crate::{AccessRole, AfterClose, Backoff, CloseCode, ConnectionState, Session};
 
 /// How often presence is renewed and stale peers are dropped.
 pub(crate) const TICK_MS: i32 = 2_500;
@@ -66,20 +66,11 @@ pub(crate) struct Inner {
     pub(crate) base_url: String,
     pub(crate) token: Option<String>,
     /// Who the room says this connection is.
-    pub(crate) role: Option<String>,
+    pub(crate) role: Option<AccessRole>,
     /// Requests waiting for an answer: id → (resolve, reject).
     pub(crate) requests: std::collections::HashMap<u64, (Function, Function)>,
     pub(crate) next_request: u64,
 }
-
-/// Close codes that retrying cannot fix (refused tokens, forbidden writes, a member
-/// removed): the client stops reconnecting and reports why.
-fn refused(code: u16) -> bool {
-    matches!(code, 1008 | 4400 | 4401 | 4403 | 4404 | 4410)
-}
-
-/// The room refused the token for being expired: fetch a fresh one, then `setToken`.
-pub(crate) const TOKEN_EXPIRED: u16 = 4419;
 
 /// How long a socket may take to open before it is abandoned and retried.
 const CONNECT_TIMEOUT_MS: i32 = 5_000;
@@ -408,7 +399,7 @@ fn socket_message(weak: &Weak<RefCell<Inner>>, generation: u64, data: JsValue) {
                     ));
                 }
                 if let Some(info) = got.session {
-                    inner.role = info["role"].as_str().map(str::to_owned);
+                    inner.role = info["role"].as_str().and_then(AccessRole::parse);
                     if let Ok(v) = to_js(&info) {
                         events.push(Event::Session(v));
                     }
@@ -469,16 +460,17 @@ fn socket_closed(weak: &Weak<RefCell<Inner>>, generation: u64, code: u16, reason
         );
         inner.session.disconnected();
         events.push(Event::Presence);
-        if code != 1000 && code != 1001 && code != 1005 && code != 1006 && !reason.is_empty() {
+        let next = CloseCode::after_close(code);
+        if CloseCode::is_notable(code) && !reason.is_empty() {
             events.push(Event::error(
                 "closed_by_room",
                 format!("the room closed the connection: {reason} (code {code})"),
             ));
         }
-        if code == TOKEN_EXPIRED {
+        if next == AfterClose::RefreshToken {
             events.push(Event::TokenExpired(reason.clone()));
         }
-        if refused(code) || code == TOKEN_EXPIRED {
+        if next != AfterClose::Retry {
             // Retrying with the same token or the same edits would be refused again:
             // stay offline until the app acts (a fresh token, another role).
             inner.wanted = false;

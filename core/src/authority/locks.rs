@@ -19,6 +19,11 @@ use thiserror::Error;
 
 use crate::doc::ParticipantKind;
 use crate::names::named_enum;
+use serde_json::json;
+
+use super::op::{AcquireArgs, LeaseArgs, PolicyArgs, RenewArgs};
+use super::token::Role;
+use super::{Cx, EventKind, OpError, OpResult, Outcome};
 
 /// Shortest lease granted, in milliseconds.
 pub const MIN_TTL_MS: u64 = 100;
@@ -359,6 +364,72 @@ fn check_ttl(ttl_ms: u64) -> Result<(), LockError> {
         Err(LockError::Invalid(format!(
             "ttlMs must be between {MIN_TTL_MS} and {MAX_TTL_MS}; got {ttl_ms}"
         )))
+    }
+}
+
+impl super::Authority {
+    pub(super) fn acquire(&mut self, cx: &Cx<'_>, a: AcquireArgs) -> OpResult {
+        cx.require(Role::Editor)?;
+        let lease = self
+            .locks
+            .acquire(&a.resource, &cx.actor.holder(), a.ttl_ms, cx.now_ms)?;
+        let e = cx.event(
+            EventKind::LockAcquired,
+            Some(&a.resource),
+            json!({ "lease": lease }),
+        );
+        Ok(Outcome::new(json!({ "lease": lease }), vec![e]))
+    }
+
+    pub(super) fn renew(&mut self, cx: &Cx<'_>, a: RenewArgs) -> OpResult {
+        cx.require(Role::Editor)?;
+        let lease = self
+            .locks
+            .renew(&a.resource, &cx.actor.id, a.fence, a.ttl_ms, cx.now_ms)?;
+        let e = cx.event(
+            EventKind::LockRenewed,
+            Some(&a.resource),
+            json!({ "lease": lease }),
+        );
+        Ok(Outcome::new(json!({ "lease": lease }), vec![e]))
+    }
+
+    pub(super) fn release(&mut self, cx: &Cx<'_>, a: LeaseArgs) -> OpResult {
+        cx.require(Role::Editor)?;
+        let lease = self
+            .locks
+            .release(&a.resource, &cx.actor.id, a.fence, cx.now_ms)?;
+        let e = cx.event(
+            EventKind::LockReleased,
+            Some(&a.resource),
+            json!({ "lease": lease }),
+        );
+        Ok(Outcome::new(json!({ "released": lease }), vec![e]))
+    }
+
+    pub(super) fn verify(&mut self, a: LeaseArgs, now_ms: u64) -> OpResult {
+        let result = match self.locks.verify(&a.resource, a.fence, now_ms) {
+            Ok(lease) => json!({ "valid": true, "lease": lease }),
+            Err(e) => json!({ "valid": false, "reason": e.to_string() }),
+        };
+        Ok(Outcome::new(result, vec![]))
+    }
+
+    pub(super) fn set_policy(&mut self, cx: &Cx<'_>, a: PolicyArgs) -> OpResult {
+        cx.require_owner()?;
+        if a.document.is_empty() {
+            return Err(OpError::invalid("lock.policy: `document` is empty"));
+        }
+        self.locks.set_policy(&a.document, a.policy);
+        let e = cx.event(
+            EventKind::LockPolicy,
+            Some(&a.document),
+            json!({ "policy": a.policy }),
+        );
+        Ok(Outcome::new(
+            json!({ "policies": self.locks.policies() }),
+            vec![e],
+        ))
     }
 }
 

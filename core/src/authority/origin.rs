@@ -53,8 +53,8 @@ impl OriginError {
     }
 
     /// WebSocket close code: a refusal that retrying cannot fix, like a forged token.
-    pub fn close_code(&self) -> u16 {
-        4403
+    pub fn close_code(&self) -> crate::protocol::close::CloseCode {
+        crate::protocol::close::CloseCode::Forbidden
     }
 }
 
@@ -189,7 +189,7 @@ mod tests {
                 own: OWN.into()
             }
         );
-        assert_eq!((err.code(), err.close_code()), ("origin_forbidden", 4403));
+        assert_eq!((err.code(), err.close_code().code()), ("origin_forbidden", 4403));
         assert!(err
             .to_string()
             .starts_with("origin \"https://evil.example\" is not allowed"));

@@ -1,6 +1,16 @@
 //! Unit tests.
 
 use super::*;
+use crate::authority::locks::LeasePolicy;
+use crate::authority::webhook::Attempt;
+use crate::doc::ParticipantKind;
+
+impl Authority {
+    /// Parse and run an operation, as the room does for a request.
+    fn call(&mut self, actor: &Actor, name: &str, args: Value, now_ms: u64) -> OpResult {
+        self.handle(actor, Op::parse(name, args)?, now_ms)
+    }
+}
 
 fn actor(id: &str, role: Role) -> Actor {
     Actor {
@@ -15,7 +25,7 @@ fn actor(id: &str, role: Role) -> Actor {
 fn locks_through_operations_raise_events() -> Result<(), OpError> {
     let mut a = Authority::new();
     let bot = actor("bot", Role::Editor);
-    let out = a.handle(
+    let out = a.call(
         &bot,
         "lock.acquire",
         json!({"resource": "doc:x", "ttlMs": 1000}),
@@ -24,15 +34,15 @@ fn locks_through_operations_raise_events() -> Result<(), OpError> {
     assert_eq!(out.events[0].action, "lock.acquired");
     let fence = out.result["lease"]["fence"].as_u64().unwrap();
     let err = a
-        .handle(
+        .call(
             &actor("other", Role::Editor),
             "lock.acquire",
             json!({"resource": "doc:x", "ttlMs": 1000}),
             6,
         )
         .unwrap_err();
-    assert_eq!((err.code, err.status), ("lock_held", 409));
-    let v = a.handle(
+    assert_eq!(err.code, OpCode::LockHeld);
+    let v = a.call(
         &actor("x", Role::Viewer),
         "lock.verify",
         json!({"resource": "doc:x", "fence": fence}),
@@ -41,7 +51,7 @@ fn locks_through_operations_raise_events() -> Result<(), OpError> {
     assert_eq!(v.result["valid"], true);
     // A viewer may not take a lease; bad arguments name the field.
     let err = a
-        .handle(
+        .call(
             &actor("v", Role::Viewer),
             "lock.acquire",
             json!({"resource": "y", "ttlMs": 1000}),
@@ -50,11 +60,11 @@ fn locks_through_operations_raise_events() -> Result<(), OpError> {
         .unwrap_err();
     assert_eq!(err.code, "forbidden");
     let err = a
-        .handle(&bot, "lock.acquire", json!({"resource": "y"}), 8)
+        .call(&bot, "lock.acquire", json!({"resource": "y"}), 8)
         .unwrap_err();
     assert!(err.message.contains("missing field `ttlMs`"), "{err}");
     let err = a
-        .handle(
+        .call(
             &bot,
             "lock.acquire",
             json!({"resource": "y", "ttlMs": "x"}),
@@ -79,7 +89,7 @@ fn roles_change_transfer_and_leave() -> Result<(), OpError> {
         exp: 10,
     };
     let err = a
-        .handle(
+        .call(
             &actor("e", Role::Editor),
             "member.role",
             json!({"user": "v", "role": "editor"}),
@@ -87,7 +97,7 @@ fn roles_change_transfer_and_leave() -> Result<(), OpError> {
         )
         .unwrap_err();
     assert_eq!(err.code, "forbidden");
-    let out = a.handle(
+    let out = a.call(
         &owner,
         "member.role",
         json!({"user": "v", "role": "editor"}),
@@ -95,7 +105,7 @@ fn roles_change_transfer_and_leave() -> Result<(), OpError> {
     )?;
     assert_eq!(out.role_change, Some(("v".into(), Some(Role::Editor))));
     assert_eq!(a.admit(&claims("v", Role::Viewer))?.role, Role::Editor);
-    let out = a.handle(
+    let out = a.call(
         &owner,
         "member.invite",
         json!({"role": "reviewer", "user": "r"}),
@@ -104,15 +114,15 @@ fn roles_change_transfer_and_leave() -> Result<(), OpError> {
     assert_eq!(out.mint.as_ref().map(|c| c.role), Some(Role::Reviewer));
     assert_eq!(out.mint.as_ref().map(|c| c.exp), Some(3_601));
     // Transfer: o becomes an editor, v the owner.
-    a.handle(&owner, "member.transfer", json!({"user": "v"}), 0)?;
+    a.call(&owner, "member.transfer", json!({"user": "v"}), 0)?;
     assert_eq!(a.admit(&claims("o", Role::Owner))?.role, Role::Editor);
     assert_eq!(a.admit(&claims("v", Role::Viewer))?.role, Role::Owner);
     // The owner cannot leave; others can, and are refused until invited again.
     let new_owner = actor("v", Role::Owner);
-    assert!(a.handle(&new_owner, "member.leave", json!({}), 0).is_err());
-    a.handle(&actor("r", Role::Reviewer), "member.leave", json!({}), 0)?;
+    assert!(a.call(&new_owner, "member.leave", json!({}), 0).is_err());
+    a.call(&actor("r", Role::Reviewer), "member.leave", json!({}), 0)?;
     assert!(a.admit(&claims("r", Role::Reviewer)).is_err());
-    a.handle(
+    a.call(
         &new_owner,
         "member.invite",
         json!({"role": "viewer", "user": "r"}),
@@ -133,20 +143,20 @@ fn role_changes_end_the_leases_the_new_role_may_not_hold() -> Result<(), OpError
     let mut a = Authority::new();
     let owner = actor("o", Role::Owner);
     let ed = actor("ed", Role::Editor);
-    a.handle(
+    a.call(
         &owner,
         "lock.policy",
         json!({"document": "spec", "policy": "suggest"}),
         0,
     )?;
-    let doc = a.handle(
+    let doc = a.call(
         &ed,
         "lock.acquire",
         json!({"resource": "doc:spec", "ttlMs": 86_400_000}),
         1,
     )?;
     let fence = doc.result["lease"]["fence"].as_u64().unwrap();
-    a.handle(
+    a.call(
         &ed,
         "lock.acquire",
         json!({"resource": "path:src/", "ttlMs": 1_000}),
@@ -156,7 +166,7 @@ fn role_changes_end_the_leases_the_new_role_may_not_hold() -> Result<(), OpError
     a.may_decide_suggestion(&ed, "spec", "accept", 3)?;
 
     // Demoted to viewer: both leases end at once, each with its reason.
-    let out = a.handle(
+    let out = a.call(
         &owner,
         "member.role",
         json!({"user": "ed", "role": "viewer"}),
@@ -171,7 +181,7 @@ fn role_changes_end_the_leases_the_new_role_may_not_hold() -> Result<(), OpError
     assert_eq!(out.events[1].actor, Some(owner.summary()));
     assert!(a.locks.leases(10).is_empty());
     // The editors are no longer locked out.
-    a.handle(
+    a.call(
         &actor("bo", Role::Editor),
         "lock.acquire",
         json!({"resource": "doc:spec", "ttlMs": 1_000}),
@@ -191,12 +201,12 @@ fn role_changes_end_the_leases_the_new_role_may_not_hold() -> Result<(), OpError
             json!({"resource": "doc:spec", "fence": fence}),
         ),
     ] {
-        let err = a.handle(&viewer, op, args, 12).unwrap_err();
+        let err = a.call(&viewer, op, args, 12).unwrap_err();
         assert_eq!(err.code, "forbidden", "{op}: {err}");
         assert!(err.message.contains("ed is viewer"), "{err}");
     }
     let err = a
-        .handle(&viewer, "suggestion.reject", json!({"id": suggestion}), 12)
+        .call(&viewer, "suggestion.reject", json!({"id": suggestion}), 12)
         .unwrap_err();
     assert_eq!(err.code, "forbidden", "{err}");
 
@@ -224,7 +234,7 @@ fn role_changes_end_the_leases_the_new_role_may_not_hold() -> Result<(), OpError
         let holder = actor(user, Role::Editor);
         let resource = format!("doc:{user}");
         if user != "bo" {
-            a.handle(
+            a.call(
                 &holder,
                 "lock.acquire",
                 json!({"resource": resource, "ttlMs": 1_000}),
@@ -236,7 +246,7 @@ fn role_changes_end_the_leases_the_new_role_may_not_hold() -> Result<(), OpError
         } else {
             &owner
         };
-        let out = a.handle(by, op, args, 21)?;
+        let out = a.call(by, op, args, 21)?;
         let released: Vec<&Event> = out
             .events
             .iter()
@@ -249,20 +259,20 @@ fn role_changes_end_the_leases_the_new_role_may_not_hold() -> Result<(), OpError
 
     // Raised, or kept at a role that writes: leases stay.
     let eve = actor("eve", Role::Editor);
-    a.handle(
+    a.call(
         &eve,
         "lock.acquire",
         json!({"resource": "doc:e", "ttlMs": 1_000}),
         30,
     )?;
-    let out = a.handle(
+    let out = a.call(
         &owner,
         "member.role",
         json!({"user": "eve", "role": "owner"}),
         31,
     )?;
     assert_eq!(actions(&out.events), ["role.changed"]);
-    a.handle(&owner, "member.transfer", json!({"user": "eve"}), 32)?;
+    a.call(&owner, "member.transfer", json!({"user": "eve"}), 32)?;
     assert_eq!(a.locks.leases(32).len(), 1);
     Ok(())
 }
@@ -272,7 +282,7 @@ fn a_lease_that_outlived_a_role_change_decides_nothing() -> Result<(), OpError> 
     // A lease granted while the token said editor; the caller now comes as a viewer.
     let mut a = Authority::new();
     a.locks.set_policy("spec", Some(LeasePolicy::Suggest));
-    let lease = a.handle(
+    let lease = a.call(
         &actor("ed", Role::Editor),
         "lock.acquire",
         json!({"resource": "doc:spec", "ttlMs": 86_400_000}),
@@ -286,10 +296,10 @@ fn a_lease_that_outlived_a_role_change_decides_nothing() -> Result<(), OpError> 
         .unwrap_err();
     assert!(err.message.contains("only an owner or the holder"), "{err}");
     assert!(a
-        .handle(&viewer, "suggestion.reject", json!({"id": id}), 2)
+        .call(&viewer, "suggestion.reject", json!({"id": id}), 2)
         .is_err());
     assert!(a
-        .handle(
+        .call(
             &viewer,
             "lock.renew",
             json!({"resource": "doc:spec", "fence": fence, "ttlMs": 1_000}),
@@ -307,7 +317,7 @@ fn no_member_operation_leaves_the_room_without_an_owner() -> Result<(), OpError>
         ("member.invite", json!({"user": "o", "role": "viewer"})),
         ("member.role", json!({"user": "o", "role": "editor"})),
     ] {
-        let err = a.handle(&owner, op, args, 0).unwrap_err();
+        let err = a.call(&owner, op, args, 0).unwrap_err();
         assert_eq!(err.code, "invalid_request");
         assert!(
             err.message
@@ -315,10 +325,10 @@ fn no_member_operation_leaves_the_room_without_an_owner() -> Result<(), OpError>
             "{err}"
         );
     }
-    let err = a.handle(&owner, "member.leave", json!({}), 0).unwrap_err();
+    let err = a.call(&owner, "member.leave", json!({}), 0).unwrap_err();
     assert!(err.message.contains("o owns this room"), "{err}");
     // Re-inviting oneself as owner changes nothing and is fine.
-    a.handle(
+    a.call(
         &owner,
         "member.invite",
         json!({"user": "o", "role": "owner"}),
@@ -326,7 +336,7 @@ fn no_member_operation_leaves_the_room_without_an_owner() -> Result<(), OpError>
     )?;
     // The app's backend may not demote the last owner on record either...
     let err = a
-        .handle(
+        .call(
             &Actor::server(),
             "member.invite",
             json!({"user": "o", "role": "viewer"}),
@@ -335,7 +345,7 @@ fn no_member_operation_leaves_the_room_without_an_owner() -> Result<(), OpError>
         .unwrap_err();
     assert!(err.message.contains("o is the room's last owner"), "{err}");
     let err = a
-        .handle(
+        .call(
             &Actor::server(),
             "member.role",
             json!({"user": "o", "role": "editor"}),
@@ -347,29 +357,29 @@ fn no_member_operation_leaves_the_room_without_an_owner() -> Result<(), OpError>
         "{err}"
     );
     let err = a
-        .handle(&Actor::server(), "member.remove", json!({"user": "o"}), 0)
+        .call(&Actor::server(), "member.remove", json!({"user": "o"}), 0)
         .unwrap_err();
     assert!(err.message.contains("o owns this room"), "{err}");
     // ...but may once there is another; and an owner may demote another owner.
-    a.handle(
+    a.call(
         &Actor::server(),
         "member.role",
         json!({"user": "p", "role": "owner"}),
         0,
     )?;
-    a.handle(
+    a.call(
         &Actor::server(),
         "member.role",
         json!({"user": "o", "role": "editor"}),
         0,
     )?;
-    a.handle(
+    a.call(
         &owner,
         "member.invite",
         json!({"user": "q", "role": "owner"}),
         0,
     )?;
-    a.handle(
+    a.call(
         &actor("p", Role::Owner),
         "member.role",
         json!({"user": "q", "role": "viewer"}),
@@ -386,7 +396,7 @@ fn the_audit_log_is_for_owners_and_editors() {
     assert!(Authority::may_read_audit(&actor("e", Role::Editor)).is_ok());
     for role in [Role::Reviewer, Role::Viewer] {
         let err = Authority::may_read_audit(&actor("v", role)).unwrap_err();
-        assert_eq!((err.code, err.status), ("forbidden", 403));
+        assert_eq!(err.code, OpCode::Forbidden);
         assert!(
             err.message
                 .contains("reading the audit log needs the editor role"),
@@ -401,33 +411,33 @@ fn webhooks_reach_public_hosts_and_events_show_redacted_urls() -> Result<(), OpE
     let owner = actor("o", Role::Owner);
     let hook = |url: &str| json!({"url": url, "events": ["join"], "secret": "0123456789abcdef"});
     let err = a
-        .handle(&owner, "webhook.create", hook("http://127.0.0.1:9/h"), 0)
+        .call(&owner, "webhook.create", hook("http://127.0.0.1:9/h"), 0)
         .unwrap_err();
     assert_eq!(err.code, "invalid_request");
     assert!(err.message.contains("loopback address"), "{err}");
     let err = a
-        .handle(&owner, "webhook.create", hook("http://"), 0)
+        .call(&owner, "webhook.create", hook("http://"), 0)
         .unwrap_err();
     assert!(err.message.contains("not a valid url"), "{err}");
 
     let secret_url = "https://hooks.example.com/x?token=s3cret";
-    let out = a.handle(&owner, "webhook.create", hook(secret_url), 0)?;
+    let out = a.call(&owner, "webhook.create", hook(secret_url), 0)?;
     assert_eq!(out.events[0].detail["url"], "https://hooks.example.com/x?…");
     assert!(!serde_json::to_string(&out.events)
         .unwrap()
         .contains("s3cret"));
     // The owner who set it sees it; nobody else lists hooks.
     assert_eq!(
-        a.handle(&owner, "webhook.list", json!({}), 0)?.result["webhooks"][0]["url"],
+        a.call(&owner, "webhook.list", json!({}), 0)?.result["webhooks"][0]["url"],
         secret_url
     );
     for role in [Role::Editor, Role::Reviewer, Role::Viewer] {
         let err = a
-            .handle(&actor("x", role), "webhook.list", json!({}), 0)
+            .call(&actor("x", role), "webhook.list", json!({}), 0)
             .unwrap_err();
         assert_eq!(err.code, "forbidden");
     }
-    let stored = a.hooks_for("join")[0].clone();
+    let stored = a.hooks_for(EventKind::Join)[0].clone();
     let judged = Attempt::judge(webhook::Answer::Status(302), 1, 5);
     let e = delivery_event(&stored, json!("1-w1"), 1, &judged, 5);
     assert_eq!(e.action, "webhook.failed");
@@ -438,8 +448,8 @@ fn webhooks_reach_public_hosts_and_events_show_redacted_urls() -> Result<(), OpE
 
     // Development mode reaches local receivers; a deployment checks again at delivery.
     a.set_webhook_targets(Targets::Any);
-    a.handle(&owner, "webhook.create", hook("http://localhost:9/h"), 0)?;
-    let local = a.hooks_for("join")[1].clone();
+    a.call(&owner, "webhook.create", hook("http://localhost:9/h"), 0)?;
+    let local = a.hooks_for(EventKind::Join)[1].clone();
     assert!(a.check_hook_target(&local).is_ok());
     a.set_webhook_targets(Targets::Public);
     assert!(a.check_hook_target(&local).is_err());
@@ -451,14 +461,14 @@ fn webhooks_reach_public_hosts_and_events_show_redacted_urls() -> Result<(), OpE
 fn activities_drive_agent_status_and_collaborations_record_decisions() -> Result<(), OpError> {
     let mut a = Authority::new();
     let bot = actor("bot", Role::Editor);
-    let c = a.handle(
+    let c = a.call(
         &bot,
         "collaboration.start",
         json!({"title": "Plan", "participants": ["ada"]}),
         1,
     )?;
     let cid = c.result["collaboration"]["id"].as_str().unwrap().to_owned();
-    let out = a.handle(
+    let out = a.call(
         &bot,
         "activity.record",
         json!({"kind": "council_debate", "summary": "pros and cons", "collaboration": cid}),
@@ -469,7 +479,7 @@ fn activities_drive_agent_status_and_collaborations_record_decisions() -> Result
     assert_eq!(a.agent_status("bot"), "active");
     let id = out.result["activity"]["id"].as_str().unwrap().to_owned();
     let err = a
-        .handle(
+        .call(
             &actor("eve", Role::Editor),
             "activity.complete",
             json!({"id": id}),
@@ -477,7 +487,7 @@ fn activities_drive_agent_status_and_collaborations_record_decisions() -> Result
         )
         .unwrap_err();
     assert_eq!(err.code, "forbidden");
-    let out = a.handle(
+    let out = a.call(
         &bot,
         "activity.complete",
         json!({"id": id, "result": "go"}),
@@ -486,19 +496,19 @@ fn activities_drive_agent_status_and_collaborations_record_decisions() -> Result
     assert_eq!(out.result["activity"]["status"], "completed");
     assert_eq!(a.agent_status("bot"), "idle");
     assert!(a
-        .handle(&bot, "activity.complete", json!({"id": id}), 5)
+        .call(&bot, "activity.complete", json!({"id": id}), 5)
         .is_err());
     let err = a
-        .handle(&bot, "activity.record", json!({"kind": "dance"}), 5)
+        .call(&bot, "activity.record", json!({"kind": "dance"}), 5)
         .unwrap_err();
-    assert!(err.message.contains("unknown kind `dance`"));
-    a.handle(
+    assert!(err.message.contains("unknown activity kind `dance`"));
+    a.call(
         &bot,
         "collaboration.decide",
         json!({"id": cid, "text": "ship"}),
         6,
     )?;
-    let out = a.handle(
+    let out = a.call(
         &bot,
         "collaboration.end",
         json!({"id": cid, "outcome": "shipped"}),
@@ -507,7 +517,7 @@ fn activities_drive_agent_status_and_collaborations_record_decisions() -> Result
     assert_eq!(out.result["collaboration"]["decisions"][0]["text"], "ship");
     assert_eq!(out.result["collaboration"]["status"], "ended");
     assert!(a
-        .handle(
+        .call(
             &bot,
             "collaboration.decide",
             json!({"id": cid, "text": "x"}),

@@ -35,6 +35,7 @@ use thiserror::Error;
 
 use crate::doc::{Participant, ParticipantKind};
 use crate::names::named_enum;
+use crate::protocol::close::CloseCode;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -178,13 +179,13 @@ impl TokenError {
     }
 
     /// WebSocket close code (4000–4999 is the application's range).
-    pub fn close_code(&self) -> u16 {
+    pub fn close_code(&self) -> CloseCode {
         match self {
-            TokenError::Missing => 4401,
-            TokenError::Malformed(_) => 4400,
-            TokenError::BadSignature => 4403,
-            TokenError::Expired { .. } => 4419,
-            TokenError::WrongRoom { .. } => 4404,
+            TokenError::Missing => CloseCode::TokenMissing,
+            TokenError::Malformed(_) => CloseCode::TokenMalformed,
+            TokenError::BadSignature => CloseCode::Forbidden,
+            TokenError::Expired { .. } => CloseCode::TokenExpired,
+            TokenError::WrongRoom { .. } => CloseCode::WrongRoom,
         }
     }
 }
@@ -522,7 +523,7 @@ mod tests {
             },
         ]
         .iter()
-        .map(TokenError::close_code)
+        .map(|e| e.close_code().code())
         .collect();
         assert_eq!(codes.len(), 5, "one close code per reason");
     }
@@ -587,7 +588,7 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("unused bits"), "{err}");
-        assert_eq!(err.close_code(), 4400);
+        assert_eq!(err.close_code(), CloseCode::TokenMalformed);
     }
 
     #[test]

@@ -22,24 +22,16 @@ use url::{Host, Url};
 
 use crate::authority::token::{hex, hmac_sha256};
 
-/// Events a webhook may subscribe to.
-pub const EVENTS: &[&str] = &[
-    "join",
-    "leave",
-    "message.posted",
-    "turn.finished",
-    "lock.acquired",
-    "lock.released",
-    "lock.expired",
-    "conflict.raised",
-    "handoff",
-    "role.changed",
-    "stop.requested",
-    "activity.started",
-    "activity.completed",
-    "collaboration.started",
-    "collaboration.ended",
-];
+use super::op::{IdArgs, WebhookArgs};
+use super::{Cx, EventKind, OpError, OpResult, Outcome};
+
+/// The events a webhook may subscribe to: every [`EventKind`] that is
+/// [subscribable](EventKind::subscribable).
+pub fn events() -> Vec<&'static str> {
+    EventKind::subscribable_kinds()
+        .map(EventKind::as_str)
+        .collect()
+}
 
 /// Webhooks per room.
 pub const MAX_WEBHOOKS: usize = 20;
@@ -137,9 +129,6 @@ pub enum UrlError {
 /// Why a `webhook.create` request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ConfigError {
-    /// The arguments do not have the expected shape.
-    #[error("webhook.create: {0}")]
-    Shape(String),
     /// The URL.
     #[error("webhook.create: {0}")]
     Url(#[from] UrlError),
@@ -147,7 +136,7 @@ pub enum ConfigError {
     #[error("webhook.create: `events` is empty")]
     NoEvents,
     /// An event that does not exist.
-    #[error("webhook.create: unknown event `{0}` (expected any of {events})", events = EVENTS.join(", "))]
+    #[error("webhook.create: unknown event `{0}` (expected any of {events})", events = events().join(", "))]
     UnknownEvent(String),
     /// A secret too short or too long.
     #[error("webhook.create: `secret` must be 16 to 256 bytes; got {0}")]
@@ -182,27 +171,22 @@ impl Webhook {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Config {
-    url: String,
-    events: Vec<String>,
-    secret: String,
-}
-
 /// Validate a `webhook.create` request; `targets` says which hosts are allowed.
 pub fn parse_config(
-    raw: Value,
+    c: WebhookArgs,
     id: String,
     now_ms: u64,
     targets: Targets,
 ) -> Result<Webhook, ConfigError> {
-    let c: Config = serde_json::from_value(raw).map_err(|e| ConfigError::Shape(e.to_string()))?;
     let url = check_url(&c.url, targets)?;
     if c.events.is_empty() {
         return Err(ConfigError::NoEvents);
     }
-    if let Some(bad) = c.events.iter().find(|e| !EVENTS.contains(&e.as_str())) {
+    if let Some(bad) = c
+        .events
+        .iter()
+        .find(|e| EventKind::parse(e).is_none_or(|k| !k.subscribable()))
+    {
         return Err(ConfigError::UnknownEvent(bad.clone()));
     }
     if c.secret.len() < 16 || c.secret.len() > 256 {
@@ -442,6 +426,76 @@ pub fn retry_delay_ms(attempt: u32) -> Option<u64> {
     (attempt < MAX_ATTEMPTS).then(|| FIRST_RETRY_MS << (attempt - 1).min(20))
 }
 
+impl super::Authority {
+    pub(super) fn create_webhook(&mut self, cx: &Cx<'_>, a: WebhookArgs) -> OpResult {
+        cx.require_owner()?;
+        let hook = parse_config(a, self.next_id("w"), cx.now_ms, self.targets)
+            .map_err(|e| OpError::invalid(e.to_string()))?;
+        if self.webhooks.len() >= MAX_WEBHOOKS {
+            return Err(OpError::invalid(format!(
+                "a room has at most {MAX_WEBHOOKS} webhooks"
+            )));
+        }
+        self.webhooks.push(hook.clone());
+        let e = cx.event(
+            EventKind::WebhookCreated,
+            Some(&hook.id),
+            json!({ "url": hook.redacted_url(), "events": hook.events }),
+        );
+        Ok(Outcome::new(json!({ "webhook": hook.public() }), vec![e]))
+    }
+
+    pub(super) fn list_webhooks(&self, cx: &Cx<'_>) -> OpResult {
+        cx.require_owner()?;
+        let list: Vec<Value> = self.webhooks.iter().map(Webhook::public).collect();
+        Ok(Outcome::new(json!({ "webhooks": list }), vec![]))
+    }
+
+    pub(super) fn delete_webhook(&mut self, cx: &Cx<'_>, a: IdArgs) -> OpResult {
+        cx.require_owner()?;
+        let before = self.webhooks.len();
+        self.webhooks.retain(|h| h.id != a.id);
+        if self.webhooks.len() == before {
+            return Err(OpError::not_found(format!("no webhook `{}`", a.id)));
+        }
+        let e = cx.event(EventKind::WebhookDeleted, Some(&a.id), json!({}));
+        Ok(Outcome::new(json!({ "deleted": a.id }), vec![e]))
+    }
+
+    /// Webhooks subscribed to `action`.
+    pub fn hooks_for(&self, action: EventKind) -> Vec<Webhook> {
+        self.webhooks
+            .iter()
+            .filter(|h| h.events.iter().any(|e| e == action.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// A webhook by id.
+    pub fn hook(&self, id: &str) -> Option<&Webhook> {
+        self.webhooks.iter().find(|h| h.id == id)
+    }
+
+    /// Let webhooks target loopback, private and link-local hosts ([`Targets::Any`], for
+    /// development mode) or public hosts only ([`Targets::Public`], the default).
+    pub fn set_webhook_targets(&mut self, targets: Targets) {
+        self.targets = targets;
+    }
+
+    /// May a delivery go to `hook`'s URL? Not when the URL breaks a rule it was stored
+    /// before (or a deployment that left development mode).
+    pub fn check_hook_target(&self, hook: &Webhook) -> Result<(), UrlError> {
+        check_url(&hook.url, self.targets).map(|_| ())
+    }
+}
+
+/// The body POSTed for one event to one webhook: a delivery id unique per event and
+/// hook (`<audit seq>-<hook id>`, so a receiver can drop repeats), the room, and the
+/// event as the feed shows it.
+pub fn envelope(room: &str, seq: u64, hook: &Webhook, event: &Value) -> Value {
+    json!({ "id": format!("{seq}-{}", hook.id), "room": room, "event": event })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,7 +504,11 @@ mod tests {
 
     fn config(url: &str, targets: Targets) -> Result<Webhook, ConfigError> {
         parse_config(
-            json!({"url": url, "events": ["join"], "secret": SECRET}),
+            WebhookArgs {
+                url: url.into(),
+                events: vec!["join".into()],
+                secret: SECRET.into(),
+            },
             "w1".into(),
             5,
             targets,
@@ -479,8 +537,15 @@ mod tests {
                 "missing field `secret`",
             ),
         ] {
-            let err = parse_config(raw, "w".into(), 0, Targets::Public).unwrap_err();
-            assert!(err.to_string().contains(needle), "{err}");
+            let err = match crate::authority::Op::parse("webhook.create", raw) {
+                Err(e) => e.to_string(),
+                Ok(crate::authority::Op::WebhookCreate(a)) => {
+                    let refused = parse_config(a, "w".into(), 0, Targets::Public);
+                    refused.expect_err("refused").to_string()
+                }
+                Ok(other) => panic!("{other:?}"),
+            };
+            assert!(err.contains(needle), "{err}");
         }
     }
 

@@ -8,6 +8,7 @@
 //! [`decode_frame`] reads and validates a whole frame before anything is applied, so a
 //! frame that fails anywhere changes nothing. It never panics on any input.
 
+pub mod close;
 pub mod scan;
 
 use yrs::encoding::read::{Cursor, Read};

@@ -6,10 +6,11 @@ use serde_json::json;
 
 use super::gate;
 use super::limits::Bucket;
-use super::{Closure, ConnId, Outgoing, Room, CLOSE_POLICY, CLOSE_TRY_LATER};
-use crate::authority::Actor;
+use super::{Closure, ConnId, Outgoing, Room};
+use crate::authority::{Actor, EventKind};
 use crate::doc::Participant;
 use crate::error::{Error, Result};
+use crate::protocol::close::CloseCode;
 use crate::protocol::scan::scan_update_v1;
 
 /// What one participant may still send, across their connections.
@@ -174,7 +175,7 @@ impl Room {
         }
         self.closures.push(Closure {
             conn,
-            code: CLOSE_POLICY,
+            code: CloseCode::Policy,
             reason: format!(
                 "answer budget: this connection asked for more than {} bytes per second of \
                  the room's state",
@@ -227,7 +228,7 @@ impl Room {
         let near = self.size().near_limit;
         if near && !self.size_warned {
             self.event(
-                "room.size-warning",
+                EventKind::RoomSizeWarning,
                 None,
                 None,
                 json!({ "bytes": self.size_bytes, "maxBytes": limits.max_room_bytes }),
@@ -256,12 +257,12 @@ impl Room {
     /// Admit `actor` as a new connection? Refused with a close code and reason when the
     /// room is full, when the rest is kept for editors, or when the participant holds
     /// too many connections here.
-    pub fn admit(&self, actor: &Actor) -> std::result::Result<(), (u16, String)> {
+    pub fn admit(&self, actor: &Actor) -> std::result::Result<(), (CloseCode, String)> {
         let limits = self.limits;
         let count = self.connections.len();
         if count >= limits.max_connections {
             return Err((
-                CLOSE_TRY_LATER,
+                CloseCode::TryLater,
                 format!(
                     "room is full: {count} connections, the limit is {}; try again later",
                     limits.max_connections
@@ -271,7 +272,7 @@ impl Room {
         let open_to_all = limits.max_connections.saturating_sub(limits.writer_reserve);
         if !actor.role.can_edit() && count >= open_to_all {
             return Err((
-                CLOSE_TRY_LATER,
+                CloseCode::TryLater,
                 format!(
                     "room is full for viewers and reviewers: {count} connections, and the last \
                      {} are kept for editors; try again later",
@@ -287,7 +288,7 @@ impl Room {
                 .count();
             if mine >= limits.max_connections_per_user {
                 return Err((
-                    CLOSE_TRY_LATER,
+                    CloseCode::TryLater,
                     format!(
                         "{} has {mine} connections open in this room, the limit is {}; close \
                          some first",

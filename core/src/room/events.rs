@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::authority::{Actor, Event};
+use crate::authority::{Actor, Event, EventKind};
 use crate::protocol::scan::{Scan, ZonePath};
 
 impl Room {
@@ -14,7 +14,7 @@ impl Room {
         let id = self.authority.add_suggestion(actor, doc, &update, now_ms);
         self.authority_dirty = true;
         self.event(
-            "suggestion.created",
+            EventKind::SuggestionCreated,
             Some(actor),
             Some(&id),
             json!({ "document": doc, "bytes": bytes }),
@@ -53,7 +53,7 @@ impl Room {
                 if root == "messages" {
                     messages.insert(key.clone());
                 } else if root == "contextEvents" && self.is_handoff(key) {
-                    self.event("handoff", Some(actor), Some(key), json!({}));
+                    self.event(EventKind::Handoff, Some(actor), Some(key), json!({}));
                 }
             }
         }
@@ -76,16 +76,26 @@ impl Room {
                 "status": status,
             });
             if before.is_none() && m.created_at as u64 + 60_000 > now_ms {
-                self.event("message.posted", Some(actor), Some(&id), detail.clone());
+                self.event(
+                    EventKind::MessagePosted,
+                    Some(actor),
+                    Some(&id),
+                    detail.clone(),
+                );
             }
             // A message first seen already closed (a plain post) finished no turn here.
             let (was, stopped) = before.unwrap_or_else(|| (status.clone(), false));
             let open = |s: &str| s == "pending" || s == "streaming";
             if open(&was) && !open(&status) {
-                self.event("turn.finished", Some(actor), Some(&id), detail.clone());
+                self.event(
+                    EventKind::TurnFinished,
+                    Some(actor),
+                    Some(&id),
+                    detail.clone(),
+                );
             }
             if stop && !stopped {
-                self.event("stop.requested", Some(actor), Some(&id), detail);
+                self.event(EventKind::StopRequested, Some(actor), Some(&id), detail);
             }
         }
     }
@@ -103,7 +113,7 @@ impl Room {
 
     pub(super) fn event(
         &mut self,
-        action: &str,
+        action: EventKind,
         actor: Option<&Actor>,
         target: Option<&str>,
         detail: Value,
@@ -127,7 +137,7 @@ impl Room {
             let zones: Vec<String> = batch.zones.into_iter().collect();
             let target = zones.join(",");
             self.events.push(Event::new(
-                "edit",
+                EventKind::Edit,
                 batch.actor.as_ref(),
                 (!target.is_empty()).then_some(target.as_str()),
                 json!({ "updates": batch.updates, "bytes": batch.bytes, "touched": zones }),

@@ -26,18 +26,14 @@ use yrs::{Doc, GetString, Map, Options, ReadTxn, StateVector, Transact, Update};
 
 use serde_json::{json, Value};
 
-use crate::authority::{Actor, Authority, Event};
+use crate::authority::{Actor, Authority, Event, EventKind};
 use crate::clock::ManualClock;
 use crate::doc::{doc_text_name, RoomDoc};
 use crate::error::{Error, Result};
+use crate::protocol::close::CloseCode;
 use crate::protocol::scan::{scan_stored_v1, ZoneIndex};
 use crate::protocol::{self, Hello};
 use limits::{Bucket, Limits, RateLimiter};
-
-/// Close code for a connection that asked for more answers than its budget.
-pub const CLOSE_POLICY: u16 = 1008;
-/// Close code for a room that takes no more connections (for this participant or role).
-pub const CLOSE_TRY_LATER: u16 = 1013;
 
 mod admit;
 mod events;
@@ -139,8 +135,8 @@ struct EditBatch {
 pub struct Closure {
     /// The connection.
     pub conn: ConnId,
-    /// WebSocket close code.
-    pub code: u16,
+    /// Why.
+    pub code: CloseCode,
     /// Reason.
     pub reason: String,
 }
@@ -393,7 +389,12 @@ impl Room {
                 frame: protocol::session(&session_info(&actor)),
             });
         }
-        self.event("join", Some(&actor), None, json!({ "role": actor.role }));
+        self.event(
+            EventKind::Join,
+            Some(&actor),
+            None,
+            json!({ "role": actor.role }),
+        );
         self.connections.insert(
             conn,
             Connection {
@@ -546,7 +547,7 @@ impl Room {
         let Some(gone) = self.connections.remove(&conn) else {
             return Vec::new();
         };
-        self.event("leave", Some(&gone.actor), None, json!({}));
+        self.event(EventKind::Leave, Some(&gone.actor), None, json!({}));
         let still_owned: BTreeSet<u64> = self
             .connections
             .values()

@@ -6,13 +6,27 @@ use yrs::updates::decoder::Decode;
 use yrs::Update;
 
 use super::*;
+use crate::authority::op::{DocumentWriteArgs, MessageListArgs, MessagePostArgs};
 use crate::authority::token::Role;
-use crate::authority::{Actor, Authority, OpError};
+use crate::authority::{Actor, Authority, Op, OpCode, OpError};
 use crate::doc::RoomDoc;
 use crate::error::Error;
+use crate::protocol::close::CloseCode;
 use crate::protocol::scan::scan_update_v1;
 
 impl Room {
+    /// Run an operation given by name and JSON arguments (a request frame, the REST
+    /// API): parsed once into an [`Op`], then [`Room::handle_op`].
+    pub fn request(
+        &mut self,
+        actor: &Actor,
+        name: &str,
+        args: Value,
+        now_ms: u64,
+    ) -> std::result::Result<Value, OpError> {
+        self.handle_op(actor, Op::parse(name, args)?, now_ms)
+    }
+
     /// Run an operation for `actor`: the authority's (leases, members, activities,
     /// collaborations, webhooks) or the room's own (messages, documents, presence,
     /// suggestions). Events it raises wait in [`Room::take_events`]; frames (role
@@ -20,23 +34,40 @@ impl Room {
     pub fn handle_op(
         &mut self,
         actor: &Actor,
-        op: &str,
-        args: Value,
+        op: Op,
         now_ms: u64,
     ) -> std::result::Result<Value, OpError> {
         self.clock.set(now_ms);
+        let name = op.name();
         match op {
-            "room.summary" => return Ok(self.summary(now_ms)),
-            "presence.list" => return Ok(json!({ "presence": self.presence_states() })),
-            "message.list" | "message.post" | "document.list" | "document.get"
-            | "document.write" | "suggestion.accept" => {
-                return self.doc_op(actor, op, args, now_ms);
+            Op::RoomSummary => return Ok(self.summary(now_ms)),
+            Op::PresenceList => return Ok(json!({ "presence": self.presence_states() })),
+            Op::MessageList(a) => return self.list_messages(a),
+            Op::DocumentList => return Ok(self.list_documents()),
+            Op::DocumentGet(a) => return self.get_document(&a.id),
+            Op::MessagePost(a) => {
+                Authority::require(actor, name, Role::Editor)?;
+                let result = self.post_message(actor, a, now_ms)?;
+                self.relay_own_writes(actor, now_ms);
+                return Ok(result);
+            }
+            Op::DocumentWrite(a) => {
+                Authority::require(actor, name, Role::Editor)?;
+                let result = self.write_document(actor, a, now_ms)?;
+                self.relay_own_writes(actor, now_ms);
+                return Ok(result);
+            }
+            Op::SuggestionAccept(a) => {
+                let result = self.accept_suggestion(actor, &a.id, now_ms)?;
+                self.relay_own_writes(actor, now_ms);
+                return Ok(result);
             }
             _ => {}
         }
+        let reads_only = op.reads_only();
         let before: Vec<(String, Role)> = self.member_roles();
-        let outcome = self.authority.handle(actor, op, args, now_ms)?;
-        if !op.ends_with(".list") && op != "lock.verify" {
+        let outcome = self.authority.handle(actor, op, now_ms)?;
+        if !reads_only {
             self.authority_dirty = true;
         }
         self.events.extend(outcome.events);
@@ -56,7 +87,7 @@ impl Room {
                 if &c.actor.id == user {
                     self.closures.push(Closure {
                         conn: *conn,
-                        code: 4410,
+                        code: CloseCode::Removed,
                         reason: format!("{user} left or was removed from the room"),
                     });
                 }
@@ -152,37 +183,6 @@ impl Room {
         doc
     }
 
-    /// The room's own operations on messages and documents (the REST API's), and
-    /// accepting a held suggestion.
-    fn doc_op(
-        &mut self,
-        actor: &Actor,
-        op: &str,
-        args: Value,
-        now_ms: u64,
-    ) -> std::result::Result<Value, OpError> {
-        use crate::authority::args as parse;
-        let result = match op {
-            "message.list" => return self.list_messages(parse(op, args)?),
-            "document.list" => return Ok(self.list_documents()),
-            "document.get" => return self.get_document(&parse::<IdArgs>(op, args)?.id),
-            "message.post" => {
-                Authority::require(actor, op, Role::Editor)?;
-                self.post_message(actor, parse(op, args)?, now_ms)?
-            }
-            "document.write" => {
-                Authority::require(actor, op, Role::Editor)?;
-                self.write_document(actor, parse(op, args)?, now_ms)?
-            }
-            "suggestion.accept" => {
-                self.accept_suggestion(actor, &parse::<IdArgs>(op, args)?.id, now_ms)?
-            }
-            _ => return Err(OpError::not_found(format!("unknown operation `{op}`"))),
-        };
-        self.relay_own_writes(actor, now_ms);
-        Ok(result)
-    }
-
     /// Relay what the room's own writer changed, and note the document events in it.
     fn relay_own_writes(&mut self, actor: &Actor, now_ms: u64) {
         let changes = self.drain_changes();
@@ -197,7 +197,7 @@ impl Room {
         self.pending.extend(out);
     }
 
-    fn list_messages(&self, a: ListArgs) -> std::result::Result<Value, OpError> {
+    fn list_messages(&self, a: MessageListArgs) -> std::result::Result<Value, OpError> {
         let reader = self.reader();
         let conversations = match a.conversation {
             Some(c) => vec![c],
@@ -239,7 +239,7 @@ impl Room {
     fn post_message(
         &mut self,
         actor: &Actor,
-        a: PostArgs,
+        a: MessagePostArgs,
         now_ms: u64,
     ) -> std::result::Result<Value, OpError> {
         let conversation = a.conversation.unwrap_or_else(|| "main".into());
@@ -261,7 +261,7 @@ impl Room {
     fn write_document(
         &mut self,
         actor: &Actor,
-        a: WriteArgs,
+        a: DocumentWriteArgs,
         now_ms: u64,
     ) -> std::result::Result<Value, OpError> {
         let (id, text) = (a.id, a.text);
@@ -279,15 +279,14 @@ impl Room {
             }
         }
         if let Err(policy) = self.authority.locks.write_check(&id, &actor.id, now_ms) {
-            return Err(OpError {
-                code: "lease_required",
-                status: 409,
-                message: format!(
+            return Err(OpError::new(
+                OpCode::LeaseRequired,
+                format!(
                     "document `{id}` requires a lease for writes ({} policy) and {} holds none: acquire `doc:{id}` first",
                     policy.as_str(),
                     actor.id
                 ),
-            });
+            ));
         }
         let title = a.title.unwrap_or_else(|| id.clone());
         let writer = self.writer(now_ms);
@@ -321,7 +320,7 @@ impl Room {
         self.authority.resolve_suggestion(id, true);
         self.authority_dirty = true;
         self.event(
-            "suggestion.accepted",
+            EventKind::SuggestionAccepted,
             Some(actor),
             Some(id),
             json!({ "document": doc }),
@@ -338,36 +337,4 @@ fn core_err(e: Error) -> OpError {
         }
         e => OpError::invalid(e.to_string()),
     }
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListArgs {
-    #[serde(default)]
-    conversation: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IdArgs {
-    id: String,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PostArgs {
-    #[serde(default)]
-    conversation: Option<String>,
-    text: String,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WriteArgs {
-    id: String,
-    text: String,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    fence: Option<u64>,
 }

@@ -235,7 +235,7 @@ impl Room {
         args: Value,
         now_ms: u64,
     ) -> Outgoing {
-        let body = match self.handle_op(actor, op, args, now_ms) {
+        let body = match self.request(actor, op, args, now_ms) {
             Ok(result) => json!({ "ok": true, "result": result }),
             Err(e) => json!({ "ok": false, "error": { "code": e.code, "message": e.message } }),
         };

@@ -445,7 +445,7 @@ fn leases_gate_writes_and_suggestions_wait_for_acceptance() {
     let (mut room, _owner, mut ed, _) = room_with(actor("e", Role::Editor));
     let owner = actor("o", Role::Owner);
     let e = actor("e", Role::Editor);
-    room.handle_op(
+    room.request(
         &owner,
         "lock.policy",
         json!({"document": "spec", "policy": "refuse"}),
@@ -458,7 +458,7 @@ fn leases_gate_writes_and_suggestions_wait_for_acceptance() {
     assert!(err.to_string().contains("requires a lease"), "{err}");
     assert_eq!(room.document_text("spec").as_deref(), Some("hello world"));
     // With the lease the same update goes through.
-    room.handle_op(
+    room.request(
         &e,
         "lock.acquire",
         json!({"resource": "doc:spec", "ttlMs": 1000}),
@@ -470,7 +470,7 @@ fn leases_gate_writes_and_suggestions_wait_for_acceptance() {
     }
     assert_eq!(room.document_text("spec").as_deref(), Some("hello, world"));
     // Suggest policy: held, then accepted by the owner.
-    room.handle_op(
+    room.request(
         &owner,
         "lock.policy",
         json!({"document": "spec", "policy": "suggest"}),
@@ -484,16 +484,16 @@ fn leases_gate_writes_and_suggestions_wait_for_acceptance() {
     }
     assert_eq!(room.document_text("spec").as_deref(), Some("hello, world"));
     let list = room
-        .handle_op(&owner, "suggestion.list", Value::Null, 5_000)
+        .request(&owner, "suggestion.list", Value::Null, 5_000)
         .unwrap();
     let id = list["suggestions"][0]["id"].as_str().unwrap().to_owned();
-    room.handle_op(&owner, "suggestion.accept", json!({"id": id}), 5_000)
+    room.request(&owner, "suggestion.accept", json!({"id": id}), 5_000)
         .unwrap();
     assert_eq!(room.document_text("spec").as_deref(), Some(">hello, world"));
     let actions: Vec<String> = room
         .take_events(true)
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| e.action.as_str().to_owned())
         .collect();
     for want in [
         "lock.policy",
@@ -563,7 +563,7 @@ fn requests_over_the_socket_get_answers_and_raise_events() {
     let actions: Vec<String> = room
         .take_events(false)
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| e.action.as_str().to_owned())
         .collect();
     assert_eq!(actions, ["lock.acquired"]);
 }
@@ -628,7 +628,7 @@ fn posts_and_finished_turns_become_events() {
         .unwrap();
     pump(&mut room, &mut [(1, &mut a)], Vec::new());
     let out = room
-        .handle_op(
+        .request(
             &actor("bot", Role::Editor),
             "message.post",
             json!({"conversation": "main", "text": "hi back"}),
@@ -639,7 +639,7 @@ fn posts_and_finished_turns_become_events() {
     let actions: Vec<String> = room
         .take_events(true)
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| e.action.as_str().to_owned())
         .collect();
     assert_eq!(
         actions.iter().filter(|a| *a == "message.posted").count(),
@@ -648,7 +648,7 @@ fn posts_and_finished_turns_become_events() {
     );
     assert!(room.has_pending_relay() || !room.take_pending().is_empty());
     let list = room
-        .handle_op(
+        .request(
             &actor("x", Role::Viewer),
             "message.list",
             json!({"conversation": "main"}),

@@ -6,7 +6,7 @@ use super::Room;
 use crate::errors::{js_error, to_js};
 use crate::options::{parse_merge_summary, parse_role};
 use crate::transport::schedule_turn_flush;
-use crate::{ParticipantKind, Role};
+use crate::Role;
 
 #[wasm_bindgen]
 impl Room {
@@ -43,10 +43,7 @@ impl Room {
     ) -> Result<String, JsValue> {
         let role = parse_role(
             role.as_deref(),
-            match self.inner.borrow().session.me().kind {
-                ParticipantKind::Person => Role::User,
-                ParticipantKind::Agent => Role::Assistant,
-            },
+            Role::default_for(self.inner.borrow().session.me().kind),
         )?;
         self.edit(|s, now| s.post_message(conversation, role, text, now))
     }

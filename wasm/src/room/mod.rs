@@ -256,17 +256,14 @@ impl Room {
         unchecked_return_type = "\"owner\" | \"editor\" | \"reviewer\" | \"viewer\" | undefined"
     )]
     pub fn role(&self) -> Option<String> {
-        self.inner.borrow().role.clone()
+        self.inner.borrow().role.map(|r| r.as_str().to_owned())
     }
 
     /// True when the room lets this connection read only (viewer) or only react
     /// (reviewer): local edits are refused before they are made.
     #[wasm_bindgen(getter, js_name = readOnly)]
     pub fn read_only(&self) -> bool {
-        matches!(
-            self.inner.borrow().role.as_deref(),
-            Some("viewer" | "reviewer")
-        )
+        self.inner.borrow().role.is_some_and(|r| !r.can_edit())
     }
 
     /// Local updates the room has not stored: sent and unacknowledged, or not yet sent
@@ -321,12 +318,13 @@ impl Room {
         &self,
         f: impl FnOnce(&mut Session, u64) -> confab_core::Result<T>,
     ) -> Result<T, JsValue> {
-        if let Some(role @ ("viewer" | "reviewer")) = self.inner.borrow().role.as_deref() {
+        let role = self.inner.borrow().role;
+        if let Some(role) = role.filter(|r| !r.can_edit()) {
             return Err(coded_error(
                 "read_only",
                 &format!(
                     "this room is read-only for you (you are a {role}{})",
-                    if role == "reviewer" {
+                    if role.can_react() {
                         "; reviewers may react and vote"
                     } else {
                         ""
@@ -342,7 +340,7 @@ impl Room {
         &self,
         f: impl FnOnce(&mut Session, u64) -> confab_core::Result<T>,
     ) -> Result<T, JsValue> {
-        if self.inner.borrow().role.as_deref() == Some("viewer") {
+        if self.inner.borrow().role.is_some_and(|r| !r.can_react()) {
             return Err(coded_error(
                 "read_only",
                 "this room is read-only for you (you are a viewer)",
