@@ -189,7 +189,10 @@ mod tests {
                 own: OWN.into()
             }
         );
-        assert_eq!((err.code(), err.close_code().code()), ("origin_forbidden", 4403));
+        assert_eq!(
+            (err.code(), err.close_code().code()),
+            ("origin_forbidden", 4403)
+        );
         assert!(err
             .to_string()
             .starts_with("origin \"https://evil.example\" is not allowed"));

@@ -39,9 +39,11 @@ mod field;
 mod resolve;
 mod stale;
 mod text;
+mod watch;
 
 pub use blame::BlameSpan;
 pub use stale::{BasedWrite, DocumentRead};
+pub use watch::{ConflictWatch, NoticeKind};
 
 /// How far (UTF-16 units of separating text) a scan looks for a colliding change.
 const SCAN_LIMIT: u32 = 4096;

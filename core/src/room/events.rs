@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::authority::{Actor, Event, EventKind};
+use crate::conflict::{ConflictWatch, NoticeKind};
 use crate::protocol::scan::{Scan, ZonePath};
 
 impl Room {
@@ -150,5 +151,35 @@ impl Room {
     /// Record an event the edge itself raised (a webhook delivery, a conflict seen).
     pub fn record_event(&mut self, event: Event) {
         self.events.push(event);
+    }
+
+    /// Raise `conflict.raised` for each conflict the room has not announced before;
+    /// returns true when what the room has seen changed, so the edge stores
+    /// [`Room::conflict_watch`] and announces each conflict once across restarts.
+    pub fn announce_conflicts(&mut self) -> bool {
+        let changes = self.conflict_watch.changes(self.conflicts());
+        let at = self.clock.now();
+        for (kind, conflict) in &changes {
+            if *kind == NoticeKind::Raised {
+                self.events.push(Event::new(
+                    EventKind::ConflictRaised,
+                    None,
+                    Some(&conflict.id),
+                    json!({ "conflict": conflict }),
+                    at,
+                ));
+            }
+        }
+        !changes.is_empty()
+    }
+
+    /// What the room has seen of its conflicts (see [`Room::announce_conflicts`]).
+    pub fn conflict_watch(&self) -> &ConflictWatch {
+        &self.conflict_watch
+    }
+
+    /// Restore what the room had seen of its conflicts before a restart.
+    pub fn set_conflict_watch(&mut self, watch: ConflictWatch) {
+        self.conflict_watch = watch;
     }
 }

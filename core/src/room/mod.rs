@@ -188,6 +188,8 @@ pub struct Room {
     users: HashMap<String, UserBudget>,
     /// Messages all viewers and reviewers may still send together.
     read_only: Option<Bucket>,
+    /// What the room has announced of its conflicts.
+    conflict_watch: crate::conflict::ConflictWatch,
 }
 
 impl Room {
@@ -235,6 +237,7 @@ impl Room {
             size_warned: false,
             users: HashMap::new(),
             read_only: None,
+            conflict_watch: crate::conflict::ConflictWatch::new(),
         }
     }
 

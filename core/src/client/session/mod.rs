@@ -14,7 +14,7 @@ use yrs::sync::Awareness;
 use yrs::{Origin, ReadTxn, Transact};
 
 use crate::clock::ManualClock;
-use crate::conflict::{BasedWrite, Choice, Conflict, ConflictStatus};
+use crate::conflict::{BasedWrite, Choice, Conflict, ConflictWatch, NoticeKind};
 use crate::doc::{Participant, ParticipantKind, RoomDoc};
 use crate::error::{Error, Result};
 use crate::model::context::{
@@ -120,7 +120,7 @@ pub struct Session {
     /// The conflicts last computed, and at which doc version.
     conflicts: Option<(u64, Vec<Conflict>)>,
     /// Each conflict's status when this session last reported it.
-    known_conflicts: HashMap<String, ConflictStatus>,
+    conflict_watch: ConflictWatch,
 }
 
 /// A count of updates and their size in bytes.
@@ -135,18 +135,6 @@ impl Pending {
         self.updates += updates.len();
         self.bytes += updates.iter().map(Vec::len).sum::<usize>();
     }
-}
-
-/// What a conflict notice says happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NoticeKind {
-    /// A conflict appeared (or was first seen).
-    Raised,
-    /// Someone asked an agent to resolve it.
-    AwaitingAgent,
-    /// It was resolved.
-    Resolved,
 }
 
 /// A change in the room's conflicts, told to one participant.
@@ -214,7 +202,7 @@ impl Session {
             private_context: Vec::new(),
             next_private: 0,
             conflicts: None,
-            known_conflicts: HashMap::new(),
+            conflict_watch: ConflictWatch::new(),
         };
         // Everyone is present from the start (with `user`), so peers can tell a live
         // writer from a vanished one even when the app never sets presence.
@@ -1133,31 +1121,25 @@ impl Session {
     /// (`needs_input` for agents) and resolutions. Conflicts already resolved when
     /// first seen are not reported.
     pub fn poll_conflicts(&mut self) -> Vec<ConflictNotice> {
-        let mut out = Vec::new();
-        for conflict in self.conflicts() {
-            let before = self.known_conflicts.get(&conflict.id).copied();
-            if before == Some(conflict.status) {
-                continue;
-            }
-            self.known_conflicts
-                .insert(conflict.id.clone(), conflict.status);
-            let mine = conflict.participants().iter().any(|p| p.id == self.me.id);
-            let (kind, needs_input) = match conflict.status {
-                ConflictStatus::Open => (NoticeKind::Raised, mine),
-                ConflictStatus::AwaitingAgent => (
-                    NoticeKind::AwaitingAgent,
-                    self.me.kind == ParticipantKind::Agent,
-                ),
-                ConflictStatus::Resolved if before.is_some() => (NoticeKind::Resolved, false),
-                ConflictStatus::Resolved => continue,
-            };
-            out.push(ConflictNotice {
-                kind,
-                needs_input,
-                conflict,
-            });
-        }
-        out
+        let conflicts = self.conflicts();
+        let changes = self.conflict_watch.changes(conflicts);
+        changes
+            .into_iter()
+            .map(|(kind, conflict)| {
+                let needs_input = match kind {
+                    NoticeKind::Raised => {
+                        conflict.participants().iter().any(|p| p.id == self.me.id)
+                    }
+                    NoticeKind::AwaitingAgent => self.me.kind == ParticipantKind::Agent,
+                    NoticeKind::Resolved => false,
+                };
+                ConflictNotice {
+                    kind,
+                    needs_input,
+                    conflict,
+                }
+            })
+            .collect()
     }
 
     /// Resolve a conflict as this participant (see [`RoomDoc::resolve_conflict`]).
