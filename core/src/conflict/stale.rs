@@ -9,7 +9,8 @@ use yrs::types::text::{ChangeKind, YChange};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
-    Any, IndexedSequence, Map, Out, ReadTxn, Snapshot, StickyIndex, Text, Transact, WriteTxn,
+    Any, IndexedSequence, Map, Out, ReadTxn, Snapshot, StickyIndex, Text, TextRef, Transact,
+    WriteTxn,
 };
 
 use super::text::deletion_records;
@@ -133,60 +134,81 @@ impl RoomDoc {
         who: &Participant,
     ) -> Result<BasedWrite> {
         let base = Snapshot::decode_v1(base).map_err(|e| Error::malformed("base version", e))?;
-        {
-            // A base from another room (or made up) would name changes this replica
-            // never had; reading the text at it would fail inside yrs.
-            let local = self.doc.transact().state_vector();
-            let beyond = base
-                .state_map
-                .iter()
-                .any(|(client, &clock)| local.get(client) < clock);
-            let unknown_deletion = base.delete_set.iter().any(|(client, ranges)| {
-                ranges
-                    .iter()
-                    .any(|r| r.end > local.get(client) || r.start >= r.end)
-            });
-            if beyond || unknown_deletion {
-                return Err(Error::Malformed {
-                    what: "base version",
-                    reason: "it names changes this room does not have (a base from another room?)"
-                        .into(),
-                });
-            }
-        }
+        self.check_base(&base)?;
         let body = self.document_ref_checked(doc)?;
         let own = self.doc.client_id().get();
+        let segs = self.segments_since(&body, &base);
+        let base_len = segs
+            .iter()
+            .filter(|s| s.kind != Seg::Added)
+            .map(|s| s.len)
+            .sum::<u32>();
+        if start > end || end > base_len {
+            return Err(Error::OutOfRange {
+                target: doc.to_owned(),
+                index: start,
+                end: u64::from(end),
+                len: base_len,
+            });
+        }
+        let hit = collide(&segs, start, end, own);
+        let (cs, ce) = hit.span;
+        if hit.others.is_empty() {
+            self.replace_text(doc, cs, ce - cs, text)?;
+            return Ok(BasedWrite {
+                applied: true,
+                conflict: None,
+                start: cs,
+                end: cs + text.encode_utf16().count() as u32,
+            });
+        }
+        self.write_stale(doc, &body, text, who, hit)
+    }
+
+    /// Refuse a base that names changes this replica never had (a base from another
+    /// room, or made up): reading the text at it would fail inside yrs.
+    fn check_base(&self, base: &Snapshot) -> Result<()> {
+        let local = self.doc.transact().state_vector();
+        let beyond = base
+            .state_map
+            .iter()
+            .any(|(client, &clock)| local.get(client) < clock);
+        let unknown_deletion = base.delete_set.iter().any(|(client, ranges)| {
+            ranges
+                .iter()
+                .any(|r| r.end > local.get(client) || r.start >= r.end)
+        });
+        if beyond || unknown_deletion {
+            return Err(Error::Malformed {
+                what: "base version",
+                reason: "it names changes this room does not have (a base from another room?)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The document's text since `base` as segments: unchanged, added (with who added
+    /// it) and removed (with who removed it, when recorded).
+    fn segments_since(&self, body: &TextRef, base: &Snapshot) -> Vec<Segment> {
         let dels = deletion_records(&self.doc.transact());
         let chunks = {
             let mut txn = self.doc.transact_mut();
             let now = txn.snapshot();
-            body.diff_range(&mut txn, Some(&now), Some(&base), YChange::identity)
+            body.diff_range(&mut txn, Some(&now), Some(base), YChange::identity)
         };
-        // The text since `base` as segments: (kind, base offset, current offset, length
-        // in UTF-16 units, who made the change, text). Added text has no base length,
-        // removed text no current length.
-        #[derive(PartialEq, Clone, Copy)]
-        enum Seg {
-            Same,
-            Added,
-            Removed,
-        }
-        type Segment<'a> = (Seg, u32, u32, u32, Option<u64>, &'a str);
-        let mut segs: Vec<Segment> = Vec::new();
+        let mut segs = Vec::new();
         let (mut b, mut c) = (0u32, 0u32);
         for chunk in &chunks {
             let Out::Any(Any::String(s)) = &chunk.insert else {
                 continue;
             };
             let len = s.encode_utf16().count() as u32;
-            match &chunk.ychange {
+            let (kind, by) = match &chunk.ychange {
                 Some(YChange {
                     kind: ChangeKind::Added,
                     id,
-                }) => {
-                    segs.push((Seg::Added, b, c, len, Some(id.client.get()), s));
-                    c += len;
-                }
+                }) => (Seg::Added, Some(id.client.get())),
                 Some(YChange {
                     kind: ChangeKind::Removed,
                     id,
@@ -196,103 +218,40 @@ impl RoomDoc {
                             .find(|r| r.0 <= id.clock && id.clock < r.1)
                             .map(|r| r.2)
                     });
-                    segs.push((Seg::Removed, b, c, len, deleter, s));
-                    b += len;
+                    (Seg::Removed, deleter)
                 }
-                None => {
-                    segs.push((Seg::Same, b, c, len, None, s));
-                    b += len;
-                    c += len;
-                }
-            }
-        }
-        if start > end || end > b {
-            return Err(Error::OutOfRange {
-                target: doc.to_owned(),
-                index: start,
-                end: u64::from(end),
-                len: b,
-            });
-        }
-        // Which segments the write covers: base text overlapping start..end (for an
-        // insertion, removed text around its spot), text added strictly inside, and text
-        // added at an edge right next to covered removed text (a replacement of the
-        // range's first or last words lands beside their tombstones).
-        let mut covered: Vec<bool> = segs
-            .iter()
-            .map(|&(kind, b0, _, len, _, _)| match kind {
-                Seg::Same => b0 < end && b0 + len > start,
-                Seg::Removed if start == end => b0 < start && start < b0 + len,
-                Seg::Removed => b0 < end && b0 + len > start,
-                Seg::Added => start < b0 && b0 < end,
-            })
-            .collect();
-        for i in 0..segs.len() {
-            let (kind, b0, ..) = segs[i];
-            if kind != Seg::Added || covered[i] || (b0 != start && b0 != end) {
-                continue;
-            }
-            let before = (0..i).rev().find(|&j| segs[j].0 != Seg::Added);
-            let after = (i + 1..segs.len()).find(|&j| segs[j].0 != Seg::Added);
-            let removed_and_covered =
-                |j: Option<usize>| j.is_some_and(|j| segs[j].0 == Seg::Removed && covered[j]);
-            if removed_and_covered(before) || removed_and_covered(after) {
-                covered[i] = true;
-            }
-        }
-        let mut span: Option<(u32, u32)> = None;
-        let mut others: Vec<u64> = Vec::new();
-        let (mut their_ins, mut their_del) = (String::new(), String::new());
-        for (&(kind, b0, c0, len, who, s), _) in segs.iter().zip(&covered).filter(|(_, c)| **c) {
-            let (lo, hi) = match kind {
-                Seg::Same => (c0 + start.saturating_sub(b0), c0 + len.min(end - b0)),
-                Seg::Removed => (c0, c0),
-                Seg::Added => (c0, c0 + len),
+                None => (Seg::Same, None),
             };
-            span = Some(span.map_or((lo, hi), |(a, z)| (a.min(lo), z.max(hi))));
-            match kind {
-                Seg::Added if who != Some(own) => {
-                    others.extend(who);
-                    their_ins.push_str(s);
-                }
-                Seg::Removed if who != Some(own) => {
-                    others.push(who.unwrap_or(0));
-                    their_del.push_str(s);
-                }
-                _ => {}
+            segs.push(Segment {
+                kind,
+                base: b,
+                current: c,
+                len,
+                by,
+                text: s.to_string(),
+            });
+            if kind != Seg::Added {
+                b += len;
+            }
+            if kind != Seg::Removed {
+                c += len;
             }
         }
-        let (cs, ce) = span.unwrap_or_else(|| {
-            // An insertion where nothing changed: the spot in the current text.
-            let at = segs
-                .iter()
-                .find(|&&(kind, b0, _, len, _, _)| {
-                    kind != Seg::Added && b0 <= start && start < b0 + len
-                })
-                .map(|&(kind, b0, c0, _, _, _)| {
-                    if kind == Seg::Same {
-                        c0 + start - b0
-                    } else {
-                        c0
-                    }
-                })
-                .unwrap_or_else(|| {
-                    segs.iter().rev().find(|seg| seg.0 != Seg::Added).map_or(
-                        0,
-                        |&(kind, _, c0, len, _, _)| if kind == Seg::Same { c0 + len } else { c0 },
-                    )
-                });
-            (at, at)
-        });
-        if others.is_empty() {
-            self.replace_text(doc, cs, ce - cs, text)?;
-            return Ok(BasedWrite {
-                applied: true,
-                conflict: None,
-                start: cs,
-                end: cs + text.encode_utf16().count() as u32,
-            });
-        }
+        segs
+    }
+
+    /// Write (or hold, by the document's policy) a write others changed the range of
+    /// since its base, and record it as a stale-base conflict.
+    fn write_stale(
+        &mut self,
+        doc: &str,
+        body: &TextRef,
+        text: &str,
+        who: &Participant,
+        hit: Collision,
+    ) -> Result<BasedWrite> {
+        let own = self.doc.client_id().get();
+        let (cs, ce) = hit.span;
         let policy = self.stale_policy(doc);
         let theirs: String = {
             let units: Vec<u16> = self.document_text(doc)?.encode_utf16().collect();
@@ -318,7 +277,7 @@ impl RoomDoc {
         let to = body
             .sticky_index(&txn, new_end, yrs::Assoc::Before)
             .map(|s| s.encode_v1());
-        let other = others.first().copied().unwrap_or(0);
+        let other = hit.others.first().copied().unwrap_or(0);
         let mut r: HashMap<String, Any> = HashMap::new();
         r.insert("doc".into(), Any::from(doc));
         r.insert("held".into(), Any::Bool(held));
@@ -341,8 +300,8 @@ impl RoomDoc {
             r.insert("othersBy".into(), p.to_any());
         }
         r.insert("othersClient".into(), Any::from(other as f64));
-        r.insert("othersText".into(), Any::from(their_ins.as_str()));
-        r.insert("othersDeleted".into(), Any::from(their_del.as_str()));
+        r.insert("othersText".into(), Any::from(hit.their_ins.as_str()));
+        r.insert("othersDeleted".into(), Any::from(hit.their_del.as_str()));
         let records = txn.get_or_insert_map(RECORDS);
         records.insert(&mut txn, id.as_str(), Any::Map(Arc::new(r)));
         self.writer.note(&mut txn, own);
@@ -353,4 +312,131 @@ impl RoomDoc {
             end: new_end,
         })
     }
+}
+
+/// What a stretch of the text since a base is.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum Seg {
+    Same,
+    Added,
+    Removed,
+}
+
+/// A stretch of the text since a base: its kind, its offset in the base text and in the
+/// current text, its length in UTF-16 units (added text has no base length, removed text
+/// no current length), who made the change, and the text.
+#[derive(Debug)]
+struct Segment {
+    kind: Seg,
+    base: u32,
+    current: u32,
+    len: u32,
+    by: Option<u64>,
+    text: String,
+}
+
+/// What a write over `start..end` of the base text meets: the span it covers in the
+/// current text, and the changes others made there.
+struct Collision {
+    span: (u32, u32),
+    others: Vec<u64>,
+    their_ins: String,
+    their_del: String,
+}
+
+/// Which segments a write over `start..end` of the base covers: base text overlapping
+/// the range (for an insertion, removed text around its spot), text added strictly
+/// inside, and text added at an edge right next to covered removed text (a replacement
+/// of the range's first or last words lands beside their tombstones).
+fn covered(segs: &[Segment], start: u32, end: u32) -> Vec<bool> {
+    let mut covered: Vec<bool> = segs
+        .iter()
+        .map(|s| match s.kind {
+            Seg::Same => s.base < end && s.base + s.len > start,
+            Seg::Removed if start == end => s.base < start && start < s.base + s.len,
+            Seg::Removed => s.base < end && s.base + s.len > start,
+            Seg::Added => start < s.base && s.base < end,
+        })
+        .collect();
+    for i in 0..segs.len() {
+        let s = &segs[i];
+        if s.kind != Seg::Added || covered[i] || (s.base != start && s.base != end) {
+            continue;
+        }
+        let before = (0..i).rev().find(|&j| segs[j].kind != Seg::Added);
+        let after = (i + 1..segs.len()).find(|&j| segs[j].kind != Seg::Added);
+        let removed_and_covered =
+            |j: Option<usize>| j.is_some_and(|j| segs[j].kind == Seg::Removed && covered[j]);
+        if removed_and_covered(before) || removed_and_covered(after) {
+            covered[i] = true;
+        }
+    }
+    covered
+}
+
+/// The span of the current text a write over `start..end` of the base replaces, and
+/// what others (not client `own`) changed inside it.
+fn collide(segs: &[Segment], start: u32, end: u32, own: u64) -> Collision {
+    let covered = covered(segs, start, end);
+    let mut span: Option<(u32, u32)> = None;
+    let mut hit = Collision {
+        span: (0, 0),
+        others: Vec::new(),
+        their_ins: String::new(),
+        their_del: String::new(),
+    };
+    for (s, _) in segs.iter().zip(&covered).filter(|(_, c)| **c) {
+        let (lo, hi) = match s.kind {
+            Seg::Same => (
+                s.current + start.saturating_sub(s.base),
+                s.current + s.len.min(end - s.base),
+            ),
+            Seg::Removed => (s.current, s.current),
+            Seg::Added => (s.current, s.current + s.len),
+        };
+        span = Some(span.map_or((lo, hi), |(a, z)| (a.min(lo), z.max(hi))));
+        match s.kind {
+            Seg::Added if s.by != Some(own) => {
+                hit.others.extend(s.by);
+                hit.their_ins.push_str(&s.text);
+            }
+            Seg::Removed if s.by != Some(own) => {
+                hit.others.push(s.by.unwrap_or(0));
+                hit.their_del.push_str(&s.text);
+            }
+            _ => {}
+        }
+    }
+    hit.span = span.unwrap_or_else(|| {
+        let at = insertion_point(segs, start);
+        (at, at)
+    });
+    hit
+}
+
+/// Where an insertion at base offset `start`, over text nobody changed, lands in the
+/// current text.
+fn insertion_point(segs: &[Segment], start: u32) -> u32 {
+    let at_or_after = |s: &Segment| {
+        if s.kind == Seg::Same {
+            s.current + s.len
+        } else {
+            s.current
+        }
+    };
+    segs.iter()
+        .find(|s| s.kind != Seg::Added && s.base <= start && start < s.base + s.len)
+        .map(|s| {
+            if s.kind == Seg::Same {
+                s.current + start - s.base
+            } else {
+                s.current
+            }
+        })
+        .unwrap_or_else(|| {
+            segs.iter()
+                .rev()
+                .find(|s| s.kind != Seg::Added)
+                .map_or(0, at_or_after)
+        })
 }

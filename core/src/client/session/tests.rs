@@ -1,8 +1,11 @@
 //! Unit tests.
 
 use super::*;
+use crate::conflict::Choice;
+use crate::model::context::ContextDraft;
 use crate::model::presence::{AWAY_AFTER_MS, IDLE_AFTER_MS};
-use crate::model::TurnStatus;
+use crate::model::view::ViewPatch;
+use crate::model::{Role, TurnStatus};
 
 fn person(id: &str) -> Participant {
     Participant::person(id, id.to_uppercase())

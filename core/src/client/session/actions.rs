@@ -1,0 +1,411 @@
+//! What a participant does in the room through its session: chat, turns, views,
+//! shared and private context, versions and conflicts, each attributed to them.
+
+use yrs::{ReadTxn, Transact};
+
+use crate::conflict::{BasedWrite, Choice, Conflict, NoticeKind};
+use crate::doc::{Participant, ParticipantKind};
+use crate::error::{Error, Result};
+use crate::model::context::{
+    relevant, ContextDraft, ContextEntry, ContextEventKind, ContextStatus, HandoffSummary,
+};
+use crate::model::view::{ViewPatch, ViewState};
+use crate::model::MergeSummary;
+use crate::model::Role;
+
+use super::*;
+
+impl Session {
+    /// Create a conversation as this participant.
+    pub fn create_conversation(
+        &mut self,
+        id: Option<&str>,
+        title: &str,
+        now_ms: u64,
+    ) -> Result<String> {
+        let me = self.me.clone();
+        self.doc.create_conversation(id, title, &me, now_ms)
+    }
+
+    /// Create the conversation unless it exists.
+    pub fn ensure_conversation(&mut self, id: &str, title: &str, now_ms: u64) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.ensure_conversation(id, title, &me, now_ms)
+    }
+
+    /// Post a message as this participant.
+    pub fn post_message(
+        &mut self,
+        conversation: &str,
+        role: Role,
+        text: &str,
+        now_ms: u64,
+    ) -> Result<String> {
+        let me = self.me.clone();
+        self.doc.post_message(conversation, &me, role, text, now_ms)
+    }
+
+    /// Open an agent turn written by this session; returns its message id.
+    pub fn open_turn(&mut self, conversation: &str, role: Role, now_ms: u64) -> Result<String> {
+        self.flush_turns()?;
+        let me = self.me.clone();
+        let writer = self.client_id();
+        self.doc.open_turn(conversation, &me, role, writer, now_ms)
+    }
+
+    /// Buffer a chunk of an open turn's text. It is written with other buffered chunks
+    /// in one transaction by [`Session::flush_turns`] (called by the transport every
+    /// frame) or at once when the buffer is full.
+    pub fn append_turn(&mut self, id: &str, chunk: &str) -> Result<()> {
+        let status = self.doc.turn_status(id)?;
+        if !status.is_open() {
+            self.discard_buffered(id);
+            return Err(Error::TurnClosed {
+                id: id.to_owned(),
+                status: status.as_str(),
+            });
+        }
+        self.turn_buffer_bytes += chunk.len();
+        self.turn_buffer.push((id.to_owned(), chunk.to_owned()));
+        if self.turn_buffer_bytes >= MAX_TURN_BATCH_BYTES {
+            self.flush_turns()?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn discard_buffered(&mut self, id: &str) {
+        self.turn_buffer.retain(|(t, _)| t != id);
+        self.turn_buffer_bytes = self.turn_buffer.iter().map(|(_, c)| c.len()).sum();
+    }
+
+    /// True when turn text is waiting to be written.
+    pub fn has_buffered_turn_text(&self) -> bool {
+        !self.turn_buffer.is_empty()
+    }
+
+    /// Write all buffered turn text in one transaction. When a turn was closed in the
+    /// meantime (someone stopped it), its chunks are dropped and the error says so; the
+    /// other turns' chunks are written.
+    pub fn flush_turns(&mut self) -> Result<()> {
+        if self.turn_buffer.is_empty() {
+            return Ok(());
+        }
+        let mut chunks = std::mem::take(&mut self.turn_buffer);
+        self.turn_buffer_bytes = 0;
+        let mut refused = None;
+        chunks.retain(|(id, _)| match self.doc.turn_status(id) {
+            Ok(status) if status.is_open() => true,
+            Ok(status) => {
+                refused.get_or_insert(Error::TurnClosed {
+                    id: id.clone(),
+                    status: status.as_str(),
+                });
+                false
+            }
+            Err(e) => {
+                refused.get_or_insert(e);
+                false
+            }
+        });
+        self.doc.append_turn_chunks(&chunks)?;
+        refused.map_or(Ok(()), Err)
+    }
+
+    /// Finish a turn (its buffered text is written first).
+    pub fn finish_turn(&mut self, id: &str) -> Result<()> {
+        self.flush_turns()?;
+        self.doc.finish_turn(id)
+    }
+
+    /// Fail a turn with a reason (its buffered text is written first).
+    pub fn fail_turn(&mut self, id: &str, reason: &str) -> Result<()> {
+        self.flush_turns()?;
+        self.doc.fail_turn(id, reason)
+    }
+
+    /// Ask an open turn to stop, as this participant.
+    pub fn request_stop(&mut self, id: &str, now_ms: u64) -> Result<()> {
+        self.discard_buffered(id);
+        let me = self.me.clone();
+        self.doc.request_stop(id, &me, now_ms)
+    }
+
+    /// React to a message as this participant.
+    pub fn react(&mut self, message: &str, kind: &str, now_ms: u64) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.react(message, kind, &me, now_ms)
+    }
+
+    /// Take back this participant's reaction.
+    pub fn unreact(&mut self, message: &str, kind: &str) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.unreact(message, kind, &me)
+    }
+
+    /// Fork a conversation at a message, as this participant.
+    pub fn fork_conversation(
+        &mut self,
+        parent: &str,
+        at_message: &str,
+        title: &str,
+        now_ms: u64,
+    ) -> Result<String> {
+        let me = self.me.clone();
+        self.doc
+            .fork_conversation(parent, at_message, title, &me, now_ms)
+    }
+
+    /// Merge a branch back into its parent, as this participant.
+    pub fn merge_branch(
+        &mut self,
+        branch: &str,
+        picked: &[String],
+        summary: MergeSummary,
+        now_ms: u64,
+    ) -> Result<String> {
+        let me = self.me.clone();
+        self.doc.merge_branch(branch, picked, summary, &me, now_ms)
+    }
+
+    /// Everyone present other than this participant, one entry per participant id,
+    /// ordered by id (several tabs of one person count once).
+    pub fn present_participants(&self) -> Vec<Participant> {
+        let mut out: Vec<Participant> = Vec::new();
+        for peer in self.peers() {
+            let Ok(state) = serde_json::from_str::<serde_json::Value>(&peer.state) else {
+                continue;
+            };
+            let user = &state["user"];
+            let (Some(id), Some(name)) = (user["id"].as_str(), user["name"].as_str()) else {
+                continue;
+            };
+            let Some(kind) = user["kind"].as_str().and_then(ParticipantKind::parse) else {
+                continue;
+            };
+            if id == self.me.id || out.iter().any(|p| p.id == id) {
+                continue;
+            }
+            out.push(Participant {
+                id: id.to_owned(),
+                name: name.to_owned(),
+                kind,
+            });
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+
+    /// Online teammates this participant can sync views with: other people present.
+    pub fn sync_partners(&self) -> Vec<Participant> {
+        self.present_participants()
+            .into_iter()
+            .filter(|p| p.kind == ParticipantKind::Person)
+            .collect()
+    }
+
+    /// This participant's view (the shared one while synced).
+    pub fn view_state(&self) -> ViewState {
+        self.doc.view_state(&self.me.id)
+    }
+
+    /// Change this participant's view (the shared one while synced).
+    pub fn set_view(&mut self, patch: &ViewPatch) -> Result<()> {
+        let me = self.me.id.clone();
+        self.doc.set_view(&me, patch)
+    }
+
+    /// Start following one view with `partner` (a participant id), initialised from
+    /// this participant's view.
+    pub fn start_sync(&mut self, partner: &str, now_ms: u64) -> Result<String> {
+        let me = self.me.id.clone();
+        self.doc.start_sync(&me, partner, now_ms)
+    }
+
+    /// Stop syncing: both get an independent copy of the shared view.
+    pub fn stop_sync(&mut self) -> Result<()> {
+        let me = self.me.id.clone();
+        self.doc.stop_sync(&me)
+    }
+
+    /// Add an entry to this person's private context (kept in this session only).
+    pub fn add_private_context(&mut self, draft: ContextDraft, now_ms: u64) -> Result<String> {
+        if draft.text.trim().is_empty() {
+            return Err(Error::Empty("context text"));
+        }
+        self.next_private += 1;
+        let id = format!("private-{}", self.next_private);
+        self.private_context.push(ContextEntry {
+            id: id.clone(),
+            kind: draft.kind,
+            text: draft.text,
+            author: self.me.clone(),
+            tags: draft.tags,
+            refs: draft.refs,
+            status: ContextStatus::Accepted,
+            private: true,
+            created_at: now_ms as f64,
+        });
+        Ok(id)
+    }
+
+    /// This person's private context.
+    pub fn private_context(&self) -> &[ContextEntry] {
+        &self.private_context
+    }
+
+    /// Drop a private entry.
+    pub fn remove_private_context(&mut self, id: &str) -> Result<()> {
+        let before = self.private_context.len();
+        self.private_context.retain(|e| e.id != id);
+        if self.private_context.len() == before {
+            return Err(Error::UnknownContextEntry(id.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Share a private entry with the room: an explicit, attributed act; it lands
+    /// `proposed`. The private copy stays. Returns the shared entry's id.
+    pub fn share_private_context(&mut self, id: &str, now_ms: u64) -> Result<String> {
+        let entry = self
+            .private_context
+            .iter()
+            .find(|e| e.id == id)
+            .cloned()
+            .ok_or_else(|| Error::UnknownContextEntry(id.to_owned()))?;
+        let draft = ContextDraft {
+            kind: entry.kind,
+            text: entry.text,
+            tags: entry.tags,
+            refs: entry.refs,
+        };
+        self.propose_context(&draft, now_ms)
+    }
+
+    /// Propose an entry to the room's shared context as this participant.
+    pub fn propose_context(&mut self, draft: &ContextDraft, now_ms: u64) -> Result<String> {
+        let me = self.me.clone();
+        self.doc.propose_context(draft, &me, now_ms)
+    }
+
+    /// Accept (or re-confirm) a shared entry, as the context owner.
+    pub fn accept_context(&mut self, id: &str) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.accept_context(id, &me)
+    }
+
+    /// Retire a shared entry, as the context owner.
+    pub fn retire_context(&mut self, id: &str) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.retire_context(id, &me)
+    }
+
+    /// Hand the context-owner role to `next` (a participant id).
+    pub fn set_context_owner(&mut self, next: &str) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.set_context_owner(&me, next)
+    }
+
+    /// Shared and private entries relevant to `tags` and `refs`, best first.
+    pub fn relevant_context(&self, tags: &[String], refs: &[String]) -> Vec<ContextEntry> {
+        let mut all = self.doc.context_entries();
+        all.extend(self.private_context.iter().cloned());
+        relevant(&all, tags, refs)
+    }
+
+    /// Raise an announcement, a question or a handoff as this participant.
+    pub fn raise_context_event(
+        &mut self,
+        kind: ContextEventKind,
+        text: &str,
+        to: Option<&str>,
+        now_ms: u64,
+    ) -> Result<String> {
+        let me = self.me.clone();
+        self.doc.raise_context_event(kind, text, to, &me, now_ms)
+    }
+
+    /// The room's handoff summary.
+    pub fn handoff_summary(&self) -> HandoffSummary {
+        self.doc.handoff_summary()
+    }
+
+    /// Name the room's current state as a version, as this participant.
+    pub fn create_version(&mut self, name: &str, now_ms: u64) -> Result<String> {
+        let me = self.me.clone();
+        self.doc.create_version(name, &me, now_ms)
+    }
+
+    /// The state vector of the local doc, encoded (v1).
+    pub fn state_vector(&self) -> Vec<u8> {
+        use yrs::updates::encoder::Encode;
+        self.doc.doc().transact().state_vector().encode_v1()
+    }
+
+    /// Every conflict in the room (computed again only after the doc changed).
+    pub fn conflicts(&mut self) -> Vec<Conflict> {
+        let version = self.doc_version();
+        match &self.conflicts {
+            Some((at, list)) if *at == version => list.clone(),
+            _ => {
+                let list = self.doc.conflicts();
+                self.conflicts = Some((version, list.clone()));
+                list
+            }
+        }
+    }
+
+    /// What changed in the room's conflicts since the last call, for this participant:
+    /// new conflicts (with `needs_input` when they have a side), requests for an agent
+    /// (`needs_input` for agents) and resolutions. Conflicts already resolved when
+    /// first seen are not reported.
+    pub fn poll_conflicts(&mut self) -> Vec<ConflictNotice> {
+        let conflicts = self.conflicts();
+        let changes = self.conflict_watch.changes(conflicts);
+        changes
+            .into_iter()
+            .map(|(kind, conflict)| {
+                let needs_input = match kind {
+                    NoticeKind::Raised => {
+                        conflict.participants().iter().any(|p| p.id == self.me.id)
+                    }
+                    NoticeKind::AwaitingAgent => self.me.kind == ParticipantKind::Agent,
+                    NoticeKind::Resolved => false,
+                };
+                ConflictNotice {
+                    kind,
+                    needs_input,
+                    conflict,
+                }
+            })
+            .collect()
+    }
+
+    /// Resolve a conflict as this participant (see [`RoomDoc::resolve_conflict`]).
+    pub fn resolve_conflict(
+        &mut self,
+        id: &str,
+        choice: Choice,
+        side: Option<usize>,
+        text: Option<&str>,
+        now_ms: u64,
+    ) -> Result<()> {
+        self.doc.set_time(now_ms);
+        let me = self.me.clone();
+        self.doc.resolve_conflict(id, choice, side, text, &me)
+    }
+
+    /// Write over a range of the text read at `base` (see [`RoomDoc::write_based`]).
+    pub fn write_based(
+        &mut self,
+        doc: &str,
+        start: u32,
+        end: u32,
+        text: &str,
+        base: &[u8],
+        now_ms: u64,
+    ) -> Result<BasedWrite> {
+        self.doc.set_time(now_ms);
+        let me = self.me.clone();
+        self.doc.write_based(doc, start, end, text, base, &me)
+    }
+}
