@@ -130,6 +130,9 @@ pub enum Error {
         /// Burst allowed.
         burst: u32,
     },
+    /// A frame on a connection the room never admitted (no known actor).
+    #[error("connection {0} was never admitted to this room; reconnect")]
+    UnknownConnection(u64),
     /// A message that arrived out of order.
     #[error("out of order: {0}")]
     OutOfOrder(String),
@@ -158,6 +161,7 @@ impl Error {
                 | Error::Forbidden(_)
                 | Error::RateLimited { .. }
                 | Error::OutOfOrder(_)
+                | Error::UnknownConnection(_)
                 | Error::Unsynced(_)
                 | Error::LimitExceeded(_)
         )

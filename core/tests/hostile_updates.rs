@@ -555,7 +555,8 @@ fn presence_states_and_ids_are_bounded() {
 #[test]
 fn an_update_the_room_cannot_integrate_is_refused_not_acked() {
     let mut scene = Scene::new(&[actor("eve", Role::Editor)]);
-    // Two updates from client 3; only the second is sent, so it has a gap before it.
+    // Two updates by eve (conn 2) under client 3; only the second is sent, so it has a
+    // gap before it.
     let doc = Doc::with_client_id(3);
     doc.transact_mut()
         .apply_update(Update::decode_v1(&scene.room.snapshot()).unwrap())
@@ -569,12 +570,12 @@ fn an_update_the_room_cannot_integrate_is_refused_not_acked() {
     scene.room.take_acks();
     let mut frame = protocol::seq(1);
     frame.extend(protocol::sync_update(second));
-    let err = scene.room.receive(3, &frame, 0).unwrap_err();
+    let err = scene.room.receive(2, &frame, 0).unwrap_err();
     assert!(matches!(err, Error::Unsynced(_)), "{err}");
     assert!(scene.room.take_acks().is_empty(), "nothing acknowledged");
     // Sent in order, both apply.
     let both = doc.transact().encode_diff_v1(&sv);
-    scene.attack(3, both).unwrap();
+    scene.attack(2, both).unwrap();
     assert_eq!(
         scene.room.document_text("spec").as_deref(),
         Some("second first hello world")

@@ -47,7 +47,8 @@ struct Attachment {
     #[serde(default)]
     synced: bool,
     awareness: Vec<u64>,
-    #[serde(default = "Actor::anonymous")]
+    /// Who is connected. An attachment without one (written before actors were kept)
+    /// does not parse, and the socket is closed to reconnect: never an anonymous editor.
     actor: Actor,
 }
 

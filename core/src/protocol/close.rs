@@ -124,6 +124,7 @@ impl crate::error::Error {
         match self {
             E::FrameTooLarge { .. } => CloseCode::TooBig,
             E::UnsupportedMessage(_) => CloseCode::Unsupported,
+            E::UnknownConnection(_) => CloseCode::Internal,
             E::Forbidden(_) | E::RateLimited { .. } | E::LimitExceeded(_) => CloseCode::Policy,
             _ => CloseCode::InvalidData,
         }

@@ -76,7 +76,7 @@ impl Room {
                 "author": m.author,
                 "status": status,
             });
-            if before.is_none() && m.created_at as u64 + 60_000 > now_ms {
+            if before.is_none() && (m.created_at as u64).saturating_add(60_000) > now_ms {
                 self.event(
                     EventKind::MessagePosted,
                     Some(actor),

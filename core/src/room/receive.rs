@@ -79,7 +79,12 @@ impl Room {
                 max: limits.max_frame_bytes,
             });
         }
-        let c = self.connections.entry(conn).or_default();
+        // A frame from a connection the room never admitted has no known actor: it is
+        // refused, never taken for an anonymous editor.
+        let c = self
+            .connections
+            .get_mut(&conn)
+            .ok_or(Error::UnknownConnection(conn))?;
         let rate = c
             .rate
             .get_or_insert_with(|| RateLimiter::new(&limits, now_ms));

@@ -163,6 +163,9 @@ mod tests {
             .doc_mut()
             .insert_text("d", len as u32, text)
             .unwrap();
+        if room.actor(1).is_none() {
+            room.connect(1, false);
+        }
         for frame in session.drain_outgoing() {
             room.receive(1, &frame, 0).unwrap();
         }

@@ -121,6 +121,7 @@ fn fresh_joiners_get_the_current_whole_room() -> Result<()> {
         yrs::sync::SyncMessage::SyncStep1(StateVector::default()),
     ));
     let whole = |room: &mut Room, conn: ConnId| -> String {
+        room.connect(conn, false);
         let out = room.receive(conn, &empty_step1, 0).unwrap();
         let doc = Doc::new();
         let Ok(messages) = decode_frame(&out[0].frame) else {
@@ -337,6 +338,7 @@ fn stock_clients_get_no_confab_messages() {
 #[test]
 fn clients_may_not_send_hello() {
     let mut room = Room::new(0);
+    room.connect(1, true);
     let err = room
         .receive(
             1,
@@ -578,6 +580,8 @@ fn limits_refuse_floods_and_big_frames() {
         ..Limits::default()
     });
     let query = protocol::encode(&yrs::sync::Message::AwarenessQuery);
+    room.connect(5, false);
+    room.connect(6, false);
     let results: Vec<bool> = (0..5).map(|_| room.receive(5, &query, 0).is_ok()).collect();
     assert_eq!(results, [true, true, true, false, false]);
     let err = room.receive(6, &[0u8; 65], 0).unwrap_err();
@@ -656,4 +660,15 @@ fn posts_and_finished_turns_become_events() {
         )
         .unwrap();
     assert_eq!(list["messages"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn a_frame_on_a_connection_never_admitted_is_refused() {
+    let mut room = Room::new(0);
+    let query = protocol::encode(&yrs::sync::Message::AwarenessQuery);
+    let err = room.receive(42, &query, 0).unwrap_err();
+    assert_eq!(err, Error::UnknownConnection(42));
+    assert!(room.actor(42).is_none(), "no anonymous editor was made up");
+    room.connect(42, false);
+    assert!(room.receive(42, &query, 0).is_ok());
 }

@@ -557,3 +557,13 @@ fn bad_frames_are_errors() {
         .unwrap_err()
         .is_protocol_error());
 }
+
+#[test]
+fn an_ack_of_the_largest_number_acknowledges_everything_without_overflow() {
+    let mut s = Session::new(1, person("ada"), 0);
+    s.doc_mut().create_document(Some("d"), "D", 0).unwrap();
+    s.doc_mut().insert_text("d", 0, "x").unwrap();
+    let _ = s.drain_outgoing();
+    let got = s.receive(&protocol::ack(u64::MAX), 0).unwrap();
+    assert_eq!(got.acked, Some(u64::MAX));
+}
