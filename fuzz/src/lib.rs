@@ -580,8 +580,7 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ));
         if let Ok(messages) = protocol::decode_frame(f) {
             for m in messages {
-                if let protocol::Incoming::Update(_, bytes)
-                | protocol::Incoming::SyncStep2(_, bytes) = m
+                if let protocol::Incoming::Update(bytes) | protocol::Incoming::SyncStep2(bytes) = m
                 {
                     out.push(("update_scan", joined(Some(4), std::slice::from_ref(&bytes))));
                     out.push(("update_diff", bytes.clone()));

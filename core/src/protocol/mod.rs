@@ -67,10 +67,11 @@ pub struct Hello {
 pub enum Incoming {
     /// Sync step 1: the sender's state vector; answer with what it lacks.
     SyncStep1(StateVector),
-    /// Sync step 2: the updates the receiver lacked (decoded, and the raw v1 bytes).
-    SyncStep2(Update, Vec<u8>),
-    /// A live document update (decoded, and the raw v1 bytes).
-    Update(Update, Vec<u8>),
+    /// Sync step 2: the updates the receiver lacked (v1 bytes, scanned; yrs decodes
+    /// them only when they are applied, see [`update_of`]).
+    SyncStep2(Vec<u8>),
+    /// A live document update (v1 bytes, scanned).
+    Update(Vec<u8>),
     /// Presence states.
     Awareness(AwarenessUpdate),
     /// A request for every known presence state.
@@ -181,10 +182,8 @@ fn decode_message(cursor: &mut Cursor<'_>, scans: &mut Vec<Scan>) -> Result<Inco
                 0 => StateVector::decode_v1(payload)
                     .map(Incoming::SyncStep1)
                     .map_err(|e| Error::malformed("state vector", e)),
-                1 => {
-                    decode_update(payload, scans).map(|u| Incoming::SyncStep2(u, payload.to_vec()))
-                }
-                2 => decode_update(payload, scans).map(|u| Incoming::Update(u, payload.to_vec())),
+                1 => scan_update(payload, scans).map(|()| Incoming::SyncStep2(payload.to_vec())),
+                2 => scan_update(payload, scans).map(|()| Incoming::Update(payload.to_vec())),
                 other => Err(Error::malformed(
                     "sync message",
                     format!("unknown sync step {other}"),
@@ -323,12 +322,17 @@ pub fn ack(n: u64) -> Vec<u8> {
     enc.to_vec()
 }
 
-fn decode_update(payload: &[u8], scans: &mut Vec<Scan>) -> Result<Update> {
+fn scan_update(payload: &[u8], scans: &mut Vec<Scan>) -> Result<()> {
     // The scanner reads without recursion and bounds what yrs would read recursively
     // (nested values, counts it would reserve memory for): a hostile update is refused
     // before yrs sees it.
     scans.push(crate::protocol::scan::scan_update_v1(payload)?);
-    Update::decode_v1(payload).map_err(|e| Error::malformed("sync update", e))
+    Ok(())
+}
+
+/// Decode a scanned update for yrs to apply: the one place yrs reads an update's bytes.
+pub fn update_of(raw: &[u8]) -> Result<Update> {
+    Update::decode_v1(raw).map_err(|e| Error::malformed("sync update", e))
 }
 
 /// Encode one y-sync message as a frame.
@@ -397,9 +401,11 @@ mod tests {
         assert_eq!(msgs.len(), 3);
         assert!(matches!(&msgs[0], Incoming::SyncStep1(got) if *got == sv));
         assert!(
-            matches!(&msgs[1], Incoming::SyncStep2(u, raw) if u.encode_v1() == update && *raw == update)
+            matches!(&msgs[1], Incoming::SyncStep2(raw) if update_of(raw).unwrap().encode_v1() == update && *raw == update)
         );
-        assert!(matches!(&msgs[2], Incoming::Update(u, _) if u.encode_v1() == update));
+        assert!(
+            matches!(&msgs[2], Incoming::Update(raw) if update_of(raw).unwrap().encode_v1() == update)
+        );
         Ok(())
     }
 

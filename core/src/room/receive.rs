@@ -43,10 +43,9 @@ impl Room {
                 Incoming::SyncStep1(sv) if !std::mem::replace(&mut answered_sync, true) => {
                     out.extend(self.answer_sync(conn, &sv, now_ms));
                 }
-                Incoming::SyncStep2(update, raw) | Incoming::Update(update, raw) => {
+                Incoming::SyncStep2(raw) | Incoming::Update(raw) => {
                     if let Some((scan, admitted)) = scans.next() {
-                        let taken =
-                            self.take_update(conn, &actor, update, raw, scan, admitted, now_ms)?;
+                        let taken = self.take_update(conn, &actor, raw, scan, admitted, now_ms)?;
                         out.extend(taken);
                     }
                 }
@@ -134,7 +133,7 @@ impl Room {
                     last_seq = *n;
                     checked.seq = Some(*n);
                 }
-                Incoming::SyncStep2(_, raw) | Incoming::Update(_, raw) => {
+                Incoming::SyncStep2(raw) | Incoming::Update(raw) => {
                     let scan = match scanned.next() {
                         Some(scan) => scan,
                         None => scan_update_v1(raw)?,
@@ -168,12 +167,10 @@ impl Room {
 
     /// Apply one checked update (or hold it as a suggestion), record what it touched,
     /// and relay it.
-    #[allow(clippy::too_many_arguments)]
     fn take_update(
         &mut self,
         conn: ConnId,
         actor: &Actor,
-        update: Update,
         raw: Vec<u8>,
         scan: Scan,
         admitted: Admitted,
@@ -183,7 +180,7 @@ impl Room {
             self.suggest(actor, &doc, raw, now_ms);
             return Ok(Vec::new());
         }
-        self.apply(update)?;
+        self.apply(protocol::update_of(&raw)?)?;
         self.zones.record(&scan);
         let changes = self.drain_changes();
         if changes.is_empty() {

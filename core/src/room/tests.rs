@@ -127,10 +127,12 @@ fn fresh_joiners_get_the_current_whole_room() -> Result<()> {
         let Ok(messages) = decode_frame(&out[0].frame) else {
             panic!("a frame the room wrote decodes")
         };
-        let Some(Incoming::SyncStep2(update, _)) = messages.into_iter().next() else {
+        let Some(Incoming::SyncStep2(raw)) = messages.into_iter().next() else {
             panic!("the answer is a sync step 2")
         };
-        doc.transact_mut().apply_update(update).unwrap();
+        doc.transact_mut()
+            .apply_update(protocol::update_of(&raw).unwrap())
+            .unwrap();
         let txn = doc.transact();
         txn.get_text(doc_text_name("d").as_str())
             .map(|t| t.get_string(&txn))

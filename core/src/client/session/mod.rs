@@ -313,15 +313,15 @@ impl Session {
                         self.unsent.add(&queued);
                     }
                 }
-                Incoming::SyncStep2(update, _) => {
-                    self.apply_remote(update)?;
+                Incoming::SyncStep2(raw) => {
+                    self.apply_remote(protocol::update_of(&raw)?)?;
                     if !self.synced {
                         self.synced = true;
                         self.synced_at = now_ms;
                         got.became_synced = true;
                     }
                 }
-                Incoming::Update(update, _) => self.apply_remote(update)?,
+                Incoming::Update(raw) => self.apply_remote(protocol::update_of(&raw)?)?,
                 Incoming::Awareness(update) => {
                     // Only the states in this update changed: note those (walking
                     // everyone's on every update made a room of n cost n² per round).
