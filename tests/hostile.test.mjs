@@ -169,7 +169,7 @@ describe("the hostile catalogue (production mode)", () => {
     },
     // Updates the scanner refuses.
     { name: "a GC struct pushing the room's client to 2^32 - 3", as: ["mallory", "viewer"], frames: () => [updateFrame(lone(0, 0, 0, 2 ** 32 - 3))], reason: /exceeds the limit of 1073741824/ },
-    { name: "a GC struct for the room's own client", as: ["eve", "editor"], frames: () => [updateFrame(lone(0, 0, 0, 1000))], reason: /client id 0 is the room's own/ },
+    { name: "a GC struct for the room's own client", as: ["eve", "editor"], frames: () => [updateFrame(lone(0, 0, 0, 1000))], reason: /client id 0 belongs to the room/ },
     { name: "a GC struct from a viewer", as: ["mallory", "viewer"], frames: () => [updateFrame(lone(4711, 0, 0, 10))], reason: /mallory is a viewer/ },
     { name: "a GC struct on an editor's client id", as: ["eve", "editor"], frames: () => [updateFrame(lone(clientOf.ada, 0, 0, 2 ** 20))], reason: /belongs to ada/ },
     { name: "a Skip then a GC far ahead (a gap)", as: ["eve", "editor"], frames: () => [updateFrame(bytes(1, 2, 5151, 0, Uint8Array.of(10), 100, Uint8Array.of(0), 1, 0))], reason: /builds on content the room does not have/ },

@@ -91,12 +91,14 @@ pub enum Error {
     #[error("unknown context entry `{0}`")]
     UnknownContextEntry(String),
     /// A curation step only the context owner may take.
-    #[error("only the context owner (`{owner}`) may do that; `{who}` is not")]
+    #[error("only the context owner ({owner}) may {what}; {who} is not")]
     NotContextOwner {
         /// Who tried.
         who: String,
         /// Who owns the context.
         owner: String,
+        /// What they tried.
+        what: String,
     },
     /// A version id that does not exist.
     #[error("unknown version `{0}`")]
@@ -119,9 +121,50 @@ pub enum Error {
     /// A tracked field whose entry does not exist.
     #[error("unknown field `{0}`")]
     UnknownField(String),
-    /// A write the sender's role or the room's lease policy does not allow.
-    #[error("{0}")]
-    Forbidden(String),
+    /// A viewer tried to change the room.
+    #[error("{who} is a viewer in this room: viewers may not change it ({what})")]
+    ViewerWrite {
+        /// Who tried.
+        who: String,
+        /// What the update touched.
+        what: String,
+    },
+    /// A reviewer tried to edit (reviewers may react and vote).
+    #[error("{who} is a reviewer in this room: reviewers may react and vote, not edit ({what})")]
+    ReviewerWrite {
+        /// Who tried.
+        who: String,
+        /// What the update touched.
+        what: String,
+    },
+    /// A write to a document that requires a lease, by someone who holds none.
+    #[error("document `{doc}` requires a lease for writes and {who} holds none: acquire `doc:{doc}` first")]
+    LeaseRequired {
+        /// The document.
+        doc: String,
+        /// Who tried.
+        who: String,
+    },
+    /// A write under a client id that belongs to someone else (or to the room).
+    #[error(
+        "client id {client} belongs to {owner}: {who} may write only under its own client ids"
+    )]
+    NotYourClient {
+        /// The client id.
+        client: u64,
+        /// Whose it is.
+        owner: String,
+        /// Who tried.
+        who: String,
+    },
+    /// A record written in someone else's name (authorship comes from the token).
+    #[error("{who} may not write {what}: authorship comes from the token")]
+    Forged {
+        /// Who tried.
+        who: String,
+        /// What they wrote.
+        what: String,
+    },
     /// A connection sending faster than the room allows.
     #[error("rate limit: more than {per_sec} messages per second (bursts of {burst})")]
     RateLimited {
@@ -158,7 +201,12 @@ impl Error {
                 | Error::Malformed { .. }
                 | Error::UnsupportedMessage(_)
                 | Error::InvalidUpdate(_)
-                | Error::Forbidden(_)
+                | Error::ViewerWrite { .. }
+                | Error::ReviewerWrite { .. }
+                | Error::LeaseRequired { .. }
+                | Error::NotYourClient { .. }
+                | Error::Forged { .. }
+                | Error::NotContextOwner { .. }
                 | Error::RateLimited { .. }
                 | Error::OutOfOrder(_)
                 | Error::UnknownConnection(_)
@@ -171,6 +219,44 @@ impl Error {
         Error::Malformed {
             what,
             reason: reason.to_string(),
+        }
+    }
+
+    /// The stable code a program branches on (JavaScript sees it as `code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::OutOfRange { .. } | Error::SplitsSurrogate { .. } => "out_of_range",
+            Error::UnknownConversation(_)
+            | Error::UnknownDocument(_)
+            | Error::UnknownMessage(_)
+            | Error::UnknownContextEntry(_)
+            | Error::UnknownVersion(_)
+            | Error::UnknownConflict(_)
+            | Error::UnknownField(_) => "not_found",
+            Error::AlreadyExists { .. } => "already_exists",
+            Error::AlreadyResolved(_) => "already_resolved",
+            Error::TurnClosed { .. } => "turn_closed",
+            Error::ViewerWrite { .. } => "viewer",
+            Error::ReviewerWrite { .. } => "reviewer",
+            Error::LeaseRequired { .. } => "lease_required",
+            Error::NotYourClient { .. } | Error::Forged { .. } => "not_yours",
+            Error::NotContextOwner { .. } => "forbidden",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::LimitExceeded(_) => "limit_exceeded",
+            Error::Unsynced(_) => "unsynced",
+            Error::UnknownConnection(_) => "unknown_connection",
+            Error::EmptyFrame
+            | Error::FrameTooLarge { .. }
+            | Error::Malformed { .. }
+            | Error::UnsupportedMessage(_)
+            | Error::InvalidUpdate(_)
+            | Error::OutOfOrder(_) => "bad_frame",
+            Error::InvalidPresence(_)
+            | Error::NotABranch(_)
+            | Error::InvalidView(_)
+            | Error::Empty(_)
+            | Error::NotASide(_)
+            | Error::InvalidChoice(_) => "invalid_argument",
         }
     }
 }

@@ -232,7 +232,7 @@ fn gc_structs_for_the_rooms_own_client_are_refused_and_the_room_still_loads() {
     // Within the clock limit it is still the room's own client.
     let small = gc_struct(0, u64::from(clock_of(&scene.room, 0)), 1000);
     expect_refusal(scene.attack(2, small.clone()), "viewer");
-    expect_refusal(scene.attack(3, small), "client id 0 is the room's own");
+    expect_refusal(scene.attack(3, small), "client id 0 belongs to the room");
     // The room goes on writing for itself, and its stored form loads.
     let server = Actor::server();
     scene

@@ -42,6 +42,9 @@
  * - `closed_by_room`: the room closed the connection, with its reason.
  * - `bad_frame`: the room sent a frame this client could not read.
  * - `rate_limited`, `limit_exceeded`, `unsynced`: the room's limits, as core names them.
+ * - `viewer`, `reviewer`, `not_yours`: the room refused a write: a viewer's, a reviewer's
+ *   edit, or one under another participant's client id or in their name.
+ * - `unknown_connection`: the room did not know the connection (it reconnects).
  *
  * - `internal`: a bug (the WebAssembly module failed); please report it.
  */
@@ -75,6 +78,10 @@ export type ConfabErrorCode =
   | "rate_limited"
   | "limit_exceeded"
   | "unsynced"
+  | "viewer"
+  | "reviewer"
+  | "not_yours"
+  | "unknown_connection"
   | "internal";
 
 /** An error from Confab: a stable `code` to branch on, and the reason in `message`. */

@@ -5,34 +5,9 @@
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 
-/// The stable code of one of core's errors (the server's request codes —
-/// `not_found`, `forbidden`, `conflict` — where they mean the same).
+/// The stable code of one of core's errors: core decides it.
 fn core_code(err: &confab_core::Error) -> &'static str {
-    use confab_core::Error as E;
-    match err {
-        E::OutOfRange { .. } | E::SplitsSurrogate { .. } => "out_of_range",
-        E::UnknownConversation(_)
-        | E::UnknownDocument(_)
-        | E::UnknownMessage(_)
-        | E::UnknownContextEntry(_)
-        | E::UnknownVersion(_)
-        | E::UnknownConflict(_)
-        | E::UnknownField(_) => "not_found",
-        E::AlreadyExists { .. } => "already_exists",
-        E::AlreadyResolved(_) => "already_resolved",
-        E::TurnClosed { .. } => "turn_closed",
-        E::Forbidden(_) | E::NotContextOwner { .. } => "forbidden",
-        E::RateLimited { .. } => "rate_limited",
-        E::LimitExceeded(_) => "limit_exceeded",
-        E::Unsynced(_) => "unsynced",
-        E::EmptyFrame
-        | E::FrameTooLarge { .. }
-        | E::Malformed { .. }
-        | E::UnsupportedMessage(_)
-        | E::InvalidUpdate(_)
-        | E::OutOfOrder(_) => "bad_frame",
-        _ => "invalid_argument",
-    }
+    err.code()
 }
 
 /// One of core's errors as a coded JavaScript `Error` (a `RangeError` for offsets).

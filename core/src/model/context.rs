@@ -218,6 +218,7 @@ impl RoomDoc {
             Some(owner) => Err(Error::NotContextOwner {
                 who: who.id.clone(),
                 owner,
+                what: "curate the shared context".into(),
             }),
         }
     }
@@ -560,7 +561,8 @@ mod tests {
             doc.accept_context(&id, &bob).unwrap_err(),
             Error::NotContextOwner {
                 who: "bob".into(),
-                owner: "ada".into()
+                owner: "ada".into(),
+                what: "curate the shared context".into(),
             }
         );
         doc.accept_context(&id, &ada)?;

@@ -125,7 +125,14 @@ impl crate::error::Error {
             E::FrameTooLarge { .. } => CloseCode::TooBig,
             E::UnsupportedMessage(_) => CloseCode::Unsupported,
             E::UnknownConnection(_) => CloseCode::Internal,
-            E::Forbidden(_) | E::RateLimited { .. } | E::LimitExceeded(_) => CloseCode::Policy,
+            E::ViewerWrite { .. }
+            | E::ReviewerWrite { .. }
+            | E::LeaseRequired { .. }
+            | E::NotYourClient { .. }
+            | E::Forged { .. }
+            | E::NotContextOwner { .. }
+            | E::RateLimited { .. }
+            | E::LimitExceeded(_) => CloseCode::Policy,
             _ => CloseCode::InvalidData,
         }
     }

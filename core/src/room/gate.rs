@@ -72,11 +72,10 @@ pub(crate) fn check(
         return Ok(Admitted::default());
     }
     if actor.role == Role::Viewer {
-        return Err(Error::Forbidden(format!(
-            "{} is a viewer in this room: viewers may not change it ({})",
-            actor.id,
-            describe_zones(&room.zones.touched(&unseen))
-        )));
+        return Err(Error::ViewerWrite {
+            who: actor.id.clone(),
+            what: describe_zones(&room.zones.touched(&unseen)),
+        });
     }
     check_structure(scan, &unseen, &sv)?;
     let claims = check_client_ids(room, actor, &unseen)?;
@@ -188,18 +187,20 @@ fn check_client_ids(room: &RoomView<'_>, actor: &Actor, unseen: &Scan) -> Result
     let mut claims = BTreeSet::new();
     for run in &unseen.runs {
         if run.client == ROOM_CLIENT {
-            return Err(Error::Forbidden(format!(
-                "client id {ROOM_CLIENT} is the room's own: {} may not write under it",
-                actor.id
-            )));
+            return Err(Error::NotYourClient {
+                client: ROOM_CLIENT,
+                owner: "the room".into(),
+                who: actor.id.clone(),
+            });
         }
         match room.owners.get(&run.client) {
             Some(owner) if *owner == actor.id || actor.is_anonymous() => {}
             Some(owner) => {
-                return Err(Error::Forbidden(format!(
-                    "client id {} belongs to {owner}: {} may write only under its own client ids",
-                    run.client, actor.id
-                )))
+                return Err(Error::NotYourClient {
+                    client: run.client,
+                    owner: owner.clone(),
+                    who: actor.id.clone(),
+                })
             }
             None => {
                 claims.insert(run.client);
@@ -220,11 +221,10 @@ fn check_roles_and_leases(
     let content: BTreeSet<&Option<ZonePath>> = touched.iter().filter(|z| !bookkeeping(z)).collect();
     if !actor.role.can_edit() {
         if let Some(z) = content.iter().find(|z| !reviewer_may_touch(z)) {
-            return Err(Error::Forbidden(format!(
-                "{} is a reviewer in this room: reviewers may react and vote, not edit ({})",
-                actor.id,
-                describe_zones(&BTreeSet::from([(*z).clone()]))
-            )));
+            return Err(Error::ReviewerWrite {
+                who: actor.id.clone(),
+                what: describe_zones(&BTreeSet::from([(*z).clone()])),
+            });
         }
         return Ok(None);
     }
@@ -234,9 +234,9 @@ fn check_roles_and_leases(
     let mut suggest = None;
     for zone in content {
         let Some(path) = zone else {
-            return Err(Error::Forbidden(
-                "this update builds on content the room does not have, and some documents \
-                 here require a lease: sync first"
+            return Err(Error::Unsynced(
+                "it builds on content the room does not have, and some documents here \
+                 require a lease"
                     .into(),
             ));
         };
@@ -246,11 +246,10 @@ fn check_roles_and_leases(
         match room.locks.write_check(doc, &actor.id, now_ms) {
             Ok(()) => {}
             Err(LeasePolicy::Refuse) => {
-                return Err(Error::Forbidden(format!(
-                    "document `{doc}` requires a lease for writes and {} holds none: \
-                     acquire `doc:{doc}` first",
-                    actor.id
-                )))
+                return Err(Error::LeaseRequired {
+                    doc: doc.to_owned(),
+                    who: actor.id.clone(),
+                })
             }
             Err(LeasePolicy::Suggest) => suggest = Some(doc.to_owned()),
         }
@@ -288,21 +287,18 @@ fn check_authorship(
     let own = |client: u64| {
         claims.contains(&client) || room.owners.get(&client).is_some_and(|o| *o == actor.id)
     };
-    let forged = |what: &str| {
-        Error::Forbidden(format!(
-            "{} may not write {what}: authorship comes from the token",
-            actor.id
-        ))
+    let forged = |what: &str| Error::Forged {
+        who: actor.id.clone(),
+        what: what.to_owned(),
     };
     let places = room.zones.places(unseen);
     for (item, place) in unseen.items.iter().zip(places) {
         let Some((path, key)) = place else { continue };
         let key = key.as_deref().unwrap_or("");
         let value = || -> Result<Value> {
-            let range = item
-                .value
-                .clone()
-                .ok_or_else(|| Error::Forbidden(format!("`{key}` must be a plain value")))?;
+            let range = item.value.clone().ok_or_else(|| {
+                Error::malformed("sync update", format!("`{key}` must be a plain value"))
+            })?;
             let bytes = raw.get(range).ok_or_else(|| {
                 Error::malformed("sync update", "a value lies outside the update")
             })?;
@@ -399,10 +395,11 @@ fn require_context_owner(room: &RoomView<'_>, actor: &Actor, what: &str) -> Resu
         .get_map("roles")
         .and_then(|roles| crate::doc::read::get_str(&roles, &txn, "contextOwner"));
     match owner {
-        Some(owner) if owner != actor.id => Err(Error::Forbidden(format!(
-            "only the context owner ({owner}) may {what}; {} is not",
-            actor.id
-        ))),
+        Some(owner) if owner != actor.id => Err(Error::NotContextOwner {
+            who: actor.id.clone(),
+            owner,
+            what: what.to_owned(),
+        }),
         _ => Ok(()),
     }
 }
