@@ -2,7 +2,7 @@
 // under workerd: every documented operation is called for real, and every answer —
 // success or error — must have a status the document lists for that operation and a
 // body that validates against the schema it gives. The document must list exactly the
-// routes edge/src/rest.rs maps, and anything else must answer 404 with the Error shape.
+// routes core/src/authority/rest.rs maps, and anything else must answer 404 with the Error shape.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -190,7 +190,7 @@ function signToken(secret, claims) {
 
 /** Every `METHOD /path` rest.rs maps (path parameters as `{}`), with the operation each runs. */
 function restRoutes() {
-  const src = readFileSync(path.join(ROOT, "edge/src/rest.rs"), "utf8");
+  const src = readFileSync(path.join(ROOT, "core/src/authority/rest.rs"), "utf8");
   const start = src.indexOf("match (method, segs.as_slice())");
   const end = src.indexOf("_ => Err(not_found())", start);
   assert.ok(start > 0 && end > start, "rest.rs still has its route match");

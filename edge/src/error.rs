@@ -35,6 +35,9 @@ pub enum EdgeError {
     /// A refused operation (its own code and status).
     #[error("{0}")]
     Op(confab_core::authority::OpError),
+    /// A REST request refused before it reached the room's operations.
+    #[error("{0}")]
+    Rest(confab_core::authority::rest::RestError),
     /// The server is not configured to serve this.
     #[error("server misconfigured: {0}")]
     Misconfigured(String),
@@ -77,6 +80,7 @@ impl EdgeError {
             EdgeError::Token(_) => 403,
             EdgeError::Origin(_) => 403,
             EdgeError::Op(e) => op_status(e.code),
+            EdgeError::Rest(e) => rest_status(e),
             EdgeError::Misconfigured(_) => 503,
             EdgeError::Storage(_) | EdgeError::Internal(_) => 500,
         }
@@ -93,6 +97,7 @@ impl EdgeError {
             EdgeError::Token(e) => e.code(),
             EdgeError::Origin(e) => e.code(),
             EdgeError::Op(e) => e.code.as_str(),
+            EdgeError::Rest(e) => e.code(),
             EdgeError::Misconfigured(_) => "misconfigured",
             EdgeError::Storage(_) => "storage_error",
             EdgeError::Internal(_) => "internal_error",
@@ -118,6 +123,23 @@ pub fn op_status(code: confab_core::authority::OpCode) -> u16 {
         C::Forbidden => 403,
         C::NotFound => 404,
         C::Conflict | C::LeaseRequired | C::LockHeld | C::LockNotHeld => 409,
+    }
+}
+
+/// The HTTP status for a refused REST request.
+pub fn rest_status(e: &confab_core::authority::rest::RestError) -> u16 {
+    use confab_core::authority::rest::RestError as R;
+    match e {
+        R::NotFound { .. } => 404,
+        R::InvalidRoom(_) | R::BadRequest(_) => 400,
+        R::TooLarge(_) => 413,
+        R::Op(e) => op_status(e.code),
+    }
+}
+
+impl From<confab_core::authority::rest::RestError> for EdgeError {
+    fn from(e: confab_core::authority::rest::RestError) -> Self {
+        EdgeError::Rest(e)
     }
 }
 

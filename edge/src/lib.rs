@@ -6,14 +6,13 @@
 //! room in its SQLite storage. Every decision is made by `confab-core`; this crate is
 //! the platform glue. The demo site is served from static assets by the same Worker.
 //!
-//! The Worker glue only exists for `wasm32`; the pure parts ([`config`], [`error`], [`identity`], [`rest`], [`route`])
-//! build and test natively.
+//! The Worker glue only exists for `wasm32`; the pure parts ([`config`], [`error`],
+//! [`identity`]) build and test natively. Routes and the REST API's mapping onto
+//! operations are core's (`confab_core::authority::rest`).
 
 pub mod config;
 pub mod error;
 pub mod identity;
-pub mod rest;
-pub mod route;
 
 #[cfg(target_arch = "wasm32")]
 mod room_object;

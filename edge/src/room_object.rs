@@ -22,9 +22,9 @@ use wasm_bindgen::JsCast;
 
 use crate::error::{truncate_reason, EdgeError};
 use crate::identity::{Identity, IDENTITY_HEADER, ROOM_HEADER};
-use crate::rest::{self, Call};
 use crate::sql_store::SqlStore;
 use crate::worker_entry::{config, error_response};
+use confab_core::authority::rest::{self, Call, Route};
 
 /// Events kept in memory for the live feed (the audit log on disk keeps them all).
 const FEED_CAPACITY: usize = 1000;
@@ -518,18 +518,16 @@ impl RoomObject {
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        let rest_path: Vec<String> = url
-            .path()
-            .split('/')
-            .skip(3)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                js_sys::decode_uri_component(s)
-                    .ok()
-                    .and_then(|d| d.as_string())
-                    .unwrap_or_else(|| s.to_owned())
-            })
-            .collect();
+        // The same strict parse the Worker routed by: one parser for every path.
+        let Route::Api {
+            rest: rest_path, ..
+        } = rest::route(req.method().as_ref(), url.path())?
+        else {
+            return Err(EdgeError::BadRequest(format!(
+                "{} is not a REST path of a room",
+                url.path()
+            )));
+        };
         let max = self.with_room(|room| room.limits().max_body_bytes)?;
         let body = if matches!(req.method(), Method::Get | Method::Head | Method::Delete) {
             None
@@ -537,9 +535,9 @@ impl RoomObject {
             rest::parse_body(&req.bytes().await?, max)?
         };
         match rest::call(req.method().as_ref(), &rest_path, &query, body)? {
-            Call::Op(op, args) => {
+            Call::Op(op) => {
                 let result = self
-                    .with_room(|room| room.request(&actor, op, args, now_ms()))?
+                    .with_room(|room| room.handle_op(&actor, op, now_ms()))?
                     .map_err(EdgeError::Op)?;
                 self.settle(false)?;
                 self.flush_soon().await?;

@@ -9,7 +9,7 @@ use worker::{
 use crate::config::{health, Config};
 use crate::error::{truncate_reason, EdgeError};
 use crate::identity::{authenticate, token_from, Identity, IDENTITY_HEADER, ROOM_HEADER};
-use crate::route::{route, Route};
+use confab_core::authority::rest::{route, Route};
 
 /// Binding name of the room Durable Object namespace (see `wrangler.toml`).
 pub const ROOMS_BINDING: &str = "ROOMS";
@@ -65,7 +65,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             (name, ws)
         }
         Ok(Route::Api { room, .. }) => (room, false),
-        Err(err) => return error_response(&err),
+        Err(err) => return error_response(&EdgeError::Rest(err)),
     };
     let url = req.url()?;
     let query: Vec<(String, String)> = url

@@ -8,7 +8,8 @@
 //!
 //! - [`op`]: every operation and its arguments; [`error`]: why one is refused.
 //! - [`actor`]: who is asking; [`event`]: what happened.
-//! - [`token`]: signed room tokens and roles; [`origin`]: which pages may connect.
+//! - [`token`]: signed room tokens and roles; [`origin`]: which pages may connect;
+//!   [`rest`]: the REST API's routes, parsed once onto operations.
 //! - [`locks`]: leases and fencing; [`members`], [`activity`], [`collaboration`],
 //!   [`suggestion`], [`webhook`]: one file per part of the state.
 
@@ -21,6 +22,7 @@ pub mod locks;
 pub mod members;
 pub mod op;
 pub mod origin;
+pub mod rest;
 pub mod suggestion;
 pub mod token;
 pub mod webhook;
