@@ -6,9 +6,10 @@
 //! room in its SQLite storage. Every decision is made by `confab-core`; this crate is
 //! the platform glue. The demo site is served from static assets by the same Worker.
 //!
-//! The Worker glue only exists for `wasm32`; the pure parts ([`config`], [`error`], [`identity`], [`rest`], [`route`])
+//! The Worker glue only exists for `wasm32`; the pure parts ([`commit`], [`config`], [`error`], [`identity`], [`rest`], [`route`])
 //! build and test natively.
 
+pub mod commit;
 pub mod config;
 pub mod error;
 pub mod identity;
