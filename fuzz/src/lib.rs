@@ -299,13 +299,13 @@ pub struct ItemShape {
 }
 
 /// Everything the scanner read from an update, in a normal form that does not depend
-/// on how an encoder ordered or grouped it: the structs sorted, the delete set merged,
-/// the runs listed by client.
+/// on how an encoder ordered or grouped it: the structs sorted, the delete set and the
+/// runs merged per client.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ScanShape {
     pub structs: Vec<Struct>,
     pub deletes: IdRanges,
-    pub runs: BTreeMap<u64, Vec<(u32, u32)>>,
+    pub runs: IdRanges,
 }
 
 fn pair(id: ItemId) -> (u64, u32) {
@@ -338,14 +338,16 @@ pub fn scan_shape(scan: &Scan) -> ScanShape {
         }))
         .collect();
     structs.sort();
-    let mut runs: BTreeMap<u64, Vec<(u32, u32)>> = BTreeMap::new();
+    // Merged: a client written in two groups whose clocks touch is one run once yrs
+    // writes it in one group.
+    let mut runs = IdRanges::new();
     for &ClockRun { client, start, end } in &scan.runs {
         runs.entry(client).or_default().push((start, end));
     }
     ScanShape {
         structs,
         deletes: scanned_ranges(&scan.deletes),
-        runs,
+        runs: normalize(runs),
     }
 }
 
