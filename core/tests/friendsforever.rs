@@ -8,7 +8,7 @@
 //! then its patches are applied with the room's text API. So each replica's causal
 //! record (see `confab_core::doc::causal`) is the trace's: edits the trace marks concurrent
 //! are concurrent here. At the end both replicas hold the trace's final text and report
-//! the same conflicts.
+//! the same conflicts — exactly the ones pinned below.
 //!
 //! The trace ships with the tests (`core/tests/data/`, CC BY 4.0, see the README there;
 //! gzipped JSON, decompressed with the system `gzip`); the test fails when it is missing.
@@ -25,6 +25,9 @@ use support::concurrent::{load, parse_time, replay, sync_all, DOC};
 use yrs::{Map, ReadTxn, Transact};
 
 const TRACE: &str = "tests/data/friendsforever.json.gz";
+
+/// The one conflict at the default granularity (see the test).
+const WORD_CONFLICT: &str = "t0a62c4f80e13fb2b";
 
 fn show(c: &Conflict) -> String {
     let sides: Vec<String> = c
@@ -60,6 +63,9 @@ fn friendsforever_replays_with_the_same_conflicts_on_both_replicas() {
     let (mut peers, counts) = replay(&trace, |_| {});
     let replay = replay_started.elapsed();
     let (merges, remote, patches) = (counts.merges, counts.remote, counts.patches);
+    // The trace's own shape (counted from its JSON): one patch per transaction, and
+    // 2,258 transactions with two parents (an author catching up with the other's edits).
+    assert_eq!((trace.txns.len(), patches, merges), (26_078, 26_078, 2_258));
     sync_all(&mut peers);
     for (a, p) in peers.iter().enumerate() {
         let text = p.doc.document_text(DOC).unwrap();
@@ -121,8 +127,71 @@ fn friendsforever_replays_with_the_same_conflicts_on_both_replicas() {
         eprintln!("  {}", show(c));
     }
 
-    // The same trace judged at the other granularities (a room-wide setting).
-    for g in [Granularity::Char, Granularity::Line] {
+    // The conflicts, pinned (computed once, then checked against the trace by hand).
+    // The two authors mostly type in different places; the one place they collide at
+    // the default granularity (the same word) is around char 3798, transactions
+    // 22359–22377 of the trace:
+    // - from version 22359 ("…X." with "." at 3798), editor1 types " The" after the "."
+    //   (22360–22363) while editor0 deletes the "." and types ", hu" (22364–22368);
+    // - editor0 then catches up with editor1's first " " only (22376 merges 22360) and
+    //   types "h?"; editor1 catches up with the deletion only (22369) and types " whole ".
+    // The text ends ", huh? The whole ". editor0's ", hu" and editor1's " " were
+    // written without either seeing the other, and only "h?" lies between them — text
+    // editor0 wrote later, after seeing that " ", which separates them at char
+    // granularity (any text written after a change does) but is no word boundary
+    // (no whitespace). So: one text conflict at word granularity, none at char.
+    assert_eq!(
+        (
+            list.len(),
+            kinds(ConflictKind::Field),
+            kinds(ConflictKind::Stale)
+        ),
+        (1, 0, 0),
+        "{:#?}",
+        list.iter().map(show).collect::<Vec<_>>()
+    );
+    let word = &list[0];
+    assert_eq!(word.kind, ConflictKind::Text);
+    assert_eq!(word.id, WORD_CONFLICT);
+    assert_eq!(
+        (
+            word.start,
+            word.end,
+            word.before.as_str(),
+            word.current.as_str()
+        ),
+        (3798, 3815, ".", ", huh? The whole ")
+    );
+    let sides: Vec<(&str, &str, &str)> = word
+        .sides
+        .iter()
+        .map(|s| {
+            (
+                s.author.as_ref().map_or("?", |p| p.id.as_str()),
+                s.inserted.as_str(),
+                s.deleted.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sides,
+        [("editor0", ", huh?", "."), ("editor1", " The whole ", "")]
+    );
+
+    // The same trace judged at the other granularities (a room-wide setting). A coarser
+    // granularity only joins more changes: char ⊆ word ⊆ line. At char: none (above).
+    // At line: the word conflict and two more, each two concurrent edits far apart on
+    // one line: on the first line editor0 appends " win" while editor1 inserts "n "
+    // near its start, and around char 1057 editor0 types "e means th" while editor1
+    // deletes a "t" earlier on the line.
+    let pinned: [(Granularity, &[&str]); 2] = [
+        (Granularity::Char, &[]),
+        (
+            Granularity::Line,
+            &["t04c66b3706876d42", WORD_CONFLICT, "t10146fe66f3e493a"],
+        ),
+    ];
+    for (g, ids) in pinned {
         peers[0].doc.set_granularity(DOC, g).unwrap();
         let (first, rest) = peers.split_at_mut(1);
         for p in rest {
@@ -146,6 +215,9 @@ fn friendsforever_replays_with_the_same_conflicts_on_both_replicas() {
         for c in list.iter().take(10) {
             eprintln!("  {}", show(c));
         }
+        let found: Vec<&str> = list.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(found, ids, "conflicts at granularity {}", g.as_str());
+        assert!(list.iter().all(|c| c.kind == ConflictKind::Text));
     }
 }
 

@@ -6,10 +6,11 @@
 //! room in its SQLite storage. Every decision is made by `confab-core`; this crate is
 //! the platform glue. The demo site is served from static assets by the same Worker.
 //!
-//! The Worker glue only exists for `wasm32`; the pure parts ([`config`], [`error`],
-//! [`identity`]) build and test natively. Routes and the REST API's mapping onto
-//! operations are core's (`confab_core::authority::rest`).
+//! The Worker glue only exists for `wasm32`; the pure parts ([`commit`], [`config`],
+//! [`error`], [`identity`]) build and test natively. Routes and the REST API's mapping
+//! onto operations are core's (`confab_core::authority::rest`).
 
+pub mod commit;
 pub mod config;
 pub mod error;
 pub mod identity;

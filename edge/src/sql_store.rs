@@ -90,13 +90,13 @@ impl SqlStore {
             "SELECT value FROM kv WHERE key = ?",
             vec![SqlStorageValue::String(key.to_owned())],
         )?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .and_then(|r| match r.into_iter().next() {
-                Some(SqlStorageValue::String(s)) => Some(s),
-                _ => None,
-            }))
+        match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+            Some(SqlStorageValue::String(s)) => Ok(Some(s)),
+            None => Ok(None),
+            Some(other) => Err(EdgeError::Storage(format!(
+                "stored value {key} is not text: {other:?}"
+            ))),
+        }
     }
 
     /// Store a value.
@@ -163,7 +163,7 @@ impl SqlStore {
                 SqlStorageValue::Integer(limit as i64),
             ],
         )?;
-        Ok(rows.into_iter().map(audit_entry).collect())
+        rows.into_iter().map(audit_entry).collect()
     }
 
     /// Queue a webhook delivery.
@@ -193,18 +193,22 @@ impl SqlStore {
             "SELECT id, hook, body, attempts FROM deliveries WHERE next_at <= ? ORDER BY id LIMIT 50",
             vec![SqlStorageValue::Integer(now_ms as i64)],
         )?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| match r.as_slice() {
-                [id, SqlStorageValue::String(hook), SqlStorageValue::String(body), n] => Some((
-                    int(Some(id))?,
-                    hook.clone(),
-                    body.clone(),
-                    int(Some(n))? as u32,
-                )),
-                _ => None,
+        rows.into_iter()
+            .map(|r| {
+                let delivery = match r.as_slice() {
+                    [id, SqlStorageValue::String(hook), SqlStorageValue::String(body), n] => {
+                        int(Some(id))
+                            .zip(int(Some(n)))
+                            .map(|(id, n)| (id, hook.clone(), body.clone(), n as u32))
+                    }
+                    _ => None,
+                };
+                // Skipping it would leave it due forever, waking the alarm for nothing.
+                delivery.ok_or_else(|| {
+                    EdgeError::Storage(format!("malformed webhook delivery row: {r:?}"))
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Reschedule a delivery after a failed attempt, or (with `None`) drop it.
@@ -234,12 +238,13 @@ impl SqlStore {
     /// When the next queued delivery is due.
     pub fn next_delivery_at(&self) -> Result<Option<u64>, EdgeError> {
         let rows = self.rows("SELECT MIN(next_at) FROM deliveries", Vec::new())?;
-        Ok(
-            match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
-                Some(SqlStorageValue::Integer(n)) => Some(n as u64),
-                _ => None,
-            },
-        )
+        match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+            // `MIN` over no rows.
+            None | Some(SqlStorageValue::Null) => Ok(None),
+            Some(v) => int(Some(&v))
+                .map(|n| Some(n as u64))
+                .ok_or_else(|| EdgeError::Storage(format!("next webhook delivery time is {v:?}"))),
+        }
     }
 
     fn blobs(&self, query: &str) -> Result<Vec<Vec<u8>>, EdgeError> {
@@ -279,6 +284,7 @@ impl SqlStore {
                     "expected a blob and a flag from `{query}`"
                 )));
             };
+            // A row that does not continue an update starts one.
             let mut update = open.take().unwrap_or_default();
             update.extend_from_slice(&bytes);
             if more != 0 {
@@ -348,22 +354,32 @@ impl Store for SqlStore {
     }
 }
 
-fn audit_entry(row: Vec<SqlStorageValue>) -> serde_json::Value {
-    let text = |v: Option<&SqlStorageValue>| match v {
-        Some(SqlStorageValue::String(s)) => Some(s.clone()),
-        _ => None,
+/// One audit row as JSON. The row was written by `append_audit`: a column of another
+/// type, or JSON that does not parse, is corrupt storage, not an entry to show.
+fn audit_entry(row: Vec<SqlStorageValue>) -> Result<serde_json::Value, EdgeError> {
+    let corrupt = |what: &str| EdgeError::Storage(format!("audit row {what}: {row:?}"));
+    // `actor` and `target` may be NULL; the rest may not.
+    let text = |i: usize| match row.get(i) {
+        Some(SqlStorageValue::String(s)) => Ok(Some(s.clone())),
+        Some(SqlStorageValue::Null) => Ok(None),
+        _ => Err(corrupt("has a column that is not text")),
     };
-    let num = |v: Option<&SqlStorageValue>| int(v).unwrap_or(0);
-    let json =
-        |v: Option<String>| v.and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
-    serde_json::json!({
-        "seq": num(row.first()),
-        "at": num(row.get(1)),
-        "action": text(row.get(2)),
-        "actor": json(text(row.get(3))),
-        "target": text(row.get(4)),
-        "detail": json(text(row.get(5))).unwrap_or_default(),
-    })
+    let num = |i: usize| int(row.get(i)).ok_or_else(|| corrupt("has no number"));
+    let json = |v: Option<String>| match v {
+        Some(s) => serde_json::from_str::<serde_json::Value>(&s)
+            .map_err(|e| corrupt(&format!("holds JSON that does not parse ({e})"))),
+        None => Ok(serde_json::Value::Null),
+    };
+    let action = text(2)?.ok_or_else(|| corrupt("has no action"))?;
+    let detail = text(5)?.ok_or_else(|| corrupt("has no detail"))?;
+    Ok(serde_json::json!({
+        "seq": num(0)?,
+        "at": num(1)?,
+        "action": action,
+        "actor": json(text(3)?)?,
+        "target": text(4)?,
+        "detail": json(Some(detail))?,
+    }))
 }
 
 fn count_log(sql: &SqlStorage) -> Result<LogStats, EdgeError> {
@@ -380,11 +396,15 @@ fn count_log(sql: &SqlStorage) -> Result<LogStats, EdgeError> {
         .next()
         .transpose()
         .map_err(storage_error)?
-        .unwrap_or_default();
-    let num = |v: Option<&SqlStorageValue>| int(v).unwrap_or(0) as u64;
+        .ok_or_else(|| EdgeError::Storage("counting the update log returned no row".into()))?;
+    let num = |i: usize| {
+        int(row.get(i))
+            .map(|n| n as u64)
+            .ok_or_else(|| EdgeError::Storage(format!("counting the update log returned {row:?}")))
+    };
     Ok(LogStats {
-        rows: num(row.first()),
-        bytes: num(row.get(1)),
-        snapshot_bytes: num(row.get(2)),
+        rows: num(0)?,
+        bytes: num(1)?,
+        snapshot_bytes: num(2)?,
     })
 }

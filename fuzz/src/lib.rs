@@ -31,9 +31,12 @@ use confab_core::authority::{Actor, Authority};
 use confab_core::client::session::Session;
 use confab_core::doc::{Participant, ParticipantKind};
 use confab_core::protocol;
-use confab_core::protocol::scan::{scan_update_v1, split_update_v1, ItemId, Scan};
+use confab_core::protocol::scan::{
+    scan_update_v1, split_update_v1, ClockRun, ItemId, ParentRef, Scan, ScannedItem,
+};
 use confab_core::room::Room;
 use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
 use yrs::{IdSet, Update};
 
 /// Splits one fuzz input into several frames, records or stored parts.
@@ -97,7 +100,8 @@ const ROLES: [Role; 4] = [Role::Owner, Role::Editor, Role::Reviewer, Role::Viewe
 const SECRET: &[u8] = b"fuzz secret";
 const ROOM: &str = "fuzz-room";
 
-fn split(data: &[u8]) -> Vec<&[u8]> {
+/// The frames, records or parts of one input (see [`SEP`]).
+pub fn split(data: &[u8]) -> Vec<&[u8]> {
     let mut parts = Vec::new();
     let mut rest = data;
     while let Some(at) = rest.windows(SEP.len()).position(|w| w == SEP) {
@@ -252,6 +256,8 @@ pub fn update_scan(data: &[u8]) {
         let Ok(s) = scan_update_v1(part) else {
             panic!("a part of a split update does not scan");
         };
+        // What the splitter writes, yrs must read as the scanner does.
+        update_diff(part);
         for (client, list) in scanned_insertions(&s) {
             inserts.entry(client).or_default().extend(list);
         }
@@ -271,16 +277,126 @@ pub fn update_scan(data: &[u8]) {
     );
 }
 
-/// Differential: where the scanner and yrs both accept an update, they agree on the ids
-/// it creates (items and GC, counting deleted items) and deletes, and yrs's state vector
-/// claims only clocks the scanned structs hold.
+/// One struct as the scanner reads it, without where its bytes are (`value`), so the
+/// same struct written twice compares equal.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Struct {
+    pub id: (u64, u32),
+    pub len: u32,
+    /// `None` for a GC struct.
+    pub item: Option<ItemShape>,
+}
+
+/// What an item says about where it goes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ItemShape {
+    pub origin: Option<(u64, u32)>,
+    pub right_origin: Option<(u64, u32)>,
+    /// `Ok(root name)` or `Err(id of the parent type)`.
+    pub parent: Option<Result<String, (u64, u32)>>,
+    pub parent_sub: Option<String>,
+    pub is_type: bool,
+}
+
+/// Everything the scanner read from an update, in a normal form that does not depend
+/// on how an encoder ordered or grouped it: the structs sorted, the delete set and the
+/// runs merged per client.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ScanShape {
+    pub structs: Vec<Struct>,
+    pub deletes: IdRanges,
+    pub runs: IdRanges,
+}
+
+fn pair(id: ItemId) -> (u64, u32) {
+    (id.client, id.clock)
+}
+
+/// [`ScanShape`] of a scan.
+pub fn scan_shape(scan: &Scan) -> ScanShape {
+    let mut structs: Vec<Struct> = scan
+        .items
+        .iter()
+        .map(|i| Struct {
+            id: pair(i.id),
+            len: i.len,
+            item: Some(ItemShape {
+                origin: i.origin.map(pair),
+                right_origin: i.right_origin.map(pair),
+                parent: i.parent.as_ref().map(|p| match p {
+                    ParentRef::Root(name) => Ok(name.clone()),
+                    ParentRef::Item(id) => Err(pair(*id)),
+                }),
+                parent_sub: i.parent_sub.clone(),
+                is_type: i.is_type,
+            }),
+        })
+        .chain(scan.gc.iter().map(|(id, len)| Struct {
+            id: pair(*id),
+            len: *len,
+            item: None,
+        }))
+        .collect();
+    structs.sort();
+    // Merged: a client written in two groups whose clocks touch is one run once yrs
+    // writes it in one group.
+    let mut runs = IdRanges::new();
+    for &ClockRun { client, start, end } in &scan.runs {
+        runs.entry(client).or_default().push((start, end));
+    }
+    ScanShape {
+        structs,
+        deletes: scanned_ranges(&scan.deletes),
+        runs: normalize(runs),
+    }
+}
+
+/// How yrs shows a decoded item, up to its content (yrs 0.28.1's `Display` for `Item`):
+/// `(<client#clock>, len: n[, parent: name or <id>][, origin-l: <id>][, origin-r: <id>]`
+/// then `, 'key' =>` or `:`. yrs keeps an update's blocks crate-private; this is the one
+/// public view of each item's fields as yrs read them (the version is pinned).
+pub fn yrs_item_header(item: &ScannedItem) -> String {
+    let id = |id: ItemId| format!("<{}#{}>", id.client, id.clock);
+    let mut out = format!("({}, len: {}", id(item.id), item.len);
+    match &item.parent {
+        Some(ParentRef::Root(name)) => out.push_str(&format!(", parent: {name}")),
+        Some(ParentRef::Item(parent)) => out.push_str(&format!(", parent: {}", id(*parent))),
+        None => {}
+    }
+    if let Some(o) = item.origin {
+        out.push_str(&format!(", origin-l: {}", id(o)));
+    }
+    if let Some(o) = item.right_origin {
+        out.push_str(&format!(", origin-r: {}", id(o)));
+    }
+    match &item.parent_sub {
+        Some(key) => out.push_str(&format!(", '{key}' =>")),
+        None => out.push(':'),
+    }
+    out
+}
+
+/// Differential: where the scanner and yrs both accept an update, they agree on what it
+/// holds, struct by struct.
 ///
-/// yrs's `Update::state_vector` is an upper bound, not the covered run: for each client
-/// whose first struct is at clock 0 it takes the end of the last struct before the first
-/// Skip, in encoding order, and ignores gaps between two groups of the same client that
-/// no Skip marks (`[0,1)` then `[8,9)` gives 9). So each clock it gives must end a
-/// struct the scan holds (inside one of its merged ranges) for a client it holds from
-/// clock 0.
+/// - The ids it creates (items and GC, counting deleted items) and deletes, against
+///   yrs's `insertions(true)` and `delete_set()`.
+/// - Every item's id, length, parent, origins and map key, against how yrs shows the
+///   item it decoded ([`yrs_item_header`]).
+/// - Every struct's id, length, origins, parent, map key and kind: yrs's own encoding
+///   of what it decoded (`Update::encode_v1`) scans to the same structs, runs and delete
+///   set as the input. A field the scanner reads otherwise than yrs (a flag, a length, an
+///   id) comes back from yrs written as yrs read it, and differs. yrs writes clients in
+///   another order and merges the delete set, which the normal form ([`ScanShape`])
+///   leaves out. (Unless yrs's encoding renumbers the structs: see below.)
+/// - yrs's `state_vector_lower` (per client, the first clock of its first struct that is
+///   not a Skip, in encoding order) is where the scan's first run of the client starts.
+/// - yrs's state vector claims only clocks the scanned structs hold. It is an upper
+///   bound, not the covered run: for each client whose first struct is at clock 0 it
+///   takes the end of the last struct before the first Skip, in encoding order, and
+///   ignores gaps between two groups of the same client that no Skip marks (`[0,1)`
+///   then `[8,9)` gives 9). So each clock it gives must end a struct the scan holds
+///   (inside one of its merged ranges) for a client it holds from clock 0.
 pub fn update_diff(data: &[u8]) {
     let Ok(scan) = scan_update_v1(data) else {
         return;
@@ -300,6 +416,28 @@ pub fn update_diff(data: &[u8]) {
         yrs_ranges(update.delete_set()),
         "the scanner and yrs disagree on the ids an update deletes"
     );
+
+    let shown = update.to_string();
+    for item in &scan.items {
+        let header = yrs_item_header(item);
+        assert!(
+            shown.contains(&header),
+            "yrs reads an item otherwise than the scanner: no `{header}` in yrs's {}",
+            shown.chars().take(4000).collect::<String>()
+        );
+    }
+
+    let lower = update.state_vector_lower();
+    let mut first_runs: BTreeMap<u64, u32> = BTreeMap::new();
+    for run in &scan.runs {
+        first_runs.entry(run.client).or_insert(run.start);
+    }
+    let lower: BTreeMap<u64, u32> = lower.iter().map(|(c, &clock)| (c.get(), clock)).collect();
+    assert_eq!(
+        lower, first_runs,
+        "yrs's lower state vector is not where the scan's first run of each client starts"
+    );
+
     let sv = update.state_vector();
     for (client, &clock) in sv.iter() {
         let ranges = inserts.get(&client.get()).map_or(&[][..], Vec::as_slice);
@@ -312,6 +450,32 @@ pub fn update_diff(data: &[u8]) {
             client.get()
         );
     }
+
+    let again = update.encode_v1();
+    let rescan = match scan_update_v1(&again) {
+        Ok(rescan) => rescan,
+        Err(e) => panic!("the scanner refuses yrs's encoding of an update it accepted: {e}"),
+    };
+    if scanned_insertions(&rescan) != inserts {
+        // yrs writes each client's structs as one group from its first clock, so an
+        // update holding a client in two groups with a gap no Skip marks comes back
+        // renumbered (yrs's encoder, not its reading: the ids it read were checked
+        // above).
+        return;
+    }
+    let (ours, theirs) = (scan_shape(&scan), scan_shape(&rescan));
+    assert_eq!(
+        ours.structs, theirs.structs,
+        "the scanner reads structs otherwise than yrs"
+    );
+    assert_eq!(
+        ours.deletes, theirs.deletes,
+        "the scanner reads the delete set otherwise than yrs"
+    );
+    assert_eq!(
+        ours.runs, theirs.runs,
+        "the scanner reads the clock runs otherwise than yrs"
+    );
 }
 
 /// Tokens: a raw token string (verify and the base64url decoder), or claims bytes the
