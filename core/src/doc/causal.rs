@@ -110,9 +110,11 @@ impl EpochIndex {
                     }
                 }
             }
-            if let Ok(mut sink) = sink.lock() {
-                sink.extend(fresh);
-            }
+            // A panic while holding the lock leaves the list whole: keep using it.
+            let mut sink = sink
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            sink.extend(fresh);
         });
         let existing: Vec<RawEpoch> = map
             .iter(txn)
@@ -139,10 +141,12 @@ impl EpochIndex {
 
     /// Fold records that arrived since the last call into the index.
     pub(crate) fn refresh(&mut self) {
-        let fresh = match self.incoming.lock() {
-            Ok(mut incoming) => std::mem::take(&mut *incoming),
-            Err(_) => return,
-        };
+        let fresh = std::mem::take(
+            &mut *self
+                .incoming
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         if !fresh.is_empty() {
             self.absorb(fresh);
         }

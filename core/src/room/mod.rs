@@ -205,9 +205,11 @@ impl Room {
         let changes: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let sink = changes.clone();
         doc.observe_update_v1("confab-room", move |_, event| {
-            if let Ok(mut sink) = sink.lock() {
-                sink.push(event.update.clone());
-            }
+            // A panic while holding the lock leaves the list whole: keep using it.
+            let mut sink = sink
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            sink.push(event.update.clone());
         })
         .expect("no transaction is open on a doc that was just created");
         let clock = ManualClock::new(now_ms);
@@ -364,10 +366,12 @@ impl Room {
     }
 
     fn drain_changes(&self) -> Vec<Vec<u8>> {
-        match self.changes.lock() {
-            Ok(mut c) => std::mem::take(&mut *c),
-            Err(_) => Vec::new(),
-        }
+        std::mem::take(
+            &mut *self
+                .changes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// A new connection. `confab` is true when the client announced Confab's protocol;
@@ -601,6 +605,18 @@ impl Room {
     /// Hand over the updates not yet persisted (oldest first).
     pub fn take_unpersisted(&mut self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.unpersisted)
+    }
+
+    /// The updates not yet persisted (oldest first), left in place until
+    /// [`Room::mark_persisted`] says they are stored.
+    pub fn unpersisted(&self) -> &[Vec<u8>] {
+        &self.unpersisted
+    }
+
+    /// The oldest `n` unpersisted updates are stored.
+    pub fn mark_persisted(&mut self, n: usize) {
+        let n = n.min(self.unpersisted.len());
+        self.unpersisted.drain(..n);
     }
 
     /// The whole document as one update (v1), for compaction.

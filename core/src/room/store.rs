@@ -65,16 +65,19 @@ pub struct Persisted {
     pub log_rows: u64,
 }
 
-/// Write the room's unpersisted updates; compact when the policy says so.
+/// Write the room's unpersisted updates; compact when the policy says so. An update
+/// counts as persisted only once its write succeeded: after a failed write the room
+/// still holds it (and acknowledges nothing for it), so the next call writes it again.
 pub fn persist<S: Store>(
     room: &mut Room,
     store: &mut S,
     policy: &Policy,
 ) -> Result<Persisted, S::Error> {
-    let updates = room.take_unpersisted();
     let stats = store.log_stats()?;
+    let updates = room.unpersisted();
+    let count = updates.len();
     let bytes: u64 = updates.iter().map(|u| u.len() as u64).sum();
-    let rows = stats.rows + updates.len() as u64;
+    let rows = stats.rows + count as u64;
     let max_bytes = policy.max_log_bytes.max(stats.snapshot_bytes);
     let max_rows = policy.max_log_rows * (1 + stats.snapshot_bytes / policy.max_log_bytes.max(1));
     if rows > max_rows || stats.bytes + bytes > max_bytes {
@@ -85,12 +88,14 @@ pub fn persist<S: Store>(
             log_rows: 0,
         });
     }
-    for update in &updates {
+    for _ in 0..count {
+        let update = &room.unpersisted()[0];
         let parts: Vec<&[u8]> = update.chunks(policy.chunk_bytes.max(1)).collect();
         store.append_update(&parts)?;
+        room.mark_persisted(1);
     }
     Ok(Persisted {
-        appended: updates.len(),
+        appended: count,
         compacted: false,
         log_rows: rows,
     })
@@ -98,11 +103,12 @@ pub fn persist<S: Store>(
 
 /// Fold everything into a fresh snapshot split into row-sized parts.
 pub fn compact<S: Store>(room: &mut Room, store: &mut S, policy: &Policy) -> Result<(), S::Error> {
-    // The snapshot covers anything still unpersisted.
-    room.take_unpersisted();
+    // The snapshot covers anything still unpersisted, once it is written.
+    let pending = room.unpersisted().len();
     let snapshot = room.snapshot();
     let parts: Vec<&[u8]> = snapshot.chunks(policy.chunk_bytes.max(1)).collect();
     store.write_snapshot(&parts)?;
+    room.mark_persisted(pending);
     room.note_compacted(snapshot.len() as u64);
     Ok(())
 }
@@ -288,5 +294,70 @@ mod tests {
             log: vec![vec![vec![0, 9], vec![7]]],
         };
         assert!(store.load(0).is_err());
+    }
+
+    /// A store whose next write fails.
+    struct Flaky {
+        inner: MemoryStore,
+        fail: bool,
+    }
+
+    impl Store for Flaky {
+        type Error = &'static str;
+
+        fn append_update(&mut self, parts: &[&[u8]]) -> Result<(), Self::Error> {
+            if std::mem::take(&mut self.fail) {
+                return Err("disk full");
+            }
+            let Ok(()) = self.inner.append_update(parts);
+            Ok(())
+        }
+
+        fn write_snapshot(&mut self, parts: &[&[u8]]) -> Result<(), Self::Error> {
+            if std::mem::take(&mut self.fail) {
+                return Err("disk full");
+            }
+            let Ok(()) = self.inner.write_snapshot(parts);
+            Ok(())
+        }
+
+        fn log_stats(&self) -> Result<LogStats, Self::Error> {
+            let Ok(stats) = self.inner.log_stats();
+            Ok(stats)
+        }
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_update_for_the_next_one() {
+        let mut room = Room::new(0);
+        let mut s = Session::new(1, Participant::person("a", "A"), 0);
+        let mut store = Flaky {
+            inner: MemoryStore::default(),
+            fail: true,
+        };
+        let policy = Policy::default();
+        edit(&mut room, &mut s, "kept");
+        assert_eq!(persist(&mut room, &mut store, &policy), Err("disk full"));
+        assert!(
+            !room.unpersisted().is_empty(),
+            "the update is still unstored"
+        );
+        persist(&mut room, &mut store, &policy).expect("the second write succeeds");
+        assert!(room.unpersisted().is_empty());
+        let back = store.inner.load(0).expect("the store loads");
+        assert_eq!(back.document_text("d").as_deref(), Some("kept"));
+        store.fail = true;
+        edit(&mut room, &mut s, " and compacted");
+        assert_eq!(compact(&mut room, &mut store, &policy), Err("disk full"));
+        assert!(
+            !room.unpersisted().is_empty(),
+            "a failed compaction stores nothing"
+        );
+        compact(&mut room, &mut store, &policy).expect("the second compaction succeeds");
+        let back = store.inner.load(0).expect("the store loads");
+        assert_eq!(
+            back.document_text("d").as_deref(),
+            Some("kept and compacted")
+        );
     }
 }

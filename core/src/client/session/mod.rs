@@ -162,9 +162,11 @@ impl Session {
             .observe_update_v1("confab-session", move |txn, event| {
                 version.fetch_add(1, Ordering::Relaxed);
                 if txn.origin() != Some(&remote) {
-                    if let Ok(mut sink) = sink.lock() {
-                        sink.push(event.update.clone());
-                    }
+                    // A panic while holding the lock leaves the list whole: keep using it.
+                    let mut sink = sink
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    sink.push(event.update.clone());
                 }
             })
             .expect("no transaction is open on a doc that was just created");

@@ -45,10 +45,12 @@ impl Session {
     }
 
     pub(super) fn take_outbox(&mut self) -> Vec<Vec<u8>> {
-        match self.outbox.lock() {
-            Ok(mut outbox) => std::mem::take(&mut *outbox),
-            Err(_) => Vec::new(),
-        }
+        std::mem::take(
+            &mut *self
+                .outbox
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// Frames carrying `update`: split into parts of at most [`CHUNK_BYTES`] (a room
@@ -86,11 +88,13 @@ impl Session {
     /// offline, before the room answered the handshake, or sent without a number for
     /// the room to acknowledge. Zero once the room has stored every local edit.
     pub fn unacked(&self) -> (usize, usize) {
-        let queued = self.outbox.lock().map_or(Pending::default(), |outbox| {
-            let mut queued = Pending::default();
-            queued.add(&outbox);
-            queued
-        });
+        let mut queued = Pending::default();
+        queued.add(
+            &self
+                .outbox
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         (
             self.unacked.len() + self.unsent.updates + queued.updates,
             self.unacked.values().sum::<usize>() + self.unsent.bytes + queued.bytes,
@@ -100,7 +104,11 @@ impl Session {
     /// The count of [`Session::unacked`] alone, without summing sizes (cheap enough
     /// to ask on every edit).
     pub fn unsaved_updates(&self) -> usize {
-        let queued = self.outbox.lock().map_or(0, |outbox| outbox.len());
+        let queued = self
+            .outbox
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len();
         self.unacked.len() + self.unsent.updates + queued
     }
 }
