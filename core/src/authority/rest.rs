@@ -165,117 +165,245 @@ pub enum Call {
 /// Largest audit page.
 pub const MAX_PAGE: u64 = 1000;
 
+/// What a REST route runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    /// The named operation.
+    Op(&'static str),
+    /// A page of the audit log.
+    Audit,
+    /// The room's statistics.
+    Stats,
+    /// The room's conflicts.
+    Conflicts,
+}
+
+/// How a query parameter is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryKind {
+    /// As text.
+    Text,
+    /// As a whole number.
+    Number,
+}
+
+/// A query parameter a route reads into its operation's arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryParam {
+    /// Its name (also the argument's).
+    pub name: &'static str,
+    /// How it is read.
+    pub kind: QueryKind,
+    /// The route refuses a request without it.
+    pub required: bool,
+}
+
+/// One REST route: the method, the path below `/rooms/<room>` (`{name}` segments are
+/// parameters, passed to the operation as the argument `name`), what it runs, whether
+/// it reads a JSON body, and the query parameters it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// `GET`, `POST`, `PUT` or `DELETE`.
+    pub method: &'static str,
+    /// The path below the room, `""` for the room itself.
+    pub path: &'static str,
+    /// What it runs.
+    pub runs: Runs,
+    /// The JSON body is the operation's arguments.
+    pub body: bool,
+    /// Query parameters read into the arguments.
+    pub query: &'static [QueryParam],
+}
+
+const fn route_of(method: &'static str, path: &'static str, runs: Runs, body: bool) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        runs,
+        body,
+        query: &[],
+    }
+}
+
+const fn read(method: &'static str, path: &'static str, op: &'static str) -> RouteSpec {
+    route_of(method, path, Runs::Op(op), false)
+}
+
+const fn write(method: &'static str, path: &'static str, op: &'static str) -> RouteSpec {
+    route_of(method, path, Runs::Op(op), true)
+}
+
+const TEXT: QueryKind = QueryKind::Text;
+const NUMBER: QueryKind = QueryKind::Number;
+
+/// Every REST route of a room: the one table `call` and the OpenAPI check read.
+pub const ROUTES: &[RouteSpec] = &[
+    read("GET", "", "room.summary"),
+    route_of("GET", "stats", Runs::Stats, false),
+    route_of("GET", "conflicts", Runs::Conflicts, false),
+    RouteSpec {
+        query: &[
+            QueryParam {
+                name: "after",
+                kind: NUMBER,
+                required: false,
+            },
+            QueryParam {
+                name: "limit",
+                kind: NUMBER,
+                required: false,
+            },
+        ],
+        ..route_of("GET", "audit", Runs::Audit, false)
+    },
+    RouteSpec {
+        query: &[QueryParam {
+            name: "conversation",
+            kind: TEXT,
+            required: false,
+        }],
+        ..read("GET", "messages", "message.list")
+    },
+    write("POST", "messages", "message.post"),
+    read("GET", "documents", "document.list"),
+    read("GET", "documents/{id}", "document.get"),
+    write("PUT", "documents/{id}", "document.write"),
+    read("GET", "presence", "presence.list"),
+    read("GET", "locks", "lock.list"),
+    write("POST", "locks", "lock.acquire"),
+    write("POST", "locks/renew", "lock.renew"),
+    write("POST", "locks/release", "lock.release"),
+    RouteSpec {
+        query: &[
+            QueryParam {
+                name: "resource",
+                kind: TEXT,
+                required: true,
+            },
+            QueryParam {
+                name: "fence",
+                kind: NUMBER,
+                required: true,
+            },
+        ],
+        ..read("GET", "locks/verify", "lock.verify")
+    },
+    write("PUT", "locks/policy", "lock.policy"),
+    read("GET", "activities", "activity.list"),
+    write("POST", "activities", "activity.record"),
+    write("POST", "activities/{id}/complete", "activity.complete"),
+    read("GET", "agents", "agent.list"),
+    write("PUT", "agents/me/status", "agent.status"),
+    read("GET", "collaborations", "collaboration.list"),
+    write("POST", "collaborations", "collaboration.start"),
+    write(
+        "POST",
+        "collaborations/{id}/decisions",
+        "collaboration.decide",
+    ),
+    write("POST", "collaborations/{id}/end", "collaboration.end"),
+    read("GET", "webhooks", "webhook.list"),
+    write("POST", "webhooks", "webhook.create"),
+    read("DELETE", "webhooks/{id}", "webhook.delete"),
+    write("POST", "tokens", "member.invite"),
+    read("GET", "members", "member.list"),
+    write("PUT", "members/{user}", "member.role"),
+    read("DELETE", "members/{user}", "member.remove"),
+    write("POST", "transfer", "member.transfer"),
+    read("POST", "leave", "member.leave"),
+    read("GET", "suggestions", "suggestion.list"),
+    read("POST", "suggestions/{id}/accept", "suggestion.accept"),
+    read("POST", "suggestions/{id}/reject", "suggestion.reject"),
+];
+
+impl RouteSpec {
+    /// The path parameters' values when `segs` matches this route's path.
+    fn matches<'a>(&self, segs: &[&'a str]) -> Option<Vec<(&'static str, &'a str)>> {
+        let pattern: Vec<&'static str> = self.path.split('/').filter(|s| !s.is_empty()).collect();
+        if pattern.len() != segs.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (p, s) in pattern.iter().zip(segs) {
+            match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(name) => params.push((name, *s)),
+                None if p == s => {}
+                None => return None,
+            }
+        }
+        Some(params)
+    }
+}
+
 /// Map `method` and the path below `/rooms/<room>` (split on `/`, already
-/// percent-decoded) with its query pairs and JSON body onto a [`Call`].
+/// percent-decoded) with its query pairs and JSON body onto a [`Call`], by [`ROUTES`].
 pub fn call(
     method: &str,
     rest: &[String],
     query: &[(String, String)],
     body: Option<Value>,
 ) -> Result<Call, RestError> {
-    let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let not_found = || RestError::NotFound {
-        method: method.to_owned(),
-        path: format!("/rooms/<room>/{}", rest.join("/")),
+    let segs: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let (spec, params) = ROUTES
+        .iter()
+        .filter(|r| r.method == method)
+        .find_map(|r| r.matches(&segs).map(|p| (r, p)))
+        .ok_or_else(|| RestError::NotFound {
+            method: method.to_owned(),
+            path: format!("/rooms/<room>/{}", rest.join("/")),
+        })?;
+    let mut args = match (spec.body, body) {
+        (true, Some(Value::Object(m))) => m,
+        (true, None | Some(Value::Null)) | (false, _) => Map::new(),
+        (true, Some(other)) => {
+            return Err(RestError::BadRequest(format!(
+                "the request body must be a JSON object; got {}",
+                kind(&other)
+            )))
+        }
     };
-    let body_obj = |extra: &[(&str, Value)]| -> Result<Value, RestError> {
-        let mut map = match body.clone() {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(m)) => m,
-            Some(other) => {
+    for (name, value) in params {
+        args.insert(name.to_owned(), json!(value));
+    }
+    for p in spec.query {
+        match (query.iter().find(|(n, _)| n == p.name), p.kind) {
+            (Some((_, v)), QueryKind::Text) => {
+                args.insert(p.name.to_owned(), json!(v));
+            }
+            (Some((_, v)), QueryKind::Number) => {
+                let n = v.parse::<u64>().map_err(|_| {
+                    RestError::BadRequest(format!(
+                        "query parameter `{}` must be a whole number; got `{v}`",
+                        p.name
+                    ))
+                })?;
+                args.insert(p.name.to_owned(), json!(n));
+            }
+            (None, _) if p.required => {
                 return Err(RestError::BadRequest(format!(
-                    "the request body must be a JSON object; got {}",
-                    kind(&other)
+                    "query parameter `{}` is required",
+                    p.name
                 )))
             }
-        };
-        for (k, v) in extra {
-            map.insert((*k).to_owned(), v.clone());
+            (None, _) => {}
         }
-        Ok(Value::Object(map))
-    };
-    let num = |k: &str| -> Result<Option<u64>, RestError> {
-        q(k).map(|v| {
-            v.parse::<u64>().map_err(|_| {
-                RestError::BadRequest(format!(
-                    "query parameter `{k}` must be a whole number; got `{v}`"
-                ))
-            })
-        })
-        .transpose()
-    };
-    let segs: Vec<&str> = rest.iter().map(String::as_str).collect();
-    let op = |name: &'static str, args: Value| Ok(Call::Op(Op::parse(name, args)?));
-    match (method, segs.as_slice()) {
-        ("GET", []) => op("room.summary", json!({})),
-        ("GET", ["stats"]) => Ok(Call::Stats),
-        ("GET", ["conflicts"]) => Ok(Call::Conflicts),
-        ("GET", ["audit"]) => {
-            let limit = num("limit")?.unwrap_or(100);
+    }
+    match spec.runs {
+        Runs::Op(name) => Ok(Call::Op(Op::parse(name, Value::Object(args))?)),
+        Runs::Stats => Ok(Call::Stats),
+        Runs::Conflicts => Ok(Call::Conflicts),
+        Runs::Audit => {
+            let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(100);
             if limit == 0 || limit > MAX_PAGE {
                 return Err(RestError::BadRequest(format!(
                     "query parameter `limit` must be 1 to {MAX_PAGE}; got {limit}"
                 )));
             }
             Ok(Call::Audit {
-                after: num("after")?.unwrap_or(0),
+                after: args.get("after").and_then(Value::as_u64).unwrap_or(0),
                 limit,
             })
         }
-        ("GET", ["messages"]) => op(
-            "message.list",
-            q("conversation").map_or(json!({}), |c| json!({ "conversation": c })),
-        ),
-        ("POST", ["messages"]) => op("message.post", body_obj(&[])?),
-        ("GET", ["documents"]) => op("document.list", json!({})),
-        ("GET", ["documents", id]) => op("document.get", json!({ "id": id })),
-        ("PUT", ["documents", id]) => op("document.write", body_obj(&[("id", json!(id))])?),
-        ("GET", ["presence"]) => op("presence.list", json!({})),
-        ("GET", ["locks"]) => op("lock.list", json!({})),
-        ("POST", ["locks"]) => op("lock.acquire", body_obj(&[])?),
-        ("POST", ["locks", "renew"]) => op("lock.renew", body_obj(&[])?),
-        ("POST", ["locks", "release"]) => op("lock.release", body_obj(&[])?),
-        ("GET", ["locks", "verify"]) => {
-            let resource = q("resource").ok_or_else(|| {
-                RestError::BadRequest("query parameter `resource` is required".into())
-            })?;
-            let fence = num("fence")?.ok_or_else(|| {
-                RestError::BadRequest("query parameter `fence` is required".into())
-            })?;
-            op(
-                "lock.verify",
-                json!({ "resource": resource, "fence": fence }),
-            )
-        }
-        ("PUT", ["locks", "policy"]) => op("lock.policy", body_obj(&[])?),
-        ("GET", ["activities"]) => op("activity.list", json!({})),
-        ("POST", ["activities"]) => op("activity.record", body_obj(&[])?),
-        ("POST", ["activities", id, "complete"]) => {
-            op("activity.complete", body_obj(&[("id", json!(id))])?)
-        }
-        ("GET", ["agents"]) => op("agent.list", json!({})),
-        ("PUT", ["agents", "me", "status"]) => op("agent.status", body_obj(&[])?),
-        ("GET", ["collaborations"]) => op("collaboration.list", json!({})),
-        ("POST", ["collaborations"]) => op("collaboration.start", body_obj(&[])?),
-        ("POST", ["collaborations", id, "decisions"]) => {
-            op("collaboration.decide", body_obj(&[("id", json!(id))])?)
-        }
-        ("POST", ["collaborations", id, "end"]) => {
-            op("collaboration.end", body_obj(&[("id", json!(id))])?)
-        }
-        ("GET", ["webhooks"]) => op("webhook.list", json!({})),
-        ("POST", ["webhooks"]) => op("webhook.create", body_obj(&[])?),
-        ("DELETE", ["webhooks", id]) => op("webhook.delete", json!({ "id": id })),
-        ("POST", ["tokens"]) => op("member.invite", body_obj(&[])?),
-        ("GET", ["members"]) => op("member.list", json!({})),
-        ("PUT", ["members", user]) => op("member.role", body_obj(&[("user", json!(user))])?),
-        ("DELETE", ["members", user]) => op("member.remove", json!({ "user": user })),
-        ("POST", ["transfer"]) => op("member.transfer", body_obj(&[])?),
-        ("POST", ["leave"]) => op("member.leave", json!({})),
-        ("GET", ["suggestions"]) => op("suggestion.list", json!({})),
-        ("POST", ["suggestions", id, "accept"]) => op("suggestion.accept", json!({ "id": id })),
-        ("POST", ["suggestions", id, "reject"]) => op("suggestion.reject", json!({ "id": id })),
-        _ => Err(not_found()),
     }
 }
 
