@@ -12,7 +12,7 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use crate::errors::{code_of, coded_error, to_js};
 use crate::events::{emit, Event};
-use crate::{AccessRole, AfterClose, Backoff, CloseCode, ConnectionState, Session};
+use crate::{AccessRole, AfterClose, CloseCode, ConnectionState, Next, Reconnect, Session};
 
 /// How often presence is renewed and stale peers are dropped.
 pub(crate) const TICK_MS: i32 = 2_500;
@@ -52,10 +52,8 @@ pub(crate) struct Inner {
     pub(crate) socket: Option<WebSocket>,
     pub(crate) handlers: Option<SocketHandlers>,
     pub(crate) generation: u64,
-    pub(crate) state: ConnectionState,
-    pub(crate) wanted: bool,
-    pub(crate) attempt: u32,
-    pub(crate) backoff: Backoff,
+    /// Core's connection state machine: when to open, retry or stay offline.
+    pub(crate) conn: Reconnect,
     pub(crate) retry_timer: Option<JsValue>,
     pub(crate) tick_timer: Option<JsValue>,
     pub(crate) tick_closure: Option<Closure<dyn FnMut()>>,
@@ -76,9 +74,9 @@ pub(crate) struct Inner {
 const CONNECT_TIMEOUT_MS: i32 = 5_000;
 
 impl Inner {
-    pub(crate) fn set_state(&mut self, state: ConnectionState, events: &mut Vec<Event>) {
-        if self.state != state {
-            self.state = state;
+    /// Report a state change the machine made.
+    pub(crate) fn report(changed: Option<ConnectionState>, events: &mut Vec<Event>) {
+        if let Some(state) = changed {
             events.push(Event::Status { state, close: None });
         }
     }
@@ -99,10 +97,7 @@ impl Inner {
     /// Send what local edits queued; drop it when offline (the next handshake carries it).
     pub(crate) fn flush(&mut self) {
         let frames = self.session.drain_outgoing();
-        if matches!(
-            self.state,
-            ConnectionState::Syncing | ConnectionState::Synced
-        ) {
+        if self.conn.can_send() {
             self.send(frames);
         }
     }
@@ -159,14 +154,13 @@ pub(crate) fn open_socket(rc: &Rc<RefCell<Inner>>) {
         }
         inner.generation += 1;
         let generation = inner.generation;
-        inner.set_state(ConnectionState::Connecting, &mut events);
+        Inner::report(inner.conn.opening(), &mut events);
         let Some(ctor) = inner.ws_ctor.clone() else {
             events.push(Event::error(
                 "no_websocket",
                 "no WebSocket in this runtime: pass { WebSocket } (for example from the `ws` package) in the room options",
             ));
-            inner.wanted = false;
-            inner.set_state(ConnectionState::Offline, &mut events);
+            Inner::report(inner.conn.disconnect(), &mut events);
             drop(inner);
             emit(rc, events);
             return;
@@ -206,7 +200,7 @@ pub(crate) fn open_socket(rc: &Rc<RefCell<Inner>>) {
                         let stuck = {
                             let inner = rc.borrow();
                             inner.generation == generation
-                                && inner.state == ConnectionState::Connecting
+                                && inner.conn.state() == ConnectionState::Connecting
                         };
                         if stuck {
                             let dropped = rc.borrow_mut().drop_socket(
@@ -300,31 +294,21 @@ pub(crate) fn schedule_turn_flush(rc: &Rc<RefCell<Inner>>) {
     inner.turn_timer = Some(set_timeout(&flush, TURN_FLUSH_MS));
 }
 
+/// The socket closed (with its code and reason) or failed: core's machine decides
+/// whether and when to open another.
 pub(crate) fn schedule_retry(rc: &Rc<RefCell<Inner>>, close: Option<(u16, String)>) {
     let mut events = Vec::new();
     {
         let mut inner = rc.borrow_mut();
-        if !inner.wanted {
-            inner.state = ConnectionState::Offline;
-            events.push(Event::Status {
-                state: ConnectionState::Offline,
-                close,
-            });
-        } else {
-            let delay = inner
-                .backoff
-                .delay_ms(inner.attempt, js_sys::Math::random());
-            inner.attempt = inner.attempt.saturating_add(1);
-            inner.state = ConnectionState::Reconnecting;
-            events.push(Event::Status {
-                state: ConnectionState::Reconnecting,
-                close,
-            });
+        let code = close.as_ref().map(|(code, _)| *code);
+        let (state, next) = inner.conn.closed(code, js_sys::Math::random());
+        events.push(Event::Status { state, close });
+        if let Next::RetryIn(delay) = next {
             let weak = Rc::downgrade(rc);
             let retry = Closure::once_into_js(move || {
                 if let Some(rc) = weak.upgrade() {
                     rc.borrow_mut().retry_timer = None;
-                    if rc.borrow().wanted {
+                    if rc.borrow().conn.wanted() {
                         open_socket(&rc);
                     }
                 }
@@ -353,7 +337,7 @@ fn socket_opened(weak: &Weak<RefCell<Inner>>, generation: u64) {
         if inner.generation != generation {
             return;
         }
-        inner.set_state(ConnectionState::Syncing, &mut events);
+        Inner::report(inner.conn.opened(), &mut events);
         let frames = inner.session.handshake();
         inner.send(frames);
     }
@@ -382,8 +366,7 @@ fn socket_message(weak: &Weak<RefCell<Inner>>, generation: u64, data: JsValue) {
             Ok(got) => {
                 inner.send(got.replies);
                 if got.became_synced {
-                    inner.attempt = 0;
-                    inner.set_state(ConnectionState::Synced, &mut events);
+                    Inner::report(inner.conn.synced(), &mut events);
                 }
                 inner.flush();
                 if got.doc_changed {
@@ -460,20 +443,14 @@ fn socket_closed(weak: &Weak<RefCell<Inner>>, generation: u64, code: u16, reason
         );
         inner.session.disconnected();
         events.push(Event::Presence);
-        let next = CloseCode::after_close(code);
         if CloseCode::is_notable(code) && !reason.is_empty() {
             events.push(Event::error(
                 "closed_by_room",
                 format!("the room closed the connection: {reason} (code {code})"),
             ));
         }
-        if next == AfterClose::RefreshToken {
+        if CloseCode::after_close(code) == AfterClose::RefreshToken {
             events.push(Event::TokenExpired(reason.clone()));
-        }
-        if next != AfterClose::Retry {
-            // Retrying with the same token or the same edits would be refused again:
-            // stay offline until the app acts (a fresh token, another role).
-            inner.wanted = false;
         }
     }
     emit(&rc, events);

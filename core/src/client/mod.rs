@@ -1,6 +1,6 @@
 //! The client side a browser or agent drives: the [`session`] (the local replica, the
-//! outbox with numbering and acks, conflict and presence notices) and the reconnect
-//! policy ([`backoff`]).
+//! outbox with numbering and acks, conflict and presence notices) and the connection
+//! state machine with its reconnect policy ([`connection`]).
 
-pub mod backoff;
+pub mod connection;
 pub mod session;

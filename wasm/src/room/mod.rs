@@ -24,7 +24,7 @@ use crate::transport::{
     clear_timeout, now_ms, open_socket, schedule_conflict_check, set_interval, with_token, Inner,
     TICK_MS,
 };
-use crate::{Backoff, ConnectionState, Participant, ParticipantKind, Session};
+use crate::{Backoff, Participant, ParticipantKind, Reconnect, Session};
 
 #[wasm_bindgen]
 impl Room {
@@ -81,10 +81,7 @@ impl Room {
                 socket: None,
                 handlers: None,
                 generation: 0,
-                state: ConnectionState::Offline,
-                wanted: false,
-                attempt: 0,
-                backoff: Backoff::default(),
+                conn: Reconnect::new(Backoff::default()),
                 retry_timer: None,
                 tick_timer: None,
                 tick_closure: None,
@@ -114,11 +111,9 @@ impl Room {
     pub fn connect(&self) {
         {
             let mut inner = self.inner.borrow_mut();
-            if inner.wanted {
+            if !inner.conn.connect() {
                 return;
             }
-            inner.wanted = true;
-            inner.attempt = 0;
             if inner.tick_timer.is_none() {
                 let weak = Rc::downgrade(&self.inner);
                 let tick = Closure::<dyn FnMut()>::new(move || {
@@ -164,7 +159,7 @@ impl Room {
                 events.push(Event::error(code_of(&e), e.to_string()));
             }
             inner.flush();
-            inner.wanted = false;
+            let offline = inner.conn.disconnect();
             inner.cancel_retry();
             inner.stop_ticking();
             let bye = inner.session.leave();
@@ -176,7 +171,7 @@ impl Room {
                 let _ = ws.close_with_code_and_reason(1000, "client disconnected");
             }
             inner.session.disconnected();
-            inner.set_state(ConnectionState::Offline, &mut events);
+            Inner::report(offline, &mut events);
             events.push(Event::Presence);
         }
         emit(&self.inner, events);
@@ -197,7 +192,7 @@ impl Room {
     /// `reconnecting`.
     #[wasm_bindgen(getter, unchecked_return_type = "ConnectionStatus")]
     pub fn status(&self) -> String {
-        status_name(self.inner.borrow().state).to_owned()
+        status_name(self.inner.borrow().conn.state()).to_owned()
     }
 
     /// True once the room's state has been merged on the current connection.
