@@ -195,7 +195,9 @@ pub struct Room {
 impl Room {
     /// An empty room.
     pub fn new(now_ms: u64) -> Self {
-        // The server never edits, so its own client id is never used in an update.
+        // Client id 0 is the room's own: it writes on its own behalf under it (REST
+        // posts, accepted suggestions, the `clients` record, see `Room::writer`), and
+        // the write gate refuses it to every participant.
         let mut options = Options::with_client_id(yrs::ClientID::new(0));
         // Keep deleted content so late joiners can still read every named version (and
         // conflicts can be found from the room's own copy); count like clients do.
