@@ -98,7 +98,7 @@ test-wasm-browser: setup
 
 ## test-js: edge, interop, README and end-to-end suites against the built worker
 test-js: build
-	node --test --test-concurrency=1 --test-timeout=180000 --test-force-exit tests/
+	node --test --test-concurrency=1 --test-timeout=180000 tests/
 
 ## bench: the benchmark suite side by side with Yjs, Loro and Automerge (slow; not part
 ## of `make test`); writes tests/bench/RESULTS.md. `make bench ARGS=local` runs one scenario.

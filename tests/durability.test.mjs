@@ -152,19 +152,25 @@ describe("durability: acknowledged edits survive the runtime being killed", () =
       }
     });
     /** Wait until every writer saw `ACKS_PER_ROUND` acknowledgements since `since`. */
-    const newAcks = async (since, what) => {
-      const deadline = Date.now() + MARKER_TIMEOUT_MS;
-      while (!acks.every((n, i) => n - since[i] >= ACKS_PER_ROUND)) {
-        if (Date.now() > deadline) {
+    const newAcks = (since, what) =>
+      new Promise((resolve, reject) => {
+        // Checked on each `saved` event (after the counting listener above has run).
+        const offs = clients.map((c) => c.on("saved", () => check()));
+        const timer = setTimeout(() => {
           const got = acks.map((n, i) => n - since[i]);
-          throw new Error(`${what}: after ${MARKER_TIMEOUT_MS} ms the writers had ${got.join("/")} new acknowledgements, wanted ${ACKS_PER_ROUND} each`);
-        }
-        await Promise.race(clients.map((c) => new Promise((r) => {
-          const off = c.on("saved", () => (off(), r(undefined)));
-          setTimeout(() => (off(), r(undefined)), 250);
-        })));
-      }
-    };
+          settle(new Error(`${what}: after ${MARKER_TIMEOUT_MS} ms the writers had ${got.join("/")} new acknowledgements, wanted ${ACKS_PER_ROUND} each`));
+        }, MARKER_TIMEOUT_MS);
+        const settle = (/** @type {Error | undefined} */ err) => {
+          clearTimeout(timer);
+          offs.forEach((off) => off());
+          if (err) reject(err);
+          else resolve(undefined);
+        };
+        const check = () => {
+          if (acks.every((n, i) => n - since[i] >= ACKS_PER_ROUND)) settle(undefined);
+        };
+        check();
+      });
     /** Words of client i acknowledged before the kill and missing from what is stored. */
     const missing = async (ackedAtKill) => {
       const lost = [];

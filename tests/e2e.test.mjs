@@ -188,7 +188,12 @@ test("sync with a teammate shares tabs until detach; a branch is created and mer
   assert.equal(await two.page.locator("#tabs .tab").count(), 2, "two keeps the branch tab");
   await one.page.locator("#tabs .tab", { hasText: "Branch:" }).click();
   await one.page.locator("#branch-bar:not([hidden])").waitFor();
-  await new Promise((r) => setTimeout(r, 300));
+  // The marker: an edit one makes after changing its view reaches two after that view
+  // change (one socket, in order) and two renders every change whole, tabs included;
+  // once two shows the edit it has seen one's new view.
+  await one.page.click("#doc");
+  await one.page.keyboard.type("after detach");
+  await two.page.waitForFunction(() => document.querySelector("textarea")?.value === "after detach");
   assert.equal(await activeTab(two.page), "Main", "after detach, two no longer follows one");
 
   // Merge the branch back: Main gets an attributed merge record.

@@ -194,8 +194,8 @@ describe("edge under workerd", () => {
     a.chat.ensureConversation("Main", "main");
     a.chat.post("main", "before you came");
     const expected = a.docs.text("spec");
-    // Give the room a moment to receive everything, then join late.
-    await new Promise((r) => setTimeout(r, 100));
+    // Wait until the room has stored everything (its acknowledgement), then join late.
+    await a.whenSaved();
     a.destroy();
     const late = await openConfab(edge.ws, room, { id: "l", name: "Late" });
     try {
@@ -264,6 +264,9 @@ describe("edge under workerd", () => {
       assert.ok(stats.wasmMemoryBytes > 0);
     } finally {
       provider.destroy();
+      // The provider's awareness checks for stale peers on an interval until its doc is
+      // destroyed.
+      doc.destroy();
     }
   });
 
@@ -341,7 +344,10 @@ describe("edge persistence", () => {
       // More edits than the log holds before compaction (500 rows).
       for (let i = 0; i < 700; i++) {
         a.docs.insert("log", a.docs.text("log").length, `${i % 10}`);
-        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 1));
+        // A yield to the event loop, not a wait: each edit is its own frame either way;
+        // this lets the socket write them as they are made, as a typing editor's would
+        // be. Nothing depends on its timing (b's wait below is the check).
+        if (i % 50 === 0) await new Promise((r) => setImmediate(r));
       }
       expected = a.docs.text("log");
       const b = await openConfab(edge.ws, room, { id: "b", name: "Bob" });

@@ -207,6 +207,45 @@ export function closeOf(url, frames = [], ms = 3000) {
   });
 }
 
+/**
+ * Open a raw socket as a stock Yjs client does, send a sync step 1 and resolve with
+ * `null` once the room answers it with a sync step 2 on the still open socket, or with
+ * how the room closed the socket first. The answer is the marker that the room let the
+ * connection in: it decided on the connection before it read the frame it answers. Fails
+ * after `ms` with neither.
+ * @param {string} url
+ * @param {number} [ms]
+ * @returns {Promise<{ code: number, reason: string } | null>}
+ */
+export function closeOrReply(url, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`${url}: neither answered nor closed within ${ms} ms`));
+    }, ms);
+    // Sync step 1 with an empty state vector: [sync, step 1, length 1, no clients].
+    ws.once("open", () => ws.send(Buffer.from([0, 0, 1, 0])));
+    let answered = false;
+    ws.on("message", (data) => {
+      const bytes = /** @type {Buffer} */ (data);
+      if (answered || bytes[0] !== 0 || bytes[1] !== 1) return;
+      answered = true;
+      ws.close(1000);
+    });
+    // After the answer this side closes normally; a close the room had already sent
+    // with a reason of its own still reports that reason.
+    ws.once("close", (code, reason) => {
+      clearTimeout(timer);
+      resolve(answered && (code === 1000 || code === 1005) ? null : { code, reason: reason.toString() });
+    });
+    ws.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
 /** A document's text, or null while the room does not have the document yet. */
 export function textOf(room, id) {
   try {
