@@ -175,6 +175,8 @@ async fn unreachable_edge_reports_state() {
     let room = Room::new(options("unreachable", "ws://127.0.0.1:9/rooms")).unwrap();
     let seen = Array::new();
     let sink = seen.clone();
+    // The room is done trying once it reports reconnecting (or gives up: disconnected).
+    let (settled, settle) = signal();
     let listener = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
         let kind = Reflect::get(&e, &"type".into()).unwrap();
         let detail = if kind == "status" {
@@ -184,18 +186,16 @@ async fn unreachable_edge_reports_state() {
             Reflect::get(&error, &"message".into()).unwrap_or(JsValue::NULL)
         };
         sink.push(&detail);
+        if detail == "reconnecting" || detail == "disconnected" {
+            settle.call0(&JsValue::NULL).unwrap();
+        }
     });
     room.set_listener(Some(listener.as_ref().unchecked_ref::<Function>().clone()));
     room.connect();
     let has_ws = Reflect::get(&js_sys::global(), &"WebSocket".into())
         .map(|v| v.is_function())
         .unwrap_or(false);
-    for _ in 0..100 {
-        if seen.includes(&"reconnecting".into(), 0) || seen.includes(&"disconnected".into(), 0) {
-            break;
-        }
-        sleep(50).await;
-    }
+    within(settled, 5_000, "a reconnecting or disconnected status").await;
     let events: Vec<String> = seen.iter().filter_map(|v| v.as_string()).collect();
     if has_ws {
         assert_eq!(events[0], "connecting", "{events:?}");
@@ -240,16 +240,34 @@ async fn offline_edits_count_as_unsaved() {
     room.destroy();
 }
 
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let set_timeout: Function = Reflect::get(&js_sys::global(), &"setTimeout".into())
-            .unwrap()
-            .unchecked_into();
-        set_timeout
-            .call2(&JsValue::NULL, &resolve, &JsValue::from(ms))
+/// A promise and the function that resolves it: a listener calls the function on the
+/// event a test waits for.
+fn signal() -> (js_sys::Promise, Function) {
+    let mut resolve = None;
+    let promise = js_sys::Promise::new(&mut |r, _| resolve = Some(r));
+    (promise, resolve.unwrap())
+}
+
+/// Wait for `promise`; fail the test naming `what` if it is not settled within `ms`
+/// (a deadline for something that must happen, never a wait for time to pass).
+async fn within(promise: js_sys::Promise, ms: i32, what: &str) {
+    let global = js_sys::global();
+    let set_timeout: Function = Reflect::get(&global, &"setTimeout".into())
+        .unwrap()
+        .unchecked_into();
+    let clear_timeout: Function = Reflect::get(&global, &"clearTimeout".into())
+        .unwrap()
+        .unchecked_into();
+    let mut timer = JsValue::UNDEFINED;
+    let deadline = js_sys::Promise::new(&mut |_, reject| {
+        timer = set_timeout
+            .call2(&JsValue::NULL, &reject, &JsValue::from(ms))
             .unwrap();
     });
-    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+    let raced = js_sys::Promise::race(&Array::of2(&promise, &deadline));
+    let outcome = wasm_bindgen_futures::JsFuture::from(raced).await;
+    clear_timeout.call1(&JsValue::NULL, &timer).unwrap();
+    assert!(outcome.is_ok(), "no {what} within {ms} ms");
 }
 
 fn field(value: &JsValue, key: &str) -> JsValue {
@@ -261,6 +279,15 @@ async fn agent_turns_stream_in_batches_and_stop() {
     let room = Room::new(options("turns", "ws://127.0.0.1:9/rooms")).unwrap();
     room.ensure_conversation("Main", "main").unwrap();
     let turn = room.open_turn("main", None).unwrap();
+    // The flush that writes the buffered text is a local change: its `change` event is
+    // the marker (appending only buffers, so it changes nothing).
+    let (flushed, on_flush) = signal();
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        if field(&e, "type") == "change" {
+            on_flush.call0(&JsValue::NULL).unwrap();
+        }
+    });
+    room.set_listener(Some(listener.as_ref().unchecked_ref::<Function>().clone()));
     for token in ["Hel", "lo"] {
         room.append_turn(&turn, token).unwrap();
     }
@@ -270,7 +297,7 @@ async fn agent_turns_stream_in_batches_and_stop() {
     };
     // Buffered until the next frame.
     assert_eq!(text(&room).0, "");
-    sleep(60).await;
+    within(flushed, 5_000, "flush of the buffered turn text").await;
     assert_eq!(text(&room), ("Hello".into(), "streaming".into()));
     room.stop_turn(&turn).unwrap();
     let err = room.append_turn(&turn, "more").unwrap_err();
