@@ -190,12 +190,14 @@ fn checked_in_typescript_matches_the_rust_types() {
             .position(|(a, b)| a != b)
             .unwrap_or_else(|| have.lines().count().min(want.lines().count()));
         panic!(
-            "{} is out of date with core's Rust types (first difference at line {}).\n\
+            "wasm/src/types.gen.ts is out of date with core's Rust types; first difference \
+             at line {}:\n  checked in: {}\n  generated:  {}\n\
              Regenerate it with `make types`, i.e.\n  \
              CONFAB_BLESS=1 cargo test -p confab-core --features ts --test typescript\n\
              and commit the result.",
-            path.display(),
-            line + 1
+            line + 1,
+            have.lines().nth(line).unwrap_or("(end of file)"),
+            want.lines().nth(line).unwrap_or("(end of file)"),
         );
     }
 }
