@@ -17,12 +17,12 @@ WASM_OUT := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release
 
 PORT ?= 8787
 CORE_SRC := Cargo.toml Cargo.lock $(shell find core -name '*.rs' -o -name Cargo.toml)
-WASM_SRC := $(CORE_SRC) $(shell find wasm/src -name '*.rs') wasm/Cargo.toml
+WASM_SRC := $(CORE_SRC) $(shell find wasm/src -name '*.rs') wasm/src/types.gen.ts wasm/Cargo.toml
 EDGE_SRC := $(CORE_SRC) $(shell find edge/src -name '*.rs') edge/Cargo.toml edge/openapi.json
 NPM_SRC := $(wildcard npm/src/*.ts) npm/package.json npm/tsconfig.json
 DEMO_SRC := $(shell find demo -path demo/dist -prune -o -type f -print 2>/dev/null)
 
-.PHONY: dev test setup build wasm npm-build demo-build edge-build check \
+.PHONY: dev test setup build wasm npm-build demo-build edge-build check types \
         test-rust test-wasm-node test-wasm-browser test-js bench fuzz clean
 
 ## setup: install whatever is missing (pinned tools, npm packages, wasm target, chromium)
@@ -73,14 +73,21 @@ test: build check test-rust test-wasm-node test-wasm-browser test-js
 check: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p confab-core --features ts --all-targets -- -D warnings
 	cargo clippy --workspace --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy -p confab-wasm --target wasm32-unknown-unknown --tests -- -D warnings
 	cd npm && tsc -p tsconfig.json --noEmit
 	cd demo && tsc -p tsconfig.json --noEmit
 	tsc -p tests/tsconfig.json --noEmit
 
+## test-rust: every native test, and wasm/src/types.gen.ts against core's Rust types
 test-rust: setup
 	cargo test --workspace
+	cargo test -p confab-core --features ts --test typescript
+
+## types: regenerate wasm/src/types.gen.ts (the TypeScript of core's types) with ts-rs
+types:
+	CONFAB_BLESS=1 cargo test -p confab-core --features ts --test typescript
 
 WASM_TEST_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 

@@ -1,6 +1,7 @@
 //! Enums whose values travel as lowercase names (in the room document, on the wire and
 //! in JavaScript): one list of variant ⇄ name pairs gives `parse`, `as_str` and
-//! serialization, so the three can never disagree.
+//! serialization, so the three can never disagree. With the `ts` feature the enum's
+//! TypeScript type is the union of its wire names.
 
 /// Declare an enum whose variants each have one wire name.
 macro_rules! named_enum {
@@ -10,10 +11,12 @@ macro_rules! named_enum {
             $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+
         }
     ) => {
-        $(#[$meta])*
+        // The derives come first, so `$meta` may hold `#[cfg_attr(feature = "ts", ts(..))]`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+        $(#[$meta])*
         $vis enum $name {
-            $($(#[$vmeta])* $variant,)+
+            $($(#[$vmeta])* #[cfg_attr(feature = "ts", ts(rename = $text))] $variant,)+
         }
 
         impl $name {

@@ -268,7 +268,7 @@ impl World {
                 let policy = if pick % 2 == 0 {
                     StalePolicy::Apply
                 } else {
-                    StalePolicy::Suggest
+                    StalePolicy::Hold
                 };
                 peer.local(&mut self.log, |d| d.set_stale_policy(DOC, policy))
                     .unwrap();

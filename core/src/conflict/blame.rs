@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 /// Who wrote a stretch of a document's current text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BlameSpan {
     /// The text.
     pub text: String,
@@ -21,6 +22,7 @@ pub struct BlameSpan {
     /// True when an agent wrote it.
     pub agent: bool,
     /// The yrs client id that wrote it.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub client: Option<u64>,
     /// The agent turn it was written for, when recorded.
     pub turn: Option<String>,

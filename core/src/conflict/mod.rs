@@ -86,6 +86,7 @@ named_enum! {
 
 named_enum! {
     /// A resolution choice.
+    #[cfg_attr(feature = "ts", ts(rename = "ConflictChoice"))]
     pub enum Choice {
         /// Keep the resolver's own side.
         Mine = "mine",
@@ -105,8 +106,8 @@ named_enum! {
 named_enum! {
     /// What happens to a write whose declared base is stale.
     pub enum StalePolicy {
-        /// Hold it as a suggestion a person accepts or rejects (default).
-        Suggest = "suggest",
+        /// Hold it for a person to accept or reject (default).
+        Hold = "hold",
         /// Apply it and record a conflict.
         Apply = "apply",
     }
@@ -115,10 +116,12 @@ named_enum! {
 /// One side of a conflict: who changed what.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConflictSide {
     /// Who made the change, when their client registered.
     pub author: Option<Participant>,
     /// The yrs client id behind the change.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub client: u64,
     /// Text this side inserted (for a field: the value it wrote).
     pub inserted: String,
@@ -137,6 +140,8 @@ pub struct ConflictSide {
 /// Who resolved a conflict, and how.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ConflictResolution"))]
 pub struct Resolution {
     /// The choice.
     pub choice: Choice,
@@ -153,6 +158,7 @@ pub struct Resolution {
 /// A conflict record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Conflict {
     /// Stable id, equal on every replica.
     pub id: String,
@@ -278,7 +284,7 @@ impl RoomDoc {
     pub fn stale_policy(&self, doc: &str) -> StalePolicy {
         self.document_setting(doc, "stalePolicy")
             .and_then(|s| StalePolicy::parse(&s))
-            .unwrap_or(StalePolicy::Suggest)
+            .unwrap_or(StalePolicy::Hold)
     }
 
     fn document_setting(&self, doc: &str, key: &str) -> Option<String> {

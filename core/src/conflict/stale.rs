@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 /// The outcome of a write with a declared base.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BasedWrite {
     /// Whether the text changed now.
     pub applied: bool,
@@ -263,7 +264,7 @@ impl RoomDoc {
             .state_vector()
             .get(&yrs::ClientID::new(own));
         let id = format!("s{own:x}-{clock}");
-        let held = policy == StalePolicy::Suggest;
+        let held = policy == StalePolicy::Hold;
         let new_end = if held {
             ce
         } else {

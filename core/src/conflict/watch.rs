@@ -11,6 +11,8 @@ use super::{Conflict, ConflictStatus};
 /// What happened to a conflict since the last look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ConflictNoticeKind"))]
 pub enum NoticeKind {
     /// A conflict appeared (or was first seen).
     Raised,

@@ -21,6 +21,8 @@ named_enum! {
 
 /// Someone in the room: a person or an agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ParticipantInfo"))]
 pub struct Participant {
     /// Stable id chosen by the app.
     pub id: String,

@@ -74,6 +74,7 @@ pub struct ContextDraft {
 /// A context entry, shared or private.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ContextEntry {
     /// Entry id.
     pub id: String,
@@ -111,6 +112,7 @@ named_enum! {
 /// An announcement, question or handoff.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ContextEvent {
     /// Event id.
     pub id: String,
@@ -130,6 +132,7 @@ pub struct ContextEvent {
 
 /// Work someone holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Holding {
     /// Who.
     pub who: String,
@@ -140,6 +143,7 @@ pub struct Holding {
 /// What the next person needs, derived from the room.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HandoffSummary {
     /// Accepted decisions, oldest first.
     pub decisions: Vec<String>,

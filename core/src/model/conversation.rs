@@ -16,6 +16,7 @@ use crate::names::named_enum;
 
 named_enum! {
     /// The role a message plays in an AI conversation.
+    #[cfg_attr(feature = "ts", ts(rename = "MessageRole"))]
     pub enum Role {
         /// Written by a person.
         User = "user",
@@ -42,6 +43,8 @@ impl Role {
 /// A conversation in the room.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ConversationInfo"))]
 pub struct Conversation {
     /// Conversation id.
     pub id: String,
@@ -57,6 +60,7 @@ pub struct Conversation {
 
 /// Where a branch was forked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ForkPoint {
     /// The parent conversation.
     pub conversation: String,
@@ -67,6 +71,8 @@ pub struct ForkPoint {
 /// A message in a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "MessageInfo"))]
 pub struct Message {
     /// Message id.
     pub id: String,
@@ -120,6 +126,8 @@ impl TurnStatus {
 
 /// A reaction (mark) on a message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ReactionInfo"))]
 pub struct Reaction {
     /// What kind, e.g. "helpful".
     pub kind: String,
@@ -132,6 +140,7 @@ pub struct Reaction {
 /// What a merge brings back from a branch, as structured fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MergeSummary {
     /// The summary in prose.
     pub summary: String,
@@ -146,6 +155,7 @@ pub struct MergeSummary {
 /// The record a merged branch leaves in its parent.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MergeRecord {
     /// The branch merged.
     pub branch: String,

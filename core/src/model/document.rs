@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 /// A shared document's metadata.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DocumentInfo {
     /// Document id.
     pub id: String,

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 /// A named version of the room.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VersionInfo {
     /// Version id.
     pub id: String,
@@ -36,6 +37,7 @@ pub struct VersionInfo {
 /// What happened to a span between two versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum SpanChange {
     /// In both versions.
     Unchanged,
@@ -48,6 +50,7 @@ pub enum SpanChange {
 /// A span of a document diff.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DiffSpan {
     /// The text of the span.
     pub text: String,
@@ -58,6 +61,7 @@ pub struct DiffSpan {
     /// For a deleted span: who deleted it (when a Confab client did).
     pub deleted_by: Option<Participant>,
     /// The yrs client id that wrote the span.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub client: Option<u64>,
     /// The agent turn the span was written for, when recorded.
     pub turn: Option<String>,

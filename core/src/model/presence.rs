@@ -46,6 +46,7 @@ impl PresenceStatus {
 
 /// A cursor or selection in a document, resolved to current UTF-16 offsets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Cursor {
     /// The document.
     pub document: String,
@@ -58,8 +59,11 @@ pub struct Cursor {
 /// One participant's presence as everyone sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "PresenceInfo"))]
 pub struct Presence {
     /// The awareness (yrs) client id: one per tab or agent process.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub client_id: u64,
     /// Who.
     pub user: Participant,

@@ -21,6 +21,7 @@ use crate::model::{MergeRecord, MergeSummary, Role, TurnStatus};
 /// A branch of a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BranchInfo {
     /// The branch's conversation id.
     pub id: String,

@@ -17,6 +17,7 @@ use crate::doc::schema::{SYNCS, VIEWS};
 /// What a user looks at.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct View {
     /// Open tabs (ids of conversations, documents, ... chosen by the app).
     #[serde(default)]
@@ -35,20 +36,26 @@ pub struct View {
 /// A change to a view: only the fields given change.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ViewPatch {
     /// New tabs.
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub tabs: Option<Vec<String>>,
     /// New active tab.
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub active_tab: Option<String>,
     /// New panels.
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub panels: Option<Vec<String>>,
     /// New split.
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub split: Option<f64>,
 }
 
 /// A user's view and whom they are synced with.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ViewState {
     /// What the user sees (the shared view while synced).
     pub view: View,
@@ -59,6 +66,7 @@ pub struct ViewState {
 /// Two users looking at one view.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncInfo {
     /// The sync's id (the same for the same pair).
     pub id: String,

@@ -36,10 +36,7 @@ impl Room {
         &self,
         conversation: &str,
         text: &str,
-        #[wasm_bindgen(
-            unchecked_param_type = "\"user\" | \"assistant\" | \"system\" | \"tool\" | undefined"
-        )]
-        role: Option<String>,
+        #[wasm_bindgen(unchecked_param_type = "MessageRole | undefined")] role: Option<String>,
     ) -> Result<String, JsValue> {
         let role = parse_role(
             role.as_deref(),
@@ -67,10 +64,7 @@ impl Room {
     pub fn open_turn(
         &self,
         conversation: &str,
-        #[wasm_bindgen(
-            unchecked_param_type = "\"user\" | \"assistant\" | \"system\" | \"tool\" | undefined"
-        )]
-        role: Option<String>,
+        #[wasm_bindgen(unchecked_param_type = "MessageRole | undefined")] role: Option<String>,
     ) -> Result<String, JsValue> {
         let role = parse_role(role.as_deref(), Role::Assistant)?;
         self.edit(|s, now| s.open_turn(conversation, role, now))

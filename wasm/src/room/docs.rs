@@ -136,17 +136,11 @@ impl Room {
         id: &str,
         #[wasm_bindgen(unchecked_param_type = "StalePolicy")] policy: &str,
     ) -> Result<(), JsValue> {
-        // "Suggestion" names a reviewer's held update (the room's `suggestion.*`
-        // operations); a stale write kept for a person to decide is "held".
-        let p = match policy {
-            "hold" => StalePolicy::Suggest,
-            "apply" => StalePolicy::Apply,
-            other => {
-                return Err(type_error(&format!(
-                    "unknown stale policy `{other}`: use hold or apply"
-                )))
-            }
-        };
+        let p = StalePolicy::parse(policy).ok_or_else(|| {
+            type_error(&format!(
+                "unknown stale policy `{policy}`: use hold or apply"
+            ))
+        })?;
         self.edit(|s, _| s.doc_mut().set_stale_policy(id, p))
     }
 

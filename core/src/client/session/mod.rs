@@ -139,6 +139,7 @@ impl Pending {
 /// A change in the room's conflicts, told to one participant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConflictNotice {
     /// What happened.
     pub kind: NoticeKind,

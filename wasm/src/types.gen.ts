@@ -1,0 +1,796 @@
+// Generated from confab-core's Rust types by ts-rs (core/tests/typescript.rs): do not
+// edit. Regenerate with `make types`, i.e.
+// CONFAB_BLESS=1 cargo test -p confab-core --features ts --test typescript
+
+/**
+ * Whether a participant is a person or an AI agent.
+ */
+export type ParticipantKind = "person" | "agent";
+
+/**
+ * Someone in the room: a person or an agent.
+ */
+export type ParticipantInfo = {
+  /**
+   * Stable id chosen by the app.
+   */
+  id: string,
+  /**
+   * Display name.
+   */
+  name: string,
+  /**
+   * Person or agent.
+   */
+  kind: ParticipantKind,
+};
+
+/**
+ * The role a message plays in an AI conversation.
+ */
+export type MessageRole = "user" | "assistant" | "system" | "tool";
+
+/**
+ * Where a message stands.
+ */
+export type TurnStatus = "pending" | "streaming" | "done" | "stopped" | "interrupted" | "error";
+
+/**
+ * Where a branch was forked.
+ */
+export type ForkPoint = {
+  /**
+   * The parent conversation.
+   */
+  conversation: string,
+  /**
+   * The parent's message the branch starts after.
+   */
+  message: string,
+};
+
+/**
+ * A conversation in the room.
+ */
+export type ConversationInfo = {
+  /**
+   * Conversation id.
+   */
+  id: string,
+  /**
+   * Title.
+   */
+  title: string,
+  /**
+   * Participant id of whoever created it.
+   */
+  createdBy: string,
+  /**
+   * Creation time, ms since the Unix epoch.
+   */
+  createdAt: number,
+  /**
+   * For a branch: the conversation and message it was forked at.
+   */
+  forkOf: ForkPoint | null,
+};
+
+/**
+ * A reaction (mark) on a message.
+ */
+export type ReactionInfo = {
+  /**
+   * What kind, e.g. "helpful".
+   */
+  kind: string,
+  /**
+   * Who made it.
+   */
+  by: ParticipantInfo,
+  /**
+   * When, ms since the Unix epoch.
+   */
+  at: number,
+};
+
+/**
+ * The record a merged branch leaves in its parent.
+ */
+export type MergeRecord = {
+  /**
+   * The branch merged.
+   */
+  branch: string,
+  /**
+   * The branch's messages brought back, in branch order.
+   */
+  messages: Array<string>,
+  /**
+   * Who merged it.
+   */
+  by: ParticipantInfo,
+  /**
+   * The summary in prose.
+   */
+  summary: string,
+  /**
+   * Key findings.
+   */
+  keyFindings: Array<string>,
+  /**
+   * Recommendations.
+   */
+  recommendations: Array<string>,
+  /**
+   * Action items.
+   */
+  actionItems: Array<string>,
+};
+
+/**
+ * A message in a conversation.
+ */
+export type MessageInfo = {
+  /**
+   * Message id.
+   */
+  id: string,
+  /**
+   * Conversation it belongs to.
+   */
+  conversation: string,
+  /**
+   * Who wrote it.
+   */
+  author: ParticipantInfo,
+  /**
+   * Its role.
+   */
+  role: MessageRole,
+  /**
+   * Its text (for an agent turn, as far as it has streamed).
+   */
+  text: string,
+  /**
+   * Creation time, ms since the Unix epoch.
+   */
+  createdAt: number,
+  /**
+   * Where the message stands: `done` for a plain post, the turn's state for a
+   * streamed agent turn.
+   */
+  status: TurnStatus,
+  /**
+   * Why the turn failed, when `status` is `error`.
+   */
+  error: string | null,
+  /**
+   * Who asked the turn to stop.
+   */
+  stopRequestedBy: ParticipantInfo | null,
+  /**
+   * Reactions, ordered by kind then participant id.
+   */
+  reactions: Array<ReactionInfo>,
+  /**
+   * Set when the message records a merged branch.
+   */
+  merge: MergeRecord | null,
+};
+
+/**
+ * A branch of a conversation.
+ */
+export type BranchInfo = {
+  /**
+   * The branch's conversation id.
+   */
+  id: string,
+  /**
+   * Title.
+   */
+  title: string,
+  /**
+   * The message of the parent it was forked at.
+   */
+  forkMessage: string,
+  /**
+   * Everyone who wrote in the branch, and whoever created it, by id.
+   */
+  participants: Array<ParticipantInfo>,
+  /**
+   * Creation time, ms since the Unix epoch.
+   */
+  createdAt: number,
+};
+
+/**
+ * A shared document's metadata.
+ */
+export type DocumentInfo = {
+  /**
+   * Document id.
+   */
+  id: string,
+  /**
+   * Title.
+   */
+  title: string,
+  /**
+   * Kind, e.g. "text" or "code".
+   */
+  kind: string,
+  /**
+   * Creation time, ms since the Unix epoch.
+   */
+  createdAt: number,
+};
+
+/**
+ * What a user looks at.
+ */
+export type View = {
+  /**
+   * Open tabs (ids of conversations, documents, ... chosen by the app).
+   */
+  tabs: Array<string>,
+  /**
+   * The tab in front.
+   */
+  activeTab: string | null,
+  /**
+   * Visible panels, in order.
+   */
+  panels: Array<string>,
+  /**
+   * Split position between panels, 0..1.
+   */
+  split: number | null,
+};
+
+/**
+ * A change to a view: only the fields given change.
+ */
+export type ViewPatch = {
+  /**
+   * New tabs.
+   */
+  tabs?: Array<string>,
+  /**
+   * New active tab.
+   */
+  activeTab?: string,
+  /**
+   * New panels.
+   */
+  panels?: Array<string>,
+  /**
+   * New split.
+   */
+  split?: number,
+};
+
+/**
+ * Two users looking at one view.
+ */
+export type SyncInfo = {
+  /**
+   * The sync's id (the same for the same pair).
+   */
+  id: string,
+  /**
+   * Its members' user ids, sorted.
+   */
+  members: Array<string>,
+  /**
+   * Who started it.
+   */
+  startedBy: string,
+};
+
+/**
+ * A user's view and whom they are synced with.
+ */
+export type ViewState = {
+  /**
+   * What the user sees (the shared view while synced).
+   */
+  view: View,
+  /**
+   * The sync the user is in, if any.
+   */
+  sync: SyncInfo | null,
+};
+
+/**
+ * How present someone is.
+ */
+export type PresenceStatus = "active" | "idle" | "away";
+
+/**
+ * A cursor or selection in a document, resolved to current UTF-16 offsets.
+ */
+export type Cursor = {
+  /**
+   * The document.
+   */
+  document: string,
+  /**
+   * Where the selection starts.
+   */
+  anchor: number,
+  /**
+   * Where it ends (equal to `anchor` for a caret).
+   */
+  head: number,
+};
+
+/**
+ * One participant's presence as everyone sees it.
+ */
+export type PresenceInfo = {
+  /**
+   * The awareness (yrs) client id: one per tab or agent process.
+   */
+  clientId: number,
+  /**
+   * Who.
+   */
+  user: ParticipantInfo,
+  /**
+   * Active, idle or away.
+   */
+  status: PresenceStatus,
+  /**
+   * What they are doing.
+   */
+  activity: string | null,
+  /**
+   * The conversation they are typing in.
+   */
+  typingIn: string | null,
+  /**
+   * Their cursor, resolved against the local document.
+   */
+  cursor: Cursor | null,
+  /**
+   * What they look at (app-defined, e.g. a tab id).
+   */
+  view: string | null,
+  /**
+   * Whose view they follow (a user id).
+   */
+  following: string | null,
+  /**
+   * True for this session.
+   */
+  isSelf: boolean,
+};
+
+/**
+ * What a context entry is.
+ */
+export type ContextKind = "convention" | "decision" | "in-progress" | "resolved" | "knowledge";
+
+/**
+ * Where a context entry stands.
+ */
+export type ContextStatus = "proposed" | "accepted" | "stale" | "retired";
+
+/**
+ * A context entry, shared or private.
+ */
+export type ContextEntry = {
+  /**
+   * Entry id.
+   */
+  id: string,
+  /**
+   * Its kind.
+   */
+  kind: ContextKind,
+  /**
+   * Its text.
+   */
+  text: string,
+  /**
+   * Who wrote or shared it.
+   */
+  author: ParticipantInfo,
+  /**
+   * Tags.
+   */
+  tags: Array<string>,
+  /**
+   * References.
+   */
+  refs: Array<string>,
+  /**
+   * Status as read now (`stale` when a referenced document changed since it was
+   * confirmed).
+   */
+  status: ContextStatus,
+  /**
+   * True for an entry of this person's private context.
+   */
+  private: boolean,
+  /**
+   * Creation time, ms since the Unix epoch.
+   */
+  createdAt: number,
+};
+
+/**
+ * A structured context event.
+ */
+export type ContextEventKind = "announcement" | "question" | "handoff";
+
+/**
+ * An announcement, question or handoff.
+ */
+export type ContextEvent = {
+  /**
+   * Event id.
+   */
+  id: string,
+  /**
+   * Which kind.
+   */
+  kind: ContextEventKind,
+  /**
+   * What it says.
+   */
+  text: string,
+  /**
+   * Who raised it.
+   */
+  author: ParticipantInfo,
+  /**
+   * For a handoff: to whom (a user id).
+   */
+  to: string | null,
+  /**
+   * For a question: the answer, once given.
+   */
+  answer: string | null,
+  /**
+   * When, ms since the Unix epoch.
+   */
+  at: number,
+};
+
+/**
+ * Work someone holds.
+ */
+export type Holding = {
+  /**
+   * Who.
+   */
+  who: string,
+  /**
+   * What.
+   */
+  what: string,
+};
+
+/**
+ * What the next person needs, derived from the room.
+ */
+export type HandoffSummary = {
+  /**
+   * Accepted decisions, oldest first.
+   */
+  decisions: Array<string>,
+  /**
+   * Questions without an answer, oldest first.
+   */
+  openQuestions: Array<string>,
+  /**
+   * Work in progress (in-progress entries and streaming agent turns) and who holds it.
+   */
+  inProgress: Array<Holding>,
+  /**
+   * Handoffs made, as "from → to: what".
+   */
+  handoffs: Array<string>,
+};
+
+/**
+ * A named version of the room.
+ */
+export type VersionInfo = {
+  /**
+   * Version id.
+   */
+  id: string,
+  /**
+   * Its name.
+   */
+  name: string,
+  /**
+   * Who made it.
+   */
+  author: ParticipantInfo,
+  /**
+   * When, ms since the Unix epoch.
+   */
+  at: number,
+};
+
+/**
+ * What happened to a span between two versions.
+ */
+export type SpanChange = "unchanged" | "inserted" | "deleted";
+
+/**
+ * A span of a document diff.
+ */
+export type DiffSpan = {
+  /**
+   * The text of the span.
+   */
+  text: string,
+  /**
+   * What happened to it.
+   */
+  change: SpanChange,
+  /**
+   * Who wrote the span's text.
+   */
+  author: ParticipantInfo | null,
+  /**
+   * For a deleted span: who deleted it (when a Confab client did).
+   */
+  deletedBy: ParticipantInfo | null,
+  /**
+   * The yrs client id that wrote the span.
+   */
+  client: number | null,
+  /**
+   * The agent turn the span was written for, when recorded.
+   */
+  turn: string | null,
+  /**
+   * The agent's model, when recorded.
+   */
+  model: string | null,
+};
+
+/**
+ * Who wrote a stretch of a document's current text.
+ */
+export type BlameSpan = {
+  /**
+   * The text.
+   */
+  text: string,
+  /**
+   * Where it starts (UTF-16 offset in the current text).
+   */
+  start: number,
+  /**
+   * Where it ends (exclusive).
+   */
+  end: number,
+  /**
+   * Who wrote it, when known.
+   */
+  author: ParticipantInfo | null,
+  /**
+   * True when an agent wrote it.
+   */
+  agent: boolean,
+  /**
+   * The yrs client id that wrote it.
+   */
+  client: number | null,
+  /**
+   * The agent turn it was written for, when recorded.
+   */
+  turn: string | null,
+  /**
+   * The agent's model, when recorded.
+   */
+  model: string | null,
+};
+
+/**
+ * How close two concurrent text changes must be to count as a conflict.
+ */
+export type Granularity = "char" | "word" | "line";
+
+/**
+ * What happens to a write whose declared base is stale.
+ */
+export type StalePolicy = "hold" | "apply";
+
+/**
+ * What collided.
+ */
+export type ConflictKind = "text" | "field" | "stale";
+
+/**
+ * Where a conflict stands.
+ */
+export type ConflictStatus = "open" | "awaiting-agent" | "resolved";
+
+/**
+ * A resolution choice.
+ */
+export type ConflictChoice = "mine" | "theirs" | "side" | "both" | "manual" | "agent";
+
+/**
+ * One side of a conflict: who changed what.
+ */
+export type ConflictSide = {
+  /**
+   * Who made the change, when their client registered.
+   */
+  author: ParticipantInfo | null,
+  /**
+   * The yrs client id behind the change.
+   */
+  client: number,
+  /**
+   * Text this side inserted (for a field: the value it wrote).
+   */
+  inserted: string,
+  /**
+   * Text this side deleted.
+   */
+  deleted: string,
+  /**
+   * When this side's change began, ms since the Unix epoch.
+   */
+  at: number,
+  /**
+   * The agent turn it was made for, when known.
+   */
+  turn: string | null,
+  /**
+   * The agent's model, when known.
+   */
+  model: string | null,
+  /**
+   * True for the side that wrote from a stale base.
+   */
+  stale: boolean,
+};
+
+/**
+ * Who resolved a conflict, and how.
+ */
+export type ConflictResolution = {
+  /**
+   * The choice.
+   */
+  choice: ConflictChoice,
+  /**
+   * The side kept, for `mine`, `theirs` and `side`.
+   */
+  side: number | null,
+  /**
+   * The text given, for `manual` (or an agent's answer).
+   */
+  text: string | null,
+  /**
+   * Who chose.
+   */
+  by: ParticipantInfo,
+  /**
+   * When, ms since the Unix epoch.
+   */
+  at: number,
+};
+
+/**
+ * A conflict record.
+ */
+export type Conflict = {
+  /**
+   * Stable id, equal on every replica.
+   */
+  id: string,
+  /**
+   * What collided.
+   */
+  kind: ConflictKind,
+  /**
+   * The document, for text and stale conflicts.
+   */
+  doc: string | null,
+  /**
+   * The field (`root/id/key`), for field conflicts.
+   */
+  field: string | null,
+  /**
+   * Where the conflicting stretch is now: UTF-16 offsets into the document.
+   */
+  start: number,
+  /**
+   * End of that stretch (exclusive).
+   */
+  end: number,
+  /**
+   * The text both sides started from (for a field: empty).
+   */
+  before: string,
+  /**
+   * What the room shows there now.
+   */
+  current: string,
+  /**
+   * The two sides.
+   */
+  sides: Array<ConflictSide>,
+  /**
+   * True when a side wrote from a stale base.
+   */
+  stale: boolean,
+  /**
+   * True for a stale write held as a suggestion (not applied).
+   */
+  held: boolean,
+  /**
+   * Open, awaiting an agent, or resolved.
+   */
+  status: ConflictStatus,
+  /**
+   * Who asked an agent, while awaiting one.
+   */
+  askedBy: ParticipantInfo | null,
+  /**
+   * How it was resolved.
+   */
+  resolution: ConflictResolution | null,
+  /**
+   * The latest side's time.
+   */
+  at: number,
+};
+
+/**
+ * What happened to a conflict since the last look.
+ */
+export type ConflictNoticeKind = "raised" | "awaiting-agent" | "resolved";
+
+/**
+ * A change in the room's conflicts, told to one participant.
+ */
+export type ConflictNotice = {
+  /**
+   * What happened.
+   */
+  kind: ConflictNoticeKind,
+  /**
+   * True when this participant should act: they have a side in a new conflict, or
+   * they are an agent and someone asked an agent to resolve it.
+   */
+  needsInput: boolean,
+  /**
+   * The conflict as it stands.
+   */
+  conflict: Conflict,
+};
+
+/**
+ * The outcome of a write with a declared base.
+ */
+export type BasedWrite = {
+  /**
+   * Whether the text changed now.
+   */
+  applied: boolean,
+  /**
+   * The conflict recorded when the base was stale.
+   */
+  conflict: string | null,
+  /**
+   * Where the write landed (or would land), UTF-16 offsets into the current text.
+   */
+  start: number,
+  /**
+   * End of that range after the write (exclusive).
+   */
+  end: number,
+};
