@@ -9,7 +9,7 @@ kills=${CONFAB_KILLS:-50}
 mkdir -p tests/artifacts
 log=tests/artifacts/durability-long.log
 status=0
-CONFAB_KILLS=$kills node --test --test-force-exit --test-name-pattern "kill -9" \
+CONFAB_KILLS=$kills node --test --test-name-pattern "kill -9" \
   tests/durability.test.mjs 2>&1 | tee "$log" || status=$?
 line=$(grep -o 'durability: kills=[0-9]* inflight=[0-9]* acked=[0-9]* lost=[0-9]* [a-z]*' "$log" | tail -1 || true)
 if [ -z "$line" ]; then

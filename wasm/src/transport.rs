@@ -55,6 +55,8 @@ pub(crate) struct Inner {
     /// Core's connection state machine: when to open, retry or stay offline.
     pub(crate) conn: Reconnect,
     pub(crate) retry_timer: Option<JsValue>,
+    /// The connect watchdog of the socket being opened.
+    pub(crate) watchdog_timer: Option<JsValue>,
     pub(crate) tick_timer: Option<JsValue>,
     pub(crate) tick_closure: Option<Closure<dyn FnMut()>>,
     pub(crate) turn_timer: Option<JsValue>,
@@ -131,6 +133,14 @@ impl Inner {
         if let Some(t) = self.retry_timer.take() {
             clear_timeout(&t);
         }
+        self.cancel_watchdog();
+    }
+
+    /// Stop the connect watchdog: the socket opened, or is abandoned.
+    pub(crate) fn cancel_watchdog(&mut self) {
+        if let Some(t) = self.watchdog_timer.take() {
+            clear_timeout(&t);
+        }
     }
 
     pub(crate) fn stop_ticking(&mut self) {
@@ -197,6 +207,7 @@ pub(crate) fn open_socket(rc: &Rc<RefCell<Inner>>) {
                     let weak = Rc::downgrade(rc);
                     Closure::once_into_js(move || {
                         let Some(rc) = weak.upgrade() else { return };
+                        rc.borrow_mut().watchdog_timer = None;
                         let stuck = {
                             let inner = rc.borrow();
                             inner.generation == generation
@@ -214,7 +225,7 @@ pub(crate) fn open_socket(rc: &Rc<RefCell<Inner>>) {
                         }
                     })
                 };
-                set_timeout(&watchdog, CONNECT_TIMEOUT_MS);
+                inner.watchdog_timer = Some(set_timeout(&watchdog, CONNECT_TIMEOUT_MS));
                 inner.socket = Some(ws);
                 inner.handlers = Some(SocketHandlers {
                     _error: on_error,
@@ -300,6 +311,7 @@ pub(crate) fn schedule_retry(rc: &Rc<RefCell<Inner>>, close: Option<(u16, String
     let mut events = Vec::new();
     {
         let mut inner = rc.borrow_mut();
+        inner.cancel_watchdog();
         let code = close.as_ref().map(|(code, _)| *code);
         let (state, next) = inner.conn.closed(code, js_sys::Math::random());
         events.push(Event::Status { state, close });
@@ -337,6 +349,7 @@ fn socket_opened(weak: &Weak<RefCell<Inner>>, generation: u64) {
         if inner.generation != generation {
             return;
         }
+        inner.cancel_watchdog();
         Inner::report(inner.conn.opened(), &mut events);
         let frames = inner.session.handshake();
         inner.send(frames);

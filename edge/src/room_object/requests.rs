@@ -64,15 +64,17 @@ impl RoomObject {
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        // The same strict parse the Worker routed by: one parser for every path.
-        let Route::Api {
-            rest: rest_path, ..
-        } = rest::route(req.method().as_ref(), url.path())?
-        else {
-            return Err(EdgeError::BadRequest(format!(
-                "{} is not a REST path of a room",
-                url.path()
-            )));
+        // The same strict parse the Worker routed by: one parser for every path. The
+        // room's own path (`GET /rooms/<room>`) is the summary: no segments below it.
+        let rest_path = match rest::route(req.method().as_ref(), url.path())? {
+            Route::Api { rest, .. } => rest,
+            Route::Room(_) => Vec::new(),
+            Route::Health | Route::OpenApi => {
+                return Err(EdgeError::BadRequest(format!(
+                    "{} is not a REST path of a room",
+                    url.path()
+                )))
+            }
         };
         let max = self.with_room(|room| room.limits().max_body_bytes)?;
         let body = if matches!(req.method(), Method::Get | Method::Head | Method::Delete) {

@@ -83,6 +83,7 @@ impl Room {
                 generation: 0,
                 conn: Reconnect::new(Backoff::default()),
                 retry_timer: None,
+                watchdog_timer: None,
                 tick_timer: None,
                 tick_closure: None,
                 turn_timer: None,
