@@ -363,9 +363,11 @@ impl DurableObject for RoomObject {
         _clean: bool,
     ) -> Result<()> {
         self.on_close(&ws);
-        let code = match code {
-            1005 | 1006 | 1015 => 1000,
-            c => c as u16,
+        // Echo the client's code; the ones a close frame may not carry (no code, an
+        // abnormal drop, a TLS failure) become a normal close.
+        let code = match u16::try_from(code) {
+            Ok(c) if CloseCode::sendable(c) => c,
+            _ => CloseCode::Normal.code(),
         };
         let _ = ws.close(Some(code), Some("bye"));
         Ok(())

@@ -430,7 +430,10 @@ fn socket_message(weak: &Weak<RefCell<Inner>>, generation: u64, data: JsValue) {
                     format!("bad frame from the room: {e}"),
                 ));
                 if let Some(ws) = &inner.socket {
-                    let _ = ws.close_with_code_and_reason(1002, "bad frame from the room");
+                    let _ = ws.close_with_code_and_reason(
+                        CloseCode::ProtocolError.code(),
+                        "bad frame from the room",
+                    );
                 }
             }
         }

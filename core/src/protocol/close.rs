@@ -27,6 +27,8 @@ pub enum CloseCode {
     Internal,
     /// 1013: the room is full for now; retry later.
     TryLater,
+    /// 1015: the TLS handshake failed (reported, never sent).
+    TlsFailure,
     /// 4400: the token does not parse.
     TokenMalformed,
     /// 4401: a token is required and none came.
@@ -65,6 +67,7 @@ const TABLE: &[(CloseCode, u16)] = &[
     (CloseCode::TooBig, 1009),
     (CloseCode::Internal, 1011),
     (CloseCode::TryLater, 1013),
+    (CloseCode::TlsFailure, 1015),
     (CloseCode::TokenMalformed, 4400),
     (CloseCode::TokenMissing, 4401),
     (CloseCode::Forbidden, 4403),
@@ -103,6 +106,15 @@ impl CloseCode {
             Some(CloseCode::TokenExpired) => AfterClose::RefreshToken,
             _ => AfterClose::Retry,
         }
+    }
+
+    /// May a close frame carry this code? Not the ones that only report a drop.
+    pub fn sendable(code: u16) -> bool {
+        (1000..5000).contains(&code)
+            && !matches!(
+                Self::from_code(code),
+                Some(CloseCode::NoCode | CloseCode::Abnormal | CloseCode::TlsFailure)
+            )
     }
 
     /// Whether a close with this code is worth telling the person about (not an
@@ -155,6 +167,10 @@ mod tests {
         assert_eq!(CloseCode::after_close(1006), AfterClose::Retry);
         assert_eq!(CloseCode::after_close(4999), AfterClose::Retry);
         assert!(!CloseCode::is_notable(1006));
+        assert!(CloseCode::sendable(4001) && CloseCode::sendable(1000));
+        assert!(
+            !CloseCode::sendable(1006) && !CloseCode::sendable(1015) && !CloseCode::sendable(999)
+        );
         assert!(CloseCode::is_notable(1008));
     }
 }

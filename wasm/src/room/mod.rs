@@ -24,7 +24,7 @@ use crate::transport::{
     clear_timeout, now_ms, open_socket, schedule_conflict_check, set_interval, with_token, Inner,
     TICK_MS,
 };
-use crate::{Backoff, Participant, ParticipantKind, Reconnect, Session};
+use crate::{Backoff, CloseCode, Participant, ParticipantKind, Reconnect, Session};
 
 #[wasm_bindgen]
 impl Room {
@@ -169,7 +169,8 @@ impl Room {
                 "disconnected",
                 "the client disconnected before the room answered",
             ) {
-                let _ = ws.close_with_code_and_reason(1000, "client disconnected");
+                let _ =
+                    ws.close_with_code_and_reason(CloseCode::Normal.code(), "client disconnected");
             }
             inner.session.disconnected();
             Inner::report(offline, &mut events);
