@@ -12,6 +12,17 @@ use std::any::TypeId;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use confab_core::authority::locks::{Lease, LeasePolicy};
+use confab_core::authority::op::{
+    AcquireArgs, ActivityArgs, CollabArgs, CompleteArgs, DecideArgs, DocumentWriteArgs, EndArgs,
+    IdArgs, InviteArgs, LeaseArgs, MessageListArgs, MessagePostArgs, PolicyArgs, RenewArgs,
+    RoleArgs, StatusArgs, UserArgs, WebhookArgs,
+};
+use confab_core::authority::token::Role as MemberRole;
+use confab_core::authority::{
+    Activity, ActivityKind, ActivityStatus, AgentState, Collaboration, CollaborationStatus,
+    Decision, Op,
+};
 use confab_core::client::session::ConflictNotice;
 use confab_core::conflict::{
     BasedWrite, BlameSpan, Choice, Conflict, ConflictKind, ConflictSide, ConflictStatus,
@@ -138,6 +149,36 @@ fn declarations() -> Vec<Declaration> {
         declaration::<NoticeKind>(),
         declaration::<ConflictNotice>(),
         declaration::<BasedWrite>(),
+        // The room's authority: roles, leases, activities, collaborations.
+        declaration::<MemberRole>(),
+        declaration::<LeasePolicy>(),
+        declaration::<Lease>(),
+        declaration::<ActivityKind>(),
+        declaration::<ActivityStatus>(),
+        declaration::<Activity>(),
+        declaration::<AgentState>(),
+        declaration::<Decision>(),
+        declaration::<CollaborationStatus>(),
+        declaration::<Collaboration>(),
+        // Every operation's arguments, and the map from its name to them.
+        declaration::<MessageListArgs>(),
+        declaration::<MessagePostArgs>(),
+        declaration::<DocumentWriteArgs>(),
+        declaration::<IdArgs>(),
+        declaration::<AcquireArgs>(),
+        declaration::<RenewArgs>(),
+        declaration::<LeaseArgs>(),
+        declaration::<PolicyArgs>(),
+        declaration::<ActivityArgs>(),
+        declaration::<CompleteArgs>(),
+        declaration::<StatusArgs>(),
+        declaration::<CollabArgs>(),
+        declaration::<DecideArgs>(),
+        declaration::<EndArgs>(),
+        declaration::<RoleArgs>(),
+        declaration::<UserArgs>(),
+        declaration::<InviteArgs>(),
+        declaration::<WebhookArgs>(),
     ]
 }
 
@@ -148,6 +189,8 @@ fn generated() -> String {
         out.push('\n');
         out.push_str(&d.text);
     }
+    out.push('\n');
+    out.push_str(&Op::ts_args_map());
     out
 }
 

@@ -1,72 +1,25 @@
 /**
  * The operations a room's authority answers over the connection (the same as the REST
  * API), each with its arguments and result: `room.request(op, args)` is typed by this
- * map. The shapes mirror core's (`core/src/authority.rs`, `core/src/room.rs`).
+ * map. The arguments (`OpArgs`) and the records in the results (`Lease`, `Activity`,
+ * `Collaboration`, ...) are generated from core's Rust types; the result envelopes are
+ * written here, after `core/src/authority/` and `core/src/room/ops.rs`.
  *
  * @module
  */
-import type { MessageInfo, ParticipantInfo } from "../wasm/confab_wasm.js";
+import type {
+  Activity,
+  ActivityKind,
+  AgentState,
+  Collaboration,
+  Lease,
+  LeasePolicy,
+  MemberRole,
+  MessageInfo,
+  OpArgs,
+} from "../wasm/confab_wasm.js";
 
-/** A lease granted by the room: `fence` grows with every grant. */
-export interface Lease {
-  resource: string;
-  holder: string;
-  holderName: string;
-  holderKind: "person" | "agent";
-  fence: number;
-  acquiredAt: number;
-  expiresAt: number;
-}
-
-/** What a write to a document without the lease it requires does. */
-export type LeasePolicy = "refuse" | "suggest";
-
-/** A member's role in a room. */
-export type MemberRole = "owner" | "editor" | "reviewer" | "viewer";
-
-/** What an agent's recorded activity is. */
-export type ActivityKind =
-  | "agent_started"
-  | "agent_completed"
-  | "memory_read"
-  | "memory_write"
-  | "memory_delete"
-  | "council_debate"
-  | "council_synthesis"
-  | "council_decision"
-  | "task_assigned"
-  | "task_completed"
-  | "message_sent"
-  | "collaboration_started"
-  | "collaboration_ended";
-
-/** An agent's recorded activity. */
-export interface Activity {
-  id: string;
-  agent: string;
-  agentName: string;
-  kind: ActivityKind;
-  summary: string;
-  detail: unknown;
-  status: "started" | "completed" | "failed";
-  result: string | null;
-  collaboration: string | null;
-  startedAt: number;
-  completedAt: number | null;
-}
-
-/** A collaboration between agents and people, with its decisions. */
-export interface Collaboration {
-  id: string;
-  title: string;
-  startedBy: string;
-  participants: string[];
-  decisions: { by: string; text: string; at: number }[];
-  status: "active" | "ended";
-  outcome: string | null;
-  startedAt: number;
-  endedAt: number | null;
-}
+export type { Activity, ActivityKind, AgentState, Collaboration, Lease, LeasePolicy, MemberRole, OpArgs };
 
 /** A webhook, without its secret. */
 export interface WebhookInfo {
@@ -104,55 +57,45 @@ export interface RoomSummary {
 
 /** Every operation: `args` (`void` when it takes none) and `result`. */
 export interface Requests {
-  "room.summary": { args: void; result: RoomSummary };
-  "presence.list": { args: void; result: { presence: { clientId: number; state: unknown }[] } };
-  "message.list": { args: { conversation?: string }; result: { messages: MessageInfo[] } };
-  "message.post": { args: { conversation?: string; text: string }; result: { id: string; conversation: string } };
-  "document.list": { args: void; result: { documents: { id: string; title: string; length: number }[] } };
-  "document.get": { args: { id: string }; result: { id: string; title: string; text: string } };
-  "document.write": {
-    args: { id: string; text: string; title?: string; fence?: number };
-    result: { id: string; length: number };
+  "room.summary": { args: OpArgs["room.summary"]; result: RoomSummary };
+  "presence.list": { args: OpArgs["presence.list"]; result: { presence: { clientId: number; state: unknown }[] } };
+  "message.list": { args: OpArgs["message.list"]; result: { messages: MessageInfo[] } };
+  "message.post": { args: OpArgs["message.post"]; result: { id: string; conversation: string } };
+  "document.list": { args: OpArgs["document.list"]; result: { documents: { id: string; title: string; length: number }[] } };
+  "document.get": { args: OpArgs["document.get"]; result: { id: string; title: string; text: string } };
+  "document.write": { args: OpArgs["document.write"]; result: { id: string; length: number };
   };
-  "lock.acquire": { args: { resource: string; ttlMs: number }; result: { lease: Lease } };
-  "lock.renew": { args: { resource: string; fence: number; ttlMs: number }; result: { lease: Lease } };
-  "lock.release": { args: { resource: string; fence: number }; result: { released: Lease } };
-  "lock.verify": {
-    args: { resource: string; fence: number };
-    result: { valid: true; lease: Lease } | { valid: false; reason: string };
+  "lock.acquire": { args: OpArgs["lock.acquire"]; result: { lease: Lease } };
+  "lock.renew": { args: OpArgs["lock.renew"]; result: { lease: Lease } };
+  "lock.release": { args: OpArgs["lock.release"]; result: { released: Lease } };
+  "lock.verify": { args: OpArgs["lock.verify"]; result: { valid: true; lease: Lease } | { valid: false; reason: string };
   };
-  "lock.list": { args: void; result: { leases: Lease[]; policies: Record<string, LeasePolicy> } };
-  "lock.policy": {
-    args: { document: string; policy: LeasePolicy | null };
-    result: { policies: Record<string, LeasePolicy> };
+  "lock.list": { args: OpArgs["lock.list"]; result: { leases: Lease[]; policies: Record<string, LeasePolicy> } };
+  "lock.policy": { args: OpArgs["lock.policy"]; result: { policies: Record<string, LeasePolicy> };
   };
-  "activity.record": {
-    args: { kind: ActivityKind; summary?: string; detail?: unknown; collaboration?: string };
-    result: { activity: Activity };
+  "activity.record": { args: OpArgs["activity.record"]; result: { activity: Activity };
   };
-  "activity.complete": { args: { id: string; result?: string; failed?: boolean }; result: { activity: Activity } };
-  "activity.list": { args: void; result: { activities: Activity[] } };
-  "agent.status": { args: { status: "active" | "idle" }; result: { agent: string; status: "active" | "idle" } };
-  "agent.list": { args: void; result: { agents: { agent: string; status: "active" | "idle" }[] } };
-  "collaboration.start": { args: { title: string; participants?: string[] }; result: { collaboration: Collaboration } };
-  "collaboration.decide": { args: { id: string; text: string }; result: { collaboration: Collaboration } };
-  "collaboration.end": { args: { id: string; outcome?: string }; result: { collaboration: Collaboration } };
-  "collaboration.list": { args: void; result: { collaborations: Collaboration[] } };
-  "member.list": { args: void; result: { members: { user: string; name: string; role: MemberRole }[] } };
-  "member.invite": {
-    args: { role: MemberRole; user?: string; name?: string; kind?: ParticipantInfo["kind"]; ttlSecs?: number };
-    result: { user: string; role: MemberRole; token: string; expiresAt: number };
+  "activity.complete": { args: OpArgs["activity.complete"]; result: { activity: Activity } };
+  "activity.list": { args: OpArgs["activity.list"]; result: { activities: Activity[] } };
+  "agent.status": { args: OpArgs["agent.status"]; result: { agent: string; status: AgentState } };
+  "agent.list": { args: OpArgs["agent.list"]; result: { agents: { agent: string; status: AgentState }[] } };
+  "collaboration.start": { args: OpArgs["collaboration.start"]; result: { collaboration: Collaboration } };
+  "collaboration.decide": { args: OpArgs["collaboration.decide"]; result: { collaboration: Collaboration } };
+  "collaboration.end": { args: OpArgs["collaboration.end"]; result: { collaboration: Collaboration } };
+  "collaboration.list": { args: OpArgs["collaboration.list"]; result: { collaborations: Collaboration[] } };
+  "member.list": { args: OpArgs["member.list"]; result: { members: { user: string; name: string; role: MemberRole }[] } };
+  "member.invite": { args: OpArgs["member.invite"]; result: { user: string; role: MemberRole; token: string; expiresAt: number };
   };
-  "member.role": { args: { user: string; role: MemberRole }; result: { user: string; role: MemberRole } };
-  "member.transfer": { args: { user: string }; result: { owner: string } };
-  "member.leave": { args: void; result: { user: string; left: true } };
-  "member.remove": { args: { user: string }; result: { user: string; left: true } };
-  "webhook.create": { args: { url: string; events: string[]; secret: string }; result: { webhook: WebhookInfo } };
-  "webhook.list": { args: void; result: { webhooks: WebhookInfo[] } };
-  "webhook.delete": { args: { id: string }; result: { deleted: string } };
-  "suggestion.list": { args: void; result: { suggestions: Suggestion[] } };
-  "suggestion.accept": { args: { id: string }; result: { accepted: string; document: string } };
-  "suggestion.reject": { args: { id: string }; result: { rejected: string } };
+  "member.role": { args: OpArgs["member.role"]; result: { user: string; role: MemberRole } };
+  "member.transfer": { args: OpArgs["member.transfer"]; result: { owner: string } };
+  "member.leave": { args: OpArgs["member.leave"]; result: { user: string; left: true } };
+  "member.remove": { args: OpArgs["member.remove"]; result: { user: string; left: true } };
+  "webhook.create": { args: OpArgs["webhook.create"]; result: { webhook: WebhookInfo } };
+  "webhook.list": { args: OpArgs["webhook.list"]; result: { webhooks: WebhookInfo[] } };
+  "webhook.delete": { args: OpArgs["webhook.delete"]; result: { deleted: string } };
+  "suggestion.list": { args: OpArgs["suggestion.list"]; result: { suggestions: Suggestion[] } };
+  "suggestion.accept": { args: OpArgs["suggestion.accept"]; result: { accepted: string; document: string } };
+  "suggestion.reject": { args: OpArgs["suggestion.reject"]; result: { rejected: string } };
 }
 
 /** An operation's name. */

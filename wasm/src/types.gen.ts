@@ -794,3 +794,494 @@ export type BasedWrite = {
    */
   end: number,
 };
+
+/**
+ * What a participant may do in a room, from most to least.
+ */
+export type MemberRole = "owner" | "editor" | "reviewer" | "viewer";
+
+/**
+ * What happens to a write to a document that requires a lease, from someone who
+ * does not hold one.
+ */
+export type LeasePolicy = "refuse" | "suggest";
+
+/**
+ * A granted lease.
+ */
+export type Lease = {
+  /**
+   * What is leased.
+   */
+  resource: string,
+  /**
+   * The holder's user id (from its token).
+   */
+  holder: string,
+  /**
+   * The holder's display name.
+   */
+  holderName: string,
+  /**
+   * Person or agent.
+   */
+  holderKind: ParticipantKind,
+  /**
+   * The grant's fencing token: larger than every earlier grant's in this room.
+   */
+  fence: number,
+  /**
+   * When it was granted (ms since the Unix epoch).
+   */
+  acquiredAt: number,
+  /**
+   * When it lapses unless renewed (ms since the Unix epoch).
+   */
+  expiresAt: number,
+};
+
+/**
+ * What an agent's recorded activity is.
+ */
+export type ActivityKind = "agent_started" | "agent_completed" | "memory_read" | "memory_write" | "memory_delete" | "council_debate" | "council_synthesis" | "council_decision" | "task_assigned" | "task_completed" | "message_sent" | "collaboration_started" | "collaboration_ended";
+
+/**
+ * Where an activity stands.
+ */
+export type ActivityStatus = "started" | "completed" | "failed";
+
+/**
+ * One recorded agent activity.
+ */
+export type Activity = {
+  /**
+   * Id (`a<number>`).
+   */
+  id: string,
+  /**
+   * The agent's user id.
+   */
+  agent: string,
+  /**
+   * The agent's name.
+   */
+  agentName: string,
+  /**
+   * What kind of activity.
+   */
+  kind: ActivityKind,
+  /**
+   * One line on what it is.
+   */
+  summary: string,
+  /**
+   * Free-form details.
+   */
+  detail: unknown,
+  /**
+   * Under way, done or failed.
+   */
+  status: ActivityStatus,
+  /**
+   * What came of it.
+   */
+  result: string | null,
+  /**
+   * A collaboration it belongs to.
+   */
+  collaboration: string | null,
+  /**
+   * Started, ms since the Unix epoch.
+   */
+  startedAt: number,
+  /**
+   * Completed, ms since the Unix epoch.
+   */
+  completedAt: number | null,
+};
+
+/**
+ * Whether an agent is working.
+ */
+export type AgentState = "active" | "idle";
+
+/**
+ * A decision point in a collaboration.
+ */
+export type Decision = {
+  /**
+   * Who decided.
+   */
+  by: string,
+  /**
+   * What was decided.
+   */
+  text: string,
+  /**
+   * When, ms since the Unix epoch.
+   */
+  at: number,
+};
+
+/**
+ * Where a collaboration stands.
+ */
+export type CollaborationStatus = "active" | "ended";
+
+/**
+ * A collaboration session between participants (agents and people).
+ */
+export type Collaboration = {
+  /**
+   * Id (`c<number>`).
+   */
+  id: string,
+  /**
+   * What it is about.
+   */
+  title: string,
+  /**
+   * Who started it.
+   */
+  startedBy: string,
+  /**
+   * Participants' user ids.
+   */
+  participants: Array<string>,
+  /**
+   * Decision points, in order.
+   */
+  decisions: Array<Decision>,
+  /**
+   * Active or ended.
+   */
+  status: CollaborationStatus,
+  /**
+   * How it ended.
+   */
+  outcome: string | null,
+  /**
+   * Started, ms since the Unix epoch.
+   */
+  startedAt: number,
+  /**
+   * Ended, ms since the Unix epoch.
+   */
+  endedAt: number | null,
+};
+
+/**
+ * `message.list`.
+ */
+export type MessageListArgs = {
+  /**
+   * Only this conversation.
+   */
+  conversation?: string,
+};
+
+/**
+ * `message.post`.
+ */
+export type MessagePostArgs = {
+  /**
+   * The conversation (default `main`, created when missing).
+   */
+  conversation?: string,
+  /**
+   * The text.
+   */
+  text: string,
+};
+
+/**
+ * `document.write`.
+ */
+export type DocumentWriteArgs = {
+  /**
+   * The document.
+   */
+  id: string,
+  /**
+   * Its whole new text.
+   */
+  text: string,
+  /**
+   * A title, when the document is created.
+   */
+  title?: string,
+  /**
+   * The fencing token of the caller's lease on `doc:<id>`.
+   */
+  fence?: number,
+};
+
+/**
+ * An operation on one thing by id.
+ */
+export type IdArgs = {
+  /**
+   * Its id.
+   */
+  id: string,
+};
+
+/**
+ * `lock.acquire`.
+ */
+export type AcquireArgs = {
+  /**
+   * What to lease (`doc:<id>`, `doc:<id>#<start>-<end>`, `path:<prefix>`, ...).
+   */
+  resource: string,
+  /**
+   * For how long, in milliseconds.
+   */
+  ttlMs: number,
+};
+
+/**
+ * `lock.renew`.
+ */
+export type RenewArgs = {
+  /**
+   * The leased resource.
+   */
+  resource: string,
+  /**
+   * The lease's fencing token.
+   */
+  fence: number,
+  /**
+   * New time to live, in milliseconds.
+   */
+  ttlMs: number,
+};
+
+/**
+ * `lock.release` and `lock.verify`.
+ */
+export type LeaseArgs = {
+  /**
+   * The leased resource.
+   */
+  resource: string,
+  /**
+   * The lease's fencing token.
+   */
+  fence: number,
+};
+
+/**
+ * `lock.policy`.
+ */
+export type PolicyArgs = {
+  /**
+   * The document.
+   */
+  document: string,
+  /**
+   * Its policy; `null` clears it.
+   */
+  policy: LeasePolicy | null,
+};
+
+/**
+ * `activity.record`.
+ */
+export type ActivityArgs = {
+  /**
+   * What kind of activity.
+   */
+  kind: ActivityKind,
+  /**
+   * One line on what it is.
+   */
+  summary?: string,
+  /**
+   * Free-form details.
+   */
+  detail?: unknown,
+  /**
+   * The collaboration it belongs to.
+   */
+  collaboration?: string,
+};
+
+/**
+ * `activity.complete`.
+ */
+export type CompleteArgs = {
+  /**
+   * The activity.
+   */
+  id: string,
+  /**
+   * What came of it.
+   */
+  result?: string,
+  /**
+   * It failed.
+   */
+  failed?: boolean,
+};
+
+/**
+ * `agent.status`.
+ */
+export type StatusArgs = {
+  /**
+   * Active or idle.
+   */
+  status: AgentState,
+};
+
+/**
+ * `collaboration.start`.
+ */
+export type CollabArgs = {
+  /**
+   * What it is about.
+   */
+  title: string,
+  /**
+   * Who takes part (the caller always does).
+   */
+  participants?: Array<string>,
+};
+
+/**
+ * `collaboration.decide`.
+ */
+export type DecideArgs = {
+  /**
+   * The collaboration.
+   */
+  id: string,
+  /**
+   * What was decided.
+   */
+  text: string,
+};
+
+/**
+ * `collaboration.end`.
+ */
+export type EndArgs = {
+  /**
+   * The collaboration.
+   */
+  id: string,
+  /**
+   * How it ended.
+   */
+  outcome?: string,
+};
+
+/**
+ * `member.role`.
+ */
+export type RoleArgs = {
+  /**
+   * The member.
+   */
+  user: string,
+  /**
+   * Their new role.
+   */
+  role: MemberRole,
+};
+
+/**
+ * `member.transfer` and `member.remove`.
+ */
+export type UserArgs = {
+  /**
+   * The member.
+   */
+  user: string,
+};
+
+/**
+ * `member.invite`.
+ */
+export type InviteArgs = {
+  /**
+   * The role to give.
+   */
+  role: MemberRole,
+  /**
+   * The invitee's user id (a guest id when missing).
+   */
+  user?: string,
+  /**
+   * Their display name.
+   */
+  name?: string,
+  /**
+   * Person or agent.
+   */
+  kind?: ParticipantKind,
+  /**
+   * How long the token is good for, in seconds (default one hour).
+   */
+  ttlSecs?: number,
+};
+
+/**
+ * `webhook.create`.
+ */
+export type WebhookArgs = {
+  /**
+   * Where deliveries are POSTed.
+   */
+  url: string,
+  /**
+   * The events to deliver.
+   */
+  events: Array<string>,
+  /**
+   * The signing secret, 16 to 256 bytes.
+   */
+  secret: string,
+};
+
+/**
+ * The arguments of every operation a room answers (`void`: none).
+ */
+export type OpArgs = {
+  "room.summary": void,
+  "presence.list": void,
+  "message.list": MessageListArgs,
+  "message.post": MessagePostArgs,
+  "document.list": void,
+  "document.get": IdArgs,
+  "document.write": DocumentWriteArgs,
+  "lock.acquire": AcquireArgs,
+  "lock.renew": RenewArgs,
+  "lock.release": LeaseArgs,
+  "lock.verify": LeaseArgs,
+  "lock.list": void,
+  "lock.policy": PolicyArgs,
+  "activity.record": ActivityArgs,
+  "activity.complete": CompleteArgs,
+  "activity.list": void,
+  "agent.status": StatusArgs,
+  "agent.list": void,
+  "collaboration.start": CollabArgs,
+  "collaboration.decide": DecideArgs,
+  "collaboration.end": EndArgs,
+  "collaboration.list": void,
+  "member.list": void,
+  "member.invite": InviteArgs,
+  "member.role": RoleArgs,
+  "member.transfer": UserArgs,
+  "member.leave": void,
+  "member.remove": UserArgs,
+  "webhook.create": WebhookArgs,
+  "webhook.list": void,
+  "webhook.delete": IdArgs,
+  "suggestion.list": void,
+  "suggestion.accept": IdArgs,
+  "suggestion.reject": IdArgs,
+};

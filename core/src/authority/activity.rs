@@ -66,6 +66,7 @@ named_enum! {
 }
 
 /// One recorded agent activity.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Activity {
@@ -80,6 +81,7 @@ pub struct Activity {
     /// One line on what it is.
     pub summary: String,
     /// Free-form details.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub detail: Value,
     /// Under way, done or failed.
     pub status: ActivityStatus,
@@ -88,8 +90,10 @@ pub struct Activity {
     /// A collaboration it belongs to.
     pub collaboration: Option<String>,
     /// Started, ms since the Unix epoch.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub started_at: u64,
     /// Completed, ms since the Unix epoch.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub completed_at: Option<u64>,
 }
 
@@ -129,8 +133,10 @@ impl Authority {
 
     pub(super) fn record_activity(&mut self, cx: &Cx<'_>, a: ActivityArgs) -> OpResult {
         cx.require(Role::Reviewer)?;
-        check_text("summary", &a.summary)?;
-        check_text("detail", &a.detail.to_string())?;
+        let summary = a.summary.unwrap_or_default();
+        let detail = a.detail.unwrap_or(Value::Null);
+        check_text("summary", &summary)?;
+        check_text("detail", &detail.to_string())?;
         if let Some(c) = &a.collaboration {
             self.collaboration(c)?;
         }
@@ -140,8 +146,8 @@ impl Authority {
             agent: cx.actor.id.clone(),
             agent_name: cx.actor.name.clone(),
             kind: a.kind,
-            summary: a.summary,
-            detail: a.detail,
+            summary,
+            detail,
             status: ActivityStatus::Started,
             result: None,
             collaboration: a.collaboration,
@@ -181,7 +187,7 @@ impl Authority {
         if let Some(r) = &a.result {
             check_text("result", r)?;
         }
-        activity.status = if a.failed {
+        activity.status = if a.failed.unwrap_or(false) {
             ActivityStatus::Failed
         } else {
             ActivityStatus::Completed

@@ -20,6 +20,7 @@ named_enum! {
 }
 
 /// A decision point in a collaboration.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
@@ -28,10 +29,12 @@ pub struct Decision {
     /// What was decided.
     pub text: String,
     /// When, ms since the Unix epoch.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub at: u64,
 }
 
 /// A collaboration session between participants (agents and people).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Collaboration {
@@ -50,8 +53,10 @@ pub struct Collaboration {
     /// How it ended.
     pub outcome: Option<String>,
     /// Started, ms since the Unix epoch.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub started_at: u64,
     /// Ended, ms since the Unix epoch.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub ended_at: Option<u64>,
 }
 
@@ -84,7 +89,7 @@ impl Authority {
             return Err(OpError::invalid("collaboration.start: `title` is empty"));
         }
         check_text("title", &a.title)?;
-        let mut participants = a.participants;
+        let mut participants = a.participants.unwrap_or_default();
         if !participants.contains(&cx.actor.id) {
             participants.insert(0, cx.actor.id.clone());
         }

@@ -33,6 +33,7 @@ pub const MAX_TTL_MS: u64 = 86_400_000;
 pub const MAX_RESOURCE_BYTES: usize = 512;
 
 /// A granted lease.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Lease {
@@ -43,12 +44,15 @@ pub struct Lease {
     /// The holder's display name.
     pub holder_name: String,
     /// Person or agent.
-    pub holder_kind: String,
+    pub holder_kind: ParticipantKind,
     /// The grant's fencing token: larger than every earlier grant's in this room.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub fence: u64,
     /// When it was granted (ms since the Unix epoch).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub acquired_at: u64,
     /// When it lapses unless renewed (ms since the Unix epoch).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub expires_at: u64,
 }
 
@@ -217,7 +221,7 @@ impl LockTable {
             resource: resource.to_owned(),
             holder: holder.id.clone(),
             holder_name: holder.name.clone(),
-            holder_kind: holder.kind.as_str().to_owned(),
+            holder_kind: holder.kind,
             fence: self.last_fence,
             acquired_at: now_ms,
             expires_at: now_ms.saturating_add(ttl_ms),

@@ -48,6 +48,18 @@ macro_rules! ops {
                 }
             }
 
+            /// The TypeScript map from every operation's name to its arguments' type
+            /// (`void` when it takes none), for the npm package's typed `request`.
+            #[cfg(feature = "ts")]
+            pub fn ts_args_map() -> String {
+                let mut out = String::from(
+                    "/**\n * The arguments of every operation a room answers (`void`: none).\n */\nexport type OpArgs = {\n",
+                );
+                $(out.push_str(&format!("  \"{}\": {},\n", $name, ops!(@ts $($args)?)));)+
+                out.push_str("};\n");
+                out
+            }
+
             /// True for an operation that changes nothing (lists, reads, checks).
             pub fn reads_only(&self) -> bool {
                 match self {
@@ -65,6 +77,8 @@ macro_rules! ops {
     }};
     (@pat $variant:ident, $ty:ty) => { Op::$variant(_) };
     (@pat $variant:ident) => { Op::$variant };
+    (@ts $ty:ty) => { <$ty as ts_rs::TS>::name() };
+    (@ts) => { "void".to_owned() };
     (@access read) => { true };
     (@access write) => { false };
 }
@@ -161,26 +175,31 @@ fn no_args(op: &str, value: Value) -> Result<(), OpError> {
 }
 
 /// `message.list`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessageListArgs {
     /// Only this conversation.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub conversation: Option<String>,
 }
 
 /// `message.post`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessagePostArgs {
     /// The conversation (default `main`, created when missing).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub conversation: Option<String>,
     /// The text.
     pub text: String,
 }
 
 /// `document.write`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentWriteArgs {
@@ -190,13 +209,16 @@ pub struct DocumentWriteArgs {
     pub text: String,
     /// A title, when the document is created.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub title: Option<String>,
     /// The fencing token of the caller's lease on `doc:<id>`.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
     pub fence: Option<u64>,
 }
 
 /// An operation on one thing by id.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdArgs {
@@ -205,38 +227,46 @@ pub struct IdArgs {
 }
 
 /// `lock.acquire`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AcquireArgs {
     /// What to lease (`doc:<id>`, `doc:<id>#<start>-<end>`, `path:<prefix>`, ...).
     pub resource: String,
     /// For how long, in milliseconds.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub ttl_ms: u64,
 }
 
 /// `lock.renew`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RenewArgs {
     /// The leased resource.
     pub resource: String,
     /// The lease's fencing token.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub fence: u64,
     /// New time to live, in milliseconds.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub ttl_ms: u64,
 }
 
 /// `lock.release` and `lock.verify`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LeaseArgs {
     /// The leased resource.
     pub resource: String,
     /// The lease's fencing token.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub fence: u64,
 }
 
 /// `lock.policy`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyArgs {
@@ -247,6 +277,7 @@ pub struct PolicyArgs {
 }
 
 /// `activity.record`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityArgs {
@@ -254,16 +285,20 @@ pub struct ActivityArgs {
     pub kind: ActivityKind,
     /// One line on what it is.
     #[serde(default)]
-    pub summary: String,
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub summary: Option<String>,
     /// Free-form details.
     #[serde(default)]
-    pub detail: Value,
+    #[cfg_attr(feature = "ts", ts(optional, type = "unknown"))]
+    pub detail: Option<Value>,
     /// The collaboration it belongs to.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub collaboration: Option<String>,
 }
 
 /// `activity.complete`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteArgs {
@@ -271,13 +306,16 @@ pub struct CompleteArgs {
     pub id: String,
     /// What came of it.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub result: Option<String>,
     /// It failed.
     #[serde(default)]
-    pub failed: bool,
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub failed: Option<bool>,
 }
 
 /// `agent.status`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusArgs {
@@ -286,6 +324,7 @@ pub struct StatusArgs {
 }
 
 /// `collaboration.start`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollabArgs {
@@ -293,10 +332,12 @@ pub struct CollabArgs {
     pub title: String,
     /// Who takes part (the caller always does).
     #[serde(default)]
-    pub participants: Vec<String>,
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub participants: Option<Vec<String>>,
 }
 
 /// `collaboration.decide`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecideArgs {
@@ -307,6 +348,7 @@ pub struct DecideArgs {
 }
 
 /// `collaboration.end`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndArgs {
@@ -314,10 +356,12 @@ pub struct EndArgs {
     pub id: String,
     /// How it ended.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub outcome: Option<String>,
 }
 
 /// `member.role`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleArgs {
@@ -328,6 +372,7 @@ pub struct RoleArgs {
 }
 
 /// `member.transfer` and `member.remove`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserArgs {
@@ -336,6 +381,7 @@ pub struct UserArgs {
 }
 
 /// `member.invite`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InviteArgs {
@@ -343,19 +389,24 @@ pub struct InviteArgs {
     pub role: Role,
     /// The invitee's user id (a guest id when missing).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub user: Option<String>,
     /// Their display name.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub name: Option<String>,
     /// Person or agent.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub kind: Option<ParticipantKind>,
     /// How long the token is good for, in seconds (default one hour).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
     pub ttl_secs: Option<u64>,
 }
 
 /// `webhook.create`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookArgs {

@@ -47,6 +47,7 @@ pub const MAX_TOKEN_BYTES: usize = 4096;
 
 named_enum! {
     /// What a participant may do in a room, from most to least.
+    #[cfg_attr(feature = "ts", ts(rename = "MemberRole"))]
     pub enum Role {
         /// Everything an editor may, plus invite, change roles, transfer ownership,
         /// configure webhooks and lease policies.
