@@ -6,6 +6,20 @@ cd "$(dirname "$0")/../edge"
 PORT=${PORT:-8787}
 url="http://127.0.0.1:$PORT"
 
+# Refuse a port another program holds, before anything starts: its health check could
+# answer for us, and wrangler would fail later with "Address already in use".
+if ! node -e '
+  const server = require("node:net").createServer();
+  server.once("error", () => process.exit(1));
+  server.listen(Number(process.argv[1]), "127.0.0.1", () => server.close(() => process.exit(0)));
+' "$PORT"; then
+  echo "error: port $PORT on 127.0.0.1 is in use by another program. Stop it, or pick another port: PORT=$((PORT + 1)) make dev" >&2
+  exit 1
+fi
+
+# A room for this session, so every tab opened from the printed link lands in it.
+room="team-$(node -e 'process.stdout.write(require("node:crypto").randomBytes(3).toString("hex"))')"
+
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true
 
@@ -19,8 +33,9 @@ deadline=$((SECONDS + 60))
 while [ "$SECONDS" -lt "$deadline" ]; do
   if node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(1000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$url/health"; then
     ready=1
-    printf '\n  \033[1mConfab is running:\033[0m %s/\n' "$url"
-    printf '  Open it in two tabs (same ?room=) to collaborate. Rooms: ws://127.0.0.1:%s/rooms/<room>\n' "$PORT"
+    printf '\n  \033[1mConfab is running:\033[0m %s/?room=%s\n' "$url" "$room"
+    printf '  Open that link in two tabs (or send it to a teammate) to collaborate in one room.\n'
+    printf '  Rooms for your own clients: ws://127.0.0.1:%s/rooms/<room>\n' "$PORT"
     printf '  Rooms persist in edge/.wrangler/state. Stop with Ctrl-C.\n\n'
     break
   fi
