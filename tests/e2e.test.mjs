@@ -334,3 +334,22 @@ test("two pages replace one sentence while apart: both see the same conflict, it
   await one.page.context().close();
   await two.page.context().close();
 });
+
+test("a room name no server accepts is refused at once, with the reason, in the page and in the package", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${edge.http}/?room=${encodeURIComponent("team/alpha")}`);
+    const error = page.locator("#error");
+    await error.waitFor({ state: "visible", timeout: 15_000 });
+    assert.match(await error.textContent() ?? "", /invalid room name: `team\/alpha` contains a control character or `\/`/);
+    assert.equal(await page.locator("#status").getAttribute("data-status"), "disconnected");
+    await page.screenshot({ path: path.join(ARTIFACTS, "e2e-invalid-room.png") });
+  } finally {
+    await context.close();
+  }
+  await assert.rejects(
+    openConfab(edge.ws, "team/alpha", { id: "ada", name: "Ada" }),
+    { name: "ConfabError", code: "invalid_room", message: /`team\/alpha` contains a control character or `\/`/ },
+  );
+});

@@ -83,7 +83,17 @@ nameInput.addEventListener("change", () => {
 
 const wsBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms`;
 const token = sessionStorage.getItem(tokenKey) ?? undefined;
-const room = await Room.open({ url: wsBase, room: roomName, user: { id: userId, name: userName }, ...(token ? { token } : {}) });
+const room = await Room.open({ url: wsBase, room: roomName, user: { id: userId, name: userName }, ...(token ? { token } : {}) }).catch(
+  (err: unknown) => {
+    // A room no server accepts (a `/` in its name, say): say why at once and stop,
+    // rather than retry forever. The room field above still works to pick another.
+    const message = err instanceof Error ? err.message : String(err);
+    showError(`${message}. Pick another room name above.`);
+    statusEl.dataset.status = "disconnected";
+    statusEl.textContent = "not connected";
+    throw err;
+  },
+);
 (window as unknown as { confabRoom: Room }).confabRoom = room;
 
 function showError(message: string | null) {

@@ -45,6 +45,8 @@
  * - `viewer`, `reviewer`, `not_yours`: the room refused a write: a viewer's, a reviewer's
  *   edit, or one under another participant's client id or in their name.
  * - `unknown_connection`: the room did not know the connection (it reconnects).
+ * - `invalid_room`: a room name no server accepts (empty, too long, a `/` or a control
+ *   character).
  *
  * - `internal`: a bug (the WebAssembly module failed); please report it.
  */
@@ -82,6 +84,7 @@ export type ConfabErrorCode =
   | "reviewer"
   | "not_yours"
   | "unknown_connection"
+  | "invalid_room"
   | "internal";
 
 /** An error from Confab: a stable `code` to branch on, and the reason in `message`. */

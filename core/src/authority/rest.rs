@@ -109,21 +109,27 @@ pub fn room_name(raw: &str) -> Result<String, RestError> {
     let name = percent_decode(raw).ok_or_else(|| {
         RestError::InvalidRoom(format!("`{raw}` is not valid percent-encoded UTF-8"))
     })?;
+    check_room_name(&name).map_err(RestError::InvalidRoom)?;
+    Ok(name)
+}
+
+/// Why `name` cannot name a room, if it cannot: empty, over [`MAX_ROOM_NAME`] bytes, or
+/// holding a control character or `/`. Clients check with this before they connect, so
+/// a name the server would refuse is refused at once, with the same reason.
+pub fn check_room_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
-        return Err(RestError::InvalidRoom("the name is empty".into()));
+        return Err("the name is empty".into());
     }
     if name.len() > MAX_ROOM_NAME {
-        return Err(RestError::InvalidRoom(format!(
+        return Err(format!(
             "the name is {} bytes long; the limit is {MAX_ROOM_NAME}",
             name.len()
-        )));
+        ));
     }
     if name.chars().any(|c| c.is_control() || c == '/') {
-        return Err(RestError::InvalidRoom(format!(
-            "`{name}` contains a control character or `/`"
-        )));
+        return Err(format!("`{name}` contains a control character or `/`"));
     }
-    Ok(name)
+    Ok(())
 }
 
 fn percent_decode(raw: &str) -> Option<String> {

@@ -67,6 +67,11 @@ impl Room {
             }
             None => (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64,
         };
+        // A name the room server would refuse is refused here, at once and with its
+        // reason (retrying could never connect).
+        confab_core::authority::rest::check_room_name(&plain.room).map_err(|reason| {
+            coded_error("invalid_room", &format!("invalid room name: {reason}"))
+        })?;
         let base = plain.url.trim_end_matches('/');
         let base_url = format!(
             "{base}/{}?protocol=confab",
