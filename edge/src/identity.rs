@@ -39,7 +39,18 @@ pub fn authenticate(
         Some(t) if config.api_key.as_deref().is_some_and(|k| same(k, t)) => Ok(Identity::Server),
         Some(t) => verify(secret.as_bytes(), t, room, now_ms)
             .map(|claims| Identity::Token { claims })
-            .map_err(EdgeError::Token),
+            .map_err(|e| match e {
+                // Not shaped like a token at all: most likely a mistyped API key.
+                TokenError::Malformed(_) if !t.starts_with("v1.") => {
+                    EdgeError::Token(TokenError::Malformed(
+                        "the credential is neither this server's API key (CONFAB_API_KEY) nor \
+                         a room token (v1.<claims>.<signature>, minted with POST \
+                         /rooms/<room>/tokens); send one as `Authorization: Bearer <key or token>`"
+                            .into(),
+                    ))
+                }
+                e => EdgeError::Token(e),
+            }),
         None if config.dev => Ok(Identity::Anonymous),
         None => Err(EdgeError::Token(TokenError::Missing)),
     }
@@ -129,6 +140,24 @@ mod tests {
             token_from(&[], Some("Bearer abc")).unwrap(),
             Some("abc".to_owned())
         );
+    }
+
+    #[test]
+    fn a_wrong_api_key_is_told_what_the_server_takes() {
+        let err = authenticate(&config(false), "r", Some("not-the-key"), 0).unwrap_err();
+        assert_eq!(err.code(), "token_malformed");
+        let message = err.to_string();
+        assert!(
+            message.contains("neither this server's API key (CONFAB_API_KEY)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("`Authorization: Bearer <key or token>`"),
+            "{message}"
+        );
+        // A token-shaped credential keeps its own, precise reason.
+        let err = authenticate(&config(false), "r", Some("v1.x"), 0).unwrap_err();
+        assert!(!err.to_string().contains("API key"), "{err}");
     }
 
     /// Authenticate a request in development mode as the Worker does.

@@ -103,10 +103,11 @@ impl Cx<'_> {
             Ok(())
         } else {
             Err(OpError::forbidden(format!(
-                "{} is an owner action; {} is {}",
+                "{} is an owner action; {} is {}{}",
                 self.op,
                 self.actor.id,
-                self.actor.role.as_str()
+                self.actor.role.as_str(),
+                credential_hint(self.actor)
             )))
         }
     }
@@ -167,10 +168,11 @@ impl Authority {
             Ok(())
         } else {
             Err(OpError::forbidden(format!(
-                "{op} needs the {} role or above; {} is {}",
+                "{op} needs the {} role or above; {} is {}{}",
                 role.as_str(),
                 actor.id,
-                actor.role.as_str()
+                actor.role.as_str(),
+                credential_hint(actor)
             )))
         }
     }
@@ -243,6 +245,17 @@ impl Authority {
                 cx.op
             ))),
         }
+    }
+}
+
+/// For a caller who sent no credential (development mode's anonymous editor): how to
+/// send one.
+fn credential_hint(actor: &Actor) -> &'static str {
+    if actor.is_anonymous() {
+        " (no token or API key came with the request: send the server's API key, \
+         CONFAB_API_KEY, or a room token as `Authorization: Bearer <key or token>`)"
+    } else {
+        ""
     }
 }
 

@@ -526,3 +526,36 @@ fn activities_drive_agent_status_and_collaborations_record_decisions() -> Result
         .is_err());
     Ok(())
 }
+
+#[test]
+fn an_anonymous_caller_is_told_how_to_send_a_credential() {
+    let mut a = Authority::new();
+    let err = a
+        .call(
+            &Actor::anonymous(),
+            "member.invite",
+            json!({ "role": "editor" }),
+            1,
+        )
+        .unwrap_err();
+    assert!(err
+        .message
+        .starts_with("member.invite is an owner action; anonymous is editor"));
+    assert!(
+        err.message
+            .contains("`Authorization: Bearer <key or token>`"),
+        "{}",
+        err.message
+    );
+    let owner = Actor {
+        role: Role::Editor,
+        ..Actor::server()
+    };
+    let err = a
+        .call(&owner, "member.invite", json!({ "role": "editor" }), 1)
+        .unwrap_err();
+    assert!(
+        !err.message.contains("Bearer"),
+        "a caller with a credential gets no hint"
+    );
+}
