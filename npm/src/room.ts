@@ -115,6 +115,19 @@ export class Room implements Disposable {
   /** Join `options.room` and start connecting. Loads the WebAssembly module first. */
   static async open(options: RoomOptions): Promise<Room> {
     await init();
+    const hasSocket =
+      options.WebSocket !== undefined ||
+      defaultWebSocket !== undefined ||
+      typeof (globalThis as { WebSocket?: unknown }).WebSocket === "function";
+    if (!hasSocket) {
+      // Fail at once and say how, rather than wait for a sync that cannot come.
+      throw new ConfabError(
+        "no_websocket",
+        "no WebSocket in this runtime (Node before 22 has none): install the `ws` package " +
+          "next to confab-rooms (`npm install ws`), or pass one in the options: " +
+          "`Room.open({ ..., WebSocket })`",
+      );
+    }
     const room = new Room(options);
     room.connect();
     return room;
