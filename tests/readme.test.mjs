@@ -108,3 +108,15 @@ test("the README's lease example runs: a lease, an activity, a saved edit", asyn
     assert.ok(actions.includes(a), `${a} missing from ${actions}`);
   }
 });
+
+test("the README's stock Yjs example joins from Node and sees Confab's data", async () => {
+  const seed = await openConfab(edge.ws, "readme", { id: "seed", name: "Seed" });
+  try {
+    seed.chat.ensureConversation("Stock", "stock");
+    await seed.whenSaved();
+  } finally {
+    seed.destroy();
+  }
+  const stdout = await runExample(await readmeExample("A stock Yjs client"));
+  assert.match(stdout, /^conversations: .*\bstock\b/m);
+});
