@@ -4,7 +4,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
-import { ROOT, openConfab, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
+import { DEV_SECRET, ROOT, mintToken, openConfab, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
@@ -352,4 +352,24 @@ test("a room name no server accepts is refused at once, with the reason, in the 
     openConfab(edge.ws, "team/alpha", { id: "ada", name: "Ada" }),
     { name: "ConfabError", code: "invalid_room", message: /`team\/alpha` contains a control character or `\/`/ },
   );
+});
+
+test("a viewer is not offered what a viewer may not do", async () => {
+  const room = uniqueRoom("e2e-viewer");
+  const token = mintToken(DEV_SECRET, { room, sub: "vic", name: "Vic", role: "viewer" });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${edge.http}/?room=${encodeURIComponent(room)}&token=${encodeURIComponent(token)}`);
+    await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
+    await page.locator("#status", { hasText: "viewer (read-only)" }).waitFor({ timeout: 15_000 });
+    for (const id of ["chat-send", "ask-agent", "chat-input", "sync-button", "context-share"]) {
+      assert.equal(await page.locator(`#${id}`).isDisabled(), true, `#${id} is disabled for a viewer`);
+    }
+    assert.equal(await page.locator("#doc").getAttribute("readonly"), "");
+    assert.match(await page.locator("#ask-agent").getAttribute("title") ?? "", /read-only: you are a viewer/);
+    await page.screenshot({ path: path.join(ARTIFACTS, "e2e-viewer.png") });
+  } finally {
+    await context.close();
+  }
 });

@@ -109,6 +109,18 @@ function renderStatus(status: ConnectionStatus) {
   statusEl.title = room.unacked > 0 ? `${room.unacked} change(s) not yet stored by the room` : "every change is stored";
   const doc = document.getElementById("doc") as HTMLTextAreaElement | null;
   if (doc) doc.readOnly = room.readOnly;
+  // What the role may not do is not offered: a viewer or reviewer posts, asks the agent,
+  // merges, saves versions, shares context and syncs views through nothing.
+  const why = room.readOnly ? `read-only: you are a ${room.role} in this room` : "";
+  for (const id of ["chat-input", "chat-send", "ask-agent", "merge", "version-name", "context-share", "handoff", "sync-button", "detach"]) {
+    const control = document.getElementById(id) as HTMLInputElement | HTMLButtonElement | null;
+    if (!control) continue;
+    control.disabled = room.readOnly;
+    control.dataset.title ??= control.title;
+    control.title = why || control.dataset.title;
+  }
+  const versionSubmit = document.querySelector<HTMLButtonElement>("#version-form button[type=submit]");
+  if (versionSubmit) versionSubmit.disabled = room.readOnly;
 }
 room.on("session", () => renderStatus(room.status));
 room.on("saved", () => renderStatus(room.status));
