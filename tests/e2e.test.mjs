@@ -368,6 +368,9 @@ test("a viewer is not offered what a viewer may not do", async () => {
     }
     assert.equal(await page.locator("#doc").getAttribute("readonly"), "");
     assert.match(await page.locator("#ask-agent").getAttribute("title") ?? "", /read-only: you are a viewer/);
+    // The token says who this is: its name, in the page and in presence.
+    assert.equal(await page.locator("#my-name").inputValue(), "Vic");
+    await page.locator("#peers", { hasText: "Vic (you)" }).waitFor({ timeout: 15_000 });
     await page.screenshot({ path: path.join(ARTIFACTS, "e2e-viewer.png") });
   } finally {
     await context.close();

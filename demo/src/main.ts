@@ -122,7 +122,15 @@ function renderStatus(status: ConnectionStatus) {
   const versionSubmit = document.querySelector<HTMLButtonElement>("#version-form button[type=submit]");
   if (versionSubmit) versionSubmit.disabled = room.readOnly;
 }
-room.on("session", () => renderStatus(room.status));
+room.on("session", ({ session }) => {
+  if (token) {
+    // With a token, the room says who you are: the token's name, everywhere.
+    nameInput.value = session.name;
+    nameInput.disabled = true;
+    nameInput.title = "Your name comes from your room token";
+  }
+  renderStatus(room.status);
+});
 room.on("saved", () => renderStatus(room.status));
 room.on("token-expired", () => {
   sessionStorage.removeItem(tokenKey);

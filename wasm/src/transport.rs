@@ -399,6 +399,9 @@ fn socket_message(weak: &Weak<RefCell<Inner>>, generation: u64, data: JsValue) {
                     if let Ok(v) = to_js(&info) {
                         events.push(Event::Session(v));
                     }
+                    // A verified identity may have replaced this participant's own
+                    // presence: listeners redraw who is here.
+                    events.push(Event::Presence);
                 }
                 if got.acked.is_some() {
                     events.push(Event::Saved(inner.session.unacked().0));

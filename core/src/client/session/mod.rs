@@ -391,13 +391,17 @@ impl Session {
                 text("name"),
                 text("kind").and_then(crate::doc::ParticipantKind::parse),
             ) {
-                self.me = Participant {
+                let me = Participant {
                     id: id.to_owned(),
                     name: name.to_owned(),
                     kind,
                 };
-                let me = self.me.clone();
-                self.doc.set_local_participant(&me);
+                if me != self.me {
+                    self.me = me.clone();
+                    self.doc.set_local_participant(&me);
+                    // Everyone sees the token's identity at once, not at the next renewal.
+                    self.publish_presence();
+                }
             }
             return;
         }

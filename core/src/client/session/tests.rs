@@ -567,3 +567,19 @@ fn an_ack_of_the_largest_number_acknowledges_everything_without_overflow() {
     let got = s.receive(&protocol::ack(u64::MAX), 0).unwrap();
     assert_eq!(got.acked, Some(u64::MAX));
 }
+
+#[test]
+fn a_verified_identity_replaces_the_one_the_client_gave_in_presence_at_once() {
+    let mut s = Session::new(1, person("someone"), 0);
+    s.set_presence(r#"{"activity":"reading"}"#).unwrap();
+    let _ = s.drain_outgoing();
+    let verified = protocol::session(&serde_json::json!({
+        "user": "olga", "name": "Olga", "kind": "person",
+        "role": "editor", "readOnly": false, "verified": true,
+    }));
+    s.receive(&verified, 0).unwrap();
+    assert_eq!(s.me().id, "olga");
+    let mine = s.presence().into_iter().find(|p| p.is_self).expect("own presence");
+    assert_eq!((mine.user.id.as_str(), mine.user.name.as_str()), ("olga", "Olga"));
+    assert!(!s.drain_outgoing().is_empty(), "the new identity goes out at once");
+}
