@@ -579,7 +579,17 @@ fn a_verified_identity_replaces_the_one_the_client_gave_in_presence_at_once() {
     }));
     s.receive(&verified, 0).unwrap();
     assert_eq!(s.me().id, "olga");
-    let mine = s.presence().into_iter().find(|p| p.is_self).expect("own presence");
-    assert_eq!((mine.user.id.as_str(), mine.user.name.as_str()), ("olga", "Olga"));
-    assert!(!s.drain_outgoing().is_empty(), "the new identity goes out at once");
+    let mine = s
+        .presence()
+        .into_iter()
+        .find(|p| p.is_self)
+        .expect("own presence");
+    assert_eq!(
+        (mine.user.id.as_str(), mine.user.name.as_str()),
+        ("olga", "Olga")
+    );
+    assert!(
+        !s.drain_outgoing().is_empty(),
+        "the new identity goes out at once"
+    );
 }
