@@ -368,6 +368,8 @@ test("a viewer is not offered what a viewer may not do", async () => {
     }
     assert.equal(await page.locator("#doc").getAttribute("readonly"), "");
     assert.match(await page.locator("#ask-agent").getAttribute("title") ?? "", /read-only: you are a viewer/);
+    // Private context is kept in this tab only, and the page says so before it is lost.
+    assert.match(await page.locator("#private-hint").textContent() ?? "", /stays in this tab only: a reload or closing the tab loses it/);
     // The token says who this is: its name, in the page and in presence.
     assert.equal(await page.locator("#my-name").inputValue(), "Vic");
     await page.locator("#peers", { hasText: "Vic (you)" }).waitFor({ timeout: 15_000 });
