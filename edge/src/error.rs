@@ -6,26 +6,12 @@ use thiserror::Error;
 /// Everything the edge can refuse over HTTP.
 #[derive(Debug, Error)]
 pub enum EdgeError {
-    /// No route matches.
-    #[error("no route for {method} {path}")]
-    NotFound {
-        /// Request method.
-        method: String,
-        /// Request path.
-        path: String,
-    },
-    /// A room name that cannot be used.
-    #[error("invalid room name: {0}")]
-    InvalidRoom(String),
     /// A room endpoint was called without a WebSocket upgrade.
     #[error("expected a WebSocket upgrade (`Upgrade: websocket`) on {0}")]
     UpgradeRequired(String),
     /// A request that cannot be understood.
     #[error("{0}")]
     BadRequest(String),
-    /// A request body over the limit.
-    #[error("{0}")]
-    TooLarge(String),
     /// A token that was missing or refused.
     #[error("{0}")]
     Token(confab_core::authority::token::TokenError),
@@ -69,11 +55,8 @@ impl EdgeError {
     /// HTTP status for this error.
     pub fn status_code(&self) -> u16 {
         match self {
-            EdgeError::NotFound { .. } => 404,
-            EdgeError::InvalidRoom(_) => 400,
             EdgeError::UpgradeRequired(_) => 426,
             EdgeError::BadRequest(_) => 400,
-            EdgeError::TooLarge(_) => 413,
             EdgeError::Token(confab_core::authority::token::TokenError::Missing)
             | EdgeError::Token(confab_core::authority::token::TokenError::Expired { .. }) => 401,
             EdgeError::Token(confab_core::authority::token::TokenError::Malformed(_)) => 400,
@@ -89,11 +72,8 @@ impl EdgeError {
     /// Stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            EdgeError::NotFound { .. } => "not_found",
-            EdgeError::InvalidRoom(_) => "invalid_room",
             EdgeError::UpgradeRequired(_) => "upgrade_required",
             EdgeError::BadRequest(_) => "invalid_request",
-            EdgeError::TooLarge(_) => "body_too_large",
             EdgeError::Token(e) => e.code(),
             EdgeError::Origin(e) => e.code(),
             EdgeError::Op(e) => e.code.as_str(),
@@ -162,10 +142,10 @@ mod tests {
 
     #[test]
     fn errors_map_to_status_and_json() {
-        let e = EdgeError::NotFound {
+        let e = EdgeError::Rest(confab_core::authority::rest::RestError::NotFound {
             method: "GET".into(),
             path: "/x".into(),
-        };
+        });
         assert_eq!(e.status_code(), 404);
         let json = serde_json::to_value(e.body()).unwrap();
         assert_eq!(json["error"]["code"], "not_found");
