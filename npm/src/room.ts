@@ -71,6 +71,14 @@ export function init(): Promise<void> {
   return loading;
 }
 
+/**
+ * The WebSocket a room connects with: the one in the options, else the `ws` package
+ * when it was found, else the runtime's own (`undefined`: none at all).
+ */
+function webSocketFor(options: RoomOptions): unknown {
+  return options.WebSocket ?? defaultWebSocket ?? (globalThis as { WebSocket?: unknown }).WebSocket;
+}
+
 type Listener<E> = (event: E) => void;
 
 /** A request's arguments: none for an operation that takes none. */
@@ -115,11 +123,7 @@ export class Room implements Disposable {
   /** Join `options.room` and start connecting. Loads the WebAssembly module first. */
   static async open(options: RoomOptions): Promise<Room> {
     await init();
-    const hasSocket =
-      options.WebSocket !== undefined ||
-      defaultWebSocket !== undefined ||
-      typeof (globalThis as { WebSocket?: unknown }).WebSocket === "function";
-    if (!hasSocket) {
+    if (webSocketFor(options) === undefined) {
       // Fail at once and say how, rather than wait for a sync that cannot come.
       throw new ConfabError(
         "no_websocket",
@@ -141,10 +145,7 @@ export class Room implements Disposable {
         "confab-rooms is not initialised: `await init()` (or use `await Room.open(...)`) first",
       );
     }
-    const withSocket =
-      options.WebSocket === undefined && defaultWebSocket !== undefined
-        ? { ...options, WebSocket: defaultWebSocket }
-        : options;
+    const withSocket = { ...options, WebSocket: webSocketFor(options) };
     const wasm = guardNew(() => new WasmRoom(withSocket));
     this.#handle = new Handle(wasm);
     wasm.setListener((event: WasmRoomEvent) => this.#dispatch(event));
