@@ -331,19 +331,22 @@ impl RoomDoc {
         out.extend(self.stale_records());
         let resolutions = self.resolutions();
         for c in &mut out {
-            if let Some((status, asked_by, resolution, upto)) = resolutions.get(&c.id) {
+            if let Some(r) = resolutions.get(&c.id) {
                 // A collision that grew after it was resolved (or handed to an agent)
                 // is open again: the resolution did not see the newer changes.
                 let grew = c
                     .reach
                     .iter()
-                    .any(|(client, clock)| upto.get(client).is_some_and(|u| clock > u));
+                    .any(|(client, clock)| r.upto.get(client).is_some_and(|u| clock > u));
                 if grew {
                     continue;
                 }
-                c.status = *status;
-                c.asked_by = asked_by.clone();
-                c.resolution = resolution.clone();
+                c.status = r.status;
+                c.asked_by = r.asked_by.clone();
+                c.resolution = r.resolution.clone();
+                if let Some(seen) = &r.seen {
+                    seen.restore(c);
+                }
             }
         }
         out.sort_by(|a, b| a.at.total_cmp(&b.at).then(a.id.cmp(&b.id)));

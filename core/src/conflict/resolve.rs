@@ -12,18 +12,8 @@ use crate::doc::{Participant, RoomDoc};
 use crate::error::{Error, Result};
 
 impl RoomDoc {
-    #[allow(clippy::type_complexity)]
-    pub(super) fn resolutions(
-        &self,
-    ) -> HashMap<
-        String,
-        (
-            ConflictStatus,
-            Option<Participant>,
-            Option<Resolution>,
-            HashMap<u64, u32>,
-        ),
-    > {
+    /// Every conflict's recorded resolution (or request for an agent), by id.
+    pub(super) fn resolutions(&self) -> HashMap<String, Recorded> {
         let txn = self.doc.transact();
         let Some(map) = txn.get_map(RESOLUTIONS) else {
             return HashMap::new();
@@ -56,7 +46,20 @@ impl RoomDoc {
                         }
                     }
                 }
-                Some((id.to_owned(), (status, asked_by, resolution, upto)))
+                let seen = match r.get("seen") {
+                    Some(Any::Map(m)) => Seen::from_any(m),
+                    _ => None,
+                };
+                Some((
+                    id.to_owned(),
+                    Recorded {
+                        status,
+                        asked_by,
+                        resolution,
+                        upto,
+                        seen,
+                    },
+                ))
             })
             .collect()
     }
@@ -114,8 +117,12 @@ impl RoomDoc {
             map.insert(&mut txn, id, Any::Map(Arc::new(r)));
             return Ok(());
         }
+        let mut seen = None;
         match conflict.kind {
-            ConflictKind::Text => self.resolve_text(&conflict, choice, keep, text)?,
+            ConflictKind::Text => {
+                let result = self.resolve_text(&conflict, choice, keep, text)?;
+                seen = Some(Seen::of(&conflict, result));
+            }
             ConflictKind::Field => {
                 let field = conflict.field.clone().unwrap_or_default();
                 let value = match (choice, keep) {
@@ -161,6 +168,9 @@ impl RoomDoc {
         if let Some(asked) = conflict.asked_by {
             r.insert("askedBy".to_owned(), asked.to_any());
         }
+        if let Some(seen) = seen {
+            r.insert("seen".to_owned(), seen.to_any());
+        }
         let own = self.doc.client_id().get();
         let mut txn = self.doc.transact_mut();
         let map = txn.get_or_insert_map(RESOLUTIONS);
@@ -175,7 +185,7 @@ impl RoomDoc {
         choice: Choice,
         keep: Option<usize>,
         text: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let doc = conflict.doc.clone().unwrap_or_default();
         let (_, regions, pieces) = self.text_regions(&doc)?;
         let region = regions
@@ -232,15 +242,15 @@ impl RoomDoc {
             }
             _ => current.clone(),
         };
+        let (from, to) = (
+            String::from_utf16_lossy(&current),
+            String::from_utf16_lossy(&wanted),
+        );
         if wanted != current {
-            let (from, to) = (
-                String::from_utf16_lossy(&current),
-                String::from_utf16_lossy(&wanted),
-            );
             let (at, removed, inserted) = crate::doc::minimal_edit(&from, &to);
             self.replace_text(&doc, start + at, removed, &inserted)?;
         }
-        Ok(())
+        Ok(to)
     }
 
     fn resolve_stale(
@@ -277,5 +287,95 @@ impl RoomDoc {
             self.replace_text(&doc, conflict.start, conflict.end - conflict.start, &wanted)?;
         }
         Ok(())
+    }
+}
+
+/// A conflict's recorded resolution (or request for an agent).
+pub(super) struct Recorded {
+    pub(super) status: ConflictStatus,
+    pub(super) asked_by: Option<Participant>,
+    pub(super) resolution: Option<Resolution>,
+    /// The latest change of each client the resolution covered.
+    pub(super) upto: HashMap<u64, u32>,
+    /// A text conflict as its resolver saw it.
+    pub(super) seen: Option<Seen>,
+}
+
+/// A text conflict as its resolver saw it, kept with the resolution. The resolution's
+/// own edit changes the text the conflict is found in (a " / " between the sides is a
+/// word boundary), so what each side wrote is reported from here, never re-derived
+/// from the resolved text.
+pub(super) struct Seen {
+    before: String,
+    /// What the resolution left in the conflict's place.
+    result: String,
+    /// Each side's (inserted, deleted), in the conflict's side order.
+    sides: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn of(conflict: &Conflict, result: String) -> Self {
+        Seen {
+            before: conflict.before.clone(),
+            result,
+            sides: conflict
+                .sides
+                .iter()
+                .map(|s| (s.inserted.clone(), s.deleted.clone()))
+                .collect(),
+        }
+    }
+
+    fn to_any(&self) -> Any {
+        let sides: Vec<Any> = self
+            .sides
+            .iter()
+            .map(|(inserted, deleted)| {
+                let mut m = HashMap::new();
+                m.insert("inserted".to_owned(), Any::from(inserted.as_str()));
+                m.insert("deleted".to_owned(), Any::from(deleted.as_str()));
+                Any::Map(Arc::new(m))
+            })
+            .collect();
+        let mut m = HashMap::new();
+        m.insert("before".to_owned(), Any::from(self.before.as_str()));
+        m.insert("result".to_owned(), Any::from(self.result.as_str()));
+        m.insert("sides".to_owned(), Any::Array(sides.into()));
+        Any::Map(Arc::new(m))
+    }
+
+    fn from_any(m: &HashMap<String, Any>) -> Option<Self> {
+        let Some(Any::Array(sides)) = m.get("sides") else {
+            return None;
+        };
+        let sides = sides
+            .iter()
+            .map(|side| match side {
+                Any::Map(s) => Some((
+                    string(s, "inserted").unwrap_or_default(),
+                    string(s, "deleted").unwrap_or_default(),
+                )),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Seen {
+            before: string(m, "before")?,
+            result: string(m, "result")?,
+            sides,
+        })
+    }
+
+    /// Report `c` (found again in the resolved text) as the resolver saw it.
+    pub(super) fn restore(&self, c: &mut Conflict) {
+        if self.sides.len() != c.sides.len() {
+            return;
+        }
+        for (side, (inserted, deleted)) in c.sides.iter_mut().zip(&self.sides) {
+            side.inserted.clone_from(inserted);
+            side.deleted.clone_from(deleted);
+        }
+        c.before.clone_from(&self.before);
+        c.current.clone_from(&self.result);
+        c.end = c.start + self.result.encode_utf16().count() as u32;
     }
 }

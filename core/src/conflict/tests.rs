@@ -643,3 +643,113 @@ fn blame_names_people_and_agents_with_turn_and_model() -> Result<()> {
     ));
     Ok(())
 }
+
+mod resolved_sides {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NOTE: &str = "The meeting is on Tuesday at noon.";
+
+    /// One side's edit of "Tuesday": delete `len` units at `from` (within the word),
+    /// then type `word` there one key at a time, as the demo's notes do.
+    fn type_over(doc: &mut RoomDoc, from: u32, len: u32, word: &str) -> Result<()> {
+        let i = at(doc, "Tuesday") + from;
+        doc.delete_text("d", i, len)?;
+        for (k, ch) in word.chars().enumerate() {
+            doc.insert_text("d", i + k as u32, &ch.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn inserted_by(c: &Conflict) -> Vec<(String, String)> {
+        let mut sides: Vec<_> = c
+            .sides
+            .iter()
+            .map(|s| {
+                let who = s.author.as_ref().map_or("?", |p| p.id.as_str()).to_owned();
+                (who, s.inserted.clone())
+            })
+            .collect();
+        sides.sort();
+        sides
+    }
+
+    fn edit() -> impl Strategy<Value = (u32, u32, String)> {
+        (0u32..7, 0u32..=7, "[a-zA-Z]{1,8}")
+            .prop_map(|(from, len, word)| (from, len.min(7 - from), word))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+        /// Whoever resolves, however: a resolved conflict reports as each side's text
+        /// exactly what that side typed, on every replica ("Friday" never becomes "Fri").
+        #[test]
+        fn a_resolved_conflict_quotes_each_side_exactly(
+            (a_from, a_len, a_word) in edit(),
+            (b_from, b_len, b_word) in edit(),
+            how in 0usize..4,
+            by_agent in any::<bool>(),
+            manual in "[a-z /]{0,12}",
+        ) {
+            let mut one = RoomDoc::new(1);
+            let mut two = RoomDoc::new(2);
+            let mut agent = RoomDoc::new(9);
+            one.register_client(1, &ada());
+            two.register_client(2, &bob());
+            agent.register_client(9, &bot());
+            one.create_document(Some("d"), "Notes", 0)?;
+            one.insert_text("d", 0, NOTE)?;
+            both_ways(&one, &two);
+            type_over(&mut one, a_from, a_len, &a_word)?;
+            type_over(&mut two, b_from, b_len, &b_word)?;
+            both_ways(&one, &two);
+            sync(&one, &agent);
+            let typed = {
+                let mut t = vec![("ada".to_owned(), a_word.clone()), ("bob".to_owned(), b_word.clone())];
+                t.sort();
+                t
+            };
+            let found = one.conflicts();
+            // Two words typed into one word at once always collide.
+            prop_assert_eq!(found.len(), 1, "{:#?}", found);
+            let c = &found[0];
+            prop_assert_eq!(inserted_by(c), typed.clone());
+            let (choice, side, text) = match how {
+                0 => (Choice::Side, Some(0), None),
+                1 => (Choice::Side, Some(1), None),
+                2 => (Choice::Both, None, None),
+                _ => {
+                    // The demo agent's answer: both sides, a " / " between them.
+                    let (x, y) = (&c.sides[0].inserted, &c.sides[1].inserted);
+                    let glued = [format!("{x}{y}"), format!("{y}{x}")]
+                        .into_iter()
+                        .find(|g| c.current.contains(g.as_str()));
+                    let text = match glued {
+                        Some(g) if manual.is_empty() => c.current.replace(&g, &format!("{x} / {y}")),
+                        _ => manual.clone(),
+                    };
+                    (Choice::Manual, None, Some(text))
+                }
+            };
+            if by_agent {
+                agent.resolve_conflict(&c.id, choice, side, text.as_deref(), &bot())?;
+            } else {
+                one.resolve_conflict(&c.id, choice, side, text.as_deref(), &ada())?;
+            }
+            for _ in 0..2 {
+                sync(&agent, &one);
+                both_ways(&one, &two);
+                sync(&one, &agent);
+            }
+            for replica in [&mut one, &mut two, &mut agent] {
+                let done = replica.conflict(&c.id)?;
+                prop_assert_eq!(done.status, ConflictStatus::Resolved);
+                prop_assert_eq!(inserted_by(&done), typed.clone());
+                prop_assert_eq!(&done.before, &c.before);
+                let units: Vec<u16> = replica.document_text("d")?.encode_utf16().collect();
+                let now = String::from_utf16_lossy(&units[done.start as usize..done.end as usize]);
+                prop_assert_eq!(&done.current, &now, "current is what the room shows there");
+            }
+        }
+    }
+}
