@@ -340,3 +340,73 @@ export async function gate() {
     close: () => new Promise((resolve) => server.close(() => resolve(undefined))),
   };
 }
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `target` ("http://127.0.0.1:<port>"), standing
+ * in for the network between a client and the edge. `stall()` makes it a network that
+ * went quiet without closing anything: bytes are held in both directions and new
+ * connections wait, as when a laptop's Wi-Fi drops. `resume()` delivers what was held
+ * and lets connections through again. `sent` counts the chunks clients sent through it.
+ * @param {string} target
+ */
+export async function stallingProxy(target) {
+  const { hostname, port } = new URL(target);
+  let stalled = false;
+  /** @type {Set<() => void>} */
+  const waiting = new Set();
+  /** @type {Set<import("node:net").Socket>} */
+  const sockets = new Set();
+  const proxy = {
+    sent: 0,
+    http: "",
+    ws: "",
+    stall() {
+      stalled = true;
+    },
+    resume() {
+      stalled = false;
+      for (const flush of [...waiting]) flush();
+      waiting.clear();
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve(undefined)));
+    },
+  };
+  /** Forward `from` → `to`, holding chunks while stalled. */
+  const forward = (from, to, count) => {
+    const held = [];
+    const flush = () => {
+      for (const chunk of held.splice(0)) to.write(chunk);
+    };
+    from.on("data", (chunk) => {
+      if (count) proxy.sent += 1;
+      if (stalled) {
+        held.push(chunk);
+        waiting.add(flush);
+      } else {
+        flush();
+        to.write(chunk);
+      }
+    });
+  };
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: hostname, port: Number(port) });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    forward(client, upstream, true);
+    forward(upstream, client, false);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
+  const { port: own } = /** @type {import("node:net").AddressInfo} */ (server.address());
+  proxy.http = `http://127.0.0.1:${own}`;
+  proxy.ws = `ws://127.0.0.1:${own}/rooms`;
+  return proxy;
+}

@@ -23,6 +23,7 @@ use confab_core::authority::{
     Activity, ActivityKind, ActivityStatus, AgentState, Collaboration, CollaborationStatus,
     Decision, Op,
 };
+use confab_core::client::connection::SaveState;
 use confab_core::client::session::ConflictNotice;
 use confab_core::conflict::{
     BasedWrite, BlameSpan, Choice, Conflict, ConflictKind, ConflictSide, ConflictStatus,
@@ -122,6 +123,7 @@ fn declarations() -> Vec<Declaration> {
         declaration::<SyncInfo>(),
         declaration::<ViewState>(),
         declaration::<PresenceStatus>(),
+        declaration::<SaveState>(),
         declaration::<Cursor>(),
         declaration::<Presence>(),
         // Shared context.

@@ -104,9 +104,16 @@ function showError(message: string | null) {
 function renderStatus(status: ConnectionStatus) {
   statusEl.dataset.status = status;
   const role = room.readOnly ? ` · ${room.role} (read-only)` : "";
-  const unsaved = room.unacked > 0 ? " · saving…" : "";
+  // Whether the room has stored our edits is core's call (room.saveState): "saving"
+  // over a live connection, "unsaved" while they wait here for the room.
+  const saving = room.saveState;
+  statusEl.dataset.save = saving;
+  const unsaved = saving === "saving" ? " · saving…" : saving === "unsaved" ? " · changes not saved yet" : "";
   statusEl.textContent = `${status}${role}${unsaved}`;
-  statusEl.title = room.unacked > 0 ? `${room.unacked} change(s) not yet stored by the room` : "every change is stored";
+  statusEl.title =
+    saving === "saved"
+      ? "every change is stored"
+      : `${room.unacked} change(s) not yet stored by the room${saving === "unsaved" ? "; they are kept in this tab and sent when the room is back" : ""}`;
   const doc = document.getElementById("doc") as HTMLTextAreaElement | null;
   if (doc) doc.readOnly = room.readOnly;
   // What the role may not do is not offered: a viewer or reviewer posts, asks the agent,

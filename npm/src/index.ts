@@ -67,6 +67,7 @@ export type {
   PresenceInfo,
   ReactionInfo,
   RoomOptions,
+  SaveState,
   SessionInfo,
   StalePolicy,
   SyncInfo,

@@ -9,6 +9,7 @@ import type {
   ConnectionStatus,
   RoomEvent as WasmRoomEvent,
   RoomOptions,
+  SaveState,
   SessionInfo,
 } from "../wasm/confab_wasm.js";
 import { Chat } from "./chat.js";
@@ -259,6 +260,15 @@ export class Room implements Disposable {
    */
   get unacked(): number {
     return this.#handle.call((w) => w.unacked);
+  }
+
+  /**
+   * Whether the room has stored this client's edits: `saved`; `saving` (on their way
+   * over a live connection); `unsaved` (kept here until the room is reachable again).
+   * It changes with `saved` events (which carry it) and with `status` events.
+   */
+  get saveState(): SaveState {
+    return this.#handle.call((w) => w.saveState);
   }
 
   /** Resolve once the room is synced (at once if it already is). */

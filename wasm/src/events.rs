@@ -8,7 +8,7 @@ use wasm_bindgen::JsValue;
 
 use crate::errors::coded_error;
 use crate::transport::Inner;
-use crate::ConnectionState;
+use crate::{ConnectionState, SaveState};
 
 /// The name a connection state has in JavaScript: y-websocket's words where they
 /// apply (`disconnected`, `connecting`, `connected` for an open socket still
@@ -40,8 +40,9 @@ pub(crate) enum Event {
     Conflict(JsValue),
     /// The room said who this connection is.
     Session(JsValue),
-    /// The count of local edits the room has not stored changed.
-    Saved(usize),
+    /// The count of local edits the room has not stored changed, and so where saving
+    /// stands.
+    Saved(usize, SaveState),
     /// An entry of the room's live feed.
     Feed(JsValue),
     /// The room refused the token for being expired.
@@ -84,9 +85,10 @@ impl Event {
                 set("type", "session".into());
                 set("session", info.clone());
             }
-            Event::Saved(n) => {
+            Event::Saved(n, state) => {
                 set("type", "saved".into());
                 set("unacked", JsValue::from(*n as u32));
+                set("saveState", state.as_str().into());
             }
             Event::Feed(event) => {
                 set("type", "feed".into());

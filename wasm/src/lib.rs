@@ -14,7 +14,9 @@
 
 // The core types the glue translates, imported once for every module.
 pub(crate) use confab_core::authority::token::Role as AccessRole;
-pub(crate) use confab_core::client::connection::{Backoff, ConnectionState, Next, Reconnect};
+pub(crate) use confab_core::client::connection::{
+    Backoff, ConnectionState, Heartbeat, Liveness, Next, Reconnect, SaveState,
+};
 pub(crate) use confab_core::client::session::Session;
 pub(crate) use confab_core::conflict::{Choice, Granularity, StalePolicy};
 pub(crate) use confab_core::doc::{Participant, ParticipantKind};

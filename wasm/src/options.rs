@@ -77,6 +77,8 @@ pub(crate) struct PlainOptions {
     pub(crate) client_id: Option<f64>,
     #[serde(default)]
     pub(crate) token: Option<String>,
+    #[serde(default, rename = "heartbeatTimeoutMs")]
+    pub(crate) heartbeat_timeout_ms: Option<f64>,
 }
 
 /// A message role from JavaScript, `default` when omitted.

@@ -12,10 +12,11 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use crate::errors::{code_of, coded_error, to_js};
 use crate::events::{emit, Event};
-use crate::{AccessRole, AfterClose, CloseCode, ConnectionState, Next, Reconnect, Session};
+use crate::{
+    AccessRole, AfterClose, CloseCode, ConnectionState, Liveness, Next, Reconnect, Session,
+};
 
 /// How often presence is renewed and stale peers are dropped.
-pub(crate) const TICK_MS: i32 = 2_500;
 
 #[wasm_bindgen]
 extern "C" {
@@ -94,6 +95,12 @@ impl Inner {
             let bytes = Uint8Array::from(frame.as_slice());
             let _ = ws.send_with_array_buffer_view(&bytes);
         }
+    }
+
+    /// Where saving stands now, as an event.
+    pub(crate) fn saved(&self) -> Event {
+        let unacked = self.session.unacked().0;
+        Event::Saved(unacked, self.conn.save_state(unacked))
     }
 
     /// Send what local edits queued; drop it when offline (the next handshake carries it).
@@ -253,6 +260,58 @@ pub(crate) fn open_socket(rc: &Rc<RefCell<Inner>>) {
     emit(rc, events);
 }
 
+/// Periodic upkeep, every [`Heartbeat::check_every_ms`]: presence renewal and peers'
+/// timeouts, turns whose writer vanished, and the heartbeat that tells a quiet
+/// connection from a dead one.
+pub(crate) fn tick(rc: &Rc<RefCell<Inner>>) {
+    let mut events = Vec::new();
+    let dead = {
+        let mut inner = rc.borrow_mut();
+        let now = now_ms();
+        let tick = inner.session.tick(now);
+        inner.send(tick.frames);
+        if tick.presence_changed {
+            events.push(Event::Presence);
+        }
+        if tick.turns_interrupted {
+            // A turn shown as "writing…" is over: listeners redraw it.
+            inner.flush();
+            events.push(Event::Change("local"));
+        }
+        match inner.conn.check(now) {
+            Liveness::Alive => false,
+            Liveness::Ping => {
+                let ping = inner.session.ping();
+                inner.send(vec![ping]);
+                false
+            }
+            Liveness::Dead => true,
+        }
+    };
+    emit(rc, events);
+    if dead {
+        let silent = rc.borrow().conn.heartbeat().dead_after_ms / 1000;
+        give_up_socket(
+            rc,
+            &format!("no answer from the room for {silent} s; reconnecting"),
+        );
+    }
+}
+
+/// Abandon the open socket as lost (it never closed: the network dropped it) and
+/// reconnect, as if it had closed.
+fn give_up_socket(rc: &Rc<RefCell<Inner>>, reason: &str) {
+    {
+        let mut inner = rc.borrow_mut();
+        if let Some(ws) = inner.drop_socket("connection_lost", reason) {
+            let _ = ws.close();
+        }
+        inner.session.disconnected();
+    }
+    emit(rc, vec![Event::Presence]);
+    schedule_retry(rc, None);
+}
+
 /// Look for new, agent-awaiting and resolved conflicts shortly after the doc changed,
 /// and tell the listener (`conflict` events).
 pub(crate) fn schedule_conflict_check(rc: &Rc<RefCell<Inner>>) {
@@ -350,6 +409,7 @@ fn socket_opened(weak: &Weak<RefCell<Inner>>, generation: u64) {
             return;
         }
         inner.cancel_watchdog();
+        inner.conn.heard(now_ms());
         Inner::report(inner.conn.opened(), &mut events);
         let frames = inner.session.handshake();
         inner.send(frames);
@@ -375,7 +435,9 @@ fn socket_message(weak: &Weak<RefCell<Inner>>, generation: u64, data: JsValue) {
             return;
         }
         let bytes = Uint8Array::new(&data).to_vec();
-        match inner.session.receive(&bytes, now_ms()) {
+        let now = now_ms();
+        inner.conn.heard(now);
+        match inner.session.receive(&bytes, now) {
             Ok(got) => {
                 inner.send(got.replies);
                 if got.became_synced {
@@ -404,7 +466,7 @@ fn socket_message(weak: &Weak<RefCell<Inner>>, generation: u64, data: JsValue) {
                     events.push(Event::Presence);
                 }
                 if got.acked.is_some() {
-                    events.push(Event::Saved(inner.session.unacked().0));
+                    events.push(inner.saved());
                 }
                 for event in got.events {
                     if let Ok(v) = to_js(&event) {

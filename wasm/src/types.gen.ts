@@ -308,6 +308,12 @@ export type ViewState = {
 export type PresenceStatus = "active" | "idle" | "away";
 
 /**
+ * Whether the room has stored this client's edits: what a "saving…" indicator
+ * shows, from the connection state and the count of edits not yet acknowledged.
+ */
+export type SaveState = "saved" | "saving" | "unsaved";
+
+/**
  * A cursor or selection in a document, resolved to current UTF-16 offsets.
  */
 export type Cursor = {

@@ -28,6 +28,13 @@ export interface RoomOptions {
   clientId?: number;
   /** Room token minted by your backend (optional in development mode). */
   token?: string;
+  /**
+   * How long the room may stay silent before the connection is taken as lost and
+   * reopened, in ms (default 30000, at least 1000). After a third of it without a
+   * frame, the client asks the room for one (a heartbeat), so a network that drops
+   * without closing the socket is noticed.
+   */
+  heartbeatTimeoutMs?: number;
 }
 /** Who this connection is in the room, as the room says. */
 export interface SessionInfo {
@@ -55,7 +62,7 @@ export type RoomEvent =
   | { type: "error"; error: Error & { code: string } }
   | { type: "session"; session: SessionInfo }
   /** The count of local edits the room has not stored changed (0: all saved). */
-  | { type: "saved"; unacked: number }
+  | { type: "saved"; unacked: number; saveState: SaveState }
   | { type: "feed"; event: FeedEvent }
   | { type: "token-expired"; reason: string }
   | ({ type: "conflict" } & ConflictNotice);

@@ -22,6 +22,71 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// Whether the room has stored this client's edits: what a "saving…" indicator
+    /// shows, from the connection state and the count of edits not yet acknowledged.
+    pub enum SaveState {
+        /// The room has stored every local edit.
+        Saved = "saved",
+        /// Edits are on their way: sent, or about to be, over a live connection.
+        Saving = "saving",
+        /// Edits wait on this device until the room is reachable again.
+        Unsaved = "unsaved",
+    }
+}
+
+/// How a client tells a quiet connection from a dead one (a socket the network
+/// dropped without closing: no close event may come for minutes).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Heartbeat {
+    /// After this long without a frame from the room, ask it for one (the session's
+    /// [`ping`](crate::client::Session::ping)).
+    pub ping_after_ms: u32,
+    /// After this long without a frame from the room, the connection is dead: it is
+    /// closed and a new one opened (y-websocket waits 30 s too).
+    pub dead_after_ms: u32,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Heartbeat {
+            ping_after_ms: 10_000,
+            dead_after_ms: 30_000,
+        }
+    }
+}
+
+impl Heartbeat {
+    /// A heartbeat that gives up after `dead_after_ms`, asking after a third of it.
+    pub fn dead_after(dead_after_ms: u32) -> Self {
+        let dead_after_ms = dead_after_ms.max(MIN_DEAD_AFTER_MS);
+        Heartbeat {
+            ping_after_ms: dead_after_ms / 3,
+            dead_after_ms,
+        }
+    }
+
+    /// How often the transport should call [`Reconnect::check`]: often enough to ping
+    /// on time, and never busier than four times a second.
+    pub fn check_every_ms(&self) -> u32 {
+        (self.ping_after_ms / 2).clamp(250, 2_500)
+    }
+}
+
+/// The shortest `dead_after_ms` a heartbeat accepts: a round trip must fit well inside.
+pub const MIN_DEAD_AFTER_MS: u32 = 1_000;
+
+/// What [`Reconnect::check`] found about an open connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    /// Heard from recently enough, or not open.
+    Alive,
+    /// Quiet for a while: send the session's ping.
+    Ping,
+    /// Silent too long: close the socket and reconnect ([`Reconnect::closed`]).
+    Dead,
+}
+
 /// Exponential backoff with jitter, capped.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
@@ -76,17 +141,69 @@ pub struct Reconnect {
     wanted: bool,
     attempt: u32,
     backoff: Backoff,
+    heartbeat: Heartbeat,
+    /// When the open socket last brought a frame (or opened).
+    heard_at: u64,
+    /// When the last ping went out since then.
+    pinged_at: Option<u64>,
 }
 
 impl Reconnect {
     /// Offline, not wanting to connect.
-    pub fn new(backoff: Backoff) -> Self {
+    pub fn new(backoff: Backoff, heartbeat: Heartbeat) -> Self {
         Reconnect {
             state: ConnectionState::Offline,
             wanted: false,
             attempt: 0,
             backoff,
+            heartbeat,
+            heard_at: 0,
+            pinged_at: None,
         }
+    }
+
+    /// How this connection tells quiet from dead.
+    pub fn heartbeat(&self) -> Heartbeat {
+        self.heartbeat
+    }
+
+    /// Whether the room has stored this client's edits, given how many are not yet
+    /// acknowledged.
+    pub fn save_state(&self, unacknowledged: usize) -> SaveState {
+        if unacknowledged == 0 {
+            SaveState::Saved
+        } else if self.can_send() {
+            SaveState::Saving
+        } else {
+            SaveState::Unsaved
+        }
+    }
+
+    /// The open socket brought a frame (or just opened) at `now_ms`.
+    pub fn heard(&mut self, now_ms: u64) {
+        self.heard_at = now_ms;
+        self.pinged_at = None;
+    }
+
+    /// Whether the open connection is alive at `now_ms`: a ping is due after
+    /// [`Heartbeat::ping_after_ms`] of silence (and again each time as long after), and
+    /// after [`Heartbeat::dead_after_ms`] the connection is dead.
+    pub fn check(&mut self, now_ms: u64) -> Liveness {
+        if !self.can_send() {
+            return Liveness::Alive;
+        }
+        let quiet = now_ms.saturating_sub(self.heard_at);
+        if quiet >= u64::from(self.heartbeat.dead_after_ms) {
+            return Liveness::Dead;
+        }
+        let since_ping = self.pinged_at.map_or(quiet, |at| now_ms.saturating_sub(at));
+        if quiet >= u64::from(self.heartbeat.ping_after_ms)
+            && since_ping >= u64::from(self.heartbeat.ping_after_ms)
+        {
+            self.pinged_at = Some(now_ms);
+            return Liveness::Ping;
+        }
+        Liveness::Alive
     }
 
     /// Where the connection stands.
@@ -183,7 +300,7 @@ mod tests {
 
     #[test]
     fn the_machine_retries_drops_and_stops_on_refusals() {
-        let mut c = Reconnect::new(Backoff::default());
+        let mut c = Reconnect::new(Backoff::default(), Heartbeat::default());
         assert!(c.connect());
         assert!(!c.connect(), "already wanted");
         assert_eq!(c.opening(), Some(ConnectionState::Connecting));
@@ -226,5 +343,52 @@ mod tests {
             Next::Stay,
             "a disconnect is final"
         );
+    }
+
+    #[test]
+    fn a_silent_connection_is_pinged_then_given_up() {
+        let mut c = Reconnect::new(Backoff::default(), Heartbeat::dead_after(3_000));
+        assert_eq!(c.check(0), Liveness::Alive, "not open: nothing to check");
+        c.connect();
+        c.opening();
+        c.opened();
+        c.heard(1_000);
+        assert_eq!(c.check(1_999), Liveness::Alive);
+        assert_eq!(c.check(2_000), Liveness::Ping, "quiet for ping_after_ms");
+        assert_eq!(c.check(2_500), Liveness::Alive, "one ping per interval");
+        c.heard(2_010);
+        assert_eq!(
+            c.check(3_000),
+            Liveness::Alive,
+            "the answer counts as heard"
+        );
+        assert_eq!(c.check(3_010), Liveness::Ping);
+        assert_eq!(c.check(4_010), Liveness::Ping, "asked again");
+        assert_eq!(c.check(5_009), Liveness::Alive);
+        assert_eq!(c.check(5_010), Liveness::Dead, "silent for dead_after_ms");
+        let (state, next) = c.closed(None, 0.0);
+        assert_eq!(state, ConnectionState::Reconnecting);
+        assert!(matches!(next, Next::RetryIn(_)));
+        assert_eq!(c.check(60_000), Liveness::Alive, "closed: nothing to check");
+        assert_eq!(Heartbeat::dead_after(10).dead_after_ms, MIN_DEAD_AFTER_MS);
+        assert_eq!(Heartbeat::default().check_every_ms(), 2_500);
+        assert_eq!(Heartbeat::dead_after(1_000).check_every_ms(), 250);
+    }
+
+    #[test]
+    fn saved_saving_and_unsaved_follow_the_connection() {
+        let mut c = Reconnect::new(Backoff::default(), Heartbeat::default());
+        assert_eq!(c.save_state(0), SaveState::Saved);
+        assert_eq!(c.save_state(2), SaveState::Unsaved, "offline: kept here");
+        c.connect();
+        c.opening();
+        assert_eq!(c.save_state(2), SaveState::Unsaved, "not open yet");
+        c.opened();
+        assert_eq!(c.save_state(2), SaveState::Saving);
+        c.synced();
+        assert_eq!(c.save_state(2), SaveState::Saving);
+        assert_eq!(c.save_state(0), SaveState::Saved);
+        c.closed(Some(1006), 0.5);
+        assert_eq!(c.save_state(1), SaveState::Unsaved, "reconnecting");
     }
 }

@@ -44,7 +44,10 @@ pub const MSG_CONFAB_RESPONSE: u8 = 102;
 /// Confab message type: one event of the room's live feed, as JSON (room → client).
 pub const MSG_CONFAB_EVENT: u8 = 103;
 /// Confab message type: the sequence number of the updates that follow in the same
-/// frame (client → room); the room acknowledges it once they are stored.
+/// frame (client → room); the room acknowledges it once they are stored. A frame that
+/// holds only the last number sent is the client's heartbeat: the room answers it with
+/// an ack at once (nothing is left to store), so a quiet connection is told from a dead
+/// one.
 pub const MSG_CONFAB_SEQ: u8 = 104;
 /// Confab message type: every update up to this sequence number is stored (room →
 /// client).

@@ -21,10 +21,10 @@ use crate::errors::{code_of, coded_error, js_error, type_error};
 use crate::events::{emit, status_name, Event};
 use crate::options::PlainOptions;
 use crate::transport::{
-    clear_timeout, now_ms, open_socket, schedule_conflict_check, set_interval, with_token, Inner,
-    TICK_MS,
+    clear_timeout, now_ms, open_socket, schedule_conflict_check, set_interval, tick, with_token,
+    Inner,
 };
-use crate::{Backoff, CloseCode, Participant, ParticipantKind, Reconnect, Session};
+use crate::{Backoff, CloseCode, Heartbeat, Participant, ParticipantKind, Reconnect, Session};
 
 #[wasm_bindgen]
 impl Room {
@@ -78,6 +78,17 @@ impl Room {
             String::from(js_sys::encode_uri_component(&plain.room))
         );
         let url = with_token(&base_url, plain.token.as_deref());
+        let heartbeat = match plain.heartbeat_timeout_ms {
+            None => Heartbeat::default(),
+            Some(ms) if ms.is_finite() && ms >= 1_000.0 && ms <= f64::from(u32::MAX) => {
+                Heartbeat::dead_after(ms as u32)
+            }
+            Some(ms) => {
+                return Err(type_error(&format!(
+                    "invalid room options: heartbeatTimeoutMs must be at least 1000 (ms), got {ms}"
+                )))
+            }
+        };
         Ok(Room {
             inner: Rc::new(RefCell::new(Inner {
                 session: Session::new(client_id, me, now_ms()),
@@ -86,7 +97,7 @@ impl Room {
                 socket: None,
                 handlers: None,
                 generation: 0,
-                conn: Reconnect::new(Backoff::default()),
+                conn: Reconnect::new(Backoff::default(), heartbeat),
                 retry_timer: None,
                 watchdog_timer: None,
                 tick_timer: None,
@@ -123,18 +134,12 @@ impl Room {
             if inner.tick_timer.is_none() {
                 let weak = Rc::downgrade(&self.inner);
                 let tick = Closure::<dyn FnMut()>::new(move || {
-                    let Some(rc) = weak.upgrade() else { return };
-                    let changed = {
-                        let mut inner = rc.borrow_mut();
-                        let (frames, changed) = inner.session.tick(now_ms());
-                        inner.send(frames);
-                        changed
-                    };
-                    if changed {
-                        emit(&rc, vec![Event::Presence]);
+                    if let Some(rc) = weak.upgrade() {
+                        tick(&rc);
                     }
                 });
-                let handle = set_interval(tick.as_ref(), TICK_MS);
+                let every = inner.conn.heartbeat().check_every_ms();
+                let handle = set_interval(tick.as_ref(), every as i32);
                 // In Node, do not keep the process alive just for presence upkeep.
                 if let Ok(unref) = Reflect::get(&handle, &JsValue::from_str("unref")) {
                     if let Some(unref) = unref.dyn_ref::<Function>() {
@@ -275,6 +280,15 @@ impl Room {
         self.inner.borrow().session.unacked().0 as u32
     }
 
+    /// Whether the room has stored this client's edits: `saved`, `saving` (on their
+    /// way over a live connection) or `unsaved` (kept here until the room is reachable).
+    #[wasm_bindgen(getter, js_name = saveState, unchecked_return_type = "SaveState")]
+    pub fn save_state(&self) -> String {
+        let inner = self.inner.borrow();
+        let unacked = inner.session.unsaved_updates();
+        inner.conn.save_state(unacked).as_str().to_owned()
+    }
+
     /// Ask the room's authority: `lock.acquire`, `activity.record`, ... (the same
     /// operations as the REST API). Resolves with the result; rejects with an `Error`
     /// whose `code` names the refusal.
@@ -368,20 +382,18 @@ impl Room {
             let changed = inner.session.doc_version() != before.0;
             inner.flush();
             let unsaved = inner.session.unsaved_updates();
-            (
-                result,
-                changed,
-                (before.1 && unsaved > 0).then_some(unsaved),
-            )
+            let saved = (before.1 && unsaved > 0)
+                .then(|| Event::Saved(unsaved, inner.conn.save_state(unsaved)));
+            (result, changed, saved)
         };
         let mut events = Vec::new();
         if changed {
             events.push(Event::Change("local"));
         }
-        if let Some(unsaved) = unsaved {
+        if let Some(saved) = unsaved {
             // Saved became unsaved (offline too); acks tell when it is saved again. Not
             // on every edit: that is a JS event per keystroke.
-            events.push(Event::Saved(unsaved));
+            events.push(saved);
         }
         emit(&self.inner, events);
         if changed {

@@ -40,6 +40,18 @@ pub const PRESENCE_TIMEOUT_MS: u64 = 30_000;
 /// transaction is one update on the wire.
 pub const MAX_TURN_BATCH_BYTES: usize = 4 * 1024;
 
+/// What [`Session::tick`] did.
+#[derive(Debug, Default)]
+pub struct Tick {
+    /// Frames to send (presence renewed or changed).
+    pub frames: Vec<Vec<u8>>,
+    /// Peers dropped for not renewing their presence.
+    pub presence_changed: bool,
+    /// Open turns whose writer vanished were marked interrupted: the document changed,
+    /// and the change is in the outbox.
+    pub turns_interrupted: bool,
+}
+
 /// What a received frame did.
 #[derive(Debug, Default)]
 pub struct Received {

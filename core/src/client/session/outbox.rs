@@ -83,6 +83,18 @@ impl Session {
             .collect()
     }
 
+    /// The heartbeat frame, for a connection that has been quiet: the room answers it
+    /// at once. To a Confab room, the last sequence number again (acknowledged as soon
+    /// as what it numbers is stored); to a stock server, a presence query (answered
+    /// with everyone's presence).
+    pub fn ping(&self) -> Vec<u8> {
+        if self.hello.is_some() {
+            protocol::seq(self.last_seq)
+        } else {
+            vec![protocol::MSG_QUERY_AWARENESS]
+        }
+    }
+
     /// Local updates the room has not acknowledged as stored: (count, bytes). They are
     /// the frames sent and not yet acknowledged, and the edits not yet sent: made
     /// offline, before the room answered the handshake, or sent without a number for

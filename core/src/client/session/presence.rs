@@ -191,10 +191,9 @@ impl Session {
         peers
     }
 
-    /// Periodic upkeep: renew our presence before peers time it out, and drop peers
-    /// whose presence was not renewed in time. Returns frames to send and whether the
-    /// set of peers changed.
-    pub fn tick(&mut self, now_ms: u64) -> (Vec<Vec<u8>>, bool) {
+    /// Periodic upkeep: renew our presence before peers time it out, drop peers whose
+    /// presence was not renewed in time, and mark their open turns interrupted.
+    pub fn tick(&mut self, now_ms: u64) -> Tick {
         self.clock.set(now_ms);
         self.doc.set_time(now_ms);
         let mut frames = Vec::new();
@@ -224,12 +223,15 @@ impl Session {
             })
             .map(|(id, _)| id)
             .collect();
-        let mut changed = !stale.is_empty();
+        let presence_changed = !stale.is_empty();
         for id in stale {
             self.awareness.remove_state(id);
         }
-        changed |= self.interrupt_orphaned_turns(now_ms);
-        (frames, changed)
+        Tick {
+            frames,
+            presence_changed,
+            turns_interrupted: self.interrupt_orphaned_turns(now_ms),
+        }
     }
 
     /// Frames announcing that this session leaves (its presence removed for everyone).

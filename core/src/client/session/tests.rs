@@ -289,14 +289,18 @@ fn presence_renews_and_times_out() -> Result<()> {
     assert_eq!(state["status"], "active");
     // a is synced elsewhere: it renews after 15 s.
     a.synced = true;
-    assert!(a.tick(10_000).0.is_empty());
-    let (renew, _) = a.tick(PRESENCE_RENEW_MS);
+    assert!(a.tick(10_000).frames.is_empty());
+    let renew = a.tick(PRESENCE_RENEW_MS).frames;
     assert_eq!(renew.len(), 1);
     b.receive(&renew[0], PRESENCE_RENEW_MS)?;
     // Without further renewals b drops a after the timeout.
-    let (_, changed) = b.tick(PRESENCE_RENEW_MS + PRESENCE_TIMEOUT_MS - 1);
+    let changed = b
+        .tick(PRESENCE_RENEW_MS + PRESENCE_TIMEOUT_MS - 1)
+        .presence_changed;
     assert!(!changed);
-    let (_, changed) = b.tick(PRESENCE_RENEW_MS + PRESENCE_TIMEOUT_MS);
+    let changed = b
+        .tick(PRESENCE_RENEW_MS + PRESENCE_TIMEOUT_MS)
+        .presence_changed;
     assert!(changed);
     assert!(b.peers().iter().all(|p| p.is_self));
     Ok(())
@@ -414,14 +418,18 @@ fn a_vanished_writer_leaves_an_interrupted_turn() -> Result<()> {
         watcher.receive(&frame, 1_000)?;
     }
     // Still present: nothing happens.
-    assert!(!watcher.tick(20_000).1);
+    assert!(!watcher.tick(20_000).turns_interrupted);
     assert_eq!(
         watcher.doc().messages("c")?[0].status,
         TurnStatus::Streaming
     );
     // No presence renewal for the timeout: the agent is gone and so is its turn.
-    let (_, changed) = watcher.tick(1_000 + PRESENCE_TIMEOUT_MS);
-    assert!(changed);
+    let tick = watcher.tick(1_000 + PRESENCE_TIMEOUT_MS);
+    assert!(tick.turns_interrupted, "the page redraws the turn");
+    assert!(
+        !watcher.drain_outgoing().is_empty(),
+        "the interruption goes to the room"
+    );
     let m = &watcher.doc().messages("c")?[0];
     assert_eq!(
         (m.status, m.text.as_str()),
@@ -503,8 +511,8 @@ fn structured_presence_travels_and_cursors_follow_edits() -> Result<()> {
 fn status_goes_idle_then_away_and_back_with_input() -> Result<()> {
     let mut a = Session::new(1, person("a"), 0);
     a.drain_outgoing();
-    assert!(a.tick(IDLE_AFTER_MS - 1).0.is_empty());
-    let (frames, _) = a.tick(IDLE_AFTER_MS);
+    assert!(a.tick(IDLE_AFTER_MS - 1).frames.is_empty());
+    let frames = a.tick(IDLE_AFTER_MS).frames;
     assert_eq!(frames.len(), 1);
     assert_eq!(a.presence()[0].status, PresenceStatus::Idle);
     a.tick(AWAY_AFTER_MS);
