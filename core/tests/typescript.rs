@@ -14,9 +14,9 @@ use std::path::PathBuf;
 
 use confab_core::authority::locks::{Lease, LeasePolicy};
 use confab_core::authority::op::{
-    AcquireArgs, ActivityArgs, CollabArgs, CompleteArgs, DecideArgs, DocumentWriteArgs, EndArgs,
-    IdArgs, InviteArgs, LeaseArgs, MessageListArgs, MessagePostArgs, PolicyArgs, RenewArgs,
-    RoleArgs, StatusArgs, UserArgs, WebhookArgs,
+    AcquireArgs, ActivityArgs, AgentInviteArgs, CollabArgs, CompleteArgs, DecideArgs,
+    DocumentWriteArgs, EndArgs, IdArgs, InviteArgs, LeaseArgs, MessageListArgs, MessagePostArgs,
+    PolicyArgs, RenewArgs, RoleArgs, StatusArgs, UserArgs, WebhookArgs,
 };
 use confab_core::authority::token::Role as MemberRole;
 use confab_core::authority::{
@@ -180,6 +180,7 @@ fn declarations() -> Vec<Declaration> {
         declaration::<RoleArgs>(),
         declaration::<UserArgs>(),
         declaration::<InviteArgs>(),
+        declaration::<AgentInviteArgs>(),
         declaration::<WebhookArgs>(),
     ]
 }

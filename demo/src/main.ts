@@ -659,12 +659,19 @@ async function askAgent() {
   }
 }
 
+// The agent joins with a token of its own that the room mints for whoever brings it in
+// (`agent.invite`: an editor at most, never above you), so the room knows it as an
+// agent, attributes its words to it, and checks its role like anyone's.
 async function demoAgent(): Promise<Room> {
-  agentRoom ??= await Room.open({
-    url: wsBase,
-    room: roomName,
-    user: { id: `agent-${userId}`, name: "Demo agent", kind: "agent" },
-  });
+  if (!agentRoom) {
+    const invited = await room.request("agent.invite", { name: "Demo agent" });
+    agentRoom = await Room.open({
+      url: wsBase,
+      room: roomName,
+      user: { id: invited.user, name: "Demo agent", kind: "agent" },
+      token: invited.token,
+    });
+  }
   await agentRoom.whenSynced();
   return agentRoom;
 }

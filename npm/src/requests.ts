@@ -79,6 +79,7 @@ export interface Requests {
   "activity.list": { args: OpArgs["activity.list"]; result: { activities: Activity[] } };
   "agent.status": { args: OpArgs["agent.status"]; result: { agent: string; status: AgentState } };
   "agent.list": { args: OpArgs["agent.list"]; result: { agents: { agent: string; status: AgentState }[] } };
+  "agent.invite": { args: OpArgs["agent.invite"]; result: { user: string; role: MemberRole; token: string; expiresAt: number } };
   "collaboration.start": { args: OpArgs["collaboration.start"]; result: { collaboration: Collaboration } };
   "collaboration.decide": { args: OpArgs["collaboration.decide"]; result: { collaboration: Collaboration } };
   "collaboration.end": { args: OpArgs["collaboration.end"]; result: { collaboration: Collaboration } };

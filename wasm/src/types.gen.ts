@@ -1235,6 +1235,20 @@ export type InviteArgs = {
 };
 
 /**
+ * `agent.invite`.
+ */
+export type AgentInviteArgs = {
+  /**
+   * The agent's display name; its user id is derived from it and the inviter's.
+   */
+  name: string,
+  /**
+   * How long the token is good for, in seconds (default one hour).
+   */
+  ttlSecs?: number,
+};
+
+/**
  * `webhook.create`.
  */
 export type WebhookArgs = {
@@ -1274,6 +1288,7 @@ export type OpArgs = {
   "activity.list": void,
   "agent.status": StatusArgs,
   "agent.list": void,
+  "agent.invite": AgentInviteArgs,
   "collaboration.start": CollabArgs,
   "collaboration.decide": DecideArgs,
   "collaboration.end": EndArgs,

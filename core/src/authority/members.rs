@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::op::{InviteArgs, RoleArgs, UserArgs};
+use super::op::{AgentInviteArgs, InviteArgs, RoleArgs, UserArgs};
 use super::token::{Claims, Role};
 use super::{Actor, Authority, Cx, Event, EventKind, OpError, OpResult, Outcome};
 use crate::doc::ParticipantKind;
@@ -111,6 +111,70 @@ impl Authority {
         let mut out = Outcome::new(json!({ "user": user, "role": a.role }), events);
         out.mint = Some(claims);
         out.role_change = Some((user, Some(a.role)));
+        Ok(out)
+    }
+
+    /// An editor (or owner) brings an agent in: the agent gets its own identity and
+    /// token, so what it writes is attributed to it and its role is checked like
+    /// anyone's. Its id is derived from the inviter's (`agent:<inviter>:<name>`), its
+    /// role is editor at most (lower if an owner lowered it), and an agent an owner
+    /// removed stays out until an owner invites it again.
+    pub(super) fn invite_agent(&mut self, cx: &Cx<'_>, a: AgentInviteArgs) -> OpResult {
+        cx.require(Role::Editor)?;
+        let ttl = a.ttl_secs.unwrap_or(3600);
+        if ttl == 0 || ttl > MAX_INVITE_SECS {
+            return Err(OpError::invalid(format!(
+                "agent.invite: ttlSecs must be 1 to {MAX_INVITE_SECS}; got {ttl}"
+            )));
+        }
+        let name = a.name.trim();
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Err(OpError::invalid(
+                "agent.invite: `name` must be 1 to 64 characters, without control characters",
+            ));
+        }
+        let slug: String = name
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let user = format!("agent:{}:{}", cx.actor.id, slug);
+        if self.removed.contains(&user) {
+            return Err(OpError::forbidden(format!(
+                "agent.invite: an owner removed {user} from this room; only an owner can invite it again"
+            )));
+        }
+        let role = match self.members.get(&user) {
+            Some(m) if !m.role.at_least(Role::Editor) => m.role,
+            _ => Role::Editor,
+        };
+        self.members.insert(
+            user.clone(),
+            Member {
+                role,
+                name: name.to_owned(),
+            },
+        );
+        let claims = Claims {
+            room: String::new(),
+            sub: user.clone(),
+            name: name.to_owned(),
+            kind: ParticipantKind::Agent,
+            role,
+            exp: (cx.now_ms / 1000).saturating_add(ttl),
+        };
+        let events = vec![cx.event(
+            EventKind::MemberInvited,
+            Some(&user),
+            json!({ "role": role, "kind": "agent", "expiresAt": claims.exp }),
+        )];
+        let mut out = Outcome::new(json!({ "user": user, "role": role }), events);
+        out.mint = Some(claims);
         Ok(out)
     }
 

@@ -218,6 +218,7 @@ impl Authority {
             Op::ActivityList => done(json!({ "activities": self.activities })),
             Op::AgentStatus(a) => self.set_agent_status(&cx, a),
             Op::AgentList => self.list_agents(),
+            Op::AgentInvite(a) => self.invite_agent(&cx, a),
             Op::CollaborationStart(a) => self.start_collaboration(&cx, a),
             Op::CollaborationDecide(a) => self.decide(&cx, a),
             Op::CollaborationEnd(a) => self.end_collaboration(&cx, a),

@@ -120,6 +120,8 @@ ops! {
     "agent.status" => AgentStatus(StatusArgs), write;
     /// Every agent with its status.
     "agent.list" => AgentList, read;
+    /// Bring an agent in with its own token, as an editor at most (editors and owners).
+    "agent.invite" => AgentInvite(AgentInviteArgs), write;
     /// Start a collaboration.
     "collaboration.start" => CollaborationStart(CollabArgs), write;
     /// Record a decision in a collaboration.
@@ -399,6 +401,19 @@ pub struct InviteArgs {
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub kind: Option<ParticipantKind>,
+    /// How long the token is good for, in seconds (default one hour).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
+    pub ttl_secs: Option<u64>,
+}
+
+/// `agent.invite`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AgentInviteArgs {
+    /// The agent's display name; its user id is derived from it and the inviter's.
+    pub name: String,
     /// How long the token is good for, in seconds (default one hour).
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional, type = "number"))]

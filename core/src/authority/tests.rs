@@ -559,3 +559,55 @@ fn an_anonymous_caller_is_told_how_to_send_a_credential() {
         "a caller with a credential gets no hint"
     );
 }
+
+#[test]
+fn an_editor_brings_an_agent_in_with_its_own_token_and_no_more_than_editor() -> Result<(), OpError>
+{
+    let mut a = Authority::new();
+    let owner = actor("o", Role::Owner);
+    let ada = actor("ada", Role::Editor);
+    let out = a.call(&ada, "agent.invite", json!({"name": "Demo agent"}), 1_000)?;
+    let claims = out.mint.clone().expect("a token to sign");
+    assert_eq!(claims.sub, "agent:ada:demo-agent");
+    assert_eq!(
+        (claims.name.as_str(), claims.kind, claims.role, claims.exp),
+        ("Demo agent", ParticipantKind::Agent, Role::Editor, 3_601)
+    );
+    assert_eq!(out.events[0].action, "member.invited");
+    assert_eq!(a.admit(&claims)?.role, Role::Editor);
+    // Those who cannot edit cannot bring an agent to edit for them.
+    for role in [Role::Viewer, Role::Reviewer] {
+        let err = a
+            .call(&actor("v", role), "agent.invite", json!({"name": "Bot"}), 0)
+            .unwrap_err();
+        assert_eq!(err.code, "forbidden", "{err}");
+    }
+    for bad in [
+        json!({"name": " "}),
+        json!({"name": "x", "ttlSecs": 0}),
+        json!({}),
+    ] {
+        let err = a.call(&ada, "agent.invite", bad.clone(), 0).unwrap_err();
+        assert_eq!(err.code, OpCode::Invalid, "{bad}: {err}");
+    }
+    // An owner's word stands: a lowered agent stays lowered, a removed one stays out.
+    a.call(
+        &owner,
+        "member.role",
+        json!({"user": "agent:ada:demo-agent", "role": "viewer"}),
+        0,
+    )?;
+    let again = a.call(&ada, "agent.invite", json!({"name": "Demo agent"}), 0)?;
+    assert_eq!(again.mint.map(|c| c.role), Some(Role::Viewer));
+    a.call(
+        &owner,
+        "member.remove",
+        json!({"user": "agent:ada:demo-agent"}),
+        0,
+    )?;
+    let err = a
+        .call(&ada, "agent.invite", json!({"name": "Demo agent"}), 0)
+        .unwrap_err();
+    assert_eq!(err.code, "forbidden", "{err}");
+    Ok(())
+}
