@@ -12,6 +12,9 @@ WORKER_BUILD := $(TOOLS)/worker-build-$(WORKER_BUILD_VERSION)/bin/worker-build
 # One Cargo target dir per user, shared by every clone: a fresh clone rebuilds only
 # Confab's own crates, not its dependencies.
 export CARGO_TARGET_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/confab/target
+# The edge worker builds in a target dir of its own, so it need not wait for the client
+# wasm's build to release Cargo's lock on the shared one.
+EDGE_TARGET_DIR ?= $(CARGO_TARGET_DIR)-edge
 export PATH := $(dir $(WASM_BINDGEN)):$(ROOT)/node_modules/.bin:$(PATH)
 WASM_OUT := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release
 
@@ -22,15 +25,20 @@ EDGE_SRC := $(CORE_SRC) $(shell find edge/src -name '*.rs') edge/Cargo.toml edge
 NPM_SRC := $(wildcard npm/src/*.ts) npm/package.json npm/tsconfig.json
 DEMO_SRC := $(shell find demo -path demo/dist -prune -o -type f -print 2>/dev/null)
 
-.PHONY: dev test setup build wasm npm-build demo-build edge-build check types \
+.PHONY: dev test setup build build-parts wasm npm-build demo-build edge-build check types \
         test-rust test-wasm-node test-wasm-browser test-js bench fuzz clean
 
 ## setup: install whatever is missing (pinned tools, npm packages, wasm target, chromium)
 setup:
 	@scripts/setup.sh
 
-## build: the npm package (wasm + TypeScript), the demo and the edge worker
-build: setup npm-build demo-build edge-build
+## build: the npm package (wasm + TypeScript), the demo and the edge worker. The client
+## chain and the edge build side by side: each is mostly one single-threaded LTO link
+## and wasm-opt pass, so two cores halve the wait.
+build: setup
+	@$(MAKE) --no-print-directory -j2 --output-sync=target build-parts
+
+build-parts: npm-build demo-build edge-build
 
 npm/wasm/confab_wasm.js: $(WASM_SRC)
 	cargo build --release -p confab-wasm --target wasm32-unknown-unknown
@@ -53,7 +61,7 @@ demo/dist/index.html: npm/dist/index.js $(DEMO_SRC)
 demo-build: demo/dist/index.html
 
 edge/build/worker/shim.mjs: $(EDGE_SRC)
-	cd edge && WASM_BINDGEN_BIN=$(WASM_BINDGEN) \
+	cd edge && CARGO_TARGET_DIR=$(EDGE_TARGET_DIR) WASM_BINDGEN_BIN=$(WASM_BINDGEN) \
 	  WASM_OPT_BIN=$(ROOT)/node_modules/binaryen/bin/wasm-opt \
 	  ESBUILD_BIN=$(ROOT)/node_modules/.bin/esbuild \
 	  $(WORKER_BUILD) --release
