@@ -66,9 +66,15 @@ forward <"$run/out" &
 forward_out=$!
 forward <"$run/err" >&2 &
 forward_err=$!
+# Pages of another origin may use the rooms when allowed, as in a deployment: an app's own
+# dev server, e.g. CONFAB_ALLOWED_ORIGINS=http://localhost:5173 make dev for Vite's.
+allowed=()
+if [ -n "${CONFAB_ALLOWED_ORIGINS:-}" ]; then
+  allowed=(--var "CONFAB_ALLOWED_ORIGINS:$CONFAB_ALLOWED_ORIGINS")
+fi
 set -m
 wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state \
-  --show-interactive-dev-session=false --log-level warn \
+  --show-interactive-dev-session=false --log-level warn ${allowed[@]+"${allowed[@]}"} \
   </dev/null >"$run/out" 2>"$run/err" &
 pid=$!
 set +m

@@ -41,9 +41,10 @@ async function freePort() {
  * output so far, and `exited` (its exit code) and `closed` (its output streams closed:
  * nothing it started still holds them) once it is done.
  * @param {number} port
+ * @param {Record<string, string>} [env] more of the environment
  */
-function start(port) {
-  const child = spawn("bash", [SCRIPT], { env: { ...ENV, PORT: String(port) }, detached: true });
+function start(port, env = {}) {
+  const child = spawn("bash", [SCRIPT], { env: { ...ENV, ...env, PORT: String(port) }, detached: true });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d) => (stdout += d));
@@ -99,12 +100,14 @@ function within(promise, ms, what) {
 /**
  * A socket in a room, open and answered: resolves once the room replied to a sync step 1.
  * @param {string} url
+ * @param {string} [origin] the page's origin, for a socket a browser opens
  * @returns {Promise<WebSocket>}
  */
-function liveSocket(url) {
+function liveSocket(url, origin) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, origin ? { headers: { Origin: origin } } : {});
     ws.once("error", reject);
+    ws.once("close", (code, reason) => reject(new Error(`${url}: closed ${code} ${reason}`)));
     // Sync step 1 with an empty state vector: [sync, step 1, length 1, no clients].
     ws.once("open", () => ws.send(Buffer.from([0, 0, 1, 0])));
     ws.once("message", () => resolve(ws));
@@ -140,15 +143,21 @@ test("a port another program holds is refused before anything starts, saying wha
   }
 });
 
-test("the printed link names a room, and the demo answers it", async () => {
+test("the printed link names a room, the demo answers it, and CONFAB_ALLOWED_ORIGINS lets another origin's pages in", async () => {
   const port = await freePort();
-  const run = start(port);
+  // An app's own dev server, as the README's Vite set-up runs it.
+  const run = start(port, { CONFAB_ALLOWED_ORIGINS: "http://localhost:5173" });
   try {
     const link = await linkOf(run);
     assert.match(link, new RegExp(`^http://127\\.0\\.0\\.1:${port}/\\?room=team-[0-9a-f]{6}$`));
     const res = await fetch(link);
     assert.equal(res.status, 200);
     assert.match(await res.text(), /<html/i);
+    const rooms = `ws://127.0.0.1:${port}/rooms`;
+    const allowed = await within(liveSocket(`${rooms}/allowed-origin`, "http://localhost:5173"), 10_000, "a socket from http://localhost:5173");
+    allowed.terminate();
+    const refused = await within(refusedSocket(`${rooms}/allowed-origin`, "http://localhost:5174"), 10_000, "a refusal");
+    assert.equal(refused.code, 4403, refused.reason);
   } finally {
     // Ctrl-C: the whole group, as a terminal sends it.
     if (run.child.pid) process.kill(-run.child.pid, "SIGINT");
@@ -168,8 +177,8 @@ test("Ctrl-C with people connected stops quietly: a clean exit, and nothing afte
     // Someone in a room, and a socket the room refused (a page of another site). With
     // these, stopping workerd reports the connections it cuts: the old script let through
     // "✘ [ERROR] Uncaught Error: Network connection lost." and "🪵 Logs were written to …".
-    live = await liveSocket(`${rooms}/quiet-stop`);
-    const refused = await refusedSocket(`${rooms}/quiet-stop`, "http://elsewhere.example");
+    live = await within(liveSocket(`${rooms}/quiet-stop`), 10_000, "a socket in a room");
+    const refused = await within(refusedSocket(`${rooms}/quiet-stop`, "http://elsewhere.example"), 10_000, "a refusal");
     assert.equal(refused.code, 4403, refused.reason);
 
     const outAt = run.out().length;
