@@ -23,10 +23,61 @@ room="team-$(node -e 'process.stdout.write(require("node:crypto").randomBytes(3)
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true
 
+# Stopping is quiet. Ctrl-C reaches only this script: wrangler runs in a process group of
+# its own (`set -m` while it starts), and the trap stops it. Its output passes through two
+# forwarders, which drop whatever comes once stopping has begun: what workerd says about
+# the connections the stop cuts (a red "✘ [ERROR] Uncaught Error: Network connection
+# lost.", "Logs were written to …") is not news.
+run="$(mktemp -d "${TMPDIR:-/tmp}/confab-dev.XXXXXX")"
+trap 'rm -rf "$run"' EXIT
+mkfifo "$run/out" "$run/err"
+forward() {
+  trap '' INT
+  local line
+  while IFS= read -r line || [ -n "$line" ]; do
+    [ -e "$run/stopping" ] || printf '%s\n' "$line"
+  done
+}
+pid=""
+# Stop wrangler's whole group (wrangler, its second Node process, workerd) as a terminal's
+# Ctrl-C would, then wait for the forwarders to pass on (or drop) its last words.
+stop_wrangler() {
+  [ -n "$pid" ] || return 0
+  kill -INT -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  wait "$forward_out" "$forward_err" 2>/dev/null || true
+}
+stop() {
+  trap '' INT TERM HUP
+  : >"$run/stopping"
+  stop_wrangler
+  printf '\nConfab stopped.\n'
+  exit 0
+}
+# HUP too: a closed terminal sends it to this script only, no longer to wrangler.
+trap stop INT TERM HUP
+
+forward <"$run/out" &
+forward_out=$!
+forward <"$run/err" >&2 &
+forward_err=$!
+# Pages of another origin may use the rooms when allowed, as in a deployment: an app's own
+# dev server, e.g. CONFAB_ALLOWED_ORIGINS=http://localhost:5173 make dev for Vite's.
+allowed=()
+if [ -n "${CONFAB_ALLOWED_ORIGINS:-}" ]; then
+  allowed=(--var "CONFAB_ALLOWED_ORIGINS:$CONFAB_ALLOWED_ORIGINS")
+fi
+set -m
 wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state \
-  --show-interactive-dev-session=false --log-level warn &
+  --show-interactive-dev-session=false --log-level warn ${allowed[@]+"${allowed[@]}"} \
+  </dev/null >"$run/out" 2>"$run/err" &
 pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0' INT TERM
+set +m
 
 ready=""
 deadline=$((SECONDS + 60))
@@ -45,9 +96,11 @@ while [ "$SECONDS" -lt "$deadline" ]; do
   sleep 0.25
 done
 if [ -z "$ready" ]; then
+  stop_wrangler
   echo "error: the edge did not answer on $url/health (see wrangler's message above; if port $PORT is in use, run PORT=8788 make dev)" >&2
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
   exit 1
 fi
-wait "$pid"
+status=0
+wait "$pid" || status=$?
+wait "$forward_out" "$forward_err" || true
+exit "$status"

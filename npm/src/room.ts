@@ -4,7 +4,8 @@
  *
  * @module
  */
-import initWasm, { initSync, Room as WasmRoom } from "../wasm/confab_wasm.js";
+import { loadWasm } from "#load";
+import { Room as WasmRoom } from "../wasm/confab_wasm.js";
 import type {
   ConnectionStatus,
   RoomEvent as WasmRoomEvent,
@@ -35,40 +36,15 @@ let loading: Promise<void> | undefined;
 let loaded = false;
 let defaultWebSocket: unknown;
 
-interface NodeLike {
-  process?: { versions?: { node?: string } };
-  window?: unknown;
-  WebSocket?: unknown;
-}
-
 /**
  * Load the WebAssembly module. Called by {@link Room.open}; call it yourself before
  * `new Room(...)`. Safe to call many times.
  */
 export function init(): Promise<void> {
-  loading ??= (async () => {
-    const g = globalThis as NodeLike;
-    const wasmUrl = new URL("../wasm/confab_wasm_bg.wasm", import.meta.url);
-    if (g.process?.versions?.node && g.window === undefined) {
-      // Node: read the module from disk; use the `ws` package when the runtime has no
-      // WebSocket of its own (Node 20).
-      const fsModule = "node:fs/promises";
-      const { readFile } = (await import(/* @vite-ignore */ fsModule)) as {
-        readFile(path: URL): Promise<Uint8Array>;
-      };
-      initSync({ module: await readFile(wasmUrl) });
-      if (typeof g.WebSocket !== "function") {
-        const wsModule = "ws";
-        defaultWebSocket = await import(/* @vite-ignore */ wsModule).then(
-          (m: { default?: unknown; WebSocket?: unknown }) => m.WebSocket ?? m.default,
-          () => undefined,
-        );
-      }
-    } else {
-      await initWasm({ module_or_path: wasmUrl });
-    }
+  loading ??= loadWasm().then((webSocket) => {
+    defaultWebSocket = webSocket;
     loaded = true;
-  })();
+  });
   return loading;
 }
 
