@@ -70,12 +70,20 @@ async function resetNotes(pages, text) {
   await waitFor(async () => (await converged(pages)) === text, { what: "the reset notes everywhere" });
 }
 
-/** Focus the notes and select `start..end` (a caret when `end` is left out). */
-function place(page, start, end = start) {
-  return page.evaluate(([s, e]) => {
+/**
+ * Focus the notes and select `start..end` (a caret when `end` is left out), and wait
+ * until the page has published it as its cursor (as a person's click is, long before
+ * their first key).
+ */
+async function place(page, start, end = start) {
+  await page.evaluate(([s, e]) => {
     const el = /** @type {HTMLTextAreaElement} */ (document.querySelector("#doc"));
     el.focus();
     el.setSelectionRange(s, e);
+  }, [start, end]);
+  await page.waitForFunction(([s, e]) => {
+    const cursor = /** @type {any} */ (window).confabRoom.presence.list().find((p) => p.isSelf)?.cursor;
+    return cursor?.anchor === s && cursor?.head === e;
   }, [start, end]);
 }
 
@@ -121,6 +129,8 @@ const ROUNDS = [
   { what: "carets two letters apart inside Tuesday", one: [WORD + 2], two: [WORD + 4], typeOne: "esday and Tue", typeTwo: "day, then Tues", base: SENTENCE },
   { what: "both replacing the selected word Tuesday with Thursday", one: [WORD, WORD + 7], two: [WORD, WORD + 7], typeOne: "Thursday", typeTwo: "Thursday", base: SENTENCE.replace("Tuesday", "") },
   { what: "one replacing Tuesday while the other types inside it", one: [WORD, WORD + 7], two: [WORD + 3], typeOne: "Thursday", typeTwo: "sss", base: null },
+  // Different letters at one spot: each caret stays after its own text, so each word stays whole.
+  { what: "both carets at one spot, typing different letters", one: [WORD], two: [WORD], typeOne: "FRIDAY OR ", typeTwo: "monday, ", base: SENTENCE, whole: true },
 ];
 
 test("two people typing into the same word at the same moment: the same text everywhere, made only of what each typed, in order", async (t) => {
@@ -156,6 +166,9 @@ test("two people typing into the same word at the same moment: the same text eve
       isInterleaving(text, parts),
       `round ${n + 1} (${round.what}): ${JSON.stringify(text)} is not ${JSON.stringify(parts)} interleaved`,
     );
+    if (round.whole) {
+      assert.ok(text.includes(round.typeOne) && text.includes(round.typeTwo), `round ${n + 1} (${round.what}): each word whole in ${JSON.stringify(text)}`);
+    }
   }
   await mkdir(ARTIFACTS, { recursive: true });
   await one.page.screenshot({ path: path.join(ARTIFACTS, "notes-typing-together.png") });

@@ -24,8 +24,9 @@ test("a local edit is placed where it was made, even among equal characters", ()
   // Backspace and forward delete between equal characters.
   assert.deepEqual(editBetween("xaay", "xay", { from: 2, to: 2, caret: 1 }), { at: 1, deleted: 1, inserted: "" });
   assert.deepEqual(editBetween("xaay", "xay", { from: 1, to: 1, caret: 1 }), { at: 1, deleted: 1, inserted: "" });
-  // Without a place, as late as the texts allow.
+  // Without a place, as late as the texts allow, or as early.
   assert.deepEqual(editBetween("Tuesday", "Tueesday"), { at: 3, deleted: 0, inserted: "e" });
+  assert.deepEqual(editBetween("Tuesday", "Tueesday", "early"), { at: 2, deleted: 0, inserted: "e" });
   assert.deepEqual(editBetween("same", "same"), { at: 4, deleted: 0, inserted: "" });
 });
 

@@ -3,15 +3,14 @@
 // The rule: the binding never writes text that no one typed. A local edit is the
 // difference between what the textarea shows now and the document's text as the binding
 // last put it there (bounded by the selection the input replaced), and only that edit is
-// sent. A remote change replaces the textarea's text with the document's and moves the
-// caret with it through this page's own cursor, which the room keeps as relative
-// positions (or, when that is not current, through the edit between the old and the new
-// text); a selection moves through that edit without growing, and one whose text
+// sent. A remote change replaces the textarea's text with the document's; the caret
+// stays after the character before it (bounded by this page's cursor as the room keeps
+// it, in relative positions), a selection moves without growing, and one whose text
 // someone changed becomes a caret. Nothing is written back. During an IME composition
 // remote changes wait, so the composition is not broken; when it ends, the composed text
 // is redone on top of whatever arrived meanwhile.
 import type { Room } from "confab-rooms";
-import { editBetween, mapSelection, rebase, type Selection, ShownText } from "./text-edits.js";
+import { editBetween, mapOffset, mapSelection, rebase, type Selection, ShownText } from "./text-edits.js";
 
 export class NotesBinding {
   readonly #room: Room;
@@ -149,22 +148,36 @@ export class NotesBinding {
   }
 
   /**
-   * Where the selection goes when the text becomes `next`. A caret goes where the room
-   * resolves this page's cursor — relative positions, exact — when the cursor published
-   * is still the textarea's. Otherwise, and for a selection (whose relative end keeps to
-   * the character after it, and would grow over text inserted just there), through the
-   * edit between the two texts. `relative` says the result is the published cursor.
+   * Where the selection goes when the text becomes `next`.
+   *
+   * A caret stays right after the character before it: someone else's text inserted
+   * at the caret goes after it, so that two people typing at one spot each keep their
+   * words whole. The room resolves this page's published cursor exactly (relative
+   * positions), but it keeps to the character *after* the caret, past such text: that is
+   * the furthest the caret may go. The edit between the texts, put as early as they
+   * allow, never takes the caret before the character it follows (only, among equal
+   * letters, past some of the new text): the lesser of the two is the caret. When the
+   * change surrounds the caret, or the published cursor is not the textarea's, one of
+   * the two alone decides.
+   *
+   * A selection moves through the edit (its relative end keeps to the character after
+   * it, and would grow over text inserted just there); see `mapSelection`. `relative`
+   * says the result is where the room puts the published cursor.
    */
   #selectionAfter(next: ShownText): { selection: Selection; relative: boolean } {
     const current = this.#selection();
-    const mapped = { selection: mapSelection(editBetween(this.#synced.shown, next.shown), current), relative: false };
+    const early = editBetween(this.#synced.shown, next.shown, "early");
+    const mapped = { selection: mapSelection(early, current), relative: false };
     const published = this.#published;
     if (current.anchor !== current.head || !published || published.version !== this.#version) return mapped;
     if (published.anchor !== current.anchor || published.head !== current.head) return mapped;
     const mine = this.#room.presence.list().find((p) => p.isSelf)?.cursor;
     if (!mine || mine.document !== this.#id || mine.anchor !== mine.head) return mapped;
-    const caret = Math.min(next.toShown(mine.head), next.shown.length);
-    return { selection: { anchor: caret, head: caret }, relative: true };
+    const room = Math.min(next.toShown(mine.head), next.shown.length);
+    const caret = current.head;
+    const surrounds = early.at < caret && caret < early.at + early.deleted;
+    const kept = surrounds ? room : Math.min(room, mapOffset(early, caret, -1));
+    return { selection: { anchor: kept, head: kept }, relative: kept === room };
   }
 
   #selection(): Selection {

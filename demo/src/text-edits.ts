@@ -23,10 +23,10 @@ export interface EditPlace {
  * and common end. Where the texts allow more than one place (typing "a" into "aa", or
  * "T" over a selected "Tuesday"), `place` decides: the edit covers the selection it
  * replaced and a typed or pasted text ends at the caret. Without a place the edit is put
- * as late as the texts allow. The edit never splits a surrogate pair (the room refuses
- * offsets inside one).
+ * as late as the texts allow, or as early with "early". The edit never splits a
+ * surrogate pair (the room refuses offsets inside one).
  */
-export function editBetween(before: string, after: string, place?: EditPlace): Edit {
+export function editBetween(before: string, after: string, place: EditPlace | "late" | "early" = "late"): Edit {
   const shorter = Math.min(before.length, after.length);
   let prefix = 0;
   let suffix = 0;
@@ -38,9 +38,12 @@ export function editBetween(before: string, after: string, place?: EditPlace): E
       suffix++;
     }
   };
-  if (place === undefined) {
+  if (place === "late") {
     samePrefix(shorter);
     sameSuffix(shorter - prefix);
+  } else if (place === "early") {
+    sameSuffix(shorter);
+    samePrefix(shorter - suffix);
   } else {
     // Without the selection, only the caret bounds the edit.
     const { from = before.length, to = 0, caret } = place;
