@@ -1,5 +1,5 @@
 // The demo's shared notes in Chromium, against the edge under `wrangler dev`: two people
-// typing into the same word at the same moment, and through an IME composition.
+// typing into the same word at the same moment, and the carets of the others.
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
@@ -30,7 +30,7 @@ after(async () => {
 
 async function openDemo(room, name) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
-  // Each tab is its own guest: give it a name.
+  // Each tab is its own guest; a name set beforehand makes the carets' labels known.
   await context.addInitScript((n) => sessionStorage.setItem("confab.name", n), name);
   const page = await context.newPage();
   const problems = [];
@@ -196,6 +196,134 @@ test("an IME composition is not broken by a remote edit; the composed text lands
   assert.equal(await one.page.inputValue("#doc"), "The meeting is on Tuesかなday at noon.", "the composition is left alone");
   await ime.send("Input.insertText", { text: "仮名" });
   assert.equal(await converged(pages), "The meeting is on TuXYes仮名day at noon.");
+  for (const p of pages) assert.deepEqual(p.problems, []);
+  for (const p of pages) await p.page.context().close();
+});
+
+/**
+ * Where the page's textarea shows the end of `before` (text at the start of a line) and
+ * how wide `word` is, measured with a canvas in the textarea's font, and where its first
+ * line of text is.
+ */
+function expectedSpot(page, before, word = "") {
+  return page.evaluate(([b, w]) => {
+    const el = /** @type {HTMLTextAreaElement} */ (document.querySelector("#doc"));
+    const style = getComputedStyle(el);
+    const ctx = /** @type {CanvasRenderingContext2D} */ (document.createElement("canvas").getContext("2d"));
+    ctx.font = style.font;
+    const box = el.getBoundingClientRect();
+    const left = box.left + el.clientLeft + parseFloat(style.paddingLeft) - el.scrollLeft;
+    return {
+      x: left + ctx.measureText(b).width,
+      width: ctx.measureText(w).width,
+      top: box.top + el.clientTop + parseFloat(style.paddingTop) - el.scrollTop,
+      box: { left: box.left, top: box.top, right: box.right, bottom: box.bottom },
+    };
+  }, [before, word]);
+}
+
+test("the others' carets and selections are drawn in the notes, with their names and colours, and follow the text", async () => {
+  const room = uniqueRoom("notes-carets");
+  const one = await openDemo(room, "Ada");
+  const two = await openDemo(room, "Bo");
+  const pages = [one, two];
+  const lines = ["Agenda", "The meeting is on Tuesday at noon.", "Bring the numbers."];
+  await resetNotes(pages, lines.join("\n"));
+  const adaId = await one.page.evaluate(() => sessionStorage.getItem("confab.userId"));
+  const adaCaret = two.page.locator(`#carets .remote-caret[data-user="${adaId}"]`);
+
+  // Ada's caret after "The meeting is on ": Bo sees it there, labelled with her name.
+  const prefix = "The meeting is on ";
+  await place(one.page, lines[0].length + 1 + prefix.length);
+  await adaCaret.waitFor({ timeout: 10_000 });
+  assert.equal(await adaCaret.locator(".remote-caret-label").textContent(), "Ada");
+  const spot = await expectedSpot(two.page, prefix);
+  // (It may show first where her focus put it, then move.)
+  const caret = await waitFor(async () => {
+    const b = await adaCaret.boundingBox();
+    return b && Math.abs(b.x + b.width / 2 - spot.x) < 3 ? b : null;
+  }, { what: `Ada's caret after "${prefix}" (x about ${spot.x})` });
+  assert.ok(caret.x >= spot.box.left && caret.x + caret.width <= spot.box.right, "inside the textarea, left to right");
+  assert.ok(caret.y >= spot.box.top && caret.y + caret.height <= spot.box.bottom, "inside the textarea, top to bottom");
+  assert.ok(Math.abs(caret.y - (spot.top + caret.height)) < caret.height / 2, `on the second line: y ${caret.y} (first line at ${spot.top})`);
+  const colour = await adaCaret.evaluate((el) => el.style.getPropertyValue("--colour"));
+  assert.match(colour, /^hsl\(/);
+  assert.equal(
+    await adaCaret.locator(".remote-caret-label").evaluate((el) => getComputedStyle(el).backgroundColor),
+    await adaCaret.evaluate((el) => getComputedStyle(el).backgroundColor),
+    "the name is shown in the caret's colour",
+  );
+
+  // Ada selects "Tuesday": Bo sees the selection over the word, the caret at its end.
+  const start = lines[0].length + 1 + lines[1].indexOf("Tuesday");
+  await place(one.page, start, start + "Tuesday".length);
+  const selection = two.page.locator("#carets .remote-selection");
+  await selection.first().waitFor({ timeout: 10_000 });
+  const word = await expectedSpot(two.page, prefix, "Tuesday");
+  await waitFor(async () => {
+    const box = await selection.first().boundingBox();
+    return box && Math.abs(box.x - word.x) < 3 && Math.abs(box.width - word.width) < 3;
+  }, { what: `the selection over "Tuesday" (${JSON.stringify(word)})` });
+  await waitFor(async () => {
+    const b = await adaCaret.boundingBox();
+    return b && Math.abs(b.x + b.width / 2 - (word.x + word.width)) < 3;
+  }, { what: "Ada's caret at the end of her selection" });
+
+  // Bo types at the start of that line: Ada's selection moves with the text it covers.
+  await place(two.page, lines[0].length + 1);
+  await two.page.keyboard.type("Note: ");
+  const moved = await expectedSpot(two.page, `Note: ${prefix}`, "Tuesday");
+  await waitFor(async () => {
+    const b = await selection.first().boundingBox();
+    return b && Math.abs(b.x - moved.x) < 3;
+  }, { what: "Ada's selection to move right with the text" });
+  // And Ada sees Bo's caret where he typed.
+  const boId = await two.page.evaluate(() => sessionStorage.getItem("confab.userId"));
+  const boCaret = one.page.locator(`#carets .remote-caret[data-user="${boId}"]`);
+  await boCaret.waitFor({ timeout: 10_000 });
+  const boSpot = await expectedSpot(one.page, "Note: ");
+  await waitFor(async () => {
+    const b = await boCaret.boundingBox();
+    return b && Math.abs(b.x + b.width / 2 - boSpot.x) < 3;
+  }, { what: "Bo's caret after what he typed, on Ada's page" });
+  // Each person's colour is the same on every page: their caret there, their name here.
+  const sidebarColour = (page, name) => page.locator("#peers li .name", { hasText: name }).evaluate((el) => el.style.getPropertyValue("--colour"));
+  assert.equal(await sidebarColour(one.page, "Ada (you)"), colour);
+  assert.equal(await sidebarColour(two.page, "Ada"), colour);
+  assert.equal(await sidebarColour(two.page, "Bo (you)"), await boCaret.evaluate((el) => el.style.getPropertyValue("--colour")));
+  assert.match(await two.page.locator("#peers li", { hasText: "Ada" }).locator(".activity").textContent(), /notes, line 2/);
+
+  await mkdir(ARTIFACTS, { recursive: true });
+  await two.page.screenshot({ path: path.join(ARTIFACTS, "notes-carets-bo-sees-ada.png") });
+  await two.page.locator("section.doc").screenshot({ path: path.join(ARTIFACTS, "notes-carets-bo-sees-ada-notes.png") });
+  await one.page.locator("section.doc").screenshot({ path: path.join(ARTIFACTS, "notes-carets-ada-sees-bo-notes.png") });
+
+  // Scrolled away, a caret is not drawn over other text; scrolled back, it is there again.
+  await resetNotes(pages, [...lines, ...Array.from({ length: 60 }, (_, i) => `line ${i + 4}`)].join("\n"));
+  await place(one.page, 3);
+  await adaCaret.waitFor({ timeout: 10_000 });
+  await two.page.evaluate(() => {
+    const el = /** @type {HTMLTextAreaElement} */ (document.querySelector("#doc"));
+    el.scrollTop = el.scrollHeight;
+  });
+  await adaCaret.waitFor({ state: "hidden", timeout: 10_000 });
+  await two.page.evaluate(() => {
+    /** @type {HTMLTextAreaElement} */ (document.querySelector("#doc")).scrollTop = 0;
+  });
+  await adaCaret.waitFor({ timeout: 10_000 });
+  await two.page.locator("section.doc").screenshot({ path: path.join(ARTIFACTS, "notes-carets-first-line.png") });
+  // A caret left where it is keeps only a flag after a few seconds; moved, its name is back.
+  const quiet = two.page.locator(`#carets .remote-caret.quiet[data-user="${adaId}"]`);
+  await quiet.waitFor({ timeout: 10_000 });
+  await two.page.locator("section.doc").screenshot({ path: path.join(ARTIFACTS, "notes-carets-resting.png") });
+  await place(one.page, 5);
+  await quiet.waitFor({ state: "detached", timeout: 10_000 });
+  assert.equal(await adaCaret.locator(".remote-caret-label").isVisible(), true);
+
+  // Leaving the notes takes the caret away.
+  await one.page.click("#chat-input");
+  await adaCaret.waitFor({ state: "detached", timeout: 10_000 });
+  assert.equal(await two.page.locator("#carets .remote-selection").count(), 0);
   for (const p of pages) assert.deepEqual(p.problems, []);
   for (const p of pages) await p.page.context().close();
 });

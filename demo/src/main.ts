@@ -1,4 +1,5 @@
 import { Room, type Conflict, type ConnectionStatus, type ConversationInfo, type MessageInfo, type ParticipantInfo } from "confab-rooms";
+import { participantColour, RemoteCarets } from "./carets.js";
 import { NotesBinding } from "./notes.js";
 import "./style.css";
 
@@ -11,6 +12,7 @@ const errorEl = $<HTMLDivElement>("error");
 const messagesEl = $<HTMLOListElement>("messages");
 const peersEl = $<HTMLUListElement>("peers");
 const docEl = $<HTMLTextAreaElement>("doc");
+const caretsEl = $<HTMLDivElement>("carets");
 const chatForm = $<HTMLFormElement>("chat-form");
 const chatInput = $<HTMLInputElement>("chat-input");
 const roomForm = $<HTMLFormElement>("room-form");
@@ -315,7 +317,7 @@ function guard(action: () => void) {
   }
 }
 
-// The shared notes: the textarea bound to the document.
+// The shared notes: the textarea bound to the document, the others' carets drawn over it.
 const notes = new NotesBinding(
   room,
   docEl,
@@ -323,6 +325,7 @@ const notes = new NotesBinding(
   () => room.docs.ensure("Notes", DOCUMENT),
   (err) => showError(err instanceof Error ? err.message : String(err)),
 );
+const carets = new RemoteCarets(room, docEl, caretsEl, DOCUMENT, (offset) => notes.shownOffset(offset));
 
 function renderPeers() {
   const people = room.presence.list();
@@ -336,9 +339,11 @@ function renderPeers() {
       const name = document.createElement("span");
       name.className = "name";
       name.textContent = `${p.user.name}${p.isSelf ? " (you)" : ""}${p.user.kind === "agent" ? " · agent" : ""}`;
+      name.style.setProperty("--colour", participantColour(p.user.id)); // their caret's colour in the notes
       const activity = document.createElement("span");
       activity.className = "activity";
-      const where = p.cursor ? `notes @ ${p.cursor.head}` : "";
+      const line = p.cursor && docEl.value.slice(0, notes.shownOffset(p.cursor.head)).split("\n").length;
+      const where = line ? `notes, line ${line}` : "";
       activity.textContent = [p.status === "active" ? "" : p.status, p.activity ?? "", where].filter(Boolean).join(" · ");
       li.append(dot, name, activity);
       return li;
@@ -615,6 +620,7 @@ function renderAll() {
   renderTabs();
   renderMessages();
   notes.render();
+  carets.update();
   renderSync();
 }
 
@@ -699,6 +705,7 @@ room.on("change", renderAll);
 room.on("presence", () => {
   renderPeers();
   renderSync();
+  carets.update();
 });
 room.on("error", (e) => showError(`${e.error.message} (${e.error.code})`));
 
