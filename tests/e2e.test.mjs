@@ -73,7 +73,15 @@ test("a message and a document edit made in one page appear in the other", async
   await one.page.locator("#typing", { hasText: "is typing" }).waitFor({ timeout: 10_000 });
   await two.page.click("#doc");
   await two.page.keyboard.press("Home");
-  await one.page.locator("#peers li .activity", { hasText: "notes @ 0" }).waitFor({ timeout: 10_000 });
+  const twoName = (await two.page.inputValue("#my-name")).trim();
+  await one.page.locator("#peers li", { hasText: twoName }).locator(".activity", { hasText: "notes, line 1" }).waitFor({ timeout: 10_000 });
+  // …and page one draws page two's caret at the start of the notes.
+  await one.page.waitForFunction(() => {
+    const caret = document.querySelector("#carets .remote-caret")?.getBoundingClientRect();
+    const doc = /** @type {HTMLTextAreaElement} */ (document.querySelector("#doc"));
+    const start = doc.getBoundingClientRect().left + doc.clientLeft + parseFloat(getComputedStyle(doc).paddingLeft);
+    return caret && Math.abs(caret.left + caret.width / 2 - start) < 3;
+  }, null, { timeout: 10_000 });
 
   // The page's scripted demo agent streams an answer that both pages see finish.
   await one.page.click("#ask-agent");

@@ -1,4 +1,6 @@
 import { Room, type Conflict, type ConnectionStatus, type ConversationInfo, type MessageInfo, type ParticipantInfo } from "confab-rooms";
+import { participantColour, RemoteCarets } from "./carets.js";
+import { NotesBinding } from "./notes.js";
 import "./style.css";
 
 const CONVERSATION = "main";
@@ -10,6 +12,7 @@ const errorEl = $<HTMLDivElement>("error");
 const messagesEl = $<HTMLOListElement>("messages");
 const peersEl = $<HTMLUListElement>("peers");
 const docEl = $<HTMLTextAreaElement>("doc");
+const caretsEl = $<HTMLDivElement>("carets");
 const chatForm = $<HTMLFormElement>("chat-form");
 const chatInput = $<HTMLInputElement>("chat-input");
 const roomForm = $<HTMLFormElement>("room-form");
@@ -321,21 +324,15 @@ function guard(action: () => void) {
   }
 }
 
-function renderDocument() {
-  let text = "";
-  try {
-    text = room.docs.text(DOCUMENT);
-  } catch {
-    return;
-  }
-  if (docEl.value === text) return;
-  // Keep the caret where it was relative to the text around it.
-  const { selectionStart, selectionEnd } = docEl;
-  const before = docEl.value;
-  docEl.value = text;
-  const shift = (pos: number) => (text.slice(0, pos) === before.slice(0, pos) ? pos : pos + text.length - before.length);
-  docEl.setSelectionRange(shift(selectionStart), shift(selectionEnd));
-}
+// The shared notes: the textarea bound to the document, the others' carets drawn over it.
+const notes = new NotesBinding(
+  room,
+  docEl,
+  DOCUMENT,
+  () => room.docs.ensure("Notes", DOCUMENT),
+  (err) => showError(err instanceof Error ? err.message : String(err)),
+);
+const carets = new RemoteCarets(room, docEl, caretsEl, DOCUMENT, (offset) => notes.shownOffset(offset));
 
 function renderPeers() {
   const people = room.presence.list();
@@ -349,9 +346,11 @@ function renderPeers() {
       const name = document.createElement("span");
       name.className = "name";
       name.textContent = `${p.user.name}${p.isSelf ? " (you)" : ""}${p.user.kind === "agent" ? " · agent" : ""}`;
+      name.style.setProperty("--colour", participantColour(p.user.id)); // their caret's colour in the notes
       const activity = document.createElement("span");
       activity.className = "activity";
-      const where = p.cursor ? `notes @ ${p.cursor.head}` : "";
+      const line = p.cursor && docEl.value.slice(0, notes.shownOffset(p.cursor.head)).split("\n").length;
+      const where = line ? `notes, line ${line}` : "";
       activity.textContent = [p.status === "active" ? "" : p.status, p.activity ?? "", where].filter(Boolean).join(" · ");
       li.append(dot, name, activity);
       return li;
@@ -627,7 +626,8 @@ function renderAll() {
   renderContext();
   renderTabs();
   renderMessages();
-  renderDocument();
+  notes.render();
+  carets.update();
   renderSync();
 }
 
@@ -719,6 +719,7 @@ room.on("change", renderAll);
 room.on("presence", () => {
   renderPeers();
   renderSync();
+  carets.update();
 });
 room.on("error", (e) => showError(`${e.error.message} (${e.error.code})`));
 
@@ -745,59 +746,8 @@ chatForm.addEventListener("submit", (e) => {
 });
 chatInput.addEventListener("input", typing);
 
-// The edit an input event made, from the selection just before it and the caret after:
-// typing over a selection is one replacement at the selection, not whatever a text diff
-// would guess (a diff can attach new text to the wrong side of an equal character).
-let beforeInput: { start: number; end: number; text: string } | undefined;
-docEl.addEventListener("beforeinput", () => {
-  beforeInput = { start: docEl.selectionStart, end: docEl.selectionEnd, text: docEl.value };
-});
-
-function applyInput() {
-  const after = docEl.value;
-  const prev = beforeInput;
-  beforeInput = undefined;
-  const current = room.docs.text(DOCUMENT);
-  if (prev && prev.text === current) {
-    const caret = docEl.selectionStart;
-    const start = Math.min(prev.start, caret);
-    const tail = after.length - caret;
-    const end = prev.text.length - tail;
-    if (
-      end >= start &&
-      prev.text.slice(0, start) === after.slice(0, start) &&
-      prev.text.slice(end) === after.slice(caret)
-    ) {
-      room.docs.replaceRange(DOCUMENT, start, end - start, after.slice(start, caret));
-      return;
-    }
-  }
-  room.docs.setText(DOCUMENT, after);
-}
-
-docEl.addEventListener("input", () => {
-  try {
-    room.docs.ensure("Notes", DOCUMENT);
-    applyInput();
-    room.presence.setActivity("editing notes");
-  } catch (err) {
-    showError(err instanceof Error ? err.message : String(err));
-  }
-});
-
-// Share the caret in the notes (as a relative position: it survives others' edits).
-document.addEventListener("selectionchange", () => {
-  if (document.activeElement !== docEl) return;
-  try {
-    room.presence.setCursor(DOCUMENT, docEl.selectionStart, docEl.selectionEnd);
-  } catch {
-    // The document may not exist yet.
-  }
-});
-docEl.addEventListener("blur", () => {
-  room.presence.clearCursor();
-  room.presence.setActivity(null);
-});
+docEl.addEventListener("input", () => room.presence.setActivity("editing notes"));
+docEl.addEventListener("blur", () => room.presence.setActivity(null));
 for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, () => room.presence.noteInput(), { passive: true });
 renderStatus(room.status);
 renderAll();
