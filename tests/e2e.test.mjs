@@ -386,3 +386,31 @@ test("a viewer is not offered what a viewer may not do", async () => {
     await context.close();
   }
 });
+
+test("copy invite link gives the room's address without the token; the link brings a teammate into the same room", async () => {
+  const room = uniqueRoom("e2e-invite");
+  const token = mintToken(DEV_SECRET, { room, sub: "olga", name: "Olga", role: "editor" });
+  const origin = new URL(edge.http).origin;
+  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
+  const other = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${edge.http}/?room=${encodeURIComponent(room)}&token=${encodeURIComponent(token)}`);
+    await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
+    await page.click("#invite");
+    await page.locator("#invite", { hasText: "Link copied" }).waitFor({ timeout: 5_000 });
+    const link = await page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(link, `${origin}/?room=${encodeURIComponent(room)}`, "the room, and no token");
+
+    const teammate = await other.newPage();
+    await teammate.goto(link);
+    await teammate.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
+    await teammate.locator("#peers", { hasText: "Olga" }).waitFor({ timeout: 15_000 });
+    await page.locator("#peers li").nth(1).waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, "e2e-invite.png") });
+  } finally {
+    await context.close();
+    await other.close();
+  }
+});

@@ -74,6 +74,22 @@ roomForm.addEventListener("submit", (e) => {
   if (next && next !== roomName) location.search = `?room=${encodeURIComponent(next)}`;
 });
 
+// "Copy invite link": this room's address, never your token (a token is yours alone).
+const inviteButton = $<HTMLButtonElement>("invite");
+inviteButton.addEventListener("click", () => {
+  const link = new URL(location.pathname, location.origin);
+  link.searchParams.set("room", roomName);
+  const say = (text: string) => {
+    inviteButton.textContent = text;
+    setTimeout(() => (inviteButton.textContent = "Copy invite link"), 2500);
+  };
+  // The clipboard needs a secure context (localhost or https); otherwise show the link.
+  (navigator.clipboard?.writeText(link.href) ?? Promise.reject(new Error("no clipboard"))).then(
+    () => say("Link copied"),
+    () => prompt("Copy this link and send it to a teammate:", link.href),
+  );
+});
+
 // Personal settings stay in this tab (each tab is its own guest): never part of the room.
 const userId = sessionStorage.getItem("confab.userId") ?? crypto.randomUUID();
 sessionStorage.setItem("confab.userId", userId);
