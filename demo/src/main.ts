@@ -245,6 +245,11 @@ syncButton.addEventListener("click", () =>
 );
 detachButton.addEventListener("click", () => guard(() => room.views.stopSync()));
 
+// Rows are drawn once per message and updated in place while only their text changes: a
+// turn streams many times a second, and a row rebuilt each time would swap its Stop
+// button out from under the pointer (the click lands on a button already gone).
+const drawn = new Map<string, { li: HTMLLIElement; shape: string; text: string }>();
+
 function renderMessages() {
   let msgs: MessageInfo[] = [];
   try {
@@ -253,9 +258,26 @@ function renderMessages() {
     // The conversation appears once the room has synced.
   }
   const stick = messagesEl.scrollTop + messagesEl.clientHeight >= messagesEl.scrollHeight - 4;
-  messagesEl.replaceChildren(...msgs.map(renderMessage));
+  const rows = msgs.map((m) => {
+    const { text, ...rest } = m;
+    const shape = JSON.stringify(rest);
+    const row = drawn.get(m.id);
+    if (row?.shape === shape) {
+      // Only the text grew (a streaming turn): the row and its Stop button stay put.
+      if (row.text !== text) row.li.querySelector(".text")!.textContent = row.text = text;
+      return row.li;
+    }
+    const li = renderMessage(m);
+    drawn.set(m.id, { li, shape, text });
+    return li;
+  });
+  const shown = new Set(msgs.map((m) => m.id));
+  for (const id of drawn.keys()) if (!shown.has(id)) drawn.delete(id);
+  const kids = messagesEl.children;
+  if (rows.length !== kids.length || rows.some((li, i) => kids[i] !== li)) messagesEl.replaceChildren(...rows);
   if (stick) messagesEl.scrollTop = messagesEl.scrollHeight;
 }
+
 
 const STATUS_TEXT: Record<MessageInfo["status"], string> = {
   pending: "waiting…",
@@ -323,7 +345,8 @@ function renderMessage(m: MessageInfo): HTMLLIElement {
   branch.addEventListener("click", () =>
     guard(() => {
       const from = activeConversation();
-      const id = room.chat.fork(from, m.id, `Branch: ${m.text.slice(0, 24) || "untitled"}`);
+      const now = li.querySelector(".text")?.textContent ?? m.text;
+      const id = room.chat.fork(from, m.id, `Branch: ${now.slice(0, 24) || "untitled"}`);
       room.views.set({ tabs: [...openTabs(), id], activeTab: id });
     }),
   );
