@@ -165,25 +165,53 @@ fn reading_an_old_version_on_one_replica_changes_no_conflict() -> Result<()> {
 }
 
 #[test]
-fn a_collision_that_grows_after_its_resolution_opens_again() -> Result<()> {
+fn a_change_made_while_someone_resolved_is_a_new_conflict_with_the_resolution() -> Result<()> {
     let (mut one, mut two) = pair()?;
     let i = at(&one, "$2.0B");
     one.replace_text("d", i, 5, "$2.5B")?;
     two.replace_text("d", i, 5, "$3.2B")?;
     both_ways(&one, &two);
     let id = one.conflicts()[0].id.clone();
-    // Bob settles it while Ada, not yet synced, changes her figure again.
+    // Bob settles it while Ada, who has seen both figures, changes hers again.
     two.resolve_conflict(&id, Choice::Manual, None, Some("$2.7B"), &bob())?;
     let mine = at(&one, "$2.5B");
     one.replace_text("d", mine, 5, "$2.6B")?;
     both_ways(&one, &two);
-    let c = one.conflict(&id)?;
-    assert_eq!(c.status, ConflictStatus::Open, "{:#?}", one.conflicts());
-    assert_eq!(two.conflict(&id)?.status, ConflictStatus::Open);
-    one.resolve_conflict(&id, Choice::Manual, None, Some("$2.6B"), &ada())?;
+    // The first collision stays resolved as Bob saw it; Ada's new change and Bob's
+    // resolution, made without seeing each other, are a collision of their own.
+    let first = one.conflict(&id)?;
+    assert_eq!(first.status, ConflictStatus::Resolved);
+    assert_eq!(
+        first
+            .sides
+            .iter()
+            .map(|s| s.inserted.as_str())
+            .collect::<Vec<_>>(),
+        ["$2.5B", "$3.2B"]
+    );
+    let open: Vec<Conflict> = one
+        .conflicts()
+        .into_iter()
+        .filter(|c| c.status == ConflictStatus::Open)
+        .collect();
+    assert_eq!(open.len(), 1, "{open:#?}");
+    assert_ne!(open[0].id, id);
+    let authors: Vec<&str> = open[0]
+        .sides
+        .iter()
+        .map(|s| s.author.as_ref().map_or("?", |p| p.id.as_str()))
+        .collect();
+    assert_eq!(authors, ["ada", "bob"]);
+    assert_eq!(open[0].sides[0].inserted, "$2.6B");
+    assert_eq!(two.conflicts(), one.conflicts(), "alike on both replicas");
+    // Ada lets Bob's figure stand.
+    one.resolve_conflict(&open[0].id, Choice::Theirs, None, None, &ada())?;
     both_ways(&one, &two);
-    assert_eq!(two.conflict(&id)?.status, ConflictStatus::Resolved);
-    assert_eq!(two.document_text("d")?, TEXT.replace("$2.0B", "$2.6B"));
+    assert!(two
+        .conflicts()
+        .iter()
+        .all(|c| c.status == ConflictStatus::Resolved));
+    assert_eq!(two.document_text("d")?, TEXT.replace("$2.0B", "$2.7B"));
     Ok(())
 }
 
@@ -752,4 +780,45 @@ mod resolved_sides {
             }
         }
     }
+}
+
+#[test]
+fn each_round_of_edits_to_one_word_is_a_conflict_of_its_own() -> Result<()> {
+    let (mut one, mut two) = pair()?;
+    let word = |d: &RoomDoc| {
+        let t = d.document_text("d").unwrap();
+        let s = t.find("was ").unwrap() + 4;
+        let e = t.find(" last").unwrap();
+        (
+            t[..s].encode_utf16().count() as u32,
+            t[s..e].encode_utf16().count() as u32,
+        )
+    };
+    let rounds = [("$2.5B", "$3.2B"), ("$2.6B", "$3.0B"), ("$2.8B", "$2.9B")];
+    for (round, (a, b)) in rounds.iter().enumerate() {
+        let (i, n) = word(&one);
+        one.replace_text("d", i, n, a)?;
+        let (i, n) = word(&two);
+        two.replace_text("d", i, n, b)?;
+        both_ways(&one, &two);
+        let found = one.conflicts();
+        assert_eq!(found.len(), round + 1, "{found:#?}");
+        assert_eq!(two.conflicts(), found);
+        // Each conflict quotes its own round: what each side typed then, over what
+        // both had before it.
+        for (k, (x, y)) in rounds[..=round].iter().enumerate() {
+            let before = if k == 0 {
+                "$2.0B".to_owned()
+            } else {
+                format!("{}{}", rounds[k - 1].0, rounds[k - 1].1)
+            };
+            let c = found
+                .iter()
+                .find(|c| c.before == before)
+                .unwrap_or_else(|| panic!("round {k} ({before}) in {found:#?}"));
+            let sides: Vec<&str> = c.sides.iter().map(|s| s.inserted.as_str()).collect();
+            assert_eq!(sides, [*x, *y], "round {k}");
+        }
+    }
+    Ok(())
 }

@@ -76,13 +76,63 @@ pub(super) struct Region {
     pub(super) lowest: [u32; 2],
 }
 
+/// Group touches into collisions: by the two clients, and by which of their changes met.
+/// Two touches are one collision when they share a side (a client's change in one
+/// epoch), directly or through others; so a later round of edits by the same two people,
+/// each having seen the other's first round, is a collision of its own and not more of
+/// the first one. Returns each collision's clients, its sides and its spans.
+#[allow(clippy::type_complexity)]
+fn collisions(
+    touches: &[(Side, Side, usize, usize)],
+) -> BTreeMap<((u64, u64), Vec<Side>), Vec<(usize, usize)>> {
+    let mut sides: Vec<Side> = touches.iter().flat_map(|t| [t.0, t.1]).collect();
+    sides.sort_unstable();
+    sides.dedup();
+    let at = |s: &Side| sides.binary_search(s).unwrap_or_default();
+    let mut parent: Vec<usize> = (0..sides.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for (m, n, ..) in touches {
+        let (x, y) = (root(&mut parent, at(m)), root(&mut parent, at(n)));
+        parent[x.max(y)] = x.min(y);
+    }
+    let mut members: HashMap<usize, Vec<Side>> = HashMap::new();
+    for (i, side) in sides.iter().enumerate() {
+        members.entry(root(&mut parent, i)).or_default().push(*side);
+    }
+    let mut out: BTreeMap<((u64, u64), Vec<Side>), Vec<(usize, usize)>> = BTreeMap::new();
+    for (m, n, lo, hi) in touches {
+        let (a, b) = (m.0.min(n.0), m.0.max(n.0));
+        let group = &members[&root(&mut parent, at(m))];
+        let pair: Vec<Side> = group
+            .iter()
+            .filter(|s| s.0 == a || s.0 == b)
+            .copied()
+            .collect();
+        out.entry(((a, b), pair)).or_default().push((*lo, *hi));
+    }
+    out
+}
+
 impl Region {
-    fn new(clients: [u64; 2], lo: usize, hi: usize, marks: &[Vec<Mark>]) -> Option<Self> {
+    fn new(
+        clients: [u64; 2],
+        sides: &[Side],
+        lo: usize,
+        hi: usize,
+        marks: &[Vec<Mark>],
+    ) -> Option<Self> {
+        let ours = |m: &Mark| sides.contains(&m.side());
         let of = |k: usize| -> Vec<&Mark> {
             marks[lo..=hi]
                 .iter()
                 .flatten()
-                .filter(|m| m.client == clients[k])
+                .filter(|m| m.client == clients[k] && ours(m))
                 .collect()
         };
         let all = [of(0), of(1)];
@@ -91,6 +141,9 @@ impl Region {
             .map(|here| {
                 here.iter()
                     .filter_map(|m| {
+                        // Any change of either client takes part that the other's
+                        // changes in this collision had not seen (nor it them); a change
+                        // from another round saw them, or they it.
                         let k = clients.iter().position(|&c| c == m.client)?;
                         all[1 - k]
                             .iter()
@@ -318,14 +371,12 @@ impl RoomDoc {
         let marks: Vec<Vec<Mark>> = pieces.iter().map(|p| self.marks(p)).collect();
         // Only changes that are concurrent with something can collide: skip the scan
         // when no two marks anywhere are concurrent (the common case).
-        let mut touches: BTreeMap<(u64, u64), Vec<(usize, usize)>> = BTreeMap::new();
+        let mut touches: Vec<(Side, Side, usize, usize)> = Vec::new();
         let mut touch = |m: &Mark, n: &Mark, i: usize, j: usize| {
             if !m.insert && !n.insert {
                 return; // both deleted the same text: what each wanted happened
             }
-            let (a, b) = (m.client, n.client);
-            let key = if a <= b { (a, b) } else { (b, a) };
-            touches.entry(key).or_default().push((i.min(j), i.max(j)));
+            touches.push((m.side(), n.side(), i.min(j), i.max(j)));
         };
         for (i, here) in marks.iter().enumerate() {
             for (k, m) in here.iter().enumerate() {
@@ -362,7 +413,7 @@ impl RoomDoc {
             }
         }
         let mut regions = Vec::new();
-        for ((a, b), mut spans) in touches {
+        for (((a, b), sides), mut spans) in collisions(&touches) {
             spans.sort_unstable();
             let mut merged: Vec<(usize, usize)> = Vec::new();
             for (lo, hi) in spans {
@@ -397,7 +448,7 @@ impl RoomDoc {
             regions.extend(
                 grown
                     .into_iter()
-                    .filter_map(|(lo, hi)| Region::new([a, b], lo, hi, &marks)),
+                    .filter_map(|(lo, hi)| Region::new([a, b], &sides, lo, hi, &marks)),
             );
         }
         Ok((granularity, regions, pieces))
