@@ -2,7 +2,7 @@
 //! document, found by one scan over the full item sequence (deleted items included),
 //! which is identical on every replica.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use yrs::{ReadTxn, TextRef, Transact};
@@ -76,15 +76,16 @@ pub(super) struct Region {
     pub(super) lowest: [u32; 2],
 }
 
+/// A collision: its two clients, the sides (client, epoch) that took part, and the
+/// spans of pieces where they touched.
+type Collision = ((u64, u64), Vec<Side>, Vec<(usize, usize)>);
+
 /// Group touches into collisions: by the two clients, and by which of their changes met.
 /// Two touches are one collision when they share a side (a client's change in one
 /// epoch), directly or through others; so a later round of edits by the same two people,
 /// each having seen the other's first round, is a collision of its own and not more of
-/// the first one. Returns each collision's clients, its sides and its spans.
-#[allow(clippy::type_complexity)]
-fn collisions(
-    touches: &[(Side, Side, usize, usize)],
-) -> BTreeMap<((u64, u64), Vec<Side>), Vec<(usize, usize)>> {
+/// the first one. Returns each collision's clients, its sides and its spans, sorted.
+fn collisions(touches: &[(Side, Side, usize, usize)]) -> Vec<Collision> {
     let mut sides: Vec<Side> = touches.iter().flat_map(|t| [t.0, t.1]).collect();
     sides.sort_unstable();
     sides.dedup();
@@ -101,20 +102,32 @@ fn collisions(
         let (x, y) = (root(&mut parent, at(m)), root(&mut parent, at(n)));
         parent[x.max(y)] = x.min(y);
     }
-    let mut members: HashMap<usize, Vec<Side>> = HashMap::new();
-    for (i, side) in sides.iter().enumerate() {
-        members.entry(root(&mut parent, i)).or_default().push(*side);
-    }
-    let mut out: BTreeMap<((u64, u64), Vec<Side>), Vec<(usize, usize)>> = BTreeMap::new();
-    for (m, n, lo, hi) in touches {
-        let (a, b) = (m.0.min(n.0), m.0.max(n.0));
-        let group = &members[&root(&mut parent, at(m))];
-        let pair: Vec<Side> = group
-            .iter()
-            .filter(|s| s.0 == a || s.0 == b)
-            .copied()
-            .collect();
-        out.entry(((a, b), pair)).or_default().push((*lo, *hi));
+    // (clients, collision, span), sorted so each collision's spans are together.
+    let mut keyed: Vec<_> = touches
+        .iter()
+        .map(|(m, n, lo, hi)| {
+            let pair = (m.0.min(n.0), m.0.max(n.0));
+            (pair, root(&mut parent, at(m)), (*lo, *hi))
+        })
+        .collect();
+    keyed.sort_unstable();
+    let mut out: Vec<Collision> = Vec::new();
+    let mut last = None;
+    for (pair, group, span) in keyed {
+        if last != Some((pair, group)) {
+            last = Some((pair, group));
+            let members = (0..sides.len())
+                .filter(|&i| {
+                    let s = sides[i];
+                    (s.0 == pair.0 || s.0 == pair.1) && root(&mut parent, i) == group
+                })
+                .map(|i| sides[i])
+                .collect();
+            out.push((pair, members, Vec::new()));
+        }
+        if let Some(c) = out.last_mut() {
+            c.2.push(span);
+        }
     }
     out
 }
@@ -413,7 +426,7 @@ impl RoomDoc {
             }
         }
         let mut regions = Vec::new();
-        for (((a, b), sides), mut spans) in collisions(&touches) {
+        for ((a, b), sides, mut spans) in collisions(&touches) {
             spans.sort_unstable();
             let mut merged: Vec<(usize, usize)> = Vec::new();
             for (lo, hi) in spans {
