@@ -3,23 +3,25 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
-import { DEV_SECRET, ROOT, mintToken, openConfab, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
+import {
+  DEV_SECRET,
+  launchChromium,
+  mintToken,
+  openConfab,
+  ROOT,
+  startWranglerDev,
+  tempDir,
+  uniqueRoom,
+  waitFor,
+} from "./helpers.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 
 let edge;
 let browser;
 before(async () => {
   edge = await startWranglerDev({ persistTo: await tempDir("confab-e2e-") });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-    ],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare } from "miniflare";
+import { chromium } from "playwright-core";
 import WebSocket from "ws";
 import { Room, init } from "confab-rooms";
 
@@ -24,6 +25,17 @@ export const DEV_API_KEY = "confab-dev-api-key";
 
 /** The benchmarks measure throughput: per-connection rate limits off, room size up to 64 MiB. */
 export const BENCH_LIMITS = { CONFAB_RATE_PER_SEC: "1000000", CONFAB_RATE_BURST: "1000000", CONFAB_MAX_ROOM_BYTES: String(64 * 1024 * 1024) };
+
+/** The headless Chromium the browser suites drive: `$CHROMIUM_PATH`, else Debian's. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    ],
+  });
+}
 
 /** A fresh temporary directory. */
 export function tempDir(prefix = "confab-test-") {

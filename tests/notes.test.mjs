@@ -4,10 +4,8 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
-import { ROOT, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
+import { launchChromium, ROOT, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 const DOCUMENT = "notes";
 
@@ -15,13 +13,7 @@ let edge;
 let browser;
 before(async () => {
   edge = await startWranglerDev({ persistTo: await tempDir("confab-notes-") });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-    ],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

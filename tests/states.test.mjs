@@ -8,16 +8,16 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
 import WebSocket from "ws";
 import { Room, init } from "confab-rooms";
 import {
+  api,
   DEV_API_KEY,
   DEV_SECRET,
-  ROOT,
-  api,
+  launchChromium,
   mintToken,
   openConfab,
+  ROOT,
   stallingProxy,
   startWranglerDev,
   tempDir,
@@ -26,7 +26,6 @@ import {
   waitFor,
 } from "./helpers.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 
 let edge;
@@ -95,10 +94,7 @@ test("a quiet connection stays up on heartbeats; a stalled one is given up, its 
 
 test("the demo's chip says saving… while the room has not stored an edit, then synced", async () => {
   const proxy = await stallingProxy(edge.http);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-quic"],
-  });
+  const browser = await launchChromium();
   try {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 760 } })).newPage();
     await page.goto(`${proxy.http}/?room=${encodeURIComponent(uniqueRoom("chip"))}`);
@@ -124,10 +120,7 @@ test("the demo's chip says saving… while the room has not stored an edit, then
 
 test("a turn whose writer vanished is shown interrupted in the page, its Stop button gone", async () => {
   const proxy = await stallingProxy(edge.http);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-quic"],
-  });
+  const browser = await launchChromium();
   const name = uniqueRoom("vanished");
   // The writer reaches the room through the proxy, so its connection can be cut as a
   // crashed tab's would be: no goodbye, the socket simply gone.
@@ -165,10 +158,7 @@ test("a turn whose writer vanished is shown interrupted in the page, its Stop bu
 });
 
 test("the demo agent joins with a token of its own: an agent, attributed, an editor at most", async () => {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-quic"],
-  });
+  const browser = await launchChromium();
   const name = uniqueRoom("agent-token");
   try {
     const token = mintToken(DEV_SECRET, { room: name, sub: "olga", name: "Olga", role: "editor" });

@@ -7,11 +7,19 @@ import { mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
 import { createServer, searchForWorkspaceRoot } from "vite";
-import { ROOT, freePort, openConfab, startEdge, tempDir, textOf, uniqueRoom, waitFor } from "./helpers.mjs";
+import {
+  freePort,
+  launchChromium,
+  openConfab,
+  ROOT,
+  startEdge,
+  tempDir,
+  textOf,
+  uniqueRoom,
+  waitFor,
+} from "./helpers.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 const run = promisify(execFile);
 
@@ -56,13 +64,7 @@ before(async () => {
   });
   tarball = path.join(dir, stdout.trim().split("\n").at(-1) ?? "");
   assert.match(tarball, /confab-rooms-[\d.]+\.tgz$/);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-    ],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -8,11 +8,18 @@ import { mkdir } from "node:fs/promises";
 import { createServer } from "node:http";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
 import WebSocket from "ws";
-import { DEV_SECRET, ROOT, mintToken, startEdge, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
+import {
+  DEV_SECRET,
+  launchChromium,
+  mintToken,
+  ROOT,
+  startEdge,
+  startWranglerDev,
+  tempDir,
+  uniqueRoom,
+} from "./helpers.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 const SECRET = "web-surface-secret";
 const ALLOWED = "http://localhost:5173";
@@ -183,13 +190,7 @@ describe("the demo's headers and token handling, in Chromium", () => {
   let otherSite;
   before(async () => {
     edge = await startWranglerDev({ persistTo: await tempDir("confab-web-surface-") });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-      ],
-    });
+    browser = await launchChromium();
     // Another site on another port: a page there tries the edge's sockets.
     otherSite = createServer((_, res) => {
       res.setHeader("content-type", "text/html");

@@ -84,12 +84,19 @@ type Collision = ((u64, u64), Vec<Side>, Vec<(usize, usize)>);
 /// Two touches are one collision when they share a side (a client's change in one
 /// epoch), directly or through others; so a later round of edits by the same two people,
 /// each having seen the other's first round, is a collision of its own and not more of
-/// the first one. Returns each collision's clients, its sides and its spans, sorted.
+/// the first one. Returns each collision's clients, its sides and its spans.
 fn collisions(touches: &[(Side, Side, usize, usize)]) -> Vec<Collision> {
-    let mut sides: Vec<Side> = touches.iter().flat_map(|t| [t.0, t.1]).collect();
-    sides.sort_unstable();
-    sides.dedup();
-    let at = |s: &Side| sides.binary_search(s).unwrap_or_default();
+    // Linear lookups, no sorting or hashing: a document has few sides in touch, and
+    // this keeps the client wasm small.
+    let mut sides: Vec<Side> = Vec::new();
+    let mut at = |s: Side| match sides.iter().position(|&x| x == s) {
+        Some(i) => i,
+        None => {
+            sides.push(s);
+            sides.len() - 1
+        }
+    };
+    let ends: Vec<(usize, usize)> = touches.iter().map(|(m, n, ..)| (at(*m), at(*n))).collect();
     let mut parent: Vec<usize> = (0..sides.len()).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
@@ -98,38 +105,31 @@ fn collisions(touches: &[(Side, Side, usize, usize)]) -> Vec<Collision> {
         }
         i
     }
-    for (m, n, ..) in touches {
-        let (x, y) = (root(&mut parent, at(m)), root(&mut parent, at(n)));
+    for &(x, y) in &ends {
+        let (x, y) = (root(&mut parent, x), root(&mut parent, y));
         parent[x.max(y)] = x.min(y);
     }
-    // (clients, collision, span), sorted so each collision's spans are together.
-    let mut keyed: Vec<_> = touches
-        .iter()
-        .map(|(m, n, lo, hi)| {
-            let pair = (m.0.min(n.0), m.0.max(n.0));
-            (pair, root(&mut parent, at(m)), (*lo, *hi))
-        })
-        .collect();
-    keyed.sort_unstable();
-    let mut out: Vec<Collision> = Vec::new();
-    let mut last = None;
-    for (pair, group, span) in keyed {
-        if last != Some((pair, group)) {
-            last = Some((pair, group));
-            let members = (0..sides.len())
-                .filter(|&i| {
-                    let s = sides[i];
-                    (s.0 == pair.0 || s.0 == pair.1) && root(&mut parent, i) == group
-                })
-                .map(|i| sides[i])
-                .collect();
-            out.push((pair, members, Vec::new()));
-        }
-        if let Some(c) = out.last_mut() {
-            c.2.push(span);
-        }
+    let mut out: Vec<(usize, Collision)> = Vec::new();
+    for (&(x, _), (m, n, lo, hi)) in ends.iter().zip(touches) {
+        let pair = (m.0.min(n.0), m.0.max(n.0));
+        let group = root(&mut parent, x);
+        let k = match out.iter().position(|(g, c)| *g == group && c.0 == pair) {
+            Some(k) => k,
+            None => {
+                let members = (0..sides.len())
+                    .filter(|&i| {
+                        let s = sides[i];
+                        (s.0 == pair.0 || s.0 == pair.1) && root(&mut parent, i) == group
+                    })
+                    .map(|i| sides[i])
+                    .collect();
+                out.push((group, (pair, members, Vec::new())));
+                out.len() - 1
+            }
+        };
+        out[k].1 .2.push((*lo, *hi));
     }
-    out
+    out.into_iter().map(|(_, c)| c).collect()
 }
 
 impl Region {
