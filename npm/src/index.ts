@@ -16,6 +16,8 @@
 export { Room, init } from "./room.js";
 export type { RequestArgs, RoomEvent, RoomEventOf, RoomEventType } from "./room.js";
 export { ConfabError, DestroyedError, TimeoutError } from "./errors.js";
+export { ROOM_TOOLS, ToolSession } from "./tools.js";
+export type { RoomTool, ToolSchema } from "./tools.js";
 export type { ConfabErrorCode } from "./errors.js";
 export type { Chat, Role } from "./chat.js";
 export type { Docs } from "./docs.js";

@@ -1,0 +1,342 @@
+/**
+ * The room's tools, defined once: what an agent may do in a room, with a JSON Schema for
+ * its arguments and a function that does it through a {@link Room}. The MCP server
+ * (`confab mcp`) serves exactly these; an agent loop hands the same list to its model.
+ *
+ * Every write returns only once the room has stored it, or throws the room's refusal
+ * (a {@link ConfabError}); a write from a stale base is held for review and reported as
+ * a refusal, never lost.
+ *
+ * @module
+ */
+import { ConfabError } from "./errors.js";
+import type { Room } from "./room.js";
+
+/** A JSON Schema for a tool's arguments (an object). */
+export interface ToolSchema {
+  type: "object";
+  properties: Record<string, { type: string; description: string; items?: { type: string }; enum?: string[] }>;
+  required?: string[];
+  additionalProperties: false;
+}
+
+/** One room tool. */
+export interface RoomTool {
+  /** Its exact name, the same in every client. */
+  name: string;
+  /** What it does, for a model to read. */
+  description: string;
+  /** Its arguments. */
+  inputSchema: ToolSchema;
+  /** Do it in `room` as `session` remembers; resolves with a JSON-serialisable result. */
+  run(room: Room, args: Record<string, unknown>, session: ToolSession): Promise<unknown>;
+}
+
+/**
+ * What one caller's tools remember between calls: the text each `read_document` base
+ * was read at, so a based write can be applied as the smallest edit of that text.
+ */
+export class ToolSession {
+  /** @internal */
+  readonly reads = new Map<string, string>();
+}
+
+const str = (description: string) => ({ type: "string", description });
+const num = (description: string) => ({ type: "number", description });
+
+function schema(properties: ToolSchema["properties"], required: string[] = []): ToolSchema {
+  return { type: "object", properties, ...(required.length ? { required } : {}), additionalProperties: false };
+}
+
+/** Read argument `key` as a string (required unless `optional`). */
+function text(args: Record<string, unknown>, key: string, tool: string, optional = false): string | undefined {
+  const value = args[key];
+  if (value === undefined && optional) return undefined;
+  if (typeof value !== "string") {
+    throw new ConfabError("invalid_argument", `${tool}: \`${key}\` must be a string${optional ? " when given" : ""}`);
+  }
+  return value;
+}
+
+function count(args: Record<string, unknown>, key: string, tool: string, optional = false): number | undefined {
+  const value = args[key];
+  if (value === undefined && optional) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new ConfabError("invalid_argument", `${tool}: \`${key}\` must be a non-negative integer${optional ? " when given" : ""}`);
+  }
+  return value;
+}
+
+function base64(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+function unbase64(text: string, tool: string): Uint8Array {
+  try {
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch {
+    throw new ConfabError("invalid_argument", `${tool}: \`base\` is not the base64 a read_document returned`);
+  }
+}
+
+/** The smallest edit that turns `from` into `to`: [start, end) of `from`, and its replacement. */
+function smallestEdit(from: string, to: string): [number, number, string] {
+  let start = 0;
+  while (start < from.length && start < to.length && from[start] === to[start]) start++;
+  let tail = 0;
+  while (tail < from.length - start && tail < to.length - start && from[from.length - 1 - tail] === to[to.length - 1 - tail]) tail++;
+  return [start, from.length - tail, to.slice(start, to.length - tail)];
+}
+
+function ensureDocument(room: Room, id: string, tool: string): void {
+  if (!room.docs.list().some((d) => d.id === id)) {
+    throw new ConfabError("not_found", `${tool}: no document \`${id}\` in this room (list_documents names them)`);
+  }
+}
+
+/**
+ * Write `next` as the whole text of document `id`: through the room's authority with
+ * the caller's lease when `fence` is given, as a based write when `base` is, else as
+ * the smallest edit of the current text. Resolves once stored.
+ */
+async function write(
+  room: Room,
+  session: ToolSession,
+  tool: string,
+  id: string,
+  next: string,
+  fence: number | undefined,
+  base: string | undefined,
+): Promise<unknown> {
+  if (fence !== undefined) {
+    await room.request("document.write", { id, text: next, fence });
+    await room.whenSaved();
+    return { written: id, fence };
+  }
+  ensureDocument(room, id, tool);
+  if (base !== undefined) {
+    const read = session.reads.get(base);
+    if (read === undefined) {
+      throw new ConfabError("invalid_argument", `${tool}: \`base\` was not returned by read_document in this session`);
+    }
+    const [start, end, inserted] = smallestEdit(read, next);
+    const done = room.docs.writeBased(id, start, end, inserted, unbase64(base, tool));
+    await room.whenSaved();
+    if (!done.applied) {
+      throw new ConfabError(
+        "conflict",
+        `${tool}: someone changed that text since your read; your write is held for a person to accept or reject${done.conflict ? ` (conflict ${done.conflict})` : ""}`,
+      );
+    }
+    return { written: id, conflict: done.conflict };
+  }
+  room.docs.setText(id, next);
+  await room.whenSaved();
+  return { written: id };
+}
+
+/** Case-insensitive matches of `query` in `haystack`, each with the text around it. */
+function snippets(haystack: string, query: string, max = 3): string[] {
+  const out: string[] = [];
+  const lower = haystack.toLowerCase();
+  const q = query.toLowerCase();
+  for (let at = lower.indexOf(q); at >= 0 && out.length < max; at = lower.indexOf(q, at + q.length)) {
+    const from = Math.max(0, at - 40);
+    const to = Math.min(haystack.length, at + q.length + 40);
+    out.push(`${from > 0 ? "…" : ""}${haystack.slice(from, to)}${to < haystack.length ? "…" : ""}`);
+  }
+  return out;
+}
+
+/** The room's tools, by their exact names. */
+export const ROOM_TOOLS: readonly RoomTool[] = [
+  {
+    name: "list_documents",
+    description: "The room's shared documents: id and title.",
+    inputSchema: schema({}),
+    async run(room) {
+      return { documents: room.docs.list().map((d) => ({ id: d.id, title: d.title })) };
+    },
+  },
+  {
+    name: "read_document",
+    description: "A document's text, with a `base` to pass to write_document or edit_document so that a change someone makes meanwhile is never overwritten.",
+    inputSchema: schema({ id: str("The document's id.") }, ["id"]),
+    async run(room, args, session) {
+      const id = text(args, "id", "read_document")!;
+      ensureDocument(room, id, "read_document");
+      const read = room.docs.read(id);
+      const base = base64(read.base);
+      session.reads.set(base, read.text);
+      return { id, text: read.text, base };
+    },
+  },
+  {
+    name: "write_document",
+    description: "Replace a document's whole text (applied as the smallest edit, so authorship stays exact). With `fence` (from acquire_lock on `doc:<id>`) the room checks your lease; with `base` (from read_document) a change made since your read is kept and your write is held for review.",
+    inputSchema: schema(
+      { id: str("The document's id."), text: str("Its whole new text."), fence: num("Your lease's fencing token, from acquire_lock."), base: str("The base read_document returned.") },
+      ["id", "text"],
+    ),
+    async run(room, args, session) {
+      const id = text(args, "id", "write_document")!;
+      const next = text(args, "text", "write_document")!;
+      return write(room, session, "write_document", id, next, count(args, "fence", "write_document", true), text(args, "base", "write_document", true));
+    },
+  },
+  {
+    name: "edit_document",
+    description: "Replace the one occurrence of `find` in a document with `replace`. `fence` and `base` work as in write_document (with `base`, `find` is looked for in the text as read).",
+    inputSchema: schema(
+      { id: str("The document's id."), find: str("Text that occurs exactly once."), replace: str("What to put in its place."), fence: num("Your lease's fencing token."), base: str("The base read_document returned.") },
+      ["id", "find", "replace"],
+    ),
+    async run(room, args, session) {
+      const id = text(args, "id", "edit_document")!;
+      const find = text(args, "find", "edit_document")!;
+      const replace = text(args, "replace", "edit_document")!;
+      const base = text(args, "base", "edit_document", true);
+      ensureDocument(room, id, "edit_document");
+      const current = base !== undefined ? session.reads.get(base) : room.docs.text(id);
+      if (current === undefined) {
+        throw new ConfabError("invalid_argument", "edit_document: `base` was not returned by read_document in this session");
+      }
+      const at = find ? current.indexOf(find) : -1;
+      if (at < 0) throw new ConfabError("not_found", `edit_document: \`${find}\` does not occur in ${id}`);
+      if (current.indexOf(find, at + 1) >= 0) {
+        throw new ConfabError("invalid_argument", `edit_document: \`${find}\` occurs more than once in ${id}; give more of the text around it`);
+      }
+      const next = current.slice(0, at) + replace + current.slice(at + find.length);
+      return write(room, session, "edit_document", id, next, count(args, "fence", "edit_document", true), base);
+    },
+  },
+  {
+    name: "acquire_lock",
+    description: "Take a lease on a resource (`doc:<id>`, `path:<path>`) for `ttl_ms`; returns the fencing token to pass to writes. Refused while someone else holds it.",
+    inputSchema: schema({ resource: str("What to lease, e.g. `doc:notes`."), ttl_ms: num("For how long, in milliseconds.") }, ["resource", "ttl_ms"]),
+    async run(room, args) {
+      const { lease } = await room.locks.acquire(text(args, "resource", "acquire_lock")!, count(args, "ttl_ms", "acquire_lock")!);
+      return { resource: lease.resource, fence: lease.fence, expiresAt: lease.expiresAt };
+    },
+  },
+  {
+    name: "release_lock",
+    description: "Give a lease back.",
+    inputSchema: schema({ resource: str("The leased resource."), fence: num("Its fencing token.") }, ["resource", "fence"]),
+    async run(room, args) {
+      await room.locks.release(text(args, "resource", "release_lock")!, count(args, "fence", "release_lock")!);
+      return { released: args.resource };
+    },
+  },
+  {
+    name: "post_message",
+    description: "Post a message to a conversation.",
+    inputSchema: schema({ conversation: str("The conversation's id (e.g. `main`)."), text: str("The message.") }, ["conversation", "text"]),
+    async run(room, args) {
+      const conversation = text(args, "conversation", "post_message")!;
+      if (!room.chat.conversations().some((c) => c.id === conversation)) {
+        throw new ConfabError("not_found", `post_message: no conversation \`${conversation}\` in this room`);
+      }
+      const id = room.chat.post(conversation, text(args, "text", "post_message")!);
+      await room.whenSaved();
+      return { posted: id };
+    },
+  },
+  {
+    name: "list_messages",
+    description: "A conversation's messages, oldest first (the last `limit`, default 50): author, text, status.",
+    inputSchema: schema({ conversation: str("The conversation's id."), limit: num("At most this many, the latest.") }, ["conversation"]),
+    async run(room, args) {
+      const conversation = text(args, "conversation", "list_messages")!;
+      const limit = count(args, "limit", "list_messages", true) ?? 50;
+      const messages = room.chat.messages(conversation).slice(-limit || undefined);
+      return {
+        messages: (limit === 0 ? [] : messages).map((m) => ({ id: m.id, author: m.author, text: m.text, status: m.status, createdAt: m.createdAt })),
+      };
+    },
+  },
+  {
+    name: "who_is_here",
+    description: "Who is in the room now, people and agents, with their status and activity.",
+    inputSchema: schema({}),
+    async run(room) {
+      return {
+        present: room.presence.list().map((p) => ({ user: p.user, status: p.status, activity: p.activity ?? null, isSelf: p.isSelf })),
+      };
+    },
+  },
+  {
+    name: "search",
+    description: "Search the room's documents, messages and shared context for `query` (case-insensitive); returns where each hit is, with snippets.",
+    inputSchema: schema({ query: str("What to look for.") }, ["query"]),
+    async run(room, args) {
+      const query = text(args, "query", "search")!.trim();
+      if (!query) throw new ConfabError("invalid_argument", "search: `query` must not be blank");
+      const hits: { kind: string; id: string; where: string; snippets: string[] }[] = [];
+      for (const d of room.docs.list()) {
+        const found = snippets(room.docs.text(d.id), query);
+        if (found.length) hits.push({ kind: "document", id: d.id, where: d.title, snippets: found });
+      }
+      for (const c of room.chat.conversations()) {
+        for (const m of room.chat.messages(c.id)) {
+          const found = snippets(m.text, query, 1);
+          if (found.length) hits.push({ kind: "message", id: m.id, where: `${c.title} · ${m.author.name}`, snippets: found });
+        }
+      }
+      for (const e of room.context.shared()) {
+        const found = snippets(e.text, query, 1);
+        if (found.length) hits.push({ kind: "context", id: e.id, where: e.kind, snippets: found });
+      }
+      return { hits };
+    },
+  },
+  {
+    name: "set_activity",
+    description: "Say what you are doing now (shown beside your name in the room); an empty text clears it.",
+    inputSchema: schema({ text: str("Your current activity.") }, ["text"]),
+    async run(room, args) {
+      const activity = text(args, "text", "set_activity")!.trim();
+      room.presence.setActivity(activity || null);
+      return { activity: activity || null };
+    },
+  },
+  {
+    name: "propose_context",
+    description: "Propose an entry for the room's shared AI context (people accept it): a convention, decision, in-progress note, resolved item or knowledge.",
+    inputSchema: schema(
+      {
+        kind: { type: "string", description: "What kind of entry.", enum: ["convention", "decision", "in-progress", "resolved", "knowledge"] },
+        text: str("The entry."),
+        tags: { type: "array", items: { type: "string" }, description: "Tags to find it by." },
+        refs: { type: "array", items: { type: "string" }, description: "What it is about: `doc:<id>` or `path:<path>`." },
+      },
+      ["kind", "text"],
+    ),
+    async run(room, args) {
+      const list = (key: string) => {
+        const value = args[key];
+        if (value === undefined) return [];
+        if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+          throw new ConfabError("invalid_argument", `propose_context: \`${key}\` must be an array of strings`);
+        }
+        return value as string[];
+      };
+      const kind = text(args, "kind", "propose_context")! as Parameters<Room["context"]["propose"]>[0]["kind"];
+      const id = room.context.propose({ kind, text: text(args, "text", "propose_context")!, tags: list("tags"), refs: list("refs") });
+      await room.whenSaved();
+      return { proposed: id };
+    },
+  },
+  {
+    name: "handoff",
+    description: "Hand your work to someone in the room (their user id) with a note; they see it in the room's context.",
+    inputSchema: schema({ to: str("The user id to hand over to."), note: str("What they need to know.") }, ["to", "note"]),
+    async run(room, args) {
+      const id = room.context.handoff(text(args, "to", "handoff")!, text(args, "note", "handoff")!);
+      await room.whenSaved();
+      return { handoff: id };
+    },
+  },
+];

@@ -1,0 +1,130 @@
+// The room's tools over MCP: `confab mcp` (the npm package's command) run as a child
+// process, driven over stdio by the MCP SDK's own client, against the real edge under
+// workerd, with a person in the room through the npm package.
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { DEV_SECRET, ROOT, mintToken, openConfab, startEdge, uniqueRoom, waitFor } from "./helpers.mjs";
+
+const TOOLS = [
+  "list_documents", "read_document", "write_document", "edit_document", "acquire_lock", "release_lock",
+  "post_message", "list_messages", "who_is_here", "search", "set_activity", "propose_context", "handoff",
+];
+
+let edge;
+before(async () => {
+  edge = await startEdge();
+});
+after(async () => {
+  await edge?.stop();
+});
+
+/** An MCP client connected to `confab mcp` for `room`. */
+async function connect(room, token) {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [path.join(ROOT, "npm/bin/confab.mjs"), "mcp", "--url", edge.ws, "--room", room, "--name", "Helper", "--token", token],
+    stderr: "pipe",
+  });
+  const client = new Client({ name: "confab-test", version: "1.0.0" });
+  await client.connect(transport);
+  return client;
+}
+
+/** Call a tool; resolve with its parsed result, or its error text when it refused. */
+async function call(client, name, args = {}) {
+  const r = await client.callTool({ name, arguments: args });
+  const text = r.content.map((c) => c.text).join("");
+  return r.isError ? { error: text } : JSON.parse(text);
+}
+
+test("every room tool over MCP: reads, leased and based writes, refusals that lose nothing", async () => {
+  const room = uniqueRoom("mcp");
+  // Each with a token, so the room tells them apart (leases are per user).
+  const token = (sub, name, kind) => mintToken(DEV_SECRET, { room, sub, name, kind, role: "editor" });
+  const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" }, { token: token("ada", "Ada", "person") });
+  const client = await connect(room, token("helper", "Helper", "agent"));
+  try {
+    ada.chat.ensureConversation("Main", "main");
+    ada.docs.ensure("Plan", "plan");
+    ada.docs.setText("plan", "The launch is on Tuesday.\nOwner: Sam.\n");
+    await ada.whenSaved();
+
+    const { tools } = await client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), [...TOOLS].sort());
+    for (const t of tools) assert.equal(t.inputSchema.type, "object", t.name);
+
+    // Reads.
+    await waitFor(async () => (await call(client, "list_documents")).documents?.length === 1, { what: "the document over MCP" });
+    assert.deepEqual((await call(client, "list_documents")).documents, [{ id: "plan", title: "Plan" }]);
+    const read = await call(client, "read_document", { id: "plan" });
+    assert.equal(read.text, "The launch is on Tuesday.\nOwner: Sam.\n");
+    assert.match((await call(client, "read_document", { id: "nope" })).error, /^not_found: read_document: no document `nope`/);
+
+    // A based write after a person changed the same words is held, not applied: the
+    // person's edit stays and the agent is told.
+    ada.docs.replaceRange("plan", 17, 7, "Friday");
+    await waitFor(async () => (await call(client, "search", { query: "Friday" })).hits?.length === 1, { what: "Ada's edit at the agent" });
+    const stale = await call(client, "edit_document", { id: "plan", find: "Tuesday", replace: "Monday", base: read.base });
+    assert.match(stale.error, /^conflict: edit_document: someone changed that text since your read; your write is held/);
+    assert.equal(ada.docs.text("plan"), "The launch is on Friday.\nOwner: Sam.\n");
+
+    // A based write of text nobody touched since lands, as the smallest edit.
+    const fresh = await call(client, "read_document", { id: "plan" });
+    assert.deepEqual(await call(client, "edit_document", { id: "plan", find: "Sam", replace: "Kim", base: fresh.base }), { written: "plan", conflict: null });
+    await waitFor(() => ada.docs.text("plan") === "The launch is on Friday.\nOwner: Kim.\n", { what: "the based edit at Ada" });
+
+    // Leases: the agent's fence lets it write; Ada is refused the lease meanwhile.
+    const lock = await call(client, "acquire_lock", { resource: "doc:plan", ttl_ms: 30_000 });
+    assert.ok(lock.fence > 0);
+    await assert.rejects(ada.locks.acquire("doc:plan", 1000), { code: "lock_held" });
+    assert.deepEqual(
+      await call(client, "write_document", { id: "plan", text: "The launch is on Friday.\nOwner: Kim.\nBudget: approved.\n", fence: lock.fence }),
+      { written: "plan", fence: lock.fence },
+    );
+    await waitFor(() => ada.docs.text("plan").endsWith("Budget: approved.\n"), { what: "the leased write at Ada" });
+    assert.match((await call(client, "write_document", { id: "plan", text: "x", fence: lock.fence + 1 })).error, /^\w+: /);
+    assert.deepEqual(await call(client, "release_lock", { resource: "doc:plan", fence: lock.fence }), { released: "doc:plan" });
+    const { lease } = await ada.locks.acquire("doc:plan", 1000);
+    await ada.locks.release("doc:plan", lease.fence);
+
+    // Messages, presence, activity, context, handoff: each seen by the person.
+    const posted = await call(client, "post_message", { conversation: "main", text: "Budget approved; launch Friday." });
+    await waitFor(() => ada.chat.messages("main").some((m) => m.id === posted.posted), { what: "the agent's message at Ada" });
+    const message = ada.chat.messages("main").find((m) => m.id === posted.posted);
+    assert.deepEqual([message.author.name, message.author.kind], ["Helper", "agent"]);
+    assert.match((await call(client, "post_message", { conversation: "nope", text: "x" })).error, /^not_found/);
+    const listed = await call(client, "list_messages", { conversation: "main", limit: 1 });
+    assert.deepEqual(listed.messages.map((m) => m.text), ["Budget approved; launch Friday."]);
+    const here = await call(client, "who_is_here");
+    assert.deepEqual(here.present.map((p) => p.user.name).sort(), ["Ada", "Helper"]);
+    await call(client, "set_activity", { text: "checking the budget" });
+    await waitFor(() => ada.presence.list().some((p) => p.user.name === "Helper" && p.activity === "checking the budget"), { what: "the activity at Ada" });
+    const proposed = await call(client, "propose_context", { kind: "decision", text: "Launch on Friday", tags: ["launch"] });
+    await waitFor(() => ada.context.shared().some((e) => e.id === proposed.proposed), { what: "the proposal at Ada" });
+    assert.match((await call(client, "propose_context", { kind: "decision", text: "x", tags: "launch" })).error, /^invalid_argument: propose_context: `tags` must be an array/);
+    await call(client, "handoff", { to: "ada", note: "Budget is yours from here." });
+    await waitFor(() => ada.context.events().some((e) => JSON.stringify(e).includes("Budget is yours from here.")), { what: "the handoff at Ada" });
+
+    // Search finds the document, the message and the context entry.
+    const found = await call(client, "search", { query: "friday" });
+    assert.deepEqual(found.hits.map((h) => h.kind).sort(), ["context", "document", "message"]);
+    assert.ok(found.hits.find((h) => h.kind === "document").snippets[0].includes("Friday"));
+
+    // Bad input is refused with the reason, and the server goes on.
+    assert.match((await call(client, "acquire_lock", { resource: "doc:plan" })).error, /^invalid_argument: acquire_lock: `ttl_ms` must be/);
+    assert.match((await call(client, "no_such_tool")).error, /^not_found: no tool `no_such_tool`/);
+
+    // Resources: the documents and the shared context.
+    const { resources } = await client.listResources();
+    assert.deepEqual(resources.map((r) => r.uri).sort(), ["confab://context", "confab://document/plan"]);
+    const doc = await client.readResource({ uri: "confab://document/plan" });
+    const [content] = doc.contents;
+    assert.equal("text" in content ? content.text : undefined, ada.docs.text("plan"));
+  } finally {
+    await client.close();
+    ada.destroy();
+  }
+});
