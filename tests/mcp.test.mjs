@@ -1,11 +1,14 @@
 // The room's tools over MCP: `confab mcp` (the npm package's command) run as a child
-// process, driven over stdio by the MCP SDK's own client, against the real edge under
+// process, driven over stdio and over Streamable HTTP by the MCP SDK's own client, against the real edge under
 // workerd, with a person in the room through the npm package.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { request as httpRequest } from "node:http";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { DEV_SECRET, ROOT, mintToken, openConfab, startEdge, uniqueRoom, waitFor } from "./helpers.mjs";
 
 const TOOLS = [
@@ -125,6 +128,58 @@ test("every room tool over MCP: reads, leased and based writes, refusals that lo
     assert.equal("text" in content ? content.text : undefined, ada.docs.text("plan"));
   } finally {
     await client.close();
+    ada.destroy();
+  }
+});
+
+test("confab mcp --http serves the same tools over Streamable HTTP on 127.0.0.1, and stops on SIGTERM", async () => {
+  const room = uniqueRoom("mcp-http");
+  const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" }, {
+    token: mintToken(DEV_SECRET, { room, sub: "ada", name: "Ada", role: "editor" }),
+  });
+  const token = mintToken(DEV_SECRET, { room, sub: "scribe", name: "Scribe", kind: "agent", role: "editor" });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, "npm/bin/confab.mjs"), "mcp", "--url", edge.ws, "--room", room, "--name", "Scribe", "--token", token, "--http", "0"],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let log = "";
+  child.stderr.on("data", (d) => (log += d));
+  const client = new Client({ name: "confab-test", version: "1.0.0" });
+  try {
+    const url = await waitFor(() => /at (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(log)?.[1], { timeout: 20_000, what: "the MCP URL on stderr" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    const { tools } = await client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), [...TOOLS].sort());
+    ada.chat.ensureConversation("Main", "main");
+    await ada.whenSaved();
+    await waitFor(async () => !(await call(client, "list_messages", { conversation: "main" })).error, { what: "the conversation at the agent" });
+    const posted = await call(client, "post_message", { conversation: "main", text: "Notes are up to date." });
+    await waitFor(() => ada.chat.messages("main").some((m) => m.id === posted.posted && m.author.name === "Scribe"), { what: "the message at Ada" });
+
+    // Only this machine's names for the server are accepted (DNS rebinding), and only /mcp.
+    // (fetch may not set Host, so this one goes out through node:http.)
+    const wrongHost = await new Promise((resolve, reject) => {
+      const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-03-26", capabilities: {}, clientInfo: { name: "x", version: "1" } } });
+      const req = httpRequest(url, {
+        method: "POST",
+        headers: { host: "evil.example", "content-type": "application/json", accept: "application/json, text/event-stream" },
+      }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode });
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+    assert.equal(wrongHost.status, 403);
+    assert.equal((await fetch(new URL("/elsewhere", url))).status, 404);
+    const noSession = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) });
+    assert.equal(noSession.status, 400);
+  } finally {
+    await client.close().catch(() => {});
+    const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0, `confab mcp exits cleanly on SIGTERM\n${log}`);
     ada.destroy();
   }
 });

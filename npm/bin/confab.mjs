@@ -2,10 +2,11 @@
 // The `confab` command. `confab mcp` serves one room's tools to an MCP client over stdio.
 import { parseArgs } from "node:util";
 
-const USAGE = `usage: confab mcp --url ws://127.0.0.1:8787/rooms --room <room> [--name <name>] [--token <token>]
+const USAGE = `usage: confab mcp --url ws://127.0.0.1:8787/rooms --room <room> [--name <name>] [--token <token>] [--http <port>]
 
   mcp   serve the room's tools (list_documents, read_document, write_document, …) to an
-        MCP client over stdio, as a participant of kind "agent" named --name`;
+        MCP client, as a participant of kind "agent" named --name: over stdio, or with
+        --http over Streamable HTTP at http://127.0.0.1:<port>/mcp`;
 
 function fail(message) {
   process.stderr.write(`confab: ${message}\n`);
@@ -23,12 +24,17 @@ try {
       room: { type: "string" },
       name: { type: "string", default: "MCP agent" },
       token: { type: "string" },
+      http: { type: "string" },
     },
   }));
 } catch (err) {
   fail(`${err.message}\n${USAGE}`);
 }
 if (!options.url || !options.room) fail(`--url and --room are required\n${USAGE}`);
+const httpPort = options.http === undefined ? undefined : Number(options.http);
+if (httpPort !== undefined && !(Number.isInteger(httpPort) && httpPort >= 0 && httpPort < 65536)) {
+  fail(`--http must be a port number (0 to 65535), got \`${options.http}\``);
+}
 
 let mcp, stdio;
 try {
@@ -54,14 +60,25 @@ try {
   fail(`could not join room ${options.room} at ${options.url}: ${err.message}${err.code ? ` (${err.code})` : ""}`);
 }
 room.on("error", (e) => process.stderr.write(`confab: ${e.error.message} (${e.error.code})\n`));
-const transport = new stdio.StdioServerTransport();
 const stop = () => {
   room.destroy();
   process.exit(0);
 };
-transport.onclose = stop;
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
-process.stdin.on("end", stop);
-await mcp.serveRoom(room, transport);
-process.stderr.write(`confab: serving room ${options.room} as ${options.name} over MCP (stdio)\n`);
+if (httpPort !== undefined) {
+  let served;
+  try {
+    served = await mcp.serveRoomHttp(room, httpPort);
+  } catch (err) {
+    room.destroy();
+    fail(`could not listen on 127.0.0.1:${httpPort}: ${err.message}`);
+  }
+  process.stderr.write(`confab: serving room ${options.room} as ${options.name} over MCP at http://127.0.0.1:${served.port}/mcp\n`);
+} else {
+  const transport = new stdio.StdioServerTransport();
+  transport.onclose = stop;
+  process.stdin.on("end", stop);
+  await mcp.serveRoom(room, transport);
+  process.stderr.write(`confab: serving room ${options.room} as ${options.name} over MCP (stdio)\n`);
+}

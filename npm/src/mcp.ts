@@ -5,8 +5,13 @@
  *
  * @module
  */
+import { randomUUID } from "node:crypto";
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import {
+  isInitializeRequest,
   CallToolRequestSchema,
   ListResourcesRequestSchema,
   ListToolsRequestSchema,
@@ -77,4 +82,67 @@ export async function serveRoom(room: Room, transport: Transport): Promise<Serve
   const server = roomMcpServer(room);
   await server.connect(transport);
   return server;
+}
+
+/**
+ * Serve `room`'s tools over MCP's Streamable HTTP at `http://127.0.0.1:<port>/mcp`, one
+ * MCP session per client (each with its own server, all on the same room). Only
+ * 127.0.0.1 listens, and requests naming another host are refused (DNS rebinding).
+ * Resolves with the listening server and the port (pass 0 for a free one).
+ */
+export async function serveRoomHttp(room: Room, port: number): Promise<{ server: HttpServer; port: number }> {
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  let hosts: string[] = [];
+  const server = createServer((req, res) => {
+    void (async () => {
+      if (new URL(req.url ?? "/", "http://127.0.0.1").pathname !== "/mcp") {
+        res.writeHead(404, { "content-type": "text/plain" }).end("not found: MCP is served at /mcp\n");
+        return;
+      }
+      let body: unknown;
+      if (req.method === "POST") {
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+        } catch {
+          res.writeHead(400, { "content-type": "application/json" });
+          res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32700, message: "the request body is not JSON" }, id: null }));
+          return;
+        }
+      }
+      const id = req.headers["mcp-session-id"];
+      let transport = typeof id === "string" ? sessions.get(id) : undefined;
+      if (!transport) {
+        if (req.method !== "POST" || !isInitializeRequest(body)) {
+          res.writeHead(typeof id === "string" ? 404 : 400, { "content-type": "application/json" });
+          const message = typeof id === "string" ? `no MCP session ${id} (it ended, or the server restarted)` : "start with an initialize request";
+          res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }));
+          return;
+        }
+        const created = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (sid) => void sessions.set(sid, created),
+          enableDnsRebindingProtection: true,
+          allowedHosts: hosts,
+        });
+        created.onclose = () => {
+          if (created.sessionId) sessions.delete(created.sessionId);
+        };
+        await roomMcpServer(room).connect(created);
+        transport = created;
+      }
+      await transport.handleRequest(req, res, body);
+    })().catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+      res.end(`internal error: ${toConfabError(err).message}\n`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  hosts = [`127.0.0.1:${bound}`, `localhost:${bound}`];
+  return { server, port: bound };
 }
