@@ -349,6 +349,22 @@ impl RoomDoc {
                 }
             }
         }
+        // A resolution's own edit can take its conflict out of the text (a separator
+        // between the sides, a side removed): it is still listed, as its resolver saw it.
+        let found: std::collections::HashSet<String> = out.iter().map(|c| c.id.clone()).collect();
+        for (id, r) in &resolutions {
+            let Some(seen) = r.seen.as_ref().filter(|_| !found.contains(id)) else {
+                continue;
+            };
+            let len = self
+                .document_text(&seen.doc)
+                .map_or(0, |t| t.encode_utf16().count() as u32);
+            let mut c = seen.conflict(id, len);
+            c.status = r.status;
+            c.asked_by = r.asked_by.clone();
+            c.resolution = r.resolution.clone();
+            out.push(c);
+        }
         out.sort_by(|a, b| a.at.total_cmp(&b.at).then(a.id.cmp(&b.id)));
         out
     }

@@ -303,41 +303,53 @@ pub(super) struct Recorded {
 
 /// A text conflict as its resolver saw it, kept with the resolution. The resolution's
 /// own edit changes the text the conflict is found in (a " / " between the sides is a
-/// word boundary), so what each side wrote is reported from here, never re-derived
-/// from the resolved text.
+/// word boundary), so what each side wrote is reported from here, never re-derived from
+/// the resolved text; and a resolved conflict the text no longer shows at all is still
+/// listed, from here.
 pub(super) struct Seen {
+    pub(super) doc: String,
+    /// Where it was when resolved (UTF-16 offset).
+    start: u32,
     before: String,
     /// What the resolution left in the conflict's place.
     result: String,
-    /// Each side's (inserted, deleted), in the conflict's side order.
-    sides: Vec<(String, String)>,
+    sides: Vec<ConflictSide>,
 }
 
 impl Seen {
     fn of(conflict: &Conflict, result: String) -> Self {
         Seen {
+            doc: conflict.doc.clone().unwrap_or_default(),
+            start: conflict.start,
             before: conflict.before.clone(),
             result,
-            sides: conflict
-                .sides
-                .iter()
-                .map(|s| (s.inserted.clone(), s.deleted.clone()))
-                .collect(),
+            sides: conflict.sides.clone(),
         }
     }
 
     fn to_any(&self) -> Any {
+        let text = |v: &Option<String>| v.as_deref().map_or(Any::Null, Any::from);
         let sides: Vec<Any> = self
             .sides
             .iter()
-            .map(|(inserted, deleted)| {
+            .map(|side| {
                 let mut m = HashMap::new();
-                m.insert("inserted".to_owned(), Any::from(inserted.as_str()));
-                m.insert("deleted".to_owned(), Any::from(deleted.as_str()));
+                if let Some(author) = &side.author {
+                    m.insert("author".to_owned(), author.to_any());
+                }
+                m.insert("client".to_owned(), Any::from(side.client.to_string()));
+                m.insert("inserted".to_owned(), Any::from(side.inserted.as_str()));
+                m.insert("deleted".to_owned(), Any::from(side.deleted.as_str()));
+                m.insert("at".to_owned(), Any::from(side.at));
+                m.insert("turn".to_owned(), text(&side.turn));
+                m.insert("model".to_owned(), text(&side.model));
+                m.insert("stale".to_owned(), Any::from(side.stale));
                 Any::Map(Arc::new(m))
             })
             .collect();
         let mut m = HashMap::new();
+        m.insert("doc".to_owned(), Any::from(self.doc.as_str()));
+        m.insert("start".to_owned(), Any::from(f64::from(self.start)));
         m.insert("before".to_owned(), Any::from(self.before.as_str()));
         m.insert("result".to_owned(), Any::from(self.result.as_str()));
         m.insert("sides".to_owned(), Any::Array(sides.into()));
@@ -350,15 +362,23 @@ impl Seen {
         };
         let sides = sides
             .iter()
-            .map(|side| match side {
-                Any::Map(s) => Some((
-                    string(s, "inserted").unwrap_or_default(),
-                    string(s, "deleted").unwrap_or_default(),
-                )),
-                _ => None,
+            .map(|side| {
+                let Any::Map(s) = side else { return None };
+                Some(ConflictSide {
+                    author: participant_any(s.get("author")),
+                    client: string(s, "client")?.parse().ok()?,
+                    inserted: string(s, "inserted").unwrap_or_default(),
+                    deleted: string(s, "deleted").unwrap_or_default(),
+                    at: num(s, "at").unwrap_or(0.0),
+                    turn: string(s, "turn"),
+                    model: string(s, "model"),
+                    stale: matches!(s.get("stale"), Some(Any::Bool(true))),
+                })
             })
             .collect::<Option<Vec<_>>>()?;
         Some(Seen {
+            doc: string(m, "doc")?,
+            start: num(m, "start").unwrap_or(0.0) as u32,
             before: string(m, "before")?,
             result: string(m, "result")?,
             sides,
@@ -370,12 +390,27 @@ impl Seen {
         if self.sides.len() != c.sides.len() {
             return;
         }
-        for (side, (inserted, deleted)) in c.sides.iter_mut().zip(&self.sides) {
-            side.inserted.clone_from(inserted);
-            side.deleted.clone_from(deleted);
+        for (side, seen) in c.sides.iter_mut().zip(&self.sides) {
+            side.inserted.clone_from(&seen.inserted);
+            side.deleted.clone_from(&seen.deleted);
         }
         c.before.clone_from(&self.before);
         c.current.clone_from(&self.result);
         c.end = c.start + self.result.encode_utf16().count() as u32;
+    }
+
+    /// The conflict `id` as its resolver saw it, for when the resolved text no longer
+    /// shows it: where it was when resolved, clamped to the document's length now.
+    pub(super) fn conflict(&self, id: &str, len: u32) -> Conflict {
+        let start = self.start.min(len);
+        let end = (start + self.result.encode_utf16().count() as u32).min(len);
+        Conflict {
+            doc: Some(self.doc.clone()),
+            start,
+            end,
+            before: self.before.clone(),
+            current: self.result.clone(),
+            ..Conflict::open(id.to_owned(), ConflictKind::Text, self.sides.clone())
+        }
     }
 }
