@@ -7,7 +7,7 @@ import net from "node:net";
 import path from "node:path";
 import { test } from "node:test";
 import WebSocket from "ws";
-import { ROOT } from "./helpers.mjs";
+import { ROOT, freePort } from "./helpers.mjs";
 
 const SCRIPT = path.join(ROOT, "scripts/dev.sh");
 const ENV = { ...process.env, PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}` };
@@ -26,14 +26,6 @@ function portOf(server) {
   const address = server.address();
   assert.ok(address && typeof address === "object");
   return address.port;
-}
-
-/** A free port on 127.0.0.1. */
-async function freePort() {
-  const probe = await listen();
-  const port = portOf(probe);
-  await new Promise((r) => probe.close(r));
-  return port;
 }
 
 /**

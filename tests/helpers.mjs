@@ -72,7 +72,15 @@ export async function startEdge({ persistTo, port = 0, direct = false, bindings 
     port,
     ...(direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
   });
-  const url = direct ? (await mf.ready, await mf.unsafeGetDirectURL()) : await mf.ready;
+  let url;
+  try {
+    url = direct ? (await mf.ready, await mf.unsafeGetDirectURL()) : await mf.ready;
+  } catch (err) {
+    // A runtime that did not start must not outlive the test (it would hold the file's
+    // process until its timeout).
+    await mf.dispose().catch(() => {});
+    throw err;
+  }
   return {
     mf,
     http: url.href.replace(/\/$/, ""),
@@ -81,16 +89,24 @@ export async function startEdge({ persistTo, port = 0, direct = false, bindings 
   };
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = /** @type {import("node:net").AddressInfo} */ (srv.address());
-      srv.close(() => resolve(port));
+/**
+ * A free TCP port on 127.0.0.1 for a server a test starts later (or restarts on the same
+ * port). Drawn below the kernel's ephemeral range (32768 and up on Linux), which port-0
+ * servers and every outgoing connection take from: a port picked there could be taken
+ * by someone else's connection before the test binds it ("Address already in use").
+ * @returns {Promise<number>}
+ */
+export async function freePort() {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise((resolve) => {
+      const srv = createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error("no free port on 127.0.0.1 between 20000 and 32000");
 }
 
 /** Run `wrangler dev` (the same command `make dev` runs) on free ports. */
