@@ -2,11 +2,13 @@
 // provider talks to an OpenAI-compatible server on 127.0.0.1 that this test writes
 // (Server-Sent Events), and the agent joins the real edge under workerd.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createServer } from "node:http";
+import path from "node:path";
 import { after, before, test } from "node:test";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { Agent } from "confab-rooms/agent";
-import { openConfab, startEdge, uniqueRoom, waitFor } from "./helpers.mjs";
+import { ROOT, openConfab, startEdge, uniqueRoom, waitFor } from "./helpers.mjs";
 
 let edge;
 let llm;
@@ -134,4 +136,44 @@ test("a person's stop cancels the model's HTTP request; a provider error ends th
     agent.leave();
     ada.destroy();
   }
+});
+
+test("confab agent runs one agent on an OpenAI-compatible endpoint and leaves cleanly on SIGTERM", async () => {
+  const room = uniqueRoom("agent-cli");
+  const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, "npm/bin/confab.mjs"), "agent", "--url", edge.ws, "--room", room, "--name", "Scout", "--base-url", llm.url, "--api-key", "test-key", "--model", "test-model"],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let log = "";
+  child.stderr.on("data", (d) => (log += d));
+  try {
+    await waitFor(() => log.includes("answering @Scout"), { timeout: 20_000, what: "the agent to join" });
+    await waitFor(() => ada.presence.list().some((p) => p.user.name === "Scout" && p.user.kind === "agent"), { what: "the agent present" });
+    llm.state.mode = "words";
+    llm.state.words = ["On it."];
+    ada.chat.ensureConversation("Main", "main");
+    ada.chat.post("main", "@Scout can you check the numbers?");
+    const answer = await waitFor(
+      () => ada.chat.messages("main").find((m) => m.author.name === "Scout" && m.status === "done"),
+      { timeout: 15_000, what: "the CLI agent's answer" },
+    );
+    assert.equal(answer.text, "On it.");
+  } finally {
+    const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0, `confab agent exits cleanly on SIGTERM\n${log}`);
+    ada.destroy();
+  }
+  // Without a model it refuses at once, saying what to set.
+  const bare = spawn(process.execPath, [path.join(ROOT, "npm/bin/confab.mjs"), "agent", "--url", edge.ws, "--room", room, "--name", "Scout"], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, OPENAI_BASE_URL: "", CONFAB_AGENT_MODEL: "" },
+  });
+  let err = "";
+  bare.stderr.on("data", (d) => (err += d));
+  const code = await new Promise((resolve) => bare.once("exit", resolve));
+  assert.equal(code, 2);
+  assert.match(err, /confab agent needs a model: --base-url \(or OPENAI_BASE_URL\) and --model/);
 });

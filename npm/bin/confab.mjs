@@ -3,10 +3,14 @@
 import { parseArgs } from "node:util";
 
 const USAGE = `usage: confab mcp --url ws://127.0.0.1:8787/rooms --room <room> [--name <name>] [--token <token>] [--http <port>]
+       confab agent --url ws://127.0.0.1:8787/rooms --room <room> --name <name> [--token <token>]
+                    [--model <id>] [--base-url <url>] [--api-key <key>] [--instructions <file>]
 
-  mcp   serve the room's tools (list_documents, read_document, write_document, …) to an
-        MCP client, as a participant of kind "agent" named --name: over stdio, or with
-        --http over Streamable HTTP at http://127.0.0.1:<port>/mcp`;
+  mcp    serve the room's tools (list_documents, read_document, write_document, …) to an
+         MCP client, as a participant of kind "agent" named --name: over stdio, or with
+         --http over Streamable HTTP at http://127.0.0.1:<port>/mcp
+  agent  run an agent that answers @<name> in the room, on any OpenAI-compatible
+         endpoint (defaults: $OPENAI_BASE_URL, $OPENAI_API_KEY, $CONFAB_AGENT_MODEL)`;
 
 function fail(message) {
   process.stderr.write(`confab: ${message}\n`);
@@ -14,7 +18,7 @@ function fail(message) {
 }
 
 const [command, ...rest] = process.argv.slice(2);
-if (command !== "mcp") fail(command ? `unknown command \`${command}\`\n${USAGE}` : USAGE);
+if (command !== "mcp" && command !== "agent") fail(command ? `unknown command \`${command}\`\n${USAGE}` : USAGE);
 let options;
 try {
   ({ values: options } = parseArgs({
@@ -25,60 +29,120 @@ try {
       name: { type: "string", default: "MCP agent" },
       token: { type: "string" },
       http: { type: "string" },
+      model: { type: "string" },
+      "base-url": { type: "string" },
+      "api-key": { type: "string" },
+      instructions: { type: "string" },
     },
   }));
 } catch (err) {
   fail(`${err.message}\n${USAGE}`);
 }
 if (!options.url || !options.room) fail(`--url and --room are required\n${USAGE}`);
-const httpPort = options.http === undefined ? undefined : Number(options.http);
-if (httpPort !== undefined && !(Number.isInteger(httpPort) && httpPort >= 0 && httpPort < 65536)) {
-  fail(`--http must be a port number (0 to 65535), got \`${options.http}\``);
-}
-
-let mcp, stdio;
-try {
-  mcp = await import("../dist/mcp.js");
-  stdio = await import("@modelcontextprotocol/sdk/server/stdio.js");
-} catch (err) {
-  fail(`confab mcp needs the @modelcontextprotocol/sdk package: npm install @modelcontextprotocol/sdk (${err.message})`);
-}
-const { Room } = await import("../dist/index.js");
-
-// stdout carries the protocol: everything else goes to stderr.
-const slug = options.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "agent";
-let room;
-try {
-  room = await Room.open({
-    url: options.url,
-    room: options.room,
-    user: { id: `mcp-${slug}`, name: options.name, kind: "agent" },
-    ...(options.token ? { token: options.token } : {}),
-  });
-  await room.whenSynced(15_000);
-} catch (err) {
-  fail(`could not join room ${options.room} at ${options.url}: ${err.message}${err.code ? ` (${err.code})` : ""}`);
-}
-room.on("error", (e) => process.stderr.write(`confab: ${e.error.message} (${e.error.code})\n`));
-const stop = () => {
-  room.destroy();
-  process.exit(0);
-};
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
-if (httpPort !== undefined) {
-  let served;
-  try {
-    served = await mcp.serveRoomHttp(room, httpPort);
-  } catch (err) {
-    room.destroy();
-    fail(`could not listen on 127.0.0.1:${httpPort}: ${err.message}`);
-  }
-  process.stderr.write(`confab: serving room ${options.room} as ${options.name} over MCP at http://127.0.0.1:${served.port}/mcp\n`);
+if (command === "agent") {
+  await runAgent();
 } else {
-  const transport = new stdio.StdioServerTransport();
-  transport.onclose = stop;
-  process.stdin.on("end", stop);
-  await mcp.serveRoom(room, transport);
-  process.stderr.write(`confab: serving room ${options.room} as ${options.name} over MCP (stdio)\n`);
+  await runMcp();
+}
+
+async function runAgent() {
+  const baseURL = options["base-url"] ?? process.env.OPENAI_BASE_URL;
+  const modelId = options.model ?? process.env.CONFAB_AGENT_MODEL;
+  if (!baseURL || !modelId) {
+    fail("confab agent needs a model: --base-url (or OPENAI_BASE_URL) and --model (or CONFAB_AGENT_MODEL) of an OpenAI-compatible endpoint");
+  }
+  let provider, agentModule;
+  try {
+    provider = await import("@ai-sdk/openai-compatible");
+    agentModule = await import("../dist/agent.js");
+  } catch (err) {
+    fail(`confab agent needs the ai and @ai-sdk/openai-compatible packages: npm install ai @ai-sdk/openai-compatible (${err.message})`);
+  }
+  let instructions;
+  if (options.instructions) {
+    const { readFile } = await import("node:fs/promises");
+    try {
+      instructions = await readFile(options.instructions, "utf8");
+    } catch (err) {
+      fail(`cannot read --instructions ${options.instructions}: ${err.message}`);
+    }
+  }
+  const model = provider
+    .createOpenAICompatible({ name: "openai-compatible", baseURL, apiKey: options["api-key"] ?? process.env.OPENAI_API_KEY })
+    .chatModel(modelId);
+  let agent;
+  try {
+    agent = await agentModule.Agent.join({
+      url: options.url,
+      room: options.room,
+      name: options.name,
+      model,
+      instructions,
+      ...(options.token ? { token: options.token } : {}),
+    });
+  } catch (err) {
+    fail(`could not join room ${options.room} at ${options.url}: ${err.message}${err.code ? ` (${err.code})` : ""}`);
+  }
+  const stop = () => {
+    process.stderr.write("confab: agent leaving the room\n");
+    agent.leave();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.stderr.write(`confab: ${options.name} is in room ${options.room}, answering @${options.name} with ${modelId} at ${baseURL}\n`);
+}
+
+async function runMcp() {
+  const httpPort = options.http === undefined ? undefined : Number(options.http);
+  if (httpPort !== undefined && !(Number.isInteger(httpPort) && httpPort >= 0 && httpPort < 65536)) {
+    fail(`--http must be a port number (0 to 65535), got \`${options.http}\``);
+  }
+
+  let mcp, stdio;
+  try {
+    mcp = await import("../dist/mcp.js");
+    stdio = await import("@modelcontextprotocol/sdk/server/stdio.js");
+  } catch (err) {
+    fail(`confab mcp needs the @modelcontextprotocol/sdk package: npm install @modelcontextprotocol/sdk (${err.message})`);
+  }
+  const { Room } = await import("../dist/index.js");
+
+  // stdout carries the protocol: everything else goes to stderr.
+  const slug = options.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "agent";
+  let room;
+  try {
+    room = await Room.open({
+      url: options.url,
+      room: options.room,
+      user: { id: `mcp-${slug}`, name: options.name, kind: "agent" },
+      ...(options.token ? { token: options.token } : {}),
+    });
+    await room.whenSynced(15_000);
+  } catch (err) {
+    fail(`could not join room ${options.room} at ${options.url}: ${err.message}${err.code ? ` (${err.code})` : ""}`);
+  }
+  room.on("error", (e) => process.stderr.write(`confab: ${e.error.message} (${e.error.code})\n`));
+  const stop = () => {
+    room.destroy();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  if (httpPort !== undefined) {
+    let served;
+    try {
+      served = await mcp.serveRoomHttp(room, httpPort);
+    } catch (err) {
+      room.destroy();
+      fail(`could not listen on 127.0.0.1:${httpPort}: ${err.message}`);
+    }
+    process.stderr.write(`confab: serving room ${options.room} as ${options.name} over MCP at http://127.0.0.1:${served.port}/mcp\n`);
+  } else {
+    const transport = new stdio.StdioServerTransport();
+    transport.onclose = stop;
+    process.stdin.on("end", stop);
+    await mcp.serveRoom(room, transport);
+    process.stderr.write(`confab: serving room ${options.room} as ${options.name} over MCP (stdio)\n`);
+  }
 }
