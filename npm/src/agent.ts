@@ -104,6 +104,8 @@ export class Agent {
   readonly #seen = new Set<string>();
   readonly #running = new Map<string, AbortController>();
   readonly #mention: RegExp;
+  #scanning = false;
+  #left = false;
 
   private constructor(room: Room, options: AgentOptions) {
     this.room = room;
@@ -169,6 +171,7 @@ export class Agent {
 
   /** Leave the room, aborting what is being written. */
   leave(): void {
+    this.#left = true;
     for (const abort of this.#running.values()) abort.abort();
     this.room.destroy();
   }
@@ -179,6 +182,17 @@ export class Agent {
       const status = this.room.chat.turnStatus(turn);
       if (status !== "streaming" && status !== "pending") abort.abort();
     }
+    // Looking for mentions reads every message: once per burst of changes (a streamed
+    // turn changes the room many times a second), not once per change.
+    if (this.#scanning) return;
+    this.#scanning = true;
+    setTimeout(() => {
+      this.#scanning = false;
+      if (!this.#left) this.#scanMentions();
+    }, 50);
+  }
+
+  #scanMentions(): void {
     for (const c of this.room.chat.conversations()) {
       for (const m of this.room.chat.messages(c.id)) {
         if (this.#seen.has(m.id)) continue;

@@ -99,7 +99,7 @@ impl Inner {
 
     /// Where saving stands now, as an event.
     pub(crate) fn saved(&self) -> Event {
-        let unacked = self.session.unacked().0;
+        let unacked = self.session.unsaved_updates();
         Event::Saved(unacked, self.conn.save_state(unacked))
     }
 

@@ -25,6 +25,7 @@ use crate::transport::{
     Inner,
 };
 use crate::{Backoff, CloseCode, Heartbeat, Participant, ParticipantKind, Reconnect, Session};
+use confab_core::client::connection::MIN_DEAD_AFTER_MS;
 
 #[wasm_bindgen]
 impl Room {
@@ -80,12 +81,14 @@ impl Room {
         let url = with_token(&base_url, plain.token.as_deref());
         let heartbeat = match plain.heartbeat_timeout_ms {
             None => Heartbeat::default(),
-            Some(ms) if ms.is_finite() && ms >= 1_000.0 && ms <= f64::from(u32::MAX) => {
+            Some(ms)
+                if ms.is_finite() && ms >= f64::from(MIN_DEAD_AFTER_MS) && ms <= f64::from(u32::MAX) =>
+            {
                 Heartbeat::dead_after(ms as u32)
             }
             Some(ms) => {
                 return Err(type_error(&format!(
-                    "invalid room options: heartbeatTimeoutMs must be at least 1000 (ms), got {ms}"
+                    "invalid room options: heartbeatTimeoutMs must be at least {MIN_DEAD_AFTER_MS} (ms), got {ms}"
                 )))
             }
         };
