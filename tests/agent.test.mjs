@@ -3,12 +3,12 @@
 // (Server-Sent Events), and the agent joins the real edge under workerd.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createServer } from "node:http";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { Agent } from "confab-rooms/agent";
-import { ROOT, openConfab, startEdge, uniqueRoom, waitFor } from "./helpers.mjs";
+import { fakeModelServer } from "./fake-llm.mjs";
+import { DEV_SECRET, ROOT, mintToken, openConfab, startEdge, uniqueRoom, waitFor } from "./helpers.mjs";
 
 let edge;
 let llm;
@@ -21,53 +21,15 @@ after(async () => {
   await edge?.stop();
 });
 
-/**
- * An OpenAI-compatible chat-completions server. `mode` decides the next answer:
- * `words` streams them; `slow` streams 200 chunks 50 ms apart (time to stop it);
- * `fail` answers 503 with a reason. It records each request and whether its client
- * went away before the answer ended.
- */
-async function fakeModelServer() {
-  const state = { mode: "words", words: [], requests: [] };
-  const server = createServer(async (req, res) => {
-    const chunks = [];
-    for await (const c of req) chunks.push(c);
-    const record = { body: JSON.parse(Buffer.concat(chunks).toString("utf8")), sent: 0, cancelled: false, ended: false };
-    state.requests.push(record);
-    if (state.mode === "fail") {
-      res.writeHead(503, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { message: "the model is overloaded", type: "server_error" } }));
-      return;
-    }
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-    res.on("close", () => (record.cancelled = !record.ended));
-    const send = (delta, finish = null) =>
-      res.write(`data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 0, model: "test", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
-    const words = state.mode === "slow" ? Array.from({ length: 200 }, (_, i) => `w${i} `) : state.words;
-    send({ role: "assistant", content: "" });
-    for (const word of words) {
-      if (res.destroyed) return;
-      send({ content: word });
-      record.sent += 1;
-      await new Promise((r) => setTimeout(r, state.mode === "slow" ? 50 : 5));
-    }
-    send({}, "stop");
-    record.ended = true;
-    res.end("data: [DONE]\n\n");
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
-  const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
-  return { state, url: `http://127.0.0.1:${port}/v1`, close: () => new Promise((r) => server.close(r)) };
-}
-
 function model() {
   return createOpenAICompatible({ name: "test", baseURL: llm.url, apiKey: "test-key" }).chatModel("test-model");
 }
 
 test("a mention is answered from the room: the prompt holds its messages, context and documents; the turn streams what the model sent", async () => {
   const room = uniqueRoom("agent");
-  const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" });
-  const agent = await Agent.join({ url: edge.ws, room, name: "Helper", model: model(), instructions: "Answer in one sentence." });
+  const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" }, { token: mintToken(DEV_SECRET, { room, sub: "ada", name: "Ada", role: "owner" }) });
+  const token = mintToken(DEV_SECRET, { room, sub: "agent-helper", name: "Helper", kind: "agent", role: "editor" });
+  const agent = await Agent.join({ url: edge.ws, room, name: "Helper", token, model: model(), instructions: "Answer in one sentence." });
   try {
     ada.chat.ensureConversation("Main", "main");
     ada.docs.ensure("Plan", "plan");
@@ -92,6 +54,14 @@ test("a mention is answered from the room: the prompt holds its messages, contex
     assert.match(sent, /\(decision\) We launch on Friday/);
     assert.match(sent, /Budget: 2M\. Launch: Friday\./, "the document the context refers to");
     assert.match(sent, /Ada \(person\): Morning all\.\\nAda \(person\): @Helper what is the plan\?/);
+    // The model is offered the room's tools, by their exact names.
+    const offered = llm.state.requests.at(-1).body.tools.map((t) => t.function.name);
+    for (const name of ["read_document", "write_document", "edit_document", "acquire_lock", "search", "handoff"]) assert.ok(offered.includes(name), `${name} offered`);
+    // The feed has what it did, recorded by the SDK itself.
+    const kinds = async () => (await ada.request("activity.list")).activities.filter((a) => a.agent === agent.id && a.status === "completed").map((a) => a.kind);
+    for (const kind of ["task_assigned", "agent_started", "memory_read", "message_sent", "task_completed", "agent_completed"]) {
+      await waitFor(async () => (await kinds()).includes(kind), { what: `the ${kind} activity` });
+    }
 
     // Not addressed to it, not answered: the next mention is the marker that the
     // agent has read past this message.
@@ -101,7 +71,7 @@ test("a mention is answered from the room: the prompt holds its messages, contex
     await waitFor(() => ada.chat.messages("main").filter((m) => m.author.name === "Helper" && m.status === "done").length === 2, { timeout: 15_000, what: "the second answer" });
     assert.equal(llm.state.requests.length, before + 2, "only the mentions were answered");
   } finally {
-    agent.leave();
+    await agent.leave();
     ada.destroy();
   }
 });
@@ -119,6 +89,13 @@ test("a person's stop cancels the model's HTTP request; a provider error ends th
       { timeout: 15_000, what: "the turn streaming" },
     );
     const request = llm.state.requests.at(-1);
+    // While it works, its status goes out in its presence every couple of seconds.
+    const status = () => ada.presence.peers().find((p) => p.state.user?.name === "Helper")?.state.agent;
+    const first = await waitFor(() => (status()?.state === "working" ? status() : undefined), { what: "a working status" });
+    assert.equal(first.activity, "answering in main");
+    assert.equal(first.model, "test-model");
+    assert.equal(first.offline, false);
+    await waitFor(() => status().at > first.at && status().state === "working", { timeout: 8_000, what: "the status sent again while working" });
     ada.chat.stopTurn(turn.id);
     await waitFor(() => request.cancelled, { timeout: 10_000, what: "the model's request cancelled" });
     assert.ok(request.sent < 200, `stopped after ${request.sent} of 200 chunks`);
@@ -133,7 +110,7 @@ test("a person's stop cancels the model's HTTP request; a provider error ends th
     assert.match(failed.error ?? "", /the model failed: .*overloaded/);
   } finally {
     llm.state.mode = "words";
-    agent.leave();
+    await agent.leave();
     ada.destroy();
   }
 });
@@ -144,12 +121,13 @@ test("confab agent runs one agent on an OpenAI-compatible endpoint and leaves cl
   const child = spawn(
     process.execPath,
     [path.join(ROOT, "npm/bin/confab.mjs"), "agent", "--url", edge.ws, "--room", room, "--name", "Scout", "--base-url", llm.url, "--api-key", "test-key", "--model", "test-model"],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"] },
   );
   let log = "";
+  child.stdout.on("data", (d) => (log += d));
   child.stderr.on("data", (d) => (log += d));
   try {
-    await waitFor(() => log.includes("answering @Scout"), { timeout: 20_000, what: "the agent to join" });
+    await waitFor(() => log.includes("answering @Scout with test-model"), { timeout: 20_000, what: "the agent to join" });
     await waitFor(() => ada.presence.list().some((p) => p.user.name === "Scout" && p.user.kind === "agent"), { what: "the agent present" });
     llm.state.mode = "words";
     llm.state.words = ["On it."];
@@ -160,20 +138,22 @@ test("confab agent runs one agent on an OpenAI-compatible endpoint and leaves cl
       { timeout: 15_000, what: "the CLI agent's answer" },
     );
     assert.equal(answer.text, "On it.");
+    await waitFor(() => log.includes("task: Ada asked in main: @Scout can you check the numbers?"), { what: "the agent to log its task" });
   } finally {
     const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
     child.kill("SIGTERM");
     assert.equal(await exited, 0, `confab agent exits cleanly on SIGTERM\n${log}`);
     ada.destroy();
   }
-  // Without a model it refuses at once, saying what to set.
-  const bare = spawn(process.execPath, [path.join(ROOT, "npm/bin/confab.mjs"), "agent", "--url", edge.ws, "--room", room, "--name", "Scout"], {
+  assert.match(log, /left the room/);
+  // Half a configuration is refused at once, saying what is missing.
+  const half = spawn(process.execPath, [path.join(ROOT, "npm/bin/confab.mjs"), "agent", "--url", edge.ws, "--room", room, "--name", "Scout", "--base-url", llm.url], {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, OPENAI_BASE_URL: "", CONFAB_AGENT_MODEL: "" },
+    env: { ...process.env, CONFAB_AGENT_MODEL: "" },
   });
   let err = "";
-  bare.stderr.on("data", (d) => (err += d));
-  const code = await new Promise((resolve) => bare.once("exit", resolve));
+  half.stderr.on("data", (d) => (err += d));
+  const code = await new Promise((resolve) => half.once("exit", resolve));
   assert.equal(code, 2);
-  assert.match(err, /confab agent needs a model: --base-url \(or OPENAI_BASE_URL\) and --model/);
+  assert.match(err, /an endpoint is set \(http:\/\/127\.0\.0\.1:\d+\/v1\) but no model: pass --model or set CONFAB_AGENT_MODEL/);
 });

@@ -10,7 +10,8 @@ const USAGE = `usage: confab mcp --url ws://127.0.0.1:8787/rooms --room <room> [
          MCP client, as a participant of kind "agent" named --name: over stdio, or with
          --http over Streamable HTTP at http://127.0.0.1:<port>/mcp
   agent  run an agent that answers @<name> in the room, on any OpenAI-compatible
-         endpoint (defaults: $OPENAI_BASE_URL, $OPENAI_API_KEY, $CONFAB_AGENT_MODEL)`;
+         endpoint (defaults: $OPENAI_BASE_URL, $OPENAI_API_KEY, $CONFAB_AGENT_MODEL);
+         with none configured, on the offline model that ships with Confab`;
 
 function fail(message) {
   process.stderr.write(`confab: ${message}\n`);
@@ -48,15 +49,19 @@ if (command === "agent") {
 async function runAgent() {
   const baseURL = options["base-url"] ?? process.env.OPENAI_BASE_URL;
   const modelId = options.model ?? process.env.CONFAB_AGENT_MODEL;
-  if (!baseURL || !modelId) {
-    fail("confab agent needs a model: --base-url (or OPENAI_BASE_URL) and --model (or CONFAB_AGENT_MODEL) of an OpenAI-compatible endpoint");
+  if (Boolean(baseURL) !== Boolean(modelId)) {
+    fail(
+      baseURL
+        ? `an endpoint is set (${baseURL}) but no model: pass --model or set CONFAB_AGENT_MODEL`
+        : "a model is set but no endpoint: pass --base-url or set OPENAI_BASE_URL (or neither, for the offline model)",
+    );
   }
-  let provider, agentModule;
+  let agentModule, provider;
   try {
-    provider = await import("@ai-sdk/openai-compatible");
     agentModule = await import("../dist/agent.js");
+    if (baseURL) provider = await import("@ai-sdk/openai-compatible");
   } catch (err) {
-    fail(`confab agent needs the ai and @ai-sdk/openai-compatible packages: npm install ai @ai-sdk/openai-compatible (${err.message})`);
+    fail(`confab agent needs the ai${baseURL ? " and @ai-sdk/openai-compatible packages: npm install ai @ai-sdk/openai-compatible" : " package: npm install ai"} (${err.message})`);
   }
   let instructions;
   if (options.instructions) {
@@ -67,9 +72,12 @@ async function runAgent() {
       fail(`cannot read --instructions ${options.instructions}: ${err.message}`);
     }
   }
-  const model = provider
-    .createOpenAICompatible({ name: "openai-compatible", baseURL, apiKey: options["api-key"] ?? process.env.OPENAI_API_KEY })
-    .chatModel(modelId);
+  // Without an endpoint, the offline model that ships with Confab (extractive, and
+  // labelled so in presence and in every message).
+  const model = baseURL
+    ? provider.createOpenAICompatible({ name: "openai-compatible", baseURL, apiKey: options["api-key"] ?? process.env.OPENAI_API_KEY }).chatModel(modelId)
+    : agentModule.offlineModel();
+  const log = (line) => process.stdout.write(`${new Date().toISOString()} ${options.name}: ${line}\n`);
   let agent;
   try {
     agent = await agentModule.Agent.join({
@@ -78,19 +86,24 @@ async function runAgent() {
       name: options.name,
       model,
       instructions,
+      log,
       ...(options.token ? { token: options.token } : {}),
     });
   } catch (err) {
     fail(`could not join room ${options.room} at ${options.url}: ${err.message}${err.code ? ` (${err.code})` : ""}`);
   }
-  const stop = () => {
-    process.stderr.write("confab: agent leaving the room\n");
-    agent.leave();
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    const held = agent.leases;
+    await agent.leave();
+    log(`left the room${held.length ? `, releasing ${held.join(", ")}` : ""}`);
     process.exit(0);
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
-  process.stderr.write(`confab: ${options.name} is in room ${options.room}, answering @${options.name} with ${modelId} at ${baseURL}\n`);
+  log(`in room ${options.room}, answering @${options.name} with ${baseURL ? `${modelId} at ${baseURL}` : `the offline model (${agentModule.OFFLINE_MODEL_ID})`}`);
 }
 
 async function runMcp() {

@@ -37,8 +37,10 @@ export interface RoomTool {
  * was read at, so a based write can be applied as the smallest edit of that text.
  */
 export class ToolSession {
-  /** @internal */
+  /** @internal The text each base was read at, by base. */
   readonly reads = new Map<string, string>();
+  /** @internal The latest base read of each document, by document id. */
+  readonly latest = new Map<string, string>();
 }
 
 const str = (description: string) => ({ type: "string", description });
@@ -97,9 +99,12 @@ function ensureDocument(room: Room, id: string, tool: string): void {
 }
 
 /**
- * Write `next` as the whole text of document `id`: through the room's authority with
- * the caller's lease when `fence` is given, as a based write when `base` is, else as
- * the smallest edit of the current text. Resolves once stored.
+ * Write `next` as the whole text of document `id`, as the smallest edit (so authorship
+ * stays exact): from the text as read when `base` is given (a based write: a change
+ * someone made since is kept, and this write held for review), else from the current
+ * text. With `fence`, the room first checks that the caller's lease on `doc:<id>` with
+ * that fencing token is live; the room's lease gate checks the write itself too.
+ * Resolves once stored.
  */
 async function write(
   room: Room,
@@ -110,12 +115,12 @@ async function write(
   fence: number | undefined,
   base: string | undefined,
 ): Promise<unknown> {
-  if (fence !== undefined) {
-    await room.request("document.write", { id, text: next, fence });
-    await room.whenSaved();
-    return { written: id, fence };
-  }
   ensureDocument(room, id, tool);
+  if (fence !== undefined) {
+    const check = await room.locks.verify(`doc:${id}`, fence);
+    if (!check.valid) throw new ConfabError("lock_not_held", `${tool}: ${check.reason}`);
+  }
+  const leased = fence === undefined ? {} : { fence };
   if (base !== undefined) {
     const read = session.reads.get(base);
     if (read === undefined) {
@@ -130,11 +135,11 @@ async function write(
         `${tool}: someone changed that text since your read; your write is held for a person to accept or reject${done.conflict ? ` (conflict ${done.conflict})` : ""}`,
       );
     }
-    return { written: id, conflict: done.conflict };
+    return { written: id, ...leased, conflict: done.conflict };
   }
   room.docs.setText(id, next);
   await room.whenSaved();
-  return { written: id };
+  return { written: id, ...leased };
 }
 
 /** Case-insensitive matches of `query` in `haystack`, each with the text around it. */
@@ -170,6 +175,7 @@ export const ROOM_TOOLS: readonly RoomTool[] = [
       const read = room.docs.read(id);
       const base = base64(read.base);
       session.reads.set(base, read.text);
+      session.latest.set(id, base);
       return { id, text: read.text, base };
     },
   },
