@@ -21,7 +21,7 @@ export function keywords(text: string): string[] {
 }
 
 /**
- * The accepted shared context for a question, most relevant first: entries whose tags or
+ * The accepted shared context for a question (stale entries too), most relevant first: entries whose tags or
  * refs match the question's words or the documents it names (the room's own relevance
  * ranking), then the other accepted entries, newest first.
  */
@@ -31,7 +31,9 @@ export function contextFor(room: Room, question: string): ContextEntry[] {
     .list()
     .filter((d) => words.includes(d.id.toLowerCase()) || question.toLowerCase().includes(d.title.toLowerCase()))
     .map((d) => `doc:${d.id}`);
-  const accepted = room.context.shared().filter((e: ContextEntry) => e.status === "accepted");
+  // Accepted entries, and those gone stale since (a document they refer to changed):
+  // still the team's word, marked as possibly out of date.
+  const accepted = room.context.shared().filter((e: ContextEntry) => e.status === "accepted" || e.status === "stale");
   const ids = new Set(accepted.map((e) => e.id));
   const relevant = room.context.relevant(words, refs).filter((e) => ids.has(e.id));
   const picked = new Set(relevant.map((e) => e.id));
@@ -60,7 +62,7 @@ export function buildPrompt(room: Room, conversation: string, name: string, inst
   const context: string[] = [];
   const refs = new Set<string>();
   for (const e of contextFor(room, question)) {
-    const line = `- (${e.kind}) ${e.text}`;
+    const line = `- (${e.kind}${e.status === "stale" ? ", may be out of date" : ""}) ${e.text}`;
     if (line.length > budget) break;
     budget -= line.length;
     context.push(line);

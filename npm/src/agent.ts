@@ -380,6 +380,13 @@ export class Agent {
           if (t.name === "read_document" && typeof args.id === "string") this.#touched.add(args.id);
           const result = await t.run(this.room, args, session);
           if (t.name === "write_document" || t.name === "edit_document") this.#touched.add(String(args.id));
+          // Leases the model takes itself are the agent's too: used for its writes,
+          // released with the rest.
+          if (t.name === "acquire_lock") {
+            const lease = result as { resource: string; fence: number; expiresAt: number };
+            this.#leases.set(lease.resource, { fence: lease.fence, until: lease.expiresAt });
+          }
+          if (t.name === "release_lock") this.#leases.delete(String(args.resource));
           if (t.name === "propose_context") void this.#record("memory_write", `proposed shared context: ${String(args.text).slice(0, 80)}`);
           if (t.name === "post_message") void this.#record("message_sent", `posted in ${String(args.conversation)}`);
           return result;

@@ -1,0 +1,222 @@
+// Agents at work in a real room under workerd: tool calls from the model (a lease, a
+// based write, a person's edit meanwhile kept), a handoff between two agents, and the
+// offline model that ships with Confab, in the SDK and in `confab agent`.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import { Agent, OFFLINE_LABEL } from "confab-rooms/agent";
+import { fakeModelServer } from "./fake-llm.mjs";
+import { DEV_SECRET, ROOT, mintToken, openConfab, startEdge, uniqueRoom, waitFor } from "./helpers.mjs";
+
+let edge;
+let llm;
+before(async () => {
+  edge = await startEdge();
+  llm = await fakeModelServer();
+});
+after(async () => {
+  await llm?.close();
+  await edge?.stop();
+});
+
+function model() {
+  return createOpenAICompatible({ name: "test", baseURL: llm.url, apiKey: "test-key" }).chatModel("test-model");
+}
+
+/** Ada (the room's owner) and a token for an agent named `name`. */
+async function setUp(label) {
+  const room = uniqueRoom(label);
+  const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" }, { token: mintToken(DEV_SECRET, { room, sub: "ada", name: "Ada", role: "owner" }) });
+  ada.chat.ensureConversation("Main", "main");
+  const agentToken = (name) => mintToken(DEV_SECRET, { room, sub: `agent-${name.toLowerCase()}`, name, kind: "agent", role: "editor" });
+  return { room, ada, agentToken };
+}
+
+/** The tool results the model was sent back in `request`, by tool name. */
+function toolResults(request) {
+  return request.body.messages.filter((m) => m.role === "tool").map((m) => String(m.content));
+}
+
+test("tool calls from the model: a lease is taken, a based write lands, and a person's edit made meanwhile is kept", async () => {
+  const { room, ada, agentToken } = await setUp("agent-tools");
+  const agent = await Agent.join({ url: edge.ws, room, name: "Editor", token: agentToken("Editor"), model: model() });
+  try {
+    ada.docs.ensure("Plan", "plan");
+    ada.docs.setText("plan", "Budget: 2M.\nLaunch: Friday.\n");
+    ada.docs.ensure("Notes", "notes");
+    ada.docs.setText("notes", "Venue: the old hall.\n");
+    // The plan takes writes only from its lease holder; others' edits wait as suggestions.
+    await ada.request("lock.policy", { document: "plan", policy: "suggest" });
+    await ada.whenSaved();
+
+    llm.state.script = [
+      { tools: [{ name: "read_document", args: { id: "plan" } }] },
+      {
+        // While the model thinks, Ada edits the plan: the agent holds no lease yet, so
+        // her edit is held as a suggestion only once the agent's lease is taken below.
+        tools: [{ name: "acquire_lock", args: { resource: "doc:plan", ttl_ms: 60_000 } }],
+      },
+      {
+        before: async () => {
+          ada.docs.insert("plan", 0, "Owner: Ada.\n");
+          await waitFor(async () => (await ada.request("suggestion.list")).suggestions.length === 1, { what: "Ada's edit held as a suggestion" });
+        },
+        tools: [{ name: "edit_document", args: { id: "plan", find: "Friday", replace: "Monday" } }],
+      },
+      { words: ["Moved ", "the launch ", "to Monday."] },
+    ];
+    ada.chat.post("main", "@Editor please move the launch to Monday");
+    const answer = await waitFor(() => ada.chat.messages("main").find((m) => m.author.name === "Editor" && m.status === "done"), {
+      timeout: 20_000,
+      what: "the agent's answer",
+    });
+    assert.equal(answer.text, "Moved the launch to Monday.");
+    // The write landed, from the agent, under its lease; Ada's edit is held, not lost.
+    // (Ada's own replica shows her edit; the room, and so everyone else, does not yet.)
+    const stored = async () => (await ada.request("document.get", { id: "plan" })).text;
+    assert.equal(await stored(), "Budget: 2M.\nLaunch: Monday.\n");
+    assert.equal(agent.room.docs.text("plan"), "Budget: 2M.\nLaunch: Monday.\n");
+    const [held] = (await ada.request("suggestion.list")).suggestions;
+    assert.equal(held.author, "ada");
+    assert.equal(held.status, "pending");
+    const results = toolResults(llm.state.requests.at(-1));
+    assert.ok(results.some((r) => /"fence":\d+/.test(r) && r.includes('"written":"plan"')), `a leased write: ${results}`);
+    // The lease went back when the turn ended; accepting the suggestion keeps both edits.
+    await waitFor(async () => (await ada.request("lock.list")).leases.length === 0, { what: "the agent's lease released" });
+    await ada.request("suggestion.accept", { id: held.id });
+    await waitFor(async () => (await stored()) === "Owner: Ada.\nBudget: 2M.\nLaunch: Monday.\n", { what: "both edits in the plan" });
+
+    // Without a lease policy, a person's edit between the agent's read and its write
+    // makes the write stale: it is held for review, the person's text stays, and the
+    // model is told so.
+    llm.state.script = [
+      { tools: [{ name: "read_document", args: { id: "notes" } }] },
+      {
+        before: async () => {
+          ada.docs.replaceRange("notes", 11, 3, "new");
+          await ada.whenSaved();
+          await waitFor(() => agent.room.docs.text("notes").includes("the new"), { what: "the agent to see Ada's edit" });
+        },
+        tools: [{ name: "write_document", args: { id: "notes", text: "Venue: the river barge.\n" } }],
+      },
+      { words: ["Someone changed it first; my change waits for review."] },
+    ];
+    ada.chat.post("main", "@Editor change the venue to the river barge");
+    await waitFor(() => ada.chat.messages("main").filter((m) => m.author.name === "Editor" && m.status === "done").length === 2, {
+      timeout: 20_000,
+      what: "the second answer",
+    });
+    assert.equal(ada.docs.text("notes"), "Venue: the new hall.\n", "Ada's edit stays");
+    assert.match(toolResults(llm.state.requests.at(-1)).join("\n"), /held for a person to accept or reject/);
+    const stale = ada.conflicts.list().find((c) => c.kind === "stale" && c.held);
+    assert.ok(stale, "the agent's write is held as a stale conflict");
+    assert.equal(stale.sides.find((s) => s.author?.id === "agent-editor")?.inserted.includes("river barge"), true);
+  } finally {
+    llm.state.script = [];
+    await agent.leave();
+    ada.destroy();
+  }
+});
+
+test("two agents hand work over: the packet carries the summary, questions, context, documents and released leases; the other picks it up, and neither answers the other", async () => {
+  const { room, ada, agentToken } = await setUp("agent-handoff");
+  const researcher = await Agent.join({ url: edge.ws, room, name: "Researcher", token: agentToken("Researcher"), model: model() });
+  const reviewer = await Agent.join({ url: edge.ws, room, name: "Reviewer", token: agentToken("Reviewer") });
+  try {
+    ada.docs.ensure("Findings", "findings");
+    ada.docs.setText("findings", "Churn rose 4% in March.\n");
+    const decision = ada.context.propose({ kind: "decision", text: "Churn findings go to the board on Monday", tags: ["churn"], refs: ["doc:findings"] });
+    ada.context.accept(decision);
+    ada.context.ask("Do we include April?");
+    await ada.whenSaved();
+    llm.state.script = [
+      { tools: [{ name: "edit_document", args: { id: "findings", find: "March.", replace: "March (driven by pricing)." } }] },
+      { tools: [{ name: "handoff", args: { to: "Reviewer", note: "Please review the churn findings." } }] },
+      // The handoff asks the model for its summary of where things stand.
+      { words: ["- Churn rose 4%, ", "driven by pricing."] },
+      { words: ["Handed to Reviewer."] },
+    ];
+    ada.chat.post("main", "@Researcher look into churn, then hand it to review");
+    const handoff = await waitFor(() => ada.context.events().find((e) => e.kind === "handoff"), { timeout: 20_000, what: "the handoff" });
+    assert.equal(handoff.to, "agent-reviewer");
+    assert.equal(handoff.author.id, "agent-researcher");
+    assert.match(handoff.text, /^Please review the churn findings\./);
+    assert.match(handoff.text, /Summary:\n- Churn rose 4%, driven by pricing\./);
+    assert.ok(llm.state.requests.some((r) => JSON.stringify(r.body.messages).includes("Write a handoff summary")), "the model was asked for it");
+    assert.match(handoff.text, /Open questions:\n- Do we include April\?/);
+    assert.match(handoff.text, /\(decision\) Churn findings go to the board on Monday/);
+    assert.match(handoff.text, /Documents: findings/);
+    assert.match(handoff.text, /Leases released: doc:findings/);
+    assert.match(handoff.text, /Conversation: main/);
+    assert.deepEqual((await ada.request("lock.list")).leases, [], "the researcher's lease was released with the handoff");
+
+    // The reviewer (on the offline model) picks it up in the conversation the packet names.
+    const picked = await waitFor(() => ada.chat.messages("main").find((m) => m.author.name === "Reviewer" && m.status === "done"), {
+      timeout: 20_000,
+      what: "the reviewer's turn",
+    });
+    assert.ok(picked.text.startsWith(OFFLINE_LABEL), picked.text);
+    const activities = (await ada.request("activity.list")).activities;
+    assert.ok(activities.some((a) => a.agent === "agent-reviewer" && a.kind === "task_assigned" && a.summary === "handoff from Researcher"));
+
+    // Neither answers the other: a later mention of the reviewer is the marker that both
+    // have read past each other's messages, and the researcher answered only Ada.
+    ada.chat.post("main", "@Reviewer anything else on churn?");
+    await waitFor(() => ada.chat.messages("main").filter((m) => m.author.name === "Reviewer" && m.status === "done").length === 2, {
+      timeout: 20_000,
+      what: "the reviewer's second answer",
+    });
+    assert.deepEqual(
+      ada.chat.messages("main").filter((m) => m.author.name === "Researcher").map((m) => m.text),
+      ["Handed to Reviewer."],
+    );
+    assert.equal(llm.state.script.length, 0, "the researcher's model was asked exactly four times");
+  } finally {
+    llm.state.script = [];
+    await researcher.leave();
+    await reviewer.leave();
+    ada.destroy();
+  }
+});
+
+test("the offline model answers from the room's context and documents, labelled in presence and in every message; confab agent runs on it with no endpoint set", async () => {
+  const { room, ada, agentToken } = await setUp("agent-offline");
+  ada.docs.ensure("Plan", "plan");
+  ada.docs.setText("plan", "The budget is 2M for the pilot.\nHiring waits until June.\n");
+  const entry = ada.context.propose({ kind: "decision", text: "We launch on Friday after the demo.", tags: ["launch"], refs: ["doc:plan"] });
+  ada.context.accept(entry);
+  await ada.whenSaved();
+  const child = spawn(process.execPath, [path.join(ROOT, "npm/bin/confab.mjs"), "agent", "--url", edge.ws, "--room", room, "--name", "Scout", "--token", agentToken("Scout")], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, OPENAI_BASE_URL: "", CONFAB_AGENT_MODEL: "" },
+  });
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  try {
+    await waitFor(() => log.includes("answering @Scout with the offline model"), { timeout: 20_000, what: "the agent to join" });
+    const status = await waitFor(() => ada.presence.peers().find((p) => p.state.user?.name === "Scout")?.state.agent, { what: "its status" });
+    assert.equal(status.offline, true);
+    assert.equal(status.model, "confab-offline-extractive");
+
+    ada.chat.post("main", "@Scout when do we launch?");
+    const answer = await waitFor(() => ada.chat.messages("main").find((m) => m.author.name === "Scout" && m.status === "done"), {
+      timeout: 20_000,
+      what: "the offline answer",
+    });
+    assert.equal(answer.text, `${OFFLINE_LABEL} From what this room already has:\n- We launch on Friday after the demo. (shared context, decision)`);
+
+    // A question in the shared context that mentions it is answered there, from the
+    // document the context refers to.
+    const q = ada.context.ask("@Scout what is the budget?");
+    const answered = await waitFor(() => ada.context.events().find((e) => e.id === q && e.answer), { timeout: 20_000, what: "the question answered" });
+    assert.match(answered.answer, /^\[offline model\] .*The budget is 2M for the pilot\. \(document plan\)/s);
+  } finally {
+    const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0, log);
+    ada.destroy();
+  }
+});
