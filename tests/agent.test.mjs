@@ -58,7 +58,7 @@ test("a mention is answered from the room: the prompt holds its messages, contex
     const offered = llm.state.requests.at(-1).body.tools.map((t) => t.function.name);
     for (const name of ["read_document", "write_document", "edit_document", "acquire_lock", "search", "handoff"]) assert.ok(offered.includes(name), `${name} offered`);
     // The feed has what it did, recorded by the SDK itself.
-    const kinds = async () => (await ada.request("activity.list")).activities.filter((a) => a.agent === agent.id && a.status === "completed").map((a) => a.kind);
+    const kinds = async () => (await ada.request("activity.list")).activities.filter((a) => a.agent === agent.id && a.status === "completed").map((a) => String(a.kind));
     for (const kind of ["task_assigned", "agent_started", "memory_read", "message_sent", "task_completed", "agent_completed"]) {
       await waitFor(async () => (await kinds()).includes(kind), { what: `the ${kind} activity` });
     }
@@ -90,7 +90,7 @@ test("a person's stop cancels the model's HTTP request; a provider error ends th
     );
     const request = llm.state.requests.at(-1);
     // While it works, its status goes out in its presence every couple of seconds.
-    const status = () => ada.presence.peers().find((p) => p.state.user?.name === "Helper")?.state.agent;
+    const status = () => /** @type {import("confab-rooms/agent").AgentStatus | undefined} */ (ada.presence.peers().find((p) => p.state.user?.name === "Helper")?.state.agent);
     const first = await waitFor(() => (status()?.state === "working" ? status() : undefined), { what: "a working status" });
     assert.equal(first.activity, "answering in main");
     assert.equal(first.model, "test-model");
