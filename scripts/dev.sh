@@ -39,6 +39,18 @@ forward() {
   done
 }
 pid=""
+agents=""
+# The demo's agents first (they release their leases and leave the room), then wrangler.
+stop_agents() {
+  [ -n "$agents" ] || return 0
+  kill -TERM -- "-$agents" 2>/dev/null || true
+  for _ in $(seq 50); do
+    kill -0 "$agents" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL -- "-$agents" 2>/dev/null || true
+  wait "$agents" 2>/dev/null || true
+}
 # Stop wrangler's whole group (wrangler, its second Node process, workerd) as a terminal's
 # Ctrl-C would, then wait for the forwarders to pass on (or drop) its last words.
 stop_wrangler() {
@@ -55,6 +67,7 @@ stop_wrangler() {
 stop() {
   trap '' INT TERM HUP
   : >"$run/stopping"
+  stop_agents
   stop_wrangler
   printf '\nConfab stopped.\n'
   exit 0
@@ -87,6 +100,14 @@ while [ "$SECONDS" -lt "$deadline" ]; do
     printf '\n  \033[1mConfab is running:\033[0m %s/?room=%s\n' "$url" "$room"
     printf '  Open that link in two tabs (or send it to a teammate) to collaborate in one room.\n'
     printf '  Rooms for your own clients: ws://127.0.0.1:%s/rooms/<room>\n' "$PORT"
+    if [ "${CONFAB_DEMO_AGENTS:-1}" != 0 ]; then
+      if [ -n "${OPENAI_BASE_URL:-}" ]; then
+        model="${CONFAB_AGENT_MODEL:-gpt-4o-mini} at $OPENAI_BASE_URL"
+      else
+        model="the offline model (set OPENAI_BASE_URL and OPENAI_API_KEY for a real one)"
+      fi
+      printf '  Agents Researcher and Reviewer are in that room, on %s: mention @Researcher.\n' "$model"
+    fi
     printf '  Rooms persist in edge/.wrangler/state. Stop with Ctrl-C.\n\n'
     break
   fi
@@ -99,6 +120,14 @@ if [ -z "$ready" ]; then
   stop_wrangler
   echo "error: the edge did not answer on $url/health (see wrangler's message above; if port $PORT is in use, run PORT=8788 make dev)" >&2
   exit 1
+fi
+# The demo's agents, in a process group of their own like wrangler, their log through the
+# same forwarders (CONFAB_DEMO_AGENTS=0 starts none).
+if [ "${CONFAB_DEMO_AGENTS:-1}" != 0 ]; then
+  set -m
+  node ../scripts/dev-agents.mjs "$url" "$room" </dev/null >"$run/out" 2>"$run/err" &
+  agents=$!
+  set +m
 fi
 status=0
 wait "$pid" || status=$?

@@ -7,10 +7,11 @@ import net from "node:net";
 import path from "node:path";
 import { test } from "node:test";
 import WebSocket from "ws";
-import { ROOT, freePort } from "./helpers.mjs";
+import { ROOT, freePort, openConfab, waitFor } from "./helpers.mjs";
 
 const SCRIPT = path.join(ROOT, "scripts/dev.sh");
-const ENV = { ...process.env, PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}` };
+// No model endpoint from the environment: the demo agents run on the offline model.
+const ENV = { ...process.env, OPENAI_BASE_URL: "", PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}` };
 
 /** A TCP server on `port` (by default a free one) of 127.0.0.1. @returns {Promise<net.Server>} */
 function listen(port = 0) {
@@ -144,6 +145,23 @@ test("the printed link names a room, the demo answers it, and CONFAB_ALLOWED_ORI
     assert.match(link, new RegExp(`^http://127\\.0\\.0\\.1:${port}/\\?room=team-[0-9a-f]{6}$`));
     const res = await fetch(link);
     assert.equal(res.status, 200);
+    // The demo's agents are in the printed room, on the offline model with no endpoint set.
+    assert.match(run.out(), /Agents Researcher and Reviewer are in that room, on the offline model/);
+    const roomName = new URL(link).searchParams.get("room") ?? "";
+    const watcher = await openConfab(`ws://127.0.0.1:${port}/rooms`, roomName, { id: "watcher", name: "Watcher" });
+    try {
+      const agents = await waitFor(
+        () => {
+          const found = watcher.presence.peers().filter((p) => p.state.user?.kind === "agent" && p.state.agent);
+          return found.length === 2 ? found : undefined;
+        },
+        { timeout: 20_000, what: "both demo agents present" },
+      );
+      assert.deepEqual(agents.map((p) => p.state.user?.name).sort(), ["Researcher", "Reviewer"]);
+      assert.ok(agents.every((p) => /** @type {{ offline: boolean }} */ (p.state.agent).offline));
+    } finally {
+      watcher.destroy();
+    }
     assert.match(await res.text(), /<html/i);
     const rooms = `ws://127.0.0.1:${port}/rooms`;
     const allowed = await within(liveSocket(`${rooms}/allowed-origin`, "http://localhost:5173"), 10_000, "a socket from http://localhost:5173");

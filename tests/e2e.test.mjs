@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { Agent, offlineModel } from "confab-rooms/agent";
 import {
   DEV_SECRET,
   launchChromium,
@@ -85,11 +86,22 @@ test("a message and a document edit made in one page appear in the other", async
     return caret && Math.abs(caret.left + caret.width / 2 - start) < 3;
   }, null, { timeout: 10_000 });
 
-  // The page's scripted demo agent streams an answer that both pages see finish.
-  await one.page.click("#ask-agent");
-  const answer = two.page.locator("#messages li.agent", { hasText: "You asked: “Hello from page one”" });
-  await answer.waitFor({ timeout: 10_000 });
-  await two.page.locator('#messages li.agent[data-status="done"]').waitFor({ timeout: 30_000 });
+  // An agent joins (on the offline model, in this process); "Ask agent" addresses it, and
+  // both pages see its answer stream in and finish, found in the shared notes.
+  const agent = await Agent.join({ url: edge.ws, room, name: "Researcher", token: mintToken(DEV_SECRET, { room, sub: "agent-researcher", name: "Researcher", kind: "agent", role: "editor" }) });
+  try {
+    await one.page.locator("#ask-agent:not([disabled])").waitFor({ timeout: 10_000 });
+    await one.page.fill("#chat-input", "who agrees with the notes?");
+    await one.page.click("#ask-agent");
+    await two.page.locator("#messages li .text", { hasText: "@Researcher who agrees with the notes?" }).waitFor({ timeout: 10_000 });
+    const answer = two.page.locator('#messages li.agent[data-status="done"]');
+    await answer.waitFor({ timeout: 30_000 });
+    const text = await answer.locator(".text").textContent();
+    assert.match(text, /^\[offline model\] From what this room already has:\n/);
+    assert.match(text, /- Two agrees\. \(document notes\)/);
+  } finally {
+    await agent.leave();
+  }
 
   const status = await one.page.textContent("#status");
   assert.match(status ?? "", /^synced/);
@@ -98,6 +110,49 @@ test("a message and a document edit made in one page appear in the other", async
   await two.page.screenshot({ path: path.join(ARTIFACTS, "demo-two-pages-two.png") });
   assert.deepEqual(one.problems, [], "page one logged no errors");
   assert.deepEqual(two.problems, [], "page two logged no errors");
+});
+
+test("the agents panel shows each agent live: status, model, current and last activity, recent activities; Ask agent picks one", async () => {
+  const room = uniqueRoom("e2e-agents");
+  const { page, problems } = await openDemo(room);
+  const token = (name) => mintToken(DEV_SECRET, { room, sub: `agent-${name.toLowerCase()}`, name, kind: "agent", role: "editor" });
+  // Before any agent joins, the page says how to bring one, and Ask agent waits.
+  await page.locator("#no-agents:visible").waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator("#ask-agent").isDisabled(), true);
+  // A slow offline model, so the page can watch it work.
+  const researcher = await Agent.join({ url: edge.ws, room, name: "Researcher", token: token("Researcher"), model: offlineModel({ delayMs: 150 }) });
+  const reviewer = await Agent.join({ url: edge.ws, room, name: "Reviewer", token: token("Reviewer") });
+  try {
+    const card = (name) => page.locator("#agents > li", { hasText: name });
+    await card("Researcher").waitFor({ timeout: 10_000 });
+    await card("Reviewer").waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator("#no-agents").isHidden(), true);
+    assert.equal(await card("Researcher").locator(".model").textContent(), "offline model");
+    // Two agents: the page offers a choice.
+    await page.locator("#agent-pick:visible").waitFor();
+    await page.selectOption("#agent-pick", "agent-researcher");
+    await page.fill("#doc", "The pilot starts in May. The budget is 2M.");
+    await page.fill("#chat-input", "when does the pilot start, and what is the budget?");
+    await page.click("#ask-agent");
+    // Working: its current activity shows while the answer streams.
+    await page.locator('#agents > li[data-agent="agent-researcher"][data-state="working"] .agent-now', { hasText: "answering in main" }).waitFor({ timeout: 10_000 });
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "agents-panel-working.png") });
+    // Done: idle, its last activity, and what it did in the feed.
+    await page.locator('#agents > li[data-agent="agent-researcher"][data-state="idle"] .agent-now', { hasText: "last: answering in main" }).waitFor({ timeout: 30_000 });
+    await card("Researcher").locator('.agent-recent li[data-kind="task_completed"]').waitFor({ timeout: 10_000 });
+    await card("Researcher").locator('.agent-recent li[data-kind="message_sent"]').waitFor({ timeout: 10_000 });
+    assert.equal(await card("Reviewer").locator(".agent-recent li").count(), 0, "the reviewer was not asked");
+    const answer = await page.locator('#messages li.agent[data-status="done"] .text').textContent();
+    assert.match(answer, /The pilot starts in May\./);
+    assert.match(answer, /The budget is 2M\./);
+    await page.screenshot({ path: path.join(ARTIFACTS, "agents-panel.png") });
+    assert.deepEqual(problems, [], "the page logged no errors");
+  } finally {
+    await researcher.leave();
+    await reviewer.leave();
+    await page.context().close();
+  }
 });
 
 test("an agent's streamed turn grows for everyone, a late page sees the partial text, and a stop ends it", async () => {

@@ -1,4 +1,5 @@
 import { Room, type Conflict, type ConnectionStatus, type ConversationInfo, type MessageInfo, type ParticipantInfo } from "confab-rooms";
+import { AgentsPanel } from "./agents.js";
 import { participantColour, RemoteCarets } from "./carets.js";
 import { NotesBinding } from "./notes.js";
 import "./style.css";
@@ -138,7 +139,8 @@ function renderStatus(status: ConnectionStatus) {
   // What the role may not do is not offered: a viewer or reviewer posts, asks the agent,
   // merges, saves versions, shares context and syncs views through nothing.
   const why = room.readOnly ? `read-only: you are a ${room.role} in this room` : "";
-  for (const id of ["chat-input", "chat-send", "ask-agent", "merge", "version-name", "context-share", "handoff", "sync-button", "detach"]) {
+  // (Ask agent is the agents panel's: it also needs an agent in the room.)
+  for (const id of ["chat-input", "chat-send", "merge", "version-name", "context-share", "handoff", "sync-button", "detach"]) {
     const control = document.getElementById(id) as HTMLInputElement | HTMLButtonElement | null;
     if (!control) continue;
     control.disabled = room.readOnly;
@@ -637,10 +639,8 @@ function conflictActions(c: Conflict): HTMLDivElement {
     if (text !== null) room.conflicts.resolve(c.id, "manual", { text });
   });
   if (c.status !== "awaiting-agent") {
-    button("Ask the agent", () => {
-      room.conflicts.resolve(c.id, "agent");
-      void agentResolves(c.id);
-    });
+    // An agent in the room reads both sides and proposes a merge, held for a person.
+    button("Ask the agent", () => room.conflicts.resolve(c.id, "agent"));
   }
   return actions;
 }
@@ -670,76 +670,28 @@ function renderAll() {
   renderSync();
 }
 
-// A scripted demo agent: a second participant (kind "agent") that this page runs, so a
-// newcomer can watch a turn stream in, stop it, or close the tab mid-turn (the others
-// then see it interrupted). Real agents use the same API from Node.
+// The agents in the room, and "Ask agent": it addresses the picked agent by name in the
+// conversation, with what you typed (or about the conversation so far).
 const askAgentButton = $<HTMLButtonElement>("ask-agent");
-let agentRoom: Room | undefined;
-
-async function* paced(words: string[], ms: number) {
-  for (const word of words) {
-    await new Promise((r) => setTimeout(r, ms));
-    yield word;
-  }
-}
-
-async function askAgent() {
-  const conversation = activeConversation();
-  const agentRoom = await demoAgent();
-  const question = room.chat.messages(conversation).filter((m) => m.author.kind === "person").at(-1)?.text;
-  const answer = question
-    ? `You asked: “${question}”. Here is how I would go about it: first, agree on what done looks like; then split the work so each of you owns one part; write the decisions down in the shared notes as you go; and check back here before merging anything.`
-    : "Hello! Post a question and ask me again: I will stream my answer into this conversation for everyone in the room.";
-  agentRoom.presence.setActivity(`answering in ${conversation}`);
-  try {
-    await agentRoom.chat.streamTurn(conversation, paced(answer.split(/(?<= )/), 70));
-  } finally {
-    agentRoom.presence.setActivity(null);
-  }
-}
-
-// The agent joins with a token of its own that the room mints for whoever brings it in
-// (`agent.invite`: an editor at most, never above you), so the room knows it as an
-// agent, attributes its words to it, and checks its role like anyone's.
-async function demoAgent(): Promise<Room> {
-  if (!agentRoom) {
-    const invited = await room.request("agent.invite", { name: "Demo agent" });
-    agentRoom = await Room.open({
-      url: wsBase,
-      room: roomName,
-      user: { id: invited.user, name: "Demo agent", kind: "agent" },
-      token: invited.token,
-    });
-  }
-  await agentRoom.whenSynced();
-  return agentRoom;
-}
-
-// The scripted agent answers "ask the agent": it keeps both sides, joined with " / ".
-async function agentResolves(id: string) {
-  const agent = await demoAgent();
-  const conflict = agent.conflicts.list().find((c) => c.id === id);
-  if (!conflict || conflict.status === "resolved") return;
-  const [x = "", y = ""] = conflict.sides.map((s) => s.inserted);
-  let text = `${x} / ${y}`;
-  if (conflict.kind === "text") {
-    // Both insertions sit side by side in the merged text: put a separator between.
-    const glued = [x + y, y + x].find((g) => g && conflict.current.includes(g));
-    text = glued ? conflict.current.replace(glued, `${x} / ${y}`) : conflict.current;
-  }
-  agent.presence.setActivity("resolving a conflict");
-  try {
-    agent.conflicts.resolve(id, "manual", { text });
-  } finally {
-    agent.presence.setActivity(null);
-  }
-}
-
+const agents = new AgentsPanel(room, {
+  list: $<HTMLUListElement>("agents"),
+  empty: $("no-agents"),
+  pick: $<HTMLSelectElement>("agent-pick"),
+  ask: askAgentButton,
+});
 askAgentButton.addEventListener("click", () => {
-  askAgentButton.disabled = true;
-  askAgent()
-    .catch((err) => showError(err instanceof Error ? err.message : String(err)))
-    .finally(() => (askAgentButton.disabled = false));
+  const agent = agents.picked();
+  if (!agent) return;
+  const typed = chatInput.value.trim();
+  try {
+    room.chat.ensureConversation("Main", CONVERSATION);
+    room.chat.post(activeConversation(), `@${agent.name} ${typed || "what do you make of this conversation so far?"}`);
+    chatInput.value = "";
+    room.presence.setTyping(null);
+    showError(null);
+  } catch (err) {
+    showError(err instanceof Error ? err.message : String(err));
+  }
 });
 
 room.on("status", (e) => {
@@ -791,3 +743,4 @@ for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, (
 renderStatus(room.status);
 renderAll();
 renderPeers();
+agents.render();

@@ -15,9 +15,15 @@ export interface Prompt {
   prompt: string;
 }
 
-/** Words worth matching context tags and document ids against (lower case, 3+ letters). */
+const STOP = new Set(
+  "the and for are but not you your with this that have has had was were will would can could should what when where which who whom why how does did do about into from our out all any its it's them they their there then than also just some more most much very been being over under only here".split(
+    " ",
+  ),
+);
+
+/** The words of `text` that carry meaning, once each: lower case, three letters or more, no stop words. */
 export function keywords(text: string): string[] {
-  return [...new Set(text.toLowerCase().match(/[\p{L}\p{N}_-]{3,}/gu) ?? [])];
+  return [...new Set((text.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? []).filter((w) => !STOP.has(w)))];
 }
 
 /**
@@ -44,8 +50,9 @@ export function contextFor(room: Room, question: string): ContextEntry[] {
  * The prompt for answering in `conversation` of `room`, as `name`, bounded by
  * {@link PROMPT_LIMITS}:
  * - the system text: who the agent is and where, the standing instructions, the room's
- *   accepted shared context relevant to the question first (up to `contextChars`), and
- *   the documents that context refers to (`doc:<id>`, up to `documentChars` in all);
+ *   accepted shared context relevant to the question first (up to `contextChars`), the
+ *   documents that context refers to (`doc:<id>`), then the other documents that share
+ *   words with the question (up to `documentChars` in all);
  * - the prompt: the conversation's latest messages (up to `messages` of them and
  *   `messageChars`), each as `Author (kind): text`, oldest first; then `task` (a handoff
  *   packet, a question from the context), when there is one.
@@ -69,8 +76,17 @@ export function buildPrompt(room: Room, conversation: string, name: string, inst
     for (const r of e.refs) if (r.startsWith("doc:")) refs.add(r.slice(4));
   }
   if (context.length) lines.push(`The room's shared context:\n${context.join("\n")}`);
+  // The documents that context refers to, then the others that share words with the
+  // question, most shared first.
+  const asked = new Set(keywords(question));
+  const others = room.docs
+    .list()
+    .filter((d) => !refs.has(d.id))
+    .map((d) => ({ id: d.id, score: keywords(`${d.title} ${room.docs.text(d.id)}`).filter((w) => asked.has(w)).length }))
+    .filter((d) => d.score > 0)
+    .sort((a, b) => b.score - a.score);
   budget = PROMPT_LIMITS.documentChars;
-  for (const id of refs) {
+  for (const id of [...refs, ...others.map((d) => d.id)]) {
     if (!room.docs.list().some((d) => d.id === id) || budget <= 0) continue;
     const text = room.docs.text(id).slice(0, budget);
     budget -= text.length;

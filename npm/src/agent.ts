@@ -337,7 +337,7 @@ export class Agent {
       void this.#record("message_sent", `answered in ${task.conversation}`, { turn });
       void this.#record("task_completed", task.summary, { turn });
     }
-    void this.#record("agent_completed", `${outcome} in ${task.conversation}`, { turn });
+    void this.#record("agent_completed", `${outcome === "done" ? "answered" : outcome} in ${task.conversation}`, { turn });
     if (this.#running.size === 0) this.#setActivity(null);
     return turn;
   }

@@ -12,6 +12,7 @@
  * @module
  */
 import type { LanguageModel } from "ai";
+import { keywords as words } from "./agent-prompt.js";
 
 type ModelV4 = Extract<LanguageModel, { specificationVersion: "v4" }>;
 type CallOptions = Parameters<ModelV4["doStream"]>[0];
@@ -22,17 +23,6 @@ export const OFFLINE_LABEL = "[offline model]";
 
 /** The offline model's id, as presence shows it. */
 export const OFFLINE_MODEL_ID = "confab-offline-extractive";
-
-const STOP = new Set(
-  "the and for are but not you your with this that have has had was were will would can could should what when where which who whom why how does did do about into from our out all any its it's them they their there then than also just some more most much very been being over under only here".split(
-    " ",
-  ),
-);
-
-/** The words that carry meaning: lower case, three letters or more, no stop words. */
-function words(text: string): string[] {
-  return (text.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? []).filter((w) => !STOP.has(w));
-}
 
 interface Candidate {
   text: string;
@@ -85,7 +75,7 @@ export function offlineAnswer(options: CallOptions): string {
   const { question, candidates } = read(options);
   const asked = new Set(words(question.replace(/@[\w-]+/g, " ")));
   const scored = candidates
-    .map((c) => ({ c, score: new Set(words(c.text).filter((w) => asked.has(w))).size }))
+    .map((c) => ({ c, score: words(c.text).filter((w) => asked.has(w)).length }))
     .filter((x) => x.score > 0)
     .sort((a, b) => b.score - a.score || a.c.rank - b.c.rank || a.c.order - b.c.order);
   const seen = new Set<string>();
