@@ -14,6 +14,7 @@ import { DEV_SECRET, ROOT, mintToken, openConfab, startEdge, uniqueRoom, waitFor
 const TOOLS = [
   "list_documents", "read_document", "write_document", "edit_document", "acquire_lock", "release_lock",
   "post_message", "list_messages", "who_is_here", "search", "set_activity", "propose_context", "handoff",
+  "suggest_edit", "raise_insight",
 ];
 
 let edge;
@@ -110,6 +111,15 @@ test("every room tool over MCP: reads, leased and based writes, refusals that lo
     assert.match((await call(client, "propose_context", { kind: "decision", text: "x", tags: "launch" })).error, /^invalid_argument: propose_context: `tags` must be an array/);
     await call(client, "handoff", { to: "ada", note: "Budget is yours from here." });
     await waitFor(() => ada.context.events().some((e) => JSON.stringify(e).includes("Budget is yours from here.")), { what: "the handoff at Ada" });
+
+    // A suggestion is held for review with its note; an insight reaches the people.
+    const before = ada.docs.text("plan");
+    const suggested = await call(client, "suggest_edit", { id: "plan", text: before.replace("Owner: Kim.", "Owners: Kim and Lee."), note: "Lee shares the launch." });
+    const held = await waitFor(() => ada.conflicts.list().find((c) => c.id === suggested.suggestion), { what: "the suggestion at Ada" });
+    assert.deepEqual([held.kind, held.held, held.proposal?.text, held.proposal?.rationale], ["suggestion", true, "Owners: Kim and Lee.", "Lee shares the launch."]);
+    assert.equal(ada.docs.text("plan"), before, "nothing changes until a person accepts");
+    const insight = await call(client, "raise_insight", { text: "Risk: Friday is a public holiday in two offices." });
+    await waitFor(() => ada.context.events().some((e) => e.id === insight.insight && e.kind === "insight" && e.author.name === "Helper"), { what: "the insight at Ada" });
 
     // Search finds the document, the message and the context entry.
     const found = await call(client, "search", { query: "friday" });

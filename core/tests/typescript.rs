@@ -27,7 +27,7 @@ use confab_core::client::connection::SaveState;
 use confab_core::client::session::ConflictNotice;
 use confab_core::conflict::{
     BasedWrite, BlameSpan, Choice, Conflict, ConflictKind, ConflictSide, ConflictStatus,
-    Granularity, NoticeKind, Resolution, StalePolicy,
+    Granularity, NoticeKind, Proposal, Resolution, StalePolicy,
 };
 use confab_core::doc::{Participant, ParticipantKind};
 use confab_core::model::context::{
@@ -147,6 +147,7 @@ fn declarations() -> Vec<Declaration> {
         declaration::<Choice>(),
         declaration::<ConflictSide>(),
         declaration::<Resolution>(),
+        declaration::<Proposal>(),
         declaration::<Conflict>(),
         declaration::<NoticeKind>(),
         declaration::<ConflictNotice>(),

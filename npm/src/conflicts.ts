@@ -31,8 +31,27 @@ export class Conflicts {
   }
 
   /**
-   * Accept a held write (a `"stale"` conflict with `held: true`): it is applied now,
-   * over the range it was meant for, attributed to you.
+   * Propose `text` as the merge of a conflict (for the stretch in conflict,
+   * `conflict.current`), with a one-paragraph `rationale`: what an agent does when asked.
+   * Nothing changes until a person accepts it ({@link acceptProposal}) or rejects it.
+   */
+  propose(id: string, text: string, rationale: string): void {
+    this.#h.call((w) => w.proposeMerge(id, text, rationale));
+  }
+
+  /** Accept the merge proposed for a conflict: applied now, attributed to you. */
+  acceptProposal(id: string): void {
+    this.resolve(id, "proposal");
+  }
+
+  /** Turn down the merge proposed for a conflict: it is open again. */
+  rejectProposal(id: string): void {
+    this.#h.call((w) => w.rejectProposal(id));
+  }
+
+  /**
+   * Accept a held write (a `"stale"` conflict with `held: true`, or a `"suggestion"`):
+   * it is applied now, over the range it was meant for, attributed to you.
    */
   acceptHeld(id: string): void {
     this.#requireHeld(id);

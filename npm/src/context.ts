@@ -80,6 +80,11 @@ export class Context {
     return this.#h.call((w) => w.ask(text));
   }
 
+  /** Raise an insight (a finding, a risk) that reaches the people in the room as a notice; returns its id. */
+  raiseInsight(text: string): string {
+    return this.#h.call((w) => w.raiseInsight(text));
+  }
+
   /** Answer a question. */
   answer(id: string, answer: string): void {
     this.#h.call((w) => w.answerQuestion(id, answer));
@@ -90,7 +95,7 @@ export class Context {
     return this.#h.call((w) => w.handoff(toUserId, text));
   }
 
-  /** Announcements, questions and handoffs, oldest first. */
+  /** Announcements, questions, handoffs and insights, oldest first. */
   events(): ContextEvent[] {
     return this.#h.call((w) => w.contextEvents());
   }

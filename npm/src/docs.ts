@@ -1,6 +1,15 @@
 import type { BasedWrite, DocumentInfo, DocumentRead, Granularity, StalePolicy } from "../wasm/confab_wasm.js";
 import type { Handle } from "./handle.js";
 
+/** The smallest edit that turns `from` into `to`: [start, end) of `from`, and its replacement. */
+export function smallestEdit(from: string, to: string): [number, number, string] {
+  let start = 0;
+  while (start < from.length && start < to.length && from[start] === to[start]) start++;
+  let tail = 0;
+  while (tail < from.length - start && tail < to.length - start && from[from.length - 1 - tail] === to[to.length - 1 - tail]) tail++;
+  return [start, from.length - tail, to.slice(start, to.length - tail)];
+}
+
 /**
  * Shared documents. Offsets are JavaScript string indices (UTF-16 code units); an
  * offset inside a surrogate pair or past the end throws `out_of_range`.
@@ -74,6 +83,23 @@ export class Docs {
    */
   writeBased(id: string, start: number, end: number, text: string, base: Uint8Array): BasedWrite {
     return this.#h.call((w) => w.writeBased(id, start, end, text, base));
+  }
+
+  /**
+   * Suggest `next` as the document's whole text, with a `note` for the reviewer: held as
+   * the smallest edit of the current text until a person accepts it
+   * (`room.conflicts.acceptHeld`) or rejects it; everyone sees it as a conflict of kind
+   * `"suggestion"` whose `proposal` holds the text and the note. Returns its id.
+   */
+  suggest(id: string, next: string, note: string): string {
+    const current = this.text(id);
+    let [start, end] = smallestEdit(current, next);
+    // Whole words, so the reviewer reads "Owner: Kim." → "Owners: Kim and Lee.", not
+    // ": Kim" → "s: Kim and Lee".
+    while (start > 0 && !/\s/.test(current[start - 1]!)) start--;
+    while (end < current.length && !/\s/.test(current[end]!)) end++;
+    const inserted = next.slice(start, next.length - (current.length - end));
+    return this.#h.call((w) => w.suggestEdit(id, start, end, inserted, note));
   }
 
   /** How close concurrent changes to a document must be to conflict (default `"word"`). */

@@ -10,6 +10,7 @@
  * @module
  */
 import { ConfabError } from "./errors.js";
+import { smallestEdit } from "./docs.js";
 import type { Room } from "./room.js";
 
 /** A JSON Schema for a tool's arguments (an object). */
@@ -81,15 +82,6 @@ function unbase64(text: string, tool: string): Uint8Array {
   } catch {
     throw new ConfabError("invalid_argument", `${tool}: \`base\` is not the base64 a read_document returned`);
   }
-}
-
-/** The smallest edit that turns `from` into `to`: [start, end) of `from`, and its replacement. */
-function smallestEdit(from: string, to: string): [number, number, string] {
-  let start = 0;
-  while (start < from.length && start < to.length && from[start] === to[start]) start++;
-  let tail = 0;
-  while (tail < from.length - start && tail < to.length - start && from[from.length - 1 - tail] === to[to.length - 1 - tail]) tail++;
-  return [start, from.length - tail, to.slice(start, to.length - tail)];
 }
 
 function ensureDocument(room: Room, id: string, tool: string): void {
@@ -333,6 +325,31 @@ export const ROOM_TOOLS: readonly RoomTool[] = [
       const id = room.context.propose({ kind, text: text(args, "text", "propose_context")!, tags: list("tags"), refs: list("refs") });
       await room.whenSaved();
       return { proposed: id };
+    },
+  },
+  {
+    name: "suggest_edit",
+    description: "Suggest a document's whole new text for review, with a note for the reviewer: nothing changes until a person accepts it (they see the difference, and accept or reject).",
+    inputSchema: schema(
+      { id: str("The document's id."), text: str("Its whole suggested text."), note: str("Why: one or two sentences for the reviewer.") },
+      ["id", "text", "note"],
+    ),
+    async run(room, args) {
+      const id = text(args, "id", "suggest_edit")!;
+      ensureDocument(room, id, "suggest_edit");
+      const suggestion = room.docs.suggest(id, text(args, "text", "suggest_edit")!, text(args, "note", "suggest_edit")!);
+      await room.whenSaved();
+      return { suggested: id, suggestion };
+    },
+  },
+  {
+    name: "raise_insight",
+    description: "Raise an insight for the people in the room: a finding or a risk worth their attention. They see it as a notice.",
+    inputSchema: schema({ text: str("The insight, e.g. `Risk: the budget assumes the old exchange rate.`") }, ["text"]),
+    async run(room, args) {
+      const id = room.context.raiseInsight(text(args, "text", "raise_insight")!);
+      await room.whenSaved();
+      return { insight: id };
     },
   },
   {

@@ -429,10 +429,10 @@ export type ContextEntry = {
 /**
  * A structured context event.
  */
-export type ContextEventKind = "announcement" | "question" | "handoff";
+export type ContextEventKind = "announcement" | "question" | "handoff" | "insight";
 
 /**
- * An announcement, question or handoff.
+ * An announcement, question, handoff or insight.
  */
 export type ContextEvent = {
   /**
@@ -613,17 +613,17 @@ export type StalePolicy = "hold" | "apply";
 /**
  * What collided.
  */
-export type ConflictKind = "text" | "field" | "stale";
+export type ConflictKind = "text" | "field" | "stale" | "suggestion";
 
 /**
  * Where a conflict stands.
  */
-export type ConflictStatus = "open" | "awaiting-agent" | "resolved";
+export type ConflictStatus = "open" | "awaiting-agent" | "proposed" | "resolved";
 
 /**
  * A resolution choice.
  */
-export type ConflictChoice = "mine" | "theirs" | "side" | "both" | "manual" | "agent";
+export type ConflictChoice = "mine" | "theirs" | "side" | "both" | "manual" | "agent" | "proposal";
 
 /**
  * One side of a conflict: who changed what.
@@ -690,6 +690,28 @@ export type ConflictResolution = {
 };
 
 /**
+ * A merge an agent proposed for a conflict, held until a person accepts or rejects it.
+ */
+export type ConflictProposal = {
+  /**
+   * The merged text, for the stretch in conflict (`Conflict::current`).
+   */
+  text: string,
+  /**
+   * Why this merge: one paragraph for the person deciding.
+   */
+  rationale: string,
+  /**
+   * Who proposed it.
+   */
+  by: ParticipantInfo,
+  /**
+   * When, ms since the Unix epoch.
+   */
+  at: number,
+};
+
+/**
  * A conflict record.
  */
 export type Conflict = {
@@ -746,6 +768,11 @@ export type Conflict = {
    */
   askedBy: ParticipantInfo | null,
   /**
+   * The merge an agent proposed, while it waits for a person; for a suggestion, the
+   * suggested text and its note.
+   */
+  proposal: ConflictProposal | null,
+  /**
    * How it was resolved.
    */
   resolution: ConflictResolution | null,
@@ -758,7 +785,7 @@ export type Conflict = {
 /**
  * What happened to a conflict since the last look.
  */
-export type ConflictNoticeKind = "raised" | "awaiting-agent" | "resolved";
+export type ConflictNoticeKind = "raised" | "awaiting-agent" | "proposed" | "resolved";
 
 /**
  * A change in the room's conflicts, told to one participant.

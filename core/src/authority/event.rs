@@ -39,6 +39,8 @@ named_enum! {
         RoomSizeWarning = "room.size-warning",
         /// A conflict was found.
         ConflictRaised = "conflict.raised",
+        /// An agent proposed a merge for a conflict; it waits for a person.
+        ConflictProposed = "conflict.proposed",
         /// Someone's role changed.
         RoleChanged = "role.changed",
         /// Someone was invited.

@@ -19,6 +19,9 @@
 //!   version it read ([`RoomDoc::read_document`]); if others changed the range it now
 //!   overwrites since then, the write is held as a suggestion or applied with a record,
 //!   by the document's [`StalePolicy`]. These records are written once by the writer.
+//! - **Suggestion** ([`ConflictKind::Suggestion`]): an edit proposed for review
+//!   ([`RoomDoc::suggest_edit`], an agent's suggestion on a document, with its note), held
+//!   like a stale write until a person accepts or rejects it.
 //!
 //! Detected conflicts are derived, never written; what is written is each resolution
 //! (`resolutions[id]`), so a conflict is resolved once and everyone sees who chose what.
@@ -69,6 +72,8 @@ named_enum! {
         Field = "field",
         /// A write based on a version others had changed since.
         Stale = "stale",
+        /// An edit proposed for review, held until a person accepts or rejects it.
+        Suggestion = "suggestion",
     }
 }
 
@@ -79,6 +84,9 @@ named_enum! {
         Open = "open",
         /// Someone asked an agent to resolve it.
         AwaitingAgent = "awaiting-agent",
+        /// An agent proposed a merge ([`Conflict::proposal`]); a person accepts it
+        /// ([`Choice::Proposal`]) or rejects it ([`RoomDoc::reject_proposal`]).
+        Proposed = "proposed",
         /// Resolved.
         Resolved = "resolved",
     }
@@ -100,6 +108,8 @@ named_enum! {
         Manual = "manual",
         /// Ask an agent to resolve it (any agent in the room may answer).
         Agent = "agent",
+        /// Accept the merge an agent proposed.
+        Proposal = "proposal",
     }
 }
 
@@ -155,6 +165,22 @@ pub struct Resolution {
     pub at: f64,
 }
 
+/// A merge an agent proposed for a conflict, held until a person accepts or rejects it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ConflictProposal"))]
+pub struct Proposal {
+    /// The merged text, for the stretch in conflict (`Conflict::current`).
+    pub text: String,
+    /// Why this merge: one paragraph for the person deciding.
+    pub rationale: String,
+    /// Who proposed it.
+    pub by: Participant,
+    /// When, ms since the Unix epoch.
+    pub at: f64,
+}
+
 /// A conflict record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -186,6 +212,9 @@ pub struct Conflict {
     pub status: ConflictStatus,
     /// Who asked an agent, while awaiting one.
     pub asked_by: Option<Participant>,
+    /// The merge an agent proposed, while it waits for a person; for a suggestion, the
+    /// suggested text and its note.
+    pub proposal: Option<Proposal>,
     /// How it was resolved.
     pub resolution: Option<Resolution>,
     /// The latest side's time.
@@ -237,6 +266,7 @@ impl Conflict {
             held: false,
             status: ConflictStatus::Open,
             asked_by: None,
+            proposal: None,
             resolution: None,
             reach: Vec::new(),
         }
@@ -343,6 +373,7 @@ impl RoomDoc {
                 }
                 c.status = r.status;
                 c.asked_by = r.asked_by.clone();
+                c.proposal = r.proposal.clone();
                 c.resolution = r.resolution.clone();
                 if let Some(seen) = &r.seen {
                     seen.restore(c);
@@ -362,6 +393,7 @@ impl RoomDoc {
             let mut c = seen.conflict(id, len);
             c.status = r.status;
             c.asked_by = r.asked_by.clone();
+            c.proposal = r.proposal.clone();
             c.resolution = r.resolution.clone();
             out.push(c);
         }

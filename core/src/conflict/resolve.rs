@@ -25,6 +25,16 @@ impl RoomDoc {
                 };
                 let status = string(&r, "status").and_then(|s| ConflictStatus::parse(&s))?;
                 let asked_by = participant_any(r.get("askedBy"));
+                let proposal = match (string(&r, "proposal"), participant_any(r.get("proposedBy")))
+                {
+                    (Some(text), Some(by)) => Some(Proposal {
+                        text,
+                        rationale: string(&r, "rationale").unwrap_or_default(),
+                        by,
+                        at: num(&r, "proposedAt").unwrap_or(0.0),
+                    }),
+                    _ => None,
+                };
                 let resolution = match (
                     string(&r, "choice").and_then(|s| Choice::parse(&s)),
                     participant_any(r.get("by")),
@@ -55,6 +65,7 @@ impl RoomDoc {
                     Recorded {
                         status,
                         asked_by,
+                        proposal,
                         resolution,
                         upto,
                         seen,
@@ -79,6 +90,17 @@ impl RoomDoc {
         if conflict.status == ConflictStatus::Resolved {
             return Err(Error::AlreadyResolved(id.to_owned()));
         }
+        // Accepting a proposal is a manual merge with the proposed text, recorded as such.
+        let proposed = match (choice, &conflict.proposal) {
+            (Choice::Proposal, Some(p)) => Some(p.text.clone()),
+            (Choice::Proposal, None) => {
+                return Err(Error::InvalidChoice(format!(
+                    "conflict `{id}` has no proposed merge to accept"
+                )))
+            }
+            _ => None,
+        };
+        let text = proposed.as_deref().or(text);
         let mine = conflict
             .sides
             .iter()
@@ -97,35 +119,26 @@ impl RoomDoc {
                 "a manual resolution needs `text`".into(),
             ));
         }
-        let upto: HashMap<String, Any> = conflict
-            .reach
-            .iter()
-            .map(|(c, k)| (c.to_string(), Any::from(f64::from(*k))))
-            .collect();
-        let upto = Any::Map(Arc::new(upto));
         if choice == Choice::Agent {
-            let mut r = HashMap::new();
-            r.insert("upto".to_owned(), upto);
-            r.insert(
-                "status".to_owned(),
-                Any::from(ConflictStatus::AwaitingAgent.as_str()),
-            );
+            let mut r = self.request_record(&conflict, ConflictStatus::AwaitingAgent);
             r.insert("askedBy".to_owned(), who.to_any());
-            r.insert("at".to_owned(), Any::from(self.writer.now_ms as f64));
-            let mut txn = self.doc.transact_mut();
-            let map = txn.get_or_insert_map(RESOLUTIONS);
-            map.insert(&mut txn, id, Any::Map(Arc::new(r)));
+            self.write_resolution(id, r);
             return Ok(());
         }
         let mut seen = None;
+        let applied = if choice == Choice::Proposal {
+            Choice::Manual
+        } else {
+            choice
+        };
         match conflict.kind {
             ConflictKind::Text => {
-                let result = self.resolve_text(&conflict, choice, keep, text)?;
+                let result = self.resolve_text(&conflict, applied, keep, text)?;
                 seen = Some(Seen::of(&conflict, result));
             }
             ConflictKind::Field => {
                 let field = conflict.field.clone().unwrap_or_default();
-                let value = match (choice, keep) {
+                let value = match (applied, keep) {
                     (Choice::Manual, _) => Some(text.unwrap_or_default().to_owned()),
                     (Choice::Both, _) => Some(
                         conflict
@@ -148,14 +161,11 @@ impl RoomDoc {
                     self.write_field(root, entry, key, Any::from(value))?;
                 }
             }
-            ConflictKind::Stale => self.resolve_stale(&conflict, choice, keep, text)?,
+            ConflictKind::Stale | ConflictKind::Suggestion => {
+                self.resolve_stale(&conflict, applied, keep, text)?
+            }
         }
-        let mut r = HashMap::new();
-        r.insert("upto".to_owned(), upto);
-        r.insert(
-            "status".to_owned(),
-            Any::from(ConflictStatus::Resolved.as_str()),
-        );
+        let mut r = self.request_record(&conflict, ConflictStatus::Resolved);
         r.insert("choice".to_owned(), Any::from(choice.as_str()));
         if let Some(k) = keep {
             r.insert("side".to_owned(), Any::from(k as f64));
@@ -164,19 +174,86 @@ impl RoomDoc {
             r.insert("text".to_owned(), Any::from(t));
         }
         r.insert("by".to_owned(), who.to_any());
-        r.insert("at".to_owned(), Any::from(self.writer.now_ms as f64));
-        if let Some(asked) = conflict.asked_by {
-            r.insert("askedBy".to_owned(), asked.to_any());
+        if let (Choice::Proposal, Some(p)) = (choice, &conflict.proposal) {
+            r.insert("proposal".to_owned(), Any::from(p.text.as_str()));
+            r.insert("rationale".to_owned(), Any::from(p.rationale.as_str()));
+            r.insert("proposedBy".to_owned(), p.by.to_any());
+            r.insert("proposedAt".to_owned(), Any::from(p.at));
         }
         if let Some(seen) = seen {
             r.insert("seen".to_owned(), seen.to_any());
         }
+        self.write_resolution(id, r);
+        Ok(())
+    }
+
+    /// Propose `text` as the merge of conflict `id` (for the stretch in conflict), with a
+    /// one-paragraph `rationale`, as `who` (an agent asked to resolve it, typically). It
+    /// is held: the text does not change until a person accepts it with
+    /// [`Choice::Proposal`]; [`RoomDoc::reject_proposal`] turns it down. A newer proposal
+    /// replaces an older one.
+    pub fn propose_merge(
+        &mut self,
+        id: &str,
+        text: &str,
+        rationale: &str,
+        who: &Participant,
+    ) -> Result<()> {
+        let conflict = self.conflict(id)?;
+        if conflict.status == ConflictStatus::Resolved {
+            return Err(Error::AlreadyResolved(id.to_owned()));
+        }
+        let mut r = self.request_record(&conflict, ConflictStatus::Proposed);
+        r.insert("proposal".to_owned(), Any::from(text));
+        r.insert("rationale".to_owned(), Any::from(rationale));
+        r.insert("proposedBy".to_owned(), who.to_any());
+        r.insert(
+            "proposedAt".to_owned(),
+            Any::from(self.writer.now_ms as f64),
+        );
+        self.write_resolution(id, r);
+        Ok(())
+    }
+
+    /// Turn down the merge proposed for conflict `id`: it is open again, for a person
+    /// to choose (or to ask an agent again).
+    pub fn reject_proposal(&mut self, id: &str, who: &Participant) -> Result<()> {
+        let conflict = self.conflict(id)?;
+        if conflict.status != ConflictStatus::Proposed {
+            return Err(Error::InvalidChoice(format!(
+                "conflict `{id}` has no proposed merge to reject"
+            )));
+        }
+        let mut r = self.request_record(&conflict, ConflictStatus::Open);
+        r.insert("rejectedBy".to_owned(), who.to_any());
+        self.write_resolution(id, r);
+        Ok(())
+    }
+
+    /// A record for conflict `id` that is not a resolution (a request for an agent, a
+    /// proposal, a rejected proposal): its status, the changes it covers, who asked.
+    fn request_record(&self, conflict: &Conflict, status: ConflictStatus) -> HashMap<String, Any> {
+        let upto: HashMap<String, Any> = conflict
+            .reach
+            .iter()
+            .map(|(c, k)| (c.to_string(), Any::from(f64::from(*k))))
+            .collect();
+        let mut r = HashMap::new();
+        r.insert("upto".to_owned(), Any::Map(Arc::new(upto)));
+        r.insert("status".to_owned(), Any::from(status.as_str()));
+        r.insert("at".to_owned(), Any::from(self.writer.now_ms as f64));
+        if let Some(asked) = &conflict.asked_by {
+            r.insert("askedBy".to_owned(), asked.to_any());
+        }
+        r
+    }
+
+    fn write_resolution(&mut self, id: &str, r: HashMap<String, Any>) {
         let own = self.doc.client_id().get();
         let mut txn = self.doc.transact_mut();
         let map = txn.get_or_insert_map(RESOLUTIONS);
         map.insert(&mut txn, id, Any::Map(Arc::new(r)));
         self.writer.note(&mut txn, own);
-        Ok(())
     }
 
     fn resolve_text(
@@ -294,6 +371,7 @@ impl RoomDoc {
 pub(super) struct Recorded {
     pub(super) status: ConflictStatus,
     pub(super) asked_by: Option<Participant>,
+    pub(super) proposal: Option<Proposal>,
     pub(super) resolution: Option<Resolution>,
     /// The latest change of each client the resolution covered.
     pub(super) upto: HashMap<u64, u32>,

@@ -82,17 +82,34 @@ impl RoomDoc {
                 model: string(&r, &format!("{prefix}Model")),
                 stale,
             };
-            let sides = vec![side("others", false), side("writer", true)];
+            let suggested = string(&r, "kind").as_deref() == Some("suggestion");
+            let sides = vec![side("others", false), side("writer", !suggested)];
+            let proposal = suggested
+                .then(|| {
+                    Some(Proposal {
+                        text: sides[1].inserted.clone(),
+                        rationale: string(&r, "note").unwrap_or_default(),
+                        by: sides[1].author.clone()?,
+                        at: sides[1].at,
+                    })
+                })
+                .flatten();
+            let kind = if suggested {
+                ConflictKind::Suggestion
+            } else {
+                ConflictKind::Stale
+            };
             out.push(Conflict {
                 doc: Some(doc),
                 start,
                 end,
                 before: string(&r, "before").unwrap_or_default(),
                 current,
-                at: sides[1].at, // when the stale write was made
-                stale: true,
+                at: sides[1].at, // when the write was made
+                stale: !suggested,
                 held: matches!(r.get("held"), Some(Any::Bool(true))),
-                ..Conflict::open(id.to_owned(), ConflictKind::Stale, sides)
+                proposal,
+                ..Conflict::open(id.to_owned(), kind, sides)
             });
         }
         out
@@ -251,9 +268,62 @@ impl RoomDoc {
         who: &Participant,
         hit: Collision,
     ) -> Result<BasedWrite> {
+        let held = self.stale_policy(doc) == StalePolicy::Hold;
+        let other = hit.others.first().copied().unwrap_or(0);
+        let mut r: HashMap<String, Any> = HashMap::new();
+        if let Some(p) = self.participant_in(&self.doc.transact(), other) {
+            r.insert("othersBy".into(), p.to_any());
+        }
+        r.insert("othersClient".into(), Any::from(other as f64));
+        r.insert("othersText".into(), Any::from(hit.their_ins.as_str()));
+        r.insert("othersDeleted".into(), Any::from(hit.their_del.as_str()));
+        self.record_write(doc, body, hit.span, text, who, held, r)
+    }
+
+    /// Suggest replacing UTF-16 range `start..end` of document `doc` (as it is now) with
+    /// `text`, with a `note` for the reviewer, as `who`. Nothing changes until a person
+    /// accepts it (side 1, as for a held write) or rejects it (side 0); everyone sees the
+    /// suggestion as a [`ConflictKind::Suggestion`] with its [`Proposal`]. Returns its id.
+    pub fn suggest_edit(
+        &mut self,
+        doc: &str,
+        start: u32,
+        end: u32,
+        text: &str,
+        note: &str,
+        who: &Participant,
+    ) -> Result<String> {
+        let body = self.document_ref_checked(doc)?;
+        let len = self.document_text(doc)?.encode_utf16().count() as u32;
+        if start > end || end > len {
+            return Err(Error::OutOfRange {
+                target: doc.to_owned(),
+                index: start,
+                end: u64::from(end),
+                len,
+            });
+        }
+        let mut r: HashMap<String, Any> = HashMap::new();
+        r.insert("kind".into(), Any::from("suggestion"));
+        r.insert("note".into(), Any::from(note));
+        let done = self.record_write(doc, &body, (start, end), text, who, true, r)?;
+        Ok(done.conflict.unwrap_or_default())
+    }
+
+    /// Apply `text` over `cs..ce` of `doc` unless `held`, and record the write (with the
+    /// fields in `r`) so everyone sees it, held or applied, as a conflict to decide.
+    #[allow(clippy::too_many_arguments)]
+    fn record_write(
+        &mut self,
+        doc: &str,
+        body: &TextRef,
+        (cs, ce): (u32, u32),
+        text: &str,
+        who: &Participant,
+        held: bool,
+        mut r: HashMap<String, Any>,
+    ) -> Result<BasedWrite> {
         let own = self.doc.client_id().get();
-        let (cs, ce) = hit.span;
-        let policy = self.stale_policy(doc);
         let theirs: String = {
             let units: Vec<u16> = self.document_text(doc)?.encode_utf16().collect();
             String::from_utf16_lossy(&units[cs as usize..ce as usize])
@@ -264,7 +334,6 @@ impl RoomDoc {
             .state_vector()
             .get(&yrs::ClientID::new(own));
         let id = format!("s{own:x}-{clock}");
-        let held = policy == StalePolicy::Hold;
         let new_end = if held {
             ce
         } else {
@@ -278,8 +347,6 @@ impl RoomDoc {
         let to = body
             .sticky_index(&txn, new_end, yrs::Assoc::Before)
             .map(|s| s.encode_v1());
-        let other = hit.others.first().copied().unwrap_or(0);
-        let mut r: HashMap<String, Any> = HashMap::new();
         r.insert("doc".into(), Any::from(doc));
         r.insert("held".into(), Any::Bool(held));
         if let (Some(from), Some(to)) = (from, to) {
@@ -297,12 +364,6 @@ impl RoomDoc {
         if let Some(model) = &self.writer.acting.1 {
             r.insert("writerModel".into(), Any::from(model.as_str()));
         }
-        if let Some(p) = self.participant_in(&txn, other) {
-            r.insert("othersBy".into(), p.to_any());
-        }
-        r.insert("othersClient".into(), Any::from(other as f64));
-        r.insert("othersText".into(), Any::from(hit.their_ins.as_str()));
-        r.insert("othersDeleted".into(), Any::from(hit.their_del.as_str()));
         let records = txn.get_or_insert_map(RECORDS);
         records.insert(&mut txn, id.as_str(), Any::Map(Arc::new(r)));
         self.writer.note(&mut txn, own);

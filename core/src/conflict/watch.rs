@@ -18,6 +18,8 @@ pub enum NoticeKind {
     Raised,
     /// Someone asked an agent to resolve it.
     AwaitingAgent,
+    /// An agent proposed a merge, waiting for a person.
+    Proposed,
     /// It was resolved.
     Resolved,
 }
@@ -47,6 +49,7 @@ impl ConflictWatch {
             let kind = match conflict.status {
                 ConflictStatus::Open => NoticeKind::Raised,
                 ConflictStatus::AwaitingAgent => NoticeKind::AwaitingAgent,
+                ConflictStatus::Proposed => NoticeKind::Proposed,
                 ConflictStatus::Resolved if before.is_some() => NoticeKind::Resolved,
                 ConflictStatus::Resolved => continue,
             };

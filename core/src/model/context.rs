@@ -106,10 +106,12 @@ named_enum! {
         Question = "question",
         /// Work handed to someone.
         Handoff = "handoff",
+        /// A finding or a risk an agent raised, for the people in the room to notice.
+        Insight = "insight",
     }
 }
 
-/// An announcement, question or handoff.
+/// An announcement, question, handoff or insight.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -153,22 +153,26 @@ impl Room {
         self.events.push(event);
     }
 
-    /// Raise `conflict.raised` for each conflict the room has not announced before;
+    /// Raise `conflict.raised` for each conflict the room has not announced before (and
+    /// `conflict.proposed` for each merge an agent proposed);
     /// returns true when what the room has seen changed, so the edge stores
     /// [`Room::conflict_watch`] and announces each conflict once across restarts.
     pub fn announce_conflicts(&mut self) -> bool {
         let changes = self.conflict_watch.changes(self.conflicts());
         let at = self.clock.now();
         for (kind, conflict) in &changes {
-            if *kind == NoticeKind::Raised {
-                self.events.push(Event::new(
-                    EventKind::ConflictRaised,
-                    None,
-                    Some(&conflict.id),
-                    json!({ "conflict": conflict }),
-                    at,
-                ));
-            }
+            let event = match kind {
+                NoticeKind::Raised => EventKind::ConflictRaised,
+                NoticeKind::Proposed => EventKind::ConflictProposed,
+                _ => continue,
+            };
+            self.events.push(Event::new(
+                event,
+                None,
+                Some(&conflict.id),
+                json!({ "conflict": conflict }),
+                at,
+            ));
         }
         !changes.is_empty()
     }

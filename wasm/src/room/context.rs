@@ -113,6 +113,12 @@ impl Room {
         self.edit(|s, now| s.raise_context_event(ContextEventKind::Question, text, None, now))
     }
 
+    /// Raise an insight (a finding, a risk) for the people in the room; returns its id.
+    #[wasm_bindgen(js_name = raiseInsight)]
+    pub fn raise_insight(&self, text: &str) -> Result<String, JsValue> {
+        self.edit(|s, now| s.raise_context_event(ContextEventKind::Insight, text, None, now))
+    }
+
     /// Answer a question.
     #[wasm_bindgen(js_name = answerQuestion)]
     pub fn answer_question(&self, id: &str, answer: &str) -> Result<(), JsValue> {

@@ -114,6 +114,21 @@ impl Room {
         to_js(&out)
     }
 
+    /// Suggest replacing `start..end` of a document (as it is now) with `text`, with a
+    /// `note` for the reviewer: held until a person accepts or rejects it. Returns the
+    /// suggestion's id (a conflict of kind `suggestion`).
+    #[wasm_bindgen(js_name = suggestEdit)]
+    pub fn suggest_edit(
+        &self,
+        id: &str,
+        start: u32,
+        end: u32,
+        text: &str,
+        note: &str,
+    ) -> Result<String, JsValue> {
+        self.edit(|s, now| s.suggest_edit(id, start, end, text, note, now))
+    }
+
     /// Set how close concurrent changes to a document must be to conflict.
     #[wasm_bindgen(js_name = setGranularity)]
     pub fn set_granularity(

@@ -369,6 +369,15 @@ impl Session {
                         conflict.participants().iter().any(|p| p.id == self.me.id)
                     }
                     NoticeKind::AwaitingAgent => self.me.kind == ParticipantKind::Agent,
+                    // A proposed merge waits for a person: those with a side, and who asked.
+                    NoticeKind::Proposed => {
+                        self.me.kind == ParticipantKind::Person
+                            && (conflict.participants().iter().any(|p| p.id == self.me.id)
+                                || conflict
+                                    .asked_by
+                                    .as_ref()
+                                    .is_some_and(|p| p.id == self.me.id))
+                    }
                     NoticeKind::Resolved => false,
                 };
                 ConflictNotice {
@@ -392,6 +401,41 @@ impl Session {
         self.doc.set_time(now_ms);
         let me = self.me.clone();
         self.doc.resolve_conflict(id, choice, side, text, &me)
+    }
+
+    /// Suggest an edit for review as this participant (see [`RoomDoc::suggest_edit`]).
+    pub fn suggest_edit(
+        &mut self,
+        doc: &str,
+        start: u32,
+        end: u32,
+        text: &str,
+        note: &str,
+        now_ms: u64,
+    ) -> Result<String> {
+        self.doc.set_time(now_ms);
+        let me = self.me.clone();
+        self.doc.suggest_edit(doc, start, end, text, note, &me)
+    }
+
+    /// Propose a merge for a conflict as this participant (see [`RoomDoc::propose_merge`]).
+    pub fn propose_merge(
+        &mut self,
+        id: &str,
+        text: &str,
+        rationale: &str,
+        now_ms: u64,
+    ) -> Result<()> {
+        self.doc.set_time(now_ms);
+        let me = self.me.clone();
+        self.doc.propose_merge(id, text, rationale, &me)
+    }
+
+    /// Turn down a proposed merge (see [`RoomDoc::reject_proposal`]).
+    pub fn reject_proposal(&mut self, id: &str, now_ms: u64) -> Result<()> {
+        self.doc.set_time(now_ms);
+        let me = self.me.clone();
+        self.doc.reject_proposal(id, &me)
     }
 
     /// Write over a range of the text read at `base` (see [`RoomDoc::write_based`]).

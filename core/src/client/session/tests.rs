@@ -92,8 +92,22 @@ fn conflicts_notify_the_people_involved_and_agents_when_asked() -> Result<()> {
         (NoticeKind::AwaitingAgent, true)
     );
     assert!(!a.poll_conflicts()[0].needs_input, "people are not asked");
-    bot.resolve_conflict(&id, Choice::Manual, None, Some("12-15"), 6)?;
+    b.poll_conflicts();
+    // The agent proposes a merge: the people with a side, and the one who asked, decide.
+    bot.propose_merge(&id, "12-15", "Both prices, as a range.", 6)?;
     deliver(&mut bot, &mut [&mut a, &mut b, &mut c])?;
+    let told: Vec<(NoticeKind, bool)> = [&mut a, &mut b, &mut c, &mut bot]
+        .into_iter()
+        .map(|s| {
+            s.poll_conflicts()
+                .first()
+                .map(|n| (n.kind, n.needs_input))
+                .unwrap_or((NoticeKind::Raised, false))
+        })
+        .collect();
+    assert_eq!(told[..3], [(NoticeKind::Proposed, true); 3]);
+    a.resolve_conflict(&id, Choice::Proposal, None, None, 6)?;
+    deliver(&mut a, &mut [&mut b, &mut c, &mut bot])?;
     let done = a.poll_conflicts();
     assert_eq!(done[0].kind, NoticeKind::Resolved);
     assert_eq!(a.doc().document_text("d")?, "price: 12-15 EUR");

@@ -298,3 +298,101 @@ fn each_round_of_edits_to_one_word_is_a_conflict_of_its_own() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn an_agents_proposed_merge_waits_for_a_person_who_accepts_or_rejects_it() -> Result<()> {
+    let (mut one, mut two) = pair()?;
+    let i = at(&one, "$2.0B");
+    one.replace_text("d", i, 5, "$2.5B")?;
+    two.replace_text("d", i, 5, "$3.2B")?;
+    both_ways(&one, &two);
+    let merged = one.document_text("d")?;
+    let id = one.conflicts()[0].id.clone();
+    one.resolve_conflict(&id, Choice::Agent, None, None, &ada())?;
+    let mut agent = RoomDoc::new(9);
+    agent.register_client(9, &bot());
+    sync(&one, &agent);
+    // Nothing to accept before anything is proposed.
+    let e = one
+        .resolve_conflict(&id, Choice::Proposal, None, None, &ada())
+        .expect_err("no proposal yet");
+    assert!(e.to_string().contains("no proposed merge"), "{e}");
+    agent.propose_merge(&id, "$2.5B", "Ada's figure is the audited one.", &bot())?;
+    sync(&agent, &one);
+    sync(&agent, &two);
+    let c = two.conflict(&id)?;
+    assert_eq!(c.status, ConflictStatus::Proposed);
+    assert_eq!(c.asked_by, Some(ada()));
+    let p = c.proposal.expect("proposal");
+    assert_eq!((p.text.as_str(), p.by.clone()), ("$2.5B", bot()));
+    assert_eq!(p.rationale, "Ada's figure is the audited one.");
+    assert_eq!(
+        two.document_text("d")?,
+        merged,
+        "held: the text is unchanged"
+    );
+    // Bob turns it down: open again, with nothing proposed.
+    two.reject_proposal(&id, &bob())?;
+    both_ways(&one, &two);
+    sync(&two, &agent);
+    let c = one.conflict(&id)?;
+    assert_eq!((c.status, c.proposal), (ConflictStatus::Open, None));
+    assert!(
+        one.reject_proposal(&id, &ada()).is_err(),
+        "nothing left to reject"
+    );
+    // A second proposal, accepted by Ada: her change, with the record of who proposed.
+    agent.propose_merge(&id, "$2.5–3.2B", "Both figures, as a range.", &bot())?;
+    sync(&agent, &one);
+    one.resolve_conflict(&id, Choice::Proposal, None, None, &ada())?;
+    both_ways(&one, &two);
+    let done = two.conflict(&id)?;
+    assert_eq!(done.status, ConflictStatus::Resolved);
+    let r = done.resolution.expect("resolution");
+    assert_eq!((r.choice, r.by), (Choice::Proposal, ada()));
+    assert_eq!(done.proposal.map(|p| p.by), Some(bot()));
+    assert_eq!(two.document_text("d")?, TEXT.replace("$2.0B", "$2.5–3.2B"));
+    assert_eq!(one.conflicts(), two.conflicts(), "alike on both replicas");
+    Ok(())
+}
+
+#[test]
+fn a_suggested_edit_is_held_with_its_note_until_a_person_accepts_or_rejects_it() -> Result<()> {
+    let (mut one, mut two) = pair()?;
+    let i = at(&one, "flat");
+    let id = one.suggest_edit("d", i, i + 4, "up 3%", "The Q4 report says 3%.", &bot())?;
+    both_ways(&one, &two);
+    assert_eq!(two.document_text("d")?, TEXT, "held: nothing changed yet");
+    let c = two.conflict(&id)?;
+    assert_eq!(
+        (c.kind, c.held, c.stale),
+        (ConflictKind::Suggestion, true, false)
+    );
+    assert_eq!((c.before.as_str(), c.current.as_str()), ("flat", "flat"));
+    let p = c.proposal.expect("the suggestion and its note");
+    assert_eq!(
+        (p.text.as_str(), p.rationale.as_str()),
+        ("up 3%", "The Q4 report says 3%.")
+    );
+    assert_eq!(p.by, bot());
+    // An edit made meanwhile around it moves it along.
+    one.insert_text("d", 0, "FY: ")?;
+    both_ways(&one, &two);
+    two.resolve_conflict(&id, Choice::Side, Some(1), None, &bob())?;
+    both_ways(&one, &two);
+    assert_eq!(
+        one.document_text("d")?,
+        format!("FY: {}", TEXT.replace("flat", "up 3%"))
+    );
+    assert_eq!(one.conflict(&id)?.status, ConflictStatus::Resolved);
+    // Rejected, a suggestion changes nothing.
+    let j = at(&one, "last year");
+    let other = one.suggest_edit("d", j, j + 9, "in 2025", "Name the year.", &bot())?;
+    one.resolve_conflict(&other, Choice::Side, Some(0), None, &ada())?;
+    assert!(one.document_text("d")?.contains("last year"));
+    assert!(
+        one.suggest_edit("d", 5, 9_999, "x", "", &bot()).is_err(),
+        "out of range"
+    );
+    Ok(())
+}
