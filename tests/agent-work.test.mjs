@@ -220,3 +220,89 @@ test("the offline model answers from the room's context and documents, labelled 
     ada.destroy();
   }
 });
+
+test("the AI features: a conflict's merge proposed by one agent and accepted, suggestions and insights from tool calls, model-written summaries with the offline fallback", async () => {
+  const { room, ada, agentToken } = await setUp("agent-ai");
+  const bob = await openConfab(edge.ws, room, { id: "bob", name: "Bob" }, { token: mintToken(DEV_SECRET, { room, sub: "bob", name: "Bob", role: "editor" }) });
+  const helper = await Agent.join({ url: edge.ws, room, name: "Helper", token: agentToken("Helper"), model: model() });
+  const scout = await Agent.join({ url: edge.ws, room, name: "Scout", token: agentToken("Scout") });
+  try {
+    ada.docs.ensure("Plan", "plan");
+    ada.docs.setText("plan", "Budget: 10k.");
+    await waitFor(() => bob.docs.list().length === 1 && bob.docs.text("plan") === "Budget: 10k.", { what: "Bob to see the plan" });
+    // Ada and Bob change the figure apart: a conflict, and Ada asks an agent.
+    ada.disconnect();
+    bob.disconnect();
+    ada.docs.replaceRange("plan", 8, 3, "12k");
+    bob.docs.replaceRange("plan", 8, 3, "15k");
+    ada.connect();
+    bob.connect();
+    const conflict = await waitFor(() => ada.conflicts.list().find((c) => c.kind === "text" && c.sides.length === 2), { what: "the conflict at Ada" });
+    await waitFor(() => helper.room.conflicts.list().some((c) => c.id === conflict.id) && scout.room.conflicts.list().some((c) => c.id === conflict.id), {
+      what: "both agents to see it",
+    });
+    const merged = ada.docs.text("plan");
+    llm.state.script = [{ words: ["MERGED: 12–15k\n", "RATIONALE: Ada and Bob gave different estimates; a range keeps both until the quote arrives."] }];
+    ada.conflicts.resolve(conflict.id, "agent");
+    const proposed = await waitFor(() => ada.conflicts.list().find((c) => c.id === conflict.id && c.status === "proposed"), { timeout: 20_000, what: "a proposed merge" });
+    assert.equal(ada.docs.text("plan"), merged, "held: nothing changed yet");
+    // Exactly one agent answered (the one that took the conflict's lease).
+    const by = /** @type {NonNullable<typeof proposed.proposal>} */ (proposed.proposal).by.id;
+    assert.ok(by === "agent-helper" || by === "agent-scout", by);
+    if (by === "agent-helper") {
+      assert.equal(proposed.proposal?.text, "12–15k");
+      assert.equal(proposed.proposal?.rationale, "Ada and Bob gave different estimates; a range keeps both until the quote arrives.");
+    } else {
+      assert.match(proposed.proposal?.rationale ?? "", /^\[offline model\] Both versions are kept side by side/);
+    }
+    const text = proposed.proposal?.text ?? "";
+    ada.conflicts.acceptProposal(conflict.id);
+    await waitFor(() => bob.conflicts.list().find((c) => c.id === conflict.id)?.status === "resolved", { what: "the resolution at Bob" });
+    assert.equal(bob.docs.text("plan"), `Budget: ${text}.`);
+    assert.equal(bob.conflicts.list().find((c) => c.id === conflict.id)?.resolution?.choice, "proposal");
+    llm.state.script = [];
+
+    // The model suggests a change and raises a risk through the room's tools.
+    const plan = ada.docs.text("plan");
+    llm.state.script = [
+      { tools: [{ name: "suggest_edit", args: { id: "plan", text: `${plan}\nContingency: 2k.`, note: "Estimates this far apart need a buffer." } }] },
+      { tools: [{ name: "raise_insight", args: { text: "Risk: the estimates differ by 25%." } }] },
+      { words: ["I suggested a buffer and flagged the risk."] },
+    ];
+    ada.chat.post("main", "@Helper review the plan");
+    const suggestion = await waitFor(() => ada.conflicts.list().find((c) => c.kind === "suggestion"), { timeout: 20_000, what: "the suggestion" });
+    assert.deepEqual([suggestion.held, suggestion.proposal?.by.id, suggestion.proposal?.rationale], [true, "agent-helper", "Estimates this far apart need a buffer."]);
+    const insight = await waitFor(() => ada.context.events().find((e) => e.kind === "insight"), { timeout: 20_000, what: "the insight" });
+    assert.deepEqual([insight.text, insight.author.id], ["Risk: the estimates differ by 25%.", "agent-helper"]);
+    assert.equal(ada.docs.text("plan"), plan, "the suggestion waits for review");
+    ada.conflicts.acceptHeld(suggestion.id);
+    await waitFor(() => bob.docs.text("plan") === `${plan}\nContingency: 2k.`, { what: "the accepted suggestion at Bob" });
+    await waitFor(() => ada.chat.messages("main").some((m) => m.author.name === "Helper" && m.status === "done"), { timeout: 20_000, what: "the answer" });
+
+    // Summaries: the model's, and the room's own words offline.
+    ada.chat.post("main", "Let us split the vendor question off.");
+    const last = ada.chat.messages("main").at(-1);
+    const branch = ada.chat.fork("main", /** @type {NonNullable<typeof last>} */ (last).id, "Vendors");
+    ada.chat.post(branch, "Vendor A quoted 14k.");
+    await waitFor(() => helper.room.chat.messages(branch).length >= 1 && scout.room.chat.messages(branch).length >= 1, { what: "the branch at the agents" });
+    llm.state.script = [{ words: ["SUMMARY: Vendor A quoted 14k, inside the range.\nFINDINGS:\n- Vendor A: 14k\nRECOMMENDATIONS:\n- Ask Vendor B by Friday"] }];
+    assert.deepEqual(await helper.summarizeBranch(branch), {
+      summary: "Vendor A quoted 14k, inside the range.",
+      keyFindings: ["Vendor A: 14k"],
+      recommendations: ["Ask Vendor B by Friday"],
+    });
+    const offline = await scout.summarizeBranch(branch);
+    assert.match(offline.summary, /^Vendors: \d+ messages from Ada, Helper\.$/);
+    assert.deepEqual(offline.keyFindings?.at(-1), "Ada: Vendor A quoted 14k.");
+    llm.state.script = [{ words: ["- The budget is a 12–15k range.\n- Vendor B is open."] }];
+    assert.equal(await helper.summarize("day"), "- The budget is a 12–15k range.\n- Vendor B is open.");
+    assert.match(JSON.stringify(llm.state.requests.at(-1).body.messages), /end-of-day summary/);
+    assert.equal(await scout.summarize("day"), scout.room.context.handoffMarkdown(), "offline: the room's deterministic summary");
+  } finally {
+    llm.state.script = [];
+    await helper.leave();
+    await scout.leave();
+    bob.destroy();
+    ada.destroy();
+  }
+});

@@ -28,10 +28,10 @@
  * @module
  */
 import { isStepCount, jsonSchema, streamText, tool, type LanguageModel, type ToolSet } from "ai";
-import type { ActivityKind, ContextEvent, MessageInfo, RoomOptions } from "../wasm/confab_wasm.js";
-import { buildPrompt, contextFor } from "./agent-prompt.js";
+import type { ActivityKind, Conflict, ContextEvent, MergeSummary, MessageInfo, RoomOptions } from "../wasm/confab_wasm.js";
+import { buildPrompt, contextFor, PROMPT_LIMITS } from "./agent-prompt.js";
 import { ConfabError, toConfabError } from "./errors.js";
-import { isOfflineModel, offlineModel } from "./offline-model.js";
+import { isOfflineModel, OFFLINE_LABEL, offlineModel } from "./offline-model.js";
 import { Room } from "./room.js";
 import { ROOM_TOOLS, ToolSession } from "./tools.js";
 
@@ -165,6 +165,12 @@ export class Agent {
     for (const c of room.chat.conversations()) for (const m of room.chat.messages(c.id)) this.#seen.add(m.id);
     for (const e of room.context.events()) this.#seen.add(e.id);
     room.on("change", () => this.#onChange());
+    // Someone asked an agent to settle a conflict: one agent proposes a merge.
+    room.on("conflict", (n) => {
+      if (n.kind === "awaiting-agent" && n.needsInput && !this.#left) {
+        void this.proposeMerge(n.conflict.id).catch((err: unknown) => this.#log(`could not propose a merge: ${toConfabError(err).message}`));
+      }
+    });
     this.#sendStatus();
   }
 
@@ -250,6 +256,91 @@ export class Agent {
         : "Write a handoff summary for whoever picks this work up next: where it stands, what is decided, what is open. At most 6 bullet points.";
     const text = await this.#complete(`${ask}\n\nThe room's own record:\n${fallback}`);
     return text?.trim() || fallback;
+  }
+
+  /**
+   * Propose a merge for conflict `id`, held for a person to accept or reject: the model
+   * reads both sides and writes the merged text with a one-paragraph rationale (the
+   * offline model keeps both sides, and says so). When several agents are asked, the
+   * one that takes the lease on `conflict:<id>` answers, and keeps the lease until it
+   * lapses so that no other agent answers the same request; resolves with false for the
+   * others.
+   */
+  async proposeMerge(id: string): Promise<boolean> {
+    const conflict = this.room.conflicts.list().find((c) => c.id === id);
+    if (!conflict || conflict.status === "resolved" || conflict.status === "proposed") return false;
+    let fence: number;
+    try {
+      ({ lease: { fence } } = await this.room.locks.acquire(`conflict:${id}`, 60_000));
+    } catch (err) {
+      if (toConfabError(err).code === "lock_held") return false;
+      throw err;
+    }
+    this.#setActivity("proposing a merge for a conflict");
+    const started = this.#start("agent_started", "proposing a merge for a conflict", { conflict: id });
+    try {
+      const { text, rationale } = await this.#merge(conflict);
+      this.room.conflicts.propose(id, text, rationale);
+      await this.room.whenSaved();
+      void this.#finish(await started, "proposed");
+      void this.#record("task_completed", `proposed a merge for conflict ${id}`, { conflict: id });
+      this.#log(`proposed a merge for conflict ${id}`);
+      return true;
+    } catch (err) {
+      void this.#finish(await started, toConfabError(err).message, true);
+      // Failed: another agent may try.
+      await this.room.locks.release(`conflict:${id}`, fence).catch(() => {});
+      throw err;
+    } finally {
+      this.#setActivity(null);
+    }
+  }
+
+  /**
+   * Suggest `text` as document `doc`'s whole new text, with a note: held for review (the
+   * reviewer sees the difference, and accepts or rejects it). Resolves with its id.
+   */
+  async suggest(doc: string, text: string, note: string): Promise<string> {
+    const id = this.room.docs.suggest(doc, text, note);
+    await this.room.whenSaved();
+    this.#touched.add(doc);
+    void this.#record("memory_write", `suggested a change to ${doc}: ${note.slice(0, 80)}`, { suggestion: id });
+    return id;
+  }
+
+  /** Raise an insight (a finding, a risk): the people in the room see it as a notice. */
+  async raiseInsight(text: string): Promise<string> {
+    const id = this.room.context.raiseInsight(text);
+    await this.room.whenSaved();
+    void this.#record("message_sent", `raised an insight: ${text.slice(0, 80)}`, { insight: id });
+    return id;
+  }
+
+  /**
+   * A summary of branch `branch` to merge it back with (`room.chat.merge`): written by
+   * the model, or, with the offline model or when the model fails, the room's own words:
+   * who said what, the last messages, and the branch's title.
+   */
+  async summarizeBranch(branch: string): Promise<MergeSummary> {
+    const messages = this.room.chat.messages(branch).filter((m) => m.text.trim() && !m.text.startsWith("[offline model]"));
+    const people = [...new Set(messages.map((m) => m.author.name))];
+    const title = this.room.chat.conversations().find((c) => c.id === branch)?.title ?? branch;
+    const fallback: MergeSummary = {
+      summary: `${title}: ${messages.length} message${messages.length === 1 ? "" : "s"} from ${people.join(", ") || "nobody"}.`,
+      keyFindings: messages.slice(-3).map((m) => `${m.author.name}: ${m.text.slice(0, 160)}`),
+    };
+    if (this.#status.offline) return fallback;
+    const transcript = messages.map((m) => `${m.author.name} (${m.author.kind}): ${m.text}`).join("\n").slice(-PROMPT_LIMITS.messageChars);
+    const text = await this.#complete(
+      `Summarise this branch of the conversation ("${title}") for merging it back. Answer in exactly this form:\nSUMMARY: <one paragraph>\nFINDINGS:\n- <finding>\nRECOMMENDATIONS:\n- <recommendation>\n\n${transcript}`,
+    );
+    if (!text) return fallback;
+    const section = (name: string) => {
+      const m = new RegExp(`${name}:\\s*\\n?([\\s\\S]*?)(?=\\n[A-Z]+:|$)`).exec(text);
+      return (m?.[1] ?? "").split("\n").map((l) => l.replace(/^-\s*/, "").trim()).filter(Boolean);
+    };
+    const summary = section("SUMMARY").join(" ") || text.trim();
+    return { summary, keyFindings: section("FINDINGS"), recommendations: section("RECOMMENDATIONS") };
   }
 
   /** Give back every lease it holds; resolves with their resources. */
@@ -358,6 +449,34 @@ export class Agent {
     }
   }
 
+  /** The merged text and rationale for a conflict: the model's, or both sides offline. */
+  async #merge(c: Conflict): Promise<{ text: string; rationale: string }> {
+    const sides = c.sides.map((s, i) => `Side ${i + 1} (${s.author?.name ?? "someone"}) wrote «${s.inserted}»${s.deleted ? ` replacing «${s.deleted}»` : ""}.`);
+    if (!this.#status.offline) {
+      const answer = await this.#complete(
+        [
+          `Two changes collided in ${c.doc ? `document ${c.doc}` : `field ${c.field}`}. They started from «${c.before}».`,
+          ...sides,
+          `The text there now reads «${c.current}».`,
+          "Propose one merged text for that stretch that keeps what each side meant, and say why in one paragraph. Answer in exactly this form:\nMERGED: <the merged text>\nRATIONALE: <one paragraph>",
+        ].join("\n"),
+      );
+      const merged = answer && /MERGED:\s*([\s\S]*?)\s*\nRATIONALE:\s*([\s\S]*)$/.exec(answer.trim());
+      if (merged?.[1] && merged[2]) return { text: merged[1].trim(), rationale: merged[2].trim() };
+    }
+    // Offline (or an answer out of form): both sides, side by side.
+    const [x = "", y = ""] = c.sides.map((s) => s.inserted);
+    let text = `${x} / ${y}`;
+    if (c.kind === "text") {
+      const glued = [x + y, y + x].find((g) => g && c.current.includes(g));
+      text = glued ? c.current.replace(glued, `${x} / ${y}`) : `${c.current}`;
+    }
+    return {
+      text,
+      rationale: `${OFFLINE_LABEL} Both versions are kept side by side, so nothing either side wrote is lost: pick one, or edit the merge before accepting it.`,
+    };
+  }
+
   /** The room's tools for the model, with writes always leased and based. */
   #tools(session: ToolSession): ToolSet {
     const tools: ToolSet = {};
@@ -371,6 +490,7 @@ export class Agent {
             const packet = await this.handoff(String(args.to), String(args.note));
             return { handoff: packet.to, leasesReleased: packet.leases };
           }
+          if (t.name === "raise_insight" && typeof args.text === "string") return { insight: await this.raiseInsight(args.text) };
           if ((t.name === "write_document" || t.name === "edit_document") && typeof args.id === "string") {
             args.fence ??= await this.#lease(args.id);
             if (args.base === undefined) {
