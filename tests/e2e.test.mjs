@@ -328,6 +328,69 @@ test("versions diff with authors and restore; context is shared, curated, privat
   for (const p of [one, two]) assert.deepEqual(p.problems, []);
 });
 
+test("an agent in the room: Ask the agent proposes a merge to accept, its suggestion shows as a change to accept, its insight arrives as a notice", async () => {
+  const room = uniqueRoom("e2e-agent-ai");
+  const one = await openDemo(room);
+  const two = await openDemo(room);
+  const scout = await Agent.join({ url: edge.ws, room, name: "Scout", token: mintToken(DEV_SECRET, { room, sub: "agent-scout", name: "Scout", kind: "agent", role: "editor" }) });
+  try {
+    await one.page.click("#doc");
+    await one.page.keyboard.type("Budget: 10k for the pilot.");
+    await two.page.waitForFunction(() => document.querySelector("textarea").value.includes("pilot."), null, { timeout: 10_000 });
+    for (const p of [one, two]) {
+      await p.page.evaluate(() => /** @type {any} */ (window).confabRoom.disconnect());
+      await p.page.locator("#status[data-status=disconnected]").waitFor();
+    }
+    const replace = async (p, text) => {
+      await p.page.evaluate(() => {
+        const el = document.querySelector("textarea");
+        const at = el.value.indexOf("10k");
+        el.focus();
+        el.setSelectionRange(at, at + 3);
+      });
+      await p.page.keyboard.type(text);
+    };
+    await replace(one, "12k");
+    await replace(two, "15k");
+    for (const p of [one, two]) {
+      await p.page.evaluate(() => /** @type {any} */ (window).confabRoom.connect());
+      await p.page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
+    }
+    const card = one.page.locator("#conflicts li[data-kind=text]").first();
+    await card.locator("button", { hasText: "Ask the agent" }).click();
+    // The agent (offline) proposes both figures side by side, with its rationale; held.
+    const proposed = two.page.locator("#conflicts li[data-status=proposed]");
+    await proposed.waitFor({ timeout: 15_000 });
+    assert.match(await proposed.innerText(), /Scout proposes: .*12k \/ 15k/);
+    assert.match(await proposed.locator(".rationale").innerText(), /^\[offline model\] Both versions are kept side by side/);
+    await two.page.screenshot({ path: path.join(ARTIFACTS, "demo-agent-proposal.png") });
+    await proposed.getByRole("button", { name: "Accept merge" }).click();
+    await one.page.waitForFunction(() => document.querySelector("textarea").value === "Budget: 12k / 15k for the pilot.", null, { timeout: 10_000 });
+    assert.match(await one.page.locator("#conflicts li[data-kind=text]").first().innerText(), /accepted Scout's merge/);
+
+    // A suggestion: the change it would make, accepted from the page.
+    await scout.suggest("notes", "Budget: 12k / 15k for the pilot, with a 2k buffer.", "A range this wide needs a buffer.");
+    const suggestion = one.page.locator("#conflicts li[data-kind=suggestion][data-status=open]");
+    await suggestion.waitFor({ timeout: 10_000 });
+    assert.equal(await suggestion.locator("del").innerText(), "pilot.");
+    assert.equal(await suggestion.locator("ins").innerText(), "pilot, with a 2k buffer.");
+    assert.match(await suggestion.locator(".rationale").innerText(), /needs a buffer/);
+    await one.page.screenshot({ path: path.join(ARTIFACTS, "demo-agent-suggestion.png") });
+    await suggestion.getByRole("button", { name: "Accept" }).click();
+    await two.page.waitForFunction(() => document.querySelector("textarea").value.endsWith("with a 2k buffer."), null, { timeout: 10_000 });
+
+    // An insight reaches the people as a notice, and stays in the AI context.
+    await scout.raiseInsight("Risk: the quotes differ by 25%.");
+    await two.page.locator("#notice", { hasText: "Insight from Scout: Risk: the quotes differ by 25%." }).waitFor({ timeout: 10_000 });
+    await two.page.locator('#context li[data-status="insight"]', { hasText: "the quotes differ" }).waitFor();
+    assert.deepEqual([...one.problems, ...two.problems], [], "the pages logged no errors");
+  } finally {
+    await scout.leave();
+    await one.page.context().close();
+    await two.page.context().close();
+  }
+});
+
 test("two pages replace one sentence while apart: both see the same conflict, it is resolved once, authors are coloured", async () => {
   const room = uniqueRoom("e2e-conflict");
   const one = await openDemo(room);

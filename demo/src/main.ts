@@ -1,5 +1,6 @@
-import { Room, type Conflict, type ConnectionStatus, type ConversationInfo, type MessageInfo, type ParticipantInfo } from "confab-rooms";
+import { Room, type ConnectionStatus, type ConversationInfo, type MessageInfo, type ParticipantInfo } from "confab-rooms";
 import { AgentsPanel } from "./agents.js";
+import { ConflictsView, describe } from "./conflicts.js";
 import { participantColour, RemoteCarets } from "./carets.js";
 import { NotesBinding } from "./notes.js";
 import "./style.css";
@@ -46,6 +47,8 @@ const conflictsEl = $<HTMLUListElement>("conflicts");
 const conflictCount = $<HTMLSpanElement>("conflict-count");
 const noConflicts = $<HTMLParagraphElement>("no-conflicts");
 const noticeEl = $<HTMLDivElement>("notice");
+let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+let noticeFor: string | undefined;
 
 // The room comes from the URL (?room=...); without one, pick a fresh name and put it
 // in the URL so the link can be shared.
@@ -468,11 +471,52 @@ versionForm.addEventListener("submit", (e) => {
 });
 
 // Shared AI context (curated by the context owner) beside this person's private one.
+// Insights agents raise (a finding, a risk): a notice when they arrive, and the latest
+// few at the top of the AI context.
+const insightsSeen = new Set<string>();
+let insightsPrimed = false;
+function noticeInsights() {
+  const insights = room.context.events().filter((e) => e.kind === "insight");
+  const fresh = insights.filter((e) => !insightsSeen.has(e.id));
+  for (const e of fresh) insightsSeen.add(e.id);
+  // What was raised before this page opened is listed, not announced.
+  if (!insightsPrimed) {
+    insightsPrimed = room.status === "synced";
+    return;
+  }
+  const latest = fresh.at(-1);
+  if (!latest) return;
+  noticeFor = undefined;
+  noticeEl.textContent = `Insight from ${latest.author.name}: ${latest.text}`;
+  noticeEl.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => (noticeEl.hidden = true), 8000);
+}
+
 function renderContext() {
+  noticeInsights();
+  const insights = room.context
+    .events()
+    .filter((e) => e.kind === "insight")
+    .slice(-3)
+    .reverse()
+    .map((e) => {
+      const li = document.createElement("li");
+      li.dataset.status = "insight";
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = `insight · ${e.author.name}`;
+      const text = document.createElement("span");
+      text.className = "text";
+      text.textContent = e.text;
+      li.append(badge, text);
+      return li;
+    });
   const entries = [...room.context.shared().filter((e) => e.status !== "retired"), ...room.context.private()];
   const owner = room.context.owner();
   const curator = !owner || owner === userId;
   contextEl.replaceChildren(
+    ...insights,
     ...entries.map((entry) => {
       const li = document.createElement("li");
       li.dataset.status = entry.status;
@@ -562,91 +606,10 @@ function renderAuthors() {
 }
 showAuthors.addEventListener("change", renderAuthors);
 
-// Conflicts: concurrent edits the CRDT merged silently, each side with its author.
-function describe(c: Conflict): string {
-  if (c.kind === "field") return `${c.field?.split("/").pop() ?? "field"} set two ways`;
-  if (c.kind === "stale") return c.held ? "held: written from an old version" : "written over newer changes";
-  return `both changed “${c.before || "the same spot"}”`;
-}
+// Conflicts, agents' proposed merges and suggestions: each with its authors and what to do.
+const conflictsView = new ConflictsView(room, { list: conflictsEl, count: conflictCount, none: noConflicts }, { userId, colourOf, guard });
+const renderConflicts = () => conflictsView.render();
 
-function renderConflicts() {
-  const list = room.conflicts.list();
-  const open = list.filter((c) => c.status !== "resolved");
-  conflictCount.hidden = open.length === 0;
-  conflictCount.textContent = String(open.length);
-  noConflicts.hidden = list.length > 0;
-  conflictsEl.replaceChildren(
-    ...[...open, ...list.filter((c) => c.status === "resolved")].map((c) => {
-      const li = document.createElement("li");
-      li.dataset.id = c.id;
-      li.dataset.status = c.status;
-      const title = document.createElement("strong");
-      title.textContent = describe(c);
-      li.append(title);
-      c.sides.forEach((side, i) => {
-        const el = document.createElement("span");
-        el.className = "side";
-        el.style.setProperty("--author", colourOf(side.author));
-        const who = side.author ? side.author.name + (side.author.id === userId ? " (you)" : "") : "unknown";
-        const q = document.createElement("q");
-        q.textContent = side.inserted || "(deleted)";
-        el.append(`${i + 1}. ${who}${side.stale ? " (from an old version)" : ""}: `, q);
-        if (side.deleted && c.kind !== "field") el.append(` replacing “${side.deleted}”`);
-        li.append(el);
-      });
-      const meta = document.createElement("div");
-      meta.className = "meta";
-      if (c.status === "resolved" && c.resolution) {
-        const r = c.resolution;
-        meta.textContent = `Resolved by ${r.by.name}: ${r.choice === "side" ? `kept side ${(r.side ?? 0) + 1}` : r.choice}${r.text ? ` → “${r.text}”` : ""}`;
-      } else if (c.status === "awaiting-agent") {
-        meta.textContent = `${c.askedBy?.name ?? "Someone"} asked an agent to resolve this…`;
-      } else {
-        meta.textContent = c.kind === "text" ? `Now reads “${c.current}”` : `Now: “${c.current}”`;
-      }
-      li.append(meta);
-      if (c.status !== "resolved") li.append(conflictActions(c));
-      return li;
-    }),
-  );
-}
-
-function conflictActions(c: Conflict): HTMLDivElement {
-  const actions = document.createElement("div");
-  actions.className = "actions";
-  const button = (label: string, act: () => void) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = label;
-    b.addEventListener("click", () => guard(act));
-    actions.append(b);
-  };
-  if (c.held) {
-    button("Accept held write", () => room.conflicts.acceptHeld(c.id));
-    button("Reject", () => room.conflicts.rejectHeld(c.id));
-    return actions;
-  }
-  const mine = c.sides.findIndex((s) => s.author?.id === userId);
-  if (mine >= 0) {
-    button("Keep mine", () => room.conflicts.resolve(c.id, "mine"));
-    button("Keep theirs", () => room.conflicts.resolve(c.id, "theirs"));
-  } else {
-    c.sides.forEach((s, i) => button(`Keep ${s.author?.name ?? `side ${i + 1}`}'s`, () => room.conflicts.resolve(c.id, "side", { side: i })));
-  }
-  button("Keep both", () => room.conflicts.resolve(c.id, "both"));
-  button("Edit…", () => {
-    const text = prompt("Merged text", c.current);
-    if (text !== null) room.conflicts.resolve(c.id, "manual", { text });
-  });
-  if (c.status !== "awaiting-agent") {
-    // An agent in the room reads both sides and proposes a merge, held for a person.
-    button("Ask the agent", () => room.conflicts.resolve(c.id, "agent"));
-  }
-  return actions;
-}
-
-let noticeTimer: ReturnType<typeof setTimeout> | undefined;
-let noticeFor: string | undefined;
 room.on("conflict", (notice) => {
   renderConflicts();
   if (notice.kind === "resolved" && notice.conflict.id === noticeFor) noticeEl.hidden = true;
