@@ -150,6 +150,7 @@ export class Agent {
   readonly #status: AgentStatus;
   #statusTimer: ReturnType<typeof setInterval> | undefined;
   #scanning = false;
+  #rescan = false;
   #left = false;
 
   private constructor(room: Room, options: AgentOptions, id: string) {
@@ -601,14 +602,27 @@ export class Agent {
       const status = this.room.chat.turnStatus(turn);
       if (status !== "streaming" && status !== "pending") abort.abort();
     }
-    // Looking for what is addressed to it reads every message: once per burst of changes
-    // (a streamed turn changes the room many times a second), not once per change.
-    if (this.#scanning) return;
+    // Looking for what is addressed to it reads every message: at once when the room was
+    // quiet (a mention is answered without delay), then at most once per 50 ms while
+    // changes keep coming (a streamed turn changes the room many times a second).
+    if (this.#scanning) {
+      this.#rescan = true;
+      return;
+    }
     this.#scanning = true;
-    setTimeout(() => {
-      this.#scanning = false;
+    queueMicrotask(() => {
       if (!this.#left) this.#scan();
-    }, 50);
+      const again = () => {
+        if (this.#rescan && !this.#left) {
+          this.#rescan = false;
+          this.#scan();
+          setTimeout(again, 50);
+        } else {
+          this.#scanning = false;
+        }
+      };
+      setTimeout(again, 50);
+    });
   }
 
   #scan(): void {

@@ -345,6 +345,33 @@ if (!only.length || only.includes("big")) {
   ].join("\n"));
 }
 
+// 9. Agents: a mention to the first streamed token, and an idle agent's memory.
+if (!only.length || only.includes("agent")) {
+  const { mentionToFirstToken, idleMemory } = await import("./agents.mjs");
+  const rows = [];
+  for (const [label, model] of [
+    ["`confab agent` on an OpenAI-compatible endpoint (local stand-in, first chunk at once)", "endpoint"],
+    ["`confab agent` on the offline model", "offline"],
+  ]) {
+    const r = await mentionToFirstToken(model, 20);
+    process.stderr.write(`agent ${model}: p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms\n`);
+    rows.push(`| ${label} | ${r.p50.toFixed(1)} ms | ${r.p95.toFixed(1)} ms | ${r.n} |`);
+  }
+  const mem = await idleMemory(10);
+  process.stderr.write(`agent idle in ${mem.rooms} rooms: rss ${mem.rss.toFixed(1)} MB (+${mem.rssGrowth.toFixed(1)} MB)\n`);
+  sections.push([
+    "## 9. Agents",
+    "",
+    "From a person's `@Helper` message to the first token of the agent's answer in that person's replica: the edge under workerd, `confab agent` and the model endpoint each in its own process, the person in the benchmark's. 20 mentions, each 250 ms after the previous answer ended (the agent idle, as when a person asks).",
+    "",
+    "| agent | p50 | p95 | mentions |",
+    "|---|---:|---:|---:|",
+    ...rows,
+    "",
+    `One Node process running the agent SDK (offline model) idle in ${mem.rooms} rooms, after a GC: RSS ${mem.rss.toFixed(1)} MB in all, ${mem.rssGrowth.toFixed(1)} MB more than before it joined (${(mem.rssGrowth / mem.rooms).toFixed(1)} MB a room); JS heap ${mem.heap.toFixed(1)} MB, wasm and buffers ${mem.external.toFixed(1)} MB.`,
+  ].join("\n"));
+}
+
 // 7. Size: the client wasm and the npm package.
 if (!only.length || only.includes("size")) {
   const wasm = readFileSync(path.join(ROOT, "npm/wasm/confab_wasm_bg.wasm"));
@@ -375,7 +402,7 @@ const file = path.join(HERE, "RESULTS.md");
 // Keep the sections of scenarios not run this time (each says when it was measured).
 const today = new Date().toISOString().slice(0, 10);
 const stampFor = (n) =>
-  n === "7" ? `_Measured ${today}, one run._` : n === "5" ? `_Measured ${today}, medians of ${Math.min(RUNS, 3)} runs._` : n === "6" ? `_Measured ${today}, medians of ${Math.min(RUNS, 3)} runs._` : `_Measured ${today}, medians of ${RUNS} runs._`;
+  n === "7" || n === "9" ? `_Measured ${today}, one run._` : n === "5" ? `_Measured ${today}, medians of ${Math.min(RUNS, 3)} runs._` : n === "6" ? `_Measured ${today}, medians of ${Math.min(RUNS, 3)} runs._` : `_Measured ${today}, medians of ${RUNS} runs._`;
 const fresh = new Map(
   sections.map((text) => {
     const n = text.match(/^## (\d+)/)[1];
