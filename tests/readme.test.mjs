@@ -120,3 +120,8 @@ test("the README's stock Yjs example joins from Node and sees Confab's data", as
   const stdout = await runExample(await readmeExample("A stock Yjs client"));
   assert.match(stdout, /^conversations: .*\bstock\b/m);
 });
+
+test("the README's agent SDK example: a mention answered from the shared context by the offline model", async () => {
+  const stdout = await runExample(await readmeExample("Agents"));
+  assert.equal(stdout.trim(), "[offline model] From what this room already has:\n- We launch on Friday. (shared context, decision)");
+});
