@@ -40,28 +40,26 @@ forward() {
 }
 pid=""
 agents=""
+# Stop a process group as a terminal would (`$2`: the signal), give it 5 s, then kill it.
+stop_group() {
+  kill "-$2" -- "-$1" 2>/dev/null || true
+  for _ in $(seq 50); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL -- "-$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
 # The demo's agents first (they release their leases and leave the room), then wrangler.
 stop_agents() {
   [ -n "$agents" ] || return 0
-  kill -TERM -- "-$agents" 2>/dev/null || true
-  for _ in $(seq 50); do
-    kill -0 "$agents" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL -- "-$agents" 2>/dev/null || true
-  wait "$agents" 2>/dev/null || true
+  stop_group "$agents" TERM
 }
 # Stop wrangler's whole group (wrangler, its second Node process, workerd) as a terminal's
 # Ctrl-C would, then wait for the forwarders to pass on (or drop) its last words.
 stop_wrangler() {
   [ -n "$pid" ] || return 0
-  kill -INT -- "-$pid" 2>/dev/null || true
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  stop_group "$pid" INT
   wait "$forward_out" "$forward_err" 2>/dev/null || true
 }
 stop() {

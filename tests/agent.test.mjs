@@ -5,9 +5,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { Agent } from "confab-rooms/agent";
-import { fakeModelServer } from "./fake-llm.mjs";
+import { fakeModelServer, modelOf } from "./fake-llm.mjs";
 import { DEV_SECRET, ROOT, mintToken, openConfab, startEdge, uniqueRoom, waitFor } from "./helpers.mjs";
 
 let edge;
@@ -21,9 +20,7 @@ after(async () => {
   await edge?.stop();
 });
 
-function model() {
-  return createOpenAICompatible({ name: "test", baseURL: llm.url, apiKey: "test-key" }).chatModel("test-model");
-}
+const model = () => modelOf(llm);
 
 test("a mention is answered from the room: the prompt holds its messages, context and documents; the turn streams what the model sent", async () => {
   const room = uniqueRoom("agent");

@@ -2,6 +2,7 @@
 // it answers with Server-Sent Events the way the real API streams, so the agent talks to
 // it through the real provider package (@ai-sdk/openai-compatible).
 import { createServer } from "node:http";
+import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 
 /**
  * @typedef {{ words?: string[], tools?: { name: string, args: Record<string, unknown> }[], fail?: string,
@@ -58,4 +59,9 @@ export async function fakeModelServer() {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
   const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
   return { state, url: `http://127.0.0.1:${port}/v1`, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** A model on `server` through the real provider package, as an app would make one. */
+export function modelOf(server) {
+  return createOpenAICompatible({ name: "test", baseURL: server.url, apiKey: "test-key" }).chatModel("test-model");
 }

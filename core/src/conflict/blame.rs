@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
+use super::check_range;
 use crate::doc::{Participant, ParticipantKind, RoomDoc};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Who wrote a stretch of a document's current text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -42,14 +43,7 @@ impl RoomDoc {
             .filter(|p| !p.deleted)
             .map(|p| p.units.len() as u32)
             .sum();
-        if start > end || end > len {
-            return Err(Error::OutOfRange {
-                target: doc.to_owned(),
-                index: start,
-                end: u64::from(end),
-                len,
-            });
-        }
+        check_range(doc, start, end, len)?;
         let names = self.clients_by_id();
         let mut out: Vec<BlameSpan> = Vec::new();
         let mut at = 0u32;

@@ -242,6 +242,19 @@ impl ConflictSide {
     }
 }
 
+/// Refuse UTF-16 range `start..end` of document `doc` unless it lies within `len` units.
+fn check_range(doc: &str, start: u32, end: u32, len: u32) -> Result<()> {
+    if start > end || end > len {
+        return Err(Error::OutOfRange {
+            target: doc.to_owned(),
+            index: start,
+            end: u64::from(end),
+            len,
+        });
+    }
+    Ok(())
+}
+
 /// Order sides by time, then client: the same order on every replica.
 fn by_time(sides: &mut [ConflictSide]) {
     sides.sort_by(|a, b| a.at.total_cmp(&b.at).then(a.client.cmp(&b.client)));

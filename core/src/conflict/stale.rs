@@ -161,14 +161,7 @@ impl RoomDoc {
             .filter(|s| s.kind != Seg::Added)
             .map(|s| s.len)
             .sum::<u32>();
-        if start > end || end > base_len {
-            return Err(Error::OutOfRange {
-                target: doc.to_owned(),
-                index: start,
-                end: u64::from(end),
-                len: base_len,
-            });
-        }
+        check_range(doc, start, end, base_len)?;
         let hit = collide(&segs, start, end, own);
         let (cs, ce) = hit.span;
         if hit.others.is_empty() {
@@ -295,14 +288,7 @@ impl RoomDoc {
     ) -> Result<String> {
         let body = self.document_ref_checked(doc)?;
         let len = self.document_text(doc)?.encode_utf16().count() as u32;
-        if start > end || end > len {
-            return Err(Error::OutOfRange {
-                target: doc.to_owned(),
-                index: start,
-                end: u64::from(end),
-                len,
-            });
-        }
+        check_range(doc, start, end, len)?;
         let mut r: HashMap<String, Any> = HashMap::new();
         r.insert("kind".into(), Any::from("suggestion"));
         r.insert("note".into(), Any::from(note));
