@@ -110,8 +110,20 @@ test("tool calls from the model: a lease is taken, a based write lands, and a pe
     const stale = ada.conflicts.list().find((c) => c.kind === "stale" && c.held);
     assert.ok(stale, "the agent's write is held as a stale conflict");
     assert.equal(stale.sides.find((s) => s.author?.id === "agent-editor")?.inserted.includes("river barge"), true);
+
+    // Leaving mid-turn gives its leases back.
+    llm.state.script = [{ tools: [{ name: "acquire_lock", args: { resource: "doc:notes", ttl_ms: 60_000 } }] }];
+    llm.state.mode = "slow";
+    ada.chat.post("main", "@Editor take the notes for a while");
+    await waitFor(async () => (await ada.request("lock.list")).leases.some((l) => l.resource === "doc:notes" && l.holder === "agent-editor"), {
+      timeout: 20_000,
+      what: "the agent's lease on the notes",
+    });
+    await agent.leave();
+    assert.deepEqual((await ada.request("lock.list")).leases, [], "leave() released it");
   } finally {
     llm.state.script = [];
+    llm.state.mode = "words";
     await agent.leave();
     ada.destroy();
   }
