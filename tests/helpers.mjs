@@ -374,7 +374,8 @@ export async function gate() {
  * in for the network between a client and the edge. `stall()` makes it a network that
  * went quiet without closing anything: bytes are held in both directions and new
  * connections wait, as when a laptop's Wi-Fi drops. `resume()` delivers what was held
- * and lets connections through again. `sent` counts the chunks clients sent through it.
+ * and lets connections through again. `drop()` cuts every connection through it, as a
+ * network blip does, and lets new ones in. `sent` counts the chunks clients sent through it.
  * @param {string} target
  */
 export async function stallingProxy(target) {
@@ -395,6 +396,9 @@ export async function stallingProxy(target) {
       stalled = false;
       for (const flush of [...waiting]) flush();
       waiting.clear();
+    },
+    drop() {
+      for (const s of sockets) s.destroy();
     },
     close() {
       for (const s of sockets) s.destroy();

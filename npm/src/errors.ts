@@ -47,6 +47,7 @@
  * - `unknown_connection`: the room did not know the connection (it reconnects).
  * - `invalid_room`: a room name no server accepts (empty, too long, a `/` or a control
  *   character).
+ * - `auth_failed`: the `auth` option's callback threw, or gave no token.
  *
  * - `internal`: a bug (the WebAssembly module failed); please report it.
  */
@@ -85,6 +86,7 @@ export type ConfabErrorCode =
   | "not_yours"
   | "unknown_connection"
   | "invalid_room"
+  | "auth_failed"
   | "internal";
 
 /** An error from Confab: a stable `code` to branch on, and the reason in `message`. */

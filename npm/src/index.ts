@@ -14,7 +14,7 @@
  * @module
  */
 export { Room, init } from "./room.js";
-export type { RequestArgs, RoomEvent, RoomEventOf, RoomEventType } from "./room.js";
+export type { OpenOptions, RequestArgs, RoomEvent, RoomEventOf, RoomEventType } from "./room.js";
 export { ConfabError, DestroyedError, TimeoutError } from "./errors.js";
 export { ROOM_TOOLS, ToolSession } from "./tools.js";
 export type { RoomTool, ToolSchema } from "./tools.js";

@@ -23,6 +23,7 @@ import { History } from "./history.js";
 import { Locks } from "./locks.js";
 import { Presence } from "./presence.js";
 import type { Requests } from "./requests.js";
+import { readClaims } from "./token.js";
 import { Views } from "./views.js";
 
 /** What a room reports: `room.on(type, listener)`. Errors are {@link ConfabError}s. */
@@ -31,6 +32,36 @@ export type RoomEvent = Exclude<WasmRoomEvent, { type: "error" }> | { type: "err
 export type RoomEventType = RoomEvent["type"];
 /** The event of one type. */
 export type RoomEventOf<T extends RoomEventType> = Extract<RoomEvent, { type: T }>;
+
+/** How to open a room: the room's options, and where to get its token. */
+export interface OpenOptions extends RoomOptions {
+  /**
+   * Get a room token from your backend (`async (room) => token`), in place of `token`.
+   * Called before connecting; again shortly before the token expires (the fresh token
+   * is used from the next connection on, and the open one is left alone, so nothing
+   * pending is disturbed); and whenever the room refuses an expired token, after which
+   * the client reconnects by itself. A failure is an `error` event (`auth_failed`),
+   * retried after 5 s.
+   */
+  auth?: (room: string) => Promise<string> | string;
+}
+
+/** Before a token's expiry, refresh it this long ahead (a fifth of its life for short ones). */
+const REFRESH_AHEAD_MS = 60_000;
+const AUTH_RETRY_MS = 5_000;
+
+async function callAuth(auth: NonNullable<OpenOptions["auth"]>, room: string): Promise<string> {
+  let token: unknown;
+  try {
+    token = await auth(room);
+  } catch (err) {
+    throw new ConfabError("auth_failed", `the auth callback failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (typeof token !== "string" || !token) {
+    throw new ConfabError("auth_failed", `the auth callback must resolve with a token string; it gave ${JSON.stringify(token)}`);
+  }
+  return token;
+}
 
 let loading: Promise<void> | undefined;
 let loaded = false;
@@ -96,9 +127,14 @@ export class Room implements Disposable {
   readonly #listeners = new Map<RoomEventType, Set<Listener<never>>>();
   /** Rejects each wait still pending (`whenSaved`, `whenStatus`). */
   readonly #waiting = new Set<(err?: ConfabError) => void>();
+  /** Where tokens come from, with `auth`, and the timer of the next refresh. */
+  #auth: { fetch: NonNullable<OpenOptions["auth"]>; room: string; timer: ReturnType<typeof setTimeout> | undefined } | undefined;
 
-  /** Join `options.room` and start connecting. Loads the WebAssembly module first. */
-  static async open(options: RoomOptions): Promise<Room> {
+  /**
+   * Join `options.room` and start connecting. Loads the WebAssembly module first (and,
+   * with `auth`, gets the first token).
+   */
+  static async open(options: OpenOptions): Promise<Room> {
     await init();
     if (webSocketFor(options) === undefined) {
       // Fail at once and say how, rather than wait for a sync that cannot come.
@@ -109,7 +145,11 @@ export class Room implements Disposable {
           "`Room.open({ ..., WebSocket })`",
       );
     }
-    const room = new Room(options);
+    const { auth, ...rest } = options;
+    const token = auth ? await callAuth(auth, options.room) : options.token;
+    const room = new Room({ ...rest, ...(token ? { token } : {}) });
+    if (auth) room.#auth = { fetch: auth, room: options.room, timer: undefined };
+    if (auth && token) room.#refreshBefore(token);
     room.connect();
     return room;
   }
@@ -139,6 +179,8 @@ export class Room implements Disposable {
 
   #dispatch(raw: WasmRoomEvent): void {
     const event: RoomEvent = raw.type === "error" ? { type: "error", error: toConfabError(raw.error) } : raw;
+    // The room refused an expired token: with `auth`, get a fresh one and go on.
+    if (event.type === "token-expired" && this.#auth) void this.#refresh(true);
     for (const listener of this.#listeners.get(event.type) ?? []) {
       try {
         (listener as Listener<RoomEvent>)(event);
@@ -190,6 +232,7 @@ export class Room implements Disposable {
   destroy(): void {
     const wasm = this.#handle.release();
     if (!wasm) return;
+    clearTimeout(this.#auth?.timer);
     wasm.destroy();
     this.#settleAll(new DestroyedError("the room was destroyed before this settled"));
     this.#listeners.clear();
@@ -303,6 +346,43 @@ export class Room implements Disposable {
         throw toConfabError(err);
       },
     );
+  }
+
+  /** Refresh the token `token` shortly before it expires. */
+  #refreshBefore(token: string): void {
+    const claims = readClaims(token);
+    if (!this.#auth || !claims) return;
+    const left = claims.exp * 1000 - Date.now();
+    const ahead = Math.min(REFRESH_AHEAD_MS, Math.max(left / 5, 0));
+    this.#schedule(Math.max(0, left - ahead), false);
+  }
+
+  #schedule(delay: number, reconnect: boolean): void {
+    if (!this.#auth) return;
+    clearTimeout(this.#auth.timer);
+    this.#auth.timer = setTimeout(() => void this.#refresh(reconnect), delay);
+    // In Node, a pending refresh does not keep the process alive.
+    (this.#auth.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Get a fresh token: used from the next connection on, or at once with `reconnect`. */
+  async #refresh(reconnect: boolean): Promise<void> {
+    const auth = this.#auth;
+    if (!auth) return;
+    clearTimeout(auth.timer);
+    let token: string;
+    try {
+      token = await callAuth(auth.fetch, auth.room);
+    } catch (err) {
+      if (!this.#handle.alive) return;
+      this.#dispatch({ type: "error", error: toConfabError(err) as unknown as Error & { code: string } });
+      this.#schedule(AUTH_RETRY_MS, reconnect);
+      return;
+    }
+    if (!this.#handle.alive) return;
+    this.#handle.call((w) => w.refreshToken(token));
+    this.#refreshBefore(token);
+    if (reconnect) this.#handle.call((w) => w.connect());
   }
 
   #live(): void {

@@ -260,6 +260,16 @@ impl Room {
         }
     }
 
+    /// Use this token from the next connection on, without touching the current one
+    /// (a token is checked when a connection opens): how a token refreshed before it
+    /// expires takes over, with nothing pending rejected.
+    #[wasm_bindgen(js_name = refreshToken)]
+    pub fn refresh_token(&self, token: &str) {
+        let mut inner = self.inner.borrow_mut();
+        inner.token = Some(token.to_owned());
+        inner.url = with_token(&inner.base_url, Some(token));
+    }
+
     /// This connection's role in the room, once the room said it.
     #[wasm_bindgen(
         getter,
