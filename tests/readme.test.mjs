@@ -125,3 +125,8 @@ test("the README's agent SDK example: a mention answered from the shared context
   const stdout = await runExample(await readmeExample("Agents"));
   assert.equal(stdout.trim(), "[offline model] From what this room already has:\n- We launch on Friday. (shared context, decision)");
 });
+
+test("the README's token endpoint example: a token minted by the backend, fetched by auth, accepted by the room", async () => {
+  const stdout = await runExample(await readmeExample("Tokens from your backend"));
+  assert.equal(stdout.trim(), "editor Ada");
+});
