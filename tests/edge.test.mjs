@@ -244,7 +244,7 @@ describe("edge under workerd", () => {
     assert.equal(empty.connections, 0);
     assert.equal(empty.storedLogUpdates, 0);
     const doc = new Y.Doc();
-    const provider = new WebsocketProvider(edge.ws, room, doc, { WebSocketPolyfill: WebSocket, disableBc: true });
+    const provider = new WebsocketProvider(edge.ws, room, doc, { WebSocketPolyfill: /** @type {any} */ (WebSocket), disableBc: true });
     try {
       await waitFor(() => provider.synced, { what: "the stock client to sync" });
       let heard = 0;

@@ -16,7 +16,7 @@ after(async () => {
 
 function stockClient(room, name) {
   const ydoc = new Y.Doc();
-  const provider = new WebsocketProvider(edge.ws, room, ydoc, { WebSocketPolyfill: WebSocket });
+  const provider = new WebsocketProvider(edge.ws, room, ydoc, { WebSocketPolyfill: /** @type {any} */ (WebSocket) });
   provider.awareness.setLocalStateField("user", { name, color: "#30bced" });
   return { ydoc, provider };
 }
