@@ -3,7 +3,7 @@
 // dependency pre-bundling on), the page in Chromium joining a room on the real edge.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { after, before, test } from "node:test";
@@ -52,6 +52,42 @@ try {
 }
 `;
 
+/** A small React app on the package's hooks (no JSX, so no build plugin). */
+const REACT_FILES = {
+  "index.html": `<!doctype html>
+<html>
+  <head><meta charset="utf-8" /><link rel="icon" href="data:," /><title>Confab in React</title></head>
+  <body><div id="root"></div><script type="module" src="/main.js"></script></body>
+</html>
+`,
+  "main.js": `import { createElement as h, useEffect } from "react";
+import { createRoot } from "react-dom/client";
+import { RoomProvider, useDocument, useMessages, useOthers, useRoom, useStatus } from "confab-rooms/react";
+
+const params = new URLSearchParams(location.search);
+function App() {
+  const room = useRoom();
+  const status = useStatus();
+  const [notes] = useDocument("notes");
+  const messages = useMessages("main");
+  const others = useOthers();
+  useEffect(() => {
+    if (status !== "synced") return;
+    room.chat.ensureConversation("Main", "main");
+    if (!room.chat.messages("main").some((m) => m.text === "Hello from React")) room.chat.post("main", "Hello from React");
+  }, [room, status]);
+  return h("div", null,
+    h("p", null, "Status: ", h("b", { id: "status" }, status)),
+    h("p", { id: "others" }, others.map((p) => p.user.name).join(", ")),
+    h("pre", { id: "notes" }, notes),
+    h("ul", { id: "messages" }, messages.map((m) => h("li", { key: m.id }, m.author.name + ": " + m.text))));
+}
+createRoot(document.querySelector("#root")).render(
+  h(RoomProvider, { url: params.get("edge"), room: params.get("room"), user: { id: "react", name: "React page" } }, h(App)),
+);
+`,
+};
+
 let dir;
 let tarball;
 let browser;
@@ -78,13 +114,13 @@ after(async () => {
  * @param {string} name
  * @param {(app: string) => Promise<void>} install
  * @param {import("vite").InlineConfig} [config]
+ * @param {Record<string, string>} [files] the app's files (the plain page by default)
  */
-async function openApp(name, install, config = {}) {
+async function openApp(name, install, config = {}, files = { "index.html": INDEX_HTML, "main.js": MAIN_JS }) {
   const app = path.join(dir, name);
   await mkdir(app);
   await writeFile(path.join(app, "package.json"), JSON.stringify({ name, private: true, type: "module" }));
-  await writeFile(path.join(app, "index.html"), INDEX_HTML);
-  await writeFile(path.join(app, "main.js"), MAIN_JS);
+  for (const [file, text] of Object.entries(files)) await writeFile(path.join(app, file), text);
   await install(app);
 
   const port = await freePort();
@@ -207,6 +243,44 @@ test("a linked install (npm install <folder>) works in Vite with the folder in s
     await whenPageSynced(vite);
     assert.deepEqual(vite.pageProblems, [], "no errors in the page, no failed requests");
   } finally {
+    await vite.close();
+  }
+});
+
+test("a React app on the packed package's hooks, in Chromium: the page syncs and renders the room as it changes", async () => {
+  const vite = await openApp(
+    "app-react",
+    async (app) => {
+      // React at the workspace's own pinned version (from the cache when it is there).
+      const { devDependencies: pins } = JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8"));
+      const react = [`react@${pins.react}`, `react-dom@${pins["react-dom"]}`];
+      await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", tarball, ...react], { cwd: app, timeout: 120_000 });
+    },
+    {},
+    REACT_FILES,
+  );
+  const node = await (async () => {
+    try {
+      await whenPageSynced(vite);
+      return await openConfab(vite.edge.ws, vite.room, { id: "node", name: "Node" });
+    } catch (err) {
+      await vite.close();
+      throw err;
+    }
+  })();
+  try {
+    await waitFor(() => node.chat.messages("main").some((m) => m.text === "Hello from React"), { timeout: 10_000, what: "the page's message in Node" });
+    await vite.page.locator("#others", { hasText: "Node" }).waitFor({ timeout: 10_000 });
+    node.chat.post("main", "Hello from Node");
+    node.docs.ensure("Notes", "notes");
+    node.docs.insert("notes", 0, "Rendered by React.");
+    await vite.page.locator("#notes", { hasText: "Rendered by React." }).waitFor({ timeout: 10_000 });
+    await vite.page.locator("#messages li", { hasText: "Node: Hello from Node" }).waitFor({ timeout: 10_000 });
+    await mkdir(ARTIFACTS, { recursive: true });
+    await vite.page.screenshot({ path: path.join(ARTIFACTS, "react-app.png") });
+    assert.deepEqual(vite.pageProblems, [], "no errors in the page, no failed requests");
+  } finally {
+    node.destroy();
     await vite.close();
   }
 });
