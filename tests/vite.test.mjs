@@ -1,6 +1,7 @@
 // The package in a Vite app, the way a newcomer first uses it: `npm pack` in npm/, the
 // tarball installed into a fresh app, Vite's own dev server with no config at all (its
-// dependency pre-bundling on), the page in Chromium joining a room on the real edge.
+// dependency pre-bundling on), the page in Chromium joining a room on the real edge. The
+// README's React example runs here too, as a React app on the packed package's hooks.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdir, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
@@ -52,7 +53,7 @@ try {
 }
 `;
 
-/** A small React app on the package's hooks (no JSX, so no build plugin). */
+/** The README's React app (no JSX, so no build plugin). */
 const REACT_FILES = {
   "index.html": `<!doctype html>
 <html>
@@ -60,32 +61,8 @@ const REACT_FILES = {
   <body><div id="root"></div><script type="module" src="/main.js"></script></body>
 </html>
 `,
-  "main.js": `import { createElement as h, useEffect } from "react";
-import { createRoot } from "react-dom/client";
-import { RoomProvider, useDocument, useMessages, useOthers, useRoom, useStatus } from "confab-rooms/react";
-
-const params = new URLSearchParams(location.search);
-function App() {
-  const room = useRoom();
-  const status = useStatus();
-  const [notes] = useDocument("notes");
-  const messages = useMessages("main");
-  const others = useOthers();
-  useEffect(() => {
-    if (status !== "synced") return;
-    room.chat.ensureConversation("Main", "main");
-    if (!room.chat.messages("main").some((m) => m.text === "Hello from React")) room.chat.post("main", "Hello from React");
-  }, [room, status]);
-  return h("div", null,
-    h("p", null, "Status: ", h("b", { id: "status" }, status)),
-    h("p", { id: "others" }, others.map((p) => p.user.name).join(", ")),
-    h("pre", { id: "notes" }, notes),
-    h("ul", { id: "messages" }, messages.map((m) => h("li", { key: m.id }, m.author.name + ": " + m.text))));
-}
-createRoot(document.querySelector("#root")).render(
-  h(RoomProvider, { url: params.get("edge"), room: params.get("room"), user: { id: "react", name: "React page" } }, h(App)),
-);
-`,
+  // The README's React example, unchanged but for where the edge and the room are.
+  "main.js": "",
 };
 
 let dir;
@@ -247,7 +224,16 @@ test("a linked install (npm install <folder>) works in Vite with the folder in s
   }
 });
 
-test("a React app on the packed package's hooks, in Chromium: the page syncs and renders the room as it changes", async () => {
+test("the README's React app on the packed package's hooks, in Chromium: the page syncs and renders the room as it changes", async () => {
+  const readme = await readFile(path.join(ROOT, "README.md"), "utf8");
+  const example = readme.slice(readme.indexOf("## React")).match(/```js\n([\s\S]*?)```/)?.[1] ?? "";
+  assert.match(example, /ws:\/\/127\.0\.0\.1:8787\/rooms/, "the example targets make dev's address");
+  const files = {
+    ...REACT_FILES,
+    "main.js": example
+      .replace('"ws://127.0.0.1:8787/rooms"', 'new URLSearchParams(location.search).get("edge")')
+      .replace('"readme-react"', 'new URLSearchParams(location.search).get("room")'),
+  };
   const vite = await openApp(
     "app-react",
     async (app) => {
@@ -257,7 +243,7 @@ test("a React app on the packed package's hooks, in Chromium: the page syncs and
       await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", tarball, ...react], { cwd: app, timeout: 120_000 });
     },
     {},
-    REACT_FILES,
+    files,
   );
   const node = await (async () => {
     try {
@@ -269,13 +255,22 @@ test("a React app on the packed package's hooks, in Chromium: the page syncs and
     }
   })();
   try {
-    await waitFor(() => node.chat.messages("main").some((m) => m.text === "Hello from React"), { timeout: 10_000, what: "the page's message in Node" });
     await vite.page.locator("#others", { hasText: "Node" }).waitFor({ timeout: 10_000 });
+    await vite.page.click("#hello");
+    await waitFor(() => node.chat.messages("main").some((m) => m.text === "Hello from React" && m.author.name === "Ada"), {
+      timeout: 10_000,
+      what: "the page's message in Node",
+    });
     node.chat.post("main", "Hello from Node");
     node.docs.ensure("Notes", "notes");
     node.docs.insert("notes", 0, "Rendered by React.");
-    await vite.page.locator("#notes", { hasText: "Rendered by React." }).waitFor({ timeout: 10_000 });
+    await vite.page.waitForFunction(() => /** @type {HTMLTextAreaElement} */ (document.querySelector("#notes")).value === "Rendered by React.", null, { timeout: 10_000 });
     await vite.page.locator("#messages li", { hasText: "Node: Hello from Node" }).waitFor({ timeout: 10_000 });
+    // Typing in the page's textarea writes through useDocument.
+    await vite.page.click("#notes");
+    await vite.page.keyboard.press("End");
+    await vite.page.keyboard.type(" Typed in React.");
+    await waitFor(() => node.docs.text("notes") === "Rendered by React. Typed in React.", { timeout: 10_000, what: "the page's typing in Node" });
     await mkdir(ARTIFACTS, { recursive: true });
     await vite.page.screenshot({ path: path.join(ARTIFACTS, "react-app.png") });
     assert.deepEqual(vite.pageProblems, [], "no errors in the page, no failed requests");
