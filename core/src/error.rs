@@ -33,6 +33,9 @@ pub enum Error {
     /// A sync update that decoded but could not be applied.
     #[error("update could not be applied: {0}")]
     InvalidUpdate(String),
+    /// Bytes handed to `apply_update` that are not a Yjs v1 update (nothing changed).
+    #[error("not a Yjs v1 update: {0}")]
+    NotAnUpdate(String),
     /// A presence (awareness) state that is not a JSON object.
     #[error("invalid presence state: {0}")]
     InvalidPresence(String),
@@ -252,6 +255,7 @@ impl Error {
             | Error::InvalidUpdate(_)
             | Error::OutOfOrder(_) => "bad_frame",
             Error::InvalidPresence(_)
+            | Error::NotAnUpdate(_)
             | Error::NotABranch(_)
             | Error::InvalidView(_)
             | Error::Empty(_)

@@ -15,6 +15,7 @@
  */
 export { Room, init } from "./room.js";
 export type { OpenOptions, RequestArgs, RoomEvent, RoomEventOf, RoomEventType } from "./room.js";
+export type { ExportedMessage, RoomExport } from "./export.js";
 export { ConfabError, DestroyedError, TimeoutError } from "./errors.js";
 export { ROOM_TOOLS, ToolSession } from "./tools.js";
 export type { RoomTool, ToolSchema } from "./tools.js";

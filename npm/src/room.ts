@@ -17,6 +17,7 @@ import { Chat } from "./chat.js";
 import { Conflicts } from "./conflicts.js";
 import { Context } from "./context.js";
 import { Docs } from "./docs.js";
+import { exportJSON, exportMarkdown, type RoomExport } from "./export.js";
 import { ConfabError, DestroyedError, TimeoutError, toConfabError } from "./errors.js";
 import { Handle } from "./handle.js";
 import { History } from "./history.js";
@@ -315,6 +316,33 @@ export class Room implements Disposable {
     return this.#wait("saved", (e) => e.unacked === 0, timeoutMs, () =>
       `${this.unacked} update(s) not stored within ${timeoutMs} ms`,
     );
+  }
+
+  /** The whole room as one Yjs v1 update (what `Y.encodeStateAsUpdate(doc)` gives). */
+  encodeState(): Uint8Array {
+    return this.#handle.call((w) => w.encodeState());
+  }
+
+  /**
+   * Apply a Yjs v1 update — from {@link encodeState}, a stock Yjs document
+   * (`Y.encodeStateAsUpdate`), a backup — as this client's change: it merges here and is
+   * sent to the room, which keeps what it already has. Bytes that are not such an update
+   * throw `invalid_argument` and change nothing.
+   */
+  applyUpdate(update: Uint8Array): void {
+    this.#handle.call((w) => w.applyUpdate(update));
+  }
+
+  /** The room's conversations, documents and shared context as JSON-ready data. */
+  exportJSON(): RoomExport {
+    this.#live();
+    return exportJSON(this);
+  }
+
+  /** The room's conversations, documents and shared context as one Markdown document. */
+  exportMarkdown(title = "Room"): string {
+    this.#live();
+    return exportMarkdown(this, title);
   }
 
   /**

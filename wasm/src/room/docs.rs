@@ -129,6 +129,19 @@ impl Room {
         self.edit(|s, now| s.suggest_edit(id, start, end, text, note, now))
     }
 
+    /// The whole room as one Yjs v1 update (what `Y.encodeStateAsUpdate` gives).
+    #[wasm_bindgen(js_name = encodeState)]
+    pub fn encode_state(&self) -> Vec<u8> {
+        self.inner.borrow().session.encode_state()
+    }
+
+    /// Apply a Yjs v1 update (from `encodeState`, a stock Yjs document, a backup) as this
+    /// client's change: merged here and sent to the room.
+    #[wasm_bindgen(js_name = applyUpdate)]
+    pub fn apply_update(&self, update: &[u8]) -> Result<(), JsValue> {
+        self.edit(|s, _| s.apply_update(update))
+    }
+
     /// Set how close concurrent changes to a document must be to conflict.
     #[wasm_bindgen(js_name = setGranularity)]
     pub fn set_granularity(

@@ -403,6 +403,29 @@ impl Session {
         self.doc.resolve_conflict(id, choice, side, text, &me)
     }
 
+    /// The whole room document as one Yjs v1 update (what `Y.encodeStateAsUpdate` gives):
+    /// a backup, or the state to hand a stock Yjs document.
+    pub fn encode_state(&self) -> Vec<u8> {
+        self.doc
+            .doc()
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default())
+    }
+
+    /// Apply a Yjs v1 update (from [`Session::encode_state`], a stock Yjs document, a
+    /// backup) as this session's change: it merges here and goes to the room, which keeps
+    /// what it already has. A malformed update changes nothing.
+    pub fn apply_update(&mut self, bytes: &[u8]) -> Result<()> {
+        use yrs::updates::decoder::Decode;
+        let update =
+            yrs::Update::decode_v1(bytes).map_err(|e| Error::NotAnUpdate(e.to_string()))?;
+        self.doc
+            .doc()
+            .transact_mut()
+            .apply_update(update)
+            .map_err(|e| Error::NotAnUpdate(e.to_string()))
+    }
+
     /// Suggest an edit for review as this participant (see [`RoomDoc::suggest_edit`]).
     pub fn suggest_edit(
         &mut self,
