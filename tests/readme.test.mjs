@@ -130,3 +130,8 @@ test("the README's token endpoint example: a token minted by the backend, fetche
   const stdout = await runExample(await readmeExample("Tokens from your backend"));
   assert.equal(stdout.trim(), "editor Ada");
 });
+
+test("the README's import and export example: a backup stock Yjs reads, restored into another room", async () => {
+  const stdout = await runExample(await readmeExample("Import and export"));
+  assert.equal(stdout.trim(), "Launch on Friday. | Launch on Friday. | # Plan");
+});
