@@ -109,8 +109,12 @@ export async function freePort() {
   throw new Error("no free port on 127.0.0.1 between 20000 and 32000");
 }
 
-/** Run `wrangler dev` (the same command `make dev` runs) on free ports. */
-export async function startWranglerDev({ persistTo }) {
+/**
+ * Run `wrangler dev` (the same command `make dev` runs) on free ports: the edge, or the
+ * Worker in `cwd` (answering `GET /health` when it is up).
+ * @param {{ persistTo: string, cwd?: string }} options
+ */
+export async function startWranglerDev({ persistTo, cwd = path.join(ROOT, "edge") }) {
   const port = await freePort();
   const inspector = await freePort();
   const child = spawn(
@@ -120,7 +124,7 @@ export async function startWranglerDev({ persistTo }) {
       "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn",
     ],
     {
-      cwd: path.join(ROOT, "edge"),
+      cwd,
       env: {
         ...process.env,
         WRANGLER_SEND_METRICS: "false",

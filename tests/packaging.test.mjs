@@ -1,26 +1,28 @@
 // The package as apps install it: `npm pack`, the tarball installed into fresh fixture
 // apps (with the optional peers an app would add), each app doing something real
 // against the edge under workerd — joining a room and seeing another client's edit. A
-// Node ESM script, and a TypeScript consumer compiled with `strict` under
-// `moduleResolution` `bundler` and `node16`, importing every subpath, then run.
+// Node ESM script; a TypeScript consumer compiled with `strict` under `moduleResolution`
+// `bundler` and `node16`, importing every subpath, then run; and a Cloudflare Worker under
+// workerd (`wrangler dev`) that joins a room as a server-side participant.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { after, before, test } from "node:test";
-import { ROOT, openConfab, startEdge, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
+import { ROOT, openConfab, startEdge, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
 
 const run = promisify(execFile);
 const TSC = path.join(ROOT, "node_modules/typescript/bin/tsc");
 
 let dir;
 let app;
+let tarball;
 let edge;
 before(async () => {
   dir = await tempDir("confab-pack-");
   const { stdout } = await run("npm", ["pack", "--pack-destination", dir, "--loglevel=error"], { cwd: path.join(ROOT, "npm"), timeout: 60_000 });
-  const tarball = path.join(dir, stdout.trim().split("\n").at(-1) ?? "");
+  tarball = path.join(dir, stdout.trim().split("\n").at(-1) ?? "");
   app = path.join(dir, "app");
   await mkdir(app);
   await writeFile(path.join(app, "package.json"), JSON.stringify({ name: "fixture", private: true, type: "module" }));
@@ -126,3 +128,53 @@ for (const resolution of ["bundler", "node16"]) {
     assert.equal(await joinsAndSees(path.join(out, "consumer.js")), "Written by Ada. 1 8");
   });
 }
+
+/** A Worker that joins the room named in the request, as a server-side participant. */
+const WORKER = `import { Room } from "confab-rooms";
+
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === "/health") return new Response("ok");
+    const room = await Room.open({ url: url.searchParams.get("edge"), room: url.searchParams.get("room"), user: { id: "worker", name: "Worker", kind: "agent" } });
+    try {
+      await room.whenSynced();
+      while (!room.docs.list().some((d) => d.id === "notes")) await new Promise((r) => setTimeout(r, 20));
+      room.chat.ensureConversation("Main", "main");
+      room.chat.post("main", "hello from the fixture");
+      await room.whenSaved();
+      return new Response(room.docs.text("notes"));
+    } finally {
+      room.destroy();
+    }
+  },
+};
+`;
+
+test("a Cloudflare Worker under workerd imports the installed tarball and joins a room as a server-side participant", async () => {
+  const worker = path.join(dir, "worker");
+  await mkdir(worker);
+  await writeFile(path.join(worker, "package.json"), JSON.stringify({ name: "fixture-worker", private: true, type: "module" }));
+  await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", tarball], { cwd: worker, timeout: 60_000 });
+  await writeFile(path.join(worker, "index.js"), WORKER);
+  await writeFile(path.join(worker, "wrangler.toml"), 'name = "fixture-worker"\nmain = "index.js"\ncompatibility_date = "2026-04-20"\n');
+  const served = await startWranglerDev({ persistTo: path.join(worker, ".state"), cwd: worker });
+  try {
+    const room = uniqueRoom("pack");
+    const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" });
+    try {
+      ada.docs.ensure("Notes", "notes");
+      ada.docs.setText("notes", "Written by Ada.");
+      await ada.whenSaved();
+      const res = await fetch(`${served.http}/?edge=${encodeURIComponent(edge.ws)}&room=${encodeURIComponent(room)}`);
+      assert.equal(await res.text(), "Written by Ada.", served.output());
+      await waitFor(() => ada.chat.messages("main").some((m) => m.text === "hello from the fixture" && m.author.kind === "agent"), {
+        what: "the Worker's message at Ada",
+      });
+    } finally {
+      ada.destroy();
+    }
+  } finally {
+    await served.stop();
+  }
+});

@@ -16,7 +16,12 @@ use crate::{
     AccessRole, AfterClose, CloseCode, ConnectionState, Liveness, Next, Reconnect, Session,
 };
 
-/// How often presence is renewed and stale peers are dropped.
+thread_local! {
+    /// A listener that ignores its event, made once and kept for the page's life.
+    static IGNORE_EVENT: Function = Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| {})
+        .into_js_value()
+        .unchecked_into();
+}
 
 #[wasm_bindgen]
 extern "C" {
@@ -130,8 +135,9 @@ impl Inner {
         ws.set_onmessage(None);
         ws.set_onclose(None);
         // Closing a socket that is still connecting raises an error event; with no
-        // listener Node's `ws` would throw it.
-        ws.set_onerror(Some(&Function::new_no_args("")));
+        // listener Node's `ws` would throw it. (A compiled no-op, not `new Function`:
+        // Workers and pages with a strict Content-Security-Policy allow no eval.)
+        IGNORE_EVENT.with(|ignore| ws.set_onerror(Some(ignore)));
         self.handlers = None;
         Some(ws)
     }
