@@ -38,21 +38,29 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Run `file` in the app with the edge and a room; Ada writes into that room meanwhile. */
-async function joinsAndSees(file) {
+/**
+ * Ada writes into a fresh room; `join(room)` has the fixture join it and say what it
+ * saw. Resolves with that, once Ada has the fixture's message too.
+ * @param {(room: string) => Promise<string>} join
+ */
+async function joinsAndSees(join) {
   const room = uniqueRoom("pack");
   const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" });
   try {
     ada.docs.ensure("Notes", "notes");
     ada.docs.setText("notes", "Written by Ada.");
     await ada.whenSaved();
-    const { stdout } = await run(process.execPath, [file, edge.ws, room], { cwd: app, timeout: 60_000 });
+    const saw = await join(room);
     await waitFor(() => ada.chat.messages("main").some((m) => m.text === "hello from the fixture"), { what: "the fixture's message at Ada" });
-    return stdout.trim();
+    return saw;
   } finally {
     ada.destroy();
   }
 }
+
+/** Run the script `file` in the app, in `room`; what it printed. */
+const runIn = (file) => async (/** @type {string} */ room) =>
+  (await run(process.execPath, [file, edge.ws, room], { cwd: app, timeout: 60_000 })).stdout.trim();
 
 const SCRIPT = `import { Room } from "confab-rooms";
 import { mintToken } from "confab-rooms/server";
@@ -71,7 +79,7 @@ client.destroy();
 
 test("a Node ESM script with the installed tarball joins a room and sees another client's edit", async () => {
   await writeFile(path.join(app, "join.mjs"), SCRIPT);
-  assert.equal(await joinsAndSees(path.join(app, "join.mjs")), "Written by Ada.");
+  assert.equal(await joinsAndSees(runIn(path.join(app, "join.mjs"))), "Written by Ada.");
 });
 
 /** A TypeScript consumer of every subpath, with the types an app would lean on. */
@@ -125,7 +133,7 @@ for (const resolution of ["bundler", "node16"]) {
     } catch (err) {
       assert.fail(`tsc (${resolution}) failed:\n${/** @type {{ stdout?: string }} */ (err).stdout ?? err}`);
     }
-    assert.equal(await joinsAndSees(path.join(out, "consumer.js")), "Written by Ada. 1 8");
+    assert.equal(await joinsAndSees(runIn(path.join(out, "consumer.js"))), "Written by Ada. 1 8");
   });
 }
 
@@ -160,20 +168,11 @@ test("a Cloudflare Worker under workerd imports the installed tarball and joins 
   await writeFile(path.join(worker, "wrangler.toml"), 'name = "fixture-worker"\nmain = "index.js"\ncompatibility_date = "2026-04-20"\n');
   const served = await startWranglerDev({ persistTo: path.join(worker, ".state"), cwd: worker });
   try {
-    const room = uniqueRoom("pack");
-    const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" });
-    try {
-      ada.docs.ensure("Notes", "notes");
-      ada.docs.setText("notes", "Written by Ada.");
-      await ada.whenSaved();
+    const saw = await joinsAndSees(async (room) => {
       const res = await fetch(`${served.http}/?edge=${encodeURIComponent(edge.ws)}&room=${encodeURIComponent(room)}`);
-      assert.equal(await res.text(), "Written by Ada.", served.output());
-      await waitFor(() => ada.chat.messages("main").some((m) => m.text === "hello from the fixture" && m.author.kind === "agent"), {
-        what: "the Worker's message at Ada",
-      });
-    } finally {
-      ada.destroy();
-    }
+      return res.text();
+    });
+    assert.equal(saw, "Written by Ada.", served.output());
   } finally {
     await served.stop();
   }

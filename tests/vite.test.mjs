@@ -166,19 +166,22 @@ async function whenPageSynced({ page, pageProblems, viteProblems }) {
   }
 }
 
+/** Once the page synced, a Node client in its room (the app closed if either fails). */
+async function nodeBeside(vite) {
+  try {
+    await whenPageSynced(vite);
+    return await openConfab(vite.edge.ws, vite.room, { id: "node", name: "Node" });
+  } catch (err) {
+    await vite.close();
+    throw err;
+  }
+}
+
 test("the packed package works in a Vite app as it is: the page syncs, and edits cross both ways", async () => {
   const vite = await openApp("app-tarball", async (app) => {
     await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", tarball], { cwd: app, timeout: 60_000 });
   });
-  const node = await (async () => {
-    try {
-      await whenPageSynced(vite);
-      return await openConfab(vite.edge.ws, vite.room, { id: "node", name: "Node" });
-    } catch (err) {
-      await vite.close();
-      throw err;
-    }
-  })();
+  const node = await nodeBeside(vite);
   try {
     // Vite pre-bundled the package (the case that used to break it).
     const deps = await readdir(path.join(vite.app, "node_modules/.vite/deps"));
@@ -245,15 +248,7 @@ test("the README's React app on the packed package's hooks, in Chromium: the pag
     {},
     files,
   );
-  const node = await (async () => {
-    try {
-      await whenPageSynced(vite);
-      return await openConfab(vite.edge.ws, vite.room, { id: "node", name: "Node" });
-    } catch (err) {
-      await vite.close();
-      throw err;
-    }
-  })();
+  const node = await nodeBeside(vite);
   try {
     await vite.page.locator("#others", { hasText: "Node" }).waitFor({ timeout: 10_000 });
     await vite.page.click("#hello");
