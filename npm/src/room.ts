@@ -182,6 +182,10 @@ export class Room implements Disposable {
     const event: RoomEvent = raw.type === "error" ? { type: "error", error: toConfabError(raw.error) } : raw;
     // The room refused an expired token: with `auth`, get a fresh one and go on.
     if (event.type === "token-expired" && this.#auth) void this.#refresh(true);
+    this.#emit(event);
+  }
+
+  #emit(event: RoomEvent): void {
     for (const listener of this.#listeners.get(event.type) ?? []) {
       try {
         (listener as Listener<RoomEvent>)(event);
@@ -403,7 +407,7 @@ export class Room implements Disposable {
       token = await callAuth(auth.fetch, auth.room);
     } catch (err) {
       if (!this.#handle.alive) return;
-      this.#dispatch({ type: "error", error: toConfabError(err) as unknown as Error & { code: string } });
+      this.#emit({ type: "error", error: toConfabError(err) });
       this.#schedule(AUTH_RETRY_MS, reconnect);
       return;
     }

@@ -37,6 +37,17 @@ fn both_ways(one: &RoomDoc, two: &RoomDoc) {
     sync(two, one);
 }
 
+/// Two replicas that replaced `$2.0B` without seeing each other (Ada `$2.5B`, Bob
+/// `$3.2B`), merged both ways: one conflict.
+fn figures_in_conflict() -> Result<(RoomDoc, RoomDoc)> {
+    let (mut one, mut two) = pair()?;
+    let i = at(&one, "$2.0B");
+    one.replace_text("d", i, 5, "$2.5B")?;
+    two.replace_text("d", i, 5, "$3.2B")?;
+    both_ways(&one, &two);
+    Ok((one, two))
+}
+
 fn at(doc: &RoomDoc, needle: &str) -> u32 {
     let text = doc.document_text("d").unwrap();
     let byte = text.find(needle).expect("needle in text");

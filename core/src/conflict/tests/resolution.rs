@@ -5,11 +5,7 @@ use super::*;
 
 #[test]
 fn a_change_made_while_someone_resolved_is_a_new_conflict_with_the_resolution() -> Result<()> {
-    let (mut one, mut two) = pair()?;
-    let i = at(&one, "$2.0B");
-    one.replace_text("d", i, 5, "$2.5B")?;
-    two.replace_text("d", i, 5, "$3.2B")?;
-    both_ways(&one, &two);
+    let (mut one, mut two) = figures_in_conflict()?;
     let id = one.conflicts()[0].id.clone();
     // Bob settles it while Ada, who has seen both figures, changes hers again.
     two.resolve_conflict(&id, Choice::Manual, None, Some("$2.7B"), &bob())?;
@@ -55,11 +51,7 @@ fn a_change_made_while_someone_resolved_is_a_new_conflict_with_the_resolution() 
 }
 #[test]
 fn resolving_keeps_a_side_once_and_says_who_chose() -> Result<()> {
-    let (mut one, mut two) = pair()?;
-    let i = at(&one, "$2.0B");
-    one.replace_text("d", i, 5, "$2.5B")?;
-    two.replace_text("d", i, 5, "$3.2B")?;
-    both_ways(&one, &two);
+    let (mut one, mut two) = figures_in_conflict()?;
     let id = one.conflicts()[0].id.clone();
     assert!(matches!(
         one.resolve_conflict(&id, Choice::Mine, None, None, &bot()),
@@ -108,11 +100,7 @@ fn keeping_the_side_that_edited_inside_a_deletion_restores_the_text() -> Result<
 #[test]
 fn both_manual_and_ask_the_agent() -> Result<()> {
     for choice in [Choice::Both, Choice::Manual, Choice::Agent] {
-        let (mut one, mut two) = pair()?;
-        let i = at(&one, "$2.0B");
-        one.replace_text("d", i, 5, "$2.5B")?;
-        two.replace_text("d", i, 5, "$3.2B")?;
-        both_ways(&one, &two);
+        let (mut one, mut two) = figures_in_conflict()?;
         let merged = one.document_text("d")?;
         let id = one.conflicts()[0].id.clone();
         one.resolve_conflict(&id, choice, None, Some("$2.5–3.2B"), &ada())?;
@@ -301,11 +289,7 @@ fn each_round_of_edits_to_one_word_is_a_conflict_of_its_own() -> Result<()> {
 
 #[test]
 fn an_agents_proposed_merge_waits_for_a_person_who_accepts_or_rejects_it() -> Result<()> {
-    let (mut one, mut two) = pair()?;
-    let i = at(&one, "$2.0B");
-    one.replace_text("d", i, 5, "$2.5B")?;
-    two.replace_text("d", i, 5, "$3.2B")?;
-    both_ways(&one, &two);
+    let (mut one, mut two) = figures_in_conflict()?;
     let merged = one.document_text("d")?;
     let id = one.conflicts()[0].id.clone();
     one.resolve_conflict(&id, Choice::Agent, None, None, &ada())?;
