@@ -337,6 +337,37 @@ export class Room implements Disposable {
     this.#handle.call((w) => w.applyUpdate(update));
   }
 
+  /**
+   * Keep a local replica of the room in step (what `confab-rooms/yjs` builds on): from
+   * now on, `listener` gets every change to the room, local or remote, as Yjs v1
+   * updates, except the replica's own changes handed in by {@link applyFromReplica}.
+   * Start the replica from {@link encodeState}. Returns a function that stops it.
+   */
+  mirror(listener: (updates: Uint8Array[]) => void): () => void {
+    this.#handle.call((w) => w.setMirroring(true));
+    const pull = (): void => {
+      if (!this.#handle.alive) return;
+      const updates = this.#handle.call((w) => w.takeMirrored());
+      if (updates.length > 0) listener(updates);
+    };
+    const off = this.on("change", pull);
+    return () => {
+      off();
+      if (this.#handle.alive) this.#handle.call((w) => w.setMirroring(false));
+    };
+  }
+
+  /**
+   * Apply a change a local replica made under its own Yjs client id `client` (an editor
+   * binding's edit in the bridge's `Y.Doc`) as your edit: attributed to you, checked
+   * for conflicts, and sent to the room. The update must write under `client` only;
+   * otherwise it throws `invalid_argument` and changes nothing. Read-only roles throw
+   * `read_only`.
+   */
+  applyFromReplica(update: Uint8Array, client: number): void {
+    this.#handle.call((w) => w.applyBridged(update, client));
+  }
+
   /** The room's conversations, documents and shared context as JSON-ready data. */
   exportJSON(): RoomExport {
     this.#live();

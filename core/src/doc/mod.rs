@@ -5,12 +5,14 @@
 //! - [`participant`]: who is in the room.
 //! - [`text`]: text editing in UTF-16 units, with the position index ([`position`]).
 //! - [`causal`]: each writer's causal record (epochs), which conflict detection reads.
+//! - [`bridged`]: changes a local replica (the Yjs bridge) made under a client id of its own.
 //! - [`record`]: per-transaction bookkeeping: deletion records, the field log, and the
 //!   client → participant map.
 //!
 //! Nothing here knows about conversations, conflicts or the server: features in
 //! [`crate::model`] and above extend [`RoomDoc`] with their own `impl` blocks.
 
+pub mod bridged;
 pub mod causal;
 pub mod participant;
 pub(crate) mod position;
@@ -50,6 +52,8 @@ pub struct RoomDoc {
     /// names itself here; the `clients` map is written by the room, or, for an
     /// anonymous editor, once the room lets it write).
     pub(crate) local: Option<Participant>,
+    /// Client ids of local replicas whose changes this doc applied (see [`bridged`]).
+    pub(crate) bridged: bridged::Bridged,
 }
 
 impl RoomDoc {
@@ -83,6 +87,7 @@ impl RoomDoc {
             texts: HashMap::new(),
             fast_edits: true,
             local: None,
+            bridged: bridged::Bridged::default(),
         }
     }
 

@@ -141,7 +141,7 @@ impl RoomDoc {
     }
 
     fn local_for(&self, client: u64) -> Option<Participant> {
-        (client == self.doc.client_id().get())
+        (client == self.doc.client_id().get() || self.bridged.has(client))
             .then(|| self.local.clone())
             .flatten()
     }
@@ -159,8 +159,10 @@ impl RoomDoc {
             None => HashMap::new(),
         };
         let own = self.doc.client_id().get();
-        if let (false, Some(me)) = (out.contains_key(&own), self.local_for(own)) {
-            out.insert(own, me);
+        for client in std::iter::once(own).chain(self.bridged.clients()) {
+            if let (false, Some(me)) = (out.contains_key(&client), self.local_for(client)) {
+                out.insert(client, me);
+            }
         }
         out
     }

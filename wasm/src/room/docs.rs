@@ -142,6 +142,38 @@ impl Room {
         self.edit(|s, _| s.apply_update(update))
     }
 
+    /// Apply a change a local replica (the Yjs bridge's `Y.Doc`) made under its own
+    /// client id `client`, as this participant's edit: attributed, checked for
+    /// conflicts, and sent to the room.
+    #[wasm_bindgen(js_name = applyBridged)]
+    pub fn apply_bridged(&self, update: &[u8], client: f64) -> Result<(), JsValue> {
+        if !(client >= 1.0 && client <= 9_007_199_254_740_991.0 && client.fract() == 0.0) {
+            return Err(type_error(&format!(
+                "a client id is a positive integer; got {client}"
+            )));
+        }
+        self.edit(|s, _| s.apply_bridged(update, client as u64))
+    }
+
+    /// Start (`true`) or stop keeping every change this client did not get through
+    /// `applyBridged`, local and remote, for `takeMirrored`.
+    #[wasm_bindgen(js_name = setMirroring)]
+    pub fn set_mirroring(&self, on: bool) {
+        self.inner.borrow_mut().session.set_mirroring(on);
+    }
+
+    /// The changes kept since the last call, oldest first, as Yjs v1 updates.
+    #[wasm_bindgen(js_name = takeMirrored, unchecked_return_type = "Uint8Array[]")]
+    pub fn take_mirrored(&self) -> js_sys::Array {
+        self.inner
+            .borrow_mut()
+            .session
+            .take_mirrored()
+            .into_iter()
+            .map(|u| JsValue::from(Uint8Array::from(u.as_slice())))
+            .collect()
+    }
+
     /// Set how close concurrent changes to a document must be to conflict.
     #[wasm_bindgen(js_name = setGranularity)]
     pub fn set_granularity(

@@ -426,6 +426,43 @@ impl Session {
             .map_err(|e| Error::NotAnUpdate(e.to_string()))
     }
 
+    /// Apply a change a local replica made under its own yrs client id `client` (the
+    /// Yjs bridge's `Y.Doc`) as this participant's edit: attributed, recorded for
+    /// conflict detection, and sent to the room (see [`RoomDoc::apply_bridged`]).
+    pub fn apply_bridged(&mut self, update: &[u8], client: u64) -> Result<()> {
+        self.doc.apply_bridged(update, client)?;
+        // A verified participant's client ids are recorded by the room; an unverified
+        // editor names its own, as for its main client id.
+        if self.names_own_clients
+            && self.doc.recorded_participant(client).as_ref() != Some(&self.me)
+        {
+            let me = self.me.clone();
+            self.doc.register_client(client, &me);
+        }
+        Ok(())
+    }
+
+    /// Start (`true`) or stop mirroring: while on, every change to the room document
+    /// that [`Session::apply_bridged`] did not make, local or remote, is kept for
+    /// [`Session::take_mirrored`].
+    pub fn set_mirroring(&mut self, on: bool) {
+        let mut mirror = self
+            .mirror
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *mirror = on.then(Vec::new);
+    }
+
+    /// The changes kept since the last call, oldest first, as Yjs v1 updates (none
+    /// when mirroring is off).
+    pub fn take_mirrored(&mut self) -> Vec<Vec<u8>> {
+        let mut mirror = self
+            .mirror
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        mirror.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     /// Suggest an edit for review as this participant (see [`RoomDoc::suggest_edit`]).
     pub fn suggest_edit(
         &mut self,

@@ -106,6 +106,11 @@ pub struct Session {
     /// Sequence numbers sent and not yet acknowledged as stored, with their bytes.
     unacked: std::collections::BTreeMap<u64, usize>,
     doc_version: Arc<AtomicU64>,
+    /// While a local replica mirrors the room (the Yjs bridge): every change it did not
+    /// make itself, local and remote, as updates not yet taken.
+    mirror: Arc<Mutex<Option<Vec<Vec<u8>>>>>,
+    /// An unverified editor (development mode): it records its client ids itself.
+    names_own_clients: bool,
     presence: Option<serde_json::Map<String, serde_json::Value>>,
     presence_dirty: bool,
     presence_sent_at: u64,
@@ -169,11 +174,21 @@ impl Session {
         let doc = RoomDoc::new(client_id);
         let outbox: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let doc_version: Arc<AtomicU64> = Arc::default();
-        let (sink, version) = (outbox.clone(), doc_version.clone());
+        let mirror: Arc<Mutex<Option<Vec<Vec<u8>>>>> = Arc::default();
+        let (sink, version, replica) = (outbox.clone(), doc_version.clone(), mirror.clone());
         let remote = Origin::from(REMOTE);
+        let bridged = Origin::from(crate::doc::bridged::BRIDGED);
         doc.doc()
             .observe_update_v1("confab-session", move |txn, event| {
                 version.fetch_add(1, Ordering::Relaxed);
+                if txn.origin() != Some(&bridged) {
+                    let mut replica = replica
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if let Some(updates) = replica.as_mut() {
+                        updates.push(event.update.clone());
+                    }
+                }
                 if txn.origin() != Some(&remote) {
                     // A panic while holding the lock leaves the list whole: keep using it.
                     let mut sink = sink
@@ -200,6 +215,8 @@ impl Session {
             last_seq: 0,
             unacked: std::collections::BTreeMap::new(),
             doc_version,
+            mirror,
+            names_own_clients: false,
             presence: None,
             presence_dirty: false,
             presence_sent_at: 0,
@@ -418,6 +435,7 @@ impl Session {
             return;
         }
         let read_only = info.get("readOnly").and_then(serde_json::Value::as_bool) != Some(false);
+        self.names_own_clients = !read_only;
         let client = self.doc.doc().client_id().get();
         if !read_only && self.doc.recorded_participant(client).as_ref() != Some(&self.me) {
             let me = self.me.clone();

@@ -1,0 +1,77 @@
+//! Changes a local replica made under a client id of its own: the Yjs bridge keeps a
+//! `Y.Doc` in step with the room, and an editor binding's edit there arrives here as a
+//! Yjs update written under the `Y.Doc`'s client id. It is this participant's change
+//! like any other: applied with the same bookkeeping as [`RoomDoc::insert_text`] (who
+//! deleted what, the writer's causal record), and attributed to the local participant
+//! until the room records the client id as theirs.
+
+use std::collections::HashMap;
+
+use yrs::updates::decoder::Decode;
+use yrs::{Origin, Transact};
+
+use crate::doc::causal::EpochWriter;
+use crate::doc::RoomDoc;
+use crate::error::{Error, Result};
+
+/// The origin of a bridged change's transaction: a replica that mirrors the room skips
+/// it (it made the change itself).
+pub const BRIDGED: &str = "confab-bridged";
+
+/// What this doc keeps for each client id it applied bridged changes for.
+#[derive(Default)]
+pub(crate) struct Bridged {
+    /// Each bridged client's causal record writer.
+    writers: HashMap<u64, EpochWriter>,
+}
+
+impl Bridged {
+    pub(crate) fn has(&self, client: u64) -> bool {
+        self.writers.contains_key(&client)
+    }
+
+    pub(crate) fn clients(&self) -> impl Iterator<Item = u64> + '_ {
+        self.writers.keys().copied()
+    }
+}
+
+impl RoomDoc {
+    /// Apply `update`, written by a local replica under yrs client id `client`, as this
+    /// participant's change. The update must write under `client` alone (it may delete
+    /// anyone's text), and `client` must be neither this doc's own id nor the room's
+    /// (0). Bad bytes or a foreign client change nothing.
+    pub fn apply_bridged(&mut self, update: &[u8], client: u64) -> Result<()> {
+        let own = self.doc.client_id().get();
+        if client == own || client == 0 {
+            return Err(Error::NotAnUpdate(format!(
+                "a bridged change needs a client id of its own, not {client}"
+            )));
+        }
+        let scan = crate::protocol::scan::scan_update_v1(update)
+            .map_err(|e| Error::NotAnUpdate(e.to_string()))?;
+        if let Some(run) = scan.runs.iter().find(|r| r.client != client) {
+            return Err(Error::NotAnUpdate(format!(
+                "a bridged change from client {client} writes under client {}",
+                run.client
+            )));
+        }
+        let decoded =
+            yrs::Update::decode_v1(update).map_err(|e| Error::NotAnUpdate(e.to_string()))?;
+        let (acting, now_ms) = (self.writer.acting.clone(), self.writer.now_ms);
+        let writer = self.bridged.writers.entry(client).or_default();
+        writer.acting = acting;
+        writer.now_ms = now_ms;
+        let mut txn = self.doc.transact_mut_with(Origin::from(BRIDGED));
+        txn.apply_update(decoded)
+            .map_err(|e| Error::InvalidUpdate(e.to_string()))?;
+        let wrote = txn.before_state().get(&yrs::ClientID::new(client))
+            != txn.after_state().get(&yrs::ClientID::new(client));
+        if !txn.delete_set().is_empty() {
+            crate::doc::record::record_deletions(&mut txn, client);
+        }
+        if wrote || !txn.delete_set().is_empty() {
+            writer.note(&mut txn, client);
+        }
+        Ok(())
+    }
+}
