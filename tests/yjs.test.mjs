@@ -167,3 +167,28 @@ test("a viewer's bridge refuses the editor's change with read_only and the room 
     ada.destroy();
   }
 });
+
+test("rich text: formatting made through the bridge travels and is kept, and concurrent edits to formatted text still conflict", async () => {
+  const { ada, bob, a, b, close } = await pair("yjs-rich", "price: 10 EUR");
+  try {
+    a.text("notes").format(0, 5, { bold: true });
+    await waitFor(() => JSON.stringify(b.text("notes").toDelta()) === JSON.stringify(a.text("notes").toDelta()), { what: "the formatting at Bob" });
+    assert.deepEqual(b.text("notes").toDelta()[0], { insert: "price", attributes: { bold: true } });
+    assert.equal(bob.docs.text("notes"), "price: 10 EUR", "the plain text is unchanged");
+
+    ada.disconnect();
+    bob.disconnect();
+    a.text("notes").delete(7, 2);
+    a.text("notes").insert(7, "12");
+    b.text("notes").delete(7, 2);
+    b.text("notes").insert(7, "15");
+    ada.connect();
+    bob.connect();
+    await waitFor(() => ada.conflicts.list().length === 1 && bob.conflicts.list().length === 1, { what: "the conflict on formatted text", timeout: 15_000 });
+    assert.deepEqual(ada.conflicts.list()[0].sides.map((s) => s.inserted).sort(), ["12", "15"]);
+    await waitFor(() => JSON.stringify(b.text("notes").toDelta()) === JSON.stringify(a.text("notes").toDelta()), { what: "the replicas to agree" });
+    assert.deepEqual(a.text("notes").toDelta()[0], { insert: "price", attributes: { bold: true } });
+  } finally {
+    close();
+  }
+});

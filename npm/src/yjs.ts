@@ -145,6 +145,11 @@ export class YjsBridge implements Disposable {
     return this.doc.getXmlFragment(richRootName(id));
   }
 
+  /** True for a reviewer or viewer: give the editors a read-only state. */
+  get readOnly(): boolean {
+    return this.#room.readOnly;
+  }
+
   /** Stop following the room and leave the editors' presence. Safe to call twice. */
   destroy(): void {
     for (const stop of this.#stops.splice(0)) stop();

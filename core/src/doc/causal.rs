@@ -228,6 +228,10 @@ impl EpochIndex {
 #[derive(Debug, Default)]
 pub(crate) struct EpochWriter {
     seen: Option<HashMap<u64, u32>>,
+    /// The clock of the last record, and the view before it: a writer whose clock did
+    /// not move since (a bridged replica's pure deletion writes no item of its own)
+    /// rewrites that record, so it must list every change since the view before it.
+    last: Option<(u32, Option<HashMap<u64, u32>>)>,
     turn: Option<String>,
     model: Option<String>,
     /// The turn and model the next edits act for.
@@ -257,7 +261,12 @@ impl EpochWriter {
             .filter(|&(c, _)| c != own)
             .collect();
         let (turn, model) = self.acting.clone();
-        let changed: HashMap<u64, u32> = match &self.seen {
+        let clock = txn.before_state().get(&yrs::ClientID::new(own));
+        let base = match &self.last {
+            Some((at, before)) if *at == clock => before.clone(),
+            _ => self.seen.clone(),
+        };
+        let changed: HashMap<u64, u32> = match &base {
             Some(prev) => view
                 .iter()
                 .filter(|(c, n)| prev.get(c) != Some(n))
@@ -278,9 +287,9 @@ impl EpochWriter {
         if let Some(model) = &model {
             record.insert("model".into(), Any::from(model.as_str()));
         }
-        let clock = txn.before_state().get(&yrs::ClientID::new(own));
         let epochs = txn.get_or_insert_map(EPOCHS);
         epochs.insert(txn, format!("{own}:{clock}"), Any::Map(Arc::new(record)));
+        self.last = Some((clock, base));
         self.seen = Some(view);
         self.turn = turn;
         self.model = model;

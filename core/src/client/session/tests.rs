@@ -805,3 +805,64 @@ fn a_bridged_change_must_come_from_a_client_of_its_own() -> Result<()> {
     assert_eq!(a.doc().document_text("d")?, format!("y{text_before}"));
     Ok(())
 }
+
+#[test]
+/// A bridged replica's pure deletion writes no item of its own, so its next record has
+/// the same clock: that record must still hold everything the replica had seen (it
+/// once kept only what changed since the deletion, and raised a false conflict).
+fn a_bridged_deletion_then_insertion_conflicts_only_with_the_concurrent_edit() -> Result<()> {
+    let mut a = Session::new(1, person("a"), 0);
+    let mut b = Session::new(2, person("b"), 0);
+    let editor = crate::protocol::session(
+        &serde_json::json!({ "role": "editor", "readOnly": false, "verified": false }),
+    );
+    for s in [&mut a, &mut b] {
+        s.receive(&editor, 0)?;
+    }
+    let deliver = |from: &mut Session, to: &mut Session| -> Result<()> {
+        for frame in from.drain_outgoing() {
+            to.receive(&frame, 1)?;
+        }
+        Ok(())
+    };
+    let (ra, rb) = (Replica::of(&mut a, 101), Replica::of(&mut b, 102));
+    a.doc_mut().create_document(Some("d"), "D", 0)?;
+    a.doc_mut().insert_text("d", 0, "price: 10 EUR")?;
+    deliver(&mut a, &mut b)?;
+    ra.pull(&mut a);
+    rb.pull(&mut b);
+    // Formatting, as a rich-text binding writes it, changes nothing of this.
+    {
+        use yrs::{ReadTxn, Text};
+        let before = ra.doc.transact().state_vector();
+        let text = ra.doc.get_or_insert_text("doc:d");
+        let mut attrs = std::collections::HashMap::new();
+        attrs.insert(std::sync::Arc::<str>::from("bold"), yrs::Any::Bool(true));
+        text.format(&mut ra.doc.transact_mut(), 0, 5, attrs);
+        let update = ra.doc.transact().encode_diff_v1(&before);
+        a.apply_bridged(&update, 101)?;
+    }
+    deliver(&mut a, &mut b)?;
+    ra.pull(&mut a);
+    rb.pull(&mut b);
+    ra.replace(&mut a, "d", 7, 2, "")?;
+    ra.replace(&mut a, "d", 7, 0, "12")?;
+    rb.replace(&mut b, "d", 7, 2, "")?;
+    rb.replace(&mut b, "d", 7, 0, "15")?;
+    deliver(&mut a, &mut b)?;
+    deliver(&mut b, &mut a)?;
+    for s in [&mut a, &mut b] {
+        let sides: Vec<Vec<(u64, String)>> = s
+            .conflicts()
+            .iter()
+            .map(|c| {
+                c.sides
+                    .iter()
+                    .map(|x| (x.client, x.inserted.clone()))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(sides, [[(101, "12".to_owned()), (102, "15".to_owned())]]);
+    }
+    Ok(())
+}
