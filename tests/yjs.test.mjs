@@ -97,7 +97,7 @@ test("offline edits through each side's bridge meet as a conflict with both auth
     set(b, "15");
     ada.connect();
     bob.connect();
-    for (const [who, room] of [["Ada", ada], ["Bob", bob]]) {
+    for (const [who, room] of /** @type {const} */ ([["Ada", ada], ["Bob", bob]])) {
       await waitFor(() => room.conflicts.list().length === 1, { what: `the conflict at ${who}`, timeout: 15_000 });
       const sides = room.conflicts.list()[0].sides.map((s) => `${s.author?.id}:${s.inserted}`).sort();
       assert.deepEqual(sides, ["ada:12", "bob:15"]);
