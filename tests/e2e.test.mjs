@@ -14,6 +14,8 @@ import {
   tempDir,
   uniqueRoom,
   waitFor,
+  NOTES,
+  demoPageHelpers,
 } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
@@ -31,6 +33,7 @@ after(async () => {
 
 async function openDemo(room) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+  await demoPageHelpers(context);
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (err) => problems.push(err.message));
@@ -53,20 +56,20 @@ test("a message and a document edit made in one page appear in the other", async
   await one.page.click("#chat-send");
   await two.page.locator("#messages li .text", { hasText: "Hello from page one" }).waitFor({ timeout: 10_000 });
 
-  await one.page.click("#doc");
+  await one.page.click(NOTES);
   await one.page.keyboard.type("Shared notes from page one.");
   await two.page.waitForFunction(
-    () => document.querySelector("textarea").value === "Shared notes from page one.",
+    () => notesText() === "Shared notes from page one.",
     null,
     { timeout: 10_000 },
   );
 
   // And back the other way.
-  await two.page.click("#doc");
+  await two.page.click(NOTES);
   await two.page.keyboard.press("End");
   await two.page.keyboard.type(" Two agrees.");
   await one.page.waitForFunction(
-    () => document.querySelector("textarea").value === "Shared notes from page one. Two agrees.",
+    () => notesText() === "Shared notes from page one. Two agrees.",
     null,
     { timeout: 10_000 },
   );
@@ -74,17 +77,16 @@ test("a message and a document edit made in one page appear in the other", async
   // Presence: typing indicators and the caret in the notes travel to the other page.
   await two.page.fill("#chat-input", "half a thought");
   await one.page.locator("#typing", { hasText: "is typing" }).waitFor({ timeout: 10_000 });
-  await two.page.click("#doc");
+  await two.page.click(NOTES);
   await two.page.keyboard.press("Home");
   const twoName = (await two.page.inputValue("#my-name")).trim();
   await one.page.locator("#peers li", { hasText: twoName }).locator(".activity", { hasText: "notes, line 1" }).waitFor({ timeout: 10_000 });
-  // …and page one draws page two's caret at the start of the notes.
-  await one.page.waitForFunction(() => {
-    const caret = document.querySelector("#carets .remote-caret")?.getBoundingClientRect();
-    const doc = /** @type {HTMLTextAreaElement} */ (document.querySelector("#doc"));
-    const start = doc.getBoundingClientRect().left + doc.clientLeft + parseFloat(getComputedStyle(doc).paddingLeft);
-    return caret && Math.abs(caret.left + caret.width / 2 - start) < 3;
-  }, null, { timeout: 10_000 });
+  // …and page one draws page two's caret at the start of the notes, with their name.
+  await one.page.waitForFunction((name) => {
+    const view = /** @type {any} */ (window).confabEditors.view("notes");
+    const caret = view.dom.querySelector(".cm-ySelectionCaret");
+    return caret && view.posAtDOM(caret) === 0 && caret.textContent.includes(name);
+  }, twoName, { timeout: 10_000 });
 
   // An agent joins (on the offline model, in this process); "Ask agent" addresses it, and
   // both pages see its answer stream in and finish, found in the shared notes.
@@ -131,7 +133,7 @@ test("the agents panel shows each agent live: status, model, current and last ac
     // Two agents: the page offers a choice.
     await page.locator("#agent-pick:visible").waitFor();
     await page.selectOption("#agent-pick", "agent-researcher");
-    await page.fill("#doc", "The pilot starts in May. The budget is 2M.");
+    await page.fill(NOTES, "The pilot starts in May. The budget is 2M.");
     await page.fill("#chat-input", "when does the pilot start, and what is the budget?");
     await page.click("#ask-agent");
     // Working: its current activity shows while the answer streams.
@@ -256,9 +258,9 @@ test("sync with a teammate shares tabs until detach; a branch is created and mer
   // The marker: an edit one makes after changing its view reaches two after that view
   // change (one socket, in order) and two renders every change whole, tabs included;
   // once two shows the edit it has seen one's new view.
-  await one.page.click("#doc");
+  await one.page.click(NOTES);
   await one.page.keyboard.type("after detach");
-  await two.page.waitForFunction(() => document.querySelector("textarea")?.value === "after detach");
+  await two.page.waitForFunction(() => notesText() === "after detach");
   assert.equal(await activeTab(two.page), "Main", "after detach, two no longer follows one");
 
   // Merge the branch back: Main gets an attributed merge record.
@@ -275,22 +277,21 @@ test("versions diff with authors and restore; context is shared, curated, privat
   const room = uniqueRoom("e2e-history");
   const one = await openDemo(room);
   const two = await openDemo(room);
-  const notes = (page) => page.locator("textarea#doc");
   const twoName = (await two.page.inputValue("#my-name")).trim();
 
-  await one.page.click("#doc");
+  await one.page.click(NOTES);
   await one.page.keyboard.type("Plan A");
-  await two.page.waitForFunction(() => document.querySelector("textarea").value === "Plan A");
+  await two.page.waitForFunction(() => notesText() === "Plan A");
   await one.page.fill("#version-name", "first plan");
   await one.page.click("#version-form button");
   await two.page.locator("#versions li strong", { hasText: "first plan" }).waitFor();
 
   // Page two rewrites the plan; page one sees who changed what since the version.
-  await two.page.click("#doc");
+  await two.page.click(NOTES);
   await two.page.keyboard.press("End");
   await two.page.keyboard.press("Backspace");
   await two.page.keyboard.type("B");
-  await one.page.waitForFunction(() => document.querySelector("textarea").value === "Plan B");
+  await one.page.waitForFunction(() => notesText() === "Plan B");
   await one.page.click("#versions li button.show-diff");
   const inserted = one.page.locator("#diff ins", { hasText: "B" });
   await inserted.waitFor();
@@ -301,8 +302,8 @@ test("versions diff with authors and restore; context is shared, curated, privat
 
   // Restoring is a new change everyone gets.
   await one.page.click("#versions li button.restore");
-  await two.page.waitForFunction(() => document.querySelector("textarea").value === "Plan A");
-  assert.equal(await notes(one.page).inputValue(), "Plan A");
+  await two.page.waitForFunction(() => notesText() === "Plan A");
+  await one.page.waitForFunction(() => notesText() === "Plan A");
 
   // Private context stays on page two; shared context is curated on page one.
   await two.page.fill("#context-text", "my staging password rotates");
@@ -317,7 +318,7 @@ test("versions diff with authors and restore; context is shared, curated, privat
   const onTwo = two.page.locator("#context li", { hasText: "Use Postgres" });
   await onTwo.locator(".badge", { hasText: "decision · accepted" }).waitFor();
   // The entry refers to the notes: editing them makes it stale until re-confirmed.
-  await one.page.click("#doc");
+  await one.page.click(NOTES);
   await one.page.keyboard.press("End");
   await one.page.keyboard.type(" (revised)");
   await onTwo.locator(".badge", { hasText: "decision · stale" }).waitFor();
@@ -334,20 +335,15 @@ test("an agent in the room: Ask the agent proposes a merge to accept, its sugges
   const two = await openDemo(room);
   const scout = await Agent.join({ url: edge.ws, room, name: "Scout", token: mintToken(DEV_SECRET, { room, sub: "agent-scout", name: "Scout", kind: "agent", role: "editor" }) });
   try {
-    await one.page.click("#doc");
+    await one.page.click(NOTES);
     await one.page.keyboard.type("Budget: 10k for the pilot.");
-    await two.page.waitForFunction(() => document.querySelector("textarea").value.includes("pilot."), null, { timeout: 10_000 });
+    await two.page.waitForFunction(() => notesText().includes("pilot."), null, { timeout: 10_000 });
     for (const p of [one, two]) {
       await p.page.evaluate(() => /** @type {any} */ (window).confabRoom.disconnect());
       await p.page.locator("#status[data-status=disconnected]").waitFor();
     }
     const replace = async (p, text) => {
-      await p.page.evaluate(() => {
-        const el = document.querySelector("textarea");
-        const at = el.value.indexOf("10k");
-        el.focus();
-        el.setSelectionRange(at, at + 3);
-      });
+      await p.page.evaluate(() => selectInNotes("10k"));
       await p.page.keyboard.type(text);
     };
     await replace(one, "12k");
@@ -365,7 +361,7 @@ test("an agent in the room: Ask the agent proposes a merge to accept, its sugges
     assert.match(await proposed.locator(".rationale").innerText(), /^\[offline model\] Both versions are kept side by side/);
     await two.page.screenshot({ path: path.join(ARTIFACTS, "demo-agent-proposal.png") });
     await proposed.getByRole("button", { name: "Accept merge" }).click();
-    await one.page.waitForFunction(() => document.querySelector("textarea").value === "Budget: 12k / 15k for the pilot.", null, { timeout: 10_000 });
+    await one.page.waitForFunction(() => notesText() === "Budget: 12k / 15k for the pilot.", null, { timeout: 10_000 });
     assert.match(await one.page.locator("#conflicts li[data-kind=text]").first().innerText(), /accepted Scout's merge/);
 
     // A suggestion: the change it would make, accepted from the page.
@@ -377,7 +373,7 @@ test("an agent in the room: Ask the agent proposes a merge to accept, its sugges
     assert.match(await suggestion.locator(".rationale").innerText(), /needs a buffer/);
     await one.page.screenshot({ path: path.join(ARTIFACTS, "demo-agent-suggestion.png") });
     await suggestion.getByRole("button", { name: "Accept" }).click();
-    await two.page.waitForFunction(() => document.querySelector("textarea").value.endsWith("with a 2k buffer."), null, { timeout: 10_000 });
+    await two.page.waitForFunction(() => notesText().endsWith("with a 2k buffer."), null, { timeout: 10_000 });
 
     // An insight reaches the people as a notice, and stays in the AI context.
     await scout.raiseInsight("Risk: the quotes differ by 25%.");
@@ -396,9 +392,9 @@ test("two pages replace one sentence while apart: both see the same conflict, it
   const one = await openDemo(room);
   const two = await openDemo(room);
   const sentence = "The launch is on Monday.";
-  await one.page.click("#doc");
+  await one.page.click(NOTES);
   await one.page.keyboard.type(`Plan: ${sentence} Owner: Sam.`);
-  await two.page.waitForFunction((s) => document.querySelector("textarea").value.includes(s), sentence, { timeout: 10_000 });
+  await two.page.waitForFunction((s) => notesText().includes(s), sentence, { timeout: 10_000 });
 
   // Both go offline, then each replaces the same sentence.
   for (const p of [one, two]) {
@@ -406,12 +402,7 @@ test("two pages replace one sentence while apart: both see the same conflict, it
     await p.page.locator("#status[data-status=disconnected]").waitFor();
   }
   const replace = async (p, text) => {
-    await p.page.evaluate((s) => {
-      const el = document.querySelector("textarea");
-      const at = el.value.indexOf(s);
-      el.focus();
-      el.setSelectionRange(at, at + s.length);
-    }, sentence);
+    await p.page.evaluate((s) => selectInNotes(s), sentence);
     await p.page.keyboard.type(text);
   };
   await replace(one, "The launch moves to Tuesday.");
@@ -433,7 +424,7 @@ test("two pages replace one sentence while apart: both see the same conflict, it
   const card = await openItem(one).first().innerText();
   assert.match(card, /Tuesday/);
   assert.match(card, /cancelled/);
-  const text = (p) => p.page.evaluate(() => document.querySelector("textarea").value);
+  const text = (p) => p.page.evaluate(() => notesText());
   assert.equal(await text(one), await text(two), "merged alike");
   await one.page.screenshot({ path: path.join(ARTIFACTS, "demo-conflict-open.png") });
 
@@ -441,7 +432,7 @@ test("two pages replace one sentence while apart: both see the same conflict, it
   await openItem(one).first().getByRole("button", { name: "Keep mine" }).click();
   await two.page.locator("#conflicts li[data-status=resolved]").waitFor({ timeout: 10_000 });
   await two.page.waitForFunction(
-    () => document.querySelector("textarea").value === "Plan: The launch moves to Tuesday. Owner: Sam.",
+    () => notesText() === "Plan: The launch moves to Tuesday. Owner: Sam.",
     null,
     { timeout: 10_000 },
   );
@@ -449,7 +440,7 @@ test("two pages replace one sentence while apart: both see the same conflict, it
   assert.match(await two.page.locator("#conflicts li").first().innerText(), /Resolved by .*mine/);
 
   // Author colours: each writer's stretch carries its own colour.
-  await two.page.click("#doc");
+  await two.page.click(NOTES);
   await two.page.keyboard.press("End");
   await two.page.keyboard.type(" Approved.");
   await two.page.check("#show-authors");
@@ -485,7 +476,14 @@ test("a room name no server accepts is refused at once, with the reason, in the 
 test("a viewer is not offered what a viewer may not do", async () => {
   const room = uniqueRoom("e2e-viewer");
   const token = mintToken(DEV_SECRET, { room, sub: "vic", name: "Vic", role: "viewer" });
+  // An editor started the notes; the viewer reads them.
+  const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" }, { token: mintToken(DEV_SECRET, { room, sub: "ada", name: "Ada", role: "editor" }) });
+  ada.docs.ensure("Notes", "notes");
+  ada.docs.setText("notes", "Read me.");
+  await ada.whenSaved(10_000);
+  ada.destroy();
   const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+  await demoPageHelpers(context);
   try {
     const page = await context.newPage();
     await page.goto(`${edge.http}/?room=${encodeURIComponent(room)}&token=${encodeURIComponent(token)}`);
@@ -494,7 +492,8 @@ test("a viewer is not offered what a viewer may not do", async () => {
     for (const id of ["chat-send", "ask-agent", "chat-input", "sync-button", "context-share"]) {
       assert.equal(await page.locator(`#${id}`).isDisabled(), true, `#${id} is disabled for a viewer`);
     }
-    assert.equal(await page.locator("#doc").getAttribute("readonly"), "");
+    await page.waitForFunction(() => notesText() === "Read me.");
+    assert.equal(await page.locator(NOTES).getAttribute("contenteditable"), "false", "the notes are read-only");
     assert.match(await page.locator("#ask-agent").getAttribute("title") ?? "", /read-only: you are a viewer/);
     // Private context is kept in this tab only, and the page says so before it is lost.
     assert.match(await page.locator("#private-hint").textContent() ?? "", /stays in this tab only: a reload or closing the tab loses it/);

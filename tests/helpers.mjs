@@ -446,3 +446,27 @@ export async function stallingProxy(target) {
   proxy.ws = `ws://127.0.0.1:${own}/rooms`;
   return proxy;
 }
+
+/** The demo's notes editor (CodeMirror's editable content), to click and type into. */
+export const NOTES = '#editor [data-doc="notes"] .cm-content';
+
+/**
+ * Give every page of `context` `notesText()`, the text the demo's notes editor shows, and
+ * `selectInNotes(text)` (for `page.evaluate` and `waitForFunction`, whose functions run
+ * in the page). Declared for the type
+ * check in `tests/page-globals.d.ts`.
+ * @param {import("playwright-core").BrowserContext} context
+ */
+export async function demoPageHelpers(context) {
+  await context.addInitScript(() => {
+    const notes = () => /** @type {any} */ (window).confabEditors?.view("notes");
+    /** @type {any} */ (window).notesText = () => notes()?.state.doc.toString() ?? "";
+    // Select the first `text` in the notes, with the editor focused (as a drag would).
+    /** @type {any} */ (window).selectInNotes = (text) => {
+      const view = notes();
+      const at = view.state.doc.toString().indexOf(text);
+      view.focus();
+      view.dispatch({ selection: { anchor: at, head: at + text.length } });
+    };
+  });
+}

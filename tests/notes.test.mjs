@@ -1,10 +1,12 @@
-// The demo's shared notes in Chromium, against the edge under `wrangler dev`: two people
-// typing into the same word at the same moment, and the carets of the others.
+// The demo's shared notes (CodeMirror on the room through the Yjs bridge) in Chromium,
+// against the edge under `wrangler dev`: two people typing into the same word at the
+// same moment, an input method's composition, the carets of the others, and the code
+// document with its highlighting.
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { launchChromium, ROOT, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
+import { demoPageHelpers, launchChromium, NOTES, ROOT, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 const DOCUMENT = "notes";
@@ -24,6 +26,7 @@ async function openDemo(room, name) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
   // Each tab is its own guest; a name set beforehand makes the carets' labels known.
   await context.addInitScript((n) => sessionStorage.setItem("confab.name", n), name);
+  await demoPageHelpers(context);
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (err) => problems.push(err.message));
@@ -33,10 +36,10 @@ async function openDemo(room, name) {
   return { page, problems, name };
 }
 
-/** The notes as the page's textarea shows them, and as its room document holds them. */
+/** The notes as the page's editor shows them, and as its room document holds them. */
 const notesOf = (page) =>
   page.evaluate((id) => ({
-    shown: /** @type {HTMLTextAreaElement} */ (document.querySelector("#doc")).value,
+    shown: notesText(),
     doc: /** @type {any} */ (window).confabRoom.docs.text(id),
   }), DOCUMENT);
 
@@ -69,9 +72,9 @@ async function resetNotes(pages, text) {
  */
 async function place(page, start, end = start) {
   await page.evaluate(([s, e]) => {
-    const el = /** @type {HTMLTextAreaElement} */ (document.querySelector("#doc"));
-    el.focus();
-    el.setSelectionRange(s, e);
+    const view = /** @type {any} */ (window).confabEditors.view("notes");
+    view.focus();
+    view.dispatch({ selection: { anchor: s, head: e } });
   }, [start, end]);
   await page.waitForFunction(([s, e]) => {
     const cursor = /** @type {any} */ (window).confabRoom.presence.list().find((p) => p.isSelf)?.cursor;
@@ -185,33 +188,28 @@ test("an IME composition is not broken by a remote edit; the composed text lands
     what: "page two's edit in page one's room",
   });
   await ime.send("Input.imeSetComposition", { text: "かな", selectionStart: 2, selectionEnd: 2 });
-  assert.equal(await one.page.inputValue("#doc"), "The meeting is on Tuesかなday at noon.", "the composition is left alone");
+  assert.equal(await one.page.evaluate(() => notesText()), "The meeting is on TuXYesかなday at noon.", "the composition is left alone");
   await ime.send("Input.insertText", { text: "仮名" });
   assert.equal(await converged(pages), "The meeting is on TuXYes仮名day at noon.");
   for (const p of pages) assert.deepEqual(p.problems, []);
   for (const p of pages) await p.page.context().close();
 });
 
-/**
- * Where the page's textarea shows the end of `before` (text at the start of a line) and
- * how wide `word` is, measured with a canvas in the textarea's font, and where its first
- * line of text is.
- */
-function expectedSpot(page, before, word = "") {
-  return page.evaluate(([b, w]) => {
-    const el = /** @type {HTMLTextAreaElement} */ (document.querySelector("#doc"));
-    const style = getComputedStyle(el);
-    const ctx = /** @type {CanvasRenderingContext2D} */ (document.createElement("canvas").getContext("2d"));
-    ctx.font = style.font;
-    const box = el.getBoundingClientRect();
-    const left = box.left + el.clientLeft + parseFloat(style.paddingLeft) - el.scrollLeft;
+/** What one page's notes editor draws for `name`'s caret: where it is, its name and colour. */
+function caretOf(page, name) {
+  return page.evaluate((who) => {
+    const view = /** @type {any} */ (window).confabEditors.view("notes");
+    const caret = Array.from(view.dom.querySelectorAll(".cm-ySelectionCaret")).find((c) => c.textContent.includes(who));
+    if (!caret) return null;
+    const box = caret.getBoundingClientRect();
+    const editor = view.scrollDOM.getBoundingClientRect();
     return {
-      x: left + ctx.measureText(b).width,
-      width: ctx.measureText(w).width,
-      top: box.top + el.clientTop + parseFloat(style.paddingTop) - el.scrollTop,
-      box: { left: box.left, top: box.top, right: box.right, bottom: box.bottom },
+      at: view.posAtDOM(caret),
+      colour: /** @type {HTMLElement} */ (caret).style.borderColor,
+      label: /** @type {HTMLElement} */ (caret.querySelector(".cm-ySelectionInfo")).textContent,
+      visible: box.bottom > editor.top && box.top < editor.bottom,
     };
-  }, [before, word]);
+  }, name);
 }
 
 test("the others' carets and selections are drawn in the notes, with their names and colours, and follow the text", async () => {
@@ -221,101 +219,99 @@ test("the others' carets and selections are drawn in the notes, with their names
   const pages = [one, two];
   const lines = ["Agenda", "The meeting is on Tuesday at noon.", "Bring the numbers."];
   await resetNotes(pages, lines.join("\n"));
-  const adaId = await one.page.evaluate(() => sessionStorage.getItem("confab.userId"));
-  const adaCaret = two.page.locator(`#carets .remote-caret[data-user="${adaId}"]`);
 
   // Ada's caret after "The meeting is on ": Bo sees it there, labelled with her name.
-  const prefix = "The meeting is on ";
-  await place(one.page, lines[0].length + 1 + prefix.length);
-  await adaCaret.waitFor({ timeout: 10_000 });
-  assert.equal(await adaCaret.locator(".remote-caret-label").textContent(), "Ada");
-  const spot = await expectedSpot(two.page, prefix);
-  // (It may show first where her focus put it, then move.)
-  const caret = await waitFor(async () => {
-    const b = await adaCaret.boundingBox();
-    return b && Math.abs(b.x + b.width / 2 - spot.x) < 3 ? b : null;
-  }, { what: `Ada's caret after "${prefix}" (x about ${spot.x})` });
-  assert.ok(caret.x >= spot.box.left && caret.x + caret.width <= spot.box.right, "inside the textarea, left to right");
-  assert.ok(caret.y >= spot.box.top && caret.y + caret.height <= spot.box.bottom, "inside the textarea, top to bottom");
-  assert.ok(Math.abs(caret.y - (spot.top + caret.height)) < caret.height / 2, `on the second line: y ${caret.y} (first line at ${spot.top})`);
-  const colour = await adaCaret.evaluate((el) => el.style.getPropertyValue("--colour"));
-  assert.match(colour, /^hsl\(/);
-  assert.equal(
-    await adaCaret.locator(".remote-caret-label").evaluate((el) => getComputedStyle(el).backgroundColor),
-    await adaCaret.evaluate((el) => getComputedStyle(el).backgroundColor),
-    "the name is shown in the caret's colour",
-  );
+  const at = lines[0].length + 1 + "The meeting is on ".length;
+  await place(one.page, at);
+  const ada = await waitFor(async () => {
+    const c = await caretOf(two.page, "Ada");
+    return c?.at === at ? c : null;
+  }, { what: `Ada's caret at ${at} on Bo's page` });
+  assert.equal(ada.label, "Ada");
+  assert.match(ada.colour, /^rgb\(/, "drawn in her colour");
 
-  // Ada selects "Tuesday": Bo sees the selection over the word, the caret at its end.
+  // Ada selects "Tuesday": Bo sees the selection over the word.
   const start = lines[0].length + 1 + lines[1].indexOf("Tuesday");
   await place(one.page, start, start + "Tuesday".length);
-  const selection = two.page.locator("#carets .remote-selection");
-  await selection.first().waitFor({ timeout: 10_000 });
-  const word = await expectedSpot(two.page, prefix, "Tuesday");
-  await waitFor(async () => {
-    const box = await selection.first().boundingBox();
-    return box && Math.abs(box.x - word.x) < 3 && Math.abs(box.width - word.width) < 3;
-  }, { what: `the selection over "Tuesday" (${JSON.stringify(word)})` });
-  await waitFor(async () => {
-    const b = await adaCaret.boundingBox();
-    return b && Math.abs(b.x + b.width / 2 - (word.x + word.width)) < 3;
-  }, { what: "Ada's caret at the end of her selection" });
+  const selected = () => two.page.evaluate(() => {
+    const view = /** @type {any} */ (window).confabEditors.view("notes");
+    return Array.from(view.dom.querySelectorAll(".cm-ySelection")).map((e) => e.textContent).join("");
+  });
+  await waitFor(async () => (await selected()) === "Tuesday", { what: "Ada's selection over Tuesday on Bo's page" });
 
-  // Bo types at the start of that line: Ada's selection moves with the text it covers.
+  // Bo types at the start of that line: Ada's selection moves with the text it covers,
+  // and Ada sees Bo's caret after what he typed.
   await place(two.page, lines[0].length + 1);
   await two.page.keyboard.type("Note: ");
-  const moved = await expectedSpot(two.page, `Note: ${prefix}`, "Tuesday");
-  await waitFor(async () => {
-    const b = await selection.first().boundingBox();
-    return b && Math.abs(b.x - moved.x) < 3;
-  }, { what: "Ada's selection to move right with the text" });
-  // And Ada sees Bo's caret where he typed.
-  const boId = await two.page.evaluate(() => sessionStorage.getItem("confab.userId"));
-  const boCaret = one.page.locator(`#carets .remote-caret[data-user="${boId}"]`);
-  await boCaret.waitFor({ timeout: 10_000 });
-  const boSpot = await expectedSpot(one.page, "Note: ");
-  await waitFor(async () => {
-    const b = await boCaret.boundingBox();
-    return b && Math.abs(b.x + b.width / 2 - boSpot.x) < 3;
+  await waitFor(async () => (await selected()) === "Tuesday" && (await notesOf(two.page)).shown.includes("Note: The meeting"), { what: "the selection to stay over Tuesday" });
+  const boAt = lines[0].length + 1 + "Note: ".length;
+  const bo = await waitFor(async () => {
+    const c = await caretOf(one.page, "Bo");
+    return c?.at === boAt ? c : null;
   }, { what: "Bo's caret after what he typed, on Ada's page" });
   // Each person's colour is the same on every page: their caret there, their name here.
-  const sidebarColour = (page, name) => page.locator("#peers li .name", { hasText: name }).evaluate((el) => el.style.getPropertyValue("--colour"));
-  assert.equal(await sidebarColour(one.page, "Ada (you)"), colour);
-  assert.equal(await sidebarColour(two.page, "Ada"), colour);
-  assert.equal(await sidebarColour(two.page, "Bo (you)"), await boCaret.evaluate((el) => el.style.getPropertyValue("--colour")));
+  const sidebarColour = (page, name) => page.locator("#peers li .name", { hasText: name }).evaluate((el) => getComputedStyle(el).getPropertyValue("--colour"));
+  const rgb = (page, colour) => page.evaluate((c) => {
+    const probe = document.createElement("i");
+    probe.style.color = c;
+    document.body.append(probe);
+    const out = getComputedStyle(probe).color;
+    probe.remove();
+    return out;
+  }, colour);
+  assert.equal(await rgb(two.page, await sidebarColour(two.page, "Ada")), ada.colour);
+  assert.equal(await rgb(one.page, await sidebarColour(one.page, "Bo")), bo.colour);
   assert.match(await two.page.locator("#peers li", { hasText: "Ada" }).locator(".activity").textContent(), /notes, line 2/);
 
   await mkdir(ARTIFACTS, { recursive: true });
   await two.page.screenshot({ path: path.join(ARTIFACTS, "notes-carets-bo-sees-ada.png") });
-  await two.page.locator("section.doc").screenshot({ path: path.join(ARTIFACTS, "notes-carets-bo-sees-ada-notes.png") });
   await one.page.locator("section.doc").screenshot({ path: path.join(ARTIFACTS, "notes-carets-ada-sees-bo-notes.png") });
 
-  // Scrolled away, a caret is not drawn over other text; scrolled back, it is there again.
+  // Scrolled away, a caret is out of sight; scrolled back, it is there again.
   await resetNotes(pages, [...lines, ...Array.from({ length: 60 }, (_, i) => `line ${i + 4}`)].join("\n"));
   await place(one.page, 3);
-  await adaCaret.waitFor({ timeout: 10_000 });
+  await waitFor(async () => (await caretOf(two.page, "Ada"))?.at === 3, { what: "Ada's caret on the first line" });
   await two.page.evaluate(() => {
-    const el = /** @type {HTMLTextAreaElement} */ (document.querySelector("#doc"));
-    el.scrollTop = el.scrollHeight;
+    const view = /** @type {any} */ (window).confabEditors.view("notes");
+    view.scrollDOM.scrollTop = view.scrollDOM.scrollHeight;
   });
-  await adaCaret.waitFor({ state: "hidden", timeout: 10_000 });
+  await waitFor(async () => (await caretOf(two.page, "Ada"))?.visible === false, { what: "Ada's caret out of sight" });
   await two.page.evaluate(() => {
-    /** @type {HTMLTextAreaElement} */ (document.querySelector("#doc")).scrollTop = 0;
+    /** @type {any} */ (window).confabEditors.view("notes").scrollDOM.scrollTop = 0;
   });
-  await adaCaret.waitFor({ timeout: 10_000 });
-  await two.page.locator("section.doc").screenshot({ path: path.join(ARTIFACTS, "notes-carets-first-line.png") });
-  // A caret left where it is keeps only a flag after a few seconds; moved, its name is back.
-  const quiet = two.page.locator(`#carets .remote-caret.quiet[data-user="${adaId}"]`);
-  await quiet.waitFor({ timeout: 10_000 });
-  await two.page.locator("section.doc").screenshot({ path: path.join(ARTIFACTS, "notes-carets-resting.png") });
-  await place(one.page, 5);
-  await quiet.waitFor({ state: "detached", timeout: 10_000 });
-  assert.equal(await adaCaret.locator(".remote-caret-label").isVisible(), true);
+  await waitFor(async () => (await caretOf(two.page, "Ada"))?.visible === true, { what: "Ada's caret in sight again" });
 
-  // Leaving the notes takes the caret away.
-  await one.page.click("#chat-input");
-  await adaCaret.waitFor({ state: "detached", timeout: 10_000 });
-  assert.equal(await two.page.locator("#carets .remote-selection").count(), 0);
-  for (const p of pages) assert.deepEqual(p.problems, []);
-  for (const p of pages) await p.page.context().close();
+  // A caret stays where its owner left it (as y-codemirror keeps it) until they leave
+  // the room: then it goes.
+  assert.deepEqual(one.problems, []);
+  await one.page.context().close();
+  await waitFor(async () => (await caretOf(two.page, "Ada")) === null, { what: "Ada's caret gone when she leaves" });
+  assert.deepEqual(two.problems, []);
+  await two.page.context().close();
+});
+
+test("the code document: its own tab, highlighted as code, edited together like the notes", async () => {
+  const room = uniqueRoom("notes-code");
+  const one = await openDemo(room, "Ada");
+  const two = await openDemo(room, "Bo");
+  for (const p of [one, two]) await p.page.click('#doc-tabs .tab[data-doc="code"]');
+  const code = '#editor [data-doc="code"] .cm-content';
+  await one.page.click(code);
+  await one.page.keyboard.type("const answer = 42; // the answer");
+  await two.page.waitForFunction(() => /** @type {any} */ (window).confabEditors.view("code").state.doc.toString() === "const answer = 42; // the answer");
+  // Highlighted: the keyword, the number and the comment each in their own style.
+  const styles = await two.page.evaluate(() => {
+    const view = /** @type {any} */ (window).confabEditors.view("code");
+    const colourOf = (text) => {
+      const span = Array.from(view.contentDOM.querySelectorAll("span")).find((s) => s.textContent === text);
+      return span ? getComputedStyle(span).color : null;
+    };
+    return [colourOf("const"), colourOf("42"), colourOf("// the answer")];
+  });
+  assert.ok(styles.every(Boolean) && new Set(styles).size === 3, `three highlight colours: ${JSON.stringify(styles)}`);
+  assert.equal(await two.page.evaluate(() => notesText()), "", "the notes are another document");
+  await mkdir(ARTIFACTS, { recursive: true });
+  await two.page.locator("section.doc").screenshot({ path: path.join(ARTIFACTS, "demo-code.png") });
+  for (const p of [one, two]) assert.deepEqual(p.problems, []);
+  for (const p of [one, two]) await p.page.context().close();
 });

@@ -23,6 +23,7 @@ import {
   textOf,
   uniqueRoom,
   waitFor,
+  NOTES,
 } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
@@ -101,7 +102,7 @@ test("the demo's chip says saving… while the room has not stored an edit, then
     await page.locator("#status[data-status=synced][data-save=saved]").waitFor({ timeout: 15_000 });
 
     proxy.stall();
-    await page.click("#doc");
+    await page.click(NOTES);
     await page.keyboard.type("typed while the network is stalled");
     await page.locator("#status[data-save=saving]").waitFor({ timeout: 5_000 });
     assert.match(await chip.textContent(), /saving…/);

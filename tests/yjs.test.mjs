@@ -59,6 +59,17 @@ test("edits flow both ways: a binding's Y.Text edit reaches the other page and t
     assert.equal(a.text("notes").toString(), ada.docs.text("notes"));
     assert.equal(b.text("notes").toString(), bob.docs.text("notes"));
     assert.throws(() => a.text("missing"), { code: "not_found", message: /unknown document `missing`/ });
+
+    // A version restored through the API (a change built from the room's own record)
+    // reaches the replicas too, and nothing waits in them for a missing dependency.
+    const version = ada.history.createVersion("before");
+    a.text("notes").delete(0, a.text("notes").length);
+    a.text("notes").insert(0, "rewritten");
+    await waitFor(() => b.text("notes").toString() === "rewritten", { what: "the rewrite at Bob" });
+    ada.history.restore(version);
+    await waitFor(() => b.text("notes").toString() === ada.docs.text("notes") && a.text("notes").toString() === ada.docs.text("notes"), { what: "the restore in both replicas" });
+    assert.equal(ada.docs.text("notes").length, 54);
+    for (const bridge of [a, b]) assert.equal(bridge.doc.store.pendingStructs, null, "no update is waiting for a missing one");
   } finally {
     close();
   }

@@ -5,7 +5,7 @@
 // `confab agent` or `Agent.join` joins the same way).
 import type { Activity, PeerInfo, Room } from "confab-rooms";
 import type { AgentStatus } from "confab-rooms/agent";
-import { participantColour } from "./carets.js";
+import { participantColour } from "./colours.js";
 
 interface Present {
   id: string;

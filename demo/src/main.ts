@@ -1,20 +1,18 @@
 import { Room, type ConnectionStatus, type ConversationInfo, type MessageInfo, type ParticipantInfo } from "confab-rooms";
 import { AgentsPanel } from "./agents.js";
 import { ConflictsView, describe } from "./conflicts.js";
-import { participantColour, RemoteCarets } from "./carets.js";
-import { NotesBinding } from "./notes.js";
+import { participantColour } from "./colours.js";
 import "./style.css";
 
 const CONVERSATION = "main";
-const DOCUMENT = "notes";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $<HTMLSpanElement>("status");
 const errorEl = $<HTMLDivElement>("error");
 const messagesEl = $<HTMLOListElement>("messages");
 const peersEl = $<HTMLUListElement>("peers");
-const docEl = $<HTMLTextAreaElement>("doc");
-const caretsEl = $<HTMLDivElement>("carets");
+const editorEl = $<HTMLDivElement>("editor");
+const docTabsEl = $<HTMLElement>("doc-tabs");
 const chatForm = $<HTMLFormElement>("chat-form");
 const chatInput = $<HTMLInputElement>("chat-input");
 const roomForm = $<HTMLFormElement>("room-form");
@@ -104,6 +102,7 @@ nameInput.addEventListener("change", () => {
   location.reload();
 });
 
+const editorsModule = import("./editors.js");
 const wsBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms`;
 const token = sessionStorage.getItem(tokenKey) ?? undefined;
 const room = await Room.open({ url: wsBase, room: roomName, user: { id: userId, name: userName }, ...(token ? { token } : {}) }).catch(
@@ -137,8 +136,7 @@ function renderStatus(status: ConnectionStatus) {
     saving === "saved"
       ? "every change is stored"
       : `${room.unacked} change(s) not yet stored by the room${saving === "unsaved" ? "; they are kept in this tab and sent when the room is back" : ""}`;
-  const doc = document.getElementById("doc") as HTMLTextAreaElement | null;
-  if (doc) doc.readOnly = room.readOnly;
+  editors.setReadOnly(room.readOnly);
   // What the role may not do is not offered: a viewer or reviewer posts, asks the agent,
   // merges, saves versions, shares context and syncs views through nothing.
   const why = room.readOnly ? `read-only: you are a ${room.role} in this room` : "";
@@ -368,15 +366,27 @@ function guard(action: () => void) {
   }
 }
 
-// The shared notes: the textarea bound to the document, the others' carets drawn over it.
-const notes = new NotesBinding(
-  room,
-  docEl,
-  DOCUMENT,
-  () => room.docs.ensure("Notes", DOCUMENT),
-  (err) => showError(err instanceof Error ? err.message : String(err)),
+// The shared documents in CodeMirror, through the Yjs bridge: everyone's carets with names.
+// CodeMirror comes in its own chunk, fetched while the room connects.
+const { DOCUMENTS, DocumentEditors } = await editorsModule;
+const where = { parent: editorEl, tabs: docTabsEl, empty: $<HTMLParagraphElement>("doc-empty") };
+const editors = new DocumentEditors(room, where, { id: userId, name: userName }, (err) =>
+  showError(err instanceof Error ? err.message : String(err)),
 );
-const carets = new RemoteCarets(room, docEl, caretsEl, DOCUMENT, (offset) => notes.shownOffset(offset));
+(window as unknown as { confabEditors: typeof editors }).confabEditors = editors;
+
+// Switching documents: the author view and a version's diff follow the one in front.
+docTabsEl.addEventListener("click", () => {
+  renderAuthors();
+  renderDiff();
+});
+
+/** Make the workspace's conversation and documents, unless you only read. */
+function ensureWorkspace() {
+  if (room.readOnly) return;
+  room.chat.ensureConversation("Main", CONVERSATION);
+  for (const doc of DOCUMENTS) room.docs.ensure(doc.title, doc.id);
+}
 
 function renderPeers() {
   const people = room.presence.list();
@@ -390,11 +400,10 @@ function renderPeers() {
       const name = document.createElement("span");
       name.className = "name";
       name.textContent = `${p.user.name}${p.isSelf ? " (you)" : ""}${p.user.kind === "agent" ? " · agent" : ""}`;
-      name.style.setProperty("--colour", participantColour(p.user.id)); // their caret's colour in the notes
+      name.style.setProperty("--colour", participantColour(p.user.id)); // their caret's colour in the editors
       const activity = document.createElement("span");
       activity.className = "activity";
-      const line = p.cursor && docEl.value.slice(0, notes.shownOffset(p.cursor.head)).split("\n").length;
-      const where = line ? `notes, line ${line}` : "";
+      const where = editors.where(p.cursor);
       activity.textContent = [p.status === "active" ? "" : p.status, p.activity ?? "", where].filter(Boolean).join(" · ");
       li.append(dot, name, activity);
       return li;
@@ -443,7 +452,7 @@ function renderDiff() {
   if (!shownVersion) return;
   let spans;
   try {
-    spans = room.history.diff(DOCUMENT, shownVersion);
+    spans = room.history.diff(editors.front, shownVersion);
   } catch (err) {
     diffEl.textContent = err instanceof Error ? err.message : String(err);
     return;
@@ -550,7 +559,7 @@ function addContext(share: boolean) {
   const text = contextText.value.trim();
   if (!text) return;
   guard(() => {
-    const draft = { kind: contextKind.value as "decision", text, refs: [`doc:${DOCUMENT}`] };
+    const draft = { kind: contextKind.value as "decision", text, refs: [`doc:${editors.front}`] };
     if (share) room.context.propose(draft);
     else room.context.addPrivate(draft);
     contextText.value = "";
@@ -587,7 +596,7 @@ function renderAuthors() {
   if (!showAuthors.checked) return;
   let spans;
   try {
-    spans = room.history.blame(DOCUMENT);
+    spans = room.history.blame(editors.front);
   } catch {
     authorsEl.textContent = "";
     return;
@@ -628,8 +637,7 @@ function renderAll() {
   renderContext();
   renderTabs();
   renderMessages();
-  notes.render();
-  carets.update();
+  editors.render();
   renderSync();
 }
 
@@ -662,10 +670,7 @@ room.on("status", (e) => {
   if (e.status === "synced") {
     showError(null);
     // A viewer or reviewer writes nothing: it reads what the room has.
-    if (!room.readOnly) {
-      room.chat.ensureConversation("Main", CONVERSATION);
-      room.docs.ensure("Notes", DOCUMENT);
-    }
+    ensureWorkspace();
     renderAll();
   }
 });
@@ -673,7 +678,6 @@ room.on("change", renderAll);
 room.on("presence", () => {
   renderPeers();
   renderSync();
-  carets.update();
 });
 room.on("error", (e) => showError(`${e.error.message} (${e.error.code})`));
 
@@ -700,8 +704,6 @@ chatForm.addEventListener("submit", (e) => {
 });
 chatInput.addEventListener("input", typing);
 
-docEl.addEventListener("input", () => room.presence.setActivity("editing notes"));
-docEl.addEventListener("blur", () => room.presence.setActivity(null));
 for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, () => room.presence.noteInput(), { passive: true });
 renderStatus(room.status);
 renderAll();

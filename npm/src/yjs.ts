@@ -58,6 +58,12 @@ export interface BridgeOptions {
   /** How others' editors show you. */
   user?: BridgeUser;
   /**
+   * The caret colour of someone who does not say theirs (an agent, a page without a
+   * bridge), and your own default: a CSS colour from a user id. Default: one of eight
+   * colours picked from the id.
+   */
+  colorOf?: (userId: string) => string;
+  /**
    * Told when an editor's change could not go to the room (`read_only` for a reviewer
    * or viewer: give the editor a read-only state instead). From then on the `Y.Doc`
    * no longer follows the room: make a new bridge. Default: `console.error`.
@@ -72,6 +78,11 @@ export function colorFor(id: string): string {
   let h = 0;
   for (let i = 0; i < id.length; i++) h = (Math.imul(h, 31) + id.charCodeAt(i)) | 0;
   return PALETTE[Math.abs(h) % PALETTE.length]!;
+}
+
+/** A selection's colour from a caret's: the same colour, mostly transparent (any CSS colour). */
+function lighter(color: string): string {
+  return `color-mix(in srgb, ${color} 25%, transparent)`;
 }
 
 /** How often remote presence is marked fresh (y-protocols drops states unseen for 30 s). */
@@ -90,6 +101,7 @@ export class YjsBridge implements Disposable {
   readonly #room: Room;
   readonly #user: BridgeUser;
   readonly #onError: (error: ConfabError) => void;
+  readonly #colorOf: (userId: string) => string;
   readonly #stops: Array<() => void> = [];
   /** Remote awareness ids shown now. */
   #shown = new Set<number>();
@@ -103,6 +115,7 @@ export class YjsBridge implements Disposable {
     this.#room = room;
     this.#user = options.user ?? {};
     this.#onError = options.onError ?? ((error) => console.error(error));
+    this.#colorOf = options.colorOf ?? colorFor;
     this.doc = new Y.Doc({ gc: false });
     Y.applyUpdate(this.doc, room.encodeState(), FROM_ROOM);
     this.#stops.push(room.mirror((updates) => this.#fromRoom(updates)));
@@ -168,8 +181,8 @@ export class YjsBridge implements Disposable {
   }
 
   #localUser(id: string, name: string): Required<BridgeUser> {
-    const color = this.#user.color ?? colorFor(id);
-    return { name: this.#user.name ?? name, color, colorLight: this.#user.colorLight ?? `${color}33` };
+    const color = this.#user.color ?? this.#colorOf(id);
+    return { name: this.#user.name ?? name, color, colorLight: this.#user.colorLight ?? lighter(color) };
   }
 
   /** Changes from the room, in order; held while the `Y.Doc` is inside its own handler. */
@@ -269,10 +282,10 @@ export class YjsBridge implements Disposable {
     const theirs = peer.state[AWARENESS_FIELD];
     const shown = typeof theirs === "object" && theirs !== null ? (theirs as Record<string, unknown>) : {};
     const given = (shown.user ?? {}) as BridgeUser;
-    const color = given.color ?? colorFor(id);
+    const color = given.color ?? this.#colorOf(id);
     const state: Record<string, unknown> = {
       ...shown,
-      user: { name, color, colorLight: given.colorLight ?? `${color}33` },
+      user: { name, color, colorLight: given.colorLight ?? lighter(color) },
       confab: { id, kind: info?.user.kind ?? "person", status: info?.status ?? "active" },
     };
     const cursor = info?.cursor;

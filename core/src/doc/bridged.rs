@@ -14,8 +14,7 @@ use crate::doc::causal::EpochWriter;
 use crate::doc::RoomDoc;
 use crate::error::{Error, Result};
 
-/// The origin of a bridged change's transaction: a replica that mirrors the room skips
-/// it (it made the change itself).
+/// The origin of a bridged change's transaction.
 pub const BRIDGED: &str = "confab-bridged";
 
 /// What this doc keeps for each client id it applied bridged changes for.

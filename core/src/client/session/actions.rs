@@ -442,9 +442,10 @@ impl Session {
         Ok(())
     }
 
-    /// Start (`true`) or stop mirroring: while on, every change to the room document
-    /// that [`Session::apply_bridged`] did not make, local or remote, is kept for
-    /// [`Session::take_mirrored`].
+    /// Start (`true`) or stop mirroring: while on, every change to the room document,
+    /// local or remote, is kept for [`Session::take_mirrored`]. That includes the
+    /// changes [`Session::apply_bridged`] made, whose transactions also carry this
+    /// session's bookkeeping: a replica skips what it wrote itself.
     pub fn set_mirroring(&mut self, on: bool) {
         let mut mirror = self
             .mirror

@@ -106,8 +106,8 @@ pub struct Session {
     /// Sequence numbers sent and not yet acknowledged as stored, with their bytes.
     unacked: std::collections::BTreeMap<u64, usize>,
     doc_version: Arc<AtomicU64>,
-    /// While a local replica mirrors the room (the Yjs bridge): every change it did not
-    /// make itself, local and remote, as updates not yet taken.
+    /// While a local replica mirrors the room (the Yjs bridge): every change, local and
+    /// remote, as updates not yet taken.
     mirror: Arc<Mutex<Option<Vec<Vec<u8>>>>>,
     /// An unverified editor (development mode): it records its client ids itself.
     names_own_clients: bool,
@@ -177,18 +177,20 @@ impl Session {
         let mirror: Arc<Mutex<Option<Vec<Vec<u8>>>>> = Arc::default();
         let (sink, version, replica) = (outbox.clone(), doc_version.clone(), mirror.clone());
         let remote = Origin::from(REMOTE);
-        let bridged = Origin::from(crate::doc::bridged::BRIDGED);
         doc.doc()
             .observe_update_v1("confab-session", move |txn, event| {
                 version.fetch_add(1, Ordering::Relaxed);
-                if txn.origin() != Some(&bridged) {
-                    let mut replica = replica
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if let Some(updates) = replica.as_mut() {
-                        updates.push(event.update.clone());
-                    }
+                // Every change, a bridged one too: its transaction also carries this
+                // session's bookkeeping (deletions, the causal record), which the
+                // replica needs before anything written after it; what the replica
+                // wrote itself it already has, and skips.
+                let mut replica = replica
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Some(updates) = replica.as_mut() {
+                    updates.push(event.update.clone());
                 }
+                drop(replica);
                 if txn.origin() != Some(&remote) {
                     // A panic while holding the lock leaves the list whole: keep using it.
                     let mut sink = sink

@@ -1,0 +1,150 @@
+// The shared documents, "Notes" (Markdown) and "Code" (JavaScript), in CodeMirror 6 on
+// the room through the Yjs bridge: stock y-codemirror.next draws everyone's carets and
+// selections with their names, and keeps undo to your own edits. A tab picks which
+// document is in front; both editors stay bound, so a document in the back is current
+// when you switch to it. The editors live in a shadow root: there CodeMirror's styles are
+// constructed stylesheets, which the page's Content-Security-Policy allows without
+// inline <style> elements.
+import type { Room } from "confab-rooms";
+import { YjsBridge } from "confab-rooms/yjs";
+import { basicSetup } from "codemirror";
+import { javascript } from "@codemirror/lang-javascript";
+import { markdown } from "@codemirror/lang-markdown";
+import { Compartment, EditorState, type Extension } from "@codemirror/state";
+import { EditorView, placeholder } from "@codemirror/view";
+import { yCollab } from "y-codemirror.next";
+import { participantColour } from "./colours.js";
+
+/** The room's documents the workspace shows, in tab order. */
+export const DOCUMENTS = [
+  { id: "notes", title: "Notes", language: () => markdown(), hint: "Type together…" },
+  { id: "code", title: "Code", language: () => javascript({ typescript: true }), hint: "// Code together…" },
+] as const;
+export type DocumentId = (typeof DOCUMENTS)[number]["id"];
+
+const theme = EditorView.theme({
+  "&": { flex: "1", minHeight: "0", height: "100%", fontSize: "0.9rem", border: "1px solid #ced4da", borderRadius: "6px", background: "#fff" },
+  "&.cm-focused": { outline: "2px solid #a5d8ff" },
+  ".cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, monospace", lineHeight: "1.5" },
+  ".cm-content": { padding: "0.9rem 0 0.4rem" },
+  // Everyone's name stays on their caret (y-codemirror shows it on hover only).
+  ".cm-ySelectionInfo": { opacity: "1", fontFamily: "system-ui, sans-serif", fontWeight: "600", borderRadius: "3px 3px 3px 0" },
+});
+
+export class DocumentEditors {
+  readonly bridge: YjsBridge;
+  readonly #room: Room;
+  readonly #parent: ShadowRoot;
+  readonly #tabs: HTMLElement;
+  readonly #empty: HTMLElement;
+  readonly #views = new Map<DocumentId, EditorView>();
+  /** Each editor's box in the shadow root: the one in front is shown. */
+  readonly #boxes = new Map<DocumentId, HTMLDivElement>();
+  readonly #editable = new Compartment();
+  #front: DocumentId = "notes";
+  #readOnly: boolean;
+
+  constructor(
+    room: Room,
+    where: { parent: HTMLElement; tabs: HTMLElement; empty: HTMLElement },
+    me: { id: string; name: string },
+    onError: (err: unknown) => void,
+  ) {
+    const { parent, tabs, empty } = where;
+    this.#room = room;
+    this.#parent = parent.shadowRoot ?? parent.attachShadow({ mode: "open" });
+    this.#tabs = tabs;
+    this.#empty = empty;
+    this.#readOnly = room.readOnly;
+    this.bridge = new YjsBridge(room, { user: { name: me.name }, colorOf: participantColour, onError });
+  }
+
+  /** The editor of a document, once the room has the document. */
+  view(id: DocumentId): EditorView | undefined {
+    return this.#views.get(id);
+  }
+
+  /** Which document is in front. */
+  get front(): DocumentId {
+    return this.#front;
+  }
+
+  /** Bind an editor to each document the room has (call on every change), and draw the tabs. */
+  render(): void {
+    const known = new Set(this.#room.docs.list().map((d) => d.id));
+    for (const doc of DOCUMENTS) {
+      if (this.#views.has(doc.id) || !known.has(doc.id)) continue;
+      // Styled through the CSSOM (the page's policy refuses style attributes in markup).
+      const box = document.createElement("div");
+      box.style.display = "flex";
+      box.style.flex = "1";
+      box.style.minHeight = "0";
+      this.#parent.append(box);
+      this.#boxes.set(doc.id, box);
+      const view = new EditorView({
+        parent: box,
+        root: this.#parent,
+        state: EditorState.create({
+          extensions: [
+            basicSetup,
+            doc.language(),
+            theme,
+            placeholder(doc.hint),
+            this.#editable.of(this.#editableState()),
+            yCollab(this.bridge.text(doc.id), this.bridge.awareness),
+            EditorView.updateListener.of((update) => {
+              if (update.docChanged && update.transactions.some((t) => t.isUserEvent("input") || t.isUserEvent("delete"))) {
+                this.#room.presence.setActivity(`editing ${doc.title.toLowerCase()}`);
+              }
+              if (update.focusChanged && !update.view.hasFocus) this.#room.presence.setActivity(null);
+            }),
+          ],
+        }),
+      });
+      view.dom.dataset.doc = doc.id;
+      this.#views.set(doc.id, view);
+    }
+    for (const [id, box] of this.#boxes) box.style.display = id === this.#front ? "flex" : "none";
+    // A reader in a room where no one started the document yet sees why it is empty.
+    this.#empty.hidden = this.#views.has(this.#front);
+    this.#tabs.replaceChildren(
+      ...DOCUMENTS.map((doc) => {
+        const tab = document.createElement("button");
+        tab.type = "button";
+        tab.className = "tab";
+        tab.dataset.doc = doc.id;
+        tab.ariaSelected = String(doc.id === this.#front);
+        tab.textContent = doc.title;
+        tab.addEventListener("click", () => this.show(doc.id));
+        return tab;
+      }),
+    );
+  }
+
+  /** Put a document in front. */
+  show(id: DocumentId): void {
+    this.#front = id;
+    this.render();
+    this.#views.get(id)?.focus();
+  }
+
+  /** A reviewer or viewer reads the documents; everyone else edits. Call when the role may have changed. */
+  setReadOnly(readOnly: boolean): void {
+    if (readOnly === this.#readOnly) return;
+    this.#readOnly = readOnly;
+    for (const view of this.#views.values()) view.dispatch({ effects: this.#editable.reconfigure(this.#editableState(readOnly)) });
+  }
+
+  /** "notes, line 3": where a cursor is, for the list of who is here. */
+  where(cursor: { document: string; head: number } | null): string {
+    const doc = DOCUMENTS.find((d) => d.id === cursor?.document);
+    const view = doc && this.#views.get(doc.id);
+    if (!cursor || !doc || !view) return "";
+    const line = view.state.doc.lineAt(Math.min(cursor.head, view.state.doc.length)).number;
+    return `${doc.title.toLowerCase()}, line ${line}`;
+  }
+
+  #editableState(readOnly = this.#readOnly): Extension {
+    return [EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)];
+  }
+}
