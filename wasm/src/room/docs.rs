@@ -147,7 +147,7 @@ impl Room {
     /// conflicts, and sent to the room.
     #[wasm_bindgen(js_name = applyBridged)]
     pub fn apply_bridged(&self, update: &[u8], client: f64) -> Result<(), JsValue> {
-        if !(client >= 1.0 && client <= 9_007_199_254_740_991.0 && client.fract() == 0.0) {
+        if !((1.0..=9_007_199_254_740_991.0).contains(&client) && client.fract() == 0.0) {
             return Err(type_error(&format!(
                 "a client id is a positive integer; got {client}"
             )));
