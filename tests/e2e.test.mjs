@@ -495,8 +495,8 @@ test("a viewer is not offered what a viewer may not do", async () => {
     await page.waitForFunction(() => notesText() === "Read me.");
     assert.equal(await page.locator(NOTES).getAttribute("contenteditable"), "false", "the notes are read-only");
     assert.match(await page.locator("#ask-agent").getAttribute("title") ?? "", /read-only: you are a viewer/);
-    // Private context is kept in this tab only, and the page says so before it is lost.
-    assert.match(await page.locator("#private-hint").textContent() ?? "", /stays in this tab only: a reload or closing the tab loses it/);
+    // Private context is kept on this device only, and the page says so.
+    assert.match(await page.locator("#private-hint").textContent() ?? "", /stays on this device \(a reload keeps it\) and never reaches the room/);
     // The token says who this is: its name, in the page and in presence.
     assert.equal(await page.locator("#my-name").inputValue(), "Vic");
     await page.locator("#peers", { hasText: "Vic (you)" }).waitFor({ timeout: 15_000 });

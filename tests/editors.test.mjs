@@ -137,6 +137,13 @@ test("CodeMirror through the bridge: typing crosses both ways, the caret is draw
     for (let i = 0; i < 5; i++) await ada.page.keyboard.press("Shift+ArrowRight");
     await until(bob.page, () => Array.from(document.querySelectorAll("#code .cm-ySelection")).map((e) => e.textContent).join("") === "price", null, "Ada's selection of 'price' in Bob's editor");
 
+    // A late joiner's editor starts from the text as it is.
+    const cara = await open(room, "cara", "Cara");
+    try {
+      await until(cara.page, () => /** @type {any} */ (window).confab.editor.state.doc.toString() === "let price = 10;\nprice += 1;", null, "the code in a late joiner's editor");
+    } finally {
+      await cara.page.close();
+    }
     const authors = await bob.page.evaluate(() => /** @type {any} */ (window).confab.room.history.blame("code").map((s) => `${s.author?.id}:${s.text}`));
     assert.deepEqual(authors, ["ada:let price = 10;", "bob:\nprice += 1;"]);
     await mkdir(ARTIFACTS, { recursive: true });

@@ -85,6 +85,7 @@ export class DocumentEditors {
         parent: box,
         root: this.#parent,
         state: EditorState.create({
+          doc: this.bridge.text(doc.id).toString(),
           extensions: [
             basicSetup,
             doc.language(),

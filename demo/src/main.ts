@@ -105,7 +105,15 @@ nameInput.addEventListener("change", () => {
 const editorsModule = import("./editors.js");
 const wsBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms`;
 const token = sessionStorage.getItem(tokenKey) ?? undefined;
-const room = await Room.open({ url: wsBase, room: roomName, user: { id: userId, name: userName }, ...(token ? { token } : {}) }).catch(
+// Kept on this device too: edits made offline survive a reload and go out when the room
+// is back, and so does your private context.
+const room = await Room.open({
+  url: wsBase,
+  room: roomName,
+  user: { id: userId, name: userName },
+  persist: "indexeddb",
+  ...(token ? { token } : {}),
+}).catch(
   (err: unknown) => {
     // A room no server accepts (a `/` in its name, say): say why at once and stop,
     // rather than retry forever. The room field above still works to pick another.

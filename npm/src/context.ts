@@ -4,10 +4,13 @@ import type { Handle } from "./handle.js";
 /** The AI context: shared entries, your private ones, announcements, questions, handoffs. */
 export class Context {
   readonly #h: Handle;
+  /** Told when the private context changed (to keep it on the device). */
+  readonly #privateChanged: () => void;
 
   /** @internal */
-  constructor(handle: Handle) {
+  constructor(handle: Handle, privateChanged: () => void = () => {}) {
     this.#h = handle;
+    this.#privateChanged = privateChanged;
   }
 
   /** The room's shared context (staleness worked out now). */
@@ -52,17 +55,22 @@ export class Context {
 
   /** Add to your private context; returns its id. */
   addPrivate(draft: ContextDraft): string {
-    return this.#h.call((w) => w.addPrivateContext(draft));
+    const id = this.#h.call((w) => w.addPrivateContext(draft));
+    this.#privateChanged();
+    return id;
   }
 
   /** Drop a private entry. */
   removePrivate(id: string): void {
     this.#h.call((w) => w.removePrivateContext(id));
+    this.#privateChanged();
   }
 
   /** Share a private entry with the room (attributed, `proposed`). Returns its shared id. */
   sharePrivate(id: string): string {
-    return this.#h.call((w) => w.sharePrivateContext(id));
+    const shared = this.#h.call((w) => w.sharePrivateContext(id));
+    this.#privateChanged();
+    return shared;
   }
 
   /** Shared and private entries relevant to these tags and refs, best first. */

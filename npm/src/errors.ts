@@ -48,6 +48,11 @@
  * - `invalid_room`: a room name no server accepts (empty, too long, a `/` or a control
  *   character).
  * - `auth_failed`: the `auth` option's callback threw, or gave no token.
+ * - `storage_failed`: with `persist`, the room could not be kept on the device (also
+ *   a rejection of `whenStoredLocally`).
+ *
+ * From `Room.open`:
+ * - `unsupported`: `persist: "indexeddb"` where there is no IndexedDB.
  *
  * - `internal`: a bug (the WebAssembly module failed); please report it.
  */
@@ -87,6 +92,8 @@ export type ConfabErrorCode =
   | "unknown_connection"
   | "invalid_room"
   | "auth_failed"
+  | "storage_failed"
+  | "unsupported"
   | "internal";
 
 /** An error from Confab: a stable `code` to branch on, and the reason in `message`. */

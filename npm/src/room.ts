@@ -22,6 +22,7 @@ import { ConfabError, DestroyedError, TimeoutError, toConfabError } from "./erro
 import { Handle } from "./handle.js";
 import { History } from "./history.js";
 import { Locks } from "./locks.js";
+import { draftOf, LocalStore } from "./persist.js";
 import { Presence } from "./presence.js";
 import type { Requests } from "./requests.js";
 import { readClaims } from "./token.js";
@@ -45,7 +46,18 @@ export interface OpenOptions extends RoomOptions {
    * retried after 5 s.
    */
   auth?: (room: string) => Promise<string> | string;
+  /**
+   * Keep the room on this device (`"indexeddb"`, in browsers): edits made offline
+   * survive a reload and reach the room when the connection returns, and your private
+   * context survives a reload too. What this page had is written shortly after each
+   * change ({@link Room.whenStoredLocally} waits for it) and when the page is hidden.
+   * Without IndexedDB, `Room.open` rejects with `unsupported`.
+   */
+  persist?: "indexeddb";
 }
+
+/** How soon after a change the room is written to the device. */
+const STORE_AFTER_MS = 100;
 
 /** Before a token's expiry, refresh it this long ahead (a fifth of its life for short ones). */
 const REFRESH_AHEAD_MS = 60_000;
@@ -146,11 +158,16 @@ export class Room implements Disposable {
           "`Room.open({ ..., WebSocket })`",
       );
     }
-    const { auth, ...rest } = options;
+    const { auth, persist, ...rest } = options;
+    const store = persist === "indexeddb" ? await LocalStore.open(options.url, options.room) : undefined;
+    if (persist !== undefined && persist !== "indexeddb") {
+      throw new ConfabError("invalid_argument", `unknown persist option ${JSON.stringify(persist)}: use "indexeddb"`);
+    }
     const token = auth ? await callAuth(auth, options.room) : options.token;
     const room = new Room({ ...rest, ...(token ? { token } : {}) });
     if (auth) room.#auth = { fetch: auth, room: options.room, timer: undefined };
     if (auth && token) room.#refreshBefore(token);
+    if (store) await room.#keepOn(store);
     room.connect();
     return room;
   }
@@ -171,11 +188,61 @@ export class Room implements Disposable {
     this.chat = new Chat(this.#handle);
     this.docs = new Docs(this.#handle);
     this.presence = new Presence(this.#handle);
-    this.context = new Context(this.#handle);
+    this.context = new Context(this.#handle, () => this.#storeSoon());
     this.history = new History(this.#handle);
     this.locks = new Locks(request);
     this.conflicts = new Conflicts(this.#handle);
     this.views = new Views(this.#handle);
+  }
+
+  /** Where the room is kept on this device, the next write's timer, and the writes in flight. */
+  #store: { local: LocalStore; timer: ReturnType<typeof setTimeout> | undefined; writing: Promise<void>; stop: () => void } | undefined;
+
+  /** Take in what earlier pages kept of this room, then keep it on the device from now on. */
+  async #keepOn(local: LocalStore): Promise<void> {
+    const kept = await local.load();
+    for (const state of kept.states) this.#handle.call((w) => w.loadStored(state));
+    for (const draft of kept.privateContext) this.#handle.call((w) => w.addPrivateContext(draft));
+    const offChange = this.on("change", () => this.#storeSoon());
+    const hidden = (): void => void this.whenStoredLocally().catch(() => {});
+    const target = globalThis as { addEventListener?: typeof addEventListener; removeEventListener?: typeof removeEventListener };
+    target.addEventListener?.("pagehide", hidden);
+    const stop = (): void => {
+      offChange();
+      target.removeEventListener?.("pagehide", hidden);
+    };
+    this.#store = { local, timer: undefined, writing: Promise.resolve(), stop };
+    await this.whenStoredLocally();
+  }
+
+  #storeSoon(): void {
+    const store = this.#store;
+    if (!store || store.timer !== undefined) return;
+    store.timer = setTimeout(() => void this.whenStoredLocally().catch(() => {}), STORE_AFTER_MS);
+  }
+
+  /**
+   * With `persist`, write the room to the device now (if a change is waiting) and
+   * resolve once everything so far is written; a failure rejects with
+   * `storage_failed` (and is also an `error` event). Without `persist`, resolves at once.
+   */
+  whenStoredLocally(): Promise<void> {
+    const store = this.#store;
+    if (!store) return Promise.resolve();
+    clearTimeout(store.timer);
+    store.timer = undefined;
+    if (!this.#handle.alive) return store.writing;
+    const state = this.encodeState();
+    const privateContext = this.context.private().map(draftOf);
+    store.writing = store.writing
+      .catch(() => {})
+      .then(() => store.local.save(state, privateContext))
+      .catch((err: unknown) => {
+        const error = new ConfabError("storage_failed", `could not keep the room on this device: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        this.#emit({ type: "error", error });
+        throw error;
+      });
+    return store.writing;
   }
 
   #dispatch(raw: WasmRoomEvent): void {
@@ -235,6 +302,14 @@ export class Room implements Disposable {
    * call twice.
    */
   destroy(): void {
+    const store = this.#store;
+    if (store && this.#handle.alive) {
+      // A change still waiting is written (its state is read now), then the store closes.
+      if (store.timer !== undefined) void this.whenStoredLocally().catch(() => {});
+      store.stop();
+      void store.writing.catch(() => {}).then(() => store.local.close());
+      this.#store = undefined;
+    }
     const wasm = this.#handle.release();
     if (!wasm) return;
     clearTimeout(this.#auth?.timer);

@@ -6,6 +6,7 @@ use wasm_bindgen::prelude::*;
 
 use super::Room;
 use crate::errors::{js_error, to_js, type_error};
+use crate::events::{emit, Event};
 use crate::{Granularity, StalePolicy};
 
 #[wasm_bindgen]
@@ -140,6 +141,23 @@ impl Room {
     #[wasm_bindgen(js_name = applyUpdate)]
     pub fn apply_update(&self, update: &[u8]) -> Result<(), JsValue> {
         self.edit(|s, _| s.apply_update(update))
+    }
+
+    /// Take in a state this device kept of the room (`encodeState` from an earlier
+    /// session) as the room's own, not as a change: the next handshake sends the room
+    /// whatever of it the room lacks (edits made offline before a reload).
+    #[wasm_bindgen(js_name = loadStored)]
+    pub fn load_stored(&self, update: &[u8]) -> Result<(), JsValue> {
+        let changed = {
+            let mut inner = self.inner.borrow_mut();
+            let before = inner.session.doc_version();
+            inner.session.load_stored(update).map_err(js_error)?;
+            inner.session.doc_version() != before
+        };
+        if changed {
+            emit(&self.inner, vec![Event::Change("remote")]);
+        }
+        Ok(())
     }
 
     /// Apply a change a local replica (the Yjs bridge's `Y.Doc`) made under its own

@@ -426,6 +426,19 @@ impl Session {
             .map_err(|e| Error::NotAnUpdate(e.to_string()))
     }
 
+    /// Take in what this device kept of the room in an earlier session (an
+    /// [`Session::encode_state`] it stored), as the room's own state rather than a new
+    /// change: nothing is queued to send, and the handshake's answer carries whatever of
+    /// it the room lacks (edits made offline before a reload go out then, under the
+    /// client id that made them). A malformed update changes nothing.
+    pub fn load_stored(&mut self, bytes: &[u8]) -> Result<()> {
+        use yrs::updates::decoder::Decode;
+        let update =
+            yrs::Update::decode_v1(bytes).map_err(|e| Error::NotAnUpdate(e.to_string()))?;
+        self.apply_remote(update)
+            .map_err(|e| Error::NotAnUpdate(e.to_string()))
+    }
+
     /// Apply a change a local replica made under its own yrs client id `client` (the
     /// Yjs bridge's `Y.Doc`) as this participant's edit: attributed, recorded for
     /// conflict detection, and sent to the room (see [`RoomDoc::apply_bridged`]).

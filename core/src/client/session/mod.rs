@@ -481,7 +481,7 @@ impl Session {
         changed
     }
 
-    fn apply_remote(&mut self, update: yrs::Update) -> Result<()> {
+    pub(super) fn apply_remote(&mut self, update: yrs::Update) -> Result<()> {
         let mut txn = self.doc.doc().transact_mut_with(REMOTE);
         txn.apply_update(update)
             .map_err(|e| Error::InvalidUpdate(e.to_string()))

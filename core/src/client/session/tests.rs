@@ -230,6 +230,43 @@ fn edits_made_offline_stay_unsaved_until_the_room_acknowledges_them() -> Result<
 }
 
 #[test]
+fn a_stored_state_loaded_after_a_reload_sends_its_offline_edits_on_the_next_handshake() -> Result<()>
+{
+    let mut room = crate::room::Room::new(0);
+    let mut a = Session::new(1, person("a"), 0);
+    connect(&mut room, 1, &mut a)?;
+    a.doc_mut().create_document(Some("d"), "D", 0)?;
+    exchange(&mut room, 1, &mut a, Vec::new(), Vec::new())?;
+    // Offline: an edit the room never gets, then the page goes (its state was kept).
+    room.disconnect(1, 0);
+    a.disconnected();
+    a.doc_mut().insert_text("d", 0, "written offline")?;
+    drop(a.drain_outgoing());
+    let kept = a.encode_state();
+    drop(a);
+    // The reloaded page: a new session (a new client id) takes in what was kept. Nothing
+    // is queued as its own change...
+    let mut b = Session::new(2, person("a"), 1);
+    b.load_stored(&kept)?;
+    assert_eq!(b.doc().document_text("d")?, "written offline");
+    assert!(
+        b.drain_outgoing()
+            .iter()
+            .all(|f| f[0] == protocol::MSG_AWARENESS),
+        "a stored state is not sent as a change"
+    );
+    // ...and the handshake's answer carries the offline edit, under the client that
+    // made it.
+    connect(&mut room, 2, &mut b)?;
+    assert_eq!(room.document_text("d").as_deref(), Some("written offline"));
+    assert_eq!(
+        b.load_stored(&[1, 2, 3]).map_err(|e| e.code()),
+        Err("invalid_argument")
+    );
+    Ok(())
+}
+
+#[test]
 fn edits_before_the_room_answers_the_handshake_are_unsaved() -> Result<()> {
     let mut room = crate::room::Room::new(0);
     let mut a = Session::new(1, person("a"), 0);
