@@ -29,7 +29,7 @@ before(async () => {
   // The optional peers an app adds for the subpaths it uses, at the workspace's pins.
   const { devDependencies: pins } = JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8"));
   // (@types/json-schema: the AI SDK's own types need it, as in any TypeScript app on it.)
-  const peers = ["ws", "ai", "@ai-sdk/openai-compatible", "@modelcontextprotocol/sdk", "react", "@types/react", "@types/node", "@types/json-schema"].map((p) => `${p}@${pins[p]}`);
+  const peers = ["ws", "ai", "@ai-sdk/openai-compatible", "@modelcontextprotocol/sdk", "react", "@types/react", "@types/node", "@types/json-schema", "yjs", "y-protocols"].map((p) => `${p}@${pins[p]}`);
   await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", tarball, ...peers], { cwd: app, timeout: 180_000 });
   edge = await startEdge();
 });
@@ -88,6 +88,7 @@ import { Agent, offlineModel, type AgentStatus } from "confab-rooms/agent";
 import { roomMcpServer } from "confab-rooms/mcp";
 import { RoomProvider, useMessages } from "confab-rooms/react";
 import { mintToken } from "confab-rooms/server";
+import { YjsBridge, type BridgeOptions } from "confab-rooms/yjs";
 
 const [url, room] = process.argv.slice(2) as [string, string];
 const token: string = await mintToken({ secret: "confab-dev-secret", room, user: { id: "fixture", name: "Fixture" }, role: "editor" });
@@ -104,7 +105,11 @@ const status: AgentStatus["state"] = "idle";
 // The other subpaths' values are there, with their types.
 const names: string[] = ROOM_TOOLS.map((t) => t.name);
 const used = [typeof Agent.join, typeof offlineModel, typeof roomMcpServer, typeof RoomProvider, typeof useMessages, names.length > 0, failed, status];
-console.log(client.docs.text("notes"), messages.length, used.length);
+// The notes through the Yjs bridge: a Y.Doc from the app's own yjs.
+const bridgeOptions: BridgeOptions = { user: { name: "Fixture" } };
+const bridge = new YjsBridge(client, bridgeOptions);
+console.log(bridge.text("notes").toString(), messages.length, used.length);
+bridge.destroy();
 client.destroy();
 `;
 
