@@ -73,6 +73,25 @@ test("encodeState is a Yjs v1 update stock Yjs reads; applyUpdate restores it in
   }
 });
 
+test("a plain Yjs app's document comes in with applyUpdate and reads with rootText; the room's own maps are not texts", async () => {
+  const room = uniqueRoom("import-yjs");
+  const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" });
+  const bob = await openConfab(edge.ws, room, { id: "bob", name: "Bob" });
+  try {
+    // What a CodeMirror app on plain Yjs kept: its text under its own root name.
+    const ydoc = new Y.Doc();
+    ydoc.getText("codemirror").insert(0, "const kept = true;");
+    ada.applyUpdate(Y.encodeStateAsUpdate(ydoc));
+    assert.equal(ada.docs.rootText("codemirror"), "const kept = true;");
+    await waitFor(() => bob.docs.rootText("codemirror") === "const kept = true;", { what: "the imported text at Bob" });
+    assert.equal(ada.docs.rootText("nothing-here"), "");
+    assert.throws(() => ada.docs.rootText("messages"), { code: "invalid_argument", message: /`messages` is not a text root/ });
+  } finally {
+    ada.destroy();
+    bob.destroy();
+  }
+});
+
 test("exportJSON and exportMarkdown hold the conversations, the documents and the shared context", async () => {
   const { ada } = await filled();
   try {

@@ -36,6 +36,9 @@ pub enum Error {
     /// Bytes handed to `apply_update` that are not a Yjs v1 update (nothing changed).
     #[error("not a Yjs v1 update: {0}")]
     NotAnUpdate(String),
+    /// A root name that is not a text (one of the room's own maps, or empty).
+    #[error("`{0}` is not a text root: the room keeps it as a map")]
+    NotAText(String),
     /// A presence (awareness) state that is not a JSON object.
     #[error("invalid presence state: {0}")]
     InvalidPresence(String),
@@ -256,6 +259,7 @@ impl Error {
             | Error::OutOfOrder(_) => "bad_frame",
             Error::InvalidPresence(_)
             | Error::NotAnUpdate(_)
+            | Error::NotAText(_)
             | Error::NotABranch(_)
             | Error::InvalidView(_)
             | Error::Empty(_)

@@ -17,13 +17,14 @@ import { participantColour } from "./colours.js";
 
 /** The room's documents the workspace shows, in tab order. */
 export const DOCUMENTS = [
-  { id: "notes", title: "Notes", language: () => markdown(), hint: "Type together…" },
+  // Prose wraps; code keeps its lines and scrolls sideways.
+  { id: "notes", title: "Notes", language: () => [markdown(), EditorView.lineWrapping], hint: "Type together…" },
   { id: "code", title: "Code", language: () => javascript({ typescript: true }), hint: "// Code together…" },
 ] as const;
 export type DocumentId = (typeof DOCUMENTS)[number]["id"];
 
 const theme = EditorView.theme({
-  "&": { flex: "1", minHeight: "0", height: "100%", fontSize: "0.9rem", border: "1px solid #ced4da", borderRadius: "6px", background: "#fff" },
+  "&": { flex: "1", minHeight: "0", minWidth: "0", height: "100%", fontSize: "0.9rem", border: "1px solid #ced4da", borderRadius: "6px", background: "#fff" },
   "&.cm-focused": { outline: "2px solid #a5d8ff" },
   ".cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, monospace", lineHeight: "1.5" },
   ".cm-content": { padding: "0.9rem 0 0.4rem" },
@@ -79,6 +80,7 @@ export class DocumentEditors {
       box.style.display = "flex";
       box.style.flex = "1";
       box.style.minHeight = "0";
+      box.style.minWidth = "0";
       this.#parent.append(box);
       this.#boxes.set(doc.id, box);
       const view = new EditorView({

@@ -42,6 +42,15 @@ export class Docs {
     return this.#h.call((w) => w.documentText(id));
   }
 
+  /**
+   * The text of root `name` as stock Yjs reads it (`ydoc.getText(name)`): for a document
+   * imported with `room.applyUpdate` from a plain Yjs app, whose text is no room
+   * document. The room's own maps (`messages`, `documents`, …) throw `invalid_argument`.
+   */
+  rootText(name: string): string {
+    return this.#h.call((w) => w.rootText(name));
+  }
+
   /** Rename a document (concurrent renames are kept as a conflict with both titles). */
   setTitle(id: string, title: string): void {
     this.#h.call((w) => w.setDocumentTitle(id, title));

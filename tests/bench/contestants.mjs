@@ -136,6 +136,25 @@ const load = {
     globalThis.gc?.();
     return { ms, ok: text.length > 0, chars: text.length, memMB: memoryMB() - before, keep: doc !== null };
   },
+  async confab(name) {
+    const { init, Room } = await import("../../npm/dist/index.js");
+    await init();
+    const [file, enc] = DOCUMENTS[name];
+    const raw = readFileSync(path.join(DATA, `${file}${enc === "v2" ? ".yjs" : ".bin"}`));
+    // The wasm API takes Yjs v1 updates: the v2 files are converted before the clock starts.
+    const bytes = enc === "v2" ? (await import("yjs")).convertUpdateFormatV2ToV1(raw) : raw;
+    globalThis.gc?.();
+    const before = memoryMB();
+    const t0 = performance.now();
+    const room = new Room({ url: "ws://127.0.0.1:9/rooms", room: "bench", user: { id: "bench", name: "Bench" } });
+    room.applyUpdate(bytes);
+    const text = room.docs.rootText("text");
+    const ms = performance.now() - t0;
+    globalThis.gc?.();
+    const memMB = memoryMB() - before;
+    room.destroy();
+    return { ms, ok: text.length > 0, chars: text.length, memMB };
+  },
   async automerge(name) {
     const A = await import("@automerge/automerge");
     const [file] = DOCUMENTS[name];

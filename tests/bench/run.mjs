@@ -111,6 +111,7 @@ if (!only.length || only.includes("load")) {
   const docs = ["S1", "S2", "C1", "B4"];
   const contestants = [
     ["Yjs 13.6 (JS)", "js", "yjs"],
+    ["Confab wasm (confab-rooms in Node: applyUpdate, then the text)", "js", "confab"],
     ["Confab core = yrs 0.28 (native)", "native", "yrs"],
     ["Automerge 3.5 (JS/wasm, its .am file)", "js", "automerge"],
   ];
@@ -132,7 +133,7 @@ if (!only.length || only.includes("load")) {
   sections.push([
     "## 2. Load a whole document",
     "",
-    "One update in (`S1`, `S2`, `C1`: Yjs v2; `B4`: v1), the root text out. Memory: growth of the JS heap and buffers after a collection (JS), or of peak RSS (native). Target: ≤ 0.33× Yjs. Not measured yet: Confab's wasm build doing the same.",
+    "One update in (`S1`, `S2`, `C1`: Yjs v2; `B4`: v1), the root text out. Memory: growth of the JS heap and buffers after a collection (JS), or of peak RSS (native). Confab's wasm build takes the update through the public `room.applyUpdate` (a change of its own, queued for the room as an import is) and reads the text with `room.docs.rootText`; the v2 files are converted to v1 before the clock starts. Target: ≤ 0.33× Yjs.",
     "",
     "| document | contestant | median | × Yjs | memory |",
     "|---|---|---:|---:|---:|",
@@ -379,6 +380,19 @@ if (!only.length || only.includes("size")) {
     execFileSync("npm", ["pack", "--dry-run", "--json", "--loglevel=error"], { cwd: path.join(ROOT, "npm"), encoding: "utf8" }),
   )[0];
   const kb = (n) => `${(n / 1000).toFixed(1)} KB`;
+  // What each subpath adds to an app's bundle: esbuild, minified, for the browser, with
+  // the app's own peers (react, yjs, y-protocols) left out as an app's bundle has them anyway.
+  const bundled = (imports) => {
+    const entry = imports.map((from, i) => `import * as m${i} from "${from}"; globalThis.m${i} = m${i};`).join("\n");
+    const out = execFileSync(
+      path.join(ROOT, "node_modules/.bin/esbuild"),
+      ["--bundle", "--minify", "--format=esm", "--platform=browser", "--external:react", "--external:yjs", "--external:y-protocols/*", "--log-level=error"],
+      { cwd: ROOT, input: entry, maxBuffer: 64 * 2 ** 20 },
+    );
+    return gzipSync(out, { level: 9 }).length;
+  };
+  const core = bundled(["confab-rooms"]);
+  const subpaths = ["react", "yjs"].map((sub) => [sub, bundled(["confab-rooms", `confab-rooms/${sub}`]) - core]);
   sections.push([
     "## 7. Size",
     "",
@@ -386,6 +400,8 @@ if (!only.length || only.includes("size")) {
     "|---|---:|---:|---:|",
     `| client wasm (npm/wasm/confab_wasm_bg.wasm) | ${kb(wasm.length)} | ${kb(gzipSync(wasm, { level: 9 }).length)} | ${kb(brotliCompressSync(wasm).length)} |`,
     `| npm package (packed / unpacked) | ${kb(pack.size)} / ${kb(pack.unpackedSize)} | | |`,
+    `| JS in an app's bundle: \`confab-rooms\` (without the wasm) | | ${kb(core)} | |`,
+    ...subpaths.map(([sub, n]) => `| JS in an app's bundle: \`confab-rooms/${sub}\` adds | | ${kb(n)} | |`),
     "",
     "Target: complete client wasm ≤ 180 KB gzip.",
   ].join("\n"));

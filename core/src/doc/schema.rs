@@ -9,6 +9,7 @@
 //! | `messages` | map | id → map { conversation, author { id, name, kind }, role, text (Y.Text), createdAt } |
 //! | `documents` | map | id → map { title, kind, createdAt } |
 //! | `doc:<id>` | text | the body of document `<id>` |
+//! | `rich:<id>` | XML fragment | a rich-text body beside it, written by ProseMirror-family editors through the Yjs bridge (leases cover it; conflict detection reads `doc:<id>` only) |
 //! | `clients` | map | yrs client id → participant (attribution) |
 //! | `deletions` | map | `<client>:<clock>:<deleter>` → who deleted a range, and when in their record |
 //! | `epochs` | map | `<client>:<clock>` → what that client had seen from there on (see [`crate::doc::causal`]) |
@@ -28,6 +29,8 @@ pub const MESSAGES: &str = "messages";
 pub const DOCUMENTS: &str = "documents";
 /// The prefix of the root text holding a document's body.
 pub const DOC_TEXT_PREFIX: &str = "doc:";
+/// The prefix of the root XML fragment holding a document's rich-text body.
+pub const RICH_TEXT_PREFIX: &str = "rich:";
 /// yrs client id → participant (attribution).
 pub const CLIENTS: &str = "clients";
 /// Named versions.
@@ -52,6 +55,31 @@ pub const ROLES: &str = "roles";
 pub const VIEWS: &str = "views";
 /// Active "sync with a teammate" pairs.
 pub const SYNCS: &str = "syncs";
+
+/// The roots Confab keeps as maps (everything but the document bodies).
+pub const MAP_ROOTS: [&str; 15] = [
+    CONVERSATIONS,
+    MESSAGES,
+    DOCUMENTS,
+    CLIENTS,
+    VERSIONS,
+    DELETIONS,
+    EPOCHS,
+    FIELD_LOG,
+    CONFLICTS,
+    RESOLUTIONS,
+    CONTEXT,
+    CONTEXT_EVENTS,
+    ROLES,
+    VIEWS,
+    SYNCS,
+];
+
+/// The document whose body (plain or rich) root `name` is, if it is one.
+pub fn document_of_root(name: &str) -> Option<&str> {
+    name.strip_prefix(DOC_TEXT_PREFIX)
+        .or_else(|| name.strip_prefix(RICH_TEXT_PREFIX))
+}
 
 /// The name of the root text holding document `id`'s body.
 pub fn doc_text_name(id: &str) -> String {

@@ -198,6 +198,18 @@ impl RoomDoc {
         Ok(text.get_string(&txn))
     }
 
+    /// The text of root `name` as stock Yjs reads it (`Y.Doc.getText(name)`): for a
+    /// document imported from a plain Yjs app, whose text is no room document. Confab's
+    /// own map roots are not texts and are refused; a root nothing wrote is "".
+    pub fn root_text(&self, name: &str) -> Result<String> {
+        if name.is_empty() || crate::doc::schema::MAP_ROOTS.contains(&name) {
+            return Err(Error::NotAText(name.to_owned()));
+        }
+        let text = self.doc.get_or_insert_text(name);
+        let txn = self.doc.transact();
+        Ok(text.get_string(&txn))
+    }
+
     /// Insert `chunk` at UTF-16 offset `index` of a document.
     pub fn insert_text(&mut self, id: &str, index: u32, chunk: &str) -> Result<()> {
         self.edit_text(id, index, 0, chunk)

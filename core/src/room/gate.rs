@@ -240,7 +240,10 @@ fn check_roles_and_leases(
                     .into(),
             ));
         };
-        let Some(doc) = path.first().and_then(|r| r.strip_prefix("doc:")) else {
+        let Some(doc) = path
+            .first()
+            .and_then(|r| crate::doc::schema::document_of_root(r))
+        else {
             continue;
         };
         match room.locks.write_check(doc, &actor.id, now_ms) {

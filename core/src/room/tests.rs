@@ -515,6 +515,30 @@ fn leases_gate_writes_and_suggestions_wait_for_acceptance() {
 }
 
 #[test]
+fn a_lease_policy_covers_a_documents_rich_text_body_too() {
+    let (mut room, _owner, mut ed, _) = room_with(actor("e", Role::Editor));
+    let owner = actor("o", Role::Owner);
+    room.request(
+        &owner,
+        "lock.policy",
+        json!({"document": "spec", "policy": "refuse"}),
+        0,
+    )
+    .unwrap();
+    // What y-prosemirror writes through the Yjs bridge: the body beside the text.
+    {
+        use yrs::{XmlFragment, XmlTextPrelim};
+        let doc = ed.doc().doc().clone();
+        let body = doc.get_or_insert_xml_fragment("rich:spec");
+        let mut txn = doc.transact_mut();
+        body.push_back(&mut txn, XmlTextPrelim::new("draft"));
+    }
+    let frames = ed.drain_outgoing();
+    let err = first_refusal(&mut room, 2, &frames);
+    assert!(err.to_string().contains("requires a lease"), "{err}");
+}
+
+#[test]
 fn updates_are_acknowledged_in_order_and_out_of_order_numbers_refused() {
     let (mut room, mut a, _b) = two_joined();
     for ack in room.take_acks().iter().filter(|o| o.to.includes(1)) {

@@ -41,6 +41,18 @@ impl Room {
             .map_err(js_error)
     }
 
+    /// The text of root `name` as stock Yjs reads it (`Y.Doc.getText(name)`): for a
+    /// document imported with `applyUpdate` from a plain Yjs app.
+    #[wasm_bindgen(js_name = rootText)]
+    pub fn root_text(&self, name: &str) -> Result<String, JsValue> {
+        self.inner
+            .borrow()
+            .session
+            .doc()
+            .root_text(name)
+            .map_err(js_error)
+    }
+
     /// Rename a document (concurrent renames are kept as a conflict).
     #[wasm_bindgen(js_name = setDocumentTitle)]
     pub fn set_document_title(&self, id: &str, title: &str) -> Result<(), JsValue> {

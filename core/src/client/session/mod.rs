@@ -489,4 +489,6 @@ impl Session {
 }
 
 #[cfg(test)]
+mod bridge_tests;
+#[cfg(test)]
 mod tests;
