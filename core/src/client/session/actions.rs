@@ -443,6 +443,16 @@ impl Session {
     /// Yjs bridge's `Y.Doc`) as this participant's edit: attributed, recorded for
     /// conflict detection, and sent to the room (see [`RoomDoc::apply_bridged`]).
     pub fn apply_bridged(&mut self, update: &[u8], client: u64) -> Result<()> {
+        // The update writes under the replica's client id alone (it may delete anyone's
+        // text): anything else is not the replica's change. Bad bytes change nothing.
+        let scan = crate::protocol::scan::scan_update_v1(update)
+            .map_err(|e| Error::NotAnUpdate(e.to_string()))?;
+        if let Some(run) = scan.runs.iter().find(|r| r.client != client) {
+            return Err(Error::NotAnUpdate(format!(
+                "a bridged change from client {client} writes under client {}",
+                run.client
+            )));
+        }
         self.doc.apply_bridged(update, client)?;
         // A verified participant's client ids are recorded by the room; an unverified
         // editor names its own, as for its main client id.
