@@ -10,6 +10,7 @@
 //! - [`actor`]: who is asking; [`event`]: what happened.
 //! - [`token`]: signed room tokens and roles; [`origin`]: which pages may connect;
 //!   [`rest`]: the REST API's routes, parsed once onto operations.
+//! - [`space`]: a team space's room directory (live counts reported by rooms).
 //! - [`locks`]: leases and fencing; [`members`], [`activity`], [`collaboration`],
 //!   [`suggestion`], [`webhook`]: one file per part of the state.
 
@@ -23,6 +24,7 @@ pub mod members;
 pub mod op;
 pub mod origin;
 pub mod rest;
+pub mod space;
 pub mod suggestion;
 pub mod token;
 pub mod webhook;

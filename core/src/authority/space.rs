@@ -1,0 +1,438 @@
+//! A team space's room directory: the rooms of one space with their live counts of
+//! people and agents, last activity and archive state, as the space's object keeps it,
+//! and the rules for what rooms report.
+//!
+//! - A room reports its counts when someone joins or leaves, at most once per
+//!   [`REPORT_GAP_MS`] ([`ReportThrottle`] keeps the last state for later, so the
+//!   directory always ends on the truth), and every [`HEARTBEAT_MS`] while anyone is in.
+//! - Each report carries the room's `boot` (when its object started) and a sequence
+//!   number: a report from an older boot, or an older one from the same boot, changes
+//!   nothing, so reports that cross on the way cannot set the counts back.
+//! - A room that restarts reports anew under its new boot, replacing what the last one
+//!   said; a room that crashed stops reporting, and after [`STALE_AFTER_MS`] without a
+//!   report its counts read as zero. Either way the directory corrects itself.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::error::{OpCode, OpError};
+
+/// The shortest time between two reports of one room (a burst of joins is one report).
+pub const REPORT_GAP_MS: u64 = 2_000;
+/// How often an occupied room reports even when nothing changed.
+pub const HEARTBEAT_MS: u64 = 60_000;
+/// After this long without a report, a room's counts are taken to be zero.
+pub const STALE_AFTER_MS: u64 = 3 * HEARTBEAT_MS;
+/// The longest room title.
+pub const MAX_TITLE: usize = 200;
+
+/// A room as the directory lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpaceRoom {
+    /// The room's name (what clients connect to).
+    pub name: String,
+    /// Its title.
+    pub title: String,
+    /// People present, as last reported (zero once the report is stale).
+    pub people: u32,
+    /// Agents present, likewise.
+    pub agents: u32,
+    /// When someone last joined, left or changed it (ms since the epoch).
+    pub last_activity: u64,
+    /// Archived rooms are kept but listed apart.
+    pub archived: bool,
+    /// Who created it (a user id) and when.
+    pub created_by: String,
+    /// When it was created.
+    pub created_at: u64,
+}
+
+/// What a room says about itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    /// When the room's object started (a restart gives a later one).
+    pub boot: u64,
+    /// Counts up within one boot.
+    pub seq: u64,
+    /// People present.
+    pub people: u32,
+    /// Agents present.
+    pub agents: u32,
+    /// When the room sent it.
+    pub at: u64,
+}
+
+/// A space's settings (by default: no external sharing, no auto-archive).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpaceSettings {
+    /// Whether rooms may be shared with people outside the space.
+    pub external_sharing: bool,
+    /// Archive a room after this many days without activity (`None`: never).
+    pub auto_archive_days: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    room: SpaceRoom,
+    /// The last report applied: (boot, seq), and when it arrived.
+    last: Option<(u64, u64)>,
+    reported_at: u64,
+}
+
+/// One space's rooms.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    rooms: BTreeMap<String, Entry>,
+    /// The space's settings.
+    pub settings: SpaceSettings,
+}
+
+impl Directory {
+    /// Add room `name` with `title`, created by `by`.
+    pub fn create(
+        &mut self,
+        name: &str,
+        title: &str,
+        by: &str,
+        now: u64,
+    ) -> Result<&SpaceRoom, OpError> {
+        super::rest::check_room_name(name)
+            .map_err(|why| OpError::invalid(format!("invalid room name: {why}")))?;
+        let title = check_title(title)?;
+        if self.rooms.contains_key(name) {
+            return Err(OpError::new(
+                OpCode::Conflict,
+                format!("room `{name}` already exists in this space"),
+            ));
+        }
+        let room = SpaceRoom {
+            name: name.to_owned(),
+            title,
+            people: 0,
+            agents: 0,
+            last_activity: now,
+            archived: false,
+            created_by: by.to_owned(),
+            created_at: now,
+        };
+        let entry = self.rooms.entry(name.to_owned()).or_insert(Entry {
+            room,
+            last: None,
+            reported_at: now,
+        });
+        Ok(&entry.room)
+    }
+
+    /// Give room `name` a new title.
+    pub fn rename(&mut self, name: &str, title: &str, now: u64) -> Result<(), OpError> {
+        let title = check_title(title)?;
+        let entry = self.entry(name)?;
+        entry.room.title = title;
+        entry.room.last_activity = entry.room.last_activity.max(now);
+        Ok(())
+    }
+
+    /// Archive (or bring back) room `name`.
+    pub fn set_archived(&mut self, name: &str, archived: bool, now: u64) -> Result<(), OpError> {
+        let entry = self.entry(name)?;
+        entry.room.archived = archived;
+        entry.room.last_activity = entry.room.last_activity.max(now);
+        Ok(())
+    }
+
+    /// Remove room `name` from the space; returns it as it was.
+    pub fn delete(&mut self, name: &str) -> Result<SpaceRoom, OpError> {
+        self.rooms
+            .remove(name)
+            .map(|e| e.room)
+            .ok_or_else(|| unknown(name))
+    }
+
+    /// Take a room's report. Returns false when it changes nothing: the room is not in
+    /// this space, or the report is older than one already taken.
+    pub fn report(&mut self, name: &str, report: Report) -> bool {
+        let Some(entry) = self.rooms.get_mut(name) else {
+            return false;
+        };
+        if entry
+            .last
+            .is_some_and(|last| (report.boot, report.seq) <= last)
+        {
+            return false;
+        }
+        let moved = (entry.room.people, entry.room.agents) != (report.people, report.agents);
+        entry.last = Some((report.boot, report.seq));
+        entry.reported_at = report.at;
+        entry.room.people = report.people;
+        entry.room.agents = report.agents;
+        if moved {
+            entry.room.last_activity = entry.room.last_activity.max(report.at);
+        }
+        true
+    }
+
+    /// Every room, by name, as of `now`: a room silent for [`STALE_AFTER_MS`] counts
+    /// nobody (it crashed or was evicted without saying so).
+    pub fn list(&self, now: u64) -> Vec<SpaceRoom> {
+        self.rooms
+            .values()
+            .map(|e| {
+                let mut room = e.room.clone();
+                if now.saturating_sub(e.reported_at) > STALE_AFTER_MS {
+                    room.people = 0;
+                    room.agents = 0;
+                }
+                room
+            })
+            .collect()
+    }
+
+    /// Archive the rooms idle past the space's `auto_archive_days` (nobody in them);
+    /// returns their names.
+    pub fn auto_archive(&mut self, now: u64) -> Vec<String> {
+        let Some(days) = self.settings.auto_archive_days else {
+            return Vec::new();
+        };
+        let idle_ms = u64::from(days) * 24 * 60 * 60 * 1000;
+        let listed = self.list(now);
+        let mut archived = Vec::new();
+        for room in listed {
+            let idle =
+                room.people + room.agents == 0 && now.saturating_sub(room.last_activity) >= idle_ms;
+            if idle && !room.archived {
+                if let Some(entry) = self.rooms.get_mut(&room.name) {
+                    entry.room.archived = true;
+                    archived.push(room.name);
+                }
+            }
+        }
+        archived
+    }
+
+    fn entry(&mut self, name: &str) -> Result<&mut Entry, OpError> {
+        self.rooms.get_mut(name).ok_or_else(|| unknown(name))
+    }
+}
+
+fn unknown(name: &str) -> OpError {
+    OpError::not_found(format!("no room `{name}` in this space"))
+}
+
+fn check_title(title: &str) -> Result<String, OpError> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(OpError::invalid("a room needs a title"));
+    }
+    if title.len() > MAX_TITLE {
+        return Err(OpError::invalid(format!(
+            "the title is {} bytes long; the limit is {MAX_TITLE}",
+            title.len()
+        )));
+    }
+    Ok(title.to_owned())
+}
+
+/// A room's side of reporting: when to send, and what.
+#[derive(Debug, Clone)]
+pub struct ReportThrottle {
+    boot: u64,
+    seq: u64,
+    /// The counts last sent, and when.
+    sent: Option<((u32, u32), u64)>,
+    /// Counts not sent yet.
+    pending: Option<(u32, u32)>,
+}
+
+impl ReportThrottle {
+    /// Reports for a room object that started at `boot`.
+    pub fn new(boot: u64) -> Self {
+        ReportThrottle {
+            boot,
+            seq: 0,
+            sent: None,
+            pending: None,
+        }
+    }
+
+    /// The counts are now `people` and `agents`: the report to send now, if one is due
+    /// (otherwise call [`ReportThrottle::due`] at [`ReportThrottle::next_at`]).
+    pub fn changed(&mut self, people: u32, agents: u32, now: u64) -> Option<Report> {
+        self.pending = Some((people, agents));
+        self.due(now)
+    }
+
+    /// The report to send at `now`, if one is due: changed counts once the gap has
+    /// passed, or the same counts again when an occupied room's heartbeat is due.
+    pub fn due(&mut self, now: u64) -> Option<Report> {
+        let counts = match (self.pending, self.sent) {
+            (Some(counts), None) => counts,
+            (Some(counts), Some((sent, at))) => {
+                if counts == sent && now.saturating_sub(at) < HEARTBEAT_MS {
+                    self.pending = None;
+                    return None;
+                }
+                if now.saturating_sub(at) < REPORT_GAP_MS {
+                    return None;
+                }
+                counts
+            }
+            (None, Some((sent, at)))
+                if sent != (0, 0) && now.saturating_sub(at) >= HEARTBEAT_MS =>
+            {
+                sent
+            }
+            (None, _) => return None,
+        };
+        self.pending = None;
+        self.seq += 1;
+        self.sent = Some((counts, now));
+        Some(Report {
+            boot: self.boot,
+            seq: self.seq,
+            people: counts.0,
+            agents: counts.1,
+            at: now,
+        })
+    }
+
+    /// When [`ReportThrottle::due`] should be called next (`None`: only on a change).
+    pub fn next_at(&self) -> Option<u64> {
+        let (sent, at) = self.sent?;
+        match self.pending {
+            Some(_) => Some(at + REPORT_GAP_MS),
+            None if sent != (0, 0) => Some(at + HEARTBEAT_MS),
+            None => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(boot: u64, seq: u64, people: u32, at: u64) -> Report {
+        Report {
+            boot,
+            seq,
+            people,
+            agents: 0,
+            at,
+        }
+    }
+
+    #[test]
+    fn rooms_are_created_renamed_archived_and_deleted_with_clear_refusals() {
+        let mut d = Directory::default();
+        d.create("design", "Design review", "ada", 10).unwrap();
+        assert_eq!(
+            d.create("design", "Again", "bob", 11).unwrap_err().code,
+            OpCode::Conflict
+        );
+        assert!(d
+            .create("a/b", "Bad", "ada", 11)
+            .unwrap_err()
+            .message
+            .contains("`a/b` contains a control character or `/`"));
+        assert_eq!(
+            d.create("x", "  ", "ada", 11).unwrap_err().message,
+            "a room needs a title"
+        );
+        d.rename("design", "Design crit", 20).unwrap();
+        d.set_archived("design", true, 30).unwrap();
+        let listed = d.list(30);
+        assert_eq!(
+            (
+                listed[0].title.as_str(),
+                listed[0].archived,
+                listed[0].last_activity
+            ),
+            ("Design crit", true, 30)
+        );
+        assert_eq!(
+            d.rename("nope", "T", 40).unwrap_err().code,
+            OpCode::NotFound
+        );
+        assert_eq!(d.delete("design").unwrap().name, "design");
+        assert!(d.list(50).is_empty());
+        assert_eq!(d.delete("design").unwrap_err().code, OpCode::NotFound);
+    }
+
+    #[test]
+    fn reports_that_cross_never_set_the_counts_back_and_a_restart_replaces_them() {
+        let mut d = Directory::default();
+        d.create("r", "R", "ada", 0).unwrap();
+        assert!(d.report("r", report(100, 2, 3, 10)));
+        assert!(
+            !d.report("r", report(100, 1, 1, 11)),
+            "an older report of the same boot"
+        );
+        assert_eq!(d.list(12)[0].people, 3);
+        // The room restarted (its people reconnect to the new object): its first report wins.
+        assert!(d.report("r", report(200, 1, 1, 20)));
+        assert!(
+            !d.report("r", report(100, 3, 5, 21)),
+            "a late report from the old boot"
+        );
+        assert_eq!(d.list(22)[0].people, 1);
+        assert!(
+            !d.report("elsewhere", report(1, 1, 1, 1)),
+            "not a room of this space"
+        );
+    }
+
+    #[test]
+    fn a_room_that_stops_reporting_counts_nobody_once_stale_and_idle_rooms_archive() {
+        let mut d = Directory::default();
+        d.settings.auto_archive_days = Some(1);
+        d.create("crashed", "C", "ada", 0).unwrap();
+        d.create("quiet", "Q", "ada", 0).unwrap();
+        d.report("crashed", report(1, 1, 4, 1_000));
+        assert_eq!(d.list(1_000 + STALE_AFTER_MS)[0].people, 4, "fresh enough");
+        assert_eq!(d.list(1_001 + STALE_AFTER_MS)[0].people, 0, "stale: nobody");
+        let day = 24 * 60 * 60 * 1000;
+        assert_eq!(
+            d.auto_archive(day),
+            vec!["quiet".to_owned()],
+            "the crashed room had activity later"
+        );
+        assert_eq!(d.auto_archive(day + 1_000), vec!["crashed".to_owned()]);
+        assert!(d.auto_archive(2 * day).is_empty(), "archived once");
+    }
+
+    #[test]
+    fn the_throttle_sends_a_burst_as_one_report_ending_on_the_truth_and_beats_while_occupied() {
+        let mut t = ReportThrottle::new(7);
+        let first = t.changed(1, 0, 0).expect("the first change goes at once");
+        assert_eq!((first.boot, first.seq, first.people), (7, 1, 1));
+        assert_eq!(t.changed(2, 0, 100), None, "within the gap");
+        assert_eq!(t.changed(3, 1, 200), None);
+        assert_eq!(t.next_at(), Some(REPORT_GAP_MS));
+        let later = t
+            .due(REPORT_GAP_MS)
+            .expect("the last state, once the gap passed");
+        assert_eq!((later.seq, later.people, later.agents), (2, 3, 1));
+        assert_eq!(t.due(REPORT_GAP_MS + 1), None, "nothing new");
+        assert_eq!(
+            t.changed(3, 1, REPORT_GAP_MS + 5),
+            None,
+            "the same counts again"
+        );
+        assert_eq!(t.next_at(), Some(REPORT_GAP_MS + HEARTBEAT_MS));
+        let beat = t
+            .due(REPORT_GAP_MS + HEARTBEAT_MS)
+            .expect("an occupied room beats");
+        assert_eq!((beat.seq, beat.people), (3, 3));
+        let empty = t.due(REPORT_GAP_MS + HEARTBEAT_MS + REPORT_GAP_MS);
+        assert_eq!(empty, None);
+        let left = t.changed(0, 0, 3 * HEARTBEAT_MS).expect("everyone left");
+        assert_eq!(left.people, 0);
+        assert_eq!(
+            (t.next_at(), t.due(10 * HEARTBEAT_MS)),
+            (None, None),
+            "an empty room is silent"
+        );
+    }
+}
