@@ -470,3 +470,29 @@ export async function demoPageHelpers(context) {
     };
   });
 }
+
+/**
+ * A browser context for one demo guest: a laptop-sized viewport, the page helpers above,
+ * and, with `name`, that display name set beforehand (each tab is its own guest; a known
+ * name makes carets' labels known).
+ * @param {import("playwright-core").Browser} browser
+ * @param {string} [name]
+ */
+export async function demoContext(browser, name) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+  if (name) await context.addInitScript((n) => sessionStorage.setItem("confab.name", n), name);
+  await demoPageHelpers(context);
+  return context;
+}
+
+/**
+ * Collect what `page` reports as going wrong: uncaught errors and console errors.
+ * @param {import("playwright-core").Page} page
+ * @returns {string[]}
+ */
+export function pageProblems(page) {
+  const problems = [];
+  page.on("pageerror", (err) => problems.push(err.message));
+  page.on("console", (msg) => msg.type() === "error" && problems.push(msg.text()));
+  return problems;
+}

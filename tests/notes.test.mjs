@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { demoPageHelpers, launchChromium, NOTES, ROOT, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
+import { demoContext, launchChromium, NOTES, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 const DOCUMENT = "notes";
@@ -23,14 +23,8 @@ after(async () => {
 });
 
 async function openDemo(room, name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
-  // Each tab is its own guest; a name set beforehand makes the carets' labels known.
-  await context.addInitScript((n) => sessionStorage.setItem("confab.name", n), name);
-  await demoPageHelpers(context);
-  const page = await context.newPage();
-  const problems = [];
-  page.on("pageerror", (err) => problems.push(err.message));
-  page.on("console", (msg) => msg.type() === "error" && problems.push(msg.text()));
+  const page = await (await demoContext(browser, name)).newPage();
+  const problems = pageProblems(page);
   await page.goto(`${edge.http}/?room=${encodeURIComponent(room)}`);
   await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
   return { page, problems, name };

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { demoPageHelpers, launchChromium, NOTES, ROOT, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
+import { demoContext, launchChromium, NOTES, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 
@@ -28,9 +28,7 @@ after(async () => {
  * still load.
  */
 async function openPage(room, name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
-  await context.addInitScript((n) => sessionStorage.setItem("confab.name", n), name);
-  await demoPageHelpers(context);
+  const context = await demoContext(browser, name);
   const network = { offline: false, open: /** @type {any[]} */ ([]) };
   await context.routeWebSocket(/\/rooms\//, (ws) => {
     if (network.offline) return ws.close({ code: 1011, reason: "offline (test)" });
@@ -38,9 +36,7 @@ async function openPage(room, name) {
     network.open.push(ws);
   });
   const page = await context.newPage();
-  const problems = [];
-  page.on("pageerror", (err) => problems.push(err.message));
-  page.on("console", (msg) => msg.type() === "error" && problems.push(msg.text()));
+  const problems = pageProblems(page);
   await page.goto(`${edge.http}/?room=${encodeURIComponent(room)}`);
   await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
   const cut = async () => {
