@@ -70,8 +70,12 @@ export class DocumentEditors {
     return this.#front;
   }
 
-  /** Bind an editor to each document the room has (call on every change), and draw the tabs. */
+  /**
+   * Bind an editor to each document the room has, editable or not by your role (call
+   * on every change and when the room says who you are), and draw the tabs.
+   */
   render(): void {
+    this.#setReadOnly(this.#room.readOnly);
     const known = new Set(this.#room.docs.list().map((d) => d.id));
     for (const doc of DOCUMENTS) {
       if (this.#views.has(doc.id) || !known.has(doc.id)) continue;
@@ -131,8 +135,8 @@ export class DocumentEditors {
     this.#views.get(id)?.focus();
   }
 
-  /** A reviewer or viewer reads the documents; everyone else edits. Call when the role may have changed. */
-  setReadOnly(readOnly: boolean): void {
+  /** A reviewer or viewer reads the documents; everyone else edits. */
+  #setReadOnly(readOnly: boolean): void {
     if (readOnly === this.#readOnly) return;
     this.#readOnly = readOnly;
     for (const view of this.#views.values()) view.dispatch({ effects: this.#editable.reconfigure(this.#editableState(readOnly)) });

@@ -144,7 +144,6 @@ function renderStatus(status: ConnectionStatus) {
     saving === "saved"
       ? "every change is stored"
       : `${room.unacked} change(s) not yet stored by the room${saving === "unsaved" ? "; they are kept in this tab and sent when the room is back" : ""}`;
-  editors.setReadOnly(room.readOnly);
   // What the role may not do is not offered: a viewer or reviewer posts, asks the agent,
   // merges, saves versions, shares context and syncs views through nothing.
   const why = room.readOnly ? `read-only: you are a ${room.role} in this room` : "";
@@ -382,6 +381,9 @@ const editors = new DocumentEditors(room, where, { id: userId, name: userName },
   showError(err instanceof Error ? err.message : String(err)),
 );
 (window as unknown as { confabEditors: typeof editors }).confabEditors = editors;
+// The room says your role once it greets you (and again if it changes): reviewers and
+// viewers read, everyone else edits.
+room.on("session", () => editors.render());
 
 // Switching documents: the author view and a version's diff follow the one in front.
 docTabsEl.addEventListener("click", () => {
