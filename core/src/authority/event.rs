@@ -67,6 +67,18 @@ named_enum! {
         SuggestionAccepted = "suggestion.accepted",
         /// A held edit was dropped.
         SuggestionRejected = "suggestion.rejected",
+        /// A room was added to its space.
+        RoomCreated = "room.created",
+        /// A room was given a new title.
+        RoomRenamed = "room.renamed",
+        /// A room was archived.
+        RoomArchived = "room.archived",
+        /// An archived room was brought back.
+        RoomRestored = "room.restored",
+        /// A room was deleted from its space.
+        RoomDeleted = "room.deleted",
+        /// A space's settings changed.
+        SpaceSettings = "space.settings",
         /// A webhook was created.
         WebhookCreated = "webhook.created",
         /// A webhook was deleted.

@@ -10,7 +10,8 @@
 //! - [`actor`]: who is asking; [`event`]: what happened.
 //! - [`token`]: signed room tokens and roles; [`origin`]: which pages may connect;
 //!   [`rest`]: the REST API's routes, parsed once onto operations.
-//! - [`space`]: a team space's room directory (live counts reported by rooms).
+//! - [`space`]: a team space's room directory (live counts reported by rooms);
+//!   [`inbox`]: a person's notifications across rooms and spaces.
 //! - [`locks`]: leases and fencing; [`members`], [`activity`], [`collaboration`],
 //!   [`suggestion`], [`webhook`]: one file per part of the state.
 
@@ -19,8 +20,10 @@ pub mod actor;
 pub mod collaboration;
 pub mod error;
 pub mod event;
+pub mod inbox;
 pub mod locks;
 pub mod members;
+pub mod mention;
 pub mod op;
 pub mod origin;
 pub mod rest;
@@ -131,6 +134,9 @@ pub struct Authority {
     /// Agents whose status was set explicitly.
     agent_status: BTreeMap<String, AgentState>,
     next_id: u64,
+    /// Everyone seen present in the room, by id (whom a message can @mention).
+    #[serde(default)]
+    seen: BTreeMap<String, mention::Known>,
     /// Which hosts webhooks may target: configuration, not state (public only unless
     /// the edge says it runs in development mode).
     #[serde(skip)]
@@ -151,6 +157,41 @@ impl Authority {
     /// Serialize for storage.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("authority state serializes")
+    }
+
+    /// Remember who is present (see [`Authority::known`]); true when someone is new
+    /// or was renamed. The record keeps [`KEEP_RECORDS`] people at most.
+    pub fn note_seen(&mut self, present: &[space::Present]) -> bool {
+        let mut changed = false;
+        for p in present {
+            if self.seen.get(&p.id).is_some_and(|k| k.name == p.name) {
+                continue;
+            }
+            if self.seen.len() >= KEEP_RECORDS && !self.seen.contains_key(&p.id) {
+                continue;
+            }
+            let known = mention::Known {
+                id: p.id.clone(),
+                name: p.name.clone(),
+            };
+            self.seen.insert(p.id.clone(), known);
+            changed = true;
+        }
+        changed
+    }
+
+    /// Everyone the room knows by name: its members and everyone it has seen present.
+    pub fn known(&self) -> Vec<mention::Known> {
+        let mut out: Vec<mention::Known> = self.seen.values().cloned().collect();
+        for (id, m) in &self.members {
+            if !self.seen.contains_key(id) {
+                out.push(mention::Known {
+                    id: id.clone(),
+                    name: m.name.clone(),
+                });
+            }
+        }
+        out
     }
 
     fn next_id(&mut self, prefix: &str) -> String {

@@ -60,6 +60,23 @@ pub enum Route {
     OpenApi,
     /// `/rooms/<room>`: the room's WebSocket (or, with `GET`, its summary).
     Room(String),
+    /// `/spaces/<space>` and below: a team space (see
+    /// [`crate::authority::space::SpaceCall`]); `rest` is empty for its live feed.
+    Space {
+        /// The space.
+        space: String,
+        /// The path below the space, split and percent-decoded.
+        rest: Vec<String>,
+    },
+    /// `/users/<user>/inbox` and below: a person's notifications (see
+    /// [`crate::authority::inbox::InboxCall`]); `rest` is empty for the list or its live
+    /// feed.
+    Inbox {
+        /// Whose.
+        user: String,
+        /// The path below `inbox`.
+        rest: Vec<String>,
+    },
     /// `/rooms/<room>/<rest…>`: the room's REST API (see [`call`]).
     Api {
         /// The room.
@@ -80,20 +97,35 @@ pub fn route(method: &str, path: &str) -> Result<Route, RestError> {
         ("GET", "/openapi.json") => return Ok(Route::OpenApi),
         _ => {}
     }
+    if let Some(raw) = path.strip_prefix("/spaces/") {
+        let (first, rest) = split_path(raw)?;
+        let space = room_name(first).map_err(|e| match e {
+            RestError::InvalidRoom(why) => RestError::InvalidRoom(format!("space name: {why}")),
+            e => e,
+        })?;
+        return Ok(Route::Space { space, rest });
+    }
+    if let Some(raw) = path.strip_prefix("/users/") {
+        let (first, rest) = split_path(raw)?;
+        let user = percent_decode(first).ok_or_else(|| {
+            RestError::BadRequest(format!("`{first}` is not valid percent-encoded UTF-8"))
+        })?;
+        super::token::check_user_id(&user)
+            .map_err(|e| RestError::BadRequest(format!("user id: {e}")))?;
+        return match rest.split_first() {
+            Some((inbox, rest)) if inbox == "inbox" => Ok(Route::Inbox {
+                user,
+                rest: rest.to_vec(),
+            }),
+            _ => Err(not_found()),
+        };
+    }
     let Some(raw) = path.strip_prefix("/rooms/") else {
         return Err(not_found());
     };
     // Room names never contain `/` (see `room_name`), so the first segment is the room.
-    let mut segments = raw.split('/');
-    let name = room_name(segments.next().unwrap_or_default())?;
-    let rest: Vec<String> = segments
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            percent_decode(s).ok_or_else(|| {
-                RestError::BadRequest(format!("`{s}` is not valid percent-encoded UTF-8"))
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let (first, rest) = split_path(raw)?;
+    let name = room_name(first)?;
     if rest.is_empty() {
         return if method == "GET" {
             Ok(Route::Room(name))
@@ -102,6 +134,21 @@ pub fn route(method: &str, path: &str) -> Result<Route, RestError> {
         };
     }
     Ok(Route::Api { room: name, rest })
+}
+
+/// The first segment of `raw` (still encoded) and the rest, split and decoded.
+fn split_path(raw: &str) -> Result<(&str, Vec<String>), RestError> {
+    let mut segments = raw.split('/');
+    let first = segments.next().unwrap_or_default();
+    let rest = segments
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_decode(s).ok_or_else(|| {
+                RestError::BadRequest(format!("`{s}` is not valid percent-encoded UTF-8"))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((first, rest))
 }
 
 /// Decode and validate a room name taken from a URL path segment.

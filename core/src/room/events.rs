@@ -76,6 +76,7 @@ impl Room {
                 "author": m.author,
                 "status": status,
             });
+            let open = |s: &str| s == "pending" || s == "streaming";
             if before.is_none() && (m.created_at as u64).saturating_add(60_000) > now_ms {
                 self.event(
                     EventKind::MessagePosted,
@@ -83,11 +84,15 @@ impl Room {
                     Some(&id),
                     detail.clone(),
                 );
+                // A post arrives whole; a streamed answer mentions when it finishes.
+                if !open(&status) {
+                    self.notice_mentions(&m);
+                }
             }
             // A message first seen already closed (a plain post) finished no turn here.
             let (was, stopped) = before.unwrap_or_else(|| (status.clone(), false));
-            let open = |s: &str| s == "pending" || s == "streaming";
             if open(&was) && !open(&status) {
+                self.notice_mentions(&m);
                 self.event(
                     EventKind::TurnFinished,
                     Some(actor),

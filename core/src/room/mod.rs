@@ -38,12 +38,16 @@ use limits::{Bucket, Limits, RateLimiter};
 mod admit;
 mod events;
 pub mod gate;
+mod headcount;
 pub mod limits;
+mod notices;
 mod ops;
 mod receive;
 pub mod store;
+
 pub use admit::RoomSize;
 use admit::UserBudget;
+pub use notices::Notice;
 
 /// A connection's id within its room, chosen by the edge.
 pub type ConnId = u64;
@@ -190,6 +194,10 @@ pub struct Room {
     read_only: Option<Bucket>,
     /// What the room has announced of its conflicts.
     conflict_watch: crate::conflict::ConflictWatch,
+    /// Someone may have come or gone since [`Room::take_present_change`].
+    presence_dirty: bool,
+    /// Notifications for people's inboxes (see [`Room::take_notices`]).
+    notices: Vec<notices::Notice>,
 }
 
 impl Room {
@@ -242,6 +250,8 @@ impl Room {
             users: HashMap::new(),
             read_only: None,
             conflict_watch: crate::conflict::ConflictWatch::new(),
+            presence_dirty: false,
+            notices: Vec::new(),
         }
     }
 
@@ -572,6 +582,7 @@ impl Room {
         if ids.is_empty() {
             return Vec::new();
         }
+        self.presence_dirty = true;
         for id in &ids {
             self.awareness.remove_state(*id);
         }

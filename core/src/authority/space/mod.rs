@@ -12,11 +12,18 @@
 //!   said; a room that crashed stops reporting, and after [`STALE_AFTER_MS`] without a
 //!   report its counts read as zero. Either way the directory corrects itself.
 
+mod calls;
+mod report;
+
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{OpCode, OpError};
+
+use calls::check_title;
+pub use calls::{space_role_label, SpaceCall, SpaceOutcome, SpaceRoomPatch, SpaceSettingsPatch};
+pub use report::ReportThrottle;
 
 /// The shortest time between two reports of one room (a burst of joins is one report).
 pub const REPORT_GAP_MS: u64 = 2_000;
@@ -28,7 +35,7 @@ pub const STALE_AFTER_MS: u64 = 3 * HEARTBEAT_MS;
 pub const MAX_TITLE: usize = 200;
 
 /// A room as the directory lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SpaceRoom {
     /// The room's name (what clients connect to).
@@ -47,10 +54,24 @@ pub struct SpaceRoom {
     pub created_by: String,
     /// When it was created.
     pub created_at: u64,
+    /// Who is in it, as last reported (empty once the report is stale).
+    #[serde(default)]
+    pub present: Vec<Present>,
+}
+
+/// Someone a room reports present.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Present {
+    /// User id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// `person` or `agent`.
+    pub kind: String,
 }
 
 /// What a room says about itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     /// When the room's object started (a restart gives a later one).
     pub boot: u64,
@@ -62,10 +83,13 @@ pub struct Report {
     pub agents: u32,
     /// When the room sent it.
     pub at: u64,
+    /// Who is present (one entry per participant).
+    #[serde(default)]
+    pub present: Vec<Present>,
 }
 
 /// A space's settings (by default: no external sharing, no auto-archive).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SpaceSettings {
     /// Whether rooms may be shared with people outside the space.
@@ -74,7 +98,7 @@ pub struct SpaceSettings {
     pub auto_archive_days: Option<u32>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
     room: SpaceRoom,
     /// The last report applied: (boot, seq), and when it arrived.
@@ -83,7 +107,7 @@ struct Entry {
 }
 
 /// One space's rooms.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Directory {
     rooms: BTreeMap<String, Entry>,
     /// The space's settings.
@@ -91,6 +115,32 @@ pub struct Directory {
 }
 
 impl Directory {
+    /// Load what [`Directory::to_json`] wrote.
+    pub fn from_json(json: &str) -> Result<Self, String> {
+        serde_json::from_str(json).map_err(|e| format!("stored space directory: {e}"))
+    }
+
+    /// Serialize for storage.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a directory always serializes")
+    }
+
+    /// True when `name` is one of this space's rooms.
+    pub fn has(&self, name: &str) -> bool {
+        self.rooms.contains_key(name)
+    }
+
+    /// When the next listed count goes stale (so a live view can be told at that
+    /// moment): the earliest report of an occupied room plus [`STALE_AFTER_MS`].
+    pub fn next_stale_at(&self, now: u64) -> Option<u64> {
+        self.rooms
+            .values()
+            .filter(|e| e.room.people + e.room.agents > 0)
+            .map(|e| e.reported_at + STALE_AFTER_MS + 1)
+            .filter(|at| *at > now)
+            .min()
+    }
+
     /// Add room `name` with `title`, created by `by`.
     pub fn create(
         &mut self,
@@ -117,6 +167,7 @@ impl Directory {
             archived: false,
             created_by: by.to_owned(),
             created_at: now,
+            present: Vec::new(),
         };
         let entry = self.rooms.entry(name.to_owned()).or_insert(Entry {
             room,
@@ -168,6 +219,7 @@ impl Directory {
         entry.reported_at = report.at;
         entry.room.people = report.people;
         entry.room.agents = report.agents;
+        entry.room.present = report.present;
         if moved {
             entry.room.last_activity = entry.room.last_activity.max(report.at);
         }
@@ -184,6 +236,7 @@ impl Directory {
                 if now.saturating_sub(e.reported_at) > STALE_AFTER_MS {
                     room.people = 0;
                     room.agents = 0;
+                    room.present.clear();
                 }
                 room
             })
@@ -221,94 +274,6 @@ fn unknown(name: &str) -> OpError {
     OpError::not_found(format!("no room `{name}` in this space"))
 }
 
-fn check_title(title: &str) -> Result<String, OpError> {
-    let title = title.trim();
-    if title.is_empty() {
-        return Err(OpError::invalid("a room needs a title"));
-    }
-    if title.len() > MAX_TITLE {
-        return Err(OpError::invalid(format!(
-            "the title is {} bytes long; the limit is {MAX_TITLE}",
-            title.len()
-        )));
-    }
-    Ok(title.to_owned())
-}
-
-/// A room's side of reporting: when to send, and what.
-#[derive(Debug, Clone)]
-pub struct ReportThrottle {
-    boot: u64,
-    seq: u64,
-    /// The counts last sent, and when.
-    sent: Option<((u32, u32), u64)>,
-    /// Counts not sent yet.
-    pending: Option<(u32, u32)>,
-}
-
-impl ReportThrottle {
-    /// Reports for a room object that started at `boot`.
-    pub fn new(boot: u64) -> Self {
-        ReportThrottle {
-            boot,
-            seq: 0,
-            sent: None,
-            pending: None,
-        }
-    }
-
-    /// The counts are now `people` and `agents`: the report to send now, if one is due
-    /// (otherwise call [`ReportThrottle::due`] at [`ReportThrottle::next_at`]).
-    pub fn changed(&mut self, people: u32, agents: u32, now: u64) -> Option<Report> {
-        self.pending = Some((people, agents));
-        self.due(now)
-    }
-
-    /// The report to send at `now`, if one is due: changed counts once the gap has
-    /// passed, or the same counts again when an occupied room's heartbeat is due.
-    pub fn due(&mut self, now: u64) -> Option<Report> {
-        let counts = match (self.pending, self.sent) {
-            (Some(counts), None) => counts,
-            (Some(counts), Some((sent, at))) => {
-                if counts == sent && now.saturating_sub(at) < HEARTBEAT_MS {
-                    self.pending = None;
-                    return None;
-                }
-                if now.saturating_sub(at) < REPORT_GAP_MS {
-                    return None;
-                }
-                counts
-            }
-            (None, Some((sent, at)))
-                if sent != (0, 0) && now.saturating_sub(at) >= HEARTBEAT_MS =>
-            {
-                sent
-            }
-            (None, _) => return None,
-        };
-        self.pending = None;
-        self.seq += 1;
-        self.sent = Some((counts, now));
-        Some(Report {
-            boot: self.boot,
-            seq: self.seq,
-            people: counts.0,
-            agents: counts.1,
-            at: now,
-        })
-    }
-
-    /// When [`ReportThrottle::due`] should be called next (`None`: only on a change).
-    pub fn next_at(&self) -> Option<u64> {
-        let (sent, at) = self.sent?;
-        match self.pending {
-            Some(_) => Some(at + REPORT_GAP_MS),
-            None if sent != (0, 0) => Some(at + HEARTBEAT_MS),
-            None => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +285,7 @@ mod tests {
             people,
             agents: 0,
             at,
+            present: Vec::new(),
         }
     }
 
@@ -390,6 +356,7 @@ mod tests {
         d.create("crashed", "C", "ada", 0).unwrap();
         d.create("quiet", "Q", "ada", 0).unwrap();
         d.report("crashed", report(1, 1, 4, 1_000));
+        assert_eq!(d.next_stale_at(1_000), Some(1_001 + STALE_AFTER_MS));
         assert_eq!(d.list(1_000 + STALE_AFTER_MS)[0].people, 4, "fresh enough");
         assert_eq!(d.list(1_001 + STALE_AFTER_MS)[0].people, 0, "stale: nobody");
         let day = 24 * 60 * 60 * 1000;
@@ -400,39 +367,5 @@ mod tests {
         );
         assert_eq!(d.auto_archive(day + 1_000), vec!["crashed".to_owned()]);
         assert!(d.auto_archive(2 * day).is_empty(), "archived once");
-    }
-
-    #[test]
-    fn the_throttle_sends_a_burst_as_one_report_ending_on_the_truth_and_beats_while_occupied() {
-        let mut t = ReportThrottle::new(7);
-        let first = t.changed(1, 0, 0).expect("the first change goes at once");
-        assert_eq!((first.boot, first.seq, first.people), (7, 1, 1));
-        assert_eq!(t.changed(2, 0, 100), None, "within the gap");
-        assert_eq!(t.changed(3, 1, 200), None);
-        assert_eq!(t.next_at(), Some(REPORT_GAP_MS));
-        let later = t
-            .due(REPORT_GAP_MS)
-            .expect("the last state, once the gap passed");
-        assert_eq!((later.seq, later.people, later.agents), (2, 3, 1));
-        assert_eq!(t.due(REPORT_GAP_MS + 1), None, "nothing new");
-        assert_eq!(
-            t.changed(3, 1, REPORT_GAP_MS + 5),
-            None,
-            "the same counts again"
-        );
-        assert_eq!(t.next_at(), Some(REPORT_GAP_MS + HEARTBEAT_MS));
-        let beat = t
-            .due(REPORT_GAP_MS + HEARTBEAT_MS)
-            .expect("an occupied room beats");
-        assert_eq!((beat.seq, beat.people), (3, 3));
-        let empty = t.due(REPORT_GAP_MS + HEARTBEAT_MS + REPORT_GAP_MS);
-        assert_eq!(empty, None);
-        let left = t.changed(0, 0, 3 * HEARTBEAT_MS).expect("everyone left");
-        assert_eq!(left.people, 0);
-        assert_eq!(
-            (t.next_at(), t.due(10 * HEARTBEAT_MS)),
-            (None, None),
-            "an empty room is silent"
-        );
     }
 }
