@@ -42,6 +42,13 @@ export function tempDir(prefix = "confab-test-") {
   return mkdtemp(path.join(tmpdir(), prefix));
 }
 
+/** The edge's Durable Object classes, as `edge/wrangler.toml` binds them. */
+export const DURABLE_OBJECTS = {
+  ROOMS: { className: "RoomObject", useSQLite: true },
+  SPACES: { className: "SpaceObject", useSQLite: true },
+  INBOXES: { className: "InboxObject", useSQLite: true },
+};
+
 /**
  * Start the built worker under workerd with Miniflare. `persistTo` keeps Durable Object
  * storage on disk so a second edge on the same folder sees the same rooms. `direct`
@@ -64,7 +71,7 @@ export async function startEdge({ persistTo, port = 0, direct = false, bindings 
     ],
     compatibilityDate: COMPATIBILITY_DATE,
     compatibilityFlags: COMPATIBILITY_FLAGS,
-    durableObjects: { ROOMS: { className: "RoomObject", useSQLite: true } },
+    durableObjects: DURABLE_OBJECTS,
     durableObjectsPersist: persistTo ?? false,
     bindings: { ...DEV_BINDINGS, ...bindings },
     cf: false,

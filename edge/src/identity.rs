@@ -1,7 +1,7 @@
 //! Who a request is from: verified by the stateless Worker before the room wakes, and
 //! handed to the room's Durable Object in a header only the Worker can set.
 
-use confab_core::authority::token::{presented_token, verify, Claims, TokenError};
+use confab_core::authority::token::{presented_token, verify, verify_identity, Claims, TokenError};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -51,6 +51,40 @@ pub fn authenticate(
                 }
                 e => EdgeError::Token(e),
             }),
+        None if config.dev => Ok(Identity::Anonymous),
+        None => Err(EdgeError::Token(TokenError::Missing)),
+    }
+}
+
+/// The resource name a space's tokens are minted for: `space:<space>` (so a room token
+/// never opens a space, and a space token never opens a room of that name's space).
+pub fn space_resource(space: &str) -> String {
+    format!("space:{space}")
+}
+
+/// Check the credential a request to `user`'s inbox carries: the server key, or any
+/// valid room token of that very person (the inbox is theirs wherever they signed in).
+pub fn authenticate_person(
+    config: &Config,
+    user: &str,
+    token: Option<&str>,
+    now_ms: u64,
+) -> Result<Identity, EdgeError> {
+    let secret = config.secret()?;
+    match token {
+        Some(t) if config.api_key.as_deref().is_some_and(|k| same(k, t)) => Ok(Identity::Server),
+        Some(t) => {
+            let claims = verify_identity(secret.as_bytes(), t, now_ms).map_err(EdgeError::Token)?;
+            if claims.sub != user {
+                return Err(EdgeError::Op(confab_core::authority::OpError::forbidden(
+                    format!(
+                        "this token is {}'s; only {user} (or the app's backend) may read                          {user}'s inbox",
+                        claims.sub
+                    ),
+                )));
+            }
+            Ok(Identity::Token { claims })
+        }
         None if config.dev => Ok(Identity::Anonymous),
         None => Err(EdgeError::Token(TokenError::Missing)),
     }

@@ -3,7 +3,9 @@
 //! Confab's Cloudflare Worker. A stateless router sends `GET /health` to a JSON answer
 //! and `/rooms/<room>` WebSocket upgrades to one Durable Object per room name
 //! ([`room_object`]), which relays frames between the room's sockets and persists the
-//! room in its SQLite storage. Every decision is made by `confab-core`; this crate is
+//! room in its SQLite storage. `/spaces/<space>` goes to one object per team space
+//! (`space_object`: its room directory) and `/users/<user>/inbox` to one per person
+//! (`inbox_object`: their notifications). Every decision is made by `confab-core`; this crate is
 //! the platform glue. The demo site is served from static assets by the same Worker.
 //!
 //! The Worker glue only exists for `wasm32`; the pure parts ([`commit`], [`config`],
@@ -16,7 +18,13 @@ pub mod error;
 pub mod identity;
 
 #[cfg(target_arch = "wasm32")]
+mod inbox_object;
+#[cfg(target_arch = "wasm32")]
+mod objects;
+#[cfg(target_arch = "wasm32")]
 mod room_object;
+#[cfg(target_arch = "wasm32")]
+mod space_object;
 #[cfg(target_arch = "wasm32")]
 mod sql_store;
 #[cfg(target_arch = "wasm32")]

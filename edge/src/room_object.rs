@@ -10,12 +10,15 @@
 //! - [`feed`]: the audit log, the live feed, the webhook queue, conflict announcements;
 //! - [`webhooks`]: posting queued webhooks;
 //! - [`alarm`]: the one alarm, and what runs when it fires;
-//! - [`requests`]: who a request is from, and the REST calls.
+//! - [`requests`]: who a request is from, and the REST calls;
+//! - [`space_link`]: reports to the room's space, what the space did to it, and
+//!   notifications for people's inboxes.
 
 mod alarm;
 mod feed;
 mod persist;
 mod requests;
+mod space_link;
 mod webhooks;
 
 use std::cell::{Cell, RefCell};
@@ -85,6 +88,10 @@ pub struct RoomObject {
     compact_at: Cell<Option<u64>>,
     /// The alarm this instance last set.
     alarm_at: Cell<Option<u64>>,
+    /// When to report who is here to the room's space.
+    throttle: RefCell<confab_core::authority::space::ReportThrottle>,
+    /// The room's space (`Some(None)`: none), once read.
+    space: RefCell<Option<Option<String>>>,
 }
 
 impl RoomObject {
@@ -256,6 +263,9 @@ impl DurableObject for RoomObject {
             conflict_check_at: Cell::new(None),
             compact_at: Cell::new(None),
             alarm_at: Cell::new(None),
+            // A restart is a new boot: its reports replace the old object's.
+            throttle: RefCell::new(confab_core::authority::space::ReportThrottle::new(now_ms())),
+            space: RefCell::new(None),
             room: RefCell::new(None),
             store: RefCell::new(None),
             flush_pending: Cell::new(false),
@@ -265,6 +275,12 @@ impl DurableObject for RoomObject {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
+        if req.path().starts_with(crate::objects::INTERNAL) {
+            return match self.on_internal(req).await {
+                Ok(value) => Response::from_json(&value),
+                Err(err) => error_response(&err),
+            };
+        }
         let url = req.url()?;
         let confab = url
             .query_pairs()
@@ -275,6 +291,9 @@ impl DurableObject for RoomObject {
             .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
         let actor = self.actor(&req);
         if upgrade {
+            if let Ok(Some(reason)) = self.deleted_reason() {
+                return crate::worker_entry::refuse_socket(CloseCode::Removed, &reason);
+            }
             return match actor {
                 Ok(actor) => self.on_connect(confab, actor),
                 Err(EdgeError::Op(e)) => {
@@ -346,6 +365,8 @@ impl DurableObject for RoomObject {
                     // Not stored: drop the socket so the client re-sends on reconnect.
                     self.refuse(&ws, a.conn, CloseCode::Internal, &e.to_string());
                 }
+                self.presence_moved().await;
+                self.deliver_notices().await;
             }
             Ok((Err(err), _, _)) => {
                 self.refuse(&ws, a.conn, err.close_code(), &err.to_string());
@@ -363,6 +384,7 @@ impl DurableObject for RoomObject {
         _clean: bool,
     ) -> Result<()> {
         self.on_close(&ws);
+        self.presence_moved().await;
         // Echo the client's code; the ones a close frame may not carry (no code, an
         // abnormal drop, a TLS failure) become a normal close.
         let code = match u16::try_from(code) {
@@ -375,6 +397,7 @@ impl DurableObject for RoomObject {
 
     async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
         self.on_close(&ws);
+        self.presence_moved().await;
         Ok(())
     }
 

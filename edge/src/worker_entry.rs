@@ -8,11 +8,18 @@ use worker::{
 
 use crate::config::{health, Config};
 use crate::error::{truncate_reason, EdgeError};
-use crate::identity::{authenticate, token_from, Identity, IDENTITY_HEADER, ROOM_HEADER};
+use crate::identity::{
+    authenticate, authenticate_person, space_resource, token_from, Identity, IDENTITY_HEADER,
+    ROOM_HEADER,
+};
 use confab_core::authority::rest::{route, Route};
 
 /// Binding name of the room Durable Object namespace (see `wrangler.toml`).
 pub const ROOMS_BINDING: &str = "ROOMS";
+/// Binding name of the space objects (one per team space).
+pub const SPACES_BINDING: &str = "SPACES";
+/// Binding name of the inbox objects (one per person).
+pub const INBOXES_BINDING: &str = "INBOXES";
 
 /// The REST API's OpenAPI document.
 const OPENAPI: &str = include_str!("../openapi.json");
@@ -47,7 +54,9 @@ fn is_upgrade(req: &Request) -> Result<bool> {
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     console_error_panic_hook::set_once();
     let path = req.path();
-    let (name, websocket) = match route(req.method().as_ref(), &path) {
+    // Which object, under which name, and which credential check.
+    let upgrade = is_upgrade(&req)?;
+    let (binding, name, check, websocket) = match route(req.method().as_ref(), &path) {
         Ok(Route::Health) => {
             // Not ok while the deployment cannot serve rooms (no secret in production).
             return match health(config(&env)) {
@@ -60,11 +69,20 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             res.headers_mut().set("Content-Type", "application/json")?;
             return Ok(res);
         }
-        Ok(Route::Room(name)) => {
-            let ws = is_upgrade(&req)?;
-            (name, ws)
-        }
-        Ok(Route::Api { room, .. }) => (room, false),
+        Ok(Route::Room(name)) => (ROOMS_BINDING, name.clone(), Check::Resource(name), upgrade),
+        Ok(Route::Api { room, .. }) => (ROOMS_BINDING, room.clone(), Check::Resource(room), false),
+        Ok(Route::Space { space, rest }) => (
+            SPACES_BINDING,
+            space.clone(),
+            Check::Resource(space_resource(&space)),
+            upgrade && rest.is_empty(),
+        ),
+        Ok(Route::Inbox { user, rest }) => (
+            INBOXES_BINDING,
+            user.clone(),
+            Check::Person(user),
+            upgrade && rest.is_empty(),
+        ),
         Err(err) => return error_response(&EdgeError::Rest(err)),
     };
     let url = req.url()?;
@@ -81,12 +99,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             .check(origin.as_deref(), &url.origin().ascii_serialization())
             .map_err(EdgeError::Origin)?;
         let token = token_from(&query, authorization.as_deref())?;
-        authenticate(
-            &config,
-            &name,
-            token.as_deref(),
-            worker::Date::now().as_millis(),
-        )
+        let now = worker::Date::now().as_millis();
+        match &check {
+            Check::Resource(resource) => authenticate(&config, resource, token.as_deref(), now),
+            Check::Person(user) => authenticate_person(&config, user, token.as_deref(), now),
+        }
     });
     let identity = match identity {
         Ok(identity) => identity,
@@ -96,10 +113,21 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Err(EdgeError::Origin(e)) if websocket => {
             return refuse_socket(e.close_code(), &e.to_string())
         }
+        Err(EdgeError::Op(e)) if websocket => {
+            return refuse_socket(CloseCode::Forbidden, &e.message)
+        }
         Err(err) if websocket => return refuse_socket(CloseCode::Internal, &err.to_string()),
         Err(err) => return error_response(&err),
     };
-    forward(req, &env, &name, &identity).await
+    forward(req, &env, binding, &name, &identity).await
+}
+
+/// How a request's credential is checked.
+enum Check {
+    /// A token minted for this resource (a room, or `space:<space>`).
+    Resource(String),
+    /// Any token of this person.
+    Person(String),
 }
 
 impl From<worker::Error> for EdgeError {
@@ -114,9 +142,15 @@ impl From<EdgeError> for worker::Error {
     }
 }
 
-/// Send the request on to the room's object with the verified identity (replacing
-/// any such header the caller sent).
-async fn forward(mut req: Request, env: &Env, room: &str, identity: &Identity) -> Result<Response> {
+/// Send the request on to its object (a room, space or inbox) with the verified
+/// identity and the object's name (replacing any such headers the caller sent).
+async fn forward(
+    mut req: Request,
+    env: &Env,
+    binding: &str,
+    room: &str,
+    identity: &Identity,
+) -> Result<Response> {
     let headers = Headers::new();
     for (k, v) in req.headers().entries() {
         if !k.eq_ignore_ascii_case(IDENTITY_HEADER) && !k.eq_ignore_ascii_case(ROOM_HEADER) {
@@ -138,7 +172,7 @@ async fn forward(mut req: Request, env: &Env, room: &str, identity: &Identity) -
         init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     }
     let inner = Request::new_with_init(req.url()?.as_ref(), &init)?;
-    let namespace = env.durable_object(ROOMS_BINDING)?;
+    let namespace = env.durable_object(binding)?;
     let stub = namespace.id_from_name(room)?.get_stub()?;
     stub.fetch_with_request(inner).await
 }

@@ -54,6 +54,10 @@
  * From `Room.open`:
  * - `unsupported`: `persist: "indexeddb"` where there is no IndexedDB.
  *
+ * From the edge's REST API (`Space`, `Inbox`): its codes as it sends them, among
+ * them `token_missing`, `token_malformed`, `token_forged`, `token_expired`,
+ * `token_wrong_room`, `origin_forbidden` and `body_too_large`.
+ *
  * - `internal`: a bug (the WebAssembly module failed); please report it.
  */
 export type ConfabErrorCode =
@@ -94,6 +98,13 @@ export type ConfabErrorCode =
   | "auth_failed"
   | "storage_failed"
   | "unsupported"
+  | "token_missing"
+  | "token_malformed"
+  | "token_forged"
+  | "token_expired"
+  | "token_wrong_room"
+  | "origin_forbidden"
+  | "body_too_large"
   | "internal";
 
 /** An error from Confab: a stable `code` to branch on, and the reason in `message`. */

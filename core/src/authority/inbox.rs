@@ -88,7 +88,7 @@ pub struct Notification {
 }
 
 /// A notification to deliver, as a caller sends it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewNotification {
     /// What it is about.

@@ -29,7 +29,7 @@ pub fn mentioned(text: &str, known: &[Known]) -> Vec<String> {
         })
         .filter(|(n, _)| !n.is_empty())
         .collect();
-    names.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    names.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
     let lower = text.to_lowercase();
     let mut out: Vec<String> = Vec::new();
     for (at, _) in lower.match_indices('@') {

@@ -28,6 +28,7 @@ impl RoomObject {
             self.conflict_check_at.get(),
             leases,
             deliveries,
+            self.next_report_at(),
         ]
         .into_iter()
         .flatten()
@@ -63,6 +64,7 @@ impl RoomObject {
     async fn due(&self, now: u64) -> Result<(), EdgeError> {
         self.with_room(|room| room.expire_leases(now))?;
         self.deliver_webhooks().await?;
+        self.report_due(now).await;
         if self.conflict_check_at.get().is_some_and(|at| at <= now) {
             self.conflict_check_at.set(None);
             self.check_conflicts()?;

@@ -69,7 +69,7 @@ impl RoomObject {
         let rest_path = match rest::route(req.method().as_ref(), url.path())? {
             Route::Api { rest, .. } => rest,
             Route::Room(_) => Vec::new(),
-            Route::Health | Route::OpenApi => {
+            Route::Health | Route::OpenApi | Route::Space { .. } | Route::Inbox { .. } => {
                 return Err(EdgeError::BadRequest(format!(
                     "{} is not a REST path of a room",
                     url.path()
@@ -91,6 +91,7 @@ impl RoomObject {
                 self.send_settled(settled);
                 self.flush_soon().await?;
                 self.schedule_alarm().await?;
+                self.deliver_notices().await;
                 Ok(result)
             }
             Call::Audit { after, limit } => {

@@ -1,0 +1,173 @@
+/**
+ * A team space: its rooms with who is in each, live. One object per space at the edge
+ * keeps the directory; rooms report to it as people and agents come and go.
+ *
+ * ```ts
+ * import { Space } from "confab-rooms";
+ * const space = await Space.open({ url: "http://127.0.0.1:8787", space: "design-team" });
+ * space.on("rooms", (rooms) => console.log(rooms.map((r) => `${r.title}: ${r.people}`)));
+ * await space.createRoom("roadmap", "Q3 roadmap");
+ * ```
+ *
+ * @module
+ */
+import type { ConfabError } from "./errors.js";
+import { callEdge, firstMessage, LiveFeed, Listeners, type FeedStatus, type LiveOptions } from "./live.js";
+
+/** Someone a room reports present. */
+export interface SpacePresent {
+  id: string;
+  name: string;
+  kind: "person" | "agent";
+}
+
+/** A room as the space lists it. */
+export interface SpaceRoom {
+  /** What clients connect to (`Room.open({ room: name })`). */
+  name: string;
+  title: string;
+  /** People present, as last reported (zero once the room has been silent for 3 min). */
+  people: number;
+  /** Agents present, likewise. */
+  agents: number;
+  /** Who is present. */
+  present: SpacePresent[];
+  /** When someone last came, went or changed it (ms since the epoch). */
+  lastActivity: number;
+  archived: boolean;
+  createdBy: string;
+  createdAt: number;
+}
+
+/** A space's settings. */
+export interface SpaceSettings {
+  /** Whether rooms may be shared outside the space. */
+  externalSharing: boolean;
+  /** Archive rooms idle this many days (`null`: never). */
+  autoArchiveDays: number | null;
+}
+
+/** Something that happened in the space (audited). */
+export interface SpaceEvent {
+  seq: number;
+  action: "room.created" | "room.renamed" | "room.archived" | "room.restored" | "room.deleted" | "space.settings";
+  actor: { id: string; name: string; kind: string } | null;
+  target: string | null;
+  detail: Record<string, unknown>;
+  at: number;
+}
+
+/** How to open a space. */
+export interface SpaceOptions extends LiveOptions {
+  /** The space's name. */
+  space: string;
+}
+
+interface SpaceEvents extends Record<string, unknown> {
+  rooms: SpaceRoom[];
+  event: SpaceEvent;
+  status: FeedStatus;
+  error: ConfabError;
+}
+
+/** A live view of one space's rooms. */
+export class Space {
+  /** Every room, as of the last message from the edge. */
+  rooms: SpaceRoom[] = [];
+  settings: SpaceSettings = { externalSharing: false, autoArchiveDays: null };
+  readonly name: string;
+  #listeners = new Listeners<SpaceEvents>();
+  #feed: LiveFeed;
+  #loaded: Promise<void>;
+
+  private constructor(private readonly options: SpaceOptions) {
+    this.name = options.space;
+    let loaded: () => void = () => {};
+    this.#loaded = new Promise((resolve) => (loaded = resolve));
+    this.#feed = new LiveFeed(
+      options,
+      this.#path(""),
+      (message) => {
+        if (message.type === "rooms") {
+          this.rooms = message.rooms as SpaceRoom[];
+          this.settings = message.settings as SpaceSettings;
+          loaded();
+          this.#listeners.emit("rooms", this.rooms);
+        } else if (message.type === "event") {
+          this.#listeners.emit("event", message.event as SpaceEvent);
+        }
+      },
+      (status, error) => {
+        if (error) this.#listeners.emit("error", error);
+        this.#listeners.emit("status", status);
+      },
+    );
+  }
+
+  /** Open `space` and wait for its directory (at most `timeoutMs`, 10 s by default). */
+  static async open(options: SpaceOptions & { timeoutMs?: number }): Promise<Space> {
+    const space = new Space(options);
+    await firstMessage(
+      space.#loaded,
+      (l) => space.on("status", l),
+      (l) => space.on("error", l),
+      `space ${options.space}`,
+      options.timeoutMs ?? 10_000,
+      () => space.close(),
+    );
+    return space;
+  }
+
+  #path(rest: string): string {
+    return `/spaces/${encodeURIComponent(this.name)}${rest}`;
+  }
+
+  /** Listen: `rooms` (the whole list, on every change), `event`, `status`, `error`. */
+  on<K extends keyof SpaceEvents>(type: K, listener: (value: SpaceEvents[K]) => void): () => void {
+    return this.#listeners.on(type, listener);
+  }
+
+  /** The feed's connection state. */
+  get status(): FeedStatus {
+    return this.#feed.status;
+  }
+
+  /** Add a room to the space (contributors and leads). */
+  createRoom(name: string, title?: string): Promise<SpaceRoom> {
+    return callEdge(this.options, "POST", this.#path("/rooms"), { name, ...(title ? { title } : {}) });
+  }
+
+  /** Give a room a new title. */
+  renameRoom(name: string, title: string): Promise<SpaceRoom> {
+    return callEdge(this.options, "PATCH", this.#path(`/rooms/${encodeURIComponent(name)}`), { title });
+  }
+
+  /** Archive a room (or bring it back with `false`). */
+  archiveRoom(name: string, archived = true): Promise<SpaceRoom> {
+    return callEdge(this.options, "PATCH", this.#path(`/rooms/${encodeURIComponent(name)}`), { archived });
+  }
+
+  /** Delete a room (leads): it leaves the directory and closes to everyone. */
+  deleteRoom(name: string): Promise<{ deleted: string }> {
+    return callEdge(this.options, "DELETE", this.#path(`/rooms/${encodeURIComponent(name)}`));
+  }
+
+  /** Change settings (leads). */
+  updateSettings(patch: Partial<{ externalSharing: boolean; autoArchiveDays: number }>): Promise<SpaceSettings> {
+    return callEdge(this.options, "PATCH", this.#path("/settings"), patch);
+  }
+
+  /** A page of the space's audit log (leads and contributors). */
+  audit(page: { after?: number; limit?: number } = {}): Promise<{ entries: SpaceEvent[]; next: number | null }> {
+    const query = new URLSearchParams();
+    if (page.after !== undefined) query.set("after", String(page.after));
+    if (page.limit !== undefined) query.set("limit", String(page.limit));
+    const q = query.size ? `?${query}` : "";
+    return callEdge(this.options, "GET", this.#path(`/audit${q}`));
+  }
+
+  /** Stop the live feed. */
+  close(): void {
+    this.#feed.close();
+  }
+}
