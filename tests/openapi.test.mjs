@@ -562,6 +562,50 @@ describe("the REST API matches edge/openapi.json", () => {
     assert.deepEqual([resolved.resolution.choice, resolved.resolution.by.id], ["mine", "ada"]);
   });
 
+  test("spaces: the directory, its rooms, settings and audit; inboxes: deliver, list, mark read", async () => {
+    const space = uniqueRoom("openapi-space");
+    const room = uniqueRoom("openapi-space-room");
+    const lead = signToken(PROD_SECRET, { room: `space:${space}`, sub: "lea", name: "Lea", kind: "person", role: "owner", exp: Math.floor(Date.now() / 1000) + 600 });
+    const viewer = signToken(PROD_SECRET, { room: `space:${space}`, sub: "vic", name: "Vic", kind: "person", role: "viewer", exp: Math.floor(Date.now() / 1000) + 600 });
+    const prodSpace = { base: prod.http, params: { space } };
+    await call("listSpaceRooms", { ...prodSpace, status: 401, code: "token_missing" });
+    const made = await call("createSpaceRoom", { ...prodSpace, token: lead, body: { name: room, title: "Roadmap" } });
+    assert.deepEqual([made.name, made.title, made.people, made.archived], [room, "Roadmap", 0, false]);
+    await call("createSpaceRoom", { ...prodSpace, token: lead, body: { name: room }, status: 409, code: "conflict" });
+    await call("createSpaceRoom", { ...prodSpace, token: viewer, body: { name: "other" }, status: 403, code: "forbidden" });
+    await call("createSpaceRoom", { ...prodSpace, token: lead, body: { name: "a/b" }, status: 400, code: "invalid_request", bodyValid: true });
+    const params = { space, name: room };
+    await call("updateSpaceRoom", { base: prod.http, params, token: lead, body: { title: "Q3 roadmap", archived: true } });
+    await call("updateSpaceRoom", { base: prod.http, params: { space, name: "nope" }, token: lead, body: { title: "T" }, status: 404, code: "not_found" });
+    const { rooms } = await call("listSpaceRooms", { ...prodSpace, token: viewer });
+    assert.deepEqual(rooms.map((r) => [r.title, r.archived]), [["Q3 roadmap", true]]);
+    const summary = await call("getSpace", { ...prodSpace, token: viewer });
+    assert.deepEqual(summary.settings, { externalSharing: false, autoArchiveDays: null });
+    assert.deepEqual(await call("updateSpaceSettings", { ...prodSpace, token: lead, body: { autoArchiveDays: 30 } }), { externalSharing: false, autoArchiveDays: 30 });
+    await call("updateSpaceSettings", { ...prodSpace, token: viewer, body: { externalSharing: true }, status: 403, code: "forbidden" });
+    assert.equal((await call("getSpaceSettings", { ...prodSpace, token: viewer })).autoArchiveDays, 30);
+    const audit = await call("listSpaceAudit", { ...prodSpace, token: lead, query: { limit: 10 } });
+    assert.deepEqual(audit.entries.map((e) => e.action), ["room.created", "room.renamed", "room.archived", "space.settings"]);
+    await call("listSpaceAudit", { ...prodSpace, token: viewer, status: 403, code: "forbidden" });
+    await call("deleteSpaceRoom", { base: prod.http, params, token: lead });
+    await call("deleteSpaceRoom", { base: prod.http, params, token: lead, status: 404, code: "not_found" });
+
+    const user = uniqueRoom("openapi-user");
+    const own = signToken(PROD_SECRET, { room: "any-room", sub: user, name: "U", kind: "person", role: "viewer", exp: Math.floor(Date.now() / 1000) + 600 });
+    const sent = await call("deliverNotification", {
+      base: prod.http, params: { user }, token: PROD_KEY,
+      body: { kind: "review", urgency: "low", title: "A suggestion waits for your review", room: ROOM, target: "doc:notes" },
+    });
+    assert.equal(sent.read, false);
+    await call("deliverNotification", { base: prod.http, params: { user }, token: own, body: { kind: "insight", title: "x" }, status: 403, code: "forbidden" });
+    await call("deliverNotification", { base: prod.http, params: { user }, token: PROD_KEY, body: { kind: "insight", title: "" }, status: 400, code: "invalid_request", bodyValid: false });
+    const listed = await call("listInbox", { base: prod.http, params: { user }, token: own, query: { unread: "true" } });
+    assert.deepEqual([listed.unread, listed.notifications[0].id], [1, sent.id]);
+    await call("listInbox", { base: prod.http, params: { user: "someone-else" }, token: own, status: 403, code: "forbidden" });
+    assert.deepEqual(await call("markInboxRead", { base: prod.http, params: { user }, token: own, body: { ids: [sent.id] } }), { changed: 1, unread: 0 });
+    await call("markInboxRead", { base: prod.http, params: { user }, token: own, body: { ids: ["n404"] }, status: 404, code: "not_found" });
+  });
+
   test("errors: every class the edge answers with has the Error shape", async () => {
     // 400: a body that is not an object, or not JSON; a bad room name; a malformed token.
     await call("acquireLock", { rawBody: "[1]", status: 400, code: "invalid_request" });

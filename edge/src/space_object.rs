@@ -91,12 +91,17 @@ impl SpaceObject {
         self.with_store(|s| s.put("directory", &json))
     }
 
-    /// The feed's message: every room as of now, and the settings.
-    fn snapshot(&self) -> std::result::Result<Value, EdgeError> {
+    /// Every room as of now, and the settings (`GET /spaces/<space>`).
+    fn summary(&self) -> std::result::Result<Value, EdgeError> {
         let now = now_ms();
-        self.with_directory(
-            |d| json!({ "type": "rooms", "rooms": d.list(now), "settings": d.settings }),
-        )
+        self.with_directory(|d| json!({ "rooms": d.list(now), "settings": d.settings }))
+    }
+
+    /// The feed's message: the summary, typed.
+    fn snapshot(&self) -> std::result::Result<Value, EdgeError> {
+        let mut message = self.summary()?;
+        message["type"] = json!("rooms");
+        Ok(message)
     }
 
     fn publish(&self) -> std::result::Result<(), EdgeError> {
@@ -190,8 +195,8 @@ impl SpaceObject {
                 confab_core::authority::rest::Route::Space { space, rest } => (space, rest),
                 _ => return Err(EdgeError::BadRequest("not a space path".into())),
             };
-        if rest.is_empty() {
-            return self.snapshot();
+        if rest.is_empty() && req.method() == Method::Get {
+            return self.summary();
         }
         let body = if matches!(req.method(), Method::Get | Method::Head | Method::Delete) {
             None
@@ -212,15 +217,19 @@ impl SpaceObject {
         let outcome = self
             .with_directory(|d| d.handle(&actor, call, now_ms()))?
             .map_err(EdgeError::Op)?;
-        if let Some(event) = &outcome.event {
+        if !outcome.events.is_empty() {
             self.save()?;
-            self.record(event)?;
+            for event in &outcome.events {
+                self.record(event)?;
+            }
             self.publish()?;
             if let Some(room) = &outcome.room {
                 // The directory has changed whatever the room says; a room that cannot
-                // be told now hears nothing of it, and says so in the log.
-                if let Err(e) = self.tell_room(&space, room, event).await {
-                    worker::console_error!("telling room {room}: {e}");
+                // be told now hears nothing of it, and the log says so.
+                for event in &outcome.events {
+                    if let Err(e) = self.tell_room(&space, room, event).await {
+                        worker::console_error!("telling room {room}: {e}");
+                    }
                 }
             }
             self.schedule().await?;

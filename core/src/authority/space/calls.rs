@@ -170,8 +170,8 @@ fn from_body<T: for<'de> Deserialize<'de>>(body: Option<Value>) -> Result<T, Res
 pub struct SpaceOutcome {
     /// The JSON answer.
     pub result: Value,
-    /// What happened, if anything changed.
-    pub event: Option<Event>,
+    /// What happened (nothing, for a read).
+    pub events: Vec<Event>,
     /// The room the event concerns (it records it in its own audit log and webhooks).
     pub room: Option<String>,
 }
@@ -194,21 +194,21 @@ impl Directory {
             )));
         }
         let event = |kind: EventKind, room: &str, detail: Value| {
-            Some(Event::new(kind, Some(actor), Some(room), detail, now))
+            Event::new(kind, Some(actor), Some(room), detail, now)
         };
-        let done = |result: Value, event: Option<Event>, room: Option<&str>| SpaceOutcome {
+        let done = |result: Value, events: Vec<Event>, room: Option<&str>| SpaceOutcome {
             result,
-            event,
+            events,
             room: room.map(str::to_owned),
         };
         Ok(match call {
-            SpaceCall::Rooms => done(json!({ "rooms": self.list(now) }), None, None),
-            SpaceCall::Settings => done(json!(self.settings), None, None),
-            SpaceCall::Audit { .. } => done(Value::Null, None, None),
+            SpaceCall::Rooms => done(json!({ "rooms": self.list(now) }), vec![], None),
+            SpaceCall::Settings => done(json!(self.settings), vec![], None),
+            SpaceCall::Audit { .. } => done(Value::Null, vec![], None),
             SpaceCall::Create { name, title } => {
                 let room = json!(self.create(&name, &title, &actor.id, now)?);
                 let ev = event(EventKind::RoomCreated, &name, json!({ "title": title }));
-                done(room, ev, Some(&name))
+                done(room, vec![ev], Some(&name))
             }
             SpaceCall::Update { name, patch } => {
                 if patch.title.is_none() && patch.archived.is_none() {
@@ -216,15 +216,15 @@ impl Directory {
                         "nothing to change: send `title`, `archived` or both",
                     ));
                 }
-                let mut ev = None;
+                let mut events = Vec::new();
                 if let Some(title) = &patch.title {
                     let was = self.rooms.get(&name).map(|e| e.room.title.clone());
                     self.rename(&name, title, now)?;
-                    ev = event(
+                    events.push(event(
                         EventKind::RoomRenamed,
                         &name,
                         json!({ "title": title.trim(), "was": was }),
-                    );
+                    ));
                 }
                 if let Some(archived) = patch.archived {
                     self.set_archived(&name, archived, now)?;
@@ -233,10 +233,11 @@ impl Directory {
                     } else {
                         EventKind::RoomRestored
                     };
-                    ev = event(kind, &name, json!({ "title": patch.title }));
+                    let title = self.rooms.get(&name).map(|e| e.room.title.clone());
+                    events.push(event(kind, &name, json!({ "title": title })));
                 }
                 let room = self.list(now).into_iter().find(|r| r.name == name);
-                done(json!(room), ev, Some(&name))
+                done(json!(room), events, Some(&name))
             }
             SpaceCall::Delete { name } => {
                 let room = self.delete(&name)?;
@@ -245,7 +246,7 @@ impl Directory {
                     &name,
                     json!({ "title": room.title }),
                 );
-                done(json!({ "deleted": name }), ev, Some(&name))
+                done(json!({ "deleted": name }), vec![ev], Some(&name))
             }
             SpaceCall::SetSettings(patch) => {
                 if let Some(on) = patch.external_sharing {
@@ -254,14 +255,14 @@ impl Directory {
                 if let Some(days) = patch.auto_archive_days {
                     self.settings.auto_archive_days = (days > 0).then_some(days);
                 }
-                let ev = Some(Event::new(
+                let ev = Event::new(
                     EventKind::SpaceSettings,
                     Some(actor),
                     None,
                     json!(self.settings),
                     now,
-                ));
-                done(json!(self.settings), ev, None)
+                );
+                done(json!(self.settings), vec![ev], None)
             }
         })
     }
@@ -339,11 +340,13 @@ mod tests {
             "{refused:?}"
         );
         let made = d.handle(&who(Role::Editor), create, 1).unwrap();
-        assert_eq!(made.event.unwrap().action, EventKind::RoomCreated);
+        assert_eq!(made.events[0].action, EventKind::RoomCreated);
         assert_eq!(made.room.as_deref(), Some("r"));
-        let archive = parse("PATCH", "rooms/r", json!({"archived": true})).unwrap();
+        let both = json!({"title": "Roadmap 2", "archived": true});
+        let archive = parse("PATCH", "rooms/r", both).unwrap();
         let out = d.handle(&who(Role::Editor), archive, 2).unwrap();
-        assert_eq!(out.event.unwrap().action, EventKind::RoomArchived);
+        let actions: Vec<EventKind> = out.events.iter().map(|e| e.action).collect();
+        assert_eq!(actions, [EventKind::RoomRenamed, EventKind::RoomArchived]);
         assert_eq!(out.result["archived"], true);
         let delete = parse("DELETE", "rooms/r", json!(null)).unwrap();
         assert_eq!(
@@ -354,7 +357,7 @@ mod tests {
             "only a lead deletes"
         );
         let gone = d.handle(&who(Role::Owner), delete, 3).unwrap();
-        assert_eq!(gone.event.unwrap().action, EventKind::RoomDeleted);
+        assert_eq!(gone.events[0].action, EventKind::RoomDeleted);
         assert!(!d.has("r"));
         let empty = parse("PATCH", "rooms/r", json!({})).unwrap();
         assert!(d
