@@ -152,7 +152,7 @@ impl SpaceObject {
         room: &str,
         event: &Event,
     ) -> std::result::Result<(), EdgeError> {
-        let body = json!({ "space": space, "event": event });
+        let body = json!({ "space": space, "room": room, "event": event });
         objects::call(&self.env, ROOMS_BINDING, room, "space", &body)
             .await
             .map(drop)

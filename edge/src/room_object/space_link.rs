@@ -58,6 +58,12 @@ impl RoomObject {
             at: e["at"].as_u64().unwrap_or_else(now_ms),
         };
         self.store()?.put("space", &space)?;
+        // The room may not have been reached through the Worker yet: keep its name.
+        if let Some(name) = body["room"].as_str() {
+            if self.store()?.get("name")?.is_none() {
+                self.store()?.put("name", name)?;
+            }
+        }
         *self.space.borrow_mut() = Some(Some(space.clone()));
         self.with_room(|room| room.record_event(event))?;
         let settled = self.settle(false)?;

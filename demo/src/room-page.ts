@@ -1,0 +1,723 @@
+import { Room, type ConnectionStatus, type ConversationInfo, type MessageInfo, type ParticipantInfo } from "confab-rooms";
+import { AgentsPanel } from "./agents.js";
+import { ConflictsView, describe } from "./conflicts.js";
+import { participantColour } from "./colours.js";
+import { DEFAULT_SPACE, nameInput, userId, userName } from "./identity.js";
+
+const CONVERSATION = "main";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const statusEl = $<HTMLSpanElement>("status");
+const errorEl = $<HTMLDivElement>("error");
+const messagesEl = $<HTMLOListElement>("messages");
+const peersEl = $<HTMLUListElement>("peers");
+const editorEl = $<HTMLDivElement>("editor");
+const docTabsEl = $<HTMLElement>("doc-tabs");
+const chatForm = $<HTMLFormElement>("chat-form");
+const chatInput = $<HTMLInputElement>("chat-input");
+const roomForm = $<HTMLFormElement>("room-form");
+const roomInput = $<HTMLInputElement>("room-name");
+const tabsEl = $<HTMLElement>("tabs");
+const branchBar = $<HTMLDivElement>("branch-bar");
+const branchLabel = $<HTMLSpanElement>("branch-label");
+const mergeButton = $<HTMLButtonElement>("merge");
+const syncState = $<HTMLParagraphElement>("sync-state");
+const syncStart = $<HTMLDivElement>("sync-start");
+const syncPartner = $<HTMLSelectElement>("sync-partner");
+const syncButton = $<HTMLButtonElement>("sync-button");
+const detachButton = $<HTMLButtonElement>("detach");
+const typingEl = $<HTMLDivElement>("typing");
+const versionForm = $<HTMLFormElement>("version-form");
+const versionName = $<HTMLInputElement>("version-name");
+const versionsEl = $<HTMLUListElement>("versions");
+const diffEl = $<HTMLDivElement>("diff");
+const contextEl = $<HTMLUListElement>("context");
+const contextForm = $<HTMLFormElement>("context-form");
+const contextKind = $<HTMLSelectElement>("context-kind");
+const contextText = $<HTMLInputElement>("context-text");
+const contextPrivate = $<HTMLButtonElement>("context-private");
+const handoffButton = $<HTMLButtonElement>("handoff");
+const handoffText = $<HTMLPreElement>("handoff-text");
+const showAuthors = $<HTMLInputElement>("show-authors");
+const authorsEl = $<HTMLDivElement>("authors");
+const conflictsEl = $<HTMLUListElement>("conflicts");
+const conflictCount = $<HTMLSpanElement>("conflict-count");
+const noConflicts = $<HTMLParagraphElement>("no-conflicts");
+const noticeEl = $<HTMLDivElement>("notice");
+let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+let noticeFor: string | undefined;
+
+// The room comes from the URL (?room=...; the router sent us here because it has one),
+// and with it the team space it was opened from (?space=...).
+const params = new URLSearchParams(location.search);
+// A room token from your backend, if the edge requires one (`?token=`; in development
+// mode guests join as editors without one). It leaves the address bar before anything
+// else runs, so it stays out of history, bookmarks and shared links, and is kept for
+// this room in this tab's sessionStorage only: a reload (changing your name reloads)
+// still has it, other tabs and later visits do not.
+const tokenInUrl = params.get("token");
+params.delete("token");
+if (tokenInUrl !== null) history.replaceState(null, "", `?${params}${location.hash}`);
+const roomName = params.get("room")?.trim() ?? "";
+const spaceName = params.get("space")?.trim() || DEFAULT_SPACE;
+// A notification opens the room at its message (?message=<id>): shown once it arrives.
+let linkedMessage = params.get("message");
+const tokenKey = `confab.token:${roomName}`;
+if (tokenInUrl) sessionStorage.setItem(tokenKey, tokenInUrl);
+else if (tokenInUrl === "") sessionStorage.removeItem(tokenKey);
+roomInput.value = roomName;
+roomForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const next = roomInput.value.trim();
+  if (next && next !== roomName) location.search = `?room=${encodeURIComponent(next)}`;
+});
+$<HTMLElement>("room-main").hidden = false;
+const backLink = $<HTMLAnchorElement>("space-link");
+backLink.href = `?space=${encodeURIComponent(spaceName)}`;
+backLink.textContent = `← ${spaceName} rooms`;
+backLink.hidden = false;
+
+// "Copy invite link": this room's address, never your token (a token is yours alone).
+const inviteButton = $<HTMLButtonElement>("invite");
+inviteButton.addEventListener("click", () => {
+  const link = new URL(location.pathname, location.origin);
+  link.searchParams.set("room", roomName);
+  link.searchParams.set("space", spaceName);
+  const say = (text: string) => {
+    inviteButton.textContent = text;
+    setTimeout(() => (inviteButton.textContent = "Copy invite link"), 2500);
+  };
+  // The clipboard needs a secure context (localhost or https); otherwise show the link.
+  (navigator.clipboard?.writeText(link.href) ?? Promise.reject(new Error("no clipboard"))).then(
+    () => say("Link copied"),
+    () => prompt("Copy this link and send it to a teammate:", link.href),
+  );
+});
+
+const editorsModule = import("./editors.js");
+const wsBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/rooms`;
+const token = sessionStorage.getItem(tokenKey) ?? undefined;
+// Kept on this device too: edits made offline survive a reload and go out when the room
+// is back, and so does your private context.
+const room = await Room.open({
+  url: wsBase,
+  room: roomName,
+  user: { id: userId, name: userName },
+  persist: "indexeddb",
+  ...(token ? { token } : {}),
+}).catch(
+  (err: unknown) => {
+    // A room no server accepts (a `/` in its name, say): say why at once and stop,
+    // rather than retry forever. The room field above still works to pick another.
+    const message = err instanceof Error ? err.message : String(err);
+    showError(`${message}. Pick another room name above.`);
+    statusEl.dataset.status = "disconnected";
+    statusEl.textContent = "not connected";
+    throw err;
+  },
+);
+(window as unknown as { confabRoom: Room }).confabRoom = room;
+
+function showError(message: string | null) {
+  errorEl.hidden = !message;
+  errorEl.textContent = message ?? "";
+}
+
+function renderStatus(status: ConnectionStatus) {
+  statusEl.dataset.status = status;
+  const role = room.readOnly ? ` · ${room.role} (read-only)` : "";
+  // Whether the room has stored our edits is core's call (room.saveState): "saving"
+  // over a live connection, "unsaved" while they wait here for the room.
+  const saving = room.saveState;
+  statusEl.dataset.save = saving;
+  const unsaved = saving === "saving" ? " · saving…" : saving === "unsaved" ? " · changes not saved yet" : "";
+  statusEl.textContent = `${status}${role}${unsaved}`;
+  statusEl.title =
+    saving === "saved"
+      ? "every change is stored"
+      : `${room.unacked} change(s) not yet stored by the room${saving === "unsaved" ? "; they are kept in this tab and sent when the room is back" : ""}`;
+  // What the role may not do is not offered: a viewer or reviewer posts, asks the agent,
+  // merges, saves versions, shares context and syncs views through nothing.
+  const why = room.readOnly ? `read-only: you are a ${room.role} in this room` : "";
+  // (Ask agent is the agents panel's: it also needs an agent in the room.)
+  for (const id of ["chat-input", "chat-send", "merge", "version-name", "context-share", "handoff", "sync-button", "detach"]) {
+    const control = document.getElementById(id) as HTMLInputElement | HTMLButtonElement | null;
+    if (!control) continue;
+    control.disabled = room.readOnly;
+    control.dataset.title ??= control.title;
+    control.title = why || control.dataset.title;
+  }
+  const versionSubmit = document.querySelector<HTMLButtonElement>("#version-form button[type=submit]");
+  if (versionSubmit) versionSubmit.disabled = room.readOnly;
+}
+room.on("session", ({ session }) => {
+  if (token) {
+    // With a token, the room says who you are: the token's name, everywhere.
+    nameInput.value = session.name;
+    nameInput.disabled = true;
+    nameInput.title = "Your name comes from your room token";
+  }
+  renderStatus(room.status);
+});
+room.on("saved", () => renderStatus(room.status));
+room.on("token-expired", () => {
+  sessionStorage.removeItem(tokenKey);
+  showError("Your room token expired: open the room's link with a fresh ?token= to rejoin.");
+});
+
+/** The conversation in front: the view's active tab (shared while synced). */
+function activeConversation(): string {
+  const { view } = room.views.get();
+  const known = new Set(room.chat.conversations().map((c) => c.id));
+  return view.activeTab && known.has(view.activeTab) ? view.activeTab : CONVERSATION;
+}
+
+function openTabs(): string[] {
+  const { view } = room.views.get();
+  const known = new Set(room.chat.conversations().map((c) => c.id));
+  const tabs = view.tabs.filter((t) => known.has(t));
+  return tabs.includes(CONVERSATION) ? tabs : [CONVERSATION, ...tabs];
+}
+
+function renderTabs() {
+  const conversations = new Map<string, ConversationInfo>(room.chat.conversations().map((c) => [c.id, c]));
+  const active = activeConversation();
+  tabsEl.replaceChildren(
+    ...openTabs().map((id) => {
+      const tab = document.createElement("button");
+      tab.type = "button";
+      tab.className = "tab";
+      tab.dataset.id = id;
+      tab.ariaSelected = String(id === active);
+      tab.textContent = conversations.get(id)?.title ?? id;
+      tab.addEventListener("click", () => guard(() => room.views.set({ tabs: openTabs(), activeTab: id })));
+      return tab;
+    }),
+  );
+  const current = conversations.get(active);
+  branchBar.hidden = !current?.forkOf;
+  if (current?.forkOf) {
+    const parent = conversations.get(current.forkOf.conversation);
+    branchLabel.textContent = `Branch of ${parent?.title ?? current.forkOf.conversation}`;
+  }
+}
+
+mergeButton.addEventListener("click", () =>
+  guard(() => {
+    const branch = activeConversation();
+    const info = room.chat.conversations().find((c) => c.id === branch);
+    if (!info?.forkOf) return;
+    const own = room.chat.messages(branch).filter((m) => m.conversation === branch);
+    const summary = own.at(-1)?.text ?? "No new messages";
+    room.chat.merge(branch, own.map((m) => m.id), { summary, keyFindings: own.map((m) => m.text) });
+    room.views.set({ tabs: openTabs(), activeTab: info.forkOf.conversation });
+  }),
+);
+
+function renderSync() {
+  const { sync } = room.views.get();
+  const partners = room.views.partners();
+  if (sync) {
+    const names = new Map(room.presence.participants().map((p) => [p.id, p.name]));
+    const others = sync.members.filter((m) => m !== userId).map((m) => names.get(m) ?? m);
+    syncState.textContent = `Synced with ${others.join(", ")}: same tabs and layout.`;
+  } else {
+    syncState.textContent = partners.length ? "Your own view." : "Your own view. No teammate online to sync with.";
+  }
+  syncStart.hidden = !!sync || partners.length === 0;
+  detachButton.hidden = !sync;
+  const chosen = syncPartner.value;
+  syncPartner.replaceChildren(
+    ...partners.map((p) => {
+      const option = document.createElement("option");
+      option.value = p.id;
+      option.textContent = p.name;
+      return option;
+    }),
+  );
+  if (partners.some((p) => p.id === chosen)) syncPartner.value = chosen;
+}
+
+syncButton.addEventListener("click", () =>
+  guard(() => {
+    if (!syncPartner.value) return;
+    room.views.set({ tabs: openTabs(), activeTab: activeConversation() });
+    room.views.startSync(syncPartner.value);
+  }),
+);
+detachButton.addEventListener("click", () => guard(() => room.views.stopSync()));
+
+// Rows are drawn once per message and updated in place while only their text changes: a
+// turn streams many times a second, and a row rebuilt each time would swap its Stop
+// button out from under the pointer (the click lands on a button already gone).
+const drawn = new Map<string, { li: HTMLLIElement; shape: string; text: string }>();
+
+function renderMessages() {
+  let msgs: MessageInfo[] = [];
+  try {
+    msgs = room.chat.messages(activeConversation());
+  } catch {
+    // The conversation appears once the room has synced.
+  }
+  const stick = messagesEl.scrollTop + messagesEl.clientHeight >= messagesEl.scrollHeight - 4;
+  const rows = msgs.map((m) => {
+    const { text, ...rest } = m;
+    const shape = JSON.stringify(rest);
+    const row = drawn.get(m.id);
+    if (row?.shape === shape) {
+      // Only the text grew (a streaming turn): the row and its Stop button stay put.
+      if (row.text !== text) row.li.querySelector(".text")!.textContent = row.text = text;
+      return row.li;
+    }
+    const li = renderMessage(m);
+    drawn.set(m.id, { li, shape, text });
+    return li;
+  });
+  const shown = new Set(msgs.map((m) => m.id));
+  for (const id of drawn.keys()) if (!shown.has(id)) drawn.delete(id);
+  const kids = messagesEl.children;
+  if (rows.length !== kids.length || rows.some((li, i) => kids[i] !== li)) messagesEl.replaceChildren(...rows);
+  if (stick) messagesEl.scrollTop = messagesEl.scrollHeight;
+  showLinkedMessage();
+}
+
+function showLinkedMessage() {
+  if (!linkedMessage) return;
+  const li = drawn.get(linkedMessage)?.li;
+  if (!li?.isConnected) return;
+  li.classList.add("linked");
+  li.scrollIntoView({ block: "center" });
+  linkedMessage = null;
+}
+
+
+const STATUS_TEXT: Record<MessageInfo["status"], string> = {
+  pending: "waiting…",
+  streaming: "writing…",
+  done: "",
+  stopped: "stopped",
+  interrupted: "interrupted",
+  error: "failed",
+};
+
+function renderMessage(m: MessageInfo): HTMLLIElement {
+  const li = document.createElement("li");
+  li.className = m.author.kind;
+  li.dataset.id = m.id;
+  li.dataset.status = m.status;
+  if (m.merge) li.dataset.merge = m.merge.branch;
+  const who = document.createElement("span");
+  who.className = "author";
+  who.textContent = m.author.name;
+  const text = document.createElement("span");
+  text.className = "text";
+  text.textContent = m.text;
+  const time = document.createElement("time");
+  time.dateTime = new Date(m.createdAt).toISOString();
+  time.textContent = new Date(m.createdAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  if (m.merge) {
+    const label = document.createElement("span");
+    label.className = "merge-label";
+    label.textContent = `merged a branch (${m.merge.messages.length} message${m.merge.messages.length === 1 ? "" : "s"}):`;
+    li.append(who, label, text, time);
+  } else {
+    li.append(who, text, time);
+  }
+  if (m.status !== "done") {
+    const status = document.createElement("span");
+    status.className = "turn-status";
+    let label = STATUS_TEXT[m.status];
+    if (m.status === "stopped" && m.stopRequestedBy) label += ` by ${m.stopRequestedBy.name}`;
+    if (m.status === "error" && m.error) label += `: ${m.error}`;
+    status.textContent = label;
+    li.append(status);
+  }
+  if (m.status === "pending" || m.status === "streaming") {
+    const stop = document.createElement("button");
+    stop.className = "stop";
+    stop.type = "button";
+    stop.textContent = "Stop";
+    stop.addEventListener("click", () => guard(() => room.chat.stopTurn(m.id)));
+    li.append(stop);
+  }
+  const helpful = m.reactions.filter((r) => r.kind === "helpful");
+  const react = document.createElement("button");
+  react.type = "button";
+  react.className = "react";
+  const mine = helpful.some((r) => r.by.id === userId);
+  react.ariaPressed = String(mine);
+  react.title = helpful.map((r) => r.by.name).join(", ") || "Mark as helpful";
+  react.textContent = helpful.length ? `helpful · ${helpful.length}` : "helpful";
+  react.addEventListener("click", () => guard(() => (mine ? room.chat.unreact(m.id, "helpful") : room.chat.react(m.id, "helpful"))));
+  const branch = document.createElement("button");
+  branch.type = "button";
+  branch.className = "branch";
+  branch.textContent = "branch";
+  branch.title = "Fork the conversation here";
+  branch.addEventListener("click", () =>
+    guard(() => {
+      const from = activeConversation();
+      const now = li.querySelector(".text")?.textContent ?? m.text;
+      const id = room.chat.fork(from, m.id, `Branch: ${now.slice(0, 24) || "untitled"}`);
+      room.views.set({ tabs: [...openTabs(), id], activeTab: id });
+    }),
+  );
+  li.append(react, branch);
+  return li;
+}
+
+function guard(action: () => void) {
+  try {
+    action();
+    showError(null);
+  } catch (err) {
+    showError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+// The shared documents in CodeMirror, through the Yjs bridge: everyone's carets with names.
+// CodeMirror comes in its own chunk, fetched while the room connects.
+const { DOCUMENTS, DocumentEditors } = await editorsModule;
+const where = { parent: editorEl, tabs: docTabsEl, empty: $<HTMLParagraphElement>("doc-empty") };
+const editors = new DocumentEditors(room, where, { id: userId, name: userName }, (err) =>
+  showError(err instanceof Error ? err.message : String(err)),
+);
+(window as unknown as { confabEditors: typeof editors }).confabEditors = editors;
+// The room says your role once it greets you (and again if it changes): reviewers and
+// viewers read, everyone else edits.
+room.on("session", () => editors.render());
+
+// Switching documents: the author view and a version's diff follow the one in front.
+docTabsEl.addEventListener("click", () => {
+  renderAuthors();
+  renderDiff();
+});
+
+/** Make the workspace's conversation and documents, unless you only read. */
+function ensureWorkspace() {
+  if (room.readOnly) return;
+  room.chat.ensureConversation("Main", CONVERSATION);
+  for (const doc of DOCUMENTS) room.docs.ensure(doc.title, doc.id);
+}
+
+function renderPeers() {
+  const people = room.presence.list();
+  peersEl.replaceChildren(
+    ...people.map((p) => {
+      const li = document.createElement("li");
+      li.dataset.status = p.status;
+      const dot = document.createElement("span");
+      dot.className = "dot";
+      dot.title = p.status;
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = `${p.user.name}${p.isSelf ? " (you)" : ""}${p.user.kind === "agent" ? " · agent" : ""}`;
+      name.style.setProperty("--colour", participantColour(p.user.id)); // their caret's colour in the editors
+      const activity = document.createElement("span");
+      activity.className = "activity";
+      const where = editors.where(p.cursor);
+      activity.textContent = [p.status === "active" ? "" : p.status, p.activity ?? "", where].filter(Boolean).join(" · ");
+      li.append(dot, name, activity);
+      return li;
+    }),
+  );
+  const typing = room.presence.typingIn(activeConversation()).map((p) => p.name);
+  typingEl.textContent = typing.length ? `${typing.join(", ")} ${typing.length === 1 ? "is" : "are"} typing…` : "";
+}
+
+// History: named versions, a diff against now with who wrote each span, restore.
+let shownVersion: string | null = null;
+
+function renderVersions() {
+  const versions = room.history.versions();
+  versionsEl.replaceChildren(
+    ...versions.map((v) => {
+      const li = document.createElement("li");
+      li.dataset.id = v.id;
+      const name = document.createElement("strong");
+      name.textContent = v.name;
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = `${v.author.name}, ${new Date(v.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+      const diff = document.createElement("button");
+      diff.type = "button";
+      diff.className = "show-diff";
+      diff.textContent = "changes since";
+      diff.addEventListener("click", () => {
+        shownVersion = shownVersion === v.id ? null : v.id;
+        renderDiff();
+      });
+      const restore = document.createElement("button");
+      restore.type = "button";
+      restore.className = "restore";
+      restore.textContent = "restore";
+      restore.addEventListener("click", () => guard(() => room.history.restore(v.id)));
+      li.append(name, meta, diff, restore);
+      return li;
+    }),
+  );
+  renderDiff();
+}
+
+function renderDiff() {
+  diffEl.hidden = !shownVersion;
+  if (!shownVersion) return;
+  let spans;
+  try {
+    spans = room.history.diff(editors.front, shownVersion);
+  } catch (err) {
+    diffEl.textContent = err instanceof Error ? err.message : String(err);
+    return;
+  }
+  diffEl.replaceChildren(
+    ...spans.map((span) => {
+      const el = document.createElement(span.change === "inserted" ? "ins" : span.change === "deleted" ? "del" : "span");
+      el.textContent = span.text;
+      if (span.change === "deleted") {
+        el.title = `deleted by ${span.deletedBy?.name ?? "someone"}${span.author ? ` (written by ${span.author.name})` : ""}`;
+      } else if (span.author) {
+        el.title = `inserted by ${span.author.name}`;
+      }
+      return el;
+    }),
+  );
+}
+
+versionForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  guard(() => {
+    room.history.createVersion(versionName.value.trim() || `Version ${room.history.versions().length + 1}`);
+    versionName.value = "";
+  });
+});
+
+// Shared AI context (curated by the context owner) beside this person's private one.
+// Insights agents raise (a finding, a risk): a notice when they arrive, and the latest
+// few at the top of the AI context.
+const insightsSeen = new Set<string>();
+let insightsPrimed = false;
+function noticeInsights() {
+  const insights = room.context.events().filter((e) => e.kind === "insight");
+  const fresh = insights.filter((e) => !insightsSeen.has(e.id));
+  for (const e of fresh) insightsSeen.add(e.id);
+  // What was raised before this page opened is listed, not announced.
+  if (!insightsPrimed) {
+    insightsPrimed = room.status === "synced";
+    return;
+  }
+  const latest = fresh.at(-1);
+  if (!latest) return;
+  noticeFor = undefined;
+  noticeEl.textContent = `Insight from ${latest.author.name}: ${latest.text}`;
+  noticeEl.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => (noticeEl.hidden = true), 8000);
+}
+
+function renderContext() {
+  noticeInsights();
+  const insights = room.context
+    .events()
+    .filter((e) => e.kind === "insight")
+    .slice(-3)
+    .reverse()
+    .map((e) => {
+      const li = document.createElement("li");
+      li.dataset.status = "insight";
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = `insight · ${e.author.name}`;
+      const text = document.createElement("span");
+      text.className = "text";
+      text.textContent = e.text;
+      li.append(badge, text);
+      return li;
+    });
+  const entries = [...room.context.shared().filter((e) => e.status !== "retired"), ...room.context.private()];
+  const owner = room.context.owner();
+  const curator = !owner || owner === userId;
+  contextEl.replaceChildren(
+    ...insights,
+    ...entries.map((entry) => {
+      const li = document.createElement("li");
+      li.dataset.status = entry.status;
+      li.dataset.private = String(entry.private);
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = entry.private ? "private" : `${entry.kind} · ${entry.status}`;
+      const text = document.createElement("span");
+      text.className = "text";
+      text.textContent = entry.text;
+      li.append(badge, text);
+      const button = (label: string, action: () => void) => {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = label;
+        b.textContent = label;
+        b.addEventListener("click", () => guard(action));
+        li.append(" ", b);
+      };
+      if (entry.private) {
+        button("share", () => room.context.sharePrivate(entry.id));
+      } else if (curator && (entry.status === "proposed" || entry.status === "stale")) {
+        button("accept", () => room.context.accept(entry.id));
+      }
+      return li;
+    }),
+  );
+}
+
+function addContext(share: boolean) {
+  const text = contextText.value.trim();
+  if (!text) return;
+  guard(() => {
+    const draft = { kind: contextKind.value as "decision", text, refs: [`doc:${editors.front}`] };
+    if (share) room.context.propose(draft);
+    else room.context.addPrivate(draft);
+    contextText.value = "";
+    renderContext();
+  });
+}
+
+contextForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  addContext(true);
+});
+contextPrivate.addEventListener("click", () => addContext(false));
+handoffButton.addEventListener("click", () => {
+  handoffText.hidden = !handoffText.hidden;
+  handoffText.textContent = room.context.handoffMarkdown();
+});
+
+// Author colours: distinct colours handed out in the order authors are first seen in
+// this tab (stable while it is open), grey for unknown writers.
+const PALETTE = ["#1c7ed6", "#e8590c", "#2f9e44", "#ae3ec9", "#c92a2a", "#0c8599", "#f08c00", "#5f3dc4"];
+const colours = new Map<string, string>();
+function colourOf(who: ParticipantInfo | null): string {
+  if (!who) return "#868e96";
+  let colour = colours.get(who.id);
+  if (!colour) {
+    colour = PALETTE[colours.size % PALETTE.length];
+    colours.set(who.id, colour);
+  }
+  return colour;
+}
+
+function renderAuthors() {
+  authorsEl.hidden = !showAuthors.checked;
+  if (!showAuthors.checked) return;
+  let spans;
+  try {
+    spans = room.history.blame(editors.front);
+  } catch {
+    authorsEl.textContent = "";
+    return;
+  }
+  authorsEl.replaceChildren(
+    ...spans.map((span) => {
+      const el = document.createElement("span");
+      el.textContent = span.text;
+      el.style.setProperty("--author", colourOf(span.author));
+      const who = span.author ? `${span.author.name}${span.agent ? " (agent)" : ""}` : "unknown";
+      el.title = `written by ${who}${span.turn ? ` in turn ${span.turn}` : ""}${span.model ? ` · ${span.model}` : ""}`;
+      el.dataset.author = span.author?.id ?? "";
+      return el;
+    }),
+  );
+}
+showAuthors.addEventListener("change", renderAuthors);
+
+// Conflicts, agents' proposed merges and suggestions: each with its authors and what to do.
+const conflictsView = new ConflictsView(room, { list: conflictsEl, count: conflictCount, none: noConflicts }, { userId, colourOf, guard });
+const renderConflicts = () => conflictsView.render();
+
+room.on("conflict", (notice) => {
+  renderConflicts();
+  if (notice.kind === "resolved" && notice.conflict.id === noticeFor) noticeEl.hidden = true;
+  if (!notice.needsInput) return;
+  noticeFor = notice.conflict.id;
+  noticeEl.textContent = `Needs your input: ${describe(notice.conflict)}`;
+  noticeEl.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => (noticeEl.hidden = true), 6000);
+});
+
+function renderAll() {
+  renderAuthors();
+  renderConflicts();
+  renderVersions();
+  renderContext();
+  renderTabs();
+  renderMessages();
+  editors.render();
+  renderSync();
+}
+
+// The agents in the room, and "Ask agent": it addresses the picked agent by name in the
+// conversation, with what you typed (or about the conversation so far).
+const askAgentButton = $<HTMLButtonElement>("ask-agent");
+const agents = new AgentsPanel(room, {
+  list: $<HTMLUListElement>("agents"),
+  empty: $("no-agents"),
+  pick: $<HTMLSelectElement>("agent-pick"),
+  ask: askAgentButton,
+});
+askAgentButton.addEventListener("click", () => {
+  const agent = agents.picked();
+  if (!agent) return;
+  const typed = chatInput.value.trim();
+  try {
+    room.chat.ensureConversation("Main", CONVERSATION);
+    room.chat.post(activeConversation(), `@${agent.name} ${typed || "what do you make of this conversation so far?"}`);
+    chatInput.value = "";
+    room.presence.setTyping(null);
+    showError(null);
+  } catch (err) {
+    showError(err instanceof Error ? err.message : String(err));
+  }
+});
+
+room.on("status", (e) => {
+  renderStatus(e.status);
+  if (e.status === "synced") {
+    showError(null);
+    // A viewer or reviewer writes nothing: it reads what the room has.
+    ensureWorkspace();
+    renderAll();
+  }
+});
+room.on("change", renderAll);
+room.on("presence", () => {
+  renderPeers();
+  renderSync();
+});
+room.on("error", (e) => showError(`${e.error.message} (${e.error.code})`));
+
+let typingTimer: ReturnType<typeof setTimeout> | undefined;
+function typing() {
+  room.presence.setTyping(activeConversation());
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(() => room.presence.setTyping(null), 3000);
+}
+
+chatForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = chatInput.value.trim();
+  if (!text) return;
+  try {
+    room.chat.ensureConversation("Main", CONVERSATION);
+    room.chat.post(activeConversation(), text);
+    room.presence.setTyping(null);
+    chatInput.value = "";
+    showError(null);
+  } catch (err) {
+    showError(err instanceof Error ? err.message : String(err));
+  }
+});
+chatInput.addEventListener("input", typing);
+
+for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, () => room.presence.noteInput(), { passive: true });
+renderStatus(room.status);
+renderAll();
+renderPeers();
+agents.render();

@@ -1,0 +1,137 @@
+// The workspace in Chromium, against the edge under `wrangler dev`: the team space's
+// directory with live counts as pages join and leave, rooms made, renamed and archived
+// from it, and an @mention landing in someone's inbox while they are in another room.
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { demoContext, launchChromium, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
+
+const ARTIFACTS = path.join(ROOT, "tests/artifacts");
+
+let edge;
+let browser;
+before(async () => {
+  edge = await startWranglerDev({ persistTo: await tempDir("confab-workspace-") });
+  browser = await launchChromium();
+  await mkdir(ARTIFACTS, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+  await edge?.stop();
+});
+
+/** A guest's page (its own context: each tab is its own guest) at `query`. */
+async function guest(name, query) {
+  const context = await demoContext(browser, name);
+  const page = await context.newPage();
+  const problems = pageProblems(page);
+  await page.goto(`${edge.http}/${query}`);
+  return { page, problems, context };
+}
+
+async function openSpace(name, space) {
+  const g = await guest(name, `?space=${encodeURIComponent(space)}`);
+  await g.page.locator("#space-status[data-status=synced]").waitFor({ timeout: 15_000 });
+  return g;
+}
+
+async function openRoom(name, room, space) {
+  const g = await guest(name, `?room=${encodeURIComponent(room)}&space=${encodeURIComponent(space)}`);
+  await g.page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
+  return g;
+}
+
+/** The card of the room titled `title`. */
+const cardOf = (page, title) => page.locator(".room-card", { has: page.locator(".room-title", { hasText: title }) });
+
+test("the space's directory: a new room, counts that move as pages join and leave, rename and archive", async () => {
+  const space = uniqueRoom("team");
+  const lead = await openSpace("Lena", space);
+  await lead.page.locator("#rooms-empty").waitFor();
+  await lead.page.screenshot({ path: path.join(ARTIFACTS, "workspace-space-empty.png") });
+
+  // Lena makes a room: she lands in it, and a teammate's space page lists her there.
+  await lead.page.fill("#new-room-title", "Launch plan");
+  await lead.page.click("#new-room-form button[type=submit]");
+  await lead.page.waitForURL(/[?&]room=launch-plan-/);
+  await lead.page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
+  const room = new URL(lead.page.url()).searchParams.get("room");
+  assert.ok(room);
+  assert.equal(await lead.page.locator("#space-link").textContent(), `← ${space} rooms`);
+
+  const watcher = await openSpace("Wes", space);
+  const card = cardOf(watcher.page, "Launch plan");
+  const counts = card.locator(".counts");
+  await watcher.page.waitForFunction(
+    () => document.querySelector(".room-card .counts")?.getAttribute("data-people") === "1",
+    undefined,
+    { timeout: 15_000 },
+  );
+  assert.equal(await counts.textContent(), "1 person · 0 agents");
+
+  const second = await openRoom("Sam", room, space);
+  await card.locator('.counts[data-people="2"]').waitFor({ timeout: 15_000 });
+  assert.deepEqual((await card.locator(".avatar").evaluateAll((els) => els.map((e) => e.getAttribute("title")))).sort(), ["Lena", "Sam"]);
+  assert.match(await watcher.page.locator("#space-people").textContent(), /Lena.*in Launch plan/);
+  await watcher.page.screenshot({ path: path.join(ARTIFACTS, "workspace-space-live-counts.png") });
+
+  await second.context.close();
+  await card.locator('.counts[data-people="1"]').waitFor({ timeout: 15_000 });
+  await lead.context.close();
+  await card.locator('.counts[data-people="0"]').waitFor({ timeout: 15_000 });
+  assert.equal(await counts.textContent(), "nobody in");
+
+  // Rename and archive from the directory: the list follows.
+  watcher.page.once("dialog", (d) => d.accept("Launch plan v2"));
+  await card.getByRole("button", { name: "Rename" }).click();
+  const renamed = cardOf(watcher.page, "Launch plan v2");
+  await renamed.waitFor();
+  await renamed.getByRole("button", { name: "Archive" }).click();
+  await watcher.page.locator("#archived:not([hidden])").waitFor();
+  assert.equal(await watcher.page.locator("#archived-count").textContent(), "1");
+  assert.equal(await watcher.page.locator("#room-list .room-card").count(), 0);
+  await watcher.page.locator("#rooms-empty").waitFor();
+  const audit = await watcher.page.evaluate(() => /** @type {any} */ (window).confabSpace.audit());
+  assert.deepEqual(audit.entries.map((e) => e.action), ["room.created", "room.renamed", "room.archived"]);
+  assert.deepEqual(watcher.problems, []);
+  await watcher.context.close();
+});
+
+test("an @mention reaches the person's bell while they are in another room, and opens the message", async () => {
+  const space = uniqueRoom("team");
+  const roomA = uniqueRoom("design");
+  const roomB = uniqueRoom("ops");
+  // Bob visits the design room, so it knows him, then works in the ops room.
+  const bob = await openRoom("Bob Marley", roomA, space);
+  const ada = await openRoom("Ada", roomA, space);
+  await ada.page.locator("#peers li", { hasText: "Bob Marley" }).waitFor();
+  await bob.page.goto(`${edge.http}/?room=${encodeURIComponent(roomB)}&space=${encodeURIComponent(space)}`);
+  await bob.page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
+  assert.equal(await bob.page.locator("#bell-count").isHidden(), true, "nothing unread yet");
+
+  await ada.page.fill("#chat-input", "@Bob Marley could you review the launch copy?");
+  await ada.page.click("#chat-send");
+
+  await bob.page.locator("#bell-count:not([hidden])").waitFor({ timeout: 15_000 });
+  assert.equal(await bob.page.locator("#bell-count").textContent(), "1");
+  assert.equal(await bob.page.locator("#bell").getAttribute("aria-label"), "Notifications, 1 unread");
+  // A mention also shows as a toast.
+  await bob.page.locator(".toast", { hasText: "Ada mentioned you" }).waitFor();
+  await bob.page.click("#bell");
+  const item = bob.page.locator("#inbox-list .notification.unread");
+  await item.waitFor();
+  assert.match(await item.textContent(), /Ada mentioned you.*could you review the launch copy\?.*in design/);
+  await bob.page.screenshot({ path: path.join(ARTIFACTS, "workspace-inbox-mention.png") });
+
+  // Opening it goes to the message in the design room, and marks it read.
+  await item.locator("a").click();
+  await bob.page.waitForURL((url) => url.searchParams.get("room") === roomA);
+  await bob.page.locator("#messages li.linked", { hasText: "could you review" }).waitFor({ timeout: 15_000 });
+  await bob.page.locator("#bell-count[hidden]").waitFor({ state: "attached", timeout: 15_000 });
+  // Ada's own message is no notification of hers.
+  assert.equal(await ada.page.locator("#bell-count").isHidden(), true);
+  assert.deepEqual([...bob.problems, ...ada.problems], []);
+  await bob.context.close();
+  await ada.context.close();
+});
