@@ -59,7 +59,8 @@ const tokenInUrl = params.get("token");
 params.delete("token");
 if (tokenInUrl !== null) history.replaceState(null, "", `?${params}${location.hash}`);
 const roomName = params.get("room")?.trim() ?? "";
-const spaceName = params.get("space")?.trim() || DEFAULT_SPACE;
+const spaceParam = params.get("space")?.trim();
+const spaceName = spaceParam || DEFAULT_SPACE;
 // A notification opens the room at its message (?message=<id>): shown once it arrives.
 let linkedMessage = params.get("message");
 const tokenKey = `confab.token:${roomName}`;
@@ -82,7 +83,7 @@ const inviteButton = $<HTMLButtonElement>("invite");
 inviteButton.addEventListener("click", () => {
   const link = new URL(location.pathname, location.origin);
   link.searchParams.set("room", roomName);
-  link.searchParams.set("space", spaceName);
+  if (spaceParam) link.searchParams.set("space", spaceParam);
   const say = (text: string) => {
     inviteButton.textContent = text;
     setTimeout(() => (inviteButton.textContent = "Copy invite link"), 2500);
