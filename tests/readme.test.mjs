@@ -135,3 +135,8 @@ test("the README's import and export example: a backup stock Yjs reads, restored
   const stdout = await runExample(await readmeExample("Import and export"));
   assert.equal(stdout.trim(), "Launch on Friday. | Launch on Friday. | # Plan");
 });
+
+test("the README's spaces and inboxes example: live counts and a mention delivered", async () => {
+  const stdout = await runExample(await readmeExample("Team spaces and inboxes"));
+  assert.equal(stdout.trim(), "Daily standup: Ada, Bob\nAda mentioned you in readme-standup: @Bob the demo is at 3");
+});

@@ -2,6 +2,8 @@
 // go, restarts that correct themselves, audited room changes, roles, and notifications
 // kept while their person is offline.
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
 import { Inbox, Space } from "confab-rooms";
@@ -211,5 +213,35 @@ describe("spaces and inboxes under workerd", () => {
     assert.match(bad.json.error.message, /unknown notice kind `shout`/);
     const missing = await api(edge.http, "POST", "/users/ada/inbox/read", { token: ada, body: { ids: ["n99"] } });
     assert.deepEqual([missing.status, missing.json.error.code], [404, "not_found"]);
+  });
+
+  test("with an inbox webhook set, each notification is also POSTed there, signed", async () => {
+    const received = [];
+    const receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        received.push({ body, signature: req.headers["x-confab-signature"] });
+        res.end("ok");
+      });
+    });
+    await new Promise((resolve) => receiver.listen(0, "127.0.0.1", () => resolve(undefined)));
+    const { port } = /** @type {import("node:net").AddressInfo} */ (receiver.address());
+    const hooked = await startEdge({ bindings: { CONFAB_INBOX_WEBHOOK: `http://127.0.0.1:${port}/inbox` } });
+    try {
+      const sent = await api(hooked.http, "POST", "/users/ada/inbox", {
+        token: DEV_API_KEY,
+        body: { kind: "handoff", title: "Bob handed you the launch plan", room: "plans" },
+      });
+      assert.equal(sent.status, 200);
+      await waitFor(() => received.length === 1, { what: "the webhook delivery" });
+      const { body, signature } = received[0];
+      assert.equal(signature, `sha256=${createHmac("sha256", DEV_SECRET).update(body).digest("hex")}`);
+      const payload = JSON.parse(body);
+      assert.deepEqual([payload.user, payload.notification.kind, payload.notification.id], ["ada", "handoff", sent.json.id]);
+    } finally {
+      await hooked.stop();
+      receiver.close();
+    }
   });
 });
