@@ -94,9 +94,12 @@ ready=""
 deadline=$((SECONDS + 60))
 while [ "$SECONDS" -lt "$deadline" ]; do
   if node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(1000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$url/health"; then
+    # The room is listed in the team space, the demo's home (its agents show as at work).
+    node -e 'fetch(process.argv[1], { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: process.argv[2], title: "Welcome room" }) }).catch(() => {})' "$url/spaces/team/rooms" "$room"
     ready=1
     printf '\n  \033[1mConfab is running:\033[0m %s/?room=%s\n' "$url" "$room"
     printf '  Open that link in two tabs (or send it to a teammate) to collaborate in one room.\n'
+    printf '  Your team space, with every room and who is in it: %s/?space=team\n' "$url"
     printf '  Rooms for your own clients: ws://127.0.0.1:%s/rooms/<room>\n' "$PORT"
     if [ "${CONFAB_DEMO_AGENTS:-1}" != 0 ]; then
       if [ -n "${OPENAI_BASE_URL:-}" ]; then

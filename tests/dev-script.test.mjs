@@ -158,6 +158,14 @@ test("the printed link names a room, the demo answers it, and CONFAB_ALLOWED_ORI
         { timeout: 20_000, what: "both demo agents present" },
       );
       assert.deepEqual(agents.map((p) => p.state.user?.name).sort(), ["Researcher", "Reviewer"]);
+      // The room is in the team space, the demo's home, with its agents counted there.
+      await waitFor(
+        async () => {
+          const { rooms } = await (await fetch(`http://127.0.0.1:${port}/spaces/team/rooms`)).json();
+          return rooms.some((r) => r.name === roomName && r.title === "Welcome room" && r.agents === 2);
+        },
+        { timeout: 20_000, what: "the printed room listed in the team space with both agents" },
+      );
       assert.ok(agents.every((p) => /** @type {{ offline: boolean }} */ (p.state.agent).offline));
     } finally {
       watcher.destroy();
