@@ -28,6 +28,8 @@ const theme = EditorView.theme({
   "&.cm-focused": { outline: "2px solid #a5d8ff" },
   ".cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, monospace", lineHeight: "1.5" },
   ".cm-content": { padding: "0.9rem 0 0.4rem" },
+  // Readable against the white page (the default grey is too faint).
+  ".cm-placeholder": { color: "#5c636a" },
   // Everyone's name stays on their caret (y-codemirror shows it on hover only).
   ".cm-ySelectionInfo": { opacity: "1", fontFamily: "system-ui, sans-serif", fontWeight: "600", borderRadius: "3px 3px 3px 0" },
 });
@@ -97,6 +99,7 @@ export class DocumentEditors {
             doc.language(),
             theme,
             placeholder(doc.hint),
+            EditorView.contentAttributes.of({ "aria-label": `${doc.title} (shared document)` }),
             this.#editable.of(this.#editableState()),
             yCollab(this.bridge.text(doc.id), this.bridge.awareness),
             EditorView.updateListener.of((update) => {
@@ -119,6 +122,7 @@ export class DocumentEditors {
         const tab = document.createElement("button");
         tab.type = "button";
         tab.className = "tab";
+        tab.setAttribute("role", "tab");
         tab.dataset.doc = doc.id;
         tab.ariaSelected = String(doc.id === this.#front);
         tab.textContent = doc.title;

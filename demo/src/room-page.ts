@@ -188,6 +188,7 @@ function renderTabs() {
       const tab = document.createElement("button");
       tab.type = "button";
       tab.className = "tab";
+      tab.setAttribute("role", "tab");
       tab.dataset.id = id;
       tab.ariaSelected = String(id === active);
       tab.textContent = conversations.get(id)?.title ?? id;

@@ -1,0 +1,48 @@
+// Accessibility: axe-core scans the workspace's pages in Chromium (the space's home, a
+// room, the inbox open, a phone-sized room) and finds nothing serious or critical.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { AxeBuilder } from "@axe-core/playwright";
+import { demoContext, launchChromium, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
+
+let edge;
+let browser;
+before(async () => {
+  edge = await startWranglerDev({ persistTo: await tempDir("confab-a11y-") });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await edge?.stop();
+});
+
+/** The serious and critical violations axe finds on `page`, one line each. */
+async function violations(page) {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  return violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).slice(0, 4).join("; ")})`);
+}
+
+test("the space's home, a room and the inbox have no serious or critical accessibility violations", async () => {
+  const space = uniqueRoom("a11y");
+  const context = await demoContext(browser, "Ada");
+  const page = await context.newPage();
+  await page.goto(`${edge.http}/?space=${space}`);
+  await page.locator("#space-status[data-status=synced]").waitFor({ timeout: 15_000 });
+  assert.deepEqual(await violations(page), [], "the empty space");
+  await page.fill("#new-room-title", "Accessible room");
+  await page.click("#new-room-form button[type=submit]");
+  await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
+  await page.locator('#editor [data-doc="notes"] .cm-content').waitFor();
+  assert.deepEqual(await violations(page), [], "a room");
+  await page.click("#bell");
+  await page.locator("#inbox-panel:not([hidden])").waitFor();
+  assert.deepEqual(await violations(page), [], "the inbox open");
+  await page.setViewportSize({ width: 390, height: 800 });
+  assert.deepEqual(await violations(page), [], "a room on a phone");
+  await page.goto(`${edge.http}/?space=${space}`);
+  await page.locator(".room-card").waitFor();
+  assert.deepEqual(await violations(page), [], "the space with a room, on a phone");
+  await context.close();
+});
