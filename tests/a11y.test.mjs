@@ -36,6 +36,10 @@ test("the space's home, a room and the inbox have no serious or critical accessi
   await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
   await page.locator('#editor [data-doc="notes"] .cm-content').waitFor();
   assert.deepEqual(await violations(page), [], "a room");
+  await page.click("#manage-open");
+  await page.locator("#manage-body h3").first().waitFor();
+  assert.deepEqual(await violations(page), [], "the Manage dialog");
+  await page.click("#manage-close");
   await page.click("#bell");
   await page.locator("#inbox-panel:not([hidden])").waitFor();
   assert.deepEqual(await violations(page), [], "the inbox open");

@@ -3,6 +3,7 @@ import { AgentsPanel } from "./agents.js";
 import { ConflictsView, describe } from "./conflicts.js";
 import { participantColour } from "./colours.js";
 import { DEFAULT_SPACE, nameInput, userId, userName } from "./identity.js";
+import { ManageDialog } from "./manage.js";
 
 const CONVERSATION = "main";
 
@@ -118,6 +119,11 @@ const room = await Room.open({
   },
 );
 (window as unknown as { confabRoom: Room }).confabRoom = room;
+
+const manage = new ManageDialog(room, roomName, location.origin, token, userId);
+const manageButton = $<HTMLButtonElement>("manage-open");
+manageButton.hidden = false;
+manageButton.addEventListener("click", () => manage.open());
 
 function showError(message: string | null) {
   errorEl.hidden = !message;
