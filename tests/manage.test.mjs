@@ -108,11 +108,13 @@ test("the agents' activity is filtered by agent and kind, searched, and exported
   const agent = (sub, name) => mintToken(DEV_SECRET, { room, sub, name, kind: "agent", role: "editor" });
   const scout = agent("scout", "Scout");
   const scribe = agent("scribe", "Scribe");
-  for (const [token, body] of [
+  /** @type {[string, { kind: string, summary: string }][]} */
+  const records = [
     [scout, { kind: "memory_read", summary: "Read the pricing notes" }],
     [scout, { kind: "task_completed", summary: "Drafted the launch email" }],
     [scribe, { kind: "memory_write", summary: "Saved the meeting summary, with \"quotes\", commas" }],
-  ]) {
+  ];
+  for (const [token, body] of records) {
     const res = await api(edge.http, "POST", `/rooms/${room}/activities`, { token, body });
     assert.equal(res.status, 200, JSON.stringify(res.json));
   }
