@@ -109,6 +109,9 @@ pub enum Error {
     /// A version id that does not exist.
     #[error("unknown version `{0}`")]
     UnknownVersion(String),
+    /// A comment id that does not exist.
+    #[error("unknown comment `{0}`")]
+    UnknownComment(String),
     /// A value that must not be empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),
@@ -237,6 +240,7 @@ impl Error {
             | Error::UnknownMessage(_)
             | Error::UnknownContextEntry(_)
             | Error::UnknownVersion(_)
+            | Error::UnknownComment(_)
             | Error::UnknownConflict(_)
             | Error::UnknownField(_) => "not_found",
             Error::AlreadyExists { .. } => "already_exists",

@@ -30,6 +30,7 @@ use confab_core::conflict::{
     Granularity, NoticeKind, Proposal, Resolution, StalePolicy,
 };
 use confab_core::doc::{Participant, ParticipantKind};
+use confab_core::model::comment::{Comment, CommentAnchor, CommentReply};
 use confab_core::model::context::{
     ContextEntry, ContextEvent, ContextEventKind, ContextKind, ContextStatus, HandoffSummary,
     Holding,
@@ -139,6 +140,10 @@ fn declarations() -> Vec<Declaration> {
         declaration::<SpanChange>(),
         declaration::<DiffSpan>(),
         declaration::<BlameSpan>(),
+        // Comments.
+        declaration::<CommentAnchor>(),
+        declaration::<CommentReply>(),
+        declaration::<Comment>(),
         // Conflicts and stale writes.
         declaration::<Granularity>(),
         declaration::<StalePolicy>(),

@@ -601,6 +601,84 @@ export type BlameSpan = {
 };
 
 /**
+ * Where a comment is.
+ */
+export type CommentAnchor = {
+  /**
+   * The document, for a comment on a range.
+   */
+  document: string | null,
+  /**
+   * Where the range is now (UTF-16), following the edits since.
+   */
+  start: number | null,
+  /**
+   * Its end, exclusive.
+   */
+  end: number | null,
+  /**
+   * The text the range held when commented.
+   */
+  quote: string | null,
+  /**
+   * The message, for a comment on a chat message (a thread).
+   */
+  message: string | null,
+};
+
+/**
+ * A reply in a thread.
+ */
+export type CommentReply = {
+  /**
+   * Who wrote it.
+   */
+  author: ParticipantInfo,
+  /**
+   * What they wrote.
+   */
+  text: string,
+  /**
+   * When (ms since the epoch).
+   */
+  at: number,
+};
+
+/**
+ * A comment and its thread.
+ */
+export type CommentInfo = {
+  /**
+   * Id.
+   */
+  id: string,
+  /**
+   * Who wrote it.
+   */
+  author: ParticipantInfo,
+  /**
+   * What they wrote.
+   */
+  text: string,
+  /**
+   * When (ms since the epoch).
+   */
+  createdAt: number,
+  /**
+   * Where it is.
+   */
+  anchor: CommentAnchor,
+  /**
+   * Who resolved it, while it is resolved.
+   */
+  resolvedBy: ParticipantInfo | null,
+  /**
+   * Replies, oldest first.
+   */
+  replies: Array<CommentReply>,
+};
+
+/**
  * How close two concurrent text changes must be to count as a conflict.
  */
 export type Granularity = "char" | "word" | "line";

@@ -67,6 +67,14 @@ named_enum! {
         SuggestionAccepted = "suggestion.accepted",
         /// A held edit was dropped.
         SuggestionRejected = "suggestion.rejected",
+        /// A comment was added (on a document range or a message).
+        CommentAdded = "comment.added",
+        /// Someone replied in a comment's thread.
+        CommentReplied = "comment.replied",
+        /// A comment was resolved.
+        CommentResolved = "comment.resolved",
+        /// A resolved comment was reopened.
+        CommentReopened = "comment.reopened",
         /// A room was added to its space.
         RoomCreated = "room.created",
         /// A room was given a new title.

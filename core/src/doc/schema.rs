@@ -16,6 +16,7 @@
 //! | `fieldlog` | map | every write of a tracked field, so a concurrent write's value is kept |
 //! | `conflicts` | map | stale-base writes (held suggestions or applied with a record) |
 //! | `resolutions` | map | conflict id → who resolved it, how, when (or who asked an agent) |
+//! | `comments` | map | id → map { author, text, createdAt, anchor { doc, from, to, quote } or { message }, resolved, replies (array) } |
 //!
 //! A document's body is a root text so that two clients creating the same document
 //! concurrently edit one text instead of racing to install two.
@@ -55,9 +56,11 @@ pub const ROLES: &str = "roles";
 pub const VIEWS: &str = "views";
 /// Active "sync with a teammate" pairs.
 pub const SYNCS: &str = "syncs";
+/// Comment threads on document ranges and messages.
+pub const COMMENTS: &str = "comments";
 
 /// The roots Confab keeps as maps (everything but the document bodies).
-pub const MAP_ROOTS: [&str; 15] = [
+pub const MAP_ROOTS: [&str; 16] = [
     CONVERSATIONS,
     MESSAGES,
     DOCUMENTS,
@@ -73,6 +76,7 @@ pub const MAP_ROOTS: [&str; 15] = [
     ROLES,
     VIEWS,
     SYNCS,
+    COMMENTS,
 ];
 
 /// The document whose body (plain or rich) root `name` is, if it is one.

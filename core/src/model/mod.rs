@@ -8,7 +8,9 @@
 //! - [`context`]: the shared AI context, its events and the handoff summary.
 //! - [`view`]: each person's tabs and layout, and "sync with a teammate".
 //! - [`presence`]: who is here and what they are doing (awareness states).
+//! - [`comment`]: comment threads on document ranges and chat messages.
 
+pub mod comment;
 pub mod context;
 pub mod conversation;
 pub mod document;
@@ -20,6 +22,7 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
+pub use comment::{Comment, CommentAnchor, CommentReply};
 pub use conversation::{
     message_in, Conversation, ForkPoint, MergeRecord, MergeSummary, Message, Reaction, Role,
     TurnStatus,

@@ -46,6 +46,7 @@ impl Room {
         touched: &BTreeSet<Option<ZonePath>>,
         now_ms: u64,
     ) {
+        self.notice_comments(actor, scan, touched, now_ms);
         let mut messages = BTreeSet::new();
         for item in &scan.items {
             if let (true, Some(crate::protocol::scan::ParentRef::Root(root)), Some(key)) =
@@ -102,6 +103,77 @@ impl Room {
             }
             if stop && !stopped {
                 self.event(EventKind::StopRequested, Some(actor), Some(&id), detail);
+            }
+        }
+    }
+
+    /// Comments a change touched: a new one, a reply, a resolution or reopening; each
+    /// is an event, and @mentions in new text notify.
+    fn notice_comments(
+        &mut self,
+        actor: &Actor,
+        scan: &Scan,
+        touched: &BTreeSet<Option<ZonePath>>,
+        now_ms: u64,
+    ) {
+        // A new comment is a map made in the root (its fields fold into the root's zone);
+        // a reply or a resolution touches the comment's own zone.
+        let mut ids: BTreeSet<String> = touched
+            .iter()
+            .flatten()
+            .filter(|p| p.len() >= 2 && p[0] == crate::doc::schema::COMMENTS)
+            .map(|p| p[1].clone())
+            .collect();
+        for item in &scan.items {
+            if let (true, Some(crate::protocol::scan::ParentRef::Root(root)), Some(key)) =
+                (item.is_type, &item.parent, &item.parent_sub)
+            {
+                if root == crate::doc::schema::COMMENTS {
+                    ids.insert(key.clone());
+                }
+            }
+        }
+        for id in ids {
+            let Some(c) = crate::model::comment::comment_in(self.awareness.doc(), &id) else {
+                continue;
+            };
+            let now = (c.resolved_by.is_some(), c.replies.len());
+            let before = self.comments_seen.insert(id.clone(), now);
+            let place = match (&c.anchor.document, &c.anchor.message) {
+                (Some(doc), _) => format!("doc:{doc}"),
+                (_, Some(message)) => format!("message:{message}"),
+                _ => String::new(),
+            };
+            let detail = json!({
+                "comment": id,
+                "document": c.anchor.document,
+                "message": c.anchor.message,
+                "quote": c.anchor.quote,
+                "author": c.author.id,
+            });
+            let Some((was_resolved, was_replies)) = before else {
+                if (c.created_at as u64).saturating_add(60_000) > now_ms {
+                    self.event(EventKind::CommentAdded, Some(actor), Some(&id), detail);
+                    self.notice_mentions_in(&c.text, &c.author, &place, "in a comment");
+                }
+                continue;
+            };
+            for reply in c.replies.iter().skip(was_replies) {
+                self.event(
+                    EventKind::CommentReplied,
+                    Some(actor),
+                    Some(&id),
+                    json!({ "comment": id, "text": reply.text }),
+                );
+                self.notice_mentions_in(&reply.text, &reply.author, &place, "in a reply");
+            }
+            if was_resolved != now.0 {
+                let kind = if now.0 {
+                    EventKind::CommentResolved
+                } else {
+                    EventKind::CommentReopened
+                };
+                self.event(kind, Some(actor), Some(&id), detail);
             }
         }
     }

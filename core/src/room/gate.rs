@@ -10,7 +10,7 @@
 //! - **Client ids.** Client id 0 is the room's own. Every other client id belongs to the
 //!   participant who first wrote under it; nobody else may write under it. A viewer
 //!   writes nothing at all.
-//! - **Roles and leases.** Reviewers touch reactions only; documents with a lease policy
+//! - **Roles and leases.** Reviewers touch reactions and comments only; documents with a lease policy
 //!   take writes from the lease holder (or hold them as suggestions).
 //! - **Authorship.** A verified participant writes only their own name: message authors,
 //!   stop requests, reactions, context entries, the client → participant map and the
@@ -261,12 +261,13 @@ fn check_roles_and_leases(
 }
 
 /// Roots where a value may carry someone's identity or curation.
-const GUARDED_ROOTS: [&str; 5] = [
+const GUARDED_ROOTS: [&str; 6] = [
     "clients",
     crate::doc::schema::EPOCHS,
     "messages",
     "context",
     "roles",
+    crate::doc::schema::COMMENTS,
 ];
 
 /// A verified participant writes only their own name, and curates the shared context
@@ -354,6 +355,12 @@ fn check_authorship(
                     require_context_owner(room, actor, "curate the shared context")?;
                 }
             }
+            ["comments", id] => check_comment_write(room, actor, id, key, value)?,
+            ["comments", _, "replies"] => {
+                if !value()?.get("author").is_some_and(|a| is_actor(a, actor)) {
+                    return Err(forged("a reply in someone else's name"));
+                }
+            }
             ["roles"] if key == "contextOwner" => {
                 require_context_owner(room, actor, "hand over the context-owner role")?;
             }
@@ -372,7 +379,13 @@ fn check_authorship(
     };
     let refused = |zone: &ZonePath| {
         let reaction = zone.len() == 3 && zone[0] == "messages" && zone[2] == "reactions";
-        bookkeeping(&Some(zone.clone())) || (reaction && !actor.role.can_edit())
+        // Others' comments and replies stay (owners may remove them); resolving and
+        // reopening replace the `resolved` value, which is allowed.
+        let thread = zone[0] == crate::doc::schema::COMMENTS
+            && (zone.len() == 1 || (zone.len() == 3 && zone[2] == "replies"));
+        bookkeeping(&Some(zone.clone()))
+            || (reaction && !actor.role.can_edit())
+            || (thread && !actor.role.is_owner())
     };
     if !foreign.deletes.is_empty() && room.zones.touched(&foreign).iter().flatten().any(refused) {
         // Perhaps only deletions the room already has (a sync step 2 repeats them all).
@@ -407,6 +420,51 @@ fn require_context_owner(room: &RoomView<'_>, actor: &Actor, what: &str) -> Resu
     }
 }
 
+/// A write to comment `id`'s field `key`: a new comment is in the actor's own name; an
+/// existing one's text and anchor are its author's alone; `resolved` names who resolved.
+fn check_comment_write(
+    room: &RoomView<'_>,
+    actor: &Actor,
+    id: &str,
+    key: &str,
+    value: impl Fn() -> Result<Value>,
+) -> Result<()> {
+    let forged = |what: &str| Error::Forged {
+        who: actor.id.clone(),
+        what: what.to_owned(),
+    };
+    match key {
+        "resolved" => {
+            let v = value()?;
+            if !v.is_null() && !v.get("by").is_some_and(|by| is_actor(by, actor)) {
+                return Err(forged("a comment resolved in someone else's name"));
+            }
+        }
+        "author" if !is_actor(&value()?, actor) => {
+            return Err(forged("someone else as a comment's author"));
+        }
+        _ => {
+            use yrs::Map;
+            let txn = room.doc.transact();
+            let author = match txn
+                .get_map(crate::doc::schema::COMMENTS)
+                .and_then(|c| c.get(&txn, id))
+            {
+                Some(yrs::Out::YMap(m)) => m.get(&txn, "author"),
+                _ => None,
+            };
+            if let Some(yrs::Out::Any(a)) = author {
+                let theirs =
+                    crate::doc::Participant::from_any(&a).is_some_and(|p| p.id != actor.id);
+                if theirs {
+                    return Err(forged(&format!("someone else's comment (`{key}`)")));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// True when `value` names `actor` as a participant: `{id, name, kind}` all theirs.
 fn is_actor(value: &Value, actor: &Actor) -> bool {
     value.get("id").and_then(Value::as_str) == Some(actor.id.as_str())
@@ -420,10 +478,11 @@ fn bookkeeping(zone: &Option<ZonePath>) -> bool {
     matches!(zone, Some(p) if p.first().is_some_and(|r| r == "clients" || r == crate::doc::schema::EPOCHS))
 }
 
-/// A reviewer may touch reactions (reacting and voting) and nothing else.
+/// A reviewer may touch reactions (reacting and voting) and comments, nothing else.
 fn reviewer_may_touch(zone: &Option<ZonePath>) -> bool {
     bookkeeping(zone)
         || matches!(zone, Some(p) if p.len() >= 3 && p[0] == "messages" && p[2] == "reactions")
+        || matches!(zone, Some(p) if p[0] == crate::doc::schema::COMMENTS)
 }
 
 fn describe_zones(zones: &BTreeSet<Option<ZonePath>>) -> String {

@@ -178,6 +178,8 @@ pub struct Room {
     closures: Vec<Closure>,
     /// Status of messages as last seen, to notice finished turns and stop requests.
     turns: HashMap<String, (String, bool)>,
+    /// Comments as last seen (resolved?, replies), to notice replies and resolutions.
+    comments_seen: HashMap<String, (bool, usize)>,
     /// Signs invitations: (secret, room name).
     token_key: Option<(Vec<u8>, String)>,
     /// Writes on the room's own behalf (REST posts, accepted suggestions).
@@ -242,6 +244,7 @@ impl Room {
             edits: BTreeMap::new(),
             closures: Vec::new(),
             turns: HashMap::new(),
+            comments_seen: HashMap::new(),
             token_key: None,
             writer: None,
             owners: HashMap::new(),
@@ -678,5 +681,7 @@ fn session_info(actor: &Actor) -> Value {
     })
 }
 
+#[cfg(test)]
+mod comment_tests;
 #[cfg(test)]
 mod tests;

@@ -25,6 +25,19 @@ pub struct Notice {
 impl Room {
     /// Queue a notification for everyone `message` mentions (never its author).
     pub(super) fn notice_mentions(&mut self, message: &Message) {
+        let place = format!("message:{}", message.id);
+        self.notice_mentions_in(&message.text, &message.author, &place, "");
+    }
+
+    /// Queue a notification for everyone `text` by `author` mentions; `target` is where
+    /// it opens, `where_` says where the mention is ("in a comment"), if anywhere special.
+    pub(super) fn notice_mentions_in(
+        &mut self,
+        text: &str,
+        author: &crate::doc::Participant,
+        target: &str,
+        where_: &str,
+    ) {
         let mut known = self.authority.known();
         for p in self.present() {
             if !known.iter().any(|k| k.id == p.id) {
@@ -34,9 +47,8 @@ impl Room {
                 });
             }
         }
-        let author = &message.author;
-        let excerpt: String = message.text.chars().take(EXCERPT_CHARS).collect();
-        for user in mentioned(&message.text, &known) {
+        let excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
+        for user in mentioned(text, &known) {
             if user == author.id {
                 continue;
             }
@@ -45,11 +57,15 @@ impl Room {
                 notification: NewNotification {
                     kind: NoticeKind::Mention,
                     urgency: None,
-                    title: format!("{} mentioned you", author.name),
+                    title: format!(
+                        "{} mentioned you{}{where_}",
+                        author.name,
+                        if where_.is_empty() { "" } else { " " }
+                    ),
                     body: Some(excerpt.clone()),
                     space: None,
                     room: None,
-                    target: Some(format!("message:{}", message.id)),
+                    target: (!target.is_empty()).then(|| target.to_owned()),
                 },
                 from: json!({ "id": author.id, "name": author.name, "kind": author.kind.as_str() }),
             });

@@ -354,7 +354,7 @@ fn clients_may_not_send_hello() {
     assert_eq!(err, Error::UnsupportedMessage(protocol::MSG_CONFAB_HELLO));
 }
 
-fn actor(id: &str, role: Role) -> Actor {
+pub(super) fn actor(id: &str, role: Role) -> Actor {
     Actor {
         id: id.into(),
         name: id.to_uppercase(),
@@ -364,7 +364,7 @@ fn actor(id: &str, role: Role) -> Actor {
 }
 
 /// The error the room answers the first refused frame of `frames` with.
-fn first_refusal(room: &mut Room, conn: ConnId, frames: &[Vec<u8>]) -> Error {
+pub(super) fn first_refusal(room: &mut Room, conn: ConnId, frames: &[Vec<u8>]) -> Error {
     frames
         .iter()
         .find_map(|f| room.receive(conn, f, 0).err())
@@ -373,7 +373,7 @@ fn first_refusal(room: &mut Room, conn: ConnId, frames: &[Vec<u8>]) -> Error {
 
 /// A room with an owner session (conn 1) that made a document and a message, and a
 /// second session (conn 2) joined as `who`.
-fn room_with(who: Actor) -> (Room, Session, Session, String) {
+pub(super) fn room_with(who: Actor) -> (Room, Session, Session, String) {
     let mut room = Room::new(0);
     let mut owner = Session::new(1, Participant::person("o", "O"), 0);
     let mut other = Session::new(2, Participant::person(&who.id, &who.name), 0);

@@ -3,6 +3,7 @@
 //! passes. The features' methods are in this folder's other files.
 
 mod chat;
+mod comments;
 mod conflicts;
 mod context;
 mod docs;

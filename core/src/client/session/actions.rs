@@ -142,6 +142,38 @@ impl Session {
         self.doc.unreact(message, kind, &me)
     }
 
+    /// Comment on `start..end` of document `doc`, as this participant.
+    pub fn comment_on_range(
+        &mut self,
+        doc: &str,
+        start: u32,
+        end: u32,
+        text: &str,
+        now_ms: u64,
+    ) -> Result<String> {
+        let me = self.me.clone();
+        self.doc
+            .comment_on_range(doc, start, end, text, &me, now_ms)
+    }
+
+    /// Start a thread on a chat message, as this participant.
+    pub fn comment_on_message(&mut self, message: &str, text: &str, now_ms: u64) -> Result<String> {
+        let me = self.me.clone();
+        self.doc.comment_on_message(message, text, &me, now_ms)
+    }
+
+    /// Reply in a comment's thread, as this participant.
+    pub fn reply_to_comment(&mut self, id: &str, text: &str, now_ms: u64) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.reply_to_comment(id, text, &me, now_ms)
+    }
+
+    /// Resolve (or reopen) a comment, as this participant.
+    pub fn set_comment_resolved(&mut self, id: &str, resolved: bool, now_ms: u64) -> Result<()> {
+        let me = self.me.clone();
+        self.doc.set_comment_resolved(id, resolved, &me, now_ms)
+    }
+
     /// Fork a conversation at a message, as this participant.
     pub fn fork_conversation(
         &mut self,

@@ -1,0 +1,59 @@
+//! Comments through the room: a reviewer comments though they may not edit, only in
+//! their own name, and the room raises an event for each comment, reply and resolution.
+
+use super::tests::{actor, first_refusal, room_with};
+use crate::authority::token::Role;
+use crate::authority::EventKind;
+use crate::doc::Participant;
+
+#[test]
+fn a_reviewer_comments_in_their_own_name_and_each_step_is_an_event() {
+    let (mut room, mut owner, mut reviewer, msg) = room_with(actor("r", Role::Reviewer));
+    room.take_events(true);
+    let id = reviewer
+        .comment_on_range("spec", 6, 11, "world is vague", 0)
+        .unwrap();
+    for f in reviewer.drain_outgoing() {
+        room.receive(2, &f, 0).expect("a reviewer may comment");
+    }
+    reviewer.comment_on_message(&msg, "agreed", 0).unwrap();
+    for f in reviewer.drain_outgoing() {
+        room.receive(2, &f, 0)
+            .expect("and start a thread on a message");
+    }
+    let added: Vec<_> = room
+        .take_events(false)
+        .into_iter()
+        .filter(|e| e.action == EventKind::CommentAdded)
+        .collect();
+    assert_eq!(added.len(), 2);
+    assert_eq!(added[0].detail["quote"], "world");
+
+    // Someone else's name, or someone else's comment: refused, nothing applied.
+    let owner_p = Participant::person("o", "O");
+    reviewer
+        .doc_mut()
+        .comment_on_range("spec", 0, 5, "forged", &owner_p, 0)
+        .unwrap();
+    let err = first_refusal(&mut room, 2, &reviewer.drain_outgoing());
+    assert_eq!(err.code(), "not_yours", "{err}");
+
+    // The owner sees it, replies and resolves it: events the feed and webhooks carry.
+    let whole = room.whole_room_frame().to_vec();
+    owner.receive(&whole, 0).unwrap();
+    owner.reply_to_comment(&id, "fixed", 1).unwrap();
+    owner.set_comment_resolved(&id, true, 2).unwrap();
+    for f in owner.drain_outgoing() {
+        room.receive(1, &f, 0).unwrap();
+    }
+    let actions: Vec<EventKind> = room
+        .take_events(false)
+        .into_iter()
+        .map(|e| e.action)
+        .filter(|a| a.as_str().starts_with("comment."))
+        .collect();
+    assert_eq!(
+        actions,
+        [EventKind::CommentReplied, EventKind::CommentResolved]
+    );
+}
