@@ -30,6 +30,7 @@ export type { Docs } from "./docs.js";
 export type { Presence } from "./presence.js";
 export type { Context } from "./context.js";
 export type { History } from "./history.js";
+export type { Comments } from "./comments.js";
 export type { Locks } from "./locks.js";
 export type { Conflicts } from "./conflicts.js";
 export type { Views } from "./views.js";
@@ -49,6 +50,9 @@ export type {
 export type {
   BasedWrite,
   BlameSpan,
+  CommentAnchor,
+  CommentInfo,
+  CommentReply,
   BranchInfo,
   Conflict,
   ConflictChoice,

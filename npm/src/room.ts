@@ -1,6 +1,6 @@
 /**
  * A live Confab room: connection and lifecycle here; the room's content in its parts
- * (`chat`, `docs`, `presence`, `context`, `history`, `locks`, `conflicts`, `views`).
+ * (`chat`, `docs`, `presence`, `context`, `history`, `comments`, `locks`, `conflicts`, `views`).
  *
  * @module
  */
@@ -20,6 +20,7 @@ import { Docs } from "./docs.js";
 import { exportJSON, exportMarkdown, type RoomExport } from "./export.js";
 import { ConfabError, DestroyedError, TimeoutError, toConfabError } from "./errors.js";
 import { Handle } from "./handle.js";
+import { Comments } from "./comments.js";
 import { History } from "./history.js";
 import { Locks } from "./locks.js";
 import { draftOf, LocalStore } from "./persist.js";
@@ -129,6 +130,8 @@ export class Room implements Disposable {
   readonly context: Context;
   /** Versions, diffs, restore and blame. */
   readonly history: History;
+  /** Comment threads on document ranges and messages. */
+  readonly comments: Comments;
   /** Leases with fencing tokens. */
   readonly locks: Locks;
   /** Conflicts and held writes. */
@@ -190,6 +193,7 @@ export class Room implements Disposable {
     this.presence = new Presence(this.#handle);
     this.context = new Context(this.#handle, () => this.#storeSoon());
     this.history = new History(this.#handle);
+    this.comments = new Comments(this.#handle);
     this.locks = new Locks(request);
     this.conflicts = new Conflicts(this.#handle);
     this.views = new Views(this.#handle);
