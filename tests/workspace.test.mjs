@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { demoContext, launchChromium, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
+import { demoContext, DEV_SECRET, launchChromium, mintToken, NOTES, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 
@@ -36,8 +36,8 @@ async function openSpace(name, space) {
   return g;
 }
 
-async function openRoom(name, room, space) {
-  const g = await guest(name, `?room=${encodeURIComponent(room)}&space=${encodeURIComponent(space)}`);
+async function openRoom(name, room, space, token = "") {
+  const g = await guest(name, `?room=${encodeURIComponent(room)}&space=${encodeURIComponent(space)}${token && `&token=${token}`}`);
   await g.page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
   return g;
 }
@@ -134,4 +134,52 @@ test("an @mention reaches the person's bell while they are in another room, and 
   assert.deepEqual([...bob.problems, ...ada.problems], []);
   await bob.context.close();
   await ada.context.close();
+});
+
+test("a reviewer comments on words they cannot edit, and the thread follows the words", async () => {
+  const space = uniqueRoom("team");
+  const room = uniqueRoom("review");
+  const token = (sub, name, role) => mintToken(DEV_SECRET, { room, sub, name, role });
+  const ada = await openRoom("Ada", room, space, token("ada", "Ada", "editor"));
+  const rita = await openRoom("Rita", room, space, token("rita", "Rita", "reviewer"));
+  await ada.page.locator(NOTES).click();
+  await ada.page.keyboard.type("Ship the API on Monday.");
+  await rita.page.waitForFunction(() => notesText() === "Ship the API on Monday.");
+  assert.equal(await rita.page.locator(NOTES).getAttribute("contenteditable"), "false", "a reviewer's editor is read-only");
+  assert.match(await rita.page.locator("#status").textContent(), /reviewer \(read-only\)/);
+
+  await rita.page.evaluate(() => selectInNotes("Monday"));
+  await rita.page.click("#comment-add");
+  assert.match(await rita.page.locator("#comment-about").textContent(), /On “Monday”/);
+  await rita.page.fill("#comment-text", "Monday is a holiday, @Ada");
+  await rita.page.click('#comment-form button[type="submit"]');
+  const adaComment = ada.page.locator("#comments .comment");
+  await adaComment.waitFor({ timeout: 15_000 });
+  assert.match(await adaComment.textContent(), /Monday.*Rita.*Monday is a holiday, @Ada/);
+  // The mention reached Ada's bell.
+  await ada.page.locator("#bell-count:not([hidden])").waitFor({ timeout: 15_000 });
+
+  // Ada writes before the words: the comment still points at them.
+  await ada.page.locator(NOTES).press("Control+Home");
+  await ada.page.keyboard.type("Draft: ");
+  await rita.page.waitForFunction(() => /** @type {any} */ (window).confabRoom.comments.list()[0]?.anchor.start === 23);
+  assert.equal(await rita.page.locator("#comments .comment .quote").textContent(), "Monday");
+  await rita.page.locator("#comments .comment .quote").click();
+  const selected = await rita.page.evaluate(() => {
+    const view = /** @type {any} */ (window).confabEditors.view("notes");
+    const { from, to } = view.state.selection.main;
+    return view.state.sliceDoc(from, to);
+  });
+  assert.equal(selected, "Monday", "the quote shows the words in the document");
+  await rita.page.screenshot({ path: path.join(ARTIFACTS, "workspace-comment-thread.png") });
+
+  // Ada replies and resolves; Rita sees it resolved.
+  await ada.page.fill("#comments .comment .reply-row input", "Tuesday then");
+  await ada.page.press("#comments .comment .reply-row input", "Enter");
+  await ada.page.locator("#comments .comment .reply", { hasText: "Tuesday then" }).waitFor();
+  await ada.page.click('#comments .comment button:has-text("Resolve")');
+  await rita.page.locator("#no-comments", { hasText: "No open comments (1 resolved)" }).waitFor({ timeout: 15_000 });
+  assert.deepEqual([...ada.problems, ...rita.problems], []);
+  await ada.context.close();
+  await rita.context.close();
 });

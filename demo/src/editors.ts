@@ -132,6 +132,26 @@ export class DocumentEditors {
     );
   }
 
+  /** What is selected in the front document (UTF-16 offsets, as the room counts). */
+  selection(): { from: number; to: number } | null {
+    const view = this.#views.get(this.#front);
+    if (!view) return null;
+    const { from, to } = view.state.selection.main;
+    return { from, to };
+  }
+
+  /** Bring `document` to the front with `from..to` selected and in view. */
+  reveal(document: string, from: number, to: number): void {
+    const known = DOCUMENTS.find((d) => d.id === document);
+    if (!known) return;
+    this.show(known.id);
+    const view = this.#views.get(known.id);
+    if (!view) return;
+    const end = Math.min(to, view.state.doc.length);
+    view.dispatch({ selection: { anchor: Math.min(from, end), head: end }, scrollIntoView: true });
+    view.focus();
+  }
+
   /** Put a document in front. */
   show(id: DocumentId): void {
     this.#front = id;

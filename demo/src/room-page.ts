@@ -3,6 +3,7 @@ import { AgentsPanel } from "./agents.js";
 import { ConflictsView, describe } from "./conflicts.js";
 import { participantColour } from "./colours.js";
 import { DEFAULT_SPACE, nameInput, userId, userName } from "./identity.js";
+import { CommentsPanel } from "./comments-panel.js";
 import { ManageDialog } from "./manage.js";
 
 const CONVERSATION = "main";
@@ -270,7 +271,8 @@ function renderMessages() {
   const stick = messagesEl.scrollTop + messagesEl.clientHeight >= messagesEl.scrollHeight - 4;
   const rows = msgs.map((m) => {
     const { text, ...rest } = m;
-    const shape = JSON.stringify(rest);
+    // A new comment in the message's thread redraws its row too.
+    const shape = JSON.stringify(rest) + room.comments.onMessage(m.id).length;
     const row = drawn.get(m.id);
     if (row?.shape === shape) {
       // Only the text grew (a streaming turn): the row and its Stop button stay put.
@@ -370,7 +372,14 @@ function renderMessage(m: MessageInfo): HTMLLIElement {
       room.views.set({ tabs: [...openTabs(), id], activeTab: id });
     }),
   );
-  li.append(react, branch);
+  const threads = room.comments.onMessage(m.id).length;
+  const thread = document.createElement("button");
+  thread.type = "button";
+  thread.className = "branch thread";
+  thread.textContent = threads ? `thread · ${threads}` : "thread";
+  thread.title = "Comment on this message (reviewers may too)";
+  thread.addEventListener("click", () => commentsPanel?.startOnMessage(m.id, li.querySelector(".text")?.textContent ?? m.text));
+  li.append(react, branch, thread);
   return li;
 }
 
@@ -391,6 +400,9 @@ const editors = new DocumentEditors(room, where, { id: userId, name: userName },
   showError(err instanceof Error ? err.message : String(err)),
 );
 (window as unknown as { confabEditors: typeof editors }).confabEditors = editors;
+const commentsPanel: CommentsPanel | undefined = new CommentsPanel(room, editors, guard, (id) =>
+  room.chat.conversations().flatMap((c) => room.chat.messages(c.id)).find((m) => m.id === id)?.text ?? "",
+);
 // The room says your role once it greets you (and again if it changes): reviewers and
 // viewers read, everyone else edits.
 room.on("session", () => editors.render());
@@ -658,6 +670,7 @@ function renderAll() {
   renderTabs();
   renderMessages();
   editors.render();
+  commentsPanel?.render();
   renderSync();
 }
 
