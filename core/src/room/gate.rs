@@ -356,10 +356,10 @@ fn check_authorship(
                 }
             }
             ["comments", id] => check_comment_write(room, actor, id, key, value)?,
-            ["comments", _, "replies"] => {
-                if !value()?.get("author").is_some_and(|a| is_actor(a, actor)) {
-                    return Err(forged("a reply in someone else's name"));
-                }
+            ["comments", _, "replies"]
+                if !value()?.get("author").is_some_and(|a| is_actor(a, actor)) =>
+            {
+                return Err(forged("a reply in someone else's name"));
             }
             ["roles"] if key == "contextOwner" => {
                 require_context_owner(room, actor, "hand over the context-owner role")?;
