@@ -74,6 +74,16 @@ test("the space's directory: a new room, counts that move as pages join and leav
   await card.locator('.counts[data-people="2"]').waitFor({ timeout: 15_000 });
   assert.deepEqual((await card.locator(".avatar").evaluateAll((els) => els.map((e) => e.getAttribute("title")))).sort(), ["Lena", "Sam"]);
   assert.match(await watcher.page.locator("#space-people").textContent(), /Lena.*in Launch plan/);
+  // Sam sets a status by hand: the dashboard shows him away, with his note.
+  await second.page.fill("#my-note", "back in 10 min");
+  await second.page.selectOption("#my-status", "away");
+  const sam = watcher.page.locator('#space-people li[data-state="away"]', { hasText: "Sam" });
+  await sam.waitFor({ timeout: 15_000 });
+  assert.match(await sam.textContent(), /back in 10 min.*in Launch plan/);
+  assert.equal(await watcher.page.locator("#people-counts").textContent(), "1 online · 1 away · 0 offline");
+  // Lena follows Sam from the room's list of who is here.
+  await lead.page.locator("#peers li", { hasText: "Sam" }).getByRole("button", { name: "Follow" }).click();
+  await lead.page.locator("#following:not([hidden])", { hasText: "Following Sam" }).waitFor();
   await watcher.page.screenshot({ path: path.join(ARTIFACTS, "workspace-space-live-counts.png") });
 
   await second.context.close();
@@ -81,6 +91,7 @@ test("the space's directory: a new room, counts that move as pages join and leav
   await lead.context.close();
   await card.locator('.counts[data-people="0"]').waitFor({ timeout: 15_000 });
   assert.equal(await counts.textContent(), "nobody in");
+  await watcher.page.locator("#people-counts", { hasText: "0 online · 0 away · 2 offline" }).waitFor({ timeout: 15_000 });
 
   // Rename and archive from the directory: the list follows.
   watcher.page.once("dialog", (d) => d.accept("Launch plan v2"));

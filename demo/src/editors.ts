@@ -152,6 +152,21 @@ export class DocumentEditors {
     view.focus();
   }
 
+  /** Bring `document` to the front scrolled to `head`, without taking the focus or the
+   * selection (following someone). */
+  follow(document: string, head: number): void {
+    const known = DOCUMENTS.find((d) => d.id === document);
+    if (!known) return;
+    if (this.#front !== known.id) {
+      this.#front = known.id;
+      this.render();
+    }
+    const view = this.#views.get(known.id);
+    if (!view) return;
+    const at = Math.min(head, view.state.doc.length);
+    view.dispatch({ effects: EditorView.scrollIntoView(at, { y: "center" }) });
+  }
+
   /** Put a document in front. */
   show(id: DocumentId): void {
     this.#front = id;

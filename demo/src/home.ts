@@ -133,36 +133,62 @@ function card(room: SpaceRoom): HTMLLIElement {
 }
 
 function renderWho() {
-  const people = new Map<string, { name: string; rooms: string[] }>();
-  const agents = new Map<string, { name: string; rooms: string[] }>();
+  // People: online, away, then offline (the space remembers everyone its rooms saw).
+  const people = space.people.filter((p) => p.kind === "person");
+  const count = (state: string) => people.filter((p) => p.state === state).length;
+  $<HTMLParagraphElement>("people-counts").textContent = people.length
+    ? `${count("online")} online · ${count("away")} away · ${count("offline")} offline`
+    : "";
+  $<HTMLUListElement>("space-people").replaceChildren(
+    ...people.map((p) => {
+      const li = document.createElement("li");
+      li.dataset.state = p.state;
+      li.dataset.user = p.id;
+      const dot = document.createElement("span");
+      dot.className = "dot";
+      dot.style.setProperty("--colour", participantColour(p.id));
+      const name = document.createElement("b");
+      name.textContent = p.name;
+      const state = document.createElement("span");
+      state.className = `state ${p.state}`;
+      state.textContent = p.state;
+      const where = document.createElement("span");
+      where.className = "where";
+      where.textContent =
+        p.state === "offline"
+          ? `last seen ${ago(p.lastSeen)}`
+          : [p.note, p.activity, `in ${p.rooms.join(", ")}`].filter(Boolean).join(" · ");
+      li.append(dot, name, state, where);
+      return li;
+    }),
+  );
+  $<HTMLParagraphElement>("people-empty").hidden = people.length > 0;
+  // Agents at work: the ones in a room now.
+  const agents = new Map<string, { name: string; rooms: string[]; activity?: string }>();
   for (const room of space.rooms) {
-    for (const p of room.present) {
-      const map = p.kind === "agent" ? agents : people;
-      const entry = map.get(p.id) ?? { name: p.name, rooms: [] };
+    for (const p of room.present.filter((x) => x.kind === "agent")) {
+      const entry = agents.get(p.id) ?? { name: p.name, rooms: [], ...(p.activity ? { activity: p.activity } : {}) };
       entry.rooms.push(room.title);
-      map.set(p.id, entry);
+      agents.set(p.id, entry);
     }
   }
-  for (const [kind, map] of [["people", people], ["agents", agents]] as const) {
-    const ul = $<HTMLUListElement>(`space-${kind}`);
-    ul.replaceChildren(
-      ...[...map].map(([id, who]) => {
-        const li = document.createElement("li");
-        const dot = document.createElement("span");
-        dot.className = "dot";
-        dot.style.setProperty("--colour", participantColour(id));
-        const name = document.createElement("b");
-        name.textContent = who.name;
-        const where = document.createElement("span");
-        where.className = "where";
-        where.textContent = kind === "agents" ? `in use in ${who.rooms.join(", ")}` : `in ${who.rooms.join(", ")}`;
-        li.append(dot, name, where);
-        return li;
-      }),
-    );
-    $<HTMLSpanElement>(`${kind}-count`).textContent = String(map.size);
-    $<HTMLParagraphElement>(`${kind}-empty`).hidden = map.size > 0;
-  }
+  $<HTMLUListElement>("space-agents").replaceChildren(
+    ...[...agents].map(([id, who]) => {
+      const li = document.createElement("li");
+      const dot = document.createElement("span");
+      dot.className = "dot";
+      dot.style.setProperty("--colour", participantColour(id));
+      const name = document.createElement("b");
+      name.textContent = who.name;
+      const where = document.createElement("span");
+      where.className = "where";
+      where.textContent = [who.activity, `in use in ${who.rooms.join(", ")}`].filter(Boolean).join(" · ");
+      li.append(dot, name, where);
+      return li;
+    }),
+  );
+  $<HTMLSpanElement>("agents-count").textContent = String(agents.size);
+  $<HTMLParagraphElement>("agents-empty").hidden = agents.size > 0;
 }
 
 function render() {

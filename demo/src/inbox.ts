@@ -13,6 +13,16 @@ function placeOf(n: Notification): string {
   return `?${params}`;
 }
 
+/** The `sub` a room token names (its claims are readable; the edge checks the signature). */
+function subjectOf(token: string): string | undefined {
+  try {
+    const claims = JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { sub?: unknown };
+    return typeof claims.sub === "string" ? claims.sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Open this guest's inbox and keep the bell, its panel and the toasts up to date. */
 export function startInbox(): void {
   const bell = $<HTMLButtonElement>("bell");
@@ -23,9 +33,13 @@ export function startInbox(): void {
   const state = $<HTMLParagraphElement>("inbox-state");
   const readAll = $<HTMLButtonElement>("inbox-read-all");
   const toasts = $<HTMLDivElement>("toasts");
-  // A room token names this guest too: the inbox takes any of their tokens.
-  const room = new URLSearchParams(location.search).get("room")?.trim();
-  const token = room ? sessionStorage.getItem(`confab.token:${room}`) ?? undefined : undefined;
+  // With a room token, you are who it says (its `sub`), and it opens your inbox: the
+  // inbox takes any valid room token of its person. Without one (development mode) you
+  // are this tab's guest.
+  const params = new URLSearchParams(location.search);
+  const room = params.get("room")?.trim();
+  const token = params.get("token") || (room ? sessionStorage.getItem(`confab.token:${room}`) : null) || undefined;
+  const user = (token && subjectOf(token)) || userId;
 
   const setOpen = (open: boolean) => {
     panel.hidden = !open;
@@ -43,7 +57,7 @@ export function startInbox(): void {
     if (!panel.hidden && !panel.contains(e.target as Node) && !bell.contains(e.target as Node)) setOpen(false);
   });
 
-  Inbox.open({ url: edgeUrl, user: userId, ...(token ? { token } : {}) }).then(
+  Inbox.open({ url: edgeUrl, user, ...(token ? { token } : {}) }).then(
     (inbox) => {
       (window as unknown as { confabInbox: Inbox }).confabInbox = inbox;
       // Read once opened: marked before the page leaves (a navigation would cancel it).

@@ -5,6 +5,7 @@ import { participantColour } from "./colours.js";
 import { DEFAULT_SPACE, nameInput, userId, userName } from "./identity.js";
 import { CommentsPanel } from "./comments-panel.js";
 import { ManageDialog } from "./manage.js";
+import { StatusAndFollow } from "./status.js";
 
 const CONVERSATION = "main";
 
@@ -400,6 +401,8 @@ const editors = new DocumentEditors(room, where, { id: userId, name: userName },
   showError(err instanceof Error ? err.message : String(err)),
 );
 (window as unknown as { confabEditors: typeof editors }).confabEditors = editors;
+const statusAndFollow = new StatusAndFollow(room, editors);
+room.on("presence", () => statusAndFollow.update());
 const commentsPanel: CommentsPanel | undefined = new CommentsPanel(room, editors, guard, (id) =>
   room.chat.conversations().flatMap((c) => room.chat.messages(c.id)).find((m) => m.id === id)?.text ?? "",
 );
@@ -420,8 +423,18 @@ function ensureWorkspace() {
   for (const doc of DOCUMENTS) room.docs.ensure(doc.title, doc.id);
 }
 
+// What the list of who is here last showed: presence changes often (renewals, input),
+// and a list redrawn under the pointer would swallow a click on it.
+let peersShown = "";
+
 function renderPeers() {
   const people = room.presence.list();
+  const shown = JSON.stringify([
+    statusAndFollow.following,
+    people.map((p) => [p.user, p.isSelf, p.status, p.note, p.activity, editors.where(p.cursor)]),
+  ]);
+  if (shown === peersShown) return renderTyping();
+  peersShown = shown;
   peersEl.replaceChildren(
     ...people.map((p) => {
       const li = document.createElement("li");
@@ -436,11 +449,26 @@ function renderPeers() {
       const activity = document.createElement("span");
       activity.className = "activity";
       const where = editors.where(p.cursor);
-      activity.textContent = [p.status === "active" ? "" : p.status, p.activity ?? "", where].filter(Boolean).join(" · ");
+      activity.textContent = [p.status === "active" ? "" : p.status, p.note ?? "", p.activity ?? "", where].filter(Boolean).join(" · ");
       li.append(dot, name, activity);
+      if (!p.isSelf && p.user.kind === "person") {
+        const follow = document.createElement("button");
+        follow.type = "button";
+        follow.className = "quiet small follow";
+        const on = statusAndFollow.following === p.user.id;
+        follow.textContent = on ? "Following" : "Follow";
+        follow.ariaPressed = String(on);
+        follow.title = on ? "Stop following" : `Follow ${p.user.name}: their document and cursor stay in view`;
+        follow.addEventListener("click", () => statusAndFollow.follow(on ? null : p.user.id));
+        li.append(follow);
+      }
       return li;
     }),
   );
+  renderTyping();
+}
+
+function renderTyping() {
   const typing = room.presence.typingIn(activeConversation()).map((p) => p.name);
   typingEl.textContent = typing.length ? `${typing.join(", ")} ${typing.length === 1 ? "is" : "are"} typing…` : "";
 }

@@ -91,10 +91,12 @@ impl SpaceObject {
         self.with_store(|s| s.put("directory", &json))
     }
 
-    /// Every room as of now, and the settings (`GET /spaces/<space>`).
+    /// Every room as of now, everyone seen in them, and the settings (`GET /spaces/<space>`).
     fn summary(&self) -> std::result::Result<Value, EdgeError> {
         let now = now_ms();
-        self.with_directory(|d| json!({ "rooms": d.list(now), "settings": d.settings }))
+        self.with_directory(
+            |d| json!({ "rooms": d.list(now), "people": d.people(now), "settings": d.settings }),
+        )
     }
 
     /// The feed's message: the summary, typed.

@@ -35,6 +35,16 @@ export class Presence {
     this.#h.call((w) => w.noteInput());
   }
 
+  /**
+   * Set your status by hand, e.g. `setStatus("away", "back in 10 min")`: it holds until
+   * `setStatus(null)`, when your status follows your input again (active, then idle
+   * after a minute, away after five). Others see it in `list()` (`status`, `note`), and
+   * your team space's directory shows it.
+   */
+  setStatus(status: PresenceInfo["status"] | null, note?: string): void {
+    this.#h.call((w) => w.setManualStatus(status ?? undefined, note));
+  }
+
   /** Say what you (or your agent) are doing, e.g. "running tool grep"; null clears it. */
   setActivity(activity: string | null): void {
     this.#h.call((w) => w.setActivity(activity ?? undefined));

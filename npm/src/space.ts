@@ -19,6 +19,27 @@ export interface SpacePresent {
   id: string;
   name: string;
   kind: "person" | "agent";
+  /** Active, idle or away (or what they set by hand: `presence.setStatus`). */
+  status: "active" | "idle" | "away";
+  /** What they are doing. */
+  activity?: string;
+  /** A status they wrote themselves ("back in 10 min"). */
+  note?: string;
+}
+
+/** Someone on the space's presence dashboard: everyone its rooms have seen. */
+export interface SpacePerson {
+  id: string;
+  name: string;
+  kind: "person" | "agent";
+  /** `online` (in a room, active or idle), `away` (in a room, away) or `offline`. */
+  state: "online" | "away" | "offline";
+  /** Titles of the rooms they are in now. */
+  rooms: string[];
+  activity: string | null;
+  note: string | null;
+  /** When a room last reported them (ms since the epoch). */
+  lastSeen: number;
 }
 
 /** A room as the space lists it. */
@@ -74,6 +95,8 @@ interface SpaceEvents extends Record<string, unknown> {
 export class Space {
   /** Every room, as of the last message from the edge. */
   rooms: SpaceRoom[] = [];
+  /** Everyone the space's rooms have seen: online, away or offline. */
+  people: SpacePerson[] = [];
   settings: SpaceSettings = { externalSharing: false, autoArchiveDays: null };
   readonly name: string;
   #listeners = new Listeners<SpaceEvents>();
@@ -90,6 +113,7 @@ export class Space {
       (message) => {
         if (message.type === "rooms") {
           this.rooms = message.rooms as SpaceRoom[];
+          this.people = message.people as SpacePerson[];
           this.settings = message.settings as SpaceSettings;
           loaded();
           this.#listeners.emit("rooms", this.rooms);
@@ -122,7 +146,7 @@ export class Space {
     return `/spaces/${encodeURIComponent(this.name)}${rest}`;
   }
 
-  /** Listen: `rooms` (the whole list, on every change), `event`, `status`, `error`. */
+  /** Listen: `rooms` (the whole list, and `people`, on every change), `event`, `status`, `error`. */
   on<K extends keyof SpaceEvents>(type: K, listener: (value: SpaceEvents[K]) => void): () => void {
     return this.#listeners.on(type, listener);
   }

@@ -344,9 +344,13 @@ export type PresenceInfo = {
    */
   user: ParticipantInfo,
   /**
-   * Active, idle or away.
+   * Active, idle or away (as they set it, while they set it by hand).
    */
   status: PresenceStatus,
+  /**
+   * A status they wrote themselves, e.g. "back in 10 min".
+   */
+  note: string | null,
   /**
    * What they are doing.
    */

@@ -67,8 +67,10 @@ pub struct Presence {
     pub client_id: u64,
     /// Who.
     pub user: Participant,
-    /// Active, idle or away.
+    /// Active, idle or away (as they set it, while they set it by hand).
     pub status: PresenceStatus,
+    /// A status they wrote themselves, e.g. "back in 10 min".
+    pub note: Option<String>,
     /// What they are doing.
     pub activity: Option<String>,
     /// The conversation they are typing in.
@@ -137,6 +139,7 @@ pub fn read_presence(
             .as_str()
             .and_then(PresenceStatus::parse)
             .unwrap_or(PresenceStatus::Active),
+        note: text("note"),
         activity: text("activity"),
         typing_in: text("typingIn"),
         cursor,

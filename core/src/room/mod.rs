@@ -198,6 +198,8 @@ pub struct Room {
     conflict_watch: crate::conflict::ConflictWatch,
     /// Someone may have come or gone since [`Room::take_present_change`].
     presence_dirty: bool,
+    /// Per awareness client, what of its state the space's directory shows.
+    presence_digests: HashMap<u64, String>,
     /// Notifications for people's inboxes (see [`Room::take_notices`]).
     notices: Vec<notices::Notice>,
 }
@@ -254,6 +256,7 @@ impl Room {
             read_only: None,
             conflict_watch: crate::conflict::ConflictWatch::new(),
             presence_dirty: false,
+            presence_digests: HashMap::new(),
             notices: Vec::new(),
         }
     }
@@ -588,6 +591,7 @@ impl Room {
         self.presence_dirty = true;
         for id in &ids {
             self.awareness.remove_state(*id);
+            self.presence_digests.remove(&id.get());
         }
         match self.awareness.update_with_clients(ids) {
             Ok(update) => vec![Outgoing {

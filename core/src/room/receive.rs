@@ -203,11 +203,7 @@ impl Room {
         update: yrs::sync::AwarenessUpdate,
     ) -> Result<Outgoing> {
         self.claim_awareness(conn, &update);
-        // A client new to the room, a state removed, or a name or kind set: who is
-        // present may have changed (a cursor moving changes nothing).
-        self.presence_dirty |= update.clients.iter().any(|(id, entry)| {
-            &*entry.json == "null" || self.awareness.state::<serde::de::IgnoredAny>(*id).is_none()
-        });
+        self.presence_moved(&update);
         let frame = protocol::awareness(update.clone());
         self.awareness
             .apply_update(update)

@@ -68,6 +68,31 @@ impl Room {
         })
     }
 
+    /// Set a status by hand: `"active"`, `"idle"` or `"away"` with an optional note
+    /// ("back in 10 min"); `null` lets the status follow input again.
+    #[wasm_bindgen(js_name = setManualStatus)]
+    pub fn set_manual_status(
+        &self,
+        status: Option<String>,
+        note: Option<String>,
+    ) -> Result<(), JsValue> {
+        let status = match status.as_deref() {
+            None => None,
+            Some(s) => Some(
+                confab_core::model::presence::PresenceStatus::parse(s).ok_or_else(|| {
+                    crate::errors::coded_error(
+                        "invalid_argument",
+                        &format!("unknown status `{s}` (expected active, idle or away)"),
+                    )
+                })?,
+            ),
+        };
+        self.presence_edit(|s| {
+            s.set_manual_status(status, note.as_deref());
+            Ok(())
+        })
+    }
+
     /// Say what this user or agent is doing ("reviewing spec"); `null` clears it.
     #[wasm_bindgen(js_name = setActivity)]
     pub fn set_activity(&self, activity: Option<String>) -> Result<(), JsValue> {

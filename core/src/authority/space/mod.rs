@@ -68,6 +68,19 @@ pub struct Present {
     pub name: String,
     /// `person` or `agent`.
     pub kind: String,
+    /// `active`, `idle` or `away`.
+    #[serde(default = "active")]
+    pub status: String,
+    /// What they are doing, as they said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+    /// A status they wrote themselves ("back in 10 min").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+fn active() -> String {
+    "active".into()
 }
 
 /// What a room says about itself.
@@ -106,10 +119,49 @@ struct Entry {
     reported_at: u64,
 }
 
+/// Someone the space has seen in one of its rooms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Seen {
+    name: String,
+    kind: String,
+    /// When a report last had them present.
+    last_seen: u64,
+    /// Where.
+    room: String,
+}
+
+/// Someone on the space's presence dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpacePerson {
+    /// User id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// `person` or `agent`.
+    pub kind: String,
+    /// `online` (in a room, active or idle), `away` (in a room, away) or `offline`.
+    pub state: &'static str,
+    /// The rooms they are in now.
+    pub rooms: Vec<String>,
+    /// What they are doing.
+    pub activity: Option<String>,
+    /// Their own status note.
+    pub note: Option<String>,
+    /// When a room last reported them (ms since the epoch).
+    pub last_seen: u64,
+}
+
+/// People (and agents) the dashboard remembers; the ones seen longest ago go first.
+pub const KEEP_PEOPLE: usize = 1000;
+
 /// One space's rooms.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Directory {
     rooms: BTreeMap<String, Entry>,
+    /// Everyone seen in the space's rooms, by id.
+    #[serde(default)]
+    seen: BTreeMap<String, Seen>,
     /// The space's settings.
     pub settings: SpaceSettings,
 }
@@ -219,6 +271,29 @@ impl Directory {
         entry.reported_at = report.at;
         entry.room.people = report.people;
         entry.room.agents = report.agents;
+        for p in &report.present {
+            self.seen.insert(
+                p.id.clone(),
+                Seen {
+                    name: p.name.clone(),
+                    kind: p.kind.clone(),
+                    last_seen: report.at,
+                    room: name.to_owned(),
+                },
+            );
+        }
+        if self.seen.len() > KEEP_PEOPLE {
+            let mut by_age: Vec<(u64, String)> = self
+                .seen
+                .iter()
+                .map(|(id, s)| (s.last_seen, id.clone()))
+                .collect();
+            by_age.sort();
+            for (_, id) in by_age.into_iter().take(self.seen.len() - KEEP_PEOPLE) {
+                self.seen.remove(&id);
+            }
+        }
+        let entry = self.rooms.get_mut(name).expect("looked up above");
         entry.room.present = report.present;
         if moved {
             entry.room.last_activity = entry.room.last_activity.max(report.at);
@@ -241,6 +316,53 @@ impl Directory {
                 room
             })
             .collect()
+    }
+
+    /// Everyone the space has seen, as of `now`: who is online or away in which rooms,
+    /// and who is offline; online first, then away, then offline, each by name.
+    pub fn people(&self, now: u64) -> Vec<SpacePerson> {
+        let rooms = self.list(now);
+        let mut out: Vec<SpacePerson> = self
+            .seen
+            .iter()
+            .map(|(id, seen)| {
+                let mut person = SpacePerson {
+                    id: id.clone(),
+                    name: seen.name.clone(),
+                    kind: seen.kind.clone(),
+                    state: "offline",
+                    rooms: Vec::new(),
+                    activity: None,
+                    note: None,
+                    last_seen: seen.last_seen,
+                };
+                for room in &rooms {
+                    let Some(p) = room.present.iter().find(|p| &p.id == id) else {
+                        continue;
+                    };
+                    person.rooms.push(room.title.clone());
+                    person.name.clone_from(&p.name);
+                    let state = if p.status == "away" { "away" } else { "online" };
+                    if person.state != "online" {
+                        person.state = state;
+                    }
+                    person.activity = person.activity.take().or_else(|| p.activity.clone());
+                    person.note = person.note.take().or_else(|| p.note.clone());
+                }
+                person
+            })
+            .collect();
+        let order = |s: &str| match s {
+            "online" => 0,
+            "away" => 1,
+            _ => 2,
+        };
+        out.sort_by(|a, b| {
+            order(a.state)
+                .cmp(&order(b.state))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        out
     }
 
     /// Archive the rooms idle past the space's `auto_archive_days` (nobody in them);
@@ -343,6 +465,11 @@ mod tests {
             "a late report from the old boot"
         );
         assert_eq!(d.list(22)[0].people, 1);
+        assert_eq!(
+            d.people(22).len(),
+            0,
+            "counts without names remember nobody"
+        );
         assert!(
             !d.report("elsewhere", report(1, 1, 1, 1)),
             "not a room of this space"
@@ -367,5 +494,49 @@ mod tests {
         );
         assert_eq!(d.auto_archive(day + 1_000), vec!["crashed".to_owned()]);
         assert!(d.auto_archive(2 * day).is_empty(), "archived once");
+    }
+
+    #[test]
+    fn the_dashboard_shows_who_is_online_away_or_offline_and_where() {
+        let who = |id: &str, status: &str, note: Option<&str>| Present {
+            id: id.into(),
+            name: id.to_uppercase(),
+            kind: "person".into(),
+            status: status.into(),
+            activity: Some(format!("{id} at work")),
+            note: note.map(str::to_owned),
+        };
+        let mut d = Directory::default();
+        d.create("r1", "Room one", "ada", 0).unwrap();
+        d.create("r2", "Room two", "ada", 0).unwrap();
+        let mut first = report(1, 1, 2, 10);
+        first.present = vec![who("ada", "active", None), who("carl", "active", None)];
+        d.report("r1", first);
+        let mut later = report(1, 2, 1, 20);
+        later.present = vec![who("ada", "active", None)];
+        d.report("r1", later);
+        let mut other = report(2, 1, 1, 20);
+        other.present = vec![who("bob", "away", Some("back in 10 min"))];
+        d.report("r2", other);
+        let people = d.people(30);
+        let view: Vec<(&str, &str, Vec<String>, Option<&str>)> = people
+            .iter()
+            .map(|p| (p.id.as_str(), p.state, p.rooms.clone(), p.note.as_deref()))
+            .collect();
+        assert_eq!(
+            view,
+            [
+                ("ada", "online", vec!["Room one".to_owned()], None),
+                (
+                    "bob",
+                    "away",
+                    vec!["Room two".to_owned()],
+                    Some("back in 10 min")
+                ),
+                ("carl", "offline", vec![], None),
+            ]
+        );
+        assert_eq!(people[0].activity.as_deref(), Some("ada at work"));
+        assert_eq!(people[2].last_seen, 10);
     }
 }

@@ -100,6 +100,9 @@ mod tests {
             id: format!("{kind}{i}"),
             name: format!("{kind} {i}"),
             kind: kind.to_owned(),
+            status: "active".into(),
+            activity: None,
+            note: None,
         };
         (0..people)
             .map(|i| one(i, "person"))

@@ -128,6 +128,8 @@ pub struct Session {
     /// When this participant last gave input (typing, clicking, an edit).
     last_input: u64,
     status: PresenceStatus,
+    /// A status set by hand (see [`Session::set_manual_status`]).
+    manual_status: Option<PresenceStatus>,
     /// Presence set aside by [`Session::leave`] until the next handshake.
     parked_presence: Option<serde_json::Map<String, serde_json::Value>>,
     /// This person's private context: never written to the room.
@@ -231,6 +233,7 @@ impl Session {
             last_seen: HashMap::new(),
             last_input: now_ms,
             status: PresenceStatus::Active,
+            manual_status: None,
             parked_presence: None,
             private_context: Vec::new(),
             next_private: 0,

@@ -48,11 +48,24 @@ impl Session {
         self.merge_presence(fields);
     }
 
+    /// Set a status by hand ("away", "back in 10 min"): it holds, whatever the input,
+    /// until cleared with `None`, when the status follows input again.
+    pub fn set_manual_status(&mut self, status: Option<PresenceStatus>, note: Option<&str>) {
+        self.manual_status = status;
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        self.set_presence_field("note", note.map_or(serde_json::Value::Null, Into::into));
+        let status = status.unwrap_or(PresenceStatus::after_quiet(
+            self.clock.now().saturating_sub(self.last_input),
+        ));
+        self.status = status;
+        self.set_presence_field("status", status.as_str().into());
+    }
+
     /// Report input from this participant (a key, a click, an edit): they are active.
     pub fn note_input(&mut self, now_ms: u64) {
         self.clock.set(now_ms);
         self.last_input = self.last_input.max(now_ms);
-        if self.status != PresenceStatus::Active {
+        if self.manual_status.is_none() && self.status != PresenceStatus::Active {
             self.status = PresenceStatus::Active;
             self.set_presence_field("status", PresenceStatus::Active.as_str().into());
         }
@@ -197,7 +210,9 @@ impl Session {
         self.clock.set(now_ms);
         self.doc.set_time(now_ms);
         let mut frames = Vec::new();
-        let status = PresenceStatus::after_quiet(now_ms.saturating_sub(self.last_input));
+        let status = self.manual_status.unwrap_or(PresenceStatus::after_quiet(
+            now_ms.saturating_sub(self.last_input),
+        ));
         if status != self.status && self.presence.is_some() {
             self.status = status;
             self.set_presence_field("status", status.as_str().into());
