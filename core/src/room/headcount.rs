@@ -45,10 +45,10 @@ impl Room {
                     .filter(|s| !s.is_empty())
                     .map(|s| s.chars().take(MAX_SAID).collect::<String>())
             };
-            let status = match state["status"].as_str() {
-                Some(s @ ("idle" | "away")) => s,
-                _ => "active",
-            };
+            let status = state["status"]
+                .as_str()
+                .filter(|s| matches!(*s, "idle" | "away"))
+                .unwrap_or("active");
             // Several tabs of one person: the most present one speaks for them.
             if let Some(seen) = out.iter_mut().find(|p| p.id == id) {
                 if rank(status) < rank(&seen.status) {
