@@ -144,12 +144,12 @@ describe("spaces and inboxes under workerd", () => {
     try {
       const o2 = { url: second.http, WebSocket: /** @type {any} */ (WebSocket) };
       const again = await Space.open({ ...o2, space: name });
-      open.push(again);
       assert.deepEqual(again.rooms.map((r) => r.title), ["Kept"]);
       const bob = await openConfab(second.ws, room, { id: "bob", name: "Bob" });
       await waitFor(() => counts(again, room) === "1/0" && again.rooms[0].present[0]?.id === "bob", { what: "Bob counted after the restart" });
       bob.destroy();
       await waitFor(() => counts(again, room) === "0/0", { what: "Bob gone", timeout: 15_000 });
+      again.close();
     } finally {
       await second.stop();
     }

@@ -121,6 +121,9 @@ export class LiveFeed {
         this.onStatus(this.status, new ConfabError("bad_frame", `the feed sent what is not JSON: ${String(err)}`));
       }
     };
+    // A socket that cannot connect also closes, and the close retries; in Node (`ws`)
+    // an error nobody listens to would be thrown.
+    ws.onerror = () => {};
     ws.onclose = (e: CloseEvent) => {
       if (this.#socket !== ws || this.#closed) return;
       this.#socket = undefined;

@@ -41,14 +41,19 @@ pub fn mentioned(text: &str, known: &[Known]) -> Vec<String> {
             continue;
         }
         let after = &lower[at + 1..];
-        let hit = names.iter().find(|(name, _)| {
-            after.starts_with(name.as_str())
+        let matches = |name: &str| {
+            after.starts_with(name)
                 && after[name.len()..]
                     .chars()
                     .next()
                     .is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '-')
-        });
-        if let Some((_, id)) = hit {
+        };
+        // The longest name that matches; everyone who goes by it (two people with one
+        // name are both told: better twice than to the wrong one only).
+        let Some((hit, _)) = names.iter().find(|(name, _)| matches(name)) else {
+            continue;
+        };
+        for (_, id) in names.iter().filter(|(name, _)| name == hit) {
             if !out.iter().any(|o| o == id) {
                 out.push((*id).to_owned());
             }
@@ -90,5 +95,15 @@ mod tests {
             "not at a word start"
         );
         assert!(mentioned("no mention here", &k).is_empty());
+        let mut twins = known();
+        twins.push(Known {
+            id: "ada-2".into(),
+            name: "Ada".into(),
+        });
+        assert_eq!(
+            mentioned("@Ada", &twins),
+            ["ada", "ada-2"],
+            "both who go by it"
+        );
     }
 }
