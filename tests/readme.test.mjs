@@ -140,3 +140,8 @@ test("the README's spaces and inboxes example: live counts and a mention deliver
   const stdout = await runExample(await readmeExample("Team spaces and inboxes"));
   assert.equal(stdout.trim(), "Daily standup: Ada, Bob\nAda mentioned you in readme-standup: @Bob the demo is at 3");
 });
+
+test("the README's comments example: a range that follows its words, a reply, a resolution", async () => {
+  const stdout = await runExample(await readmeExample("Comments"));
+  assert.equal(stdout.trim(), "Monday 23 Tuesday then Ada");
+});
