@@ -34,26 +34,20 @@ pub fn authenticate(
     token: Option<&str>,
     now_ms: u64,
 ) -> Result<Identity, EdgeError> {
-    let secret = config.secret()?;
-    match token {
-        Some(t) if config.api_key.as_deref().is_some_and(|k| same(k, t)) => Ok(Identity::Server),
-        Some(t) => verify(secret.as_bytes(), t, room, now_ms)
-            .map(|claims| Identity::Token { claims })
-            .map_err(|e| match e {
-                // Not shaped like a token at all: most likely a mistyped API key.
-                TokenError::Malformed(_) if !t.starts_with("v1.") => {
-                    EdgeError::Token(TokenError::Malformed(
-                        "the credential is neither this server's API key (CONFAB_API_KEY) nor \
-                         a room token (v1.<claims>.<signature>, minted with POST \
-                         /rooms/<room>/tokens); send one as `Authorization: Bearer <key or token>`"
-                            .into(),
-                    ))
-                }
-                e => EdgeError::Token(e),
-            }),
-        None if config.dev => Ok(Identity::Anonymous),
-        None => Err(EdgeError::Token(TokenError::Missing)),
-    }
+    credential(config, token, |secret, t| {
+        verify(secret, t, room, now_ms).map_err(|e| match e {
+            // Not shaped like a token at all: most likely a mistyped API key.
+            TokenError::Malformed(_) if !t.starts_with("v1.") => {
+                EdgeError::Token(TokenError::Malformed(
+                    "the credential is neither this server's API key (CONFAB_API_KEY) nor \
+                     a room token (v1.<claims>.<signature>, minted with POST \
+                     /rooms/<room>/tokens); send one as `Authorization: Bearer <key or token>`"
+                        .into(),
+                ))
+            }
+            e => EdgeError::Token(e),
+        })
+    })
 }
 
 /// The resource name a space's tokens are minted for: `space:<space>` (so a room token
@@ -70,21 +64,33 @@ pub fn authenticate_person(
     token: Option<&str>,
     now_ms: u64,
 ) -> Result<Identity, EdgeError> {
+    credential(config, token, |secret, t| {
+        let claims = verify_identity(secret, t, now_ms).map_err(EdgeError::Token)?;
+        if claims.sub != user {
+            return Err(EdgeError::Op(confab_core::authority::OpError::forbidden(
+                format!(
+                    "this token is {}'s; only {user} (or the app's backend) may read \
+                     {user}'s inbox",
+                    claims.sub
+                ),
+            )));
+        }
+        Ok(claims)
+    })
+}
+
+/// The one decision on credentials: the server API key is the app's backend; any other
+/// credential is a token `check` verifies; none is an anonymous caller in development
+/// mode only.
+fn credential(
+    config: &Config,
+    token: Option<&str>,
+    check: impl FnOnce(&[u8], &str) -> Result<Claims, EdgeError>,
+) -> Result<Identity, EdgeError> {
     let secret = config.secret()?;
     match token {
         Some(t) if config.api_key.as_deref().is_some_and(|k| same(k, t)) => Ok(Identity::Server),
-        Some(t) => {
-            let claims = verify_identity(secret.as_bytes(), t, now_ms).map_err(EdgeError::Token)?;
-            if claims.sub != user {
-                return Err(EdgeError::Op(confab_core::authority::OpError::forbidden(
-                    format!(
-                        "this token is {}'s; only {user} (or the app's backend) may read                          {user}'s inbox",
-                        claims.sub
-                    ),
-                )));
-            }
-            Ok(Identity::Token { claims })
-        }
+        Some(t) => check(secret.as_bytes(), t).map(|claims| Identity::Token { claims }),
         None if config.dev => Ok(Identity::Anonymous),
         None => Err(EdgeError::Token(TokenError::Missing)),
     }

@@ -230,7 +230,7 @@ impl DurableObject for InboxObject {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
-        let _ = ws.close(Some(1000), Some("bye"));
+        objects::closed(&ws);
         Ok(())
     }
 }

@@ -141,3 +141,8 @@ pub fn respond(state: &State, answer: Result<Answer, EdgeError>) -> worker::Resu
         Err(err) => crate::worker_entry::error_response(&err),
     }
 }
+
+/// Answer a feed socket's close: the feeds only speak, so there is nothing to tidy.
+pub fn closed(ws: &worker::WebSocket) {
+    let _ = ws.close(Some(1000), Some("bye"));
+}

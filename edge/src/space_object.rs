@@ -308,7 +308,7 @@ impl DurableObject for SpaceObject {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
-        let _ = ws.close(Some(1000), Some("bye"));
+        objects::closed(&ws);
         Ok(())
     }
 

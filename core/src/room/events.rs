@@ -54,8 +54,11 @@ impl Room {
             {
                 if root == "messages" {
                     messages.insert(key.clone());
-                } else if root == "contextEvents" && self.is_handoff(key) {
-                    self.event(EventKind::Handoff, Some(actor), Some(key), json!({}));
+                } else if root == "contextEvents" {
+                    if let Some((to, text)) = self.handoff_of(key) {
+                        let detail = json!({ "to": to, "text": text });
+                        self.event(EventKind::Handoff, Some(actor), Some(key), detail);
+                    }
                 }
             }
         }
@@ -178,15 +181,19 @@ impl Room {
         }
     }
 
-    pub(super) fn is_handoff(&self, id: &str) -> bool {
+    /// Whom context event `id` hands work to, and what it says, when it is a handoff.
+    fn handoff_of(&self, id: &str) -> Option<(Option<String>, String)> {
+        use yrs::{Any, Map, Out};
         let txn = self.awareness.doc().transact();
-        let Some(events) = txn.get_map("contextEvents") else {
-            return false;
+        let Out::YMap(m) = txn.get_map("contextEvents")?.get(&txn, id)? else {
+            return None;
         };
-        matches!(
-            events.get(&txn, id),
-            Some(yrs::Out::YMap(m)) if matches!(m.get(&txn, "kind"), Some(yrs::Out::Any(yrs::Any::String(k))) if &*k == "handoff")
-        )
+        let text = |key: &str| match m.get(&txn, key) {
+            Some(Out::Any(Any::String(s))) => Some(s.to_string()),
+            _ => None,
+        };
+        (text("kind").as_deref() == Some("handoff"))
+            .then(|| (text("to"), text("text").unwrap_or_default()))
     }
 
     pub(super) fn event(
@@ -205,6 +212,14 @@ impl Room {
     /// and sends them to webhooks. With `with_edits`, the edit batches too (one per
     /// connection since the last such call): the edge asks for them once per flush.
     pub fn take_events(&mut self, with_edits: bool) -> Vec<Event> {
+        let events = self.take_events_raw(with_edits);
+        for e in &events {
+            self.notices_for(e);
+        }
+        events
+    }
+
+    fn take_events_raw(&mut self, with_edits: bool) -> Vec<Event> {
         let at = self.clock.now();
         let edits = if with_edits {
             std::mem::take(&mut self.edits)

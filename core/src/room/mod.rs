@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use yrs::sync::Awareness;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, GetString, Map, Options, ReadTxn, StateVector, Transact, Update};
+use yrs::{Doc, GetString, Options, ReadTxn, StateVector, Transact, Update};
 
 use serde_json::{json, Value};
 
@@ -687,5 +687,7 @@ fn session_info(actor: &Actor) -> Value {
 
 #[cfg(test)]
 mod comment_tests;
+#[cfg(test)]
+mod notice_tests;
 #[cfg(test)]
 mod tests;
