@@ -103,8 +103,14 @@ test("the space's directory: a new room, counts that move as pages join and leav
   assert.equal(await watcher.page.locator("#archived-count").textContent(), "1");
   assert.equal(await watcher.page.locator("#room-list .room-card").count(), 0);
   await watcher.page.locator("#rooms-empty").waitFor();
+  // The space's settings, saved from the page (development mode: a lead).
+  await watcher.page.locator(".space-settings summary").click();
+  await watcher.page.fill("#auto-archive", "30");
+  await watcher.page.click('#space-settings-form button[type="submit"]');
+  await watcher.page.locator("#settings-state", { hasText: "Saved." }).waitFor();
   const audit = await watcher.page.evaluate(() => /** @type {any} */ (window).confabSpace.audit());
-  assert.deepEqual(audit.entries.map((e) => e.action), ["room.created", "room.renamed", "room.archived"]);
+  assert.deepEqual(audit.entries.map((e) => e.action), ["room.created", "room.renamed", "room.archived", "space.settings"]);
+  assert.deepEqual(audit.entries[3].detail, { externalSharing: false, autoArchiveDays: 30 });
   assert.deepEqual(watcher.problems, []);
   await watcher.context.close();
 });

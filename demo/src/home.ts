@@ -223,3 +223,23 @@ form.addEventListener("submit", (e) => {
     .finally(() => (submit.disabled = false));
 });
 titleInput.placeholder = `What is the new room for, ${userName}?`;
+
+// The space's settings (leads change them; the edge says so to anyone else).
+const sharing = $<HTMLInputElement>("external-sharing");
+const archiveDays = $<HTMLInputElement>("auto-archive");
+const settingsState = $<HTMLParagraphElement>("settings-state");
+function renderSettings() {
+  if (document.activeElement === archiveDays) return;
+  sharing.checked = space.settings.externalSharing;
+  archiveDays.value = String(space.settings.autoArchiveDays ?? 0);
+}
+space.on("rooms", renderSettings);
+renderSettings();
+$<HTMLFormElement>("space-settings-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  settingsState.textContent = "Saving…";
+  space
+    .updateSettings({ externalSharing: sharing.checked, autoArchiveDays: Number(archiveDays.value) || 0 })
+    .then(() => (settingsState.textContent = "Saved."))
+    .catch((err: unknown) => (settingsState.textContent = `Not saved: ${reason(err)}`));
+});

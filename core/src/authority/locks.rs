@@ -182,7 +182,13 @@ pub struct LockTable {
     /// Documents that need a `doc:<id>` lease for writes.
     #[serde(default)]
     policies: BTreeMap<String, LeasePolicy>,
+    /// Who was refused a resource because someone held it: told when it comes free.
+    #[serde(default)]
+    waiting: BTreeMap<String, Vec<String>>,
 }
+
+/// People remembered as waiting for one resource.
+const MAX_WAITING: usize = 50;
 
 impl LockTable {
     /// Empty.
@@ -371,12 +377,38 @@ fn check_ttl(ttl_ms: u64) -> Result<(), LockError> {
     }
 }
 
+impl LockTable {
+    /// Remember `user` as waiting for `resource` (refused because someone held it).
+    fn wait(&mut self, resource: &str, user: &str) {
+        let list = self.waiting.entry(resource.to_owned()).or_default();
+        if !list.iter().any(|u| u == user) && list.len() < MAX_WAITING {
+            list.push(user.to_owned());
+        }
+    }
+
+    /// Who waited for `resource`, forgotten once told (a lease on it ended).
+    pub fn take_waiting(&mut self, resource: &str) -> Vec<String> {
+        self.waiting.remove(resource).unwrap_or_default()
+    }
+}
+
 impl super::Authority {
     pub(super) fn acquire(&mut self, cx: &Cx<'_>, a: AcquireArgs) -> OpResult {
         cx.require(Role::Editor)?;
-        let lease = self
+        let lease = match self
             .locks
-            .acquire(&a.resource, &cx.actor.holder(), a.ttl_ms, cx.now_ms)?;
+            .acquire(&a.resource, &cx.actor.holder(), a.ttl_ms, cx.now_ms)
+        {
+            Ok(lease) => lease,
+            Err(e @ LockError::Held { .. }) => {
+                self.locks.wait(&a.resource, &cx.actor.id);
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(list) = self.locks.waiting.get_mut(&a.resource) {
+            list.retain(|u| *u != cx.actor.id);
+        }
         let e = cx.event(
             EventKind::LockAcquired,
             Some(&a.resource),

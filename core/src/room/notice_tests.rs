@@ -61,3 +61,62 @@ fn an_invitation_and_a_handoff_notify_whom_they_name() {
         Some("the launch plan is yours")
     );
 }
+
+#[test]
+fn someone_refused_a_lock_is_told_when_it_comes_free() {
+    let (mut room, _owner, _other, _) = room_with(actor("e", Role::Editor));
+    let (ada, bob) = (actor("ada", Role::Editor), actor("bob", Role::Editor));
+    let lease = room
+        .request(
+            &ada,
+            "lock.acquire",
+            json!({ "resource": "doc:spec", "ttlMs": 60_000 }),
+            0,
+        )
+        .unwrap();
+    let refused = room
+        .request(
+            &bob,
+            "lock.acquire",
+            json!({ "resource": "doc:spec", "ttlMs": 60_000 }),
+            1,
+        )
+        .unwrap_err();
+    assert_eq!(refused.code.as_str(), "lock_held");
+    room.take_events(false);
+    assert!(room.take_notices().is_empty(), "nothing yet");
+    let fence = lease["lease"]["fence"].clone();
+    room.request(
+        &ada,
+        "lock.release",
+        json!({ "resource": "doc:spec", "fence": fence }),
+        2,
+    )
+    .unwrap();
+    room.take_events(false);
+    let notices = room.take_notices();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(
+        (notices[0].user.as_str(), notices[0].notification.kind),
+        ("bob", NoticeKind::LockFree)
+    );
+    // Told once: the next release tells nobody.
+    let again = room
+        .request(
+            &bob,
+            "lock.acquire",
+            json!({ "resource": "doc:spec", "ttlMs": 60_000 }),
+            3,
+        )
+        .unwrap();
+    let fence = again["lease"]["fence"].clone();
+    room.request(
+        &bob,
+        "lock.release",
+        json!({ "resource": "doc:spec", "fence": fence }),
+        4,
+    )
+    .unwrap();
+    room.take_events(false);
+    assert!(room.take_notices().is_empty());
+}

@@ -206,6 +206,31 @@ impl Room {
                     );
                 }
             }
+            EventKind::LockReleased | EventKind::LockExpired => {
+                let Some(resource) = e.target.clone() else {
+                    return;
+                };
+                let waiting = self.authority.locks.take_waiting(&resource);
+                if !waiting.is_empty() {
+                    self.authority_dirty = true;
+                }
+                for user in waiting {
+                    let title = format!("The lock you waited for is free: {resource}");
+                    self.notices.push(Notice {
+                        user,
+                        notification: NewNotification {
+                            kind: NoticeKind::LockFree,
+                            urgency: Some(Urgency::Normal),
+                            title,
+                            body: None,
+                            space: None,
+                            room: None,
+                            target: Some(resource.clone()),
+                        },
+                        from: Value::Null,
+                    });
+                }
+            }
             _ => {}
         }
     }
