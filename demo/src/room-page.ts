@@ -270,17 +270,21 @@ function renderMessages() {
     // The conversation appears once the room has synced.
   }
   const stick = messagesEl.scrollTop + messagesEl.clientHeight >= messagesEl.scrollHeight - 4;
+  // The comments are read once per render, not once per message.
+  const threads = new Map<string, number>();
+  for (const c of room.comments.list()) if (c.anchor.message) threads.set(c.anchor.message, (threads.get(c.anchor.message) ?? 0) + 1);
   const rows = msgs.map((m) => {
     const { text, ...rest } = m;
     // A new comment in the message's thread redraws its row too.
-    const shape = JSON.stringify(rest) + room.comments.onMessage(m.id).length;
+    const count = threads.get(m.id) ?? 0;
+    const shape = JSON.stringify(rest) + count;
     const row = drawn.get(m.id);
     if (row?.shape === shape) {
       // Only the text grew (a streaming turn): the row and its Stop button stay put.
       if (row.text !== text) row.li.querySelector(".text")!.textContent = row.text = text;
       return row.li;
     }
-    const li = renderMessage(m);
+    const li = renderMessage(m, count);
     drawn.set(m.id, { li, shape, text });
     return li;
   });
@@ -311,7 +315,7 @@ const STATUS_TEXT: Record<MessageInfo["status"], string> = {
   error: "failed",
 };
 
-function renderMessage(m: MessageInfo): HTMLLIElement {
+function renderMessage(m: MessageInfo, threads: number): HTMLLIElement {
   const li = document.createElement("li");
   li.className = m.author.kind;
   li.dataset.id = m.id;
@@ -373,7 +377,6 @@ function renderMessage(m: MessageInfo): HTMLLIElement {
       room.views.set({ tabs: [...openTabs(), id], activeTab: id });
     }),
   );
-  const threads = room.comments.onMessage(m.id).length;
   const thread = document.createElement("button");
   thread.type = "button";
   thread.className = "branch thread";

@@ -12,8 +12,7 @@
  *
  * @module
  */
-import type { ConfabError } from "./errors.js";
-import { callEdge, firstMessage, LiveFeed, Listeners, type FeedStatus, type LiveOptions } from "./live.js";
+import { callEdge, LiveView, type FeedEvents, type LiveOptions } from "./live.js";
 
 /** What a notification is about. */
 export type NotificationKind = "invitation" | "mention" | "insight" | "conflict" | "handoff" | "review" | "lock.free";
@@ -57,74 +56,44 @@ export interface InboxOptions extends LiveOptions {
   user: string;
 }
 
-interface InboxEvents extends Record<string, unknown> {
+interface InboxEvents extends FeedEvents {
   /** The list changed (newest first). */
   change: Notification[];
   /** One arrived. */
   notification: Notification;
-  status: FeedStatus;
-  error: ConfabError;
 }
 
 /** A live view of one person's inbox. */
-export class Inbox {
+export class Inbox extends LiveView<InboxEvents> {
   /** The newest notifications (up to 100), newest first. */
   notifications: Notification[] = [];
   /** How many are unread. */
   unread = 0;
   readonly user: string;
-  #listeners = new Listeners<InboxEvents>();
-  #feed: LiveFeed;
-  #loaded: Promise<void>;
 
   private constructor(private readonly options: InboxOptions) {
+    super(options, `/users/${encodeURIComponent(options.user)}/inbox`);
     this.user = options.user;
-    let loaded: () => void = () => {};
-    this.#loaded = new Promise((resolve) => (loaded = resolve));
-    this.#feed = new LiveFeed(
-      options,
-      this.#path(""),
-      (message) => {
-        if (message.type !== "inbox") return;
-        this.notifications = message.notifications as Notification[];
-        this.unread = message.unread as number;
-        loaded();
-        this.#listeners.emit("change", this.notifications);
-        if (message.added) this.#listeners.emit("notification", message.added as Notification);
-      },
-      (status, error) => {
-        if (error) this.#listeners.emit("error", error);
-        this.#listeners.emit("status", status);
-      },
-    );
+  }
+
+  protected receive(message: Record<string, unknown>): boolean {
+    if (message.type !== "inbox") return false;
+    this.notifications = message.notifications as Notification[];
+    this.unread = message.unread as number;
+    this.listeners.emit("change", this.notifications);
+    if (message.added) this.listeners.emit("notification", message.added as Notification);
+    return true;
   }
 
   /** Open `user`'s inbox and wait for it (at most `timeoutMs`, 10 s by default). */
   static async open(options: InboxOptions & { timeoutMs?: number }): Promise<Inbox> {
     const inbox = new Inbox(options);
-    await firstMessage(
-      inbox.#loaded,
-      (l) => inbox.on("status", l),
-      (l) => inbox.on("error", l),
-      `${options.user}'s inbox`,
-      options.timeoutMs ?? 10_000,
-      () => inbox.close(),
-    );
+    await inbox.opened(`${options.user}'s inbox`, options.timeoutMs);
     return inbox;
   }
 
   #path(rest: string): string {
     return `/users/${encodeURIComponent(this.user)}/inbox${rest}`;
-  }
-
-  /** Listen: `change`, `notification` (one arrived), `status`, `error`. */
-  on<K extends keyof InboxEvents>(type: K, listener: (value: InboxEvents[K]) => void): () => void {
-    return this.#listeners.on(type, listener);
-  }
-
-  /** The feed's connection state. */
-  get status(): FeedStatus {
-    return this.#feed.status;
   }
 
   /** Mark these read. */
@@ -145,8 +114,4 @@ export class Inbox {
     return callEdge(options, "POST", `/users/${encodeURIComponent(options.user)}/inbox`, draft);
   }
 
-  /** Stop the live feed. */
-  close(): void {
-    this.#feed.close();
-  }
 }

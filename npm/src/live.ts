@@ -163,39 +163,82 @@ export class Listeners<Events extends Record<string, unknown>> {
   }
 }
 
+/** What every live view emits, beside its own events. */
+export interface FeedEvents extends Record<string, unknown> {
+  status: FeedStatus;
+  error: ConfabError;
+}
+
 /**
- * Wait for a feed's first message (`loaded`), at most `timeoutMs`; a feed the edge
- * refuses rejects with its reason. On failure `close` is called.
+ * A live view of one object at the edge (a space, an inbox): its feed, its listeners,
+ * and opening it, which waits for the first state (at most `timeoutMs`; a feed the edge
+ * refuses rejects with its reason, and the view is closed).
  */
-export async function firstMessage(
-  loaded: Promise<void>,
-  onStatus: (listener: (status: FeedStatus) => void) => () => void,
-  onError: (listener: (error: ConfabError) => void) => () => void,
-  what: string,
-  timeoutMs: number,
-  close: () => void,
-): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const stops: (() => void)[] = [];
-  try {
-    await Promise.race([
-      loaded,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new TimeoutError(`${what}: nothing from the edge within ${timeoutMs} ms`)), timeoutMs);
-        let last: ConfabError | undefined;
-        stops.push(onError((error) => (last = error)));
-        stops.push(
-          onStatus((status) => {
-            if (status === "closed") reject(last ?? new ConfabError("access_denied", `${what}: the edge refused the feed`));
-          }),
-        );
-      }),
-    ]);
-  } catch (err) {
-    close();
-    throw err;
-  } finally {
-    clearTimeout(timer);
-    for (const stop of stops) stop();
+export abstract class LiveView<Events extends FeedEvents> {
+  protected readonly listeners = new Listeners<Events>();
+  readonly #feed: LiveFeed;
+  readonly #loaded: Promise<void>;
+  #markLoaded: () => void = () => {};
+
+  protected constructor(options: LiveOptions, path: string) {
+    this.#loaded = new Promise((resolve) => (this.#markLoaded = resolve));
+    const emit = this.listeners.emit.bind(this.listeners) as (type: string, value: unknown) => void;
+    this.#feed = new LiveFeed(
+      options,
+      path,
+      (message) => {
+        if (this.receive(message)) this.#markLoaded();
+      },
+      (status, error) => {
+        if (error) emit("error", error);
+        emit("status", status);
+      },
+    );
+  }
+
+  /** Take one message from the feed; true when it was the view's whole state. */
+  protected abstract receive(message: Record<string, unknown>): boolean;
+
+  /** Listen; returns a function that stops listening. */
+  on<K extends keyof Events>(type: K, listener: (value: Events[K]) => void): () => void {
+    return this.listeners.on(type, listener);
+  }
+
+  /** The feed's connection state. */
+  get status(): FeedStatus {
+    return this.#feed.status;
+  }
+
+  /** Stop the live feed. */
+  close(): void {
+    this.#feed.close();
+  }
+
+  /** Wait for the first state, at most `timeoutMs`; `what` names the view in errors. */
+  protected async opened(what: string, timeoutMs = 10_000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stops: (() => void)[] = [];
+    const on = this.listeners.on.bind(this.listeners) as (type: string, listener: (value: never) => void) => () => void;
+    try {
+      await Promise.race([
+        this.#loaded,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new TimeoutError(`${what}: nothing from the edge within ${timeoutMs} ms`)), timeoutMs);
+          let last: ConfabError | undefined;
+          stops.push(on("error", (error: ConfabError) => (last = error)));
+          stops.push(
+            on("status", (status: FeedStatus) => {
+              if (status === "closed") reject(last ?? new ConfabError("access_denied", `${what}: the edge refused the feed`));
+            }),
+          );
+        }),
+      ]);
+    } catch (err) {
+      this.close();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      for (const stop of stops) stop();
+    }
   }
 }

@@ -11,8 +11,7 @@
  *
  * @module
  */
-import type { ConfabError } from "./errors.js";
-import { callEdge, firstMessage, LiveFeed, Listeners, type FeedStatus, type LiveOptions } from "./live.js";
+import { callEdge, LiveView, type FeedEvents, type LiveOptions } from "./live.js";
 
 /** Someone a room reports present. */
 export interface SpacePresent {
@@ -84,76 +83,44 @@ export interface SpaceOptions extends LiveOptions {
   space: string;
 }
 
-interface SpaceEvents extends Record<string, unknown> {
+interface SpaceEvents extends FeedEvents {
   rooms: SpaceRoom[];
   event: SpaceEvent;
-  status: FeedStatus;
-  error: ConfabError;
 }
 
 /** A live view of one space's rooms. */
-export class Space {
+export class Space extends LiveView<SpaceEvents> {
   /** Every room, as of the last message from the edge. */
   rooms: SpaceRoom[] = [];
   /** Everyone the space's rooms have seen: online, away or offline. */
   people: SpacePerson[] = [];
   settings: SpaceSettings = { externalSharing: false, autoArchiveDays: null };
   readonly name: string;
-  #listeners = new Listeners<SpaceEvents>();
-  #feed: LiveFeed;
-  #loaded: Promise<void>;
 
   private constructor(private readonly options: SpaceOptions) {
+    super(options, `/spaces/${encodeURIComponent(options.space)}`);
     this.name = options.space;
-    let loaded: () => void = () => {};
-    this.#loaded = new Promise((resolve) => (loaded = resolve));
-    this.#feed = new LiveFeed(
-      options,
-      this.#path(""),
-      (message) => {
-        if (message.type === "rooms") {
-          this.rooms = message.rooms as SpaceRoom[];
-          this.people = message.people as SpacePerson[];
-          this.settings = message.settings as SpaceSettings;
-          loaded();
-          this.#listeners.emit("rooms", this.rooms);
-        } else if (message.type === "event") {
-          this.#listeners.emit("event", message.event as SpaceEvent);
-        }
-      },
-      (status, error) => {
-        if (error) this.#listeners.emit("error", error);
-        this.#listeners.emit("status", status);
-      },
-    );
+  }
+
+  protected receive(message: Record<string, unknown>): boolean {
+    if (message.type === "event") this.listeners.emit("event", message.event as SpaceEvent);
+    if (message.type !== "rooms") return false;
+    this.rooms = message.rooms as SpaceRoom[];
+    this.people = message.people as SpacePerson[];
+    this.settings = message.settings as SpaceSettings;
+    this.listeners.emit("rooms", this.rooms);
+    return true;
   }
 
   /** Open `space` and wait for its directory (at most `timeoutMs`, 10 s by default). */
   static async open(options: SpaceOptions & { timeoutMs?: number }): Promise<Space> {
     const space = new Space(options);
-    await firstMessage(
-      space.#loaded,
-      (l) => space.on("status", l),
-      (l) => space.on("error", l),
-      `space ${options.space}`,
-      options.timeoutMs ?? 10_000,
-      () => space.close(),
-    );
+    await space.opened(`space ${options.space}`, options.timeoutMs);
     return space;
   }
 
   #path(rest: string): string {
     return `/spaces/${encodeURIComponent(this.name)}${rest}`;
-  }
-
-  /** Listen: `rooms` (the whole list, and `people`, on every change), `event`, `status`, `error`. */
-  on<K extends keyof SpaceEvents>(type: K, listener: (value: SpaceEvents[K]) => void): () => void {
-    return this.#listeners.on(type, listener);
-  }
-
-  /** The feed's connection state. */
-  get status(): FeedStatus {
-    return this.#feed.status;
   }
 
   /** Add a room to the space (contributors and leads). */
@@ -190,8 +157,4 @@ export class Space {
     return callEdge(this.options, "GET", this.#path(`/audit${q}`));
   }
 
-  /** Stop the live feed. */
-  close(): void {
-    this.#feed.close();
-  }
 }
