@@ -7,7 +7,9 @@
 //! - Creating, renaming, archiving and deleting a room is audited here, shown live, and
 //!   handed to the room, which records it in its own audit log and webhooks.
 //! - The alarm fires when a silent room's counts go stale (so the feed shows it empty
-//!   without anyone asking) and, with auto-archive on, to archive idle rooms.
+//!   without anyone asking), when a shared agent's scheduled task is due (the room
+//!   posts it, mentioning the agent) and, with auto-archive on, to archive idle rooms.
+//! - Who may do what is the member list's call (core's `Directory::admit`).
 
 use std::cell::RefCell;
 
@@ -91,12 +93,32 @@ impl SpaceObject {
         self.with_store(|s| s.put("directory", &json))
     }
 
-    /// Every room as of now, everyone seen in them, and the settings (`GET /spaces/<space>`).
+    /// Every room as of now, everyone seen in them, the members, the shared agents and
+    /// the settings (`GET /spaces/<space>`).
     fn summary(&self) -> std::result::Result<Value, EdgeError> {
         let now = now_ms();
-        self.with_directory(
-            |d| json!({ "rooms": d.list(now), "people": d.people(now), "settings": d.settings }),
-        )
+        self.with_directory(|d| {
+            json!({
+                "rooms": d.list(now),
+                "people": d.people(now),
+                "members": d.members(),
+                "agents": d.agents(now),
+                "settings": d.settings,
+            })
+        })
+    }
+
+    /// The caller's role in this space: their member record's, or why they may not
+    /// come in (a person new to the space is recorded as a member).
+    fn admit(&self, actor: Actor) -> std::result::Result<Actor, EdgeError> {
+        let (actor, joined) = self
+            .with_directory(|d| d.admit(actor, now_ms()))?
+            .map_err(EdgeError::Op)?;
+        if joined {
+            self.save()?;
+            self.publish()?;
+        }
+        Ok(actor)
     }
 
     /// The feed's message: the summary, typed.
@@ -130,13 +152,19 @@ impl SpaceObject {
         Ok(entry)
     }
 
-    /// Set the alarm for the next count to go stale, or the next auto-archive check.
+    /// Set the alarm for the next count to go stale, the next scheduled task, or the
+    /// next auto-archive check.
     async fn schedule(&self) -> std::result::Result<(), EdgeError> {
         let now = now_ms();
-        let (stale, archiving) =
-            self.with_directory(|d| (d.next_stale_at(now), d.settings.auto_archive_days))?;
+        let (stale, task, archiving) = self.with_directory(|d| {
+            (
+                d.next_stale_at(now),
+                d.next_task_at(),
+                d.settings.auto_archive_days,
+            )
+        })?;
         let archive = archiving.map(|_| now + ARCHIVE_CHECK_MS);
-        if let Some(next) = [stale, archive].into_iter().flatten().min() {
+        if let Some(next) = [stale, task, archive].into_iter().flatten().min() {
             self.state
                 .storage()
                 .set_alarm(next.saturating_sub(now) as i64)
@@ -239,14 +267,51 @@ impl SpaceObject {
         Ok(outcome.result)
     }
 
-    /// Auto-archive idle rooms and show counts that went stale.
+    /// Hand the tasks due now to their rooms, each posted there as a message that
+    /// mentions its agent; each run (or why it could not be posted) is audited.
+    async fn run_due_tasks(&self, space: &str, now: u64) -> std::result::Result<(), EdgeError> {
+        let due = self.with_directory(|d| d.take_due(now))?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        self.save()?;
+        for (agent, name, schedule) in due {
+            let body = json!({
+                "space": space,
+                "room": schedule.room,
+                "by": schedule.by,
+                "byName": schedule.by_name,
+                "text": schedule.message(&name),
+            });
+            let posted =
+                objects::call(&self.env, ROOMS_BINDING, &schedule.room, "task", &body).await;
+            let mut detail = json!({ "agent": agent, "change": "ran", "room": schedule.room, "task": schedule.task });
+            match posted {
+                Ok(answer) => detail["message"] = answer["id"].clone(),
+                Err(e) => detail["error"] = json!(e.to_string()),
+            }
+            let event = Event::new(
+                confab_core::authority::EventKind::SpaceAgent,
+                None,
+                Some(&agent),
+                detail,
+                now,
+            );
+            self.record(&event)?;
+        }
+        Ok(())
+    }
+
+    /// Run the tasks that are due, auto-archive idle rooms and show counts that went
+    /// stale.
     async fn on_alarm(&self) -> std::result::Result<(), EdgeError> {
         let now = now_ms();
+        let space = self.store.name(&self.state)?.unwrap_or_default();
+        self.run_due_tasks(&space, now).await?;
         let archived = self.with_directory(|d| d.auto_archive(now))?;
         if !archived.is_empty() {
             self.save()?;
         }
-        let space = self.store.name(&self.state)?.unwrap_or_default();
         for room in archived {
             let event = Event::new(
                 confab_core::authority::EventKind::RoomArchived,
@@ -281,8 +346,8 @@ impl DurableObject for SpaceObject {
             return objects::respond(&self.state, answer);
         }
         let answer = async {
-            let actor = space_actor(objects::identity(&req)?);
             self.store.remember_name(&self.state, &req)?;
+            let actor = self.admit(space_actor(objects::identity(&req)?))?;
             if objects::is_upgrade(&req)? {
                 return Ok(Answer::Feed(self.snapshot()?));
             }

@@ -18,7 +18,7 @@ export type { OpenOptions, RequestArgs, RoomEvent, RoomEventOf, RoomEventType } 
 export type { ExportedMessage, RoomExport } from "./export.js";
 export { ConfabError, DestroyedError, TimeoutError } from "./errors.js";
 export { Space } from "./space.js";
-export type { SpaceEvent, SpaceOptions, SpacePerson, SpacePresent, SpaceRoom, SpaceSettings } from "./space.js";
+export type { AgentSchedule, SharedAgent, SpaceEvent, SpaceMember, SpaceOptions, SpacePerson, SpacePresent, SpaceRoleLabel, SpaceRoom, SpaceSettings } from "./space.js";
 export { Inbox } from "./inbox.js";
 export type { InboxOptions, Notification, NotificationDraft, NotificationKind, Urgency } from "./inbox.js";
 export type { FeedStatus, LiveOptions } from "./live.js";

@@ -37,8 +37,53 @@ export interface SpacePerson {
   rooms: string[];
   activity: string | null;
   note: string | null;
-  /** When a room last reported them (ms since the epoch). */
+  /** When a room last reported them (ms since the epoch; 0 for a member never seen). */
   lastSeen: number;
+  /** Their space role as the workspace shows it, for a member. */
+  role: SpaceRoleLabel | null;
+}
+
+/** A space role as the workspace shows it, over the room roles owner, editor, reviewer, viewer. */
+export type SpaceRoleLabel = "lead" | "contributor" | "reviewer" | "viewer";
+
+/** A member of the space. Their record's role wins over the role in their token. */
+export interface SpaceMember {
+  id: string;
+  name: string;
+  role: "owner" | "editor" | "reviewer" | "viewer";
+  label: SpaceRoleLabel;
+  /** When they became a member (ms since the epoch). */
+  since: number;
+}
+
+/** A task a shared agent is scheduled to do: posted in `room`, when due, as a message from `by` that mentions the agent. */
+export interface AgentSchedule {
+  room: string;
+  task: string;
+  /** When it is next due (ms since the epoch). */
+  at: number;
+  /** Repeats every this many minutes (absent: once). */
+  everyMinutes?: number;
+  by: string;
+  byName: string;
+}
+
+/** One of the space's agents, with what it is doing. */
+export interface SharedAgent {
+  /** The user id it joins rooms as. */
+  id: string;
+  /** What people @mention. */
+  name: string;
+  description: string;
+  model: string | null;
+  /** `in use` (present in a room now), `scheduled` (a task is due later) or `available`. */
+  state: "in use" | "scheduled" | "available";
+  /** Titles of the rooms it is in now. */
+  rooms: string[];
+  activity: string | null;
+  schedule: AgentSchedule | null;
+  /** False for an agent a room has present that the space has not registered. */
+  registered: boolean;
 }
 
 /** A room as the space lists it. */
@@ -70,7 +115,7 @@ export interface SpaceSettings {
 /** Something that happened in the space (audited). */
 export interface SpaceEvent {
   seq: number;
-  action: "room.created" | "room.renamed" | "room.archived" | "room.restored" | "room.deleted" | "space.settings";
+  action: "room.created" | "room.renamed" | "room.archived" | "room.restored" | "room.deleted" | "space.settings" | "space.member" | "space.agent";
   actor: { id: string; name: string; kind: string } | null;
   target: string | null;
   detail: Record<string, unknown>;
@@ -94,6 +139,10 @@ export class Space extends LiveView<SpaceEvents> {
   rooms: SpaceRoom[] = [];
   /** Everyone the space's rooms have seen: online, away or offline. */
   people: SpacePerson[] = [];
+  /** The members, leads first. */
+  members: SpaceMember[] = [];
+  /** The shared agents: in use, then scheduled, then available. */
+  agents: SharedAgent[] = [];
   settings: SpaceSettings = { externalSharing: false, autoArchiveDays: null };
   readonly name: string;
 
@@ -107,6 +156,8 @@ export class Space extends LiveView<SpaceEvents> {
     if (message.type !== "rooms") return false;
     this.rooms = message.rooms as SpaceRoom[];
     this.people = message.people as SpacePerson[];
+    this.members = message.members as SpaceMember[];
+    this.agents = message.agents as SharedAgent[];
     this.settings = message.settings as SpaceSettings;
     this.listeners.emit("rooms", this.rooms);
     return true;
@@ -146,6 +197,39 @@ export class Space extends LiveView<SpaceEvents> {
   /** Change settings (leads). */
   updateSettings(patch: Partial<{ externalSharing: boolean; autoArchiveDays: number }>): Promise<SpaceSettings> {
     return callEdge(this.options, "PATCH", this.#path("/settings"), patch);
+  }
+
+  /** Give `user` a role in the space (leads): `lead`, `contributor`, `reviewer` or `viewer` (or the room role names). */
+  setMember(user: string, role: SpaceRoleLabel | SpaceMember["role"], name?: string): Promise<SpaceMember> {
+    return callEdge(this.options, "PUT", this.#path(`/members/${encodeURIComponent(user)}`), { role, ...(name ? { name } : {}) });
+  }
+
+  /** Remove a member (leads): their tokens are refused until a lead adds them again. */
+  removeMember(user: string): Promise<{ removed: string }> {
+    return callEdge(this.options, "DELETE", this.#path(`/members/${encodeURIComponent(user)}`));
+  }
+
+  /** Register a shared agent (contributors and leads), or change its name, description or model. */
+  registerAgent(id: string, agent: { name: string; description?: string; model?: string }): Promise<SharedAgent> {
+    return callEdge(this.options, "PUT", this.#path(`/agents/${encodeURIComponent(id)}`), agent);
+  }
+
+  /** Take a shared agent off the space's list. */
+  removeAgent(id: string): Promise<{ removed: string }> {
+    return callEdge(this.options, "DELETE", this.#path(`/agents/${encodeURIComponent(id)}`));
+  }
+
+  /**
+   * Schedule an agent's next task: at `at` (ms since the epoch) the room posts `task` as
+   * a message from you that mentions the agent, and again every `everyMinutes` (5 or more).
+   */
+  scheduleAgent(id: string, task: { room: string; task: string; at: number; everyMinutes?: number }): Promise<AgentSchedule> {
+    return callEdge(this.options, "PUT", this.#path(`/agents/${encodeURIComponent(id)}/schedule`), task);
+  }
+
+  /** Cancel an agent's scheduled task. */
+  unscheduleAgent(id: string): Promise<{ unscheduled: string }> {
+    return callEdge(this.options, "DELETE", this.#path(`/agents/${encodeURIComponent(id)}/schedule`));
   }
 
   /** A page of the space's audit log (leads and contributors). */

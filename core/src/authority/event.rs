@@ -87,6 +87,10 @@ named_enum! {
         RoomDeleted = "room.deleted",
         /// A space's settings changed.
         SpaceSettings = "space.settings",
+        /// A space member's role was set, or the member removed.
+        SpaceMember = "space.member",
+        /// A shared agent was registered, changed, removed, scheduled or run.
+        SpaceAgent = "space.agent",
         /// A webhook was created.
         WebhookCreated = "webhook.created",
         /// A webhook was deleted.

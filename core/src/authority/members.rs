@@ -45,6 +45,23 @@ impl Authority {
         })
     }
 
+    /// Who posts a task that `user` (named `name`) scheduled in the room's space: them,
+    /// as a person with the role this room's member list gives them (an editor when it
+    /// has no record; a removed member posts nothing).
+    pub fn scheduled_by(&self, user: &str, name: &str) -> Result<Actor, OpError> {
+        if self.removed.contains(user) {
+            return Err(OpError::forbidden(format!(
+                "{user} left or was removed from this room; their scheduled task is not posted"
+            )));
+        }
+        Ok(Actor {
+            id: user.to_owned(),
+            name: name.to_owned(),
+            kind: ParticipantKind::Person,
+            role: self.member_role(user).unwrap_or(Role::Editor),
+        })
+    }
+
     /// The role the member list gives `user`, if it has a record.
     pub fn member_role(&self, user: &str) -> Option<Role> {
         self.members.get(user).map(|m| m.role)

@@ -2,6 +2,7 @@
 //! core's throttle; what the space did to the room, recorded here), and people's
 //! inboxes (the notifications the room raised, such as @mentions).
 
+use confab_core::authority::op::Op;
 use confab_core::authority::space::Report;
 use confab_core::authority::{Event, EventKind};
 use confab_core::protocol::close::CloseCode;
@@ -38,8 +39,34 @@ impl RoomObject {
         let body = objects::body(&mut req).await?;
         match path.strip_prefix(INTERNAL) {
             Some("space") => self.told_by_space(body).await,
+            Some("task") => self.post_task(body).await,
             _ => Err(EdgeError::BadRequest(format!("no internal call {path}"))),
         }
+    }
+
+    /// A shared agent's scheduled task, due now: posted in the main conversation as a
+    /// message from whoever scheduled it that mentions the agent. Returns the message.
+    async fn post_task(&self, body: Value) -> Result<Value, EdgeError> {
+        let field = |name: &str| {
+            body[name]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| EdgeError::BadRequest(format!("scheduled task: no `{name}`")))
+        };
+        let (by, by_name, text) = (field("by")?, field("byName")?, field("text")?);
+        let op = Op::parse("message.post", json!({ "text": text })).map_err(EdgeError::Op)?;
+        let result = self
+            .with_room(|room| {
+                let actor = room.authority().scheduled_by(&by, &by_name)?;
+                room.handle_op(&actor, op, now_ms())
+            })?
+            .map_err(EdgeError::Op)?;
+        let settled = self.settle(false)?;
+        self.send_settled(settled);
+        self.flush_soon().await?;
+        self.schedule_alarm().await?;
+        self.deliver_notices().await;
+        Ok(result)
     }
 
     /// The space created, renamed, archived or deleted this room.

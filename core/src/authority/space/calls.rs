@@ -10,6 +10,7 @@ use super::super::event::{Event, EventKind};
 use super::super::rest::{RestError, MAX_PAGE};
 use super::super::token::Role;
 use super::super::Actor;
+use super::team::{AgentPatch, MemberPatch, ScheduleRequest};
 use super::{Directory, MAX_TITLE};
 
 /// A change to a room of the space: a new title, archived or not.
@@ -67,6 +68,46 @@ pub enum SpaceCall {
     Settings,
     /// `PATCH /spaces/<space>/settings`.
     SetSettings(SpaceSettingsPatch),
+    /// `GET /spaces/<space>/members`.
+    Members,
+    /// `PUT /spaces/<space>/members/<user>`: a role for a member (new or not).
+    SetMember {
+        /// The member's user id.
+        user: String,
+        /// The role, and a name for someone new.
+        patch: MemberPatch,
+    },
+    /// `DELETE /spaces/<space>/members/<user>`.
+    RemoveMember {
+        /// The member's user id.
+        user: String,
+    },
+    /// `GET /spaces/<space>/agents`: the shared agents, with what each is doing.
+    Agents,
+    /// `PUT /spaces/<space>/agents/<id>`: register an agent, or change it.
+    PutAgent {
+        /// The agent's user id.
+        id: String,
+        /// Its name, description and model.
+        patch: AgentPatch,
+    },
+    /// `DELETE /spaces/<space>/agents/<id>`.
+    RemoveAgent {
+        /// The agent's user id.
+        id: String,
+    },
+    /// `PUT /spaces/<space>/agents/<id>/schedule`: the agent's next task.
+    Schedule {
+        /// The agent's user id.
+        id: String,
+        /// Where, what and when.
+        request: ScheduleRequest,
+    },
+    /// `DELETE /spaces/<space>/agents/<id>/schedule`.
+    Unschedule {
+        /// The agent's user id.
+        id: String,
+    },
     /// `GET /spaces/<space>/audit`: entries with `seq > after`, at most `limit`.
     Audit {
         /// Exclusive lower bound.
@@ -113,6 +154,29 @@ impl SpaceCall {
             ("DELETE", ["rooms", name]) => SpaceCall::Delete {
                 name: (*name).to_owned(),
             },
+            ("GET", ["members"]) => SpaceCall::Members,
+            ("PUT", ["members", user]) => SpaceCall::SetMember {
+                user: (*user).to_owned(),
+                patch: from_body(body)?,
+            },
+            ("DELETE", ["members", user]) => SpaceCall::RemoveMember {
+                user: (*user).to_owned(),
+            },
+            ("GET", ["agents"]) => SpaceCall::Agents,
+            ("PUT", ["agents", id]) => SpaceCall::PutAgent {
+                id: (*id).to_owned(),
+                patch: from_body(body)?,
+            },
+            ("DELETE", ["agents", id]) => SpaceCall::RemoveAgent {
+                id: (*id).to_owned(),
+            },
+            ("PUT", ["agents", id, "schedule"]) => SpaceCall::Schedule {
+                id: (*id).to_owned(),
+                request: from_body(body)?,
+            },
+            ("DELETE", ["agents", id, "schedule"]) => SpaceCall::Unschedule {
+                id: (*id).to_owned(),
+            },
             ("GET", ["settings"]) => SpaceCall::Settings,
             ("PATCH", ["settings"]) => SpaceCall::SetSettings(from_body(body)?),
             ("GET", ["audit"]) => {
@@ -148,13 +212,24 @@ impl SpaceCall {
     }
 
     /// The least space role that may make this call: members read; contributors
-    /// create, rename and archive; leads delete and change settings.
+    /// create, rename and archive rooms and manage the shared agents; leads delete
+    /// rooms, change settings and decide who is a member with which role.
     pub fn needs(&self) -> Role {
         match self {
-            SpaceCall::Rooms | SpaceCall::Settings => Role::Viewer,
-            SpaceCall::Audit { .. } => Role::Editor,
-            SpaceCall::Create { .. } | SpaceCall::Update { .. } => Role::Editor,
-            SpaceCall::Delete { .. } | SpaceCall::SetSettings(_) => Role::Owner,
+            SpaceCall::Rooms | SpaceCall::Settings | SpaceCall::Members | SpaceCall::Agents => {
+                Role::Viewer
+            }
+            SpaceCall::Audit { .. }
+            | SpaceCall::Create { .. }
+            | SpaceCall::Update { .. }
+            | SpaceCall::PutAgent { .. }
+            | SpaceCall::RemoveAgent { .. }
+            | SpaceCall::Schedule { .. }
+            | SpaceCall::Unschedule { .. } => Role::Editor,
+            SpaceCall::Delete { .. }
+            | SpaceCall::SetSettings(_)
+            | SpaceCall::SetMember { .. }
+            | SpaceCall::RemoveMember { .. } => Role::Owner,
         }
     }
 }
@@ -205,6 +280,59 @@ impl Directory {
             SpaceCall::Rooms => done(json!({ "rooms": self.list(now) }), vec![], None),
             SpaceCall::Settings => done(json!(self.settings), vec![], None),
             SpaceCall::Audit { .. } => done(Value::Null, vec![], None),
+            SpaceCall::Members => done(json!({ "members": self.members() }), vec![], None),
+            SpaceCall::Agents => done(json!({ "agents": self.agents(now) }), vec![], None),
+            SpaceCall::SetMember { user, patch } => {
+                let role = self.set_member(&user, &patch, now)?;
+                let detail = json!({ "user": user, "role": role, "label": space_role_label(role) });
+                let ev = Event::new(
+                    EventKind::SpaceMember,
+                    Some(actor),
+                    Some(&user),
+                    detail,
+                    now,
+                );
+                let member = self.members().into_iter().find(|m| m.id == user);
+                done(json!(member), vec![ev], None)
+            }
+            SpaceCall::RemoveMember { user } => {
+                self.remove_member(&user)?;
+                let detail = json!({ "user": user, "removed": true });
+                let ev = Event::new(
+                    EventKind::SpaceMember,
+                    Some(actor),
+                    Some(&user),
+                    detail,
+                    now,
+                );
+                done(json!({ "removed": user }), vec![ev], None)
+            }
+            SpaceCall::PutAgent { id, patch } => {
+                self.put_agent(&id, &patch, &actor.id)?;
+                let detail =
+                    json!({ "agent": id, "name": patch.name.trim(), "change": "registered" });
+                let ev = Event::new(EventKind::SpaceAgent, Some(actor), Some(&id), detail, now);
+                let agent = self.agents(now).into_iter().find(|a| a.id == id);
+                done(json!(agent), vec![ev], None)
+            }
+            SpaceCall::RemoveAgent { id } => {
+                self.remove_agent(&id)?;
+                let detail = json!({ "agent": id, "change": "removed" });
+                let ev = Event::new(EventKind::SpaceAgent, Some(actor), Some(&id), detail, now);
+                done(json!({ "removed": id }), vec![ev], None)
+            }
+            SpaceCall::Schedule { id, request } => {
+                let schedule = self.schedule_agent(&id, &request, actor, now)?;
+                let detail = json!({ "agent": id, "change": "scheduled", "schedule": schedule });
+                let ev = Event::new(EventKind::SpaceAgent, Some(actor), Some(&id), detail, now);
+                done(json!(schedule), vec![ev], None)
+            }
+            SpaceCall::Unschedule { id } => {
+                self.unschedule_agent(&id)?;
+                let detail = json!({ "agent": id, "change": "unscheduled" });
+                let ev = Event::new(EventKind::SpaceAgent, Some(actor), Some(&id), detail, now);
+                done(json!({ "unscheduled": id }), vec![ev], None)
+            }
             SpaceCall::Create { name, title } => {
                 let room = json!(self.create(&name, &title, &actor.id, now)?);
                 let ev = event(EventKind::RoomCreated, &name, json!({ "title": title }));

@@ -14,6 +14,7 @@
 
 mod calls;
 mod report;
+mod team;
 
 use std::collections::BTreeMap;
 
@@ -24,6 +25,9 @@ use super::error::{OpCode, OpError};
 use calls::check_title;
 pub use calls::{space_role_label, SpaceCall, SpaceOutcome, SpaceRoomPatch, SpaceSettingsPatch};
 pub use report::ReportThrottle;
+pub use team::{
+    parse_space_role, AgentPatch, MemberPatch, Schedule, ScheduleRequest, SharedAgent, SpaceMember,
+};
 
 /// The shortest time between two reports of one room (a burst of joins is one report).
 pub const REPORT_GAP_MS: u64 = 2_000;
@@ -148,8 +152,10 @@ pub struct SpacePerson {
     pub activity: Option<String>,
     /// Their own status note.
     pub note: Option<String>,
-    /// When a room last reported them (ms since the epoch).
+    /// When a room last reported them (ms since the epoch; 0 for a member never seen).
     pub last_seen: u64,
+    /// Their space role as the workspace shows it, for a member.
+    pub role: Option<&'static str>,
 }
 
 /// People (and agents) the dashboard remembers; the ones seen longest ago go first.
@@ -164,6 +170,9 @@ pub struct Directory {
     seen: BTreeMap<String, Seen>,
     /// The space's settings.
     pub settings: SpaceSettings,
+    /// Its members and shared agents.
+    #[serde(default)]
+    team: team::Team,
 }
 
 impl Directory {
@@ -335,6 +344,7 @@ impl Directory {
                     activity: None,
                     note: None,
                     last_seen: seen.last_seen,
+                    role: self.member_role(id).map(space_role_label),
                 };
                 for room in &rooms {
                     let Some(p) = room.present.iter().find(|p| &p.id == id) else {
@@ -352,6 +362,22 @@ impl Directory {
                 person
             })
             .collect();
+        // Members no room has seen yet are offline.
+        for member in self.members() {
+            if !self.seen.contains_key(&member.id) {
+                out.push(SpacePerson {
+                    id: member.id,
+                    name: member.name,
+                    kind: "person".into(),
+                    state: "offline",
+                    rooms: Vec::new(),
+                    activity: None,
+                    note: None,
+                    last_seen: 0,
+                    role: Some(member.label),
+                });
+            }
+        }
         let order = |s: &str| match s {
             "online" => 0,
             "away" => 1,
