@@ -587,6 +587,33 @@ describe("the REST API matches edge/openapi.json", () => {
     const audit = await call("listSpaceAudit", { ...prodSpace, token: lead, query: { limit: 10 } });
     assert.deepEqual(audit.entries.map((e) => e.action), ["room.created", "room.renamed", "room.archived", "space.settings"]);
     await call("listSpaceAudit", { ...prodSpace, token: viewer, status: 403, code: "forbidden" });
+    // Members and shared agents (Lea and Vic are members since their tokens opened it).
+    const { members } = await call("listSpaceMembers", { ...prodSpace, token: viewer });
+    assert.deepEqual(members.map((m) => [m.id, m.label]), [["lea", "lead"], ["vic", "viewer"]]);
+    const member = (user) => ({ base: prod.http, params: { space, user } });
+    assert.equal((await call("setSpaceMember", { ...member("kit"), token: lead, body: { role: "contributor", name: "Kit" } })).label, "contributor");
+    await call("setSpaceMember", { ...member("kit"), token: viewer, body: { role: "lead" }, status: 403, code: "forbidden" });
+    await call("setSpaceMember", { ...member("lea"), token: lead, body: { role: "viewer" }, status: 409, code: "conflict" });
+    await call("setSpaceMember", { ...member("kit"), token: lead, body: { role: "boss" }, status: 400, code: "invalid_request", bodyValid: false });
+    await call("removeSpaceMember", { ...member("kit"), token: lead });
+    await call("removeSpaceMember", { ...member("kit"), token: lead, status: 404, code: "not_found" });
+    await call("removeSpaceMember", { ...member("lea"), token: lead, status: 409, code: "conflict" });
+    const agent = { base: prod.http, params: { space, agent: "scout" } };
+    const scout = await call("registerSpaceAgent", { ...agent, token: lead, body: { name: "Scout", description: "Finds sources" } });
+    assert.deepEqual([scout.state, scout.registered], ["available", true]);
+    await call("registerSpaceAgent", { ...agent, token: viewer, body: { name: "Scout" }, status: 403, code: "forbidden" });
+    const at = Date.now() + 3_600_000;
+    const schedule = await call("scheduleSpaceAgent", { ...agent, token: lead, body: { room, task: "read the news", at, everyMinutes: 60 } });
+    assert.deepEqual([schedule.at, schedule.by], [at, "lea"]);
+    await call("scheduleSpaceAgent", { ...agent, token: lead, body: { room: "nope", task: "x", at }, status: 404, code: "not_found" });
+    await call("scheduleSpaceAgent", { ...agent, token: lead, body: { room, task: "x", at: 1 }, status: 400, code: "invalid_request" });
+    const { agents } = await call("listSpaceAgents", { ...prodSpace, token: viewer });
+    assert.deepEqual(agents.map((a) => [a.id, a.state]), [["scout", "scheduled"]]);
+    await call("unscheduleSpaceAgent", { ...agent, token: lead });
+    await call("unscheduleSpaceAgent", { ...agent, token: lead, status: 404, code: "not_found" });
+    await call("removeSpaceAgent", { ...agent, token: lead });
+    await call("removeSpaceAgent", { ...agent, token: lead, status: 404, code: "not_found" });
+
     await call("deleteSpaceRoom", { base: prod.http, params, token: lead });
     await call("deleteSpaceRoom", { base: prod.http, params, token: lead, status: 404, code: "not_found" });
 
