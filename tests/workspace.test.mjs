@@ -5,18 +5,23 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { Agent } from "confab-rooms/agent";
+import { fakeModelServer, modelOf } from "./fake-llm.mjs";
 import { demoContext, DEV_SECRET, launchChromium, mintToken, NOTES, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 
 let edge;
 let browser;
+let llm;
 before(async () => {
   edge = await startWranglerDev({ persistTo: await tempDir("confab-workspace-") });
+  llm = await fakeModelServer();
   browser = await launchChromium();
   await mkdir(ARTIFACTS, { recursive: true });
 });
 after(async () => {
+  await llm?.close();
   await browser?.close();
   await edge?.stop();
 });
@@ -199,4 +204,64 @@ test("a reviewer comments on words they cannot edit, and the thread follows the 
   assert.deepEqual([...ada.problems, ...rita.problems], []);
   await ada.context.close();
   await rita.context.close();
+});
+
+test("the space's team: shared agents registered, in use and scheduled; members given roles", async () => {
+  const space = uniqueRoom("team");
+  const lead = await openSpace("Lena", space);
+  const page = lead.page;
+  await page.fill("#new-room-title", "Research");
+  await page.click("#new-room-form button[type=submit]");
+  await page.waitForURL(/[?&]room=research-/);
+  const room = new URL(page.url()).searchParams.get("room");
+  await page.goto(`${edge.http}/?space=${encodeURIComponent(space)}`);
+  await page.locator("#space-status[data-status=synced]").waitFor({ timeout: 15_000 });
+  await page.locator("#agents-empty").waitFor();
+
+  // Register Scout from the page: available.
+  await page.locator("#agent-forms summary").click();
+  await page.fill("#agent-name", "Scout");
+  await page.fill("#agent-description", "Finds sources");
+  await page.click("#agent-form button[type=submit]");
+  const scout = page.locator('#space-agents li[data-agent="agent-scout"]');
+  await scout.locator(".state", { hasText: "available" }).waitFor();
+  assert.match(await scout.textContent(), /Finds sources/);
+
+  // Scout's own process joins the room: in use there, live.
+  const token = mintToken(DEV_SECRET, { room, sub: "agent-scout", name: "Scout", kind: "agent", role: "editor" });
+  const agent = await Agent.join({ url: edge.ws, room, name: "Scout", token, model: modelOf(llm) });
+  await page.locator('#space-agents li[data-agent="agent-scout"][data-state="in use"]').waitFor({ timeout: 15_000 });
+  assert.match(await scout.textContent(), /in Research/);
+  await agent.leave();
+  await page.locator('#space-agents li[data-agent="agent-scout"][data-state="available"]').waitFor({ timeout: 15_000 });
+
+  // Schedule its next task for the next full hour, daily: scheduled, with the task.
+  await page.selectOption("#schedule-agent", "agent-scout");
+  await page.selectOption("#schedule-room", room);
+  await page.fill("#schedule-task", "Collect this week's papers");
+  await page.selectOption("#schedule-repeat", "1440");
+  await page.click("#schedule-form button[type=submit]");
+  await page.locator('#space-agents li[data-agent="agent-scout"][data-state="scheduled"]').waitFor();
+  assert.match(await scout.textContent(), /next: “Collect this week's papers” .*, daily/);
+
+  // Members: a lead adds Kim as a reviewer, then makes Kim a contributor.
+  await page.locator("#members-panel summary").click();
+  await page.locator("#members-empty").waitFor();
+  await page.fill("#member-id", "kim");
+  await page.selectOption("#member-role", "reviewer");
+  await page.click("#member-form button[type=submit]");
+  const kim = page.locator('#space-members li[data-user="kim"]');
+  await kim.waitFor();
+  assert.equal(await kim.locator("select").inputValue(), "reviewer");
+  await page.locator('#space-people li[data-user="kim"] .role-tag', { hasText: "reviewer" }).waitFor();
+  await kim.locator("select").selectOption("contributor");
+  await page.locator('#space-people li[data-user="kim"] .role-tag', { hasText: "contributor" }).waitFor();
+  await page.screenshot({ path: path.join(ARTIFACTS, "workspace-space-team.png"), fullPage: true });
+  const audit = await page.evaluate(() => /** @type {any} */ (window).confabSpace.audit());
+  assert.deepEqual(
+    audit.entries.filter((e) => e.action.startsWith("space.")).map((e) => e.detail.change ?? e.detail.label),
+    ["registered", "scheduled", "reviewer", "contributor"],
+  );
+  assert.deepEqual(lead.problems, []);
+  await lead.context.close();
 });

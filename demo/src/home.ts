@@ -1,8 +1,9 @@
 // The team space's home: its rooms with who is in each, live; new rooms; rename,
-// archive and delete; and who (people and agents) is at work in which room.
+// archive and delete; who is at work in which room; and the team (team.ts).
 import { ConfabError, Space, type SpaceRoom } from "confab-rooms";
 import { participantColour } from "./colours.js";
 import { ago, DEFAULT_SPACE, edgeUrl, userName } from "./identity.js";
+import { TeamPanels } from "./team.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const spaceName = new URLSearchParams(location.search).get("space")?.trim() || DEFAULT_SPACE;
@@ -156,39 +157,22 @@ function renderWho() {
       where.className = "where";
       where.textContent =
         p.state === "offline"
-          ? `last seen ${ago(p.lastSeen)}`
+          ? p.lastSeen
+            ? `last seen ${ago(p.lastSeen)}`
+            : "not in a room yet"
           : [p.note, p.activity, `in ${p.rooms.join(", ")}`].filter(Boolean).join(" · ");
-      li.append(dot, name, state, where);
+      li.append(dot, name, state);
+      if (p.role) {
+        const role = document.createElement("span");
+        role.className = "role-tag";
+        role.textContent = p.role;
+        li.append(role);
+      }
+      li.append(where);
       return li;
     }),
   );
   $<HTMLParagraphElement>("people-empty").hidden = people.length > 0;
-  // Agents at work: the ones in a room now.
-  const agents = new Map<string, { name: string; rooms: string[]; activity?: string }>();
-  for (const room of space.rooms) {
-    for (const p of room.present.filter((x) => x.kind === "agent")) {
-      const entry = agents.get(p.id) ?? { name: p.name, rooms: [], ...(p.activity ? { activity: p.activity } : {}) };
-      entry.rooms.push(room.title);
-      agents.set(p.id, entry);
-    }
-  }
-  $<HTMLUListElement>("space-agents").replaceChildren(
-    ...[...agents].map(([id, who]) => {
-      const li = document.createElement("li");
-      const dot = document.createElement("span");
-      dot.className = "dot";
-      dot.style.setProperty("--colour", participantColour(id));
-      const name = document.createElement("b");
-      name.textContent = who.name;
-      const where = document.createElement("span");
-      where.className = "where";
-      where.textContent = [who.activity, `in use in ${who.rooms.join(", ")}`].filter(Boolean).join(" · ");
-      li.append(dot, name, where);
-      return li;
-    }),
-  );
-  $<HTMLSpanElement>("agents-count").textContent = String(agents.size);
-  $<HTMLParagraphElement>("agents-empty").hidden = agents.size > 0;
 }
 
 function render() {
@@ -200,7 +184,9 @@ function render() {
   $<HTMLSpanElement>("archived-count").textContent = String(old.length);
   empty.hidden = live.length > 0;
   renderWho();
+  team.render();
 }
+const team = new TeamPanels(space, showError);
 space.on("rooms", render);
 render();
 // "active 2 min ago" moves on without a change from the edge.
