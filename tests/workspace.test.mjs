@@ -265,3 +265,54 @@ test("the space's team: shared agents registered, in use and scheduled; members 
   assert.deepEqual(lead.problems, []);
   await lead.context.close();
 });
+
+test("documents and conversations: made, renamed and switched in tabs that everyone sees", async () => {
+  const space = uniqueRoom("team");
+  const room = uniqueRoom("tabs");
+  const ada = await openRoom("Ada", room, space);
+  const bob = await openRoom("Bob", room, space);
+  // Ada starts a code document: a tab for both, with the code editor.
+  ada.page.once("dialog", (d) => d.accept("plan.ts"));
+  await ada.page.click("#doc-new");
+  const adaTab = ada.page.locator("#doc-tabs .tab", { hasText: "plan.ts" });
+  await adaTab.waitFor();
+  assert.equal(await adaTab.getAttribute("aria-selected"), "true", "the new document comes to the front");
+  const docId = await adaTab.getAttribute("data-doc");
+  const adaEditor = ada.page.locator(`#editor [data-doc="${docId}"] .cm-content`);
+  await adaEditor.click();
+  await ada.page.keyboard.type("export const launch = 'Friday';");
+  const bobTab = bob.page.locator(`#doc-tabs .tab[data-doc="${docId}"]`);
+  await bobTab.waitFor();
+  await bobTab.click();
+  const bobEditor = bob.page.locator(`#editor [data-doc="${docId}"] .cm-content`);
+  await bobEditor.locator(".cm-line", { hasText: "export const launch = 'Friday';" }).waitFor();
+  assert.equal(await bobEditor.getAttribute("aria-label"), "plan.ts (shared document)");
+  // Bob renames it: Ada's tab follows.
+  bob.page.once("dialog", (d) => d.accept("launch.ts"));
+  await bob.page.click("#doc-rename");
+  await ada.page.locator(`#doc-tabs .tab[data-doc="${docId}"]`, { hasText: "launch.ts" }).waitFor();
+
+  // Conversations: Ada starts "Ideas", Bob sees its tab, renames it and posts there.
+  ada.page.once("dialog", (d) => d.accept("Ideas"));
+  await ada.page.click("#conversation-new");
+  await ada.page.locator('#tabs .tab[aria-selected="true"]', { hasText: "Ideas" }).waitFor();
+  const ideas = bob.page.locator("#tabs .tab", { hasText: "Ideas" });
+  await ideas.waitFor();
+  await ideas.click();
+  await bob.page.locator('#tabs .tab[aria-selected="true"]', { hasText: "Ideas" }).waitFor();
+  bob.page.once("dialog", (d) => d.accept("Launch ideas"));
+  await bob.page.click("#conversation-rename");
+  await bob.page.fill("#chat-input", "What if we launch on a Tuesday?");
+  await bob.page.press("#chat-input", "Enter");
+  await ada.page.locator('#tabs .tab[aria-selected="true"]', { hasText: "Launch ideas" }).waitFor();
+  await ada.page.locator("#messages li", { hasText: "What if we launch on a Tuesday?" }).waitFor();
+  // Main keeps its own messages: switching back shows none of Bob's.
+  await ada.page.locator("#tabs .tab", { hasText: "Main" }).click();
+  await ada.page.locator('#tabs .tab[aria-selected="true"]', { hasText: "Main" }).waitFor();
+  assert.equal(await ada.page.locator("#messages li", { hasText: "Tuesday" }).count(), 0);
+  await ada.page.locator("#tabs .tab", { hasText: "Launch ideas" }).click();
+  await ada.page.screenshot({ path: path.join(ARTIFACTS, "workspace-tabs.png") });
+  assert.deepEqual([...ada.problems, ...bob.problems], []);
+  await ada.context.close();
+  await bob.context.close();
+});

@@ -1,11 +1,12 @@
-// The shared documents, "Notes" (Markdown) and "Code" (JavaScript), in CodeMirror 6 on
-// the room through the Yjs bridge: stock y-codemirror.next draws everyone's carets and
-// selections with their names, and keeps undo to your own edits. A tab picks which
-// document is in front; both editors stay bound, so a document in the back is current
-// when you switch to it. The editors live in a shadow root: there CodeMirror's styles are
+// The room's shared documents, in CodeMirror 6 on the room through the Yjs bridge: stock
+// y-codemirror.next draws everyone's carets and selections with their names, and keeps
+// undo to your own edits. Every room starts with "Notes" (Markdown) and "Code"; anyone
+// who edits adds more and renames them, in tabs everyone sees. A document titled like a
+// code file (`plan.ts`) is code. A tab picks which document is in front; every editor
+// stays bound, so a document in the back is current when you switch to it. The editors live in a shadow root: there CodeMirror's styles are
 // constructed stylesheets, which the page's Content-Security-Policy allows without
 // inline <style> elements.
-import type { Room } from "confab-rooms";
+import type { DocumentInfo, Room } from "confab-rooms";
 import { YjsBridge } from "confab-rooms/yjs";
 import { basicSetup } from "codemirror";
 import { javascript } from "@codemirror/lang-javascript";
@@ -15,13 +16,23 @@ import { EditorView, placeholder } from "@codemirror/view";
 import { yCollab } from "y-codemirror.next";
 import { participantColour } from "./colours.js";
 
-/** The room's documents the workspace shows, in tab order. */
+/** The documents every room of the workspace starts with. */
 export const DOCUMENTS = [
-  // Prose wraps; code keeps its lines and scrolls sideways.
-  { id: "notes", title: "Notes", language: () => [markdown(), EditorView.lineWrapping], hint: "Type together…" },
-  { id: "code", title: "Code", language: () => javascript({ typescript: true }), hint: "// Code together…" },
+  { id: "notes", title: "Notes" },
+  { id: "code", title: "Code" },
 ] as const;
-export type DocumentId = (typeof DOCUMENTS)[number]["id"];
+export type DocumentId = string;
+
+/** Code is the built-in "code" document and any document titled like a code file. */
+const CODE_TITLE = /\.(m?[jt]sx?|json|rs|py|go|java|c|h|cpp|css|html|sql|sh|ya?ml|toml)$/i;
+function isCode(doc: DocumentInfo): boolean {
+  return doc.id === "code" || CODE_TITLE.test(doc.title.trim());
+}
+
+/** Prose wraps; code keeps its lines and scrolls sideways. */
+function languageOf(doc: DocumentInfo): Extension {
+  return isCode(doc) ? javascript({ typescript: true }) : [markdown(), EditorView.lineWrapping];
+}
 
 const theme = EditorView.theme({
   "&": { flex: "1", minHeight: "0", minWidth: "0", height: "100%", fontSize: "0.9rem", border: "1px solid #ced4da", borderRadius: "6px", background: "#fff" },
@@ -78,9 +89,10 @@ export class DocumentEditors {
    */
   render(): void {
     this.#setReadOnly(this.#room.readOnly);
-    const known = new Set(this.#room.docs.list().map((d) => d.id));
-    for (const doc of DOCUMENTS) {
-      if (this.#views.has(doc.id) || !known.has(doc.id)) continue;
+    const docs = this.#room.docs.list();
+    if (!docs.some((d) => d.id === this.#front) && docs[0]) this.#front = docs[0].id;
+    for (const doc of docs) {
+      if (this.#views.has(doc.id)) continue;
       // Styled through the CSSOM (the page's policy refuses style attributes in markup).
       const box = document.createElement("div");
       box.style.display = "flex";
@@ -96,15 +108,15 @@ export class DocumentEditors {
           doc: this.bridge.text(doc.id).toString(),
           extensions: [
             basicSetup,
-            doc.language(),
+            languageOf(doc),
             theme,
-            placeholder(doc.hint),
+            placeholder(isCode(doc) ? "// Code together…" : "Type together…"),
             EditorView.contentAttributes.of({ "aria-label": `${doc.title} (shared document)` }),
             this.#editable.of(this.#editableState()),
             yCollab(this.bridge.text(doc.id), this.bridge.awareness),
             EditorView.updateListener.of((update) => {
               if (update.docChanged && update.transactions.some((t) => t.isUserEvent("input") || t.isUserEvent("delete"))) {
-                this.#room.presence.setActivity(`editing ${doc.title.toLowerCase()}`);
+                this.#room.presence.setActivity(`editing ${this.#title(doc.id)}`);
               }
               if (update.focusChanged && !update.view.hasFocus) this.#room.presence.setActivity(null);
             }),
@@ -115,10 +127,12 @@ export class DocumentEditors {
       this.#views.set(doc.id, view);
     }
     for (const [id, box] of this.#boxes) box.style.display = id === this.#front ? "flex" : "none";
+    // Titles change under renames: the editors' names follow.
+    for (const doc of docs) this.#views.get(doc.id)?.contentDOM.setAttribute("aria-label", `${doc.title} (shared document)`);
     // A reader in a room where no one started the document yet sees why it is empty.
     this.#empty.hidden = this.#views.has(this.#front);
     this.#tabs.replaceChildren(
-      ...DOCUMENTS.map((doc) => {
+      ...docs.map((doc) => {
         const tab = document.createElement("button");
         tab.type = "button";
         tab.className = "tab";
@@ -142,10 +156,9 @@ export class DocumentEditors {
 
   /** Bring `document` to the front with `from..to` selected and in view. */
   reveal(document: string, from: number, to: number): void {
-    const known = DOCUMENTS.find((d) => d.id === document);
-    if (!known) return;
-    this.show(known.id);
-    const view = this.#views.get(known.id);
+    const view = this.#views.get(document);
+    if (!view) return;
+    this.show(document);
     if (!view) return;
     const end = Math.min(to, view.state.doc.length);
     view.dispatch({ selection: { anchor: Math.min(from, end), head: end }, scrollIntoView: true });
@@ -155,14 +168,12 @@ export class DocumentEditors {
   /** Bring `document` to the front scrolled to `head`, without taking the focus or the
    * selection (following someone). */
   follow(document: string, head: number): void {
-    const known = DOCUMENTS.find((d) => d.id === document);
-    if (!known) return;
-    if (this.#front !== known.id) {
-      this.#front = known.id;
+    const view = this.#views.get(document);
+    if (!view) return;
+    if (this.#front !== document) {
+      this.#front = document;
       this.render();
     }
-    const view = this.#views.get(known.id);
-    if (!view) return;
     const at = Math.min(head, view.state.doc.length);
     view.dispatch({ effects: EditorView.scrollIntoView(at, { y: "center" }) });
   }
@@ -183,11 +194,21 @@ export class DocumentEditors {
 
   /** "notes, line 3": where a cursor is, for the list of who is here. */
   where(cursor: { document: string; head: number } | null): string {
-    const doc = DOCUMENTS.find((d) => d.id === cursor?.document);
-    const view = doc && this.#views.get(doc.id);
-    if (!cursor || !doc || !view) return "";
+    const view = cursor && this.#views.get(cursor.document);
+    if (!cursor || !view) return "";
     const line = view.state.doc.lineAt(Math.min(cursor.head, view.state.doc.length)).number;
-    return `${doc.title.toLowerCase()}, line ${line}`;
+    return `${this.#title(cursor.document)}, line ${line}`;
+  }
+
+  /** A document's title as it is now (renames included), for sentences. */
+  #title(id: string): string {
+    const title = this.#room.docs.list().find((d) => d.id === id)?.title ?? id;
+    return CODE_TITLE.test(title) ? title : title.toLowerCase();
+  }
+
+  /** The front document's title. */
+  get frontTitle(): string {
+    return this.#room.docs.list().find((d) => d.id === this.#front)?.title ?? this.#front;
   }
 
   #editableState(readOnly = this.#readOnly): Extension {

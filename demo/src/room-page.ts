@@ -149,7 +149,7 @@ function renderStatus(status: ConnectionStatus) {
   // merges, saves versions, shares context and syncs views through nothing.
   const why = room.readOnly ? `read-only: you are a ${room.role} in this room` : "";
   // (Ask agent is the agents panel's: it also needs an agent in the room.)
-  for (const id of ["chat-input", "chat-send", "merge", "version-name", "context-share", "handoff", "sync-button", "detach"]) {
+  for (const id of ["chat-input", "chat-send", "merge", "version-name", "context-share", "handoff", "sync-button", "detach", "doc-new", "doc-rename", "conversation-new", "conversation-rename"]) {
     const control = document.getElementById(id) as HTMLInputElement | HTMLButtonElement | null;
     if (!control) continue;
     control.disabled = room.readOnly;
@@ -181,10 +181,13 @@ function activeConversation(): string {
   return view.activeTab && known.has(view.activeTab) ? view.activeTab : CONVERSATION;
 }
 
+/** The conversation tabs: every conversation of the room (oldest first) and the
+ * branches this view opened. */
 function openTabs(): string[] {
   const { view } = room.views.get();
-  const known = new Set(room.chat.conversations().map((c) => c.id));
-  const tabs = view.tabs.filter((t) => known.has(t));
+  const all = room.chat.conversations();
+  const opened = new Set(view.tabs);
+  const tabs = all.filter((c) => !c.forkOf || opened.has(c.id)).map((c) => c.id);
   return tabs.includes(CONVERSATION) ? tabs : [CONVERSATION, ...tabs];
 }
 
@@ -211,6 +214,22 @@ function renderTabs() {
     branchLabel.textContent = `Branch of ${parent?.title ?? current.forkOf.conversation}`;
   }
 }
+
+// New and renamed conversations: tabs everyone sees (a rename is the room's, for all).
+$<HTMLButtonElement>("conversation-new").addEventListener("click", () => {
+  const title = prompt("Title of the new conversation:")?.trim();
+  if (!title) return;
+  guard(() => {
+    const id = room.chat.createConversation(title);
+    room.views.set({ tabs: [...openTabs(), id], activeTab: id });
+  });
+});
+$<HTMLButtonElement>("conversation-rename").addEventListener("click", () => {
+  const id = activeConversation();
+  const current = room.chat.conversations().find((c) => c.id === id)?.title ?? id;
+  const title = prompt("New title of this conversation:", current)?.trim();
+  if (title && title !== current) guard(() => room.chat.renameConversation(id, title));
+});
 
 mergeButton.addEventListener("click", () =>
   guard(() => {
@@ -412,6 +431,22 @@ const commentsPanel: CommentsPanel | undefined = new CommentsPanel(room, editors
 // The room says your role once it greets you (and again if it changes): reviewers and
 // viewers read, everyone else edits.
 room.on("session", () => editors.render());
+
+// New and renamed documents, for everyone: a title like `plan.ts` makes a code document.
+$<HTMLButtonElement>("doc-new").addEventListener("click", () => {
+  const title = prompt("Title of the new document (a name like plan.ts makes it code):")?.trim();
+  if (!title) return;
+  guard(() => {
+    const id = room.docs.create(title);
+    editors.render();
+    editors.show(id);
+  });
+});
+$<HTMLButtonElement>("doc-rename").addEventListener("click", () => {
+  const current = editors.frontTitle;
+  const title = prompt("New title of this document:", current)?.trim();
+  if (title && title !== current) guard(() => room.docs.setTitle(editors.front, title));
+});
 
 // Switching documents: the author view and a version's diff follow the one in front.
 docTabsEl.addEventListener("click", () => {

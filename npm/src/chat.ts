@@ -28,6 +28,11 @@ export class Chat {
     this.#h.call((w) => w.ensureConversation(title, id));
   }
 
+  /** Rename a conversation (concurrent renames are kept as a conflict with both titles). */
+  renameConversation(id: string, title: string): void {
+    this.#h.call((w) => w.setConversationTitle(id, title));
+  }
+
   /** A conversation's messages, in the same order on every replica. */
   messages(conversation: string): MessageInfo[] {
     return this.#h.call((w) => w.messages(conversation));

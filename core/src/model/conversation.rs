@@ -271,6 +271,15 @@ impl RoomDoc {
         }
     }
 
+    /// Set conversation `conversation`'s title (a tracked field: concurrent renames
+    /// conflict, as a document's do).
+    pub fn set_conversation_title(&mut self, conversation: &str, title: &str) -> Result<()> {
+        if title.trim().is_empty() {
+            return Err(Error::Empty("title"));
+        }
+        self.write_field("conversations", conversation, "title", Any::from(title))
+    }
+
     /// Every conversation, oldest first.
     pub fn conversations(&self) -> Vec<Conversation> {
         let txn = self.doc.transact();

@@ -23,6 +23,12 @@ impl Room {
         self.edit(|s, now| s.ensure_conversation(id, title, now))
     }
 
+    /// Rename a conversation (concurrent renames are kept as a conflict).
+    #[wasm_bindgen(js_name = setConversationTitle)]
+    pub fn set_conversation_title(&self, id: &str, title: &str) -> Result<(), JsValue> {
+        self.edit(|s, _| s.doc_mut().set_conversation_title(id, title))
+    }
+
     /// Every conversation, oldest first.
     #[wasm_bindgen(unchecked_return_type = "ConversationInfo[]")]
     pub fn conversations(&self) -> Result<JsValue, JsValue> {

@@ -275,6 +275,33 @@ fn any_delivery_order_gives_the_same_conflicts() -> Result<()> {
 }
 
 #[test]
+fn concurrent_conversation_renames_conflict_like_document_renames() -> Result<()> {
+    let (mut one, mut two) = pair()?;
+    let alice = Participant::person("alice", "Alice");
+    one.create_conversation(Some("c"), "Ideas", &alice, 1)?;
+    both_ways(&one, &two);
+    one.set_conversation_title("c", "Launch ideas")?;
+    both_ways(&one, &two);
+    assert_eq!(two.conversations()[0].title, "Launch ideas");
+    assert!(
+        one.conflicts().is_empty(),
+        "a rename after a rename is no conflict"
+    );
+    one.set_conversation_title("c", "Q3 ideas")?;
+    two.set_conversation_title("c", "Launch plan")?;
+    both_ways(&one, &two);
+    let found = one.conflicts();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].field.as_deref(), Some("conversations/c/title"));
+    assert!(matches!(
+        one.set_conversation_title("c", " "),
+        Err(Error::Empty("title"))
+    ));
+    assert!(one.set_conversation_title("nope", "x").is_err());
+    Ok(())
+}
+
+#[test]
 fn concurrent_field_writes_keep_both_values() -> Result<()> {
     let (mut one, mut two) = pair()?;
     one.set_document_title("d", "Q3 report")?;
