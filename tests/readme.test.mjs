@@ -141,6 +141,11 @@ test("the README's spaces and inboxes example: live counts and a mention deliver
   assert.equal(stdout.trim(), "Daily standup: Ada, Bob\nAda mentioned you in readme-standup: @Bob the demo is at 3");
 });
 
+test("the README's members and shared agents example: a role, an agent, and its task posted when due", async () => {
+  const stdout = await runExample(await readmeExample("Members and shared agents"));
+  assert.equal(stdout.trim(), "Scout is available\n@Scout find three sources on CRDTs (scheduled by anonymous)");
+});
+
 test("the README's comments example: a range that follows its words, a reply, a resolution", async () => {
   const stdout = await runExample(await readmeExample("Comments"));
   assert.equal(stdout.trim(), "Monday 23 Tuesday then Ada");
