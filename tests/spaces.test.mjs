@@ -215,13 +215,19 @@ describe("spaces and inboxes under workerd", () => {
     assert.deepEqual([missing.status, missing.json.error.code], [404, "not_found"]);
   });
 
-  test("with an inbox webhook set, each notification is also POSTed there, signed", async () => {
+  test("with an inbox webhook set, each notification is also POSTed there, signed, and retried until it lands", async () => {
     const received = [];
+    // The receiver is down for the first two attempts at the second notification.
+    let failing = 0;
     const receiver = createServer((req, res) => {
       let body = "";
       req.on("data", (c) => (body += c));
       req.on("end", () => {
         received.push({ body, signature: req.headers["x-confab-signature"] });
+        if (failing > 0) {
+          failing -= 1;
+          res.statusCode = 503;
+        }
         res.end("ok");
       });
     });
@@ -238,7 +244,21 @@ describe("spaces and inboxes under workerd", () => {
       const { body, signature } = received[0];
       assert.equal(signature, `sha256=${createHmac("sha256", DEV_SECRET).update(body).digest("hex")}`);
       const payload = JSON.parse(body);
-      assert.deepEqual([payload.user, payload.notification.kind, payload.notification.id], ["ada", "handoff", sent.json.id]);
+      assert.deepEqual([payload.user, payload.notification.kind, payload.notification.id, payload.attempt], ["ada", "handoff", sent.json.id, 1]);
+
+      failing = 2;
+      const second = await api(hooked.http, "POST", "/users/ada/inbox", {
+        token: DEV_API_KEY,
+        body: { kind: "insight", title: "Churn rose 3% this week" },
+      });
+      // Refused twice (503), then delivered on the third attempt, after 1 s and 2 s.
+      await waitFor(() => received.length === 4, { what: "two retries after two failures", timeout: 15_000 });
+      const attempts = received.slice(1).map((r) => JSON.parse(r.body));
+      assert.deepEqual(attempts.map((p) => [p.notification.id, p.attempt]), [[second.json.id, 1], [second.json.id, 2], [second.json.id, 3]]);
+      assert.equal(failing, 0);
+      // The inbox kept it from the start, whatever the receiver said.
+      const listed = await api(hooked.http, "GET", "/users/ada/inbox", { token: DEV_API_KEY });
+      assert.equal(listed.json.notifications[0].id, second.json.id);
     } finally {
       await hooked.stop();
       receiver.close();

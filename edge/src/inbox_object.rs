@@ -6,17 +6,19 @@
 //!   (`POST /users/<user>/inbox`), and anyone in development mode.
 //! - The person reads and marks read with any valid room token of theirs.
 //! - With `CONFAB_INBOX_WEBHOOK` set, every notification is also POSTed there, signed
-//!   like room webhooks: that is how an app sends it on by email or chat.
+//!   like room webhooks: that is how an app sends it on by email or chat. A failed
+//!   attempt is retried on the alarm with backoff (core's queue, kept in storage).
 
 use std::cell::RefCell;
 
 use confab_core::authority::inbox::{Inbox, InboxCall, NewNotification, Notification};
 use confab_core::authority::token::{hex, hmac_sha256};
+use confab_core::authority::webhook::{self, redact_url, Attempt};
 use confab_core::authority::OpError;
 use serde_json::{json, Value};
 use worker::{
-    durable_object, DurableObject, Env, Fetch, Headers, Method, Request, RequestInit, Response,
-    Result, State, WebSocket, WebSocketIncomingMessage,
+    durable_object, DurableObject, Env, Fetch, Headers, Method, Request, RequestInit,
+    RequestRedirect, Response, Result, State, WebSocket, WebSocketIncomingMessage,
 };
 
 use crate::error::EdgeError;
@@ -86,20 +88,68 @@ impl InboxObject {
         let kept = self
             .with_inbox(|i| i.deliver(new, from, now_ms()).cloned())?
             .map_err(EdgeError::Op)?;
+        if self.webhook().is_some() {
+            self.with_inbox(|i| i.queue_forward(&kept.id, now_ms()))?;
+        }
         self.save()?;
         objects::broadcast(&self.state, &self.live(Some(&kept))?);
-        self.forward(&kept).await;
+        self.forward_due().await?;
         Ok(json!(kept))
     }
 
-    /// POST `notification` to the deployment's inbox webhook, when one is set. One
-    /// attempt: the inbox keeps the notification whatever the receiver says.
-    async fn forward(&self, notification: &Notification) {
-        let Ok(url) = self.env.var("CONFAB_INBOX_WEBHOOK").map(|v| v.to_string()) else {
-            return;
+    /// The deployment's inbox webhook, when one is set.
+    fn webhook(&self) -> Option<String> {
+        self.env
+            .var("CONFAB_INBOX_WEBHOOK")
+            .ok()
+            .map(|v| v.to_string())
+            .filter(|u| !u.is_empty())
+    }
+
+    /// Forward what is due to the inbox webhook; what fails waits for its retry, and
+    /// the alarm is set for the next one. The inbox keeps every notification whatever
+    /// the receiver says.
+    async fn forward_due(&self) -> std::result::Result<(), EdgeError> {
+        let Some(url) = self.webhook() else {
+            return Ok(());
         };
+        let due = self.with_inbox(|i| i.due_forwards(now_ms()))?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        for (notification, attempt) in due {
+            let sent_at = now_ms();
+            let answer = self.post(&url, &notification, attempt).await;
+            let judged =
+                self.with_inbox(|i| i.settle_forward(&notification.id, attempt, answer, sent_at))?;
+            if let Attempt::Failed {
+                error, retry_at, ..
+            } = judged
+            {
+                let next = retry_at.map_or("given up".to_owned(), |at| format!("retry at {at}"));
+                worker::console_error!(
+                    "inbox webhook, {} attempt {attempt}: {error}; {next}",
+                    notification.id
+                );
+            }
+        }
+        self.save()?;
+        if let Some(next) = self.with_inbox(|i| i.next_forward_at())? {
+            self.state
+                .storage()
+                .set_alarm(next.saturating_sub(now_ms()) as i64)
+                .await
+                .map_err(|e| EdgeError::Storage(format!("setting the alarm: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// POST `notification` to `url`, signed, without following redirects: the
+    /// receiver's status, or why it could not be reached (its URL redacted).
+    async fn post(&self, url: &str, notification: &Notification, attempt: u32) -> webhook::Answer {
         let user = self.store.name(&self.state).ok().flatten();
-        let body = json!({ "user": user, "notification": notification }).to_string();
+        let body =
+            json!({ "user": user, "notification": notification, "attempt": attempt }).to_string();
         let signature = config(&self.env).ok().and_then(|c| {
             c.secret()
                 .ok()
@@ -114,15 +164,18 @@ impl InboxObject {
             let mut init = RequestInit::new();
             init.with_method(Method::Post)
                 .with_headers(headers)
+                .with_redirect(RequestRedirect::Manual)
                 .with_body(Some(body.into()));
-            Fetch::Request(Request::new_with_init(&url, &init)?)
+            Fetch::Request(Request::new_with_init(url, &init)?)
                 .send()
                 .await
-                .map(drop)
-        }
-        .await;
-        if let Err(e) = sent {
-            worker::console_error!("inbox webhook {url}: {e}");
+                .map(|r| r.status_code())
+        };
+        match sent.await {
+            Ok(status) => webhook::Answer::Status(status),
+            Err(e) => {
+                webhook::Answer::Unreachable(format!("could not reach {}: {e}", redact_url(url)))
+            }
         }
     }
 
@@ -232,5 +285,12 @@ impl DurableObject for InboxObject {
     ) -> Result<()> {
         objects::closed(&ws);
         Ok(())
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        match self.forward_due().await {
+            Ok(()) => Response::ok("done"),
+            Err(e) => Response::error(e.to_string(), 500),
+        }
     }
 }

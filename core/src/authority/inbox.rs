@@ -5,6 +5,10 @@
 //! backend with the server key, and in development mode from anyone. Each has a kind,
 //! an urgency and the place it opens (a space, a room, a message or document in it).
 //! The newest [`KEEP`] are kept, read or not.
+//!
+//! With the deployment's inbox webhook set, each notification is also forwarded there
+//! (how an app sends it on by email or chat): failed attempts are retried on the room
+//! webhooks' schedule ([`retry_delay_ms`]), and the queue survives restarts.
 
 use std::collections::VecDeque;
 
@@ -13,6 +17,7 @@ use serde_json::{json, Value};
 
 use super::error::OpError;
 use super::rest::RestError;
+use super::webhook::{Answer, Attempt};
 use crate::names::named_enum;
 
 /// Notifications kept per person (the oldest go first).
@@ -188,11 +193,24 @@ impl InboxCall {
     }
 }
 
+/// A notification waiting to be forwarded to the inbox webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Forward {
+    id: String,
+    /// Attempts made so far.
+    attempts: u32,
+    /// When the next attempt is due.
+    due: u64,
+}
+
 /// One person's notifications, newest last.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Inbox {
     items: VecDeque<Notification>,
     next: u64,
+    /// What still has to reach the inbox webhook.
+    #[serde(default)]
+    forwards: VecDeque<Forward>,
 }
 
 impl Inbox {
@@ -246,6 +264,61 @@ impl Inbox {
             read: false,
         });
         Ok(self.items.back().expect("just pushed"))
+    }
+
+    /// Queue notification `id` for the inbox webhook, due at `now` (the oldest waiting
+    /// one is dropped when [`KEEP`] wait).
+    pub fn queue_forward(&mut self, id: &str, now: u64) {
+        if self.forwards.len() == KEEP {
+            self.forwards.pop_front();
+        }
+        self.forwards.push_back(Forward {
+            id: id.to_owned(),
+            attempts: 0,
+            due: now,
+        });
+    }
+
+    /// The notifications due to be forwarded at `now`, each with its attempt number
+    /// (1-based). One that left the inbox meanwhile is dropped from the queue.
+    pub fn due_forwards(&mut self, now: u64) -> Vec<(Notification, u32)> {
+        let items = &self.items;
+        self.forwards.retain(|f| items.iter().any(|n| n.id == f.id));
+        self.forwards
+            .iter()
+            .filter(|f| f.due <= now)
+            .filter_map(|f| {
+                let n = self.items.iter().find(|n| n.id == f.id)?;
+                Some((n.clone(), f.attempts + 1))
+            })
+            .collect()
+    }
+
+    /// Settle attempt `attempt` at forwarding `id`, sent at `sent_at`: delivered or given
+    /// up, it leaves the queue; otherwise it waits for its retry. Returns the judgement.
+    pub fn settle_forward(
+        &mut self,
+        id: &str,
+        attempt: u32,
+        answer: Answer,
+        sent_at: u64,
+    ) -> Attempt {
+        let judged = Attempt::judge(answer, attempt, sent_at);
+        match judged.retry_at() {
+            Some(due) => {
+                if let Some(f) = self.forwards.iter_mut().find(|f| f.id == id) {
+                    f.attempts = attempt;
+                    f.due = due;
+                }
+            }
+            None => self.forwards.retain(|f| f.id != id),
+        }
+        judged
+    }
+
+    /// When the next forwarding attempt is due.
+    pub fn next_forward_at(&self) -> Option<u64> {
+        self.forwards.iter().map(|f| f.due).min()
     }
 
     /// Newest first (unread ones only with `unread`), with the unread count.
@@ -363,5 +436,43 @@ mod tests {
         );
         let err = InboxCall::parse("POST", &["read".into()], &[], None).unwrap_err();
         assert!(err.to_string().contains("`ids` or `all: true`"), "{err}");
+    }
+
+    #[test]
+    fn forwards_are_retried_with_backoff_until_delivered_or_given_up() {
+        use crate::authority::webhook::{FIRST_RETRY_MS, MAX_ATTEMPTS};
+        let mut inbox = Inbox::default();
+        let id = inbox.deliver(mention("one"), None, 10).unwrap().id.clone();
+        inbox.queue_forward(&id, 10);
+        assert_eq!(inbox.next_forward_at(), Some(10));
+        let due = inbox.due_forwards(10);
+        assert_eq!((due[0].0.id.as_str(), due[0].1), (id.as_str(), 1));
+        // The receiver fails: tried again after the first delay, then twice that.
+        let judged = inbox.settle_forward(&id, 1, Answer::Status(503), 20);
+        assert!(matches!(
+            judged,
+            Attempt::Failed {
+                status: Some(503),
+                ..
+            }
+        ));
+        assert_eq!(inbox.next_forward_at(), Some(20 + FIRST_RETRY_MS));
+        assert!(inbox.due_forwards(20).is_empty(), "not due yet");
+        let again = inbox.due_forwards(20 + FIRST_RETRY_MS);
+        assert_eq!(again[0].1, 2);
+        inbox.settle_forward(&id, 2, Answer::Unreachable("refused".into()), 1_100);
+        assert_eq!(inbox.next_forward_at(), Some(1_100 + 2 * FIRST_RETRY_MS));
+        inbox.settle_forward(&id, 3, Answer::Status(204), 3_200);
+        assert_eq!(inbox.next_forward_at(), None, "delivered: off the queue");
+        // The last attempt fails: given up.
+        let two = inbox.deliver(mention("two"), None, 20).unwrap().id.clone();
+        inbox.queue_forward(&two, 20);
+        let last = inbox.settle_forward(&two, MAX_ATTEMPTS, Answer::Status(500), 30);
+        assert_eq!(last.retry_at(), None);
+        assert_eq!(inbox.next_forward_at(), None);
+        // A queue survives storage.
+        inbox.queue_forward(&two, 40);
+        let back = Inbox::from_json(&inbox.to_json()).unwrap();
+        assert_eq!(back.next_forward_at(), Some(40));
     }
 }
