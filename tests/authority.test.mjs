@@ -14,6 +14,7 @@ import {
   closeOrReply,
   mintToken,
   openConfab,
+  rawSocket,
   startEdge,
   textOf,
   uniqueRoom,
@@ -435,3 +436,42 @@ function varuint(n) {
   out.push(n);
   return Buffer.from(out);
 }
+
+describe("development mode's guests", () => {
+  let edge;
+  before(async () => {
+    edge = await startEdge();
+  });
+  after(async () => {
+    await edge?.stop();
+  });
+
+  test("a tokenless Confab socket is known by the name it gives (an unverified editor); a stock socket stays anonymous", async () => {
+    const room = uniqueRoom("guests");
+    const kim = await openConfab(edge.ws, room, { id: "kim", name: "Kim" });
+    const lee = await openConfab(edge.ws, room, { id: "lee", name: "Lee" });
+    const stock = await rawSocket(edge.ws, room);
+    try {
+      const { lease } = await kim.locks.acquire("doc:notes", 30_000);
+      assert.deepEqual([lease.holder, lease.holderName], ["kim", "Kim"]);
+      const seen = (await lee.locks.list()).leases.map((l) => `${l.resource} held by ${l.holderName}`);
+      assert.deepEqual(seen, ["doc:notes held by Kim"]);
+      // Guests are told apart: Lee cannot release Kim's lease.
+      await assert.rejects(lee.locks.release("doc:notes", lease.fence), (err) => /kim/i.test(err.message));
+      const summary = await jsonApi(edge.http, "GET", `/rooms/${room}`, { token: DEV_API_KEY });
+      assert.deepEqual(
+        summary.json.online.map((p) => `${p.user}:${p.name}:${p.role}`).sort(),
+        ["anonymous:anonymous:editor", "kim:Kim:editor", "lee:Lee:editor"],
+      );
+      assert.equal(kim.role, "editor");
+      // A name the room would refuse closes that socket with the reason.
+      const bad = await closeOf(`${edge.ws}/${room}?guest=anonymous`);
+      assert.equal(bad?.code, 1007);
+      assert.match(bad.reason, /guest: .*reserved/);
+    } finally {
+      kim.destroy();
+      lee.destroy();
+      stock.ws.close();
+    }
+  });
+});

@@ -27,6 +27,7 @@ fn actor(id: &str, role: Role) -> Actor {
         name: id.to_uppercase(),
         kind: ParticipantKind::Person,
         role,
+        guest: false,
     }
 }
 

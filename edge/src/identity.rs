@@ -1,7 +1,9 @@
 //! Who a request is from: verified by the stateless Worker before the room wakes, and
 //! handed to the room's Durable Object in a header only the Worker can set.
 
+use confab_core::authority::guest::guest_from_query;
 use confab_core::authority::token::{presented_token, verify, verify_identity, Claims, TokenError};
+use confab_core::authority::Actor;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -25,6 +27,24 @@ pub enum Identity {
     Server,
     /// No token, in development mode.
     Anonymous,
+    /// No token, in development mode, from a socket that named itself (core's
+    /// [`guest`](confab_core::authority::guest)).
+    Guest {
+        /// Who it says it is: an unverified editor.
+        actor: Actor,
+    },
+}
+
+/// A tokenless socket to a room that names itself becomes that guest; any other
+/// identity stays as it is. `Err` says what is wrong with the name it gave.
+pub fn with_guest(identity: Identity, query: &[(String, String)]) -> Result<Identity, String> {
+    match identity {
+        Identity::Anonymous => {
+            Ok(guest_from_query(query)?
+                .map_or(Identity::Anonymous, |actor| Identity::Guest { actor }))
+        }
+        other => Ok(other),
+    }
 }
 
 /// Check the token (or API key) a request carries for `room` at `now_ms`.

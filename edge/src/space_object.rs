@@ -50,7 +50,7 @@ pub struct SpaceObject {
 fn space_actor(identity: Identity) -> Actor {
     match identity {
         Identity::Server => Actor::server(),
-        Identity::Anonymous => Actor {
+        Identity::Anonymous | Identity::Guest { .. } => Actor {
             role: Role::Owner,
             ..Actor::anonymous()
         },
@@ -59,6 +59,7 @@ fn space_actor(identity: Identity) -> Actor {
             name: claims.name,
             kind: claims.kind,
             role: claims.role,
+            guest: false,
         },
     }
 }

@@ -9,8 +9,8 @@ use worker::{
 use crate::config::{health, Config};
 use crate::error::{truncate_reason, EdgeError};
 use crate::identity::{
-    authenticate, authenticate_person, space_resource, token_from, Identity, IDENTITY_HEADER,
-    ROOM_HEADER,
+    authenticate, authenticate_person, space_resource, token_from, with_guest, Identity,
+    IDENTITY_HEADER, ROOM_HEADER,
 };
 use confab_core::authority::rest::{route, Route};
 
@@ -105,8 +105,19 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             Check::Person(user) => authenticate_person(&config, user, token.as_deref(), now),
         }
     });
+    // A tokenless socket to a room may name itself (development mode's guests).
+    let identity = identity.and_then(|i| {
+        if websocket && binding == ROOMS_BINDING {
+            with_guest(i, &query).map_err(EdgeError::BadRequest)
+        } else {
+            Ok(i)
+        }
+    });
     let identity = match identity {
         Ok(identity) => identity,
+        Err(EdgeError::BadRequest(reason)) if websocket => {
+            return refuse_socket(CloseCode::InvalidData, &reason)
+        }
         Err(EdgeError::Token(e)) if websocket => {
             return refuse_socket(e.close_code(), &e.to_string())
         }

@@ -123,6 +123,7 @@ fn actor(byte: u8) -> Actor {
             ParticipantKind::Agent
         },
         role: ROLES[usize::from(byte & 3)],
+        guest: false,
     }
 }
 

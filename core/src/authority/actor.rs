@@ -23,6 +23,10 @@ pub struct Actor {
     pub kind: ParticipantKind,
     /// Effective role in this room.
     pub role: Role,
+    /// A development-mode guest: no token vouches for the id and name; the socket
+    /// claimed them ([`super::guest`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guest: bool,
 }
 
 impl Actor {
@@ -33,6 +37,7 @@ impl Actor {
             name: SERVER.into(),
             kind: ParticipantKind::Agent,
             role: Role::Owner,
+            guest: false,
         }
     }
 
@@ -48,7 +53,14 @@ impl Actor {
             name: ANONYMOUS.into(),
             kind: ParticipantKind::Person,
             role: Role::Editor,
+            guest: false,
         }
+    }
+
+    /// True when a token (or the server key) vouches for who this is: not an anonymous
+    /// caller, nor a guest who named themselves.
+    pub fn verified(&self) -> bool {
+        !self.is_anonymous() && !self.guest
     }
 
     /// The participant part.

@@ -42,6 +42,7 @@ impl Authority {
             name: claims.name.clone(),
             kind: claims.kind,
             role,
+            guest: false,
         })
     }
 
@@ -59,6 +60,7 @@ impl Authority {
             name: name.to_owned(),
             kind: ParticipantKind::Person,
             role: self.member_role(user).unwrap_or(Role::Editor),
+            guest: false,
         })
     }
 
@@ -269,7 +271,7 @@ impl Authority {
 
     pub(super) fn leave(&mut self, cx: &Cx<'_>) -> OpResult {
         let actor = cx.actor;
-        if *actor == Actor::anonymous() || *actor == Actor::server() {
+        if !actor.verified() || *actor == Actor::server() {
             return Err(OpError::invalid(format!(
                 "member.leave: {} has no membership to leave (it carries no token)",
                 actor.id

@@ -20,6 +20,7 @@ pub mod actor;
 pub mod collaboration;
 pub mod error;
 pub mod event;
+pub mod guest;
 pub mod inbox;
 pub mod locks;
 pub mod members;
@@ -295,7 +296,7 @@ impl Authority {
 /// For a caller who sent no credential (development mode's anonymous editor): how to
 /// send one.
 fn credential_hint(actor: &Actor) -> &'static str {
-    if actor.is_anonymous() {
+    if !actor.verified() {
         " (no token or API key came with the request: send the server's API key, \
          CONFAB_API_KEY, or a room token as `Authorization: Bearer <key or token>`)"
     } else {

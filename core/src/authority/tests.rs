@@ -18,6 +18,7 @@ fn actor(id: &str, role: Role) -> Actor {
         name: id.to_uppercase(),
         kind: ParticipantKind::Agent,
         role,
+        guest: false,
     }
 }
 

@@ -681,7 +681,7 @@ fn session_info(actor: &Actor) -> Value {
         "kind": actor.kind.as_str(),
         "role": actor.role,
         "readOnly": !actor.role.can_edit(),
-        "verified": !actor.is_anonymous(),
+        "verified": actor.verified(),
     })
 }
 

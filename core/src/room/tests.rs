@@ -360,6 +360,7 @@ pub(super) fn actor(id: &str, role: Role) -> Actor {
         name: id.to_uppercase(),
         kind: crate::doc::ParticipantKind::Person,
         role,
+        guest: false,
     }
 }
 

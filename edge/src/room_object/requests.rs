@@ -47,6 +47,7 @@ impl RoomObject {
         match identity {
             Identity::Server => Ok(Actor::server()),
             Identity::Anonymous => Ok(Actor::anonymous()),
+            Identity::Guest { actor } => Ok(actor),
             Identity::Token { claims } => self
                 .with_room(|room| room.authority().admit(&claims))?
                 .map_err(EdgeError::Op),

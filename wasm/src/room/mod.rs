@@ -75,9 +75,12 @@ impl Room {
             coded_error("invalid_room", &format!("invalid room name: {reason}"))
         })?;
         let base = plain.url.trim_end_matches('/');
+        // Without a token (development mode) the socket names itself: the room knows
+        // this guest by name, unverified (with a token the edge ignores it).
         let base_url = format!(
-            "{base}/{}?protocol=confab",
-            String::from(js_sys::encode_uri_component(&plain.room))
+            "{base}/{}?protocol=confab{}",
+            String::from(js_sys::encode_uri_component(&plain.room)),
+            confab_core::authority::guest::guest_query(&me)
         );
         let url = with_token(&base_url, plain.token.as_deref());
         let heartbeat = match plain.heartbeat_timeout_ms {

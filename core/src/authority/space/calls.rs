@@ -423,6 +423,7 @@ mod tests {
             name: "Ada".into(),
             kind: ParticipantKind::Person,
             role,
+            guest: false,
         }
     }
 

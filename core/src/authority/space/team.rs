@@ -205,7 +205,7 @@ impl Directory {
             let role = member.role;
             return Ok((Actor { role, ..actor }, false));
         }
-        let joins = !actor.is_anonymous() && actor.kind == crate::doc::ParticipantKind::Person;
+        let joins = actor.verified() && actor.kind == crate::doc::ParticipantKind::Person;
         if joins && actor.id != super::super::actor::SERVER {
             self.team.members.insert(
                 actor.id.clone(),
@@ -523,6 +523,7 @@ mod tests {
             name: id.to_uppercase(),
             kind: ParticipantKind::Person,
             role,
+            guest: false,
         }
     }
 
