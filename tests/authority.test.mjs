@@ -457,7 +457,7 @@ describe("development mode's guests", () => {
       const seen = (await lee.locks.list()).leases.map((l) => `${l.resource} held by ${l.holderName}`);
       assert.deepEqual(seen, ["doc:notes held by Kim"]);
       // Guests are told apart: Lee cannot release Kim's lease.
-      await assert.rejects(lee.locks.release("doc:notes", lease.fence), (err) => /kim/i.test(err.message));
+      await assert.rejects(lee.locks.release("doc:notes", lease.fence), (err) => /kim/i.test(/** @type {Error} */ (err).message));
       const summary = await jsonApi(edge.http, "GET", `/rooms/${room}`, { token: DEV_API_KEY });
       assert.deepEqual(
         summary.json.online.map((p) => `${p.user}:${p.name}:${p.role}`).sort(),

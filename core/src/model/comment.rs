@@ -254,6 +254,26 @@ impl RoomDoc {
     }
 }
 
+/// Each comment in `doc` with whether it is resolved and how many replies it has: what
+/// a room remembers to tell a new reply or resolution from what it already announced.
+pub fn comment_states(doc: &yrs::Doc) -> Vec<(String, (bool, usize))> {
+    let txn = doc.transact();
+    let Some(root) = txn.get_map(COMMENTS) else {
+        return Vec::new();
+    };
+    root.iter(&txn)
+        .filter_map(|(id, value)| {
+            let Out::YMap(m) = value else { return None };
+            let resolved = matches!(m.get(&txn, "resolved"), Some(Out::Any(Any::Map(_))));
+            let replies = match m.get(&txn, "replies") {
+                Some(Out::YArray(a)) => read_replies(&txn, &a).len(),
+                _ => 0,
+            };
+            Some((id.to_owned(), (resolved, replies)))
+        })
+        .collect()
+}
+
 /// Comment `id` as it is in `doc` (the room's own copy, which is no [`RoomDoc`]).
 pub fn comment_in(doc: &yrs::Doc, id: &str) -> Option<Comment> {
     let txn = doc.transact();

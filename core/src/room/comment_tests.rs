@@ -57,3 +57,51 @@ fn a_reviewer_comments_in_their_own_name_and_each_step_is_an_event() {
         [EventKind::CommentReplied, EventKind::CommentResolved]
     );
 }
+
+#[test]
+fn after_a_restart_the_first_reply_and_resolution_on_an_old_comment_are_events() {
+    let (mut room, mut owner, _reviewer, _) = room_with(actor("r", Role::Reviewer));
+    let id = owner
+        .comment_on_range("spec", 0, 5, "greeting?", 0)
+        .unwrap();
+    owner.reply_to_comment(&id, "first", 0).unwrap();
+    for f in owner.drain_outgoing() {
+        room.receive(1, &f, 0).unwrap();
+    }
+    // The object restarts long after: the room is rebuilt from storage.
+    let later = 3_600_000;
+    let mut restored = super::Room::load([room.snapshot()], Vec::<Vec<u8>>::new(), later).unwrap();
+    restored.restore_connection(
+        1,
+        true,
+        true,
+        room.awareness_clients(1),
+        actor("o", Role::Owner),
+        0,
+    );
+    restored.take_events(true);
+    owner.reply_to_comment(&id, "second", later).unwrap();
+    owner.set_comment_resolved(&id, true, later).unwrap();
+    for f in owner.drain_outgoing() {
+        restored.receive(1, &f, later).unwrap();
+    }
+    let events: Vec<(EventKind, String)> = restored
+        .take_events(false)
+        .into_iter()
+        .filter(|e| e.action.as_str().starts_with("comment."))
+        .map(|e| {
+            (
+                e.action,
+                e.detail["text"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (EventKind::CommentReplied, "second".to_owned()),
+            (EventKind::CommentResolved, String::new())
+        ],
+        "only what is new: the old reply is not announced again"
+    );
+}

@@ -380,6 +380,11 @@ impl Room {
         }
         room.drain_changes();
         room.owners = gate::owners_from_doc(room.awareness.doc());
+        // What the comments were, so the first reply or resolution after a restart is
+        // told from what was announced before it.
+        room.comments_seen = crate::model::comment::comment_states(room.awareness.doc())
+            .into_iter()
+            .collect();
         Ok(room)
     }
 
