@@ -12,9 +12,11 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const AGENTS = [
-  { name: "Researcher", instructions: "demo/agents/researcher.md" },
-  { name: "Reviewer", instructions: "demo/agents/reviewer.md" },
+  { name: "Researcher", instructions: "demo/agents/researcher.md", description: "Looks things up and reports what it found" },
+  { name: "Reviewer", instructions: "demo/agents/reviewer.md", description: "Reviews drafts and suggests edits" },
 ];
+/** The team space `make dev` lists its room in: its agents are the space's shared agents. */
+const SPACE = "team";
 const [base, room] = process.argv.slice(2);
 if (!base || !room) {
   process.stderr.write("usage: node scripts/dev-agents.mjs <http base URL> <room>\n");
@@ -37,9 +39,22 @@ async function tokenFor(name) {
   return body.token;
 }
 
+/** Register agent `name` with the team space, so its home lists it (in use, or available). */
+async function register(agent) {
+  const id = `agent-${agent.name.toLowerCase()}`;
+  const res = await fetch(`${base}/spaces/${SPACE}/agents/${id}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: agent.name, description: agent.description, model: env.CONFAB_AGENT_MODEL || "offline model" }),
+  });
+  // The space is the demo's home; an agent that is not listed there still works.
+  if (!res.ok) process.stderr.write(`confab: could not list ${agent.name} in space ${SPACE}: ${res.status}\n`);
+}
+
 const children = [];
 let stopping = false;
 for (const agent of AGENTS) {
+  await register(agent).catch((err) => process.stderr.write(`confab: could not list ${agent.name} in space ${SPACE}: ${err.message}\n`));
   let token;
   try {
     token = await tokenFor(agent.name);

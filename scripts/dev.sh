@@ -94,7 +94,8 @@ ready=""
 deadline=$((SECONDS + 60))
 while [ "$SECONDS" -lt "$deadline" ]; do
   if node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(1000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$url/health"; then
-    # The room is listed in the team space, the demo's home (its agents show as at work).
+    # The room is listed in the team space, the demo's home (its agents are the space's
+    # shared agents, in use there).
     node -e 'fetch(process.argv[1], { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: process.argv[2], title: "Welcome room" }) }).catch(() => {})' "$url/spaces/team/rooms" "$room"
     ready=1
     printf '\n  \033[1mConfab is running:\033[0m %s/?room=%s\n' "$url" "$room"

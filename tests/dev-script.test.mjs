@@ -166,6 +166,15 @@ test("the printed link names a room, the demo answers it, and CONFAB_ALLOWED_ORI
         },
         { timeout: 20_000, what: "the printed room listed in the team space with both agents" },
       );
+      // They are the space's shared agents, registered with what they do, in use there.
+      await waitFor(
+        async () => {
+          const { agents: shared } = await (await fetch(`http://127.0.0.1:${port}/spaces/team/agents`)).json();
+          const listed = shared.filter((a) => a.registered && a.state === "in use" && a.rooms.includes("Welcome room") && a.description);
+          return listed.length === 2;
+        },
+        { timeout: 20_000, what: "both agents registered with the team space, in use" },
+      );
       assert.ok(agents.every((p) => /** @type {{ offline: boolean }} */ (p.state.agent).offline));
     } finally {
       watcher.destroy();

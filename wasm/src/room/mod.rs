@@ -75,14 +75,19 @@ impl Room {
             coded_error("invalid_room", &format!("invalid room name: {reason}"))
         })?;
         let base = plain.url.trim_end_matches('/');
-        // Without a token (development mode) the socket names itself: the room knows
-        // this guest by name, unverified (with a token the edge ignores it).
         let base_url = format!(
-            "{base}/{}?protocol=confab{}",
-            String::from(js_sys::encode_uri_component(&plain.room)),
-            confab_core::authority::guest::guest_query(&me)
+            "{base}/{}?protocol=confab",
+            String::from(js_sys::encode_uri_component(&plain.room))
         );
-        let url = with_token(&base_url, plain.token.as_deref());
+        // Without a token (development mode) the socket names itself: the room knows
+        // this guest by name, unverified.
+        let url = match plain.token.as_deref() {
+            Some(t) if !t.is_empty() => with_token(&base_url, Some(t)),
+            _ => format!(
+                "{base_url}{}",
+                confab_core::authority::guest::guest_query(&me)
+            ),
+        };
         let heartbeat = match plain.heartbeat_timeout_ms {
             None => Heartbeat::default(),
             Some(ms)
