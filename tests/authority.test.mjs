@@ -446,10 +446,10 @@ describe("development mode's guests", () => {
     await edge?.stop();
   });
 
-  test("a tokenless Confab socket is known by the name it gives (an unverified editor); a stock socket stays anonymous", async () => {
+  test("a guest (no token, `guest: true`) is known by the name it gives, an unverified editor; other sockets stay anonymous", async () => {
     const room = uniqueRoom("guests");
-    const kim = await openConfab(edge.ws, room, { id: "kim", name: "Kim" });
-    const lee = await openConfab(edge.ws, room, { id: "lee", name: "Lee" });
+    const kim = await openConfab(edge.ws, room, { id: "kim", name: "Kim" }, { guest: true });
+    const lee = await openConfab(edge.ws, room, { id: "lee", name: "Lee" }, { guest: true });
     const stock = await rawSocket(edge.ws, room);
     try {
       const { lease } = await kim.locks.acquire("doc:notes", 30_000);

@@ -200,9 +200,9 @@ export function uniqueRoom(label) {
 }
 
 /** Open a Confab client (the npm package, in Node) and wait until it is synced. */
-export async function openConfab(wsBase, room, user, { token } = /** @type {{ token?: string }} */ ({})) {
+export async function openConfab(wsBase, room, user, { token, guest } = /** @type {{ token?: string, guest?: boolean }} */ ({})) {
   await init();
-  const client = await Room.open({ url: wsBase, room, user, WebSocket, ...(token ? { token } : {}) });
+  const client = await Room.open({ url: wsBase, room, user, WebSocket, ...(token ? { token } : {}), ...(guest ? { guest } : {}) });
   await client.whenSynced(10_000);
   return client;
 }

@@ -307,7 +307,7 @@ describe("the REST API matches edge/openapi.json", () => {
     await call("getDocument", { params: { id: "missing" }, status: 404, code: "not_found" });
     await call("writeDocument", { token: T.vic, params: { id: "notes" }, body: { text: "x" }, status: 403, code: "forbidden" });
 
-    // A socket client (a guest editor in development mode: it names itself) with a presence state.
+    // A socket client (an anonymous editor in development mode) with a presence state.
     const sock = await openConfab(edge.ws, ROOM, { id: "sock", name: "Socket" });
     clients.push(sock);
     sock.presence.set({ status: "reviewing" });
@@ -317,7 +317,7 @@ describe("the REST API matches edge/openapi.json", () => {
     assert.equal(typeof presence.clientId, "number");
     const summary = await call("getRoom");
     assert.equal(summary.connections, 1);
-    assert.deepEqual(summary.online, [{ user: "sock", name: "Socket", kind: "person", role: "editor" }]);
+    assert.deepEqual(summary.online, [{ user: "anonymous", name: "anonymous", kind: "person", role: "editor" }]);
     assert.deepEqual(summary.conversations.sort(), ["main", "ops"]);
     assert.deepEqual(summary.documents, [{ id: "notes", title: "Notes" }]);
   });
@@ -373,7 +373,7 @@ describe("the REST API matches edge/openapi.json", () => {
     const [s1, s2] = await waitFor(async () => ((await suggestions()).length === 2 ? suggestions() : null), {
       what: "the second suggestion",
     });
-    for (const s of [s1, s2]) assert.deepEqual([s.document, s.author, s.status], ["spec", "sock", "pending"]);
+    for (const s of [s1, s2]) assert.deepEqual([s.document, s.author, s.status], ["spec", "anonymous", "pending"]);
     assert.equal((await call("getDocument", { params: { id: "spec" } })).text, "Spec v1", "held, not applied");
 
     await call("acceptSuggestion", { token: T.eddie, params: { id: s1.id }, status: 403, code: "forbidden" });

@@ -108,6 +108,8 @@ const room = await Room.open({
   room: roomName,
   user: { id: userId, name: userName },
   persist: "indexeddb",
+  // Without a token (development mode) the room knows this tab by its name.
+  guest: true,
   ...(token ? { token } : {}),
 }).catch(
   (err: unknown) => {

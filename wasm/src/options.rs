@@ -79,6 +79,8 @@ pub(crate) struct PlainOptions {
     pub(crate) token: Option<String>,
     #[serde(default, rename = "heartbeatTimeoutMs")]
     pub(crate) heartbeat_timeout_ms: Option<f64>,
+    #[serde(default)]
+    pub(crate) guest: bool,
 }
 
 /// A message role from JavaScript, `default` when omitted.

@@ -29,6 +29,12 @@ export interface RoomOptions {
   /** Room token minted by your backend (optional in development mode). */
   token?: string;
   /**
+   * Development mode, without a token: join as a guest the room knows by `user` (an
+   * unverified editor; its locks read "held by <name>") rather than as `anonymous`.
+   * Ignored with a token. A guest writes only in its own name, as a token holder does.
+   */
+  guest?: boolean;
+  /**
    * How long the room may stay silent before the connection is taken as lost and
    * reopened, in ms (default 30000, at least 1000). After a third of it without a
    * frame, the client asks the room for one (a heartbeat), so a network that drops

@@ -30,10 +30,18 @@ fn error_message(err: &JsValue) -> String {
 fn local_edits_apply_at_once_offline() {
     let room = Room::new(options("local", "ws://127.0.0.1:9/rooms")).unwrap();
     assert_eq!(room.status(), "disconnected");
-    // Without a token the socket names itself (development mode's guest).
+    assert_eq!(room.url(), "ws://127.0.0.1:9/rooms/local?protocol=confab");
+    // A guest (development mode, no token) names itself; with a token it need not.
+    let guest = options("local", "ws://127.0.0.1:9/rooms");
+    Reflect::set(&guest, &"guest".into(), &true.into()).unwrap();
     assert_eq!(
-        room.url(),
+        Room::new(guest.clone()).unwrap().url(),
         "ws://127.0.0.1:9/rooms/local?protocol=confab&guest=ada&guestName=Ada&guestKind=person"
+    );
+    Reflect::set(&guest, &"token".into(), &"v1.t".into()).unwrap();
+    assert_eq!(
+        Room::new(guest).unwrap().url(),
+        "ws://127.0.0.1:9/rooms/local?protocol=confab&token=v1.t"
     );
     let doc = room.create_document("Notes", Some("notes".into())).unwrap();
     room.insert_text(&doc, 0, "hello 😀").unwrap();

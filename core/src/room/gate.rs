@@ -78,12 +78,18 @@ pub(crate) fn check(
         });
     }
     check_structure(scan, &unseen, &sv)?;
-    let claims = check_client_ids(room, actor, &unseen)?;
+    let mut claims = check_client_ids(room, actor, &unseen)?;
     drop(txn);
     let touched = room.zones.touched(&unseen);
     let suggest = check_roles_and_leases(room, actor, &touched, now_ms)?;
     if !actor.is_anonymous() {
-        check_authorship(room, actor, raw, &unseen, &claims, &touched)?;
+        let fresh = check_authorship(room, actor, raw, &unseen, &claims, &touched)?;
+        claims.extend(
+            fresh
+                .into_iter()
+                .filter(|c| !claims.contains(c))
+                .collect::<Vec<_>>(),
+        );
     }
     Ok(Admitted {
         suggest,
@@ -279,18 +285,23 @@ fn check_authorship(
     unseen: &Scan,
     claims: &[u64],
     touched: &BTreeSet<Option<ZonePath>>,
-) -> Result<()> {
+) -> Result<BTreeSet<u64>> {
     let guarded = |z: &Option<ZonePath>| {
         z.as_ref()
             .and_then(|p| p.first())
             .is_some_and(|root| GUARDED_ROOTS.contains(&root.as_str()))
     };
+    let mut fresh = BTreeSet::new();
     if !touched.iter().any(guarded) {
-        return Ok(());
+        return Ok(fresh);
     }
     let own = |client: u64| {
         claims.contains(&client) || room.owners.get(&client).is_some_and(|o| *o == actor.id)
     };
+    // A client no one owns yet, named only by a registration or a causal record (a
+    // bridged replica whose first write is a deletion has no items of its own): it
+    // becomes this actor's.
+    let unowned = |client: u64| client != ROOM_CLIENT && !room.owners.contains_key(&client);
     let forged = |what: &str| Error::Forged {
         who: actor.id.clone(),
         what: what.to_owned(),
@@ -314,14 +325,21 @@ fn check_authorship(
                 let client: u64 = key
                     .parse()
                     .map_err(|_| forged(&format!("`clients/{key}`")))?;
-                if !own(client) || !is_actor(&value()?, actor) {
+                if !(own(client) || unowned(client)) || !is_actor(&value()?, actor) {
                     return Err(forged(&format!("the participant of client id {client}")));
+                }
+                if !own(client) {
+                    fresh.insert(client);
                 }
             }
             [epochs] if *epochs == crate::doc::schema::EPOCHS => {
                 let client = key.split(':').next().and_then(|c| c.parse::<u64>().ok());
-                if !client.is_some_and(own) {
-                    return Err(forged(&format!("another client's causal record `{key}`")));
+                match client {
+                    Some(c) if own(c) => {}
+                    Some(c) if unowned(c) => {
+                        fresh.insert(c);
+                    }
+                    _ => return Err(forged(&format!("another client's causal record `{key}`"))),
                 }
             }
             ["messages", _] if key == "author" || key == "stopRequestedBy" => {
@@ -402,7 +420,7 @@ fn check_authorship(
             }
         }
     }
-    Ok(())
+    Ok(fresh)
 }
 
 fn require_context_owner(room: &RoomView<'_>, actor: &Actor, what: &str) -> Result<()> {

@@ -699,3 +699,38 @@ fn a_frame_on_a_connection_never_admitted_is_refused() {
     room.connect(42, false);
     assert!(room.receive(42, &query, 0).is_ok());
 }
+
+/// A participant's Yjs bridge (a replica under its own client id) whose first change is
+/// a pure deletion names its client only in its causal record: the room takes the client
+/// as the participant's, for a verified editor and for a development-mode guest alike.
+#[test]
+fn a_bridged_replica_whose_first_change_is_a_deletion_is_admitted() {
+    use yrs::updates::decoder::Decode;
+    use yrs::{ReadTxn, Text, Transact};
+    for guest in [false, true] {
+        let who = Actor {
+            guest,
+            ..actor("e", Role::Editor)
+        };
+        let (mut room, _owner, mut editor, _) = room_with(who);
+        let replica = yrs::Doc::with_options(yrs::Options {
+            offset_kind: yrs::OffsetKind::Utf16,
+            ..yrs::Options::with_client_id(yrs::ClientID::new(777))
+        });
+        let state = editor.encode_state();
+        replica
+            .transact_mut()
+            .apply_update(yrs::Update::decode_v1(&state).unwrap())
+            .unwrap();
+        let before = replica.transact().state_vector();
+        let text = replica.get_or_insert_text(crate::doc::doc_text_name("spec").as_str());
+        text.remove_range(&mut replica.transact_mut(), 5, 6);
+        let update = replica.transact().encode_diff_v1(&before);
+        editor.apply_bridged(&update, 777).unwrap();
+        for f in editor.drain_outgoing() {
+            room.receive(2, &f, 0)
+                .unwrap_or_else(|e| panic!("guest {guest}: {e}"));
+        }
+        assert_eq!(room.document_text("spec").as_deref(), Some("hello"));
+    }
+}

@@ -79,14 +79,15 @@ impl Room {
             "{base}/{}?protocol=confab",
             String::from(js_sys::encode_uri_component(&plain.room))
         );
-        // Without a token (development mode) the socket names itself: the room knows
-        // this guest by name, unverified.
+        // Without a token (development mode) a guest names itself: the room knows it
+        // by name, unverified.
         let url = match plain.token.as_deref() {
             Some(t) if !t.is_empty() => with_token(&base_url, Some(t)),
-            _ => format!(
+            _ if plain.guest => format!(
                 "{base_url}{}",
                 confab_core::authority::guest::guest_query(&me)
             ),
+            _ => base_url.clone(),
         };
         let heartbeat = match plain.heartbeat_timeout_ms {
             None => Heartbeat::default(),
