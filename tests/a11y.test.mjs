@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { AxeBuilder } from "@axe-core/playwright";
-import { demoContext, launchChromium, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
+import { demoContext, gotoDemo, launchChromium, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
 
 let edge;
 let browser;
@@ -28,7 +28,7 @@ test("the space's home, a room and the inbox have no serious or critical accessi
   const space = uniqueRoom("a11y");
   const context = await demoContext(browser, "Ada");
   const page = await context.newPage();
-  await page.goto(`${edge.http}/?space=${space}`);
+  await gotoDemo(page, `${edge.http}/?space=${space}`);
   await page.locator("#space-status[data-status=synced]").waitFor({ timeout: 15_000 });
   assert.deepEqual(await violations(page), [], "the empty space");
   await page.fill("#new-room-title", "Accessible room");
@@ -45,7 +45,7 @@ test("the space's home, a room and the inbox have no serious or critical accessi
   assert.deepEqual(await violations(page), [], "the inbox open");
   await page.setViewportSize({ width: 390, height: 800 });
   assert.deepEqual(await violations(page), [], "a room on a phone");
-  await page.goto(`${edge.http}/?space=${space}`);
+  await gotoDemo(page, `${edge.http}/?space=${space}`);
   await page.locator(".room-card").waitFor();
   assert.deepEqual(await violations(page), [], "the space with a room, on a phone");
   await context.close();

@@ -4,19 +4,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { Agent, offlineModel } from "confab-rooms/agent";
-import {
-  DEV_SECRET,
-  launchChromium,
-  mintToken,
-  openConfab,
-  ROOT,
-  startWranglerDev,
-  tempDir,
-  uniqueRoom,
-  waitFor,
-  NOTES,
-  demoPageHelpers,
-} from "./helpers.mjs";
+import { demoPageHelpers, DEV_SECRET, gotoDemo, launchChromium, mintToken, NOTES, openConfab, ROOT, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 
@@ -38,7 +26,7 @@ async function openDemo(room) {
   const problems = [];
   page.on("pageerror", (err) => problems.push(err.message));
   page.on("console", (msg) => msg.type() === "error" && problems.push(msg.text()));
-  await page.goto(`${edge.http}/?room=${encodeURIComponent(room)}`);
+  await gotoDemo(page, `${edge.http}/?room=${encodeURIComponent(room)}`);
   await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
   return { page, problems };
 }
@@ -458,7 +446,7 @@ test("a room name no server accepts is refused at once, with the reason, in the 
   const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
   try {
     const page = await context.newPage();
-    await page.goto(`${edge.http}/?room=${encodeURIComponent("team/alpha")}`);
+    await gotoDemo(page, `${edge.http}/?room=${encodeURIComponent("team/alpha")}`);
     const error = page.locator("#error");
     await error.waitFor({ state: "visible", timeout: 15_000 });
     assert.match(await error.textContent() ?? "", /invalid room name: `team\/alpha` contains a control character or `\/`/);
@@ -486,7 +474,7 @@ test("a viewer is not offered what a viewer may not do", async () => {
   await demoPageHelpers(context);
   try {
     const page = await context.newPage();
-    await page.goto(`${edge.http}/?room=${encodeURIComponent(room)}&token=${encodeURIComponent(token)}`);
+    await gotoDemo(page, `${edge.http}/?room=${encodeURIComponent(room)}&token=${encodeURIComponent(token)}`);
     await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
     await page.locator("#status", { hasText: "viewer (read-only)" }).waitFor({ timeout: 15_000 });
     for (const id of ["chat-send", "ask-agent", "chat-input", "sync-button", "context-share"]) {
@@ -515,7 +503,7 @@ test("copy invite link gives the room's address without the token; the link brin
   const other = await browser.newContext({ viewport: { width: 1280, height: 760 } });
   try {
     const page = await context.newPage();
-    await page.goto(`${edge.http}/?room=${encodeURIComponent(room)}&token=${encodeURIComponent(token)}`);
+    await gotoDemo(page, `${edge.http}/?room=${encodeURIComponent(room)}&token=${encodeURIComponent(token)}`);
     await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
     await page.click("#invite");
     await page.locator("#invite", { hasText: "Link copied" }).waitFor({ timeout: 5_000 });
@@ -523,7 +511,7 @@ test("copy invite link gives the room's address without the token; the link brin
     assert.equal(link, `${origin}/?room=${encodeURIComponent(room)}`, "the room, and no token");
 
     const teammate = await other.newPage();
-    await teammate.goto(link);
+    await gotoDemo(teammate, link);
     await teammate.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
     await teammate.locator("#peers", { hasText: "Olga" }).waitFor({ timeout: 15_000 });
     await page.locator("#peers li").nth(1).waitFor({ timeout: 15_000 });

@@ -503,3 +503,33 @@ export function pageProblems(page) {
   page.on("console", (msg) => msg.type() === "error" && problems.push(msg.text()));
   return problems;
 }
+
+/**
+ * Open the demo at `url` in `page`, waiting for its document (the tests then wait for
+ * the page's own markers, such as `#status[data-status=synced]`). A navigation that
+ * stalls says which requests were still open, then is tried once more: rarely, a
+ * page load under `wrangler dev` has waited 30 s on a request the server answers at
+ * once the next time. The report is there to find out why.
+ * @param {import("playwright-core").Page} page
+ * @param {string} url
+ */
+export async function gotoDemo(page, url, timeout = 20_000) {
+  const open = new Set();
+  const opened = (/** @type {import("playwright-core").Request} */ r) => open.add(r);
+  const closed = (/** @type {import("playwright-core").Request} */ r) => open.delete(r);
+  page.on("request", opened);
+  page.on("requestfinished", closed);
+  page.on("requestfailed", closed);
+  try {
+    await page.goto(url, { waitUntil: "domcontentloaded", timeout });
+  } catch (err) {
+    if (!(err instanceof Error) || err.name !== "TimeoutError") throw err;
+    const still = [...open].map((r) => r.url()).join(", ") || "none";
+    process.stderr.write(`gotoDemo: loading ${url} stalled for ${timeout} ms; requests still open: ${still}; trying once more\n`);
+    await page.goto(url, { waitUntil: "domcontentloaded", timeout });
+  } finally {
+    page.off("request", opened);
+    page.off("requestfinished", closed);
+    page.off("requestfailed", closed);
+  }
+}

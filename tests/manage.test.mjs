@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { api, demoContext, DEV_SECRET, launchChromium, mintToken, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
+import { api, demoContext, DEV_SECRET, gotoDemo, launchChromium, mintToken, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 
@@ -26,7 +26,7 @@ async function openRoom(name, room, token) {
   const context = await demoContext(browser, name);
   const page = await context.newPage();
   const problems = pageProblems(page);
-  await page.goto(`${edge.http}/?room=${encodeURIComponent(room)}${token ? `&token=${token}` : ""}`);
+  await gotoDemo(page, `${edge.http}/?room=${encodeURIComponent(room)}${token ? `&token=${token}` : ""}`);
   await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
   return { page, problems, context };
 }
@@ -52,7 +52,7 @@ test("an owner's invitation link brings a reviewer in, who reads but cannot edit
   const context = await demoContext(browser, "Rita");
   const rita = await context.newPage();
   const problems = pageProblems(rita);
-  await rita.goto(link);
+  await gotoDemo(rita, link);
   await rita.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
   assert.match(await rita.locator("#status").textContent(), /reviewer \(read-only\)/);
   assert.equal(await rita.locator("#chat-input").isDisabled(), true, "a reviewer cannot post");

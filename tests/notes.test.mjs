@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { demoContext, launchChromium, NOTES, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
+import { demoContext, gotoDemo, launchChromium, NOTES, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom, waitFor } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 const DOCUMENT = "notes";
@@ -25,7 +25,7 @@ after(async () => {
 async function openDemo(room, name) {
   const page = await (await demoContext(browser, name)).newPage();
   const problems = pageProblems(page);
-  await page.goto(`${edge.http}/?room=${encodeURIComponent(room)}`);
+  await gotoDemo(page, `${edge.http}/?room=${encodeURIComponent(room)}`);
   await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
   return { page, problems, name };
 }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { demoContext, launchChromium, NOTES, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
+import { demoContext, gotoDemo, launchChromium, NOTES, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 
@@ -37,7 +37,7 @@ async function openPage(room, name) {
   });
   const page = await context.newPage();
   const problems = pageProblems(page);
-  await page.goto(`${edge.http}/?room=${encodeURIComponent(room)}`);
+  await gotoDemo(page, `${edge.http}/?room=${encodeURIComponent(room)}`);
   await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
   const cut = async () => {
     network.offline = true;

@@ -9,22 +9,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import WebSocket from "ws";
 import { Room, init } from "confab-rooms";
-import {
-  api,
-  DEV_API_KEY,
-  DEV_SECRET,
-  launchChromium,
-  mintToken,
-  openConfab,
-  ROOT,
-  stallingProxy,
-  startWranglerDev,
-  tempDir,
-  textOf,
-  uniqueRoom,
-  waitFor,
-  NOTES,
-} from "./helpers.mjs";
+import { api, DEV_API_KEY, DEV_SECRET, gotoDemo, launchChromium, mintToken, NOTES, openConfab, ROOT, stallingProxy, startWranglerDev, tempDir, textOf, uniqueRoom, waitFor } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 
@@ -133,7 +118,7 @@ test("a turn whose writer vanished is shown interrupted in the page, its Stop bu
   try {
     await agent.whenSynced();
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 760 } })).newPage();
-    await page.goto(`${edge.http}/?room=${encodeURIComponent(name)}`);
+    await gotoDemo(page, `${edge.http}/?room=${encodeURIComponent(name)}`);
     await page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
     agent.chat.ensureConversation("Main", "main");
     const turn = agent.chat.openTurn("main");

@@ -7,7 +7,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { Agent } from "confab-rooms/agent";
 import { fakeModelServer, modelOf } from "./fake-llm.mjs";
-import { demoContext, DEV_SECRET, launchChromium, mintToken, NOTES, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
+import { demoContext, DEV_SECRET, gotoDemo, launchChromium, mintToken, NOTES, pageProblems, ROOT, startWranglerDev, tempDir, uniqueRoom } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
 
@@ -31,7 +31,7 @@ async function guest(name, query) {
   const context = await demoContext(browser, name);
   const page = await context.newPage();
   const problems = pageProblems(page);
-  await page.goto(`${edge.http}/${query}`);
+  await gotoDemo(page, `${edge.http}/${query}`);
   return { page, problems, context };
 }
 
@@ -128,7 +128,7 @@ test("an @mention reaches the person's bell while they are in another room, and 
   const bob = await openRoom("Bob Marley", roomA, space);
   const ada = await openRoom("Ada", roomA, space);
   await ada.page.locator("#peers li", { hasText: "Bob Marley" }).waitFor();
-  await bob.page.goto(`${edge.http}/?room=${encodeURIComponent(roomB)}&space=${encodeURIComponent(space)}`);
+  await gotoDemo(bob.page, `${edge.http}/?room=${encodeURIComponent(roomB)}&space=${encodeURIComponent(space)}`);
   await bob.page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
   assert.equal(await bob.page.locator("#bell-count").isHidden(), true, "nothing unread yet");
 
@@ -214,7 +214,7 @@ test("the space's team: shared agents registered, in use and scheduled; members 
   await page.click("#new-room-form button[type=submit]");
   await page.waitForURL(/[?&]room=research-/);
   const room = new URL(page.url()).searchParams.get("room");
-  await page.goto(`${edge.http}/?space=${encodeURIComponent(space)}`);
+  await gotoDemo(page, `${edge.http}/?space=${encodeURIComponent(space)}`);
   await page.locator("#space-status[data-status=synced]").waitFor({ timeout: 15_000 });
   await page.locator("#agents-empty").waitFor();
 
