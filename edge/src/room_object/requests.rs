@@ -88,11 +88,7 @@ impl RoomObject {
                 let result = self
                     .with_room(|room| room.handle_op(&actor, op, now_ms()))?
                     .map_err(EdgeError::Op)?;
-                let settled = self.settle(false)?;
-                self.send_settled(settled);
-                self.flush_soon().await?;
-                self.schedule_alarm().await?;
-                self.deliver_notices().await;
+                self.after_op().await?;
                 Ok(result)
             }
             Call::Audit { after, limit } => {
@@ -104,6 +100,18 @@ impl RoomObject {
             Call::Stats => self.stats(),
             Call::Conflicts => Ok(json!({ "conflicts": self.with_room(|room| room.conflicts())? })),
         }
+    }
+
+    /// What follows an operation the room ran outside a socket (a REST call, a task
+    /// its space scheduled): its events settled and sent, its changes stored soon, the
+    /// alarm set, and the notifications it raised delivered.
+    pub(super) async fn after_op(&self) -> Result<(), EdgeError> {
+        let settled = self.settle(false)?;
+        self.send_settled(settled);
+        self.flush_soon().await?;
+        self.schedule_alarm().await?;
+        self.deliver_notices().await;
+        Ok(())
     }
 
     /// The room's size, connections and storage. `wasmMemoryBytes` is the linear

@@ -61,11 +61,7 @@ impl RoomObject {
                 room.handle_op(&actor, op, now_ms())
             })?
             .map_err(EdgeError::Op)?;
-        let settled = self.settle(false)?;
-        self.send_settled(settled);
-        self.flush_soon().await?;
-        self.schedule_alarm().await?;
-        self.deliver_notices().await;
+        self.after_op().await?;
         Ok(result)
     }
 

@@ -378,16 +378,12 @@ impl Directory {
                 });
             }
         }
-        let order = |s: &str| match s {
+        let rank = |p: &SpacePerson| match p.state {
             "online" => 0,
             "away" => 1,
             _ => 2,
         };
-        out.sort_by(|a, b| {
-            order(a.state)
-                .cmp(&order(b.state))
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        sort_by_rank_then_name(&mut out, rank, |p| &p.name);
         out
     }
 
@@ -416,6 +412,11 @@ impl Directory {
     fn entry(&mut self, name: &str) -> Result<&mut Entry, OpError> {
         self.rooms.get_mut(name).ok_or_else(|| unknown(name))
     }
+}
+
+/// Sort the dashboard's lists: by `rank` (lowest first), then by name.
+fn sort_by_rank_then_name<T>(items: &mut [T], rank: impl Fn(&T) -> u8, name: impl Fn(&T) -> &str) {
+    items.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| name(a).cmp(name(b))));
 }
 
 fn unknown(name: &str) -> OpError {

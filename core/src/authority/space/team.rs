@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::super::error::OpError;
 use super::super::token::Role;
 use super::super::Actor;
-use super::{space_role_label, Directory};
+use super::{sort_by_rank_then_name, space_role_label, Directory};
 
 /// The longest agent description or scheduled task, in bytes.
 pub const MAX_TEXT: usize = 2_000;
@@ -233,17 +233,13 @@ impl Directory {
                 since: m.since,
             })
             .collect();
-        let order = |r: Role| match r {
+        let rank = |m: &SpaceMember| match m.role {
             Role::Owner => 0,
             Role::Editor => 1,
             Role::Reviewer => 2,
             Role::Viewer => 3,
         };
-        out.sort_by(|a, b| {
-            order(a.role)
-                .cmp(&order(b.role))
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        sort_by_rank_then_name(&mut out, rank, |m| &m.name);
         out
     }
 
@@ -492,16 +488,12 @@ impl Directory {
                 agent.activity = agent.activity.take().or_else(|| p.activity.clone());
             }
         }
-        let order = |s: &str| match s {
+        let rank = |a: &SharedAgent| match a.state {
             "in use" => 0,
             "scheduled" => 1,
             _ => 2,
         };
-        out.sort_by(|a, b| {
-            order(a.state)
-                .cmp(&order(b.state))
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        sort_by_rank_then_name(&mut out, rank, |a| &a.name);
         out
     }
 }
