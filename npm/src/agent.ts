@@ -144,6 +144,8 @@ export class Agent {
   readonly #running = new Map<string, AbortController>();
   /** Leases it holds: resource → fence. */
   readonly #leases = new Map<string, { fence: number; until: number }>();
+  /** Lease requests on their way: `leave()` waits for them, so none is left behind. */
+  readonly #taking = new Set<Promise<unknown>>();
   /** Documents it read or wrote since its last handoff. */
   readonly #touched = new Set<string>();
   readonly #mention: RegExp;
@@ -365,6 +367,8 @@ export class Agent {
     this.#left = true;
     clearInterval(this.#statusTimer);
     for (const abort of this.#running.values()) abort.abort();
+    // A lease the room granted whose answer is still on its way is released too.
+    await Promise.allSettled([...this.#taking]);
     await this.releaseLeases().catch(() => []);
     this.room.destroy();
   }
@@ -499,14 +503,19 @@ export class Agent {
             }
           }
           if (t.name === "read_document" && typeof args.id === "string") this.#touched.add(args.id);
-          const result = await t.run(this.room, args, session);
-          if (t.name === "write_document" || t.name === "edit_document") this.#touched.add(String(args.id));
           // Leases the model takes itself are the agent's too: used for its writes,
           // released with the rest.
-          if (t.name === "acquire_lock") {
-            const lease = result as { resource: string; fence: number; expiresAt: number };
-            this.#leases.set(lease.resource, { fence: lease.fence, until: lease.expiresAt });
-          }
+          const result =
+            t.name === "acquire_lock"
+              ? await this.#tracked(
+                  t.run(this.room, args, session).then((r) => {
+                    const lease = r as { resource: string; fence: number; expiresAt: number };
+                    this.#leases.set(lease.resource, { fence: lease.fence, until: lease.expiresAt });
+                    return r;
+                  }),
+                )
+              : await t.run(this.room, args, session);
+          if (t.name === "write_document" || t.name === "edit_document") this.#touched.add(String(args.id));
           if (t.name === "release_lock") this.#leases.delete(String(args.resource));
           if (t.name === "propose_context") void this.#record("memory_write", `proposed shared context: ${String(args.text).slice(0, 80)}`);
           if (t.name === "post_message") void this.#record("message_sent", `posted in ${String(args.conversation)}`);
@@ -523,10 +532,23 @@ export class Agent {
     const held = this.#leases.get(resource);
     const now = Date.now();
     if (held && held.until - now > LEASE_TTL_MS / 3) return held.fence;
-    const { lease } = held ? await this.room.locks.renew(resource, held.fence, LEASE_TTL_MS) : await this.room.locks.acquire(resource, LEASE_TTL_MS);
-    this.#leases.set(resource, { fence: lease.fence, until: now + LEASE_TTL_MS });
+    const taking = (held ? this.room.locks.renew(resource, held.fence, LEASE_TTL_MS) : this.room.locks.acquire(resource, LEASE_TTL_MS)).then(({ lease }) => {
+      this.#leases.set(resource, { fence: lease.fence, until: now + LEASE_TTL_MS });
+      return lease;
+    });
+    const lease = await this.#tracked(taking);
     this.#log(`lease ${resource} (fence ${lease.fence})`);
     return lease.fence;
+  }
+
+  /** `request`, kept among the lease requests on their way until it settles. */
+  #tracked<T>(request: Promise<T>): Promise<T> {
+    this.#taking.add(request);
+    request.then(
+      () => this.#taking.delete(request),
+      () => this.#taking.delete(request),
+    );
+    return request;
   }
 
   // --- Status and the feed -------------------------------------------------------------
