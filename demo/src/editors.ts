@@ -56,6 +56,8 @@ export class DocumentEditors {
   readonly #boxes = new Map<DocumentId, HTMLDivElement>();
   readonly #editable = new Compartment();
   #front: DocumentId = "notes";
+  /** Each document's title, as of the last render (which follows every change). */
+  #titles = new Map<string, string>();
   #readOnly: boolean;
 
   constructor(
@@ -90,6 +92,7 @@ export class DocumentEditors {
   render(): void {
     this.#setReadOnly(this.#room.readOnly);
     const docs = this.#room.docs.list();
+    this.#titles = new Map(docs.map((d) => [d.id, d.title]));
     if (!docs.some((d) => d.id === this.#front) && docs[0]) this.#front = docs[0].id;
     for (const doc of docs) {
       if (this.#views.has(doc.id)) continue;
@@ -128,7 +131,11 @@ export class DocumentEditors {
     }
     for (const [id, box] of this.#boxes) box.style.display = id === this.#front ? "flex" : "none";
     // Titles change under renames: the editors' names follow.
-    for (const doc of docs) this.#views.get(doc.id)?.contentDOM.setAttribute("aria-label", `${doc.title} (shared document)`);
+    for (const doc of docs) {
+      const content = this.#views.get(doc.id)?.contentDOM;
+      const label = `${doc.title} (shared document)`;
+      if (content && content.getAttribute("aria-label") !== label) content.setAttribute("aria-label", label);
+    }
     // A reader in a room where no one started the document yet sees why it is empty.
     this.#empty.hidden = this.#views.has(this.#front);
     this.#tabs.replaceChildren(
@@ -202,13 +209,13 @@ export class DocumentEditors {
 
   /** A document's title as it is now (renames included), for sentences. */
   #title(id: string): string {
-    const title = this.#room.docs.list().find((d) => d.id === id)?.title ?? id;
+    const title = this.#titles.get(id) ?? id;
     return CODE_TITLE.test(title) ? title : title.toLowerCase();
   }
 
   /** The front document's title. */
   get frontTitle(): string {
-    return this.#room.docs.list().find((d) => d.id === this.#front)?.title ?? this.#front;
+    return this.#titles.get(this.#front) ?? this.#front;
   }
 
   #editableState(readOnly = this.#readOnly): Extension {

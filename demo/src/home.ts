@@ -4,6 +4,7 @@ import { ConfabError, Space, type SpaceRoom } from "confab-rooms";
 import { participantColour } from "./colours.js";
 import { ago, DEFAULT_SPACE, edgeUrl, userName } from "./identity.js";
 import { TeamPanels } from "./team.js";
+import { whoRow } from "./who.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const spaceName = new URLSearchParams(location.search).get("space")?.trim() || DEFAULT_SPACE;
@@ -142,17 +143,9 @@ function renderWho() {
     : "";
   $<HTMLUListElement>("space-people").replaceChildren(
     ...people.map((p) => {
-      const li = document.createElement("li");
+      const li = whoRow(p.id, p.name, { state: p.state });
       li.dataset.state = p.state;
       li.dataset.user = p.id;
-      const dot = document.createElement("span");
-      dot.className = "dot";
-      dot.style.setProperty("--colour", participantColour(p.id));
-      const name = document.createElement("b");
-      name.textContent = p.name;
-      const state = document.createElement("span");
-      state.className = `state ${p.state}`;
-      state.textContent = p.state;
       const where = document.createElement("span");
       where.className = "where";
       where.textContent =
@@ -161,7 +154,6 @@ function renderWho() {
             ? `last seen ${ago(p.lastSeen)}`
             : "not in a room yet"
           : [p.note, p.activity, `in ${p.rooms.join(", ")}`].filter(Boolean).join(" · ");
-      li.append(dot, name, state);
       if (p.role) {
         const role = document.createElement("span");
         role.className = "role-tag";

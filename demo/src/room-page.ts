@@ -1,4 +1,4 @@
-import { Room, type ConnectionStatus, type ConversationInfo, type MessageInfo, type ParticipantInfo } from "confab-rooms";
+import { Room, type ConnectionStatus, type MessageInfo, type ParticipantInfo } from "confab-rooms";
 import { AgentsPanel } from "./agents.js";
 import { ConflictsView, describe } from "./conflicts.js";
 import { participantColour } from "./colours.js";
@@ -6,8 +6,7 @@ import { DEFAULT_SPACE, nameInput, userId, userName } from "./identity.js";
 import { CommentsPanel } from "./comments-panel.js";
 import { ManageDialog } from "./manage.js";
 import { StatusAndFollow } from "./status.js";
-
-const CONVERSATION = "main";
+import { ConversationTabs, MAIN as CONVERSATION } from "./conversations.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $<HTMLSpanElement>("status");
@@ -20,15 +19,6 @@ const chatForm = $<HTMLFormElement>("chat-form");
 const chatInput = $<HTMLInputElement>("chat-input");
 const roomForm = $<HTMLFormElement>("room-form");
 const roomInput = $<HTMLInputElement>("room-name");
-const tabsEl = $<HTMLElement>("tabs");
-const branchBar = $<HTMLDivElement>("branch-bar");
-const branchLabel = $<HTMLSpanElement>("branch-label");
-const mergeButton = $<HTMLButtonElement>("merge");
-const syncState = $<HTMLParagraphElement>("sync-state");
-const syncStart = $<HTMLDivElement>("sync-start");
-const syncPartner = $<HTMLSelectElement>("sync-partner");
-const syncButton = $<HTMLButtonElement>("sync-button");
-const detachButton = $<HTMLButtonElement>("detach");
 const typingEl = $<HTMLDivElement>("typing");
 const versionForm = $<HTMLFormElement>("version-form");
 const versionName = $<HTMLInputElement>("version-name");
@@ -124,6 +114,7 @@ const room = await Room.open({
 );
 (window as unknown as { confabRoom: Room }).confabRoom = room;
 
+const conversations = new ConversationTabs(room, userId, guard);
 const manage = new ManageDialog(room, roomName, location.origin, token, userId);
 const manageButton = $<HTMLButtonElement>("manage-open");
 manageButton.hidden = false;
@@ -176,108 +167,6 @@ room.on("token-expired", () => {
   showError("Your room token expired: open the room's link with a fresh ?token= to rejoin.");
 });
 
-/** The conversation in front: the view's active tab (shared while synced). */
-function activeConversation(): string {
-  const { view } = room.views.get();
-  const known = new Set(room.chat.conversations().map((c) => c.id));
-  return view.activeTab && known.has(view.activeTab) ? view.activeTab : CONVERSATION;
-}
-
-/** The conversation tabs: every conversation of the room (oldest first) and the
- * branches this view opened. */
-function openTabs(): string[] {
-  const { view } = room.views.get();
-  const all = room.chat.conversations();
-  const opened = new Set(view.tabs);
-  const tabs = all.filter((c) => !c.forkOf || opened.has(c.id)).map((c) => c.id);
-  return tabs.includes(CONVERSATION) ? tabs : [CONVERSATION, ...tabs];
-}
-
-function renderTabs() {
-  const conversations = new Map<string, ConversationInfo>(room.chat.conversations().map((c) => [c.id, c]));
-  const active = activeConversation();
-  tabsEl.replaceChildren(
-    ...openTabs().map((id) => {
-      const tab = document.createElement("button");
-      tab.type = "button";
-      tab.className = "tab";
-      tab.setAttribute("role", "tab");
-      tab.dataset.id = id;
-      tab.ariaSelected = String(id === active);
-      tab.textContent = conversations.get(id)?.title ?? id;
-      tab.addEventListener("click", () => guard(() => room.views.set({ tabs: openTabs(), activeTab: id })));
-      return tab;
-    }),
-  );
-  const current = conversations.get(active);
-  branchBar.hidden = !current?.forkOf;
-  if (current?.forkOf) {
-    const parent = conversations.get(current.forkOf.conversation);
-    branchLabel.textContent = `Branch of ${parent?.title ?? current.forkOf.conversation}`;
-  }
-}
-
-// New and renamed conversations: tabs everyone sees (a rename is the room's, for all).
-$<HTMLButtonElement>("conversation-new").addEventListener("click", () => {
-  const title = prompt("Title of the new conversation:")?.trim();
-  if (!title) return;
-  guard(() => {
-    const id = room.chat.createConversation(title);
-    room.views.set({ tabs: [...openTabs(), id], activeTab: id });
-  });
-});
-$<HTMLButtonElement>("conversation-rename").addEventListener("click", () => {
-  const id = activeConversation();
-  const current = room.chat.conversations().find((c) => c.id === id)?.title ?? id;
-  const title = prompt("New title of this conversation:", current)?.trim();
-  if (title && title !== current) guard(() => room.chat.renameConversation(id, title));
-});
-
-mergeButton.addEventListener("click", () =>
-  guard(() => {
-    const branch = activeConversation();
-    const info = room.chat.conversations().find((c) => c.id === branch);
-    if (!info?.forkOf) return;
-    const own = room.chat.messages(branch).filter((m) => m.conversation === branch);
-    const summary = own.at(-1)?.text ?? "No new messages";
-    room.chat.merge(branch, own.map((m) => m.id), { summary, keyFindings: own.map((m) => m.text) });
-    room.views.set({ tabs: openTabs(), activeTab: info.forkOf.conversation });
-  }),
-);
-
-function renderSync() {
-  const { sync } = room.views.get();
-  const partners = room.views.partners();
-  if (sync) {
-    const names = new Map(room.presence.participants().map((p) => [p.id, p.name]));
-    const others = sync.members.filter((m) => m !== userId).map((m) => names.get(m) ?? m);
-    syncState.textContent = `Synced with ${others.join(", ")}: same tabs and layout.`;
-  } else {
-    syncState.textContent = partners.length ? "Your own view." : "Your own view. No teammate online to sync with.";
-  }
-  syncStart.hidden = !!sync || partners.length === 0;
-  detachButton.hidden = !sync;
-  const chosen = syncPartner.value;
-  syncPartner.replaceChildren(
-    ...partners.map((p) => {
-      const option = document.createElement("option");
-      option.value = p.id;
-      option.textContent = p.name;
-      return option;
-    }),
-  );
-  if (partners.some((p) => p.id === chosen)) syncPartner.value = chosen;
-}
-
-syncButton.addEventListener("click", () =>
-  guard(() => {
-    if (!syncPartner.value) return;
-    room.views.set({ tabs: openTabs(), activeTab: activeConversation() });
-    room.views.startSync(syncPartner.value);
-  }),
-);
-detachButton.addEventListener("click", () => guard(() => room.views.stopSync()));
-
 // Rows are drawn once per message and updated in place while only their text changes: a
 // turn streams many times a second, and a row rebuilt each time would swap its Stop
 // button out from under the pointer (the click lands on a button already gone).
@@ -286,7 +175,7 @@ const drawn = new Map<string, { li: HTMLLIElement; shape: string; text: string }
 function renderMessages() {
   let msgs: MessageInfo[] = [];
   try {
-    msgs = room.chat.messages(activeConversation());
+    msgs = room.chat.messages(conversations.active());
   } catch {
     // The conversation appears once the room has synced.
   }
@@ -392,10 +281,10 @@ function renderMessage(m: MessageInfo, threads: number): HTMLLIElement {
   branch.title = "Fork the conversation here";
   branch.addEventListener("click", () =>
     guard(() => {
-      const from = activeConversation();
+      const from = conversations.active();
       const now = li.querySelector(".text")?.textContent ?? m.text;
       const id = room.chat.fork(from, m.id, `Branch: ${now.slice(0, 24) || "untitled"}`);
-      room.views.set({ tabs: [...openTabs(), id], activeTab: id });
+      room.views.set({ tabs: [...conversations.open(), id], activeTab: id });
     }),
   );
   const thread = document.createElement("button");
@@ -509,7 +398,7 @@ function renderPeers() {
 }
 
 function renderTyping() {
-  const typing = room.presence.typingIn(activeConversation()).map((p) => p.name);
+  const typing = room.presence.typingIn(conversations.active()).map((p) => p.name);
   typingEl.textContent = typing.length ? `${typing.join(", ")} ${typing.length === 1 ? "is" : "are"} typing…` : "";
 }
 
@@ -735,11 +624,11 @@ function renderAll() {
   renderConflicts();
   renderVersions();
   renderContext();
-  renderTabs();
+  conversations.render();
   renderMessages();
   editors.render();
   commentsPanel?.render();
-  renderSync();
+  conversations.renderSync();
 }
 
 // The agents in the room, and "Ask agent": it addresses the picked agent by name in the
@@ -757,7 +646,7 @@ askAgentButton.addEventListener("click", () => {
   const typed = chatInput.value.trim();
   try {
     room.chat.ensureConversation("Main", CONVERSATION);
-    room.chat.post(activeConversation(), `@${agent.name} ${typed || "what do you make of this conversation so far?"}`);
+    room.chat.post(conversations.active(), `@${agent.name} ${typed || "what do you make of this conversation so far?"}`);
     chatInput.value = "";
     room.presence.setTyping(null);
     showError(null);
@@ -778,13 +667,13 @@ room.on("status", (e) => {
 room.on("change", renderAll);
 room.on("presence", () => {
   renderPeers();
-  renderSync();
+  conversations.renderSync();
 });
 room.on("error", (e) => showError(`${e.error.message} (${e.error.code})`));
 
 let typingTimer: ReturnType<typeof setTimeout> | undefined;
 function typing() {
-  room.presence.setTyping(activeConversation());
+  room.presence.setTyping(conversations.active());
   clearTimeout(typingTimer);
   typingTimer = setTimeout(() => room.presence.setTyping(null), 3000);
 }
@@ -795,7 +684,7 @@ chatForm.addEventListener("submit", (e) => {
   if (!text) return;
   try {
     room.chat.ensureConversation("Main", CONVERSATION);
-    room.chat.post(activeConversation(), text);
+    room.chat.post(conversations.active(), text);
     room.presence.setTyping(null);
     chatInput.value = "";
     showError(null);

@@ -3,7 +3,7 @@
 // the members with their roles, which a lead changes here. What a role may not do, the
 // edge refuses with its reason, shown on the page.
 import { ConfabError, type SharedAgent, type Space, type SpaceMember, type SpaceRoleLabel } from "confab-rooms";
-import { participantColour } from "./colours.js";
+import { whoRow } from "./who.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -75,17 +75,9 @@ export class TeamPanels {
   }
 
   #agentRow(agent: SharedAgent): HTMLLIElement {
-    const li = document.createElement("li");
+    const li = whoRow(agent.id, agent.name, { agent: true, state: agent.state });
     li.dataset.agent = agent.id;
     li.dataset.state = agent.state;
-    const dot = document.createElement("span");
-    dot.className = "dot agent";
-    dot.style.setProperty("--colour", participantColour(agent.id));
-    const name = document.createElement("b");
-    name.textContent = agent.name;
-    const state = document.createElement("span");
-    state.className = `state ${agent.state.replace(" ", "-")}`;
-    state.textContent = agent.state;
     const where = document.createElement("span");
     where.className = "where";
     const about = [agent.description, agent.model && `on ${agent.model}`].filter(Boolean).join(" · ");
@@ -96,7 +88,7 @@ export class TeamPanels {
           ? `next: “${agent.schedule.task}” ${when(agent.schedule.at)}${repeatText(agent.schedule.everyMinutes)}`
           : "";
     where.textContent = [doing, about].filter(Boolean).join(" — ") || (agent.registered ? "ready when asked" : "not registered with the space");
-    li.append(dot, name, state, where);
+    li.append(where);
     if (agent.registered) {
       const actions = document.createElement("span");
       actions.className = "row-actions";
@@ -133,13 +125,8 @@ export class TeamPanels {
   }
 
   #memberRow(member: SpaceMember): HTMLLIElement {
-    const li = document.createElement("li");
+    const li = whoRow(member.id, member.name);
     li.dataset.user = member.id;
-    const dot = document.createElement("span");
-    dot.className = "dot";
-    dot.style.setProperty("--colour", participantColour(member.id));
-    const name = document.createElement("b");
-    name.textContent = member.name;
     const role = document.createElement("select");
     role.className = "role";
     role.setAttribute("aria-label", `${member.name}'s role`);
@@ -159,7 +146,7 @@ export class TeamPanels {
       if (confirm(`Remove ${member.name} from this space? Their links stop working until a lead adds them again.`))
         void this.#run("Remove member", () => this.#space.removeMember(member.id), remove);
     });
-    li.append(dot, name, role, remove);
+    li.append(role, remove);
     return li;
   }
 
