@@ -174,6 +174,14 @@ pub enum Error {
         /// What they wrote.
         what: String,
     },
+    /// A write to what only the room writes (the file tree).
+    #[error("{who} may not write {what}: only the room writes it")]
+    RoomOnly {
+        /// Who tried.
+        who: String,
+        /// What they wrote.
+        what: String,
+    },
     /// A connection sending faster than the room allows.
     #[error("rate limit: more than {per_sec} messages per second (bursts of {burst})")]
     RateLimited {
@@ -215,6 +223,7 @@ impl Error {
                 | Error::LeaseRequired { .. }
                 | Error::NotYourClient { .. }
                 | Error::Forged { .. }
+                | Error::RoomOnly { .. }
                 | Error::NotContextOwner { .. }
                 | Error::RateLimited { .. }
                 | Error::OutOfOrder(_)
@@ -250,7 +259,7 @@ impl Error {
             Error::ReviewerWrite { .. } => "reviewer",
             Error::LeaseRequired { .. } => "lease_required",
             Error::NotYourClient { .. } | Error::Forged { .. } => "not_yours",
-            Error::NotContextOwner { .. } => "forbidden",
+            Error::NotContextOwner { .. } | Error::RoomOnly { .. } => "forbidden",
             Error::RateLimited { .. } => "rate_limited",
             Error::LimitExceeded(_) => "limit_exceeded",
             Error::Unsynced(_) => "unsynced",

@@ -14,7 +14,10 @@
 //!   4403 or `403 origin_forbidden`); requests without an `Origin` (Node, agents,
 //!   servers) are not browser pages and pass. See [`confab_core::authority::origin`].
 //! - Limits: `CONFAB_MAX_FRAME_BYTES`, `CONFAB_RATE_PER_SEC`, `CONFAB_RATE_BURST`,
-//!   `CONFAB_MAX_CONNECTIONS`, `CONFAB_MAX_BODY_BYTES`.
+//!   `CONFAB_MAX_CONNECTIONS`, `CONFAB_MAX_BODY_BYTES`, `CONFAB_MAX_ROOM_BYTES`,
+//!   `CONFAB_MAX_CONNECTIONS_PER_USER`, `CONFAB_WRITER_RESERVE`; for files
+//!   `CONFAB_MAX_FILE_BYTES` (one upload), `CONFAB_MAX_FILES_BYTES` (a room's quota) and
+//!   `CONFAB_MAX_FILES` (entries in a room's tree).
 
 use confab_core::authority::origin::OriginPolicy;
 use confab_core::room::limits::Limits;
@@ -85,6 +88,15 @@ impl Config {
         }
         if let Some(n) = num("CONFAB_WRITER_RESERVE")? {
             limits.writer_reserve = n as usize;
+        }
+        if let Some(n) = num("CONFAB_MAX_FILE_BYTES")? {
+            limits.max_file_bytes = n;
+        }
+        if let Some(n) = num("CONFAB_MAX_FILES_BYTES")? {
+            limits.max_files_bytes = n;
+        }
+        if let Some(n) = num("CONFAB_MAX_FILES")? {
+            limits.max_files = n as usize;
         }
         Ok(Config {
             dev,

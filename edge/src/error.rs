@@ -103,6 +103,7 @@ pub fn op_status(code: confab_core::authority::OpCode) -> u16 {
         C::Forbidden => 403,
         C::NotFound => 404,
         C::Conflict | C::LeaseRequired | C::LockHeld | C::LockNotHeld => 409,
+        C::FileTooLarge | C::QuotaExceeded => 413,
     }
 }
 

@@ -33,7 +33,7 @@
  *
  * The room's answers to requests (the same codes as the REST API):
  * `invalid_request`, `forbidden`, `not_found`, `conflict`, `lease_required`,
- * `lock_held`, `lock_not_held`.
+ * `lock_held`, `lock_not_held`, `file_too_large`, `quota_exceeded`.
  *
  * Emitted as `error` events (nothing to reject):
  * - `no_websocket`: the runtime has no WebSocket; pass one in the options.
@@ -82,6 +82,8 @@ export type ConfabErrorCode =
   | "lease_required"
   | "lock_held"
   | "lock_not_held"
+  | "file_too_large"
+  | "quota_exceeded"
   | "no_websocket"
   | "socket_failed"
   | "access_denied"

@@ -23,6 +23,10 @@ named_enum! {
         LockHeld = "lock_held",
         /// The caller does not hold that lease (wrong fence, expired).
         LockNotHeld = "lock_not_held",
+        /// A file over the room's largest file size.
+        FileTooLarge = "file_too_large",
+        /// The room's files would use more than its quota.
+        QuotaExceeded = "quota_exceeded",
     }
 }
 

@@ -75,6 +75,20 @@ named_enum! {
         CommentResolved = "comment.resolved",
         /// A resolved comment was reopened.
         CommentReopened = "comment.reopened",
+        /// A file was uploaded or written at a new path.
+        FileAdded = "file.added",
+        /// A file got new content.
+        FileUpdated = "file.updated",
+        /// A file or folder was moved or renamed.
+        FileMoved = "file.moved",
+        /// A file or folder was deleted (kept in history).
+        FileDeleted = "file.deleted",
+        /// A deleted file or folder was brought back.
+        FileRestored = "file.restored",
+        /// A folder was created.
+        FolderCreated = "folder.created",
+        /// An upload did not complete: nothing was added.
+        FileUploadFailed = "file.upload-failed",
         /// A room was added to its space.
         RoomCreated = "room.created",
         /// A room was given a new title.

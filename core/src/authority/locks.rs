@@ -367,6 +367,80 @@ impl LockTable {
     }
 }
 
+impl LockTable {
+    /// May `user` write at `path` (a file, or with `folder` everything under it) now?
+    /// Not while someone else holds a live `path:` lease that overlaps it (`path:src/`
+    /// covers `src/main.rs`). With `fence`, the caller must hold that live lease and it
+    /// must cover the path (checked on write, so a writer that lost its lease is
+    /// refused even when nobody took it since).
+    pub fn path_write_check(
+        &self,
+        path: &str,
+        folder: bool,
+        user: &str,
+        fence: Option<u64>,
+        now_ms: u64,
+    ) -> Result<(), LockError> {
+        let resource = if folder {
+            format!("path:{path}/")
+        } else {
+            format!("path:{path}")
+        };
+        let wanted = parse(&resource)?;
+        if let Some(l) = self.leases.iter().find(|l| {
+            l.expires_at > now_ms
+                && l.holder != user
+                && parse(&l.resource).is_ok_and(|r| overlaps(&r, &wanted))
+        }) {
+            return Err(LockError::Held {
+                resource,
+                held: l.resource.clone(),
+                holder: l.holder.clone(),
+                holder_name: l.holder_name.clone(),
+                expires_at: l.expires_at,
+            });
+        }
+        let Some(fence) = fence else { return Ok(()) };
+        let not_held = |why: &str| LockError::NotHeld {
+            resource: resource.clone(),
+            fence,
+            why: why.to_owned(),
+        };
+        let lease = self
+            .leases
+            .iter()
+            .find(|l| l.fence == fence)
+            .ok_or_else(|| not_held(""))?;
+        if lease.expires_at <= now_ms {
+            return Err(not_held(&format!(", it expired at {}", lease.expires_at)));
+        }
+        if lease.holder != user {
+            return Err(not_held(&format!(", it belongs to {}", lease.holder)));
+        }
+        let covers = match parse(&lease.resource) {
+            Ok(Resource::Path(p)) => {
+                let target = resource.trim_start_matches("path:");
+                p == target || (p.ends_with('/') && target.starts_with(p))
+            }
+            _ => false,
+        };
+        if !covers {
+            return Err(not_held(&format!(
+                ", it is a lease on `{}`, which does not cover `{path}`",
+                lease.resource
+            )));
+        }
+        Ok(())
+    }
+
+    /// Is any `path:` lease live? (Writes to files' documents are checked only then.)
+    pub fn any_path_lease(&self, now_ms: u64) -> bool {
+        self.leases
+            .iter()
+            .any(|l| l.expires_at > now_ms && l.resource.starts_with("path:"))
+    }
+}
+
 fn check_ttl(ttl_ms: u64) -> Result<(), LockError> {
     if (MIN_TTL_MS..=MAX_TTL_MS).contains(&ttl_ms) {
         Ok(())
@@ -516,9 +590,19 @@ mod tests {
         t.acquire("range:d:20-30", &who("b"), 5_000, 0)?;
         assert!(t.acquire("doc:d", &who("c"), 5_000, 0).is_err());
         t.acquire("doc:e", &who("c"), 5_000, 0)?;
-        t.acquire("path:src/", &who("a"), 5_000, 0)?;
+        let fence = t.acquire("path:src/", &who("a"), 5_000, 0)?.fence;
         assert!(t.acquire("path:src/main.rs", &who("b"), 5_000, 0).is_err());
         t.acquire("path:srcx/main.rs", &who("b"), 5_000, 0)?;
+        // Writes: the holder may, with its fence; anyone else is refused by name.
+        t.path_write_check("src/main.rs", false, "a", Some(fence), 1)?;
+        let held = t.path_write_check("src/main.rs", false, "b", None, 1).unwrap_err();
+        assert!(held.to_string().contains("held by"), "{held}");
+        assert!(t.path_write_check("src", true, "b", None, 1).is_err());
+        t.path_write_check("srcx/main.rs", false, "b", None, 1)?;
+        let stray = t.path_write_check("other/x.rs", false, "a", Some(fence), 1).unwrap_err();
+        assert!(stray.to_string().contains("does not cover"), "{stray}");
+        let late = t.path_write_check("src/a.rs", false, "a", Some(fence), 10_000).unwrap_err();
+        assert!(late.to_string().contains("expired"), "{late}");
         t.acquire("build", &who("a"), 5_000, 0)?;
         assert!(t.acquire("build", &who("b"), 5_000, 0).is_err());
         for bad in ["", "range:d:5-5", "range:d:x-9", "range::1-2"] {

@@ -285,7 +285,14 @@ impl Authority {
             | Op::DocumentList
             | Op::DocumentGet(_)
             | Op::DocumentWrite(_)
-            | Op::SuggestionAccept(_) => Err(OpError::not_found(format!(
+            | Op::SuggestionAccept(_)
+            | Op::FileList(_)
+            | Op::FileGet(_)
+            | Op::FileWrite(_)
+            | Op::FileMove(_)
+            | Op::FileDelete(_)
+            | Op::FileRestore(_)
+            | Op::FolderCreate(_) => Err(OpError::not_found(format!(
                 "`{}` is the room's operation, not the authority's",
                 cx.op
             ))),

@@ -154,6 +154,20 @@ ops! {
     "suggestion.accept" => SuggestionAccept(IdArgs), write;
     /// Drop a held edit (owners and the document's lease holder).
     "suggestion.reject" => SuggestionReject(IdArgs), write;
+    /// The file tree (live entries; with `deleted`, the deleted ones too).
+    "file.list" => FileList(FileListArgs), read;
+    /// One file's entry, and a text file's current text.
+    "file.get" => FileGet(PathArgs), read;
+    /// Write a text file (created when missing; its document's text replaced).
+    "file.write" => FileWrite(FileWriteArgs), write;
+    /// Move or rename a file or folder (everything under a folder moves with it).
+    "file.move" => FileMove(FileMoveArgs), write;
+    /// Delete a file or folder: kept in history as a tombstone, restorable.
+    "file.delete" => FileDelete(PathArgs), write;
+    /// Bring back a deleted file or folder.
+    "file.restore" => FileRestore(PathArgs), write;
+    /// Create a folder (and the folders above it).
+    "folder.create" => FolderCreate(PathArgs), write;
 }
 
 /// Parse an operation's JSON arguments (`null` reads as `{}`); the error names the
@@ -420,6 +434,68 @@ pub struct AgentInviteArgs {
     pub ttl_secs: Option<u64>,
 }
 
+/// `file.list`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileListArgs {
+    /// Only entries under this folder.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub prefix: Option<String>,
+    /// Include deleted entries (tombstones kept for history).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub deleted: Option<bool>,
+}
+
+/// An operation on one path, with the fencing token of the caller's `path:` lease.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathArgs {
+    /// The file or folder.
+    pub path: String,
+    /// The fencing token of the caller's lease covering the path.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
+    pub fence: Option<u64>,
+}
+
+/// `file.write`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileWriteArgs {
+    /// The file.
+    pub path: String,
+    /// Its whole new text.
+    pub text: String,
+    /// Its media type (default: by its name, else `text/plain`).
+    #[serde(default, rename = "type")]
+    #[cfg_attr(feature = "ts", ts(optional, rename = "type"))]
+    pub content_type: Option<String>,
+    /// The fencing token of the caller's lease covering the path.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
+    pub fence: Option<u64>,
+}
+
+/// `file.move`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMoveArgs {
+    /// Where it is.
+    pub from: String,
+    /// Where it goes (nothing live may be there).
+    pub to: String,
+    /// The fencing token of the caller's lease covering both paths.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
+    pub fence: Option<u64>,
+}
+
 /// `webhook.create`.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -431,6 +507,11 @@ pub struct WebhookArgs {
     pub events: Vec<String>,
     /// The signing secret, 16 to 256 bytes.
     pub secret: String,
+    /// Deliver only events about these paths: each a prefix (`/output/`) of a file
+    /// event's path (or of a move's either end). Events without a path are not sent.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub paths: Option<Vec<String>>,
 }
 
 #[cfg(test)]

@@ -438,7 +438,8 @@ fn webhooks_reach_public_hosts_and_events_show_redacted_urls() -> Result<(), OpE
             .unwrap_err();
         assert_eq!(err.code, "forbidden");
     }
-    let stored = a.hooks_for(EventKind::Join)[0].clone();
+    let join = crate::authority::Event::new(EventKind::Join, None, None, json!({}), 0);
+    let stored = a.hooks_for(&join)[0].clone();
     let judged = Attempt::judge(webhook::Answer::Status(302), 1, 5);
     let e = delivery_event(&stored, json!("1-w1"), 1, &judged, 5);
     assert_eq!(e.action, "webhook.failed");
@@ -450,7 +451,7 @@ fn webhooks_reach_public_hosts_and_events_show_redacted_urls() -> Result<(), OpE
     // Development mode reaches local receivers; a deployment checks again at delivery.
     a.set_webhook_targets(Targets::Any);
     a.call(&owner, "webhook.create", hook("http://localhost:9/h"), 0)?;
-    let local = a.hooks_for(EventKind::Join)[1].clone();
+    let local = a.hooks_for(&join)[1].clone();
     assert!(a.check_hook_target(&local).is_ok());
     a.set_webhook_targets(Targets::Public);
     assert!(a.check_hook_target(&local).is_err());

@@ -39,6 +39,8 @@ pub const MAX_WEBHOOKS: usize = 20;
 pub const MAX_ATTEMPTS: u32 = 6;
 /// Delay before the first retry; each retry doubles it.
 pub const FIRST_RETRY_MS: u64 = 1_000;
+/// Path prefixes one webhook may filter by.
+pub const MAX_PATH_FILTERS: usize = 20;
 /// Longest webhook URL, in bytes.
 pub const MAX_URL_BYTES: usize = 2048;
 
@@ -138,6 +140,9 @@ pub enum ConfigError {
     /// An event that does not exist.
     #[error("webhook.create: unknown event `{0}` (expected any of {events})", events = events().join(", "))]
     UnknownEvent(String),
+    /// Path filters that are empty, too long or too many.
+    #[error("webhook.create: `paths` holds 1 to {MAX_PATH_FILTERS} prefixes of 1 to 1024 bytes (`/` alone matches every path: leave `paths` out)")]
+    Paths,
     /// A secret too short or too long.
     #[error("webhook.create: `secret` must be 16 to 256 bytes; got {0}")]
     Secret(usize),
@@ -157,12 +162,16 @@ pub struct Webhook {
     pub secret: String,
     /// Created, ms since the Unix epoch.
     pub created_at: u64,
+    /// Path prefixes (without a leading `/`): when any, only file events under one of
+    /// them are delivered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
 }
 
 impl Webhook {
     /// The hook without its secret, for owners (the URL in full: they set it).
     pub fn public(&self) -> Value {
-        json!({ "id": self.id, "url": self.url, "events": self.events, "createdAt": self.created_at })
+        json!({ "id": self.id, "url": self.url, "events": self.events, "paths": self.paths, "createdAt": self.created_at })
     }
 
     /// The URL as the audit log and the live feed show it (see [`redact_url`]).
@@ -192,12 +201,22 @@ pub fn parse_config(
     if c.secret.len() < 16 || c.secret.len() > 256 {
         return Err(ConfigError::Secret(c.secret.len()));
     }
+    let paths: Vec<String> = c
+        .paths
+        .unwrap_or_default()
+        .iter()
+        .map(|p| p.trim_start_matches('/').to_owned())
+        .collect();
+    if paths.len() > MAX_PATH_FILTERS || paths.iter().any(|p| p.is_empty() || p.len() > 1024) {
+        return Err(ConfigError::Paths);
+    }
     Ok(Webhook {
         id,
         url: url.into(),
         events: c.events,
         secret: c.secret,
         created_at: now_ms,
+        paths,
     })
 }
 
@@ -462,11 +481,13 @@ impl super::Authority {
         Ok(Outcome::new(json!({ "deleted": a.id }), vec![e]))
     }
 
-    /// Webhooks subscribed to `action`.
-    pub fn hooks_for(&self, action: EventKind) -> Vec<Webhook> {
+    /// Webhooks subscribed to `event`: its kind, and when a hook filters by path,
+    /// a path of the event under one of its prefixes.
+    pub fn hooks_for(&self, event: &super::Event) -> Vec<Webhook> {
         self.webhooks
             .iter()
-            .filter(|h| h.events.iter().any(|e| e == action.as_str()))
+            .filter(|h| h.events.iter().any(|e| e == event.action.as_str()))
+            .filter(|h| h.paths.is_empty() || event_paths(event).any(|p| h.paths.iter().any(|f| p.starts_with(f.as_str()))))
             .cloned()
             .collect()
     }
@@ -489,6 +510,13 @@ impl super::Authority {
     }
 }
 
+/// The paths a file event is about (`path`, or a move's `from` and `to`).
+fn event_paths(event: &super::Event) -> impl Iterator<Item = &str> {
+    ["path", "from", "to"]
+        .into_iter()
+        .filter_map(|k| event.detail.get(k).and_then(Value::as_str))
+}
+
 /// The body POSTed for one event to one webhook: a delivery id unique per event and
 /// hook (`<audit seq>-<hook id>`, so a receiver can drop repeats), the room, and the
 /// event as the feed shows it.
@@ -508,6 +536,7 @@ mod tests {
                 url: url.into(),
                 events: vec!["join".into()],
                 secret: SECRET.into(),
+                paths: None,
             },
             "w1".into(),
             5,
@@ -625,6 +654,28 @@ mod tests {
             check_url(&long, Targets::Any),
             Err(UrlError::TooLong { .. })
         ));
+    }
+
+    #[test]
+    fn path_filters_pick_file_events_under_their_prefixes() {
+        let mut a = crate::authority::Authority::new();
+        let hook = |paths: Option<Vec<String>>| WebhookArgs {
+            url: "https://hooks.example.com/h".into(),
+            events: vec!["file.added".into(), "file.moved".into()],
+            secret: SECRET.into(),
+            paths,
+        };
+        a.webhooks.push(parse_config(hook(Some(vec!["/output/".into()])), "w1".into(), 0, Targets::Public).unwrap());
+        a.webhooks.push(parse_config(hook(None), "w2".into(), 0, Targets::Public).unwrap());
+        let event = |kind, detail| super::super::Event::new(kind, None, None, detail, 0);
+        let ids = |e: &super::super::Event| a.hooks_for(e).into_iter().map(|h| h.id).collect::<Vec<_>>();
+        assert_eq!(ids(&event(EventKind::FileAdded, json!({ "path": "output/r.pdf" }))), ["w1", "w2"]);
+        assert_eq!(ids(&event(EventKind::FileAdded, json!({ "path": "outputs/r.pdf" }))), ["w2"]);
+        assert_eq!(ids(&event(EventKind::FileMoved, json!({ "from": "tmp/r", "to": "output/r" }))), ["w1", "w2"]);
+        assert!(parse_config(hook(Some(vec!["/".into()])), "w3".into(), 0, Targets::Public)
+            .unwrap_err()
+            .to_string()
+            .contains("leave `paths` out"));
     }
 
     #[test]

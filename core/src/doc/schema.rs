@@ -16,6 +16,7 @@
 //! | `fieldlog` | map | every write of a tracked field, so a concurrent write's value is kept |
 //! | `conflicts` | map | stale-base writes (held suggestions or applied with a record) |
 //! | `resolutions` | map | conflict id → who resolved it, how, when (or who asked an agent) |
+//! | `files` | map | path → { path, folder, size, type, hash, doc?, author, createdAt, updatedAt, deletedAt?, versions } (written by the room only; see [`crate::model::files`]) |
 //! | `comments` | map | id → map { author, text, createdAt, anchor { doc, from, to, quote } or { message }, resolved, replies (array) } |
 //!
 //! A document's body is a root text so that two clients creating the same document
@@ -59,8 +60,11 @@ pub const SYNCS: &str = "syncs";
 /// Comment threads on document ranges and messages.
 pub const COMMENTS: &str = "comments";
 
+/// The file tree: path → entry (written by the room only).
+pub const FILES: &str = "files";
+
 /// The roots Confab keeps as maps (everything but the document bodies).
-pub const MAP_ROOTS: [&str; 16] = [
+pub const MAP_ROOTS: [&str; 17] = [
     CONVERSATIONS,
     MESSAGES,
     DOCUMENTS,
@@ -77,6 +81,7 @@ pub const MAP_ROOTS: [&str; 16] = [
     VIEWS,
     SYNCS,
     COMMENTS,
+    FILES,
 ];
 
 /// The document whose body (plain or rich) root `name` is, if it is one.

@@ -9,11 +9,13 @@
 //! - [`view`]: each person's tabs and layout, and "sync with a teammate".
 //! - [`presence`]: who is here and what they are doing (awareness states).
 //! - [`comment`]: comment threads on document ranges and chat messages.
+//! - [`files`]: the file tree (paths, sizes, hashes, versions; the bytes live elsewhere).
 
 pub mod comment;
 pub mod context;
 pub mod conversation;
 pub mod document;
+pub mod files;
 pub mod history;
 pub mod presence;
 pub mod turn;

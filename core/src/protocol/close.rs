@@ -142,6 +142,7 @@ impl crate::error::Error {
             | E::LeaseRequired { .. }
             | E::NotYourClient { .. }
             | E::Forged { .. }
+            | E::RoomOnly { .. }
             | E::NotContextOwner { .. }
             | E::RateLimited { .. }
             | E::LimitExceeded(_) => CloseCode::Policy,

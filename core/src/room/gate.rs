@@ -81,6 +81,17 @@ pub(crate) fn check(
     let mut claims = check_client_ids(room, actor, &unseen)?;
     drop(txn);
     let touched = room.zones.touched(&unseen);
+    if let Some(root) = touched
+        .iter()
+        .flatten()
+        .filter_map(|z| z.first())
+        .find(|r| ROOM_ONLY_ROOTS.contains(&r.as_str()))
+    {
+        return Err(Error::RoomOnly {
+            who: actor.id.clone(),
+            what: format!("`{root}` (the file tree: change files through the room's file operations)"),
+        });
+    }
     let suggest = check_roles_and_leases(room, actor, &touched, now_ms)?;
     if !actor.is_anonymous() {
         let fresh = check_authorship(room, actor, raw, &unseen, &claims, &touched)?;
@@ -265,6 +276,9 @@ fn check_roles_and_leases(
     }
     Ok(suggest)
 }
+
+/// Roots only the room writes (under its own client id).
+const ROOM_ONLY_ROOTS: [&str; 1] = [crate::doc::schema::FILES];
 
 /// Roots where a value may carry someone's identity or curation.
 const GUARDED_ROOTS: [&str; 6] = [

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The limits a room enforces. The edge reads overrides from its environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Limits {
     /// Largest frame a connection may send, in bytes.
     pub max_frame_bytes: usize,
@@ -45,6 +45,16 @@ pub struct Limits {
     /// ask the room for on average; bursts up to twice `max_room_bytes`. A connection
     /// that asks for more is closed.
     pub answer_bytes_per_sec: u64,
+    /// Largest file an upload may carry, in bytes.
+    pub max_file_bytes: u64,
+    /// Bytes of file content a room may keep (every version of every file, deleted
+    /// ones included: their bytes stay for history).
+    pub max_files_bytes: u64,
+    /// Entries (files and folders, deleted ones included) a room's tree may hold.
+    pub max_files: usize,
+    /// Largest text file that opens as a shared document; a bigger one is kept as
+    /// bytes only.
+    pub max_text_file_bytes: u64,
 }
 
 impl Default for Limits {
@@ -69,6 +79,11 @@ impl Default for Limits {
             user_messages_per_sec: 2_000,
             read_only_messages_per_sec: 2_000,
             answer_bytes_per_sec: 8 * 1024 * 1024,
+            // A Durable Object holds an upload in memory while it is hashed and stored.
+            max_file_bytes: 25 * 1024 * 1024,
+            max_files_bytes: 1024 * 1024 * 1024,
+            max_files: 10_000,
+            max_text_file_bytes: 512 * 1024,
         }
     }
 }

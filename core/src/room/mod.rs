@@ -15,6 +15,7 @@
 //! - `admit.rs`: who may connect, rates, size and answer budgets, presence claims.
 //! - `ops.rs`: requests — the room's own operations, and the authority's.
 //! - `events.rs`: what edits tell the feed (edit batches, turns, suggestions).
+//! - [`files`]: uploads around the object store, and the file tree's operations.
 //! - [`gate`], [`limits`], [`store`]: the write gate, the limits, the storage policy.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -37,6 +38,7 @@ use limits::{Bucket, Limits, RateLimiter};
 
 mod admit;
 mod events;
+pub mod files;
 pub mod gate;
 mod headcount;
 pub mod limits;
@@ -692,6 +694,8 @@ fn session_info(actor: &Actor) -> Value {
 
 #[cfg(test)]
 mod comment_tests;
+#[cfg(test)]
+mod file_tests;
 #[cfg(test)]
 mod notice_tests;
 #[cfg(test)]

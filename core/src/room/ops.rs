@@ -57,6 +57,13 @@ impl Room {
                 self.relay_own_writes(actor, now_ms);
                 return Ok(result);
             }
+            Op::FileList(_)
+            | Op::FileGet(_)
+            | Op::FileWrite(_)
+            | Op::FileMove(_)
+            | Op::FileDelete(_)
+            | Op::FileRestore(_)
+            | Op::FolderCreate(_) => return self.file_op(actor, op, now_ms),
             Op::SuggestionAccept(a) => {
                 let result = self.accept_suggestion(actor, &a.id, now_ms)?;
                 self.relay_own_writes(actor, now_ms);
@@ -184,7 +191,7 @@ impl Room {
     }
 
     /// Relay what the room's own writer changed, and note the document events in it.
-    fn relay_own_writes(&mut self, actor: &Actor, now_ms: u64) {
+    pub(super) fn relay_own_writes(&mut self, actor: &Actor, now_ms: u64) {
         let changes = self.drain_changes();
         for change in &changes {
             if let Ok(scan) = scan_update_v1(change) {

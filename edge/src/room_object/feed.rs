@@ -101,7 +101,7 @@ impl RoomObject {
                 .room
                 .borrow()
                 .as_ref()
-                .map(|r| r.authority().hooks_for(e.action))
+                .map(|r| r.authority().hooks_for(&e))
                 // No room loaded: no subscriptions to queue for.
                 .unwrap_or_default();
             for hook in hooks {
