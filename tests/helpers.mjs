@@ -49,6 +49,9 @@ export const DURABLE_OBJECTS = {
   INBOXES: { className: "InboxObject", useSQLite: true },
 };
 
+/** The edge's R2 buckets, as `edge/wrangler.toml` binds them. */
+export const R2_BUCKETS = ["FILES"];
+
 /**
  * Start the built worker under workerd with Miniflare. `persistTo` keeps Durable Object
  * storage on disk so a second edge on the same folder sees the same rooms. `direct`
@@ -73,6 +76,8 @@ export async function startEdge({ persistTo, port = 0, direct = false, bindings 
     compatibilityFlags: COMPATIBILITY_FLAGS,
     durableObjects: DURABLE_OBJECTS,
     durableObjectsPersist: persistTo ?? false,
+    r2Buckets: R2_BUCKETS,
+    r2Persist: persistTo ?? false,
     bindings: { ...DEV_BINDINGS, ...bindings },
     cf: false,
     host: "127.0.0.1",

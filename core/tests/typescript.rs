@@ -15,8 +15,9 @@ use std::path::PathBuf;
 use confab_core::authority::locks::{Lease, LeasePolicy};
 use confab_core::authority::op::{
     AcquireArgs, ActivityArgs, AgentInviteArgs, CollabArgs, CompleteArgs, DecideArgs,
-    DocumentWriteArgs, EndArgs, IdArgs, InviteArgs, LeaseArgs, MessageListArgs, MessagePostArgs,
-    PolicyArgs, RenewArgs, RoleArgs, StatusArgs, UserArgs, WebhookArgs,
+    DocumentWriteArgs, EndArgs, FileListArgs, FileMoveArgs, FileWriteArgs, IdArgs, InviteArgs,
+    LeaseArgs, MessageListArgs, MessagePostArgs, PathArgs, PolicyArgs, RenewArgs, RoleArgs,
+    StatusArgs, UserArgs, WebhookArgs,
 };
 use confab_core::authority::token::Role as MemberRole;
 use confab_core::authority::{
@@ -38,6 +39,7 @@ use confab_core::model::context::{
 use confab_core::model::conversation::{
     Conversation, ForkPoint, MergeRecord, Message, Reaction, Role, TurnStatus,
 };
+use confab_core::model::files::{FileAuthor, FileEntry, FileVersion};
 use confab_core::model::history::{DiffSpan, SpanChange, VersionInfo};
 use confab_core::model::presence::{Cursor, Presence, PresenceStatus};
 use confab_core::model::turn::BranchInfo;
@@ -144,6 +146,10 @@ fn declarations() -> Vec<Declaration> {
         declaration::<CommentAnchor>(),
         declaration::<CommentReply>(),
         declaration::<Comment>(),
+        // Files.
+        declaration::<FileAuthor>(),
+        declaration::<FileVersion>(),
+        declaration::<FileEntry>(),
         // Conflicts and stale writes.
         declaration::<Granularity>(),
         declaration::<StalePolicy>(),
@@ -188,6 +194,10 @@ fn declarations() -> Vec<Declaration> {
         declaration::<InviteArgs>(),
         declaration::<AgentInviteArgs>(),
         declaration::<WebhookArgs>(),
+        declaration::<FileListArgs>(),
+        declaration::<PathArgs>(),
+        declaration::<FileWriteArgs>(),
+        declaration::<FileMoveArgs>(),
     ]
 }
 

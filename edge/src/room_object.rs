@@ -10,12 +10,14 @@
 //! - [`feed`]: the audit log, the live feed, the webhook queue, conflict announcements;
 //! - [`webhooks`]: posting queued webhooks;
 //! - [`alarm`]: the one alarm, and what runs when it fires;
+//! - [`files`]: files' bytes in the R2 bucket, uploaded and downloaded;
 //! - [`requests`]: who a request is from, and the REST calls;
 //! - [`space_link`]: reports to the room's space, what the space did to it, and
 //!   notifications for people's inboxes.
 
 mod alarm;
 mod feed;
+mod files;
 mod persist;
 mod requests;
 mod space_link;
@@ -307,7 +309,8 @@ impl DurableObject for RoomObject {
             Err(e) => Err(e),
         };
         match result {
-            Ok(value) => Response::from_json(&value),
+            Ok(requests::Reply::Json(value)) => Response::from_json(&value),
+            Ok(requests::Reply::Raw(res)) => Ok(res),
             Err(err) => error_response(&err),
         }
     }

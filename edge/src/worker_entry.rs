@@ -105,9 +105,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             Check::Person(user) => authenticate_person(&config, user, token.as_deref(), now),
         }
     });
-    // A tokenless socket to a room may name itself (development mode's guests).
+    // A tokenless request to a room may name itself (development mode's guests).
     let identity = identity.and_then(|i| {
-        if websocket && binding == ROOMS_BINDING {
+        if binding == ROOMS_BINDING {
             with_guest(i, &query).map_err(EdgeError::BadRequest)
         } else {
             Ok(i)
@@ -156,7 +156,7 @@ impl From<EdgeError> for worker::Error {
 /// Send the request on to its object (a room, space or inbox) with the verified
 /// identity and the object's name (replacing any such headers the caller sent).
 async fn forward(
-    mut req: Request,
+    req: Request,
     env: &Env,
     binding: &str,
     room: &str,
@@ -178,9 +178,11 @@ async fn forward(
     let method = req.method();
     let mut init = RequestInit::new();
     init.with_method(method.clone()).with_headers(headers);
+    // The body streams through to the object (an upload of many megabytes is never
+    // held here, and one cut off midway reaches the object as the error it is).
     if !matches!(method, Method::Get | Method::Head) {
-        let body = req.bytes().await?;
-        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+        let raw: &web_sys::Request = req.inner();
+        init.with_body(raw.body().map(Into::into));
     }
     let inner = Request::new_with_init(req.url()?.as_ref(), &init)?;
     let namespace = env.durable_object(binding)?;

@@ -683,6 +683,104 @@ export type CommentInfo = {
 };
 
 /**
+ * Who wrote an entry, as the tree records it.
+ */
+export type FileAuthor = {
+  /**
+   * User id.
+   */
+  id: string,
+  /**
+   * Display name.
+   */
+  name: string,
+  /**
+   * `person` or `agent`.
+   */
+  kind: string,
+};
+
+/**
+ * One stored content of a file.
+ */
+export type FileVersion = {
+  /**
+   * SHA-256 of the bytes, lowercase hex.
+   */
+  hash: string,
+  /**
+   * Size in bytes.
+   */
+  size: number,
+  /**
+   * Media type.
+   */
+  type: string,
+  /**
+   * Who wrote it (user id).
+   */
+  author: string,
+  /**
+   * When, ms since the Unix epoch.
+   */
+  at: number,
+};
+
+/**
+ * A file or folder in the room's tree.
+ */
+export type FileEntry = {
+  /**
+   * Where it is: `/`-separated, no leading or trailing `/` (see [`normalize_path`]).
+   */
+  path: string,
+  /**
+   * A folder (no content) rather than a file.
+   */
+  folder: boolean,
+  /**
+   * Size of the current content, in bytes (0 for a folder).
+   */
+  size: number,
+  /**
+   * Media type (empty for a folder).
+   */
+  type: string,
+  /**
+   * SHA-256 of the current content, lowercase hex (empty for a folder).
+   */
+  hash: string,
+  /**
+   * The shared document holding a text file's body, if it is one.
+   */
+  doc?: string,
+  /**
+   * Who wrote the current content (or made the folder).
+   */
+  author: FileAuthor,
+  /**
+   * Created, ms since the Unix epoch.
+   */
+  createdAt: number,
+  /**
+   * Last written, moved or restored, ms since the Unix epoch.
+   */
+  updatedAt: number,
+  /**
+   * When it was deleted (a tombstone kept for history), if it was.
+   */
+  deletedAt?: number,
+  /**
+   * Who deleted it.
+   */
+  deletedBy?: FileAuthor,
+  /**
+   * Every content it had, oldest first (at most [`MAX_VERSIONS`]).
+   */
+  versions: Array<FileVersion>,
+};
+
+/**
  * How close two concurrent text changes must be to count as a conflict.
  */
 export type Granularity = "char" | "word" | "line";
@@ -1373,6 +1471,79 @@ export type WebhookArgs = {
    * The signing secret, 16 to 256 bytes.
    */
   secret: string,
+  /**
+   * Deliver only events about these paths: each a prefix (`/output/`) of a file
+   * event's path (or of a move's either end). Events without a path are not sent.
+   */
+  paths?: Array<string>,
+};
+
+/**
+ * `file.list`.
+ */
+export type FileListArgs = {
+  /**
+   * Only entries under this folder.
+   */
+  prefix?: string,
+  /**
+   * Include deleted entries (tombstones kept for history).
+   */
+  deleted?: boolean,
+};
+
+/**
+ * An operation on one path, with the fencing token of the caller's `path:` lease.
+ */
+export type PathArgs = {
+  /**
+   * The file or folder.
+   */
+  path: string,
+  /**
+   * The fencing token of the caller's lease covering the path.
+   */
+  fence?: number,
+};
+
+/**
+ * `file.write`.
+ */
+export type FileWriteArgs = {
+  /**
+   * The file.
+   */
+  path: string,
+  /**
+   * Its whole new text.
+   */
+  text: string,
+  /**
+   * Its media type (default: by its name, else `text/plain`).
+   */
+  type?: string,
+  /**
+   * The fencing token of the caller's lease covering the path.
+   */
+  fence?: number,
+};
+
+/**
+ * `file.move`.
+ */
+export type FileMoveArgs = {
+  /**
+   * Where it is.
+   */
+  from: string,
+  /**
+   * Where it goes (nothing live may be there).
+   */
+  to: string,
+  /**
+   * The fencing token of the caller's lease covering both paths.
+   */
+  fence?: number,
 };
 
 /**
@@ -1414,4 +1585,11 @@ export type OpArgs = {
   "suggestion.list": void,
   "suggestion.accept": IdArgs,
   "suggestion.reject": IdArgs,
+  "file.list": FileListArgs,
+  "file.get": PathArgs,
+  "file.write": FileWriteArgs,
+  "file.move": FileMoveArgs,
+  "file.delete": PathArgs,
+  "file.restore": PathArgs,
+  "folder.create": PathArgs,
 };

@@ -595,13 +595,19 @@ mod tests {
         t.acquire("path:srcx/main.rs", &who("b"), 5_000, 0)?;
         // Writes: the holder may, with its fence; anyone else is refused by name.
         t.path_write_check("src/main.rs", false, "a", Some(fence), 1)?;
-        let held = t.path_write_check("src/main.rs", false, "b", None, 1).unwrap_err();
+        let held = t
+            .path_write_check("src/main.rs", false, "b", None, 1)
+            .unwrap_err();
         assert!(held.to_string().contains("held by"), "{held}");
         assert!(t.path_write_check("src", true, "b", None, 1).is_err());
         t.path_write_check("srcx/main.rs", false, "b", None, 1)?;
-        let stray = t.path_write_check("other/x.rs", false, "a", Some(fence), 1).unwrap_err();
+        let stray = t
+            .path_write_check("other/x.rs", false, "a", Some(fence), 1)
+            .unwrap_err();
         assert!(stray.to_string().contains("does not cover"), "{stray}");
-        let late = t.path_write_check("src/a.rs", false, "a", Some(fence), 10_000).unwrap_err();
+        let late = t
+            .path_write_check("src/a.rs", false, "a", Some(fence), 10_000)
+            .unwrap_err();
         assert!(late.to_string().contains("expired"), "{late}");
         t.acquire("build", &who("a"), 5_000, 0)?;
         assert!(t.acquire("build", &who("b"), 5_000, 0).is_err());

@@ -213,6 +213,21 @@ pub enum Call {
     Stats,
     /// The conflicts the room sees.
     Conflicts,
+    /// Upload the request's raw body as the file at `path` (see
+    /// [`crate::room::Room::prepare_upload`]).
+    Upload {
+        /// Where.
+        path: String,
+        /// The fencing token of the caller's lease covering the path.
+        fence: Option<u64>,
+    },
+    /// Download the file at `path`: its current content, or the version with `hash`.
+    Download {
+        /// Which file.
+        path: String,
+        /// Which version (any the file had, deleted files included).
+        hash: Option<String>,
+    },
 }
 
 /// Largest audit page.
@@ -229,6 +244,10 @@ pub enum Runs {
     Stats,
     /// The room's conflicts.
     Conflicts,
+    /// A file's bytes, from the request body.
+    Upload,
+    /// A file's bytes, in the response body.
+    Download,
 }
 
 /// How a query parameter is read.
@@ -238,6 +257,8 @@ pub enum QueryKind {
     Text,
     /// As a whole number.
     Number,
+    /// As `true` or `false` (also `1` or `0`).
+    Flag,
 }
 
 /// A query parameter a route reads into its operation's arguments.
@@ -288,6 +309,14 @@ const fn write(method: &'static str, path: &'static str, op: &'static str) -> Ro
 
 const TEXT: QueryKind = QueryKind::Text;
 const NUMBER: QueryKind = QueryKind::Number;
+
+const fn param(name: &'static str, kind: QueryKind, required: bool) -> QueryParam {
+    QueryParam {
+        name,
+        kind,
+        required,
+    }
+}
 
 /// Every REST route of a room: the one table `call` and the OpenAPI check read.
 pub const ROUTES: &[RouteSpec] = &[
@@ -367,6 +396,30 @@ pub const ROUTES: &[RouteSpec] = &[
     read("GET", "suggestions", "suggestion.list"),
     read("POST", "suggestions/{id}/accept", "suggestion.accept"),
     read("POST", "suggestions/{id}/reject", "suggestion.reject"),
+    RouteSpec {
+        query: &[
+            param("prefix", TEXT, false),
+            param("deleted", QueryKind::Flag, false),
+        ],
+        ..read("GET", "files", "file.list")
+    },
+    RouteSpec {
+        query: &[param("path", TEXT, true)],
+        ..read("GET", "files/entry", "file.get")
+    },
+    write("PUT", "files/text", "file.write"),
+    write("POST", "files/move", "file.move"),
+    write("POST", "files/delete", "file.delete"),
+    write("POST", "files/restore", "file.restore"),
+    write("POST", "folders", "folder.create"),
+    RouteSpec {
+        query: &[param("path", TEXT, true), param("fence", NUMBER, false)],
+        ..route_of("PUT", "files/content", Runs::Upload, false)
+    },
+    RouteSpec {
+        query: &[param("path", TEXT, true), param("hash", TEXT, false)],
+        ..route_of("GET", "files/content", Runs::Download, false)
+    },
 ];
 
 impl RouteSpec {
@@ -386,6 +439,16 @@ impl RouteSpec {
         }
         Some(params)
     }
+}
+
+/// What the route for `method` and `rest` (the path below `/rooms/<room>`) runs, if
+/// one matches: the edge reads an upload's body as bytes, not JSON.
+pub fn runs(method: &str, rest: &[String]) -> Option<Runs> {
+    let segs: Vec<&str> = rest.iter().map(String::as_str).collect();
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && r.matches(&segs).is_some())
+        .map(|r| r.runs)
 }
 
 /// Map `method` and the path below `/rooms/<room>` (split on `/`, already
@@ -432,6 +495,19 @@ pub fn call(
                 })?;
                 args.insert(p.name.to_owned(), json!(n));
             }
+            (Some((_, v)), QueryKind::Flag) => {
+                let b = match v.as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => {
+                        return Err(RestError::BadRequest(format!(
+                            "query parameter `{}` must be true or false; got `{v}`",
+                            p.name
+                        )))
+                    }
+                };
+                args.insert(p.name.to_owned(), json!(b));
+            }
             (None, _) if p.required => {
                 return Err(RestError::BadRequest(format!(
                     "query parameter `{}` is required",
@@ -445,6 +521,22 @@ pub fn call(
         Runs::Op(name) => Ok(Call::Op(Op::parse(name, Value::Object(args))?)),
         Runs::Stats => Ok(Call::Stats),
         Runs::Conflicts => Ok(Call::Conflicts),
+        Runs::Upload => Ok(Call::Upload {
+            path: args
+                .get("path")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            fence: args.get("fence").and_then(Value::as_u64),
+        }),
+        Runs::Download => Ok(Call::Download {
+            path: args
+                .get("path")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            hash: args.get("hash").and_then(Value::as_str).map(str::to_owned),
+        }),
         Runs::Audit => {
             let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(100);
             if limit == 0 || limit > MAX_PAGE {

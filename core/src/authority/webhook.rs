@@ -487,7 +487,10 @@ impl super::Authority {
         self.webhooks
             .iter()
             .filter(|h| h.events.iter().any(|e| e == event.action.as_str()))
-            .filter(|h| h.paths.is_empty() || event_paths(event).any(|p| h.paths.iter().any(|f| p.starts_with(f.as_str()))))
+            .filter(|h| {
+                h.paths.is_empty()
+                    || event_paths(event).any(|p| h.paths.iter().any(|f| p.starts_with(f.as_str())))
+            })
             .cloned()
             .collect()
     }
@@ -665,17 +668,50 @@ mod tests {
             secret: SECRET.into(),
             paths,
         };
-        a.webhooks.push(parse_config(hook(Some(vec!["/output/".into()])), "w1".into(), 0, Targets::Public).unwrap());
-        a.webhooks.push(parse_config(hook(None), "w2".into(), 0, Targets::Public).unwrap());
+        a.webhooks.push(
+            parse_config(
+                hook(Some(vec!["/output/".into()])),
+                "w1".into(),
+                0,
+                Targets::Public,
+            )
+            .unwrap(),
+        );
+        a.webhooks
+            .push(parse_config(hook(None), "w2".into(), 0, Targets::Public).unwrap());
         let event = |kind, detail| super::super::Event::new(kind, None, None, detail, 0);
-        let ids = |e: &super::super::Event| a.hooks_for(e).into_iter().map(|h| h.id).collect::<Vec<_>>();
-        assert_eq!(ids(&event(EventKind::FileAdded, json!({ "path": "output/r.pdf" }))), ["w1", "w2"]);
-        assert_eq!(ids(&event(EventKind::FileAdded, json!({ "path": "outputs/r.pdf" }))), ["w2"]);
-        assert_eq!(ids(&event(EventKind::FileMoved, json!({ "from": "tmp/r", "to": "output/r" }))), ["w1", "w2"]);
-        assert!(parse_config(hook(Some(vec!["/".into()])), "w3".into(), 0, Targets::Public)
-            .unwrap_err()
-            .to_string()
-            .contains("leave `paths` out"));
+        let ids =
+            |e: &super::super::Event| a.hooks_for(e).into_iter().map(|h| h.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(&event(
+                EventKind::FileAdded,
+                json!({ "path": "output/r.pdf" })
+            )),
+            ["w1", "w2"]
+        );
+        assert_eq!(
+            ids(&event(
+                EventKind::FileAdded,
+                json!({ "path": "outputs/r.pdf" })
+            )),
+            ["w2"]
+        );
+        assert_eq!(
+            ids(&event(
+                EventKind::FileMoved,
+                json!({ "from": "tmp/r", "to": "output/r" })
+            )),
+            ["w1", "w2"]
+        );
+        assert!(parse_config(
+            hook(Some(vec!["/".into()])),
+            "w3".into(),
+            0,
+            Targets::Public
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("leave `paths` out"));
     }
 
     #[test]

@@ -125,7 +125,9 @@ impl FileEntry {
     fn to_any(&self) -> Result<Any> {
         let mut value = serde_json::to_value(self)
             .map_err(|e| Error::malformed("file entry", e.to_string()))?;
-        numbers(&mut value, |n| n.as_f64().and_then(serde_json::Number::from_f64));
+        numbers(&mut value, |n| {
+            n.as_f64().and_then(serde_json::Number::from_f64)
+        });
         serde_json::from_value(value).map_err(|e| Error::malformed("file entry", e.to_string()))
     }
 
@@ -140,7 +142,10 @@ impl FileEntry {
 }
 
 /// Rewrite every number in `value` with `f` (kept when `f` gives `None`).
-fn numbers(value: &mut serde_json::Value, f: impl Fn(&serde_json::Number) -> Option<serde_json::Number> + Copy) {
+fn numbers(
+    value: &mut serde_json::Value,
+    f: impl Fn(&serde_json::Number) -> Option<serde_json::Number> + Copy,
+) {
     match value {
         serde_json::Value::Number(n) => {
             if let Some(m) = f(n) {
@@ -188,7 +193,9 @@ pub fn normalize_path(path: &str) -> std::result::Result<String, String> {
             return Err(format!("`{p}` has an empty name (`//`)"));
         }
         if name == "." || name == ".." {
-            return Err(format!("`{p}` names `{name}`; paths are written out in full"));
+            return Err(format!(
+                "`{p}` names `{name}`; paths are written out in full"
+            ));
         }
         if name.len() > MAX_NAME_BYTES {
             return Err(format!(
@@ -246,9 +253,9 @@ pub fn guess_type(path: &str) -> &'static str {
 
 /// Extensions read as source code (text, opened in the code editor).
 pub const CODE_EXTENSIONS: &[&str] = &[
-    "rs", "ts", "tsx", "js", "jsx", "mjs", "cjs", "py", "go", "java", "kt", "c", "h", "cc",
-    "cpp", "hpp", "cs", "rb", "php", "swift", "sh", "bash", "zsh", "toml", "yaml", "yml",
-    "sql", "lua", "scala", "zig", "ini", "cfg", "xml", "vue", "svelte",
+    "rs", "ts", "tsx", "js", "jsx", "mjs", "cjs", "py", "go", "java", "kt", "c", "h", "cc", "cpp",
+    "hpp", "cs", "rb", "php", "swift", "sh", "bash", "zsh", "toml", "yaml", "yml", "sql", "lua",
+    "scala", "zig", "ini", "cfg", "xml", "vue", "svelte",
 ];
 
 /// Is content of this media type (for a file named `path`) text that can open as a
@@ -338,7 +345,10 @@ mod tests {
 
     #[test]
     fn paths_are_normalized_or_refused_by_name() {
-        assert_eq!(normalize_path("/output/report.pdf").unwrap(), "output/report.pdf");
+        assert_eq!(
+            normalize_path("/output/report.pdf").unwrap(),
+            "output/report.pdf"
+        );
         assert_eq!(normalize_path("src/").unwrap(), "src");
         for (bad, why) in [
             ("", "empty"),
@@ -351,8 +361,12 @@ mod tests {
             let err = normalize_path(bad).unwrap_err();
             assert!(err.contains(why), "{bad:?}: {err}");
         }
-        assert!(normalize_path(&"a/".repeat(40)).unwrap_err().contains("deep"));
-        assert!(normalize_path(&"x".repeat(300)).unwrap_err().contains("255"));
+        assert!(normalize_path(&"a/".repeat(40))
+            .unwrap_err()
+            .contains("deep"));
+        assert!(normalize_path(&"x".repeat(300))
+            .unwrap_err()
+            .contains("255"));
     }
 
     #[test]
@@ -399,13 +413,15 @@ mod tests {
                 at: 1,
             }],
         };
-        doc.put_file_entries(std::slice::from_ref(&entry), &[]).unwrap();
+        doc.put_file_entries(std::slice::from_ref(&entry), &[])
+            .unwrap();
         assert_eq!(doc.file_entry("out/a.bin"), Some(entry.clone()));
         let moved = FileEntry {
             path: "b.bin".into(),
             ..entry
         };
-        doc.put_file_entries(&[moved], &["out/a.bin".into()]).unwrap();
+        doc.put_file_entries(&[moved], &["out/a.bin".into()])
+            .unwrap();
         let paths: Vec<String> = doc.file_entries().into_iter().map(|e| e.path).collect();
         assert_eq!(paths, ["b.bin"]);
     }

@@ -13,7 +13,9 @@ use crate::room::limits::Limits;
 fn events(room: &mut Room) -> Vec<(EventKind, serde_json::Value)> {
     room.take_events(false)
         .into_iter()
-        .filter(|e| e.action.as_str().starts_with("file") || e.action.as_str().starts_with("folder"))
+        .filter(|e| {
+            e.action.as_str().starts_with("file") || e.action.as_str().starts_with("folder")
+        })
         .map(|e| (e.action, e.detail))
         .collect()
 }
@@ -36,13 +38,26 @@ fn an_upload_appears_only_when_committed_and_text_opens_as_a_document() {
     let mut room = Room::new(0);
     let ana = actor("ana", Role::Editor);
     let plan = room
-        .prepare_upload(&ana, "/output/report.md", Some("text/markdown"), b"# Report\n", None, 5)
+        .prepare_upload(
+            &ana,
+            "/output/report.md",
+            Some("text/markdown"),
+            b"# Report\n",
+            None,
+            5,
+        )
         .unwrap();
     assert_eq!(plan.path, "output/report.md");
     use sha2::Digest;
-    assert_eq!(plan.hash, crate::authority::token::hex(&sha2::Sha256::digest(b"# Report\n")));
+    assert_eq!(
+        plan.hash,
+        crate::authority::token::hex(&sha2::Sha256::digest(b"# Report\n"))
+    );
     assert_eq!(plan.text.as_deref(), Some("# Report\n"));
-    assert!(paths(&mut room, false).is_empty(), "nothing shows before the commit");
+    assert!(
+        paths(&mut room, false).is_empty(),
+        "nothing shows before the commit"
+    );
     room.commit_upload(&ana, plan, None, 6).unwrap();
     assert_eq!(paths(&mut room, false), ["output", "output/report.md"]);
     let got = room
@@ -63,7 +78,10 @@ fn an_upload_appears_only_when_committed_and_text_opens_as_a_document() {
     let plan = room
         .prepare_upload(&ana, "img/logo.png", None, &png, None, 8)
         .unwrap();
-    assert_eq!((plan.content_type.as_str(), plan.text.is_none()), ("image/png", true));
+    assert_eq!(
+        (plan.content_type.as_str(), plan.text.is_none()),
+        ("image/png", true)
+    );
     let hash = plan.hash.clone();
     room.commit_upload(&ana, plan, None, 9).unwrap();
     match room.download("/img/logo.png", None).unwrap() {
@@ -80,7 +98,12 @@ fn path_leases_gate_writes_with_fencing() {
     let mut room = Room::new(0);
     let (ana, bo) = (actor("ana", Role::Editor), actor("bo", Role::Editor));
     let lease = room
-        .request(&ana, "lock.acquire", json!({ "resource": "path:src/", "ttlMs": 60_000 }), 0)
+        .request(
+            &ana,
+            "lock.acquire",
+            json!({ "resource": "path:src/", "ttlMs": 60_000 }),
+            0,
+        )
         .unwrap();
     let fence = lease["lease"]["fence"].as_u64().unwrap();
     let write = |path: &str, fence: Option<u64>| json!({ "path": path, "text": "fn main() {}", "fence": fence });
@@ -101,7 +124,12 @@ fn path_leases_gate_writes_with_fencing() {
         .unwrap_err();
     assert_eq!(err.code.as_str(), "lock_not_held");
     let err = room
-        .request(&ana, "file.write", write("src/main.rs", Some(fence)), 61_000)
+        .request(
+            &ana,
+            "file.write",
+            write("src/main.rs", Some(fence)),
+            61_000,
+        )
         .unwrap_err();
     assert!(err.message.contains("expired"), "{}", err.message);
     // Moving the folder away from under the holder is a write to it too.
@@ -125,15 +153,23 @@ fn limits_and_names_are_refused_with_a_reason() {
         .unwrap_err();
     assert_eq!(err.code.as_str(), "file_too_large");
     assert!(err.message.contains("10 bytes"), "{}", err.message);
-    let plan = room.prepare_upload(&ana, "a.bin", None, &[1; 10], None, 0).unwrap();
+    let plan = room
+        .prepare_upload(&ana, "a.bin", None, &[1; 10], None, 0)
+        .unwrap();
     room.commit_upload(&ana, plan, None, 0).unwrap();
     let err = room
         .prepare_upload(&ana, "b.bin", None, &[2; 10], None, 0)
         .unwrap_err();
     assert_eq!(err.code.as_str(), "quota_exceeded");
-    assert!(err.message.contains("use 10 of their 16 bytes"), "{}", err.message);
+    assert!(
+        err.message.contains("use 10 of their 16 bytes"),
+        "{}",
+        err.message
+    );
     // The same bytes again take no more room.
-    let plan = room.prepare_upload(&ana, "copy.bin", None, &[1; 10], None, 0).unwrap();
+    let plan = room
+        .prepare_upload(&ana, "copy.bin", None, &[1; 10], None, 0)
+        .unwrap();
     assert!(plan.stored);
     room.commit_upload(&ana, plan, None, 0).unwrap();
     let err = room
@@ -159,20 +195,39 @@ fn folders_move_and_delete_whole_and_deleted_files_keep_their_versions() {
         room.request(&ana, "file.write", json!({ "path": path, "text": text }), 1)
             .unwrap();
     }
-    room.request(&ana, "file.write", json!({ "path": "draft/a.txt", "text": "one, again" }), 2)
-        .unwrap();
+    room.request(
+        &ana,
+        "file.write",
+        json!({ "path": "draft/a.txt", "text": "one, again" }),
+        2,
+    )
+    .unwrap();
     events(&mut room);
     let moved = room
-        .request(&ana, "file.move", json!({ "from": "/draft/", "to": "output/final" }), 3)
+        .request(
+            &ana,
+            "file.move",
+            json!({ "from": "/draft/", "to": "output/final" }),
+            3,
+        )
         .unwrap();
     assert_eq!(moved["moved"], 4);
     assert_eq!(
         paths(&mut room, false),
-        ["output", "output/final", "output/final/a.txt", "output/final/sub", "output/final/sub/b.txt"]
+        [
+            "output",
+            "output/final",
+            "output/final/a.txt",
+            "output/final/sub",
+            "output/final/sub/b.txt"
+        ]
     );
     let (kind, detail) = events(&mut room).remove(0);
     assert_eq!(kind, EventKind::FileMoved);
-    assert_eq!((detail["from"].as_str(), detail["to"].as_str()), (Some("draft"), Some("output/final")));
+    assert_eq!(
+        (detail["from"].as_str(), detail["to"].as_str()),
+        (Some("draft"), Some("output/final"))
+    );
 
     room.request(&ana, "file.delete", json!({ "path": "output/final" }), 4)
         .unwrap();

@@ -179,7 +179,9 @@ impl Room {
             )));
         }
         if let Some(doc) = &entry.doc {
-            let text = reader.document_text(doc).map_err(|e| OpError::invalid(e.to_string()))?;
+            let text = reader
+                .document_text(doc)
+                .map_err(|e| OpError::invalid(e.to_string()))?;
             return Ok(Download::Text { entry, text });
         }
         let version = entry
@@ -209,7 +211,12 @@ impl Room {
             Op::FileDelete(a) => self.delete_path(actor, a, now_ms)?,
             Op::FileRestore(a) => self.restore_path(actor, a, now_ms)?,
             Op::FolderCreate(a) => self.create_folder(actor, a, now_ms)?,
-            other => return Err(OpError::invalid(format!("{} is not a file operation", other.name()))),
+            other => {
+                return Err(OpError::invalid(format!(
+                    "{} is not a file operation",
+                    other.name()
+                )))
+            }
         };
         self.relay_own_writes(actor, now_ms);
         Ok(result)
@@ -237,7 +244,9 @@ impl Room {
             .ok_or_else(|| OpError::not_found(format!("no file or folder at `{path}`")))?;
         let mut out = json!({ "file": entry });
         if let (Some(doc), true) = (&entry.doc, entry.live()) {
-            out["text"] = json!(reader.document_text(doc).map_err(|e| OpError::invalid(e.to_string()))?);
+            out["text"] = json!(reader
+                .document_text(doc)
+                .map_err(|e| OpError::invalid(e.to_string()))?);
         }
         Ok(out)
     }
@@ -472,7 +481,9 @@ impl Room {
             .file_entry(&path)
             .ok_or_else(|| OpError::not_found(format!("file.restore: nothing was at `{path}`")))?;
         let Some(deleted_at) = entry.deleted_at else {
-            return Err(OpError::conflict(format!("file.restore: `{path}` is not deleted")));
+            return Err(OpError::conflict(format!(
+                "file.restore: `{path}` is not deleted"
+            )));
         };
         self.check_path_write(actor, &path, entry.folder, a.fence, now_ms)?;
         // What went with it (the same deletion), not what was deleted before.
@@ -512,7 +523,9 @@ impl Room {
             return if e.folder {
                 Ok(json!({ "folder": e, "created": false }))
             } else {
-                Err(OpError::conflict(format!("folder.create: `{path}` is a file")))
+                Err(OpError::conflict(format!(
+                    "folder.create: `{path}` is a file"
+                )))
             };
         }
         self.check_path_write(actor, &path, true, a.fence, now_ms)?;
@@ -589,12 +602,18 @@ impl Room {
     /// A file may not replace a folder, nor sit below a file.
     fn check_not_folder(&self, path: &str) -> std::result::Result<(), OpError> {
         let reader = self.reader();
-        if reader.file_entry(path).is_some_and(|e| e.live() && e.folder) {
+        if reader
+            .file_entry(path)
+            .is_some_and(|e| e.live() && e.folder)
+        {
             return Err(OpError::conflict(format!("`{path}` is a folder")));
         }
         let mut dir = parent_of(path);
         while !dir.is_empty() {
-            if reader.file_entry(dir).is_some_and(|e| e.live() && !e.folder) {
+            if reader
+                .file_entry(dir)
+                .is_some_and(|e| e.live() && !e.folder)
+            {
                 return Err(OpError::conflict(format!(
                     "`{dir}` is a file, so `{path}` cannot be under it"
                 )));
@@ -609,7 +628,9 @@ impl Room {
         if size > max {
             return Err(OpError::new(
                 OpCode::FileTooLarge,
-                format!("`{path}` is {size} bytes; the largest file this room takes is {max} bytes"),
+                format!(
+                    "`{path}` is {size} bytes; the largest file this room takes is {max} bytes"
+                ),
             ));
         }
         Ok(())

@@ -89,7 +89,9 @@ pub(crate) fn check(
     {
         return Err(Error::RoomOnly {
             who: actor.id.clone(),
-            what: format!("`{root}` (the file tree: change files through the room's file operations)"),
+            what: format!(
+                "`{root}` (the file tree: change files through the room's file operations)"
+            ),
         });
     }
     let suggest = check_roles_and_leases(room, actor, &touched, now_ms)?;

@@ -1,6 +1,6 @@
 //! HTTP requests to the room: who they are from, and the REST calls.
 
-use confab_core::authority::rest::{self, Call, Route};
+use confab_core::authority::rest::{self, Call, Route, Runs};
 use confab_core::authority::Actor;
 use confab_core::room::store::Store;
 use serde_json::{json, Value};
@@ -11,6 +11,14 @@ use super::{now_ms, RoomObject};
 use crate::error::EdgeError;
 use crate::identity::{Identity, IDENTITY_HEADER, ROOM_HEADER};
 use crate::worker_entry::config;
+
+/// What a REST call answers: JSON, or a response of its own (a download).
+pub(super) enum Reply {
+    /// A JSON body.
+    Json(Value),
+    /// The response as is.
+    Raw(worker::Response),
+}
 
 impl RoomObject {
     /// Who the Worker says this request is from, with the role the room gives them.
@@ -59,7 +67,7 @@ impl RoomObject {
         &self,
         mut req: Request,
         actor: Actor,
-    ) -> Result<Value, EdgeError> {
+    ) -> Result<Reply, EdgeError> {
         let url = req.url()?;
         let query: Vec<(String, String)> = url
             .query_pairs()
@@ -77,13 +85,21 @@ impl RoomObject {
                 )))
             }
         };
+        if rest::runs(req.method().as_ref(), &rest_path) == Some(Runs::Upload) {
+            let Call::Upload { path, fence } = rest::call("PUT", &rest_path, &query, None)? else {
+                return Err(EdgeError::Internal(
+                    "an upload route that is not one".into(),
+                ));
+            };
+            return Ok(Reply::Json(self.upload(req, &actor, &path, fence).await?));
+        }
         let max = self.with_room(|room| room.limits().max_body_bytes)?;
         let body = if matches!(req.method(), Method::Get | Method::Head | Method::Delete) {
             None
         } else {
             rest::parse_body(&req.bytes().await?, max)?
         };
-        match rest::call(req.method().as_ref(), &rest_path, &query, body)? {
+        let json = match rest::call(req.method().as_ref(), &rest_path, &query, body)? {
             Call::Op(op) => {
                 let result = self
                     .with_room(|room| room.handle_op(&actor, op, now_ms()))?
@@ -91,6 +107,12 @@ impl RoomObject {
                 self.after_op().await?;
                 Ok(result)
             }
+            Call::Download { path, hash } => {
+                return Ok(Reply::Raw(self.download(&path, hash.as_deref()).await?))
+            }
+            Call::Upload { .. } => Err(EdgeError::BadRequest(
+                "uploads are `PUT /rooms/<room>/files/content?path=…`".into(),
+            )),
             Call::Audit { after, limit } => {
                 confab_core::authority::Authority::may_read_audit(&actor).map_err(EdgeError::Op)?;
                 let entries = self.store()?.audit(after, limit, false)?;
@@ -99,7 +121,8 @@ impl RoomObject {
             }
             Call::Stats => self.stats(),
             Call::Conflicts => Ok(json!({ "conflicts": self.with_room(|room| room.conflicts())? })),
-        }
+        };
+        json.map(Reply::Json)
     }
 
     /// What follows an operation the room ran outside a socket (a REST call, a task

@@ -7,6 +7,7 @@ mod comments;
 mod conflicts;
 mod context;
 mod docs;
+mod files;
 mod history;
 mod presence;
 mod views;
