@@ -355,6 +355,8 @@ impl DurableObject for RoomObject {
                 let Ok(settled) = self.settle(false) else {
                     return Ok(());
                 };
+                // A file the room wrote is downloadable by its hash once it is answered.
+                self.store_blobs().await;
                 self.deliver(&out, None);
                 let authority_changed = settled.authority_changed;
                 self.send_settled(settled);

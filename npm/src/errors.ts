@@ -34,6 +34,7 @@
  * The room's answers to requests (the same codes as the REST API):
  * `invalid_request`, `forbidden`, `not_found`, `conflict`, `lease_required`,
  * `lock_held`, `lock_not_held`, `file_too_large`, `quota_exceeded`.
+ * From `room.files.upload`: `aborted` (its `signal` aborted it; nothing was added).
  *
  * Emitted as `error` events (nothing to reject):
  * - `no_websocket`: the runtime has no WebSocket; pass one in the options.
@@ -84,6 +85,7 @@ export type ConfabErrorCode =
   | "lock_not_held"
   | "file_too_large"
   | "quota_exceeded"
+  | "aborted"
   | "no_websocket"
   | "socket_failed"
   | "access_denied"

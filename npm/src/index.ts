@@ -31,6 +31,7 @@ export type { Presence } from "./presence.js";
 export type { Context } from "./context.js";
 export type { History } from "./history.js";
 export type { Comments } from "./comments.js";
+export type { Files, UploadData, UploadOptions } from "./files.js";
 export type { Locks } from "./locks.js";
 export type { Conflicts } from "./conflicts.js";
 export type { Views } from "./views.js";
@@ -69,6 +70,9 @@ export type {
   DocumentInfo,
   DocumentRead,
   FeedEvent,
+  FileAuthor,
+  FileEntry,
+  FileVersion,
   Granularity,
   HandoffSummary,
   MergeRecord,

@@ -12,6 +12,7 @@ import type {
   ActivityKind,
   AgentState,
   Collaboration,
+  FileEntry,
   Lease,
   LeasePolicy,
   MemberRole,
@@ -19,13 +20,15 @@ import type {
   OpArgs,
 } from "../wasm/confab_wasm.js";
 
-export type { Activity, ActivityKind, AgentState, Collaboration, Lease, LeasePolicy, MemberRole, OpArgs };
+export type { Activity, ActivityKind, AgentState, Collaboration, FileEntry, Lease, LeasePolicy, MemberRole, OpArgs };
 
 /** A webhook, without its secret. */
 export interface WebhookInfo {
   id: string;
   url: string;
   events: string[];
+  /** Path prefixes: only file events under one of them are delivered (empty: all). */
+  paths: string[];
   createdAt: number;
 }
 
@@ -97,6 +100,13 @@ export interface Requests {
   "suggestion.list": { args: OpArgs["suggestion.list"]; result: { suggestions: Suggestion[] } };
   "suggestion.accept": { args: OpArgs["suggestion.accept"]; result: { accepted: string; document: string } };
   "suggestion.reject": { args: OpArgs["suggestion.reject"]; result: { rejected: string } };
+  "file.list": { args: OpArgs["file.list"]; result: { files: FileEntry[] } };
+  "file.get": { args: OpArgs["file.get"]; result: { file: FileEntry; text?: string } };
+  "file.write": { args: OpArgs["file.write"]; result: { file: FileEntry } };
+  "file.move": { args: OpArgs["file.move"]; result: { from: string; to: string; moved: number } };
+  "file.delete": { args: OpArgs["file.delete"]; result: { deleted: string; entries: number } };
+  "file.restore": { args: OpArgs["file.restore"]; result: { restored: string; entries: number } };
+  "folder.create": { args: OpArgs["folder.create"]; result: { folder: FileEntry; created: boolean } };
 }
 
 /** An operation's name. */

@@ -21,6 +21,7 @@ import { exportJSON, exportMarkdown, type RoomExport } from "./export.js";
 import { ConfabError, DestroyedError, TimeoutError, toConfabError } from "./errors.js";
 import { Handle } from "./handle.js";
 import { Comments } from "./comments.js";
+import { Files } from "./files.js";
 import { History } from "./history.js";
 import { Locks } from "./locks.js";
 import { draftOf, LocalStore } from "./persist.js";
@@ -132,6 +133,8 @@ export class Room implements Disposable {
   readonly history: History;
   /** Comment threads on document ranges and messages. */
   readonly comments: Comments;
+  /** The room's files and folders: uploads, downloads, moves, with `path:` leases. */
+  readonly files: Files;
   /** Leases with fencing tokens. */
   readonly locks: Locks;
   /** Conflicts and held writes. */
@@ -194,6 +197,12 @@ export class Room implements Disposable {
     this.context = new Context(this.#handle, () => this.#storeSoon());
     this.history = new History(this.#handle);
     this.comments = new Comments(this.#handle);
+    this.files = new Files(
+      () => this.#handle.call((w) => w.files()),
+      (op, args) => this.request(op, ...([args] as RequestArgs<typeof op>)),
+      () => restBase(this.url),
+      (listener) => this.on("change", listener),
+    );
     this.locks = new Locks(request);
     this.conflicts = new Conflicts(this.#handle);
     this.views = new Views(this.#handle);
@@ -568,4 +577,17 @@ function guardNew(make: () => WasmRoom): WasmRoom {
   } catch (err) {
     throw toConfabError(err);
   }
+}
+
+/**
+ * The room's REST base (`http(s)://host/rooms/<room>`) and the query that carries this
+ * connection's credentials (its token, or a development guest's name), from the
+ * socket's URL.
+ */
+function restBase(socketUrl: string): { base: string; query: URLSearchParams } {
+  const url = new URL(socketUrl);
+  url.protocol = url.protocol === "wss:" ? "https:" : "http:";
+  const query = new URLSearchParams(url.search);
+  query.delete("protocol");
+  return { base: `${url.origin}${url.pathname}`, query };
 }

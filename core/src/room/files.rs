@@ -148,6 +148,12 @@ impl Room {
         );
     }
 
+    /// Bytes of files the room wrote itself since the last call, by hash: the edge
+    /// stores each in the object store (so every version can be downloaded).
+    pub fn take_blobs(&mut self) -> Vec<(String, Vec<u8>)> {
+        std::mem::take(&mut self.blobs)
+    }
+
     /// What downloading `path` (its current content, or the version with `hash`)
     /// serves, for anyone who may read the room.
     pub fn download(
@@ -282,15 +288,20 @@ impl Room {
                 "application/octet-stream" => "text/plain".to_owned(),
                 t => t.to_owned(),
             });
+        let stored = self.stored_hashes().contains_key(&hash);
         let plan = UploadPlan {
             path,
             content_type,
             size,
             hash,
             text: Some(a.text),
-            stored: false,
+            stored,
         };
         let entry = self.write_file_entry(actor, &plan, now_ms)?;
+        if !stored {
+            let text = plan.text.unwrap_or_default();
+            self.blobs.push((plan.hash, text.into_bytes()));
+        }
         Ok(json!({ "file": entry }))
     }
 

@@ -186,6 +186,8 @@ pub struct Room {
     token_key: Option<(Vec<u8>, String)>,
     /// Writes on the room's own behalf (REST posts, accepted suggestions).
     writer: Option<RoomDoc>,
+    /// Files' bytes the room wrote itself (`file.write`), for the edge to store by hash.
+    blobs: Vec<(String, Vec<u8>)>,
     /// Client id → the participant it belongs to (see [`crate::room::gate`]).
     owners: HashMap<u64, String>,
     /// Bytes of the stored document: the last snapshot plus the updates since.
@@ -251,6 +253,7 @@ impl Room {
             comments_seen: HashMap::new(),
             token_key: None,
             writer: None,
+            blobs: Vec::new(),
             owners: HashMap::new(),
             size_bytes: 0,
             size_warned: false,

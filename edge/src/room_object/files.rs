@@ -94,6 +94,30 @@ impl RoomObject {
         Ok(result)
     }
 
+    /// Store the bytes of files the room wrote itself (`file.write`), so each version
+    /// downloads like an upload's. A failure is logged: the file's current text is
+    /// its document, so only that version's download is missing.
+    pub(super) async fn store_blobs(&self) {
+        let Ok(blobs) = self.with_room(|room| room.take_blobs()) else {
+            return;
+        };
+        if blobs.is_empty() {
+            return;
+        }
+        let stored = async {
+            let bucket = self.env.bucket(FILES_BINDING)?;
+            let name = self.room_name()?;
+            for (hash, bytes) in blobs {
+                bucket.put(blob_key(&name, &hash), bytes).execute().await?;
+            }
+            Ok::<(), EdgeError>(())
+        }
+        .await;
+        if let Err(e) = stored {
+            worker::console_error!("storing a written file's bytes failed: {e}");
+        }
+    }
+
     /// Audit an upload that did not complete, and the error to answer with.
     async fn upload_failed(&self, actor: &Actor, path: &str, reason: String) -> EdgeError {
         let audited = self.with_room(|room| room.upload_failed(actor, path, &reason, now_ms()));

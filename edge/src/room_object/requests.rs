@@ -132,6 +132,7 @@ impl RoomObject {
         let settled = self.settle(false)?;
         self.send_settled(settled);
         self.flush_soon().await?;
+        self.store_blobs().await;
         self.schedule_alarm().await?;
         self.deliver_notices().await;
         Ok(())
