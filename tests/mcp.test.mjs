@@ -14,7 +14,7 @@ import { DEV_SECRET, ROOT, mintToken, openConfab, startEdge, uniqueRoom, waitFor
 const TOOLS = [
   "list_documents", "read_document", "write_document", "edit_document", "acquire_lock", "release_lock",
   "post_message", "list_messages", "who_is_here", "search", "set_activity", "propose_context", "handoff",
-  "suggest_edit", "raise_insight",
+  "suggest_edit", "raise_insight", "list_files", "read_file", "write_file", "move_file",
 ];
 
 let edge;
@@ -136,6 +136,37 @@ test("every room tool over MCP: reads, leased and based writes, refusals that lo
     const doc = await client.readResource({ uri: "confab://document/plan" });
     const [content] = doc.contents;
     assert.equal("text" in content ? content.text : undefined, ada.docs.text("plan"));
+  } finally {
+    await client.close();
+    ada.destroy();
+  }
+});
+
+test("the file tools over MCP: an agent works under a path lease, a person is refused meanwhile, and both see the tree", async () => {
+  const room = uniqueRoom("mcp-files");
+  const token = (sub, name, kind) => mintToken(DEV_SECRET, { room, sub, name, kind, role: "editor" });
+  const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" }, { token: token("ada", "Ada", "person") });
+  const client = await connect(room, token("helper", "Helper", "agent"));
+  try {
+    const lock = await call(client, "acquire_lock", { resource: "path:src/", ttl_ms: 30_000 });
+    const written = await call(client, "write_file", { path: "src/main.rs", text: "fn main() {}\n", fence: lock.fence });
+    assert.deepEqual([written.written, written.size, written.versions], ["src/main.rs", 13, 1]);
+    await assert.rejects(ada.files.write("src/main.rs", "// Ada was here"), { code: "lock_held" });
+    assert.match((await call(client, "write_file", { path: "src/main.rs", text: "x", fence: lock.fence + 1 })).error, /^lock_not_held: /);
+    await ada.files.upload("assets/logo.png", new Uint8Array([0x89, 0x50, 0x4e, 0x47]));
+    await waitFor(async () => (await call(client, "list_files")).files?.length === 4, { what: "the tree at the agent" });
+    assert.deepEqual(
+      (await call(client, "list_files", { prefix: "src/" })).files.map((f) => [f.path, f.folder, f.author]),
+      [["src", true, "Helper"], ["src/main.rs", false, "Helper"]],
+    );
+    assert.deepEqual(await call(client, "read_file", { path: "src/main.rs" }), { path: "src/main.rs", type: "text/plain", text: "fn main() {}\n" });
+    assert.equal((await call(client, "read_file", { path: "assets/logo.png" })).note, "binary content: not readable as text");
+    assert.match((await call(client, "read_file", { path: "nope.txt" })).error, /^not_found: /);
+    assert.deepEqual(await call(client, "move_file", { from: "src/main.rs", to: "src/bin/main.rs", fence: lock.fence }), { moved: "src/main.rs", to: "src/bin/main.rs" });
+    await waitFor(() => ada.files.get("src/bin/main.rs")?.deletedAt === undefined && !ada.files.list().some((f) => f.path === "src/main.rs"), { what: "the move at Ada" });
+    await call(client, "release_lock", { resource: "path:src/", fence: lock.fence });
+    await ada.files.write("src/bin/main.rs", "// Ada was here");
+    assert.equal((await call(client, "read_file", { path: "src/bin/main.rs" })).text, "// Ada was here");
   } finally {
     await client.close();
     ada.destroy();

@@ -229,6 +229,58 @@ export const ROOM_TOOLS: readonly RoomTool[] = [
     },
   },
   {
+    name: "list_files",
+    description: "The room's files and folders (under `prefix` when given): path, size, type, who wrote it and when. Text files can be read with read_file.",
+    inputSchema: schema({ prefix: str("Only what is under this folder, e.g. `src/`.") }),
+    async run(room, args) {
+      const prefix = text(args, "prefix", "list_files", true);
+      return {
+        files: room.files.list(prefix ? { prefix } : {}).map((f) => ({
+          path: f.path,
+          folder: f.folder,
+          ...(f.folder ? {} : { size: f.size, type: f.type, text: f.doc !== undefined }),
+          author: f.author.name,
+          updatedAt: f.updatedAt,
+        })),
+      };
+    },
+  },
+  {
+    name: "read_file",
+    description: "A text file's current text (as people edit it). Binary files (images, PDFs) are described, not read.",
+    inputSchema: schema({ path: str("The file's path, e.g. `src/main.rs`.") }, ["path"]),
+    async run(room, args) {
+      const path = text(args, "path", "read_file")!;
+      const { file, text: body } = await room.request("file.get", { path });
+      if (body === undefined) {
+        return { path: file.path, folder: file.folder, type: file.type, size: file.size, note: file.folder ? "a folder: list_files lists it" : "binary content: not readable as text" };
+      }
+      return { path: file.path, type: file.type, text: body };
+    },
+  },
+  {
+    name: "write_file",
+    description: "Write a text file's whole text (created, with its folders, when missing; else a new version). Refused while someone else holds a `path:` lease over it; with `fence` (from acquire_lock on `path:<path>` or a folder `path:<dir>/`) the room checks your lease on write.",
+    inputSchema: schema({ path: str("The file's path."), text: str("Its whole new text."), fence: num("Your lease's fencing token, from acquire_lock.") }, ["path", "text"]),
+    async run(room, args) {
+      const fence = count(args, "fence", "write_file", true);
+      const file = await room.files.write(text(args, "path", "write_file")!, text(args, "text", "write_file")!, fence === undefined ? {} : { fence });
+      return { written: file.path, size: file.size, hash: file.hash, versions: file.versions.length };
+    },
+  },
+  {
+    name: "move_file",
+    description: "Move or rename a file or folder (what is under a folder moves with it). Refused while someone else holds a `path:` lease over either path.",
+    inputSchema: schema({ from: str("Where it is."), to: str("Where it goes."), fence: num("Your lease's fencing token.") }, ["from", "to"]),
+    async run(room, args) {
+      const fence = count(args, "fence", "move_file", true);
+      const from = text(args, "from", "move_file")!;
+      const to = text(args, "to", "move_file")!;
+      await room.files.move(from, to, fence === undefined ? {} : { fence });
+      return { moved: from, to };
+    },
+  },
+  {
     name: "post_message",
     description: "Post a message to a conversation.",
     inputSchema: schema({ conversation: str("The conversation's id (e.g. `main`)."), text: str("The message.") }, ["conversation", "text"]),
