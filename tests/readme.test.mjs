@@ -146,6 +146,11 @@ test("the README's members and shared agents example: a role, an agent, and its 
   assert.equal(stdout.trim(), "Scout is available\n@Scout find three sources on CRDTs (scheduled by anonymous)");
 });
 
+test("the README's files example: a leased write, a refusal, an upload and a move", async () => {
+  const stdout = await runExample(await readmeExample("Files"));
+  assert.equal(stdout.trim(), "lock_held image/png charts charts/q3.png output output/final.md\n# Summary");
+});
+
 test("the README's comments example: a range that follows its words, a reply, a resolution", async () => {
   const stdout = await runExample(await readmeExample("Comments"));
   assert.equal(stdout.trim(), "Monday 23 Tuesday then Ada");
