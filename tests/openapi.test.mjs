@@ -113,7 +113,8 @@ const seen = new Map();
  * @property {Record<string, string>} [params] other path parameters
  * @property {Record<string, string | number>} [query]
  * @property {unknown} [body] a JSON body
- * @property {string} [rawBody] a body sent as is
+ * @property {string | Uint8Array} [rawBody] a body sent as is
+ * @property {string} [contentType] the raw body's type (default JSON)
  * @property {string} [token] sent as `Authorization: Bearer`
  * @property {boolean} [queryToken] send the token as `?token=` instead
  * @property {number | number[]} [status] the status expected, or any of these (default 200)
@@ -165,10 +166,22 @@ async function call(id, o = {}) {
     }
     body = JSON.stringify(o.body);
   }
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${o.base ?? devHttp}${url}`, { method, headers, body });
-  const text = await res.text();
-  const what = `${method} ${url} ${body ?? ""} -> ${res.status} ${text.slice(0, 300)}`;
+  if (body !== undefined) headers["content-type"] = o.contentType ?? "application/json";
+  const res = await fetch(`${o.base ?? devHttp}${url}`, { method, headers, body }).catch((err) => {
+    throw new Error(`${method} ${url}: ${err.cause ?? err}`);
+  });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const text = new TextDecoder().decode(bytes);
+  const what = `${method} ${url} ${typeof body === "string" ? body : ""} -> ${res.status} ${text.slice(0, 300)}`;
+  const media = Object.keys(deref(op.responses[String(res.status)] ?? {}).content ?? {})[0];
+  if (res.ok && media && media !== "application/json") {
+    // Content served as is (a file's bytes): the status is documented with its media type.
+    assert.ok(expected.includes(res.status), `${what}: expected ${expected.join(" or ")}`);
+    if (!seen.has(id)) seen.set(id, new Set());
+    seen.get(id).add(res.status);
+    lastStatus = res.status;
+    return { bytes, type: res.headers.get("content-type") };
+  }
   assert.match(res.headers.get("content-type") ?? "", /^application\/json/, `${what}: JSON`);
   const json = JSON.parse(text);
   const documented = op.responses[String(res.status)];
@@ -235,7 +248,10 @@ describe("the REST API matches edge/openapi.json", () => {
     for (const { id, op, path: p } of OPERATIONS.values()) {
       assert.ok(op.responses["200"], `${id}: a 200 answer`);
       for (const [status, r] of Object.entries(op.responses)) {
-        const schema = deref(r).content?.["application/json"]?.schema;
+        const content = deref(r).content ?? {};
+        // A download answers with the file's own bytes; everything else is JSON.
+        if (Number(status) < 300 && !content["application/json"] && content["application/octet-stream"]) continue;
+        const schema = content["application/json"]?.schema;
         assert.ok(schema, `${id} ${status}: a JSON schema`);
         if (Number(status) >= 400) {
           assert.ok([...ERROR_STATUSES, ...SERVICE_STATUSES].includes(Number(status)), `${id}: ${status} is an error status the edge uses`);
@@ -631,6 +647,28 @@ describe("the REST API matches edge/openapi.json", () => {
     await call("listInbox", { base: prod.http, params: { user: "someone-else" }, token: own, status: 403, code: "forbidden" });
     assert.deepEqual(await call("markInboxRead", { base: prod.http, params: { user }, token: own, body: { ids: [sent.id] } }), { changed: 1, unread: 0 });
     await call("markInboxRead", { base: prod.http, params: { user }, token: own, body: { ids: ["n404"] }, status: 404, code: "not_found" });
+  });
+
+  test("files: upload, download, the tree, text, move, delete, restore and folders", async () => {
+    const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
+    const up = await call("uploadFile", { token: T.eddie, query: { path: "/assets/logo.png" }, rawBody: bytes, contentType: "image/png" });
+    assert.deepEqual([up.file.path, up.file.size, up.file.type], ["assets/logo.png", 7, "image/png"]);
+    const down = await call("downloadFile", { token: T.eddie, query: { path: "assets/logo.png" } });
+    assert.deepEqual([[...down.bytes], down.type], [[...bytes], "image/png"]);
+    await call("downloadFile", { token: T.eddie, query: { path: "assets/logo.png", hash: up.file.hash } });
+    await call("downloadFile", { token: T.eddie, query: { path: "nope.png" }, status: 404, code: "not_found" });
+    await call("writeFile", { token: T.eddie, body: { path: "docs/readme.md", text: "# Hi" } });
+    const entry = await call("getFile", { token: T.eddie, query: { path: "docs/readme.md" } });
+    assert.deepEqual([entry.text, entry.file.type], ["# Hi", "text/markdown"]);
+    await call("createFolder", { token: T.eddie, body: { path: "archive/2026" } });
+    await call("moveFile", { token: T.eddie, body: { from: "docs", to: "archive/2026/docs" } });
+    await call("moveFile", { token: T.eddie, body: { from: "assets", to: "archive" }, status: 409, code: "conflict" });
+    await call("deleteFile", { token: T.eddie, body: { path: "archive/2026/docs/readme.md" } });
+    await call("restoreFile", { token: T.eddie, body: { path: "archive/2026/docs/readme.md" } });
+    const { files } = await call("listFiles", { token: T.eddie, query: { prefix: "archive", deleted: "true" } });
+    assert.deepEqual(files.map((f) => f.path), ["archive", "archive/2026", "archive/2026/docs", "archive/2026/docs/readme.md"]);
+    await call("listFiles", { token: T.eddie, query: { deleted: "maybe" }, status: 400, code: "invalid_request" });
+    await call("uploadFile", { token: T.eddie, query: { path: "a/../b" }, rawBody: "x", contentType: "text/plain", status: 400, code: "invalid_request" });
   });
 
   test("errors: every class the edge answers with has the Error shape", async () => {

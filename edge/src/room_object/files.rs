@@ -37,9 +37,25 @@ impl RoomObject {
             .headers()
             .get("Content-Length")?
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let path = self
-            .with_room(|room| room.check_upload(actor, path, declared, fence, now_ms()))?
-            .map_err(EdgeError::Op)?;
+        let checked = self.with_room(|room| {
+            let max = room.limits().max_file_bytes;
+            (
+                room.check_upload(actor, path, declared, fence, now_ms()),
+                max,
+            )
+        })?;
+        let path = match checked {
+            (Ok(path), _) => path,
+            (Err(refused), max) => {
+                // Read what was sent (up to a file's largest size) before answering: a
+                // connection whose request body was left unread is reset, and a client
+                // that reuses it loses its next request.
+                if declared.is_none_or(|n| n <= max) {
+                    let _ = req.bytes().await;
+                }
+                return Err(EdgeError::Op(refused));
+            }
+        };
         let bytes = match req.bytes().await {
             Ok(bytes) => bytes,
             Err(e) => {
