@@ -251,6 +251,11 @@ impl RoomDoc {
                     .map(|t| t.get_string(txn))
                     .unwrap_or_default();
                 m.insert(r.clone(), Any::from(fingerprint(&text)));
+            } else if let Some(path) = r.strip_prefix("path:") {
+                // A file: its content (a text file's current text), or what lies
+                // under a folder; missing or deleted reads as nothing.
+                let content = super::files::content_under(txn, path.trim_end_matches('/'));
+                m.insert(r.clone(), Any::from(fingerprint(&content)));
             }
         }
         Any::Map(Arc::new(m))
@@ -608,6 +613,63 @@ mod tests {
         assert_eq!(doc.context_entries()[0].status, ContextStatus::Stale);
         doc.accept_context(&id, &ada)?; // re-confirmed
         assert_eq!(doc.context_entries()[0].status, ContextStatus::Accepted);
+        Ok(())
+    }
+
+    #[test]
+    fn an_accepted_entry_goes_stale_when_a_file_it_names_changes() -> Result<()> {
+        use crate::model::files::{FileAuthor, FileEntry};
+        let ada = Participant::person("ada", "Ada");
+        let mut doc = RoomDoc::new(1);
+        let file = |hash: &str| FileEntry {
+            path: "src/db.rs".into(),
+            folder: false,
+            size: 1,
+            content_type: "text/plain".into(),
+            hash: hash.into(),
+            doc: None,
+            author: FileAuthor::from(&ada),
+            created_at: 1,
+            updated_at: 1,
+            deleted_at: None,
+            deleted_by: None,
+            versions: Vec::new(),
+        };
+        doc.put_file_entries(&[file("h1")], &[])?;
+        let on_file = doc.propose_context(
+            &draft(
+                ContextKind::Decision,
+                "pool size 8",
+                &[],
+                &["path:src/db.rs"],
+            ),
+            &ada,
+            1,
+        )?;
+        let on_dir = doc.propose_context(
+            &draft(ContextKind::Decision, "no unsafe", &[], &["path:src/"]),
+            &ada,
+            2,
+        )?;
+        doc.accept_context(&on_file, &ada)?;
+        doc.accept_context(&on_dir, &ada)?;
+        let statuses = |doc: &RoomDoc| {
+            doc.context_entries()
+                .iter()
+                .map(|e| e.status)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            statuses(&doc),
+            [ContextStatus::Accepted, ContextStatus::Accepted]
+        );
+        doc.put_file_entries(&[file("h2")], &[])?;
+        assert_eq!(statuses(&doc), [ContextStatus::Stale, ContextStatus::Stale]);
+        doc.accept_context(&on_file, &ada)?;
+        assert_eq!(
+            statuses(&doc),
+            [ContextStatus::Accepted, ContextStatus::Stale]
+        );
         Ok(())
     }
 

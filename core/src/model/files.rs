@@ -286,6 +286,42 @@ pub fn is_text_type(content_type: &str, path: &str) -> bool {
             && (CODE_EXTENSIONS.contains(&ext.as_str()) || matches!(ext.as_str(), "md" | "txt"))
 }
 
+/// What lies at `path` as one string, read in `txn`: each live file at or under it
+/// with its content (a text file's current text, else its hash), in path order.
+/// Empty when nothing is there. A change to any of it changes this string.
+pub(crate) fn content_under<T: ReadTxn>(txn: &T, path: &str) -> String {
+    let Some(root) = txn.get_map(FILES) else {
+        return String::new();
+    };
+    let path = normalize_path(path).unwrap_or_default();
+    let mut entries: Vec<FileEntry> = root
+        .iter(txn)
+        .filter_map(|(_, v)| match v {
+            Out::Any(any) => FileEntry::from_any(&any),
+            _ => None,
+        })
+        .filter(|e| e.live() && !e.folder && e.within(&path))
+        .collect();
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut out = String::new();
+    for e in entries {
+        out.push_str(&e.path);
+        out.push('\0');
+        match &e.doc {
+            Some(doc) => {
+                let text = txn
+                    .get_text(crate::doc::doc_text_name(doc).as_str())
+                    .map(|t| yrs::GetString::get_string(&t, txn))
+                    .unwrap_or_default();
+                out.push_str(&text);
+            }
+            None => out.push_str(&e.hash),
+        }
+        out.push('\0');
+    }
+    out
+}
+
 impl RoomDoc {
     /// Every entry of the file tree, deleted ones included, by path.
     pub fn file_entries(&self) -> Vec<FileEntry> {
