@@ -124,7 +124,8 @@ test("every room tool over MCP: reads, leased and based writes, refusals that lo
     // Search finds the document, the message and the context entry.
     const found = await call(client, "search", { query: "friday" });
     assert.deepEqual(found.hits.map((h) => h.kind).sort(), ["context", "document", "message"]);
-    assert.ok(found.hits.find((h) => h.kind === "document").snippets[0].includes("Friday"));
+    assert.ok(found.hits.find((h) => h.kind === "document").snippet.includes("Friday"));
+    assert.deepEqual((await call(client, "search", { query: "friday", kinds: ["message"] })).hits.map((h) => [h.kind, h.author]), [["message", "Helper"]]);
 
     // Bad input is refused with the reason, and the server goes on.
     assert.match((await call(client, "acquire_lock", { resource: "doc:plan" })).error, /^invalid_argument: acquire_lock: `ttl_ms` must be/);

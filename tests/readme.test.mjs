@@ -151,6 +151,11 @@ test("the README's files example: a leased write, a refusal, an upload and a mov
   assert.equal(stdout.trim(), "lock_held image/png charts charts/q3.png output output/final.md\n# Summary");
 });
 
+test("the README's search example: accents folded, a prefix, a filter by kind", async () => {
+  const stdout = await runExample(await readmeExample("Search"));
+  assert.equal(stdout.trim(), "1 document Launch plan 8 Ada The launch moves to Friday at the café.\nIs Friday confirmed?");
+});
+
 test("the README's comments example: a range that follows its words, a reply, a resolution", async () => {
   const stdout = await runExample(await readmeExample("Comments"));
   assert.equal(stdout.trim(), "Monday 23 Tuesday then Ada");

@@ -167,6 +167,7 @@ fn every_documented_request_body_is_what_the_operation_parses() {
                     QueryKind::Text => "x",
                     QueryKind::Number => "1",
                     QueryKind::Flag => "true",
+                    QueryKind::List => "document,message",
                 };
                 (q.name.to_owned(), v.to_owned())
             })

@@ -17,7 +17,7 @@ use confab_core::authority::op::{
     AcquireArgs, ActivityArgs, AgentInviteArgs, CollabArgs, CompleteArgs, DecideArgs,
     DocumentWriteArgs, EndArgs, FileListArgs, FileMoveArgs, FileWriteArgs, IdArgs, InviteArgs,
     LeaseArgs, MessageListArgs, MessagePostArgs, PathArgs, PolicyArgs, RenewArgs, RoleArgs,
-    StatusArgs, UserArgs, WebhookArgs,
+    SearchArgs, StatusArgs, UserArgs, WebhookArgs,
 };
 use confab_core::authority::token::Role as MemberRole;
 use confab_core::authority::{
@@ -198,6 +198,7 @@ fn declarations() -> Vec<Declaration> {
         declaration::<PathArgs>(),
         declaration::<FileWriteArgs>(),
         declaration::<FileMoveArgs>(),
+        declaration::<SearchArgs>(),
     ]
 }
 

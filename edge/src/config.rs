@@ -18,6 +18,10 @@
 //!   `CONFAB_MAX_CONNECTIONS_PER_USER`, `CONFAB_WRITER_RESERVE`; for files
 //!   `CONFAB_MAX_FILE_BYTES` (one upload), `CONFAB_MAX_FILES_BYTES` (a room's quota) and
 //!   `CONFAB_MAX_FILES` (entries in a room's tree).
+//! - Search: `CONFAB_EMBEDDINGS_URL` (an OpenAI-compatible API's base URL, e.g.
+//!   `https://api.openai.com/v1`), `CONFAB_EMBEDDINGS_MODEL` (default
+//!   `text-embedding-3-small`) and the secret `CONFAB_EMBEDDINGS_KEY`: when set, search
+//!   orders its hits by meaning too.
 
 use confab_core::authority::origin::OriginPolicy;
 use confab_core::room::limits::Limits;
@@ -42,6 +46,20 @@ pub struct Config {
     pub origins: OriginPolicy,
     /// Limits.
     pub limits: Limits,
+    /// An OpenAI-compatible embeddings endpoint that orders search hits by meaning.
+    pub embeddings: Option<Embeddings>,
+}
+
+/// Where search gets embeddings: `POST <url>/embeddings` with `{ model, input }`, as
+/// OpenAI's API and the many servers compatible with it answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Embeddings {
+    /// The API's base URL (`https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`).
+    pub url: String,
+    /// The model.
+    pub model: String,
+    /// Its API key, sent as `Authorization: Bearer`.
+    pub key: Option<String>,
 }
 
 impl Config {
@@ -98,12 +116,29 @@ impl Config {
         if let Some(n) = num("CONFAB_MAX_FILES")? {
             limits.max_files = n as usize;
         }
+        let embeddings = match non_empty("CONFAB_EMBEDDINGS_URL") {
+            None => None,
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                Some(Embeddings {
+                    url: url.trim_end_matches('/').to_owned(),
+                    model: non_empty("CONFAB_EMBEDDINGS_MODEL")
+                        .unwrap_or_else(|| "text-embedding-3-small".to_owned()),
+                    key: non_empty("CONFAB_EMBEDDINGS_KEY"),
+                })
+            }
+            Some(url) => {
+                return Err(EdgeError::Misconfigured(format!(
+                    "CONFAB_EMBEDDINGS_URL must be an http(s) URL; got `{url}`"
+                )))
+            }
+        };
         Ok(Config {
             dev,
             secret,
             api_key,
             origins,
             limits,
+            embeddings,
         })
     }
 

@@ -24,6 +24,8 @@ mod objects;
 #[cfg(target_arch = "wasm32")]
 mod room_object;
 #[cfg(target_arch = "wasm32")]
+mod search_index;
+#[cfg(target_arch = "wasm32")]
 mod space_object;
 #[cfg(target_arch = "wasm32")]
 mod sql_store;

@@ -12,6 +12,7 @@
 //! - [`alarm`]: the one alarm, and what runs when it fires;
 //! - [`files`]: files' bytes in the R2 bucket, uploaded and downloaded;
 //! - [`requests`]: who a request is from, and the REST calls;
+//! - [`search`]: the search index kept up to date, and queries answered from it;
 //! - [`space_link`]: reports to the room's space, what the space did to it, and
 //!   notifications for people's inboxes.
 
@@ -20,6 +21,7 @@ mod feed;
 mod files;
 mod persist;
 mod requests;
+mod search;
 mod space_link;
 mod webhooks;
 
@@ -94,6 +96,8 @@ pub struct RoomObject {
     throttle: RefCell<confab_core::authority::space::ReportThrottle>,
     /// The room's space (`Some(None)`: none), once read.
     space: RefCell<Option<Option<String>>>,
+    /// The search index was checked (and rebuilt if it had to be) by this instance.
+    search_ready: Cell<bool>,
 }
 
 impl RoomObject {
@@ -268,6 +272,7 @@ impl DurableObject for RoomObject {
             // A restart is a new boot: its reports replace the old object's.
             throttle: RefCell::new(confab_core::authority::space::ReportThrottle::new(now_ms())),
             space: RefCell::new(None),
+            search_ready: Cell::new(false),
             room: RefCell::new(None),
             store: RefCell::new(None),
             flush_pending: Cell::new(false),
@@ -358,6 +363,7 @@ impl DurableObject for RoomObject {
                 // A file the room wrote is downloadable by its hash once it is answered.
                 self.store_blobs().await;
                 self.deliver(&out, None);
+                self.answer_deferred().await;
                 let authority_changed = settled.authority_changed;
                 self.send_settled(settled);
                 // A lease taken or renewed over the socket expires by an alarm.

@@ -45,6 +45,8 @@ export type {
   RequestOp,
   Requests,
   RoomSummary,
+  SearchHit,
+  SearchResult,
   Suggestion,
   WebhookInfo,
 } from "./requests.js";

@@ -47,6 +47,34 @@ export interface Suggestion {
   bytes: number;
 }
 
+/** A search hit: where it is, who wrote it and when, and a snippet with its matches. */
+export interface SearchHit {
+  kind: "document" | "file" | "message" | "comment" | "context";
+  /** What it opens: `doc:<id>`, `message:<id>`, `comment:<id>`, `context:<id>`, `file:<path>`. */
+  target: string;
+  /** Where it is, for people: a document's title, a file's path, a conversation. */
+  place: string;
+  author: { id: string; name: string; kind: "person" | "agent" };
+  /** When it was written, ms since the Unix epoch. */
+  at: number;
+  snippet: string;
+  /** The matches in `snippet`, as UTF-16 [start, end) ranges. */
+  highlights: [number, number][];
+  /** For a document's text: where the matching paragraph starts now (UTF-16). */
+  offset?: number;
+  /** With semantic ranking: cosine similarity to the query. */
+  similarity?: number;
+}
+
+/** What a search answers. */
+export interface SearchResult {
+  hits: SearchHit[];
+  /** The hits were ordered by meaning too (an embeddings endpoint is configured). */
+  semantic: boolean;
+  /** Why a configured semantic ranking was skipped this time. */
+  semanticError?: string;
+}
+
 /** Who is connected, and what the room holds. */
 export interface RoomSummary {
   connections: number;
@@ -107,6 +135,7 @@ export interface Requests {
   "file.delete": { args: OpArgs["file.delete"]; result: { deleted: string; entries: number } };
   "file.restore": { args: OpArgs["file.restore"]; result: { restored: string; entries: number } };
   "folder.create": { args: OpArgs["folder.create"]; result: { folder: FileEntry; created: boolean } };
+  "search": { args: OpArgs["search"]; result: SearchResult };
 }
 
 /** An operation's name. */

@@ -26,7 +26,7 @@ import { History } from "./history.js";
 import { Locks } from "./locks.js";
 import { draftOf, LocalStore } from "./persist.js";
 import { Presence } from "./presence.js";
-import type { Requests } from "./requests.js";
+import type { OpArgs, Requests, SearchResult } from "./requests.js";
 import { readClaims } from "./token.js";
 import { Views } from "./views.js";
 
@@ -497,6 +497,18 @@ export class Room implements Disposable {
         throw toConfabError(err);
       },
     );
+  }
+
+  /**
+   * Search the room ("intelligence mode"): documents, text files and file names,
+   * messages, comments and the shared context, from the room's full-text index (kept
+   * up to date as changes are stored). Every word must match, the last may be the start
+   * of a word, `"…"` quotes a phrase. Filter by `kinds`, `author` (a user id) and time
+   * (`after`, `before`, ms since the Unix epoch). With an embeddings endpoint configured
+   * on the server, hits are ordered by meaning too.
+   */
+  search(query: string, options: Omit<OpArgs["search"], "query"> = {}): Promise<SearchResult> {
+    return this.request("search", { query, ...options });
   }
 
   /** Refresh the token `token` shortly before it expires. */

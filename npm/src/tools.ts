@@ -134,19 +134,6 @@ async function write(
   return { written: id, ...leased };
 }
 
-/** Case-insensitive matches of `query` in `haystack`, each with the text around it. */
-function snippets(haystack: string, query: string, max = 3): string[] {
-  const out: string[] = [];
-  const lower = haystack.toLowerCase();
-  const q = query.toLowerCase();
-  for (let at = lower.indexOf(q); at >= 0 && out.length < max; at = lower.indexOf(q, at + q.length)) {
-    const from = Math.max(0, at - 40);
-    const to = Math.min(haystack.length, at + q.length + 40);
-    out.push(`${from > 0 ? "…" : ""}${haystack.slice(from, to)}${to < haystack.length ? "…" : ""}`);
-  }
-  return out;
-}
-
 /** The room's tools, by their exact names. */
 export const ROOM_TOOLS: readonly RoomTool[] = [
   {
@@ -319,27 +306,26 @@ export const ROOM_TOOLS: readonly RoomTool[] = [
   },
   {
     name: "search",
-    description: "Search the room's documents, messages and shared context for `query` (case-insensitive); returns where each hit is, with snippets.",
-    inputSchema: schema({ query: str("What to look for.") }, ["query"]),
+    description: "Search the room: documents, text files and file names, messages, comments and the shared context. Every word must match (the last may be the start of a word; quote a phrase with \"…\"). Returns each hit's kind, where it is, who wrote it and when, and a snippet.",
+    inputSchema: schema(
+      {
+        query: str("What to look for."),
+        kinds: { type: "array", items: { type: "string" }, description: "Only these kinds: document, file, message, comment, context." },
+        author: str("Only what this user id wrote."),
+      },
+      ["query"],
+    ),
     async run(room, args) {
-      const query = text(args, "query", "search")!.trim();
-      if (!query) throw new ConfabError("invalid_argument", "search: `query` must not be blank");
-      const hits: { kind: string; id: string; where: string; snippets: string[] }[] = [];
-      for (const d of room.docs.list()) {
-        const found = snippets(room.docs.text(d.id), query);
-        if (found.length) hits.push({ kind: "document", id: d.id, where: d.title, snippets: found });
+      const query = text(args, "query", "search")!;
+      const author = text(args, "author", "search", true);
+      const kinds = args.kinds;
+      if (kinds !== undefined && (!Array.isArray(kinds) || !kinds.every((k) => typeof k === "string"))) {
+        throw new ConfabError("invalid_argument", "search: `kinds` must be an array of strings");
       }
-      for (const c of room.chat.conversations()) {
-        for (const m of room.chat.messages(c.id)) {
-          const found = snippets(m.text, query, 1);
-          if (found.length) hits.push({ kind: "message", id: m.id, where: `${c.title} · ${m.author.name}`, snippets: found });
-        }
-      }
-      for (const e of room.context.shared()) {
-        const found = snippets(e.text, query, 1);
-        if (found.length) hits.push({ kind: "context", id: e.id, where: e.kind, snippets: found });
-      }
-      return { hits };
+      const { hits } = await room.search(query, { ...(kinds ? { kinds: kinds as string[] } : {}), ...(author ? { author } : {}) });
+      return {
+        hits: hits.map((h) => ({ kind: h.kind, target: h.target, where: h.place, author: h.author.name, at: h.at, snippet: h.snippet })),
+      };
     },
   },
   {

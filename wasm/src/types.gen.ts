@@ -1547,6 +1547,37 @@ export type FileMoveArgs = {
 };
 
 /**
+ * `search`.
+ */
+export type SearchArgs = {
+  /**
+   * Words to find (all of them; the last may be the start of a word). `"…"` quotes
+   * a phrase.
+   */
+  query: string,
+  /**
+   * Only these kinds: `document`, `file`, `message`, `comment`, `context`.
+   */
+  kinds?: Array<string>,
+  /**
+   * Only what this participant (user id) wrote.
+   */
+  author?: string,
+  /**
+   * Only what was written at or after this time (ms since the Unix epoch).
+   */
+  after?: number,
+  /**
+   * Only what was written before this time.
+   */
+  before?: number,
+  /**
+   * Most hits (1 to 100, default 20).
+   */
+  limit?: number,
+};
+
+/**
  * The arguments of every operation a room answers (`void`: none).
  */
 export type OpArgs = {
@@ -1592,4 +1623,5 @@ export type OpArgs = {
   "file.delete": PathArgs,
   "file.restore": PathArgs,
   "folder.create": PathArgs,
+  "search": SearchArgs,
 };

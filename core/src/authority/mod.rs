@@ -292,7 +292,8 @@ impl Authority {
             | Op::FileMove(_)
             | Op::FileDelete(_)
             | Op::FileRestore(_)
-            | Op::FolderCreate(_) => Err(OpError::not_found(format!(
+            | Op::FolderCreate(_)
+            | Op::Search(_) => Err(OpError::not_found(format!(
                 "`{}` is the room's operation, not the authority's",
                 cx.op
             ))),

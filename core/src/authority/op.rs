@@ -168,6 +168,9 @@ ops! {
     "file.restore" => FileRestore(PathArgs), write;
     /// Create a folder (and the folders above it).
     "folder.create" => FolderCreate(PathArgs), write;
+    /// Full-text search over documents, files, messages, comments and shared context
+    /// (answered by the edge, from the room's index).
+    "search" => Search(SearchArgs), read;
 }
 
 /// Parse an operation's JSON arguments (`null` reads as `{}`); the error names the
@@ -494,6 +497,36 @@ pub struct FileMoveArgs {
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
     pub fence: Option<u64>,
+}
+
+/// `search`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchArgs {
+    /// Words to find (all of them; the last may be the start of a word). `"…"` quotes
+    /// a phrase.
+    pub query: String,
+    /// Only these kinds: `document`, `file`, `message`, `comment`, `context`.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub kinds: Option<Vec<String>>,
+    /// Only what this participant (user id) wrote.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub author: Option<String>,
+    /// Only what was written at or after this time (ms since the Unix epoch).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
+    pub after: Option<u64>,
+    /// Only what was written before this time.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
+    pub before: Option<u64>,
+    /// Most hits (1 to 100, default 20).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub limit: Option<u32>,
 }
 
 /// `webhook.create`.

@@ -259,6 +259,8 @@ pub enum QueryKind {
     Number,
     /// As `true` or `false` (also `1` or `0`).
     Flag,
+    /// As a list, comma separated.
+    List,
 }
 
 /// A query parameter a route reads into its operation's arguments.
@@ -413,6 +415,17 @@ pub const ROUTES: &[RouteSpec] = &[
     write("POST", "files/restore", "file.restore"),
     write("POST", "folders", "folder.create"),
     RouteSpec {
+        query: &[
+            param("query", TEXT, true),
+            param("kinds", QueryKind::List, false),
+            param("author", TEXT, false),
+            param("after", NUMBER, false),
+            param("before", NUMBER, false),
+            param("limit", NUMBER, false),
+        ],
+        ..read("GET", "search", "search")
+    },
+    RouteSpec {
         query: &[param("path", TEXT, true), param("fence", NUMBER, false)],
         ..route_of("PUT", "files/content", Runs::Upload, false)
     },
@@ -494,6 +507,14 @@ pub fn call(
                     ))
                 })?;
                 args.insert(p.name.to_owned(), json!(n));
+            }
+            (Some((_, v)), QueryKind::List) => {
+                let items: Vec<&str> = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                args.insert(p.name.to_owned(), json!(items));
             }
             (Some((_, v)), QueryKind::Flag) => {
                 let b = match v.as_str() {

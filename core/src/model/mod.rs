@@ -10,6 +10,7 @@
 //! - [`presence`]: who is here and what they are doing (awareness states).
 //! - [`comment`]: comment threads on document ranges and chat messages.
 //! - [`files`]: the file tree (paths, sizes, hashes, versions; the bytes live elsewhere).
+//! - [`search`]: the rows each searchable item becomes in the room's search index.
 
 pub mod comment;
 pub mod context;
@@ -18,6 +19,7 @@ pub mod document;
 pub mod files;
 pub mod history;
 pub mod presence;
+pub mod search;
 pub mod turn;
 pub mod view;
 

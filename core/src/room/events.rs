@@ -47,6 +47,7 @@ impl Room {
         now_ms: u64,
     ) {
         self.notice_comments(actor, scan, touched, now_ms);
+        self.note_search(actor, scan, touched, now_ms);
         let mut messages = BTreeSet::new();
         for item in &scan.items {
             if let (true, Some(crate::protocol::scan::ParentRef::Root(root)), Some(key)) =

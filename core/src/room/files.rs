@@ -435,6 +435,13 @@ impl Room {
         self.writer(now_ms)
             .put_file_entries(&entries, &removed)
             .map_err(|e| OpError::invalid(e.to_string()))?;
+        // The index drops the old paths (a removed key is not in the update it reads).
+        for e in moving.iter().chain(&entries) {
+            self.note_search_item(format!("file:{}", e.path), actor, now_ms);
+            if let Some(doc) = &e.doc {
+                self.note_search_item(format!("doc:{doc}"), actor, now_ms);
+            }
+        }
         self.event(
             EventKind::FileMoved,
             Some(actor),
@@ -471,6 +478,7 @@ impl Room {
         self.writer(now_ms)
             .put_file_entries(&gone, &[])
             .map_err(|e| OpError::invalid(e.to_string()))?;
+        self.note_documents(&gone, actor, now_ms);
         self.event(
             EventKind::FileDeleted,
             Some(actor),
@@ -514,6 +522,7 @@ impl Room {
         self.writer(now_ms)
             .put_file_entries(&entries, &[])
             .map_err(|e| OpError::invalid(e.to_string()))?;
+        self.note_documents(&back, actor, now_ms);
         self.event(
             EventKind::FileRestored,
             Some(actor),
@@ -553,6 +562,14 @@ impl Room {
         );
         let folder = entries.last().cloned();
         Ok(json!({ "folder": folder, "created": true }))
+    }
+
+    /// The index reads these text files' documents again (a deleted file's text is not
+    /// found; a restored one's is).
+    fn note_documents(&mut self, entries: &[FileEntry], actor: &Actor, now_ms: u64) {
+        for doc in entries.iter().filter_map(|e| e.doc.as_ref()) {
+            self.note_search_item(format!("doc:{doc}"), actor, now_ms);
+        }
     }
 
     /// Folder entries for `dir` and each folder above it that has no live entry.

@@ -16,6 +16,7 @@
 //! - `ops.rs`: requests — the room's own operations, and the authority's.
 //! - `events.rs`: what edits tell the feed (edit batches, turns, suggestions).
 //! - [`files`]: uploads around the object store, and the file tree's operations.
+//! - [`search`]: what the search index holds and what a query means (the edge runs it).
 //! - [`gate`], [`limits`], [`store`]: the write gate, the limits, the storage policy.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -45,6 +46,7 @@ pub mod limits;
 mod notices;
 mod ops;
 mod receive;
+pub mod search;
 pub mod store;
 
 pub use admit::RoomSize;
@@ -186,6 +188,10 @@ pub struct Room {
     token_key: Option<(Vec<u8>, String)>,
     /// Writes on the room's own behalf (REST posts, accepted suggestions).
     writer: Option<RoomDoc>,
+    /// Search index items changed since the edge last took them: who changed each, when.
+    search_dirty: BTreeMap<String, (crate::doc::Participant, u64)>,
+    /// Search requests from sockets, for the edge to answer.
+    deferred: Vec<search::Deferred>,
     /// Files' bytes the room wrote itself (`file.write`), for the edge to store by hash.
     blobs: Vec<(String, Vec<u8>)>,
     /// Client id → the participant it belongs to (see [`crate::room::gate`]).
@@ -254,6 +260,8 @@ impl Room {
             token_key: None,
             writer: None,
             blobs: Vec::new(),
+            search_dirty: BTreeMap::new(),
+            deferred: Vec::new(),
             owners: HashMap::new(),
             size_bytes: 0,
             size_warned: false,

@@ -64,6 +64,11 @@ impl Room {
             | Op::FileDelete(_)
             | Op::FileRestore(_)
             | Op::FolderCreate(_) => return self.file_op(actor, op, now_ms),
+            Op::Search(_) => {
+                return Err(OpError::invalid(
+                    "search is answered by the server from the room's index (a socket request or GET /rooms/<room>/search)",
+                ))
+            }
             Op::SuggestionAccept(a) => {
                 let result = self.accept_suggestion(actor, &a.id, now_ms)?;
                 self.relay_own_writes(actor, now_ms);

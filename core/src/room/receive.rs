@@ -54,7 +54,7 @@ impl Room {
                     out.extend(self.answer_presence(conn, now_ms));
                 }
                 Incoming::Request { id, op, args } => {
-                    out.push(self.answer_request(conn, &actor, id, &op, args, now_ms));
+                    out.extend(self.answer_request(conn, &actor, id, &op, args, now_ms));
                 }
                 _ => {}
             }
@@ -228,7 +228,8 @@ impl Room {
         }
     }
 
-    /// Run a request and answer the connection that sent it.
+    /// Run a request and answer the connection that sent it (a search waits for the
+    /// edge: see [`Room::take_deferred`]).
     fn answer_request(
         &mut self,
         conn: ConnId,
@@ -237,15 +238,21 @@ impl Room {
         op: &str,
         args: Value,
         now_ms: u64,
-    ) -> Outgoing {
-        let body = match self.request(actor, op, args, now_ms) {
+    ) -> Option<Outgoing> {
+        let parsed = crate::authority::Op::parse(op, args);
+        if let Ok(op) = &parsed {
+            if self.defer(conn, id, actor, op) {
+                return None;
+            }
+        }
+        let body = match parsed.and_then(|op| self.handle_op(actor, op, now_ms)) {
             Ok(result) => json!({ "ok": true, "result": result }),
             Err(e) => json!({ "ok": false, "error": { "code": e.code, "message": e.message } }),
         };
-        Outgoing {
+        Some(Outgoing {
             to: Recipient::Only(conn),
             frame: protocol::response(id, &body),
-        }
+        })
     }
 
     /// The answer to a sync step 1: everything the connection lacks, in parts of at most

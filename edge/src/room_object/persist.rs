@@ -41,6 +41,10 @@ impl RoomObject {
             commit::persist(&mut self.room.borrow_mut(), &mut *store, &Policy::default())
         };
         let persisted = persisted.map_err(|e| self.storage_failed(e))?;
+        // What was stored is searchable from now on.
+        if persisted.is_some() {
+            self.index_search();
+        }
         if persisted.is_some_and(|p| p.log_rows > 0) {
             if self.compact_at.get().is_none() {
                 self.compact_at.set(Some(now_ms() + COMPACT_AFTER_MS));

@@ -1,5 +1,6 @@
 //! HTTP requests to the room: who they are from, and the REST calls.
 
+use confab_core::authority::op::Op;
 use confab_core::authority::rest::{self, Call, Route, Runs};
 use confab_core::authority::Actor;
 use confab_core::room::store::Store;
@@ -100,6 +101,7 @@ impl RoomObject {
             rest::parse_body(&req.bytes().await?, max)?
         };
         let json = match rest::call(req.method().as_ref(), &rest_path, &query, body)? {
+            Call::Op(Op::Search(args)) => self.search(&actor, args).await,
             Call::Op(op) => {
                 let result = self
                     .with_room(|room| room.handle_op(&actor, op, now_ms()))?
@@ -159,6 +161,7 @@ impl RoomObject {
             )
         })?;
         let log = self.store()?.log_stats()?;
+        let search_rows = self.search_rows()?;
         Ok(json!({
             "connections": connections,
             "presence": presence,
@@ -166,6 +169,7 @@ impl RoomObject {
             "storedBytes": size.stored_bytes,
             "maxRoomBytes": size.max_room_bytes,
             "nearLimit": size.near_limit,
+            "searchRows": search_rows,
             "storedLogUpdates": log.rows,
             "storedLogBytes": log.bytes,
             "storedSnapshotBytes": log.snapshot_bytes,
