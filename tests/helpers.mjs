@@ -492,7 +492,8 @@ export async function demoPageHelpers(context) {
  */
 export async function demoContext(browser, name) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
-  if (name) await context.addInitScript((n) => sessionStorage.setItem("confab.name", n), name);
+  // Init scripts run in every frame: a PDF preview's frame has no storage of its own.
+  if (name) await context.addInitScript((n) => globalThis.sessionStorage?.setItem("confab.name", n), name);
   await demoPageHelpers(context);
   return context;
 }

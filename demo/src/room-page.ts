@@ -1,4 +1,4 @@
-import { Room, type ConnectionStatus, type MessageInfo, type ParticipantInfo } from "confab-rooms";
+import { Room, type ConnectionStatus, type MessageInfo, type ParticipantInfo, type SearchHit } from "confab-rooms";
 import { AgentsPanel } from "./agents.js";
 import { ConflictsView, describe } from "./conflicts.js";
 import { participantColour } from "./colours.js";
@@ -7,6 +7,8 @@ import { CommentsPanel } from "./comments-panel.js";
 import { ManageDialog } from "./manage.js";
 import { StatusAndFollow } from "./status.js";
 import { ConversationTabs, MAIN as CONVERSATION } from "./conversations.js";
+import { FilesPanel } from "./files-panel.js";
+import { SearchDialog } from "./search-dialog.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $<HTMLSpanElement>("status");
@@ -339,6 +341,64 @@ $<HTMLButtonElement>("doc-rename").addEventListener("click", () => {
   if (title && title !== current) guard(() => room.docs.setTitle(editors.front, title));
 });
 
+// The room's files: drop or pick to upload (with progress); a text file opens here as a
+// shared document, an image or a PDF previews in the panel.
+const filesPanel = new FilesPanel(
+  room,
+  {
+    section: $("files"),
+    list: $<HTMLUListElement>("file-list"),
+    empty: $("files-empty"),
+    uploads: $<HTMLUListElement>("uploads"),
+    preview: $("file-preview"),
+    picker: $<HTMLInputElement>("files-picker"),
+    upload: $<HTMLButtonElement>("files-upload"),
+    folder: $<HTMLButtonElement>("files-folder"),
+  },
+  (doc) => {
+    editors.render();
+    editors.show(doc);
+  },
+  (action) => void action().then(() => showError(null), (err: Error) => showError(err.message)),
+);
+
+// Search (Ctrl-K): a hit opens where it is.
+const searchButton = $<HTMLButtonElement>("search-open");
+searchButton.hidden = false;
+new SearchDialog(
+  room,
+  { dialog: $("search"), input: $("search-input"), results: $("search-results"), state: $("search-state"), open: searchButton },
+  jumpTo,
+);
+function jumpTo(hit: SearchHit): void {
+  const [kind, ...rest] = hit.target.split(":");
+  const id = rest.join(":");
+  const flash = (el: Element | null | undefined) => {
+    el?.scrollIntoView({ block: "center" });
+    el?.classList.add("linked");
+  };
+  if (kind === "doc") {
+    editors.render();
+    const word = hit.highlights[0] ? hit.snippet.slice(hit.highlights[0][0], hit.highlights[0][1]) : "";
+    const text = room.docs.text(id);
+    const found = word ? text.toLowerCase().indexOf(word.toLowerCase(), hit.offset ?? 0) : -1;
+    const from = found >= 0 ? found : (hit.offset ?? 0);
+    editors.reveal(id, from, from + (found >= 0 ? word.length : 0));
+  } else if (kind === "message") {
+    const conversation = room.chat.conversations().find((c) => room.chat.messages(c.id).some((m) => m.id === id));
+    if (conversation) guard(() => room.views.set({ tabs: [...new Set([...conversations.open(), conversation.id])], activeTab: conversation.id }));
+    linkedMessage = id;
+    renderAll();
+  } else if (kind === "file") {
+    filesPanel.show(id);
+    flash(document.querySelector(`#file-list li[data-path="${CSS.escape(id)}"]`));
+  } else if (kind === "comment") {
+    flash(document.querySelector(`#comments li[data-id="${CSS.escape(id)}"]`));
+  } else if (kind === "context") {
+    flash(contextEl.querySelector(`li[data-id="${CSS.escape(id)}"]`));
+  }
+}
+
 // Switching documents: the author view and a version's diff follow the one in front.
 docTabsEl.addEventListener("click", () => {
   renderAuthors();
@@ -517,6 +577,7 @@ function renderContext() {
     ...insights,
     ...entries.map((entry) => {
       const li = document.createElement("li");
+      li.dataset.id = entry.id;
       li.dataset.status = entry.status;
       li.dataset.private = String(entry.private);
       const badge = document.createElement("span");
@@ -628,6 +689,7 @@ function renderAll() {
   renderMessages();
   editors.render();
   commentsPanel?.render();
+  filesPanel.render();
   conversations.renderSync();
 }
 

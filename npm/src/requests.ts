@@ -62,6 +62,8 @@ export interface SearchHit {
   highlights: [number, number][];
   /** For a document's text: where the matching paragraph starts now (UTF-16). */
   offset?: number;
+  /** Rows of this place that matched (a long document matches in many paragraphs; the best is the hit). */
+  matches: number;
   /** With semantic ranking: cosine similarity to the query. */
   similarity?: number;
 }

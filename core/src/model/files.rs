@@ -251,6 +251,48 @@ pub fn guess_type(path: &str) -> &'static str {
     }
 }
 
+/// The headers a download of a file with this type and name is served with, beside
+/// its type: never sniffed, shown in place only when it is safe to (images, PDFs,
+/// plain text), and sandboxed so content served from the app's own origin can never
+/// run as the app (an uploaded HTML page or SVG with a script runs nothing).
+pub fn download_headers(content_type: &str, path: &str) -> Vec<(&'static str, String)> {
+    let t = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let inline = t == "application/pdf"
+        || (t.starts_with("image/") && t != "image/svg+xml")
+        || t == "text/plain"
+        || t == "text/markdown"
+        || t == "text/csv";
+    let name: String = file_name(path)
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let disposition = if inline { "inline" } else { "attachment" };
+    let mut headers = vec![
+        ("X-Content-Type-Options", "nosniff".to_owned()),
+        (
+            "Content-Disposition",
+            format!("{disposition}; filename*=UTF-8''{name}"),
+        ),
+    ];
+    // Chromium shows no PDF in a sandboxed frame; a PDF runs no script of the page.
+    if t != "application/pdf" {
+        headers.push((
+            "Content-Security-Policy",
+            "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
+                .to_owned(),
+        ));
+    }
+    headers
+}
+
 /// Extensions read as source code (text, opened in the code editor).
 pub const CODE_EXTENSIONS: &[&str] = &[
     "rs", "ts", "tsx", "js", "jsx", "mjs", "cjs", "py", "go", "java", "kt", "c", "h", "cc", "cpp",
@@ -423,6 +465,27 @@ mod tests {
         assert!(!is_text_type("image/png", "a.png"));
         assert!(!is_text_type("application/octet-stream", "blob.bin"));
         assert_eq!(guess_type("Report.PDF"), "application/pdf");
+    }
+
+    #[test]
+    fn downloads_never_run_as_the_app() {
+        let get = |t: &str, p: &str| {
+            download_headers(t, p)
+                .into_iter()
+                .collect::<std::collections::HashMap<_, _>>()
+        };
+        let html = get("text/html", "page.html");
+        assert!(html["Content-Disposition"].starts_with("attachment"));
+        assert!(html["Content-Security-Policy"].ends_with("sandbox"));
+        let png = get("image/png", "a b.png");
+        assert_eq!(
+            png["Content-Disposition"],
+            "inline; filename*=UTF-8''a%20b.png"
+        );
+        let pdf = get("application/pdf", "r.pdf");
+        assert!(!pdf.contains_key("Content-Security-Policy"));
+        assert_eq!(pdf["X-Content-Type-Options"], "nosniff");
+        assert!(get("image/svg+xml", "x.svg")["Content-Disposition"].starts_with("attachment"));
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub const MAX_QUERY_CHARS: usize = 256;
 pub const MAX_TERMS: usize = 16;
 /// Candidates a semantic ranking reorders.
 pub const RERANK_CANDIDATES: u32 = 50;
+/// Rows read per hit asked for: a long document matches in many paragraphs, and each
+/// place counts once.
+pub const ROWS_PER_HIT: u32 = 5;
 
 /// One row to store, with who wrote it and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -336,10 +339,19 @@ impl Room {
     /// The hits for `plan` from the rows the index matched: each with where it is, who
     /// wrote it and when, a snippet and its matches (UTF-16 ranges in the snippet), and
     /// for a document the offset of its chunk in the text now.
-    pub fn search_hits(&self, raw: Vec<RawHit>) -> Vec<Value> {
+    /// One hit per place it opens (the best of its rows; `matches` counts them all),
+    /// at most `limit`.
+    pub fn search_hits(&self, raw: Vec<RawHit>, limit: usize) -> Vec<Value> {
         let reader = self.reader();
         let mut texts: std::collections::HashMap<String, Option<String>> = Default::default();
+        let mut matches: std::collections::HashMap<String, usize> = Default::default();
+        for h in &raw {
+            *matches.entry(h.target.clone()).or_default() += 1;
+        }
+        let mut seen = BTreeSet::new();
         raw.into_iter()
+            .filter(|h| seen.insert(h.target.clone()))
+            .take(limit)
             .map(|h| {
                 let (snippet, highlights) = marks(&h.snippet);
                 let mut hit = json!({
@@ -350,6 +362,7 @@ impl Room {
                     "at": h.at,
                     "snippet": snippet,
                     "highlights": highlights,
+                    "matches": matches.get(&h.target).copied().unwrap_or(1),
                 });
                 if let Some(doc) = h.target.strip_prefix("doc:") {
                     let text = texts

@@ -3,7 +3,7 @@
 //! everything else (see `confab_core::room::files`).
 
 use confab_core::authority::Actor;
-use confab_core::model::files::blob_key;
+use confab_core::model::files::{blob_key, download_headers};
 use confab_core::room::files::Download;
 use serde_json::Value;
 use worker::{HttpMetadata, Request, Response};
@@ -160,6 +160,9 @@ impl RoomObject {
                 let headers = res.headers_mut();
                 headers.set("Content-Type", &with_charset(&entry.content_type))?;
                 headers.set("Cache-Control", "no-store")?;
+                for (name, value) in download_headers(&entry.content_type, &entry.path) {
+                    headers.set(name, &value)?;
+                }
                 Ok(res)
             }
             Download::Blob { entry, version } => {
@@ -192,6 +195,9 @@ impl RoomObject {
                     "no-store"
                 };
                 headers.set("Cache-Control", cache)?;
+                for (name, value) in download_headers(&version.content_type, &entry.path) {
+                    headers.set(name, &value)?;
+                }
                 Ok(res)
             }
         }

@@ -4,7 +4,7 @@
 
 use confab_core::authority::op::SearchArgs;
 use confab_core::authority::Actor;
-use confab_core::room::search::{plan, rerank, RERANK_CANDIDATES};
+use confab_core::room::search::{plan, rerank, RERANK_CANDIDATES, ROWS_PER_HIT};
 use serde_json::{json, Value};
 use worker::{Fetch, Headers, Method, Request, RequestInit};
 
@@ -69,12 +69,22 @@ impl RoomObject {
         let index = self.search_index()?;
         let mut semantic_error = None;
         if let Some(endpoint) = config(&self.env)?.embeddings {
-            let raw = index.query(&plan, &plan.any_term, RERANK_CANDIDATES)?;
-            let texts: Vec<String> = raw
+            let raw = index.query(&plan, &plan.any_term, RERANK_CANDIDATES * ROWS_PER_HIT)?;
+            // Each hit is embedded by the text of its best row.
+            let mut best: std::collections::HashMap<String, String> = Default::default();
+            for h in &raw {
+                best.entry(h.target.clone())
+                    .or_insert_with(|| h.text.chars().take(EMBED_CHARS).collect());
+            }
+            let mut hits =
+                self.with_room(|room| room.search_hits(raw, RERANK_CANDIDATES as usize))?;
+            let texts: Vec<String> = hits
                 .iter()
-                .map(|h| h.text.chars().take(EMBED_CHARS).collect())
+                .map(|h| {
+                    let target = h["target"].as_str().unwrap_or_default();
+                    best.get(target).cloned().unwrap_or_default()
+                })
                 .collect();
-            let mut hits = self.with_room(|room| room.search_hits(raw))?;
             if hits.is_empty() {
                 return Ok(json!({ "hits": hits, "semantic": true }));
             }
@@ -87,8 +97,8 @@ impl RoomObject {
                 Err(e) => semantic_error = Some(e),
             }
         }
-        let raw = index.query(&plan, &plan.all_terms, plan.limit)?;
-        let hits = self.with_room(|room| room.search_hits(raw))?;
+        let raw = index.query(&plan, &plan.all_terms, plan.limit * ROWS_PER_HIT)?;
+        let hits = self.with_room(|room| room.search_hits(raw, plan.limit as usize))?;
         let mut answer = json!({ "hits": hits, "semantic": false });
         if let Some(e) = semantic_error {
             answer["semanticError"] = json!(e);
