@@ -315,3 +315,39 @@ test("the AI features: a conflict's merge proposed by one agent and accepted, su
     ada.destroy();
   }
 });
+
+test("code review: the model reads a file's changes since a version and comments on the ranges it means", async () => {
+  const { room, ada, agentToken } = await setUp("agent-review");
+  const agent = await Agent.join({ url: edge.ws, room, name: "Reviewer", token: agentToken("Reviewer"), model: model() });
+  try {
+    const file = await ada.files.write("src/api.ts", "export function total(xs: number[]) {\n  return xs.reduce((a, b) => a + b, 0);\n}\n");
+    await waitFor(() => ada.docs.text(file.doc ?? "").length > 0, { what: "the file's text" });
+    ada.history.createVersion("v1");
+    // Ada's change after v1: a cache nobody clears.
+    const doc = file.doc ?? "";
+    const at = ada.docs.text(doc).indexOf("  return");
+    ada.docs.insert(doc, at, "  cache.set(xs, 0);\n");
+    await ada.whenSaved();
+    await waitFor(() => agent.room.docs.text(doc).includes("cache.set"), { what: "the change at the reviewer" });
+
+    llm.state.script = [
+      { tools: [{ name: "file_changes", args: { path: "src/api.ts", since: "v1" } }] },
+      { tools: [{ name: "add_comment", args: { path: "src/api.ts", quote: "cache.set(xs, 0);", text: "This cache is never cleared: stale totals after an edit." } }] },
+      { words: ["One comment on src/api.ts."] },
+    ];
+    ada.chat.post("main", "@Reviewer review src/api.ts since v1");
+    const comment = await waitFor(() => ada.comments.list()[0], { timeout: 20_000, what: "the review comment" });
+    assert.deepEqual(
+      [comment.author.id, comment.anchor.document, comment.anchor.quote, comment.text],
+      ["agent-reviewer", doc, "cache.set(xs, 0);", "This cache is never cleared: stale totals after an edit."],
+    );
+    assert.equal(ada.docs.text(doc).slice(comment.anchor.start ?? 0, comment.anchor.end ?? 0), "cache.set(xs, 0);");
+    // What the model was shown: the one inserted line, where it is now, and who wrote it.
+    const [changes] = toolResults(llm.state.requests.at(-2));
+    assert.deepEqual(JSON.parse(changes).changes, [{ change: "inserted", text: "  cache.set(xs, 0);\n", start: at, end: at + 20, author: "Ada" }]);
+    await waitFor(() => ada.chat.messages("main").some((m) => m.author.name === "Reviewer" && m.status === "done"), { timeout: 20_000, what: "the answer" });
+  } finally {
+    await agent.leave();
+    ada.destroy();
+  }
+});

@@ -14,7 +14,7 @@ import { DEV_SECRET, ROOT, mintToken, openConfab, startEdge, uniqueRoom, waitFor
 const TOOLS = [
   "list_documents", "read_document", "write_document", "edit_document", "acquire_lock", "release_lock",
   "post_message", "list_messages", "who_is_here", "search", "set_activity", "propose_context", "handoff",
-  "suggest_edit", "raise_insight", "list_files", "read_file", "write_file", "move_file",
+  "suggest_edit", "raise_insight", "list_files", "read_file", "write_file", "move_file", "file_changes", "add_comment",
 ];
 
 let edge;

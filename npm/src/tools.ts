@@ -134,6 +134,14 @@ async function write(
   return { written: id, ...leased };
 }
 
+/** The document holding text file `path`'s body. */
+function textFile(room: Room, path: string, tool: string): string {
+  const entry = room.files.get(path);
+  if (!entry || entry.deletedAt !== undefined) throw new ConfabError("not_found", `${tool}: no file \`${path}\` (list_files names them)`);
+  if (!entry.doc) throw new ConfabError("invalid_argument", `${tool}: \`${entry.path}\` is ${entry.folder ? "a folder" : `${entry.type}, not text`}`);
+  return entry.doc;
+}
+
 /** The room's tools, by their exact names. */
 export const ROOM_TOOLS: readonly RoomTool[] = [
   {
@@ -265,6 +273,68 @@ export const ROOM_TOOLS: readonly RoomTool[] = [
       const to = text(args, "to", "move_file")!;
       await room.files.move(from, to, fence === undefined ? {} : { fence });
       return { moved: from, to };
+    },
+  },
+  {
+    name: "file_changes",
+    description: "What changed in a text file since a named version (the latest one when `since` is left out, else since it was created): each inserted stretch with its [start, end) in the current text (UTF-16) and its author, and each deleted stretch with where it was. For a code review: read the changes, then add_comment on the ranges you mean.",
+    inputSchema: schema({ path: str("The file's path."), since: str("A version's name or id (history).") }, ["path"]),
+    async run(room, args) {
+      const path = text(args, "path", "file_changes")!;
+      const since = text(args, "since", "file_changes", true);
+      const doc = textFile(room, path, "file_changes");
+      const versions = room.history.versions();
+      const version = since === undefined ? versions.at(-1) : versions.find((v) => v.id === since || v.name === since);
+      if (since !== undefined && !version) {
+        throw new ConfabError("not_found", `file_changes: no version \`${since}\` (the room's versions: ${versions.map((v) => v.name).join(", ") || "none"})`);
+      }
+      const changes: { change: string; text: string; start: number; end?: number; author: string | null }[] = [];
+      let at = 0;
+      for (const span of room.history.diff(doc, version?.id)) {
+        const length = span.text.length;
+        if (span.change === "inserted") changes.push({ change: "inserted", text: span.text, start: at, end: at + length, author: span.author?.name ?? null });
+        if (span.change === "deleted") changes.push({ change: "deleted", text: span.text, start: at, author: span.deletedBy?.name ?? span.author?.name ?? null });
+        if (span.change !== "deleted") at += length;
+      }
+      return { path, since: version ? { id: version.id, name: version.name } : null, changes };
+    },
+  },
+  {
+    name: "add_comment",
+    description: "Comment on a range of a text file or document, for the people in the room (they see it beside the text, and reply or resolve it). Give the range as `quote` (text that occurs exactly once) or as `start` and `end` (UTF-16, as file_changes gives them).",
+    inputSchema: schema(
+      {
+        path: str("The file's path (or give `document`)."),
+        document: str("A document's id, for a document that is not a file."),
+        quote: str("The words the comment is about (they must occur exactly once)."),
+        start: num("Where the range starts (UTF-16)."),
+        end: num("Where it ends."),
+        text: str("The comment."),
+      },
+      ["text"],
+    ),
+    async run(room, args) {
+      const path = text(args, "path", "add_comment", true);
+      const doc = path !== undefined ? textFile(room, path, "add_comment") : text(args, "document", "add_comment")!;
+      ensureDocument(room, doc, "add_comment");
+      const current = room.docs.text(doc);
+      const quote = text(args, "quote", "add_comment", true);
+      let start = count(args, "start", "add_comment", true);
+      let end = count(args, "end", "add_comment", true);
+      if (quote !== undefined) {
+        const at = quote ? current.indexOf(quote) : -1;
+        if (at < 0) throw new ConfabError("not_found", `add_comment: \`${quote}\` does not occur in ${path ?? doc}`);
+        if (current.indexOf(quote, at + 1) >= 0) {
+          throw new ConfabError("invalid_argument", `add_comment: \`${quote}\` occurs more than once in ${path ?? doc}; give more of the text around it`);
+        }
+        [start, end] = [at, at + quote.length];
+      }
+      if (start === undefined || end === undefined || start >= end || end > current.length) {
+        throw new ConfabError("invalid_argument", `add_comment: give \`quote\`, or \`start\` < \`end\` within the text (${current.length} long)`);
+      }
+      const id = room.comments.addToRange(doc, start, end, text(args, "text", "add_comment")!);
+      await room.whenSaved();
+      return { comment: id, on: current.slice(start, end) };
     },
   },
   {
