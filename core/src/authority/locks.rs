@@ -433,6 +433,17 @@ impl LockTable {
         Ok(())
     }
 
+    /// Does `user` hold a live `path:` lease covering `path` (a file)?
+    pub fn holds_path(&self, path: &str, user: &str, now_ms: u64) -> bool {
+        self.leases.iter().any(|l| {
+            l.holder == user
+                && l.expires_at > now_ms
+                && l.resource
+                    .strip_prefix("path:")
+                    .is_some_and(|p| p == path || (p.ends_with('/') && path.starts_with(p)))
+        })
+    }
+
     /// Is any `path:` lease live? (Writes to files' documents are checked only then.)
     pub fn any_path_lease(&self, now_ms: u64) -> bool {
         self.leases

@@ -277,7 +277,6 @@ impl Authority {
             Op::WebhookList => self.list_webhooks(&cx),
             Op::WebhookDelete(a) => self.delete_webhook(&cx, a),
             Op::SuggestionList => self.list_suggestions(),
-            Op::SuggestionReject(a) => self.reject_suggestion(&cx, a),
             Op::RoomSummary
             | Op::PresenceList
             | Op::MessageList(_)
@@ -286,6 +285,7 @@ impl Authority {
             | Op::DocumentGet(_)
             | Op::DocumentWrite(_)
             | Op::SuggestionAccept(_)
+            | Op::SuggestionReject(_)
             | Op::FileList(_)
             | Op::FileGet(_)
             | Op::FileWrite(_)

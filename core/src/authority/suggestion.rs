@@ -5,8 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::op::IdArgs;
-use super::{Actor, Authority, Cx, EventKind, OpError, OpResult, Outcome, KEEP_RECORDS};
+use super::{Actor, Authority, OpError, OpResult, Outcome, KEEP_RECORDS};
 use crate::names::named_enum;
 
 named_enum! {
@@ -88,19 +87,21 @@ impl Authority {
         &self,
         actor: &Actor,
         doc: &str,
+        file: Option<&str>,
         verb: &str,
         now_ms: u64,
     ) -> Result<(), OpError> {
         // A lease counts only while its holder may still write: a role change ends the
         // lease, and this holds even for one that outlived a change (a token's role).
         let holder = actor.role.can_edit()
-            && self.locks.policies().contains_key(doc)
-            && self.locks.write_check(doc, &actor.id, now_ms).is_ok();
+            && ((self.locks.policies().contains_key(doc)
+                && self.locks.write_check(doc, &actor.id, now_ms).is_ok())
+                || file.is_some_and(|path| self.locks.holds_path(path, &actor.id, now_ms)));
         if actor.role.is_owner() || holder {
             Ok(())
         } else {
             Err(OpError::forbidden(format!(
-                "only an owner or the holder of `doc:{doc}` may {verb} suggestions for it"
+                "only an owner or the holder of `doc:{doc}` (or of a `path:` lease over its file) may {verb} suggestions for it"
             )))
         }
     }
@@ -129,18 +130,6 @@ impl Authority {
             })
             .collect();
         Ok(Outcome::new(json!({ "suggestions": list }), vec![]))
-    }
-
-    pub(super) fn reject_suggestion(&mut self, cx: &Cx<'_>, a: IdArgs) -> OpResult {
-        let (doc, _) = self.suggestion_update(&a.id)?;
-        self.may_decide_suggestion(cx.actor, &doc, "reject", cx.now_ms)?;
-        self.resolve_suggestion(&a.id, false);
-        let e = cx.event(
-            EventKind::SuggestionRejected,
-            Some(&a.id),
-            json!({ "document": doc }),
-        );
-        Ok(Outcome::new(json!({ "rejected": a.id }), vec![e]))
     }
 }
 

@@ -364,6 +364,17 @@ pub(crate) fn content_under<T: ReadTxn>(txn: &T, path: &str) -> String {
     out
 }
 
+/// The path of the live file whose body is document `doc`, read in `txn`.
+pub(crate) fn path_of_document<T: ReadTxn>(txn: &T, doc: &str) -> Option<String> {
+    let root = txn.get_map(FILES)?;
+    root.iter(txn).find_map(|(_, v)| match v {
+        Out::Any(any) => FileEntry::from_any(&any)
+            .filter(|e| e.live() && e.doc.as_deref() == Some(doc))
+            .map(|e| e.path),
+        _ => None,
+    })
+}
+
 impl RoomDoc {
     /// Every entry of the file tree, deleted ones included, by path.
     pub fn file_entries(&self) -> Vec<FileEntry> {

@@ -262,3 +262,51 @@ fn a_client_cannot_write_the_file_tree_itself() {
     assert_eq!(err.code(), "forbidden", "{err}");
     assert!(err.to_string().contains("file tree"), "{err}");
 }
+
+#[test]
+fn a_live_edit_to_a_file_under_someone_elses_path_lease_waits_as_a_suggestion() {
+    let (mut room, _owner, mut ed, _) = room_with(actor("e", Role::Editor));
+    let (agent, owner) = (actor("bot", Role::Editor), actor("o", Role::Owner));
+    let file = room
+        .request(
+            &owner,
+            "file.write",
+            json!({ "path": "src/main.rs", "text": "fn main() {}" }),
+            0,
+        )
+        .unwrap();
+    let doc = file["file"]["doc"].as_str().unwrap().to_owned();
+    let whole = room.whole_room_frame().to_vec();
+    ed.receive(&whole, 0).unwrap();
+    ed.drain_outgoing();
+    room.request(
+        &agent,
+        "lock.acquire",
+        json!({ "resource": "path:src/", "ttlMs": 60_000 }),
+        1,
+    )
+    .unwrap();
+    ed.doc_mut().insert_text(&doc, 0, "// mine\n").unwrap();
+    for f in ed.drain_outgoing() {
+        room.receive(2, &f, 2)
+            .expect("held, not refused: the socket stays open");
+    }
+    assert_eq!(room.document_text(&doc).as_deref(), Some("fn main() {}"));
+    let held = room
+        .request(&owner, "suggestion.list", serde_json::Value::Null, 3)
+        .unwrap();
+    assert_eq!(held["suggestions"][0]["document"], doc.as_str());
+    // The lease's holder (or an owner) accepts it: nothing was lost. Another editor may not.
+    let id = held["suggestions"][0]["id"].as_str().unwrap().to_owned();
+    let other = actor("zed", Role::Editor);
+    let err = room
+        .request(&other, "suggestion.reject", json!({ "id": id }), 4)
+        .unwrap_err();
+    assert_eq!(err.code.as_str(), "forbidden");
+    room.request(&agent, "suggestion.accept", json!({ "id": id }), 4)
+        .unwrap();
+    assert_eq!(
+        room.document_text(&doc).as_deref(),
+        Some("// mine\nfn main() {}")
+    );
+}

@@ -247,7 +247,8 @@ fn check_roles_and_leases(
         }
         return Ok(None);
     }
-    if room.locks.policies().is_empty() {
+    let path_leases = room.locks.any_path_lease(now_ms);
+    if room.locks.policies().is_empty() && !path_leases {
         return Ok(None);
     }
     let mut suggest = None;
@@ -265,6 +266,21 @@ fn check_roles_and_leases(
         else {
             continue;
         };
+        // A text file's document under someone else's `path:` lease: the edit waits for
+        // them (or an owner) as a suggestion; nothing is lost and the socket stays open.
+        if path_leases {
+            let txn = room.doc.transact();
+            if let Some(path) = crate::model::files::path_of_document(&txn, doc) {
+                if room
+                    .locks
+                    .path_write_check(&path, false, &actor.id, None, now_ms)
+                    .is_err()
+                {
+                    suggest = Some(doc.to_owned());
+                    continue;
+                }
+            }
+        }
         match room.locks.write_check(doc, &actor.id, now_ms) {
             Ok(()) => {}
             Err(LeasePolicy::Refuse) => {

@@ -74,6 +74,7 @@ impl Room {
                 self.relay_own_writes(actor, now_ms);
                 return Ok(result);
             }
+            Op::SuggestionReject(a) => return self.reject_suggestion(actor, &a.id, now_ms),
             _ => {}
         }
         let reads_only = op.reads_only();
@@ -321,8 +322,9 @@ impl Room {
         now_ms: u64,
     ) -> std::result::Result<Value, OpError> {
         let (doc, update) = self.authority.suggestion_update(id)?;
+        let file = self.file_path_of(&doc);
         self.authority
-            .may_decide_suggestion(actor, &doc, "accept", now_ms)?;
+            .may_decide_suggestion(actor, &doc, file.as_deref(), "accept", now_ms)?;
         let decoded = Update::decode_v1(&update)
             .map_err(|e| OpError::invalid(format!("stored suggestion `{id}`: {e}")))?;
         let scan = scan_update_v1(&update).map_err(|e| OpError::invalid(e.to_string()))?;
@@ -338,6 +340,37 @@ impl Room {
             json!({ "document": doc }),
         );
         Ok(json!({ "accepted": id, "document": doc }))
+    }
+}
+
+impl Room {
+    /// Drop a held edit (owners, and whoever holds the document's lease or a `path:`
+    /// lease over its file).
+    fn reject_suggestion(
+        &mut self,
+        actor: &Actor,
+        id: &str,
+        now_ms: u64,
+    ) -> std::result::Result<Value, OpError> {
+        let (doc, _) = self.authority.suggestion_update(id)?;
+        let file = self.file_path_of(&doc);
+        self.authority
+            .may_decide_suggestion(actor, &doc, file.as_deref(), "reject", now_ms)?;
+        self.authority.resolve_suggestion(id, false);
+        self.authority_dirty = true;
+        self.event(
+            EventKind::SuggestionRejected,
+            Some(actor),
+            Some(id),
+            json!({ "document": doc }),
+        );
+        Ok(json!({ "rejected": id }))
+    }
+
+    /// The path of the live file whose body is document `doc`.
+    fn file_path_of(&self, doc: &str) -> Option<String> {
+        let txn = self.awareness.doc().transact();
+        crate::model::files::path_of_document(&txn, doc)
     }
 }
 
