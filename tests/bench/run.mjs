@@ -18,6 +18,11 @@ const TIMEOUT_MS = Number(process.env.CONFAB_BENCH_TIMEOUT_MS ?? 120_000);
 const TARGET_DIR = process.env.CARGO_TARGET_DIR ?? path.join(ROOT, "target");
 const only = process.argv.slice(2);
 
+function percentileOf(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+}
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
@@ -373,6 +378,32 @@ if (!only.length || only.includes("agent")) {
   ].join("\n"));
 }
 
+// 10. Search and files: a big room searched, edits found once stored, uploads.
+if (!only.length || only.includes("search")) {
+  const { searchAndFiles } = await import("./search.mjs");
+  const r = await searchAndFiles();
+  const ms = (x) => `${x.toFixed(1)} ms`;
+  const mb = (n) => `${(n / (1 << 20)).toFixed(0)} MB`;
+  process.stderr.write(`search: ${JSON.stringify(r.latency)}\n`);
+  sections.push([
+    "## 10. Search and files",
+    "",
+    `A room of ${r.messages.toLocaleString("en")} messages and ${(r.docBytes / (1 << 20)).toFixed(0)} MB of documents (4 documents of short paragraphs), filled in ${(r.fillMs / 1000).toFixed(1)} s by one client; its index holds ${r.rows.toLocaleString("en")} rows. The edge runs under local workerd in its own process; searches go over REST from the benchmark's process (\`GET /rooms/<room>/search\`, 20 hits at most, one per place).`,
+    "",
+    "| query | p50 | p95 | queries | hits (mean) |",
+    "|---|---:|---:|---:|---:|",
+    ...r.latency.map((l) => `| ${l.label} | ${ms(l.p50)} | ${ms(l.p95)} | ${l.n} | ${l.hits.toFixed(1)} |`),
+    "",
+    `From an edit's acknowledgement (the room acknowledges once it is stored, and the index is written in the same step) to its text found: p50 ${ms(percentileOf(r.stored, 50))}, p95 ${ms(percentileOf(r.stored, 95))}, found by the first query after the acknowledgement in ${r.firstTry} of ${r.edits}. From the post to found: p50 ${ms(percentileOf(r.posted, 50))}.`,
+    "",
+    "Uploads, the median of 3 each, interleaved, over HTTP from the benchmark's process: through the room (to the Worker, streamed to the room's object, hashed, stored in R2, recorded in the room) against a plain R2 put (a Worker under its own workerd that puts the request's body into its bucket).",
+    "",
+    "| size | through the room | plain R2 put | room ÷ plain |",
+    "|---|---:|---:|---:|",
+    ...r.uploads.map((u) => `| ${mb(u.size)} | ${u.room.toFixed(1)} MB/s | ${u.plain.toFixed(1)} MB/s | ${(u.room / u.plain).toFixed(2)}× |`),
+  ].join("\n"));
+}
+
 // 7. Size: the client wasm and the npm package.
 if (!only.length || only.includes("size")) {
   const wasm = readFileSync(path.join(ROOT, "npm/wasm/confab_wasm_bg.wasm"));
@@ -418,7 +449,7 @@ const file = path.join(HERE, "RESULTS.md");
 // Keep the sections of scenarios not run this time (each says when it was measured).
 const today = new Date().toISOString().slice(0, 10);
 const stampFor = (n) =>
-  n === "7" || n === "9" ? `_Measured ${today}, one run._` : n === "5" ? `_Measured ${today}, medians of ${Math.min(RUNS, 3)} runs._` : n === "6" ? `_Measured ${today}, medians of ${Math.min(RUNS, 3)} runs._` : `_Measured ${today}, medians of ${RUNS} runs._`;
+  n === "7" || n === "9" || n === "10" ? `_Measured ${today}, one run._` : n === "5" ? `_Measured ${today}, medians of ${Math.min(RUNS, 3)} runs._` : n === "6" ? `_Measured ${today}, medians of ${Math.min(RUNS, 3)} runs._` : `_Measured ${today}, medians of ${RUNS} runs._`;
 const fresh = new Map(
   sections.map((text) => {
     const n = text.match(/^## (\d+)/)[1];
