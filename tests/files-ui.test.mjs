@@ -53,7 +53,7 @@ test("drop files to upload with progress, preview an image and a PDF, open a tex
       const seen = /** @type {{ label: string, value: number, max: number }[]} */ ([]);
       /** @type {any} */ (window).uploadsSeen = seen;
       new MutationObserver(() => {
-        for (const bar of document.querySelectorAll("#uploads progress")) {
+        for (const bar of Array.from(document.querySelectorAll("#uploads progress"))) {
           const label = bar.getAttribute("aria-label") ?? "";
           const known = seen.find((s) => s.label === label);
           const value = /** @type {HTMLProgressElement} */ (bar).value;

@@ -167,7 +167,7 @@ async function call(id, o = {}) {
     body = JSON.stringify(o.body);
   }
   if (body !== undefined) headers["content-type"] = o.contentType ?? "application/json";
-  const res = await fetch(`${o.base ?? devHttp}${url}`, { method, headers, body }).catch((err) => {
+  const res = await fetch(`${o.base ?? devHttp}${url}`, { method, headers, body: /** @type {any} */ (body) }).catch((err) => {
     throw new Error(`${method} ${url}: ${err.cause ?? err}`);
   });
   const bytes = new Uint8Array(await res.arrayBuffer());

@@ -207,7 +207,13 @@ fn role_changes_end_the_leases_the_new_role_may_not_hold() -> Result<(), OpError
         assert!(err.message.contains("ed is viewer"), "{err}");
     }
     let err = a
-        .may_decide_suggestion(&viewer, &a.suggestion_update(&suggestion)?.0, None, "reject", 12)
+        .may_decide_suggestion(
+            &viewer,
+            &a.suggestion_update(&suggestion)?.0,
+            None,
+            "reject",
+            12,
+        )
         .unwrap_err();
     assert_eq!(err.code.as_str(), "forbidden", "{err}");
 
