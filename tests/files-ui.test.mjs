@@ -136,6 +136,19 @@ test("drop files to upload with progress, preview an image and a PDF, open a tex
     await input.press("Enter");
     await ana.page.locator("#messages li.linked", { hasText: "Who owns the launch budget?" }).waitFor();
 
+    // Delete the image (it stays in history), see it with "Show deleted", restore it.
+    ana.page.once("dialog", (d) => void d.accept());
+    await ana.page.locator('#file-list li[data-path="logo.png"] button', { hasText: "Delete" }).click();
+    await bo.page.locator('#file-list li[data-path="logo.png"]').waitFor({ state: "detached" });
+    await bo.page.locator("#files-deleted").check();
+    const gone = bo.page.locator('#file-list li.deleted[data-path="logo.png"]');
+    await gone.waitFor();
+    assert.match(await gone.textContent(), /deleted by Ana/);
+    assert.match(await gone.locator("a").first().getAttribute("href"), /hash=[0-9a-f]{64}/);
+    await bo.page.screenshot({ path: path.join(ARTIFACTS, "files-deleted.png") });
+    await gone.locator("button", { hasText: "Restore" }).click();
+    await ana.page.locator('#file-list li[data-path="logo.png"]:not(.deleted)').waitFor();
+
     assert.deepEqual(ana.problems, [], "no errors on Ana's page");
     assert.deepEqual(bo.problems, [], "no errors on Bo's page");
   } finally {

@@ -20,6 +20,7 @@ export interface FilesPanelParts {
   picker: HTMLInputElement;
   upload: HTMLButtonElement;
   folder: HTMLButtonElement;
+  deleted: HTMLInputElement;
 }
 
 export class FilesPanel {
@@ -42,6 +43,7 @@ export class FilesPanel {
       this.uploadAll([...(parts.picker.files ?? [])], this.#folderInView());
       parts.picker.value = "";
     });
+    parts.deleted.addEventListener("change", () => this.render());
     parts.folder.addEventListener("click", () => {
       const path = prompt("New folder (a path like output/reports):")?.trim();
       if (path) this.#guard(() => room.files.mkdir(path));
@@ -116,10 +118,10 @@ export class FilesPanel {
 
   /** Draw the tree (call on every change). */
   render(): void {
-    const files = this.#room.files.list();
-    const key = JSON.stringify(files.map((f) => [f.path, f.hash, f.size, f.updatedAt]));
+    const files = this.#room.files.list({ deleted: this.#parts.deleted.checked });
+    const key = JSON.stringify(files.map((f) => [f.path, f.hash, f.size, f.updatedAt, f.deletedAt]));
     this.#parts.empty.hidden = files.length > 0;
-    if (this.#shown && !files.some((f) => f.path === this.#shown)) this.show(null);
+    if (this.#shown && !files.some((f) => f.path === this.#shown && f.deletedAt === undefined)) this.show(null);
     if (key === this.#drawn) return;
     this.#drawn = key;
     this.#parts.list.replaceChildren(...files.map((f) => this.#row(f)));
@@ -129,6 +131,7 @@ export class FilesPanel {
     const li = document.createElement("li");
     li.dataset.path = f.path;
     if (f.folder) li.dataset.folder = "";
+    if (f.deletedAt !== undefined) return this.#deletedRow(f, li);
     const depth = f.path.split("/").length - 1;
     li.style.paddingLeft = `${depth * 0.9}rem`;
     const open = document.createElement("button");
@@ -166,6 +169,34 @@ export class FilesPanel {
       }
     });
     li.append(rename, remove);
+    return li;
+  }
+
+  /** A deleted entry: who deleted it, each version it had to download, and Restore. */
+  #deletedRow(f: FileEntry, li: HTMLLIElement): HTMLLIElement {
+    li.className = "deleted";
+    li.style.paddingLeft = `${(f.path.split("/").length - 1) * 0.9}rem`;
+    const name = document.createElement("span");
+    name.className = "file-name";
+    name.textContent = f.path.slice(f.path.lastIndexOf("/") + 1);
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = `deleted by ${f.deletedBy?.name ?? "someone"}`;
+    li.append(name, meta);
+    for (const [i, v] of f.versions.entries()) {
+      const link = document.createElement("a");
+      link.href = this.#room.files.url(f.path, { hash: v.hash });
+      link.download = name.textContent;
+      link.textContent = `v${i + 1}`;
+      link.title = `${size(v.size)}, ${new Date(v.at).toLocaleString()}`;
+      li.append(link);
+    }
+    const restore = document.createElement("button");
+    restore.type = "button";
+    restore.className = "quiet small";
+    restore.textContent = "Restore";
+    restore.addEventListener("click", () => this.#guard(() => this.#room.files.restore(f.path)));
+    li.append(restore);
     return li;
   }
 

@@ -354,6 +354,7 @@ const filesPanel = new FilesPanel(
     picker: $<HTMLInputElement>("files-picker"),
     upload: $<HTMLButtonElement>("files-upload"),
     folder: $<HTMLButtonElement>("files-folder"),
+    deleted: $<HTMLInputElement>("files-deleted"),
   },
   (doc) => {
     editors.render();
