@@ -342,10 +342,11 @@ test("code review: the model reads a file's changes since a version and comments
       ["agent-reviewer", doc, "cache.set(xs, 0);", "This cache is never cleared: stale totals after an edit."],
     );
     assert.equal(ada.docs.text(doc).slice(comment.anchor.start ?? 0, comment.anchor.end ?? 0), "cache.set(xs, 0);");
-    // What the model was shown: the one inserted line, where it is now, and who wrote it.
-    const [changes] = toolResults(llm.state.requests.at(-2));
-    assert.deepEqual(JSON.parse(changes).changes, [{ change: "inserted", text: "  cache.set(xs, 0);\n", start: at, end: at + 20, author: "Ada" }]);
     await waitFor(() => ada.chat.messages("main").some((m) => m.author.name === "Reviewer" && m.status === "done"), { timeout: 20_000, what: "the answer" });
+    // What the model was shown: the one inserted line, where it is now, and who wrote it.
+    const changes = llm.state.requests.flatMap(toolResults).find((r) => r.includes('"changes"'));
+    assert.ok(changes, "the model was sent the file's changes");
+    assert.deepEqual(JSON.parse(changes).changes, [{ change: "inserted", text: "  cache.set(xs, 0);\n", start: at, end: at + 20, author: "Ada" }]);
   } finally {
     await agent.leave();
     ada.destroy();

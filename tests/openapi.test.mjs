@@ -668,6 +668,9 @@ describe("the REST API matches edge/openapi.json", () => {
     const { files } = await call("listFiles", { token: T.eddie, query: { prefix: "archive", deleted: "true" } });
     assert.deepEqual(files.map((f) => f.path), ["archive", "archive/2026", "archive/2026/docs", "archive/2026/docs/readme.md"]);
     await call("listFiles", { token: T.eddie, query: { deleted: "maybe" }, status: 400, code: "invalid_request" });
+    const found = await call("search", { token: T.eddie, query: { query: "hi", kinds: "file,document", limit: 5 } });
+    assert.deepEqual(found.hits.map((h) => [h.kind, h.place]), [["file", "archive/2026/docs/readme.md"]]);
+    await call("search", { token: T.eddie, query: { query: "hi", kinds: "tweet" }, status: 400, code: "invalid_request" });
     await call("uploadFile", { token: T.eddie, query: { path: "a/../b" }, rawBody: "x", contentType: "text/plain", status: 400, code: "invalid_request" });
   });
 

@@ -57,8 +57,7 @@ impl SearchIndex {
         query: &str,
         args: Vec<SqlStorageValue>,
     ) -> Result<Vec<Vec<SqlStorageValue>>, EdgeError> {
-        let cursor = self.sql.exec(query, args).map_err(storage_error)?;
-        cursor.raw().map(|r| r.map_err(storage_error)).collect()
+        crate::sql_store::rows(&self.sql, query, args)
     }
 
     /// Is the stored index built with this layout?

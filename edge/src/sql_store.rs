@@ -26,6 +26,16 @@ fn storage_error(e: worker::Error) -> EdgeError {
     EdgeError::Storage(e.to_string())
 }
 
+/// Run `query` with `args`; every row it answers, as raw values.
+pub fn rows(
+    sql: &SqlStorage,
+    query: &str,
+    args: Vec<SqlStorageValue>,
+) -> Result<Vec<Vec<SqlStorageValue>>, EdgeError> {
+    let cursor = sql.exec(query, args).map_err(storage_error)?;
+    cursor.raw().map(|r| r.map_err(storage_error)).collect()
+}
+
 impl SqlStore {
     /// Open the store, creating its tables on first use.
     pub fn open(sql: SqlStorage) -> Result<Self, EdgeError> {
@@ -80,8 +90,7 @@ impl SqlStore {
         query: &str,
         args: Vec<SqlStorageValue>,
     ) -> Result<Vec<Vec<SqlStorageValue>>, EdgeError> {
-        let cursor = self.sql.exec(query, args).map_err(storage_error)?;
-        cursor.raw().map(|r| r.map_err(storage_error)).collect()
+        rows(&self.sql, query, args)
     }
 
     /// A stored value.

@@ -225,14 +225,29 @@ pub fn blob_key(room: &str, hash: &str) -> String {
     format!("rooms/{room}/blobs/{hash}")
 }
 
+/// A media type without its parameters, in lower case (`text/plain; charset=utf-8` is
+/// `text/plain`).
+fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The extension of a file's name, in lower case (`""` without one).
+fn extension(path: &str) -> String {
+    file_name(path)
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
 /// The media type of a file named `path` by its extension, when the uploader gave
 /// none (or a generic one).
 pub fn guess_type(path: &str) -> &'static str {
-    let ext = file_name(path)
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
+    match extension(path).as_str() {
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
         "gif" => "image/gif",
@@ -256,12 +271,7 @@ pub fn guess_type(path: &str) -> &'static str {
 /// plain text), and sandboxed so content served from the app's own origin can never
 /// run as the app (an uploaded HTML page or SVG with a script runs nothing).
 pub fn download_headers(content_type: &str, path: &str) -> Vec<(&'static str, String)> {
-    let t = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let t = media_type(content_type);
     let inline = t == "application/pdf"
         || (t.starts_with("image/") && t != "image/svg+xml")
         || t == "text/plain"
@@ -303,16 +313,8 @@ pub const CODE_EXTENSIONS: &[&str] = &[
 /// Is content of this media type (for a file named `path`) text that can open as a
 /// shared document?
 pub fn is_text_type(content_type: &str, path: &str) -> bool {
-    let t = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let ext = file_name(path)
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
+    let t = media_type(content_type);
+    let ext = extension(path);
     t.starts_with("text/")
         || matches!(
             t.as_str(),
