@@ -224,6 +224,7 @@ fn folders_move_and_delete_whole_and_deleted_files_keep_their_versions() {
     );
     let (kind, detail) = events(&mut room).remove(0);
     assert_eq!(kind, EventKind::FileMoved);
+
     assert_eq!(
         (detail["from"].as_str(), detail["to"].as_str()),
         (Some("draft"), Some("output/final"))
@@ -245,6 +246,27 @@ fn folders_move_and_delete_whole_and_deleted_files_keep_their_versions() {
     assert_eq!(got["text"], "one, again");
     let kinds: Vec<EventKind> = events(&mut room).into_iter().map(|(k, _)| k).collect();
     assert_eq!(kinds, [EventKind::FileDeleted, EventKind::FileRestored]);
+
+    // A renamed text file's document takes the new name.
+    let doc = got["file"]["doc"].as_str().unwrap().to_owned();
+    room.request(
+        &ana,
+        "file.move",
+        json!({ "from": "output/final/a.txt", "to": "output/final/summary.txt" }),
+        8,
+    )
+    .unwrap();
+    let docs = room
+        .request(&ana, "document.list", serde_json::Value::Null, 9)
+        .unwrap();
+    let title = docs["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == doc.as_str())
+        .unwrap()["title"]
+        .clone();
+    assert_eq!(title, "summary.txt");
 }
 
 #[test]

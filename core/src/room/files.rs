@@ -435,6 +435,15 @@ impl Room {
         self.writer(now_ms)
             .put_file_entries(&entries, &removed)
             .map_err(|e| OpError::invalid(e.to_string()))?;
+        // A renamed text file's document takes its new name (its tab follows).
+        for e in &entries {
+            if let Some(doc) = &e.doc {
+                let name = file_name(&e.path).to_owned();
+                self.writer(now_ms)
+                    .set_document_title(doc, &name)
+                    .map_err(|e| OpError::invalid(e.to_string()))?;
+            }
+        }
         // The index drops the old paths (a removed key is not in the update it reads).
         for e in moving.iter().chain(&entries) {
             self.note_search_item(format!("file:{}", e.path), actor, now_ms);
