@@ -60,6 +60,10 @@ export class FilesPanel {
     parts.section.addEventListener("drop", (e) => {
       e.preventDefault();
       parts.section.classList.remove("dropping");
+      if (room.readOnly) {
+        this.#guard(() => Promise.reject(new Error("You can read this room's files but not add to them (your role is read-only).")));
+        return;
+      }
       const row = (e.target as HTMLElement).closest<HTMLElement>("li[data-folder]");
       this.uploadAll([...(e.dataTransfer?.files ?? [])], row?.dataset.path ?? this.#folderInView());
     });
@@ -118,8 +122,12 @@ export class FilesPanel {
 
   /** Draw the tree (call on every change). */
   render(): void {
+    // Viewers and reviewers read the files; they add, move and delete none.
+    const readOnly = this.#room.readOnly;
+    this.#parts.upload.disabled = readOnly;
+    this.#parts.folder.disabled = readOnly;
     const files = this.#room.files.list({ deleted: this.#parts.deleted.checked });
-    const key = JSON.stringify(files.map((f) => [f.path, f.hash, f.size, f.updatedAt, f.deletedAt]));
+    const key = JSON.stringify([readOnly, ...files.map((f) => [f.path, f.hash, f.size, f.updatedAt, f.deletedAt])]);
     this.#parts.empty.hidden = files.length > 0;
     if (this.#shown && !files.some((f) => f.path === this.#shown && f.deletedAt === undefined)) this.show(null);
     if (key === this.#drawn) return;
@@ -168,7 +176,7 @@ export class FilesPanel {
         this.#guard(() => this.#room.files.remove(f.path));
       }
     });
-    li.append(rename, remove);
+    if (!this.#room.readOnly) li.append(rename, remove);
     return li;
   }
 
@@ -196,7 +204,7 @@ export class FilesPanel {
     restore.className = "quiet small";
     restore.textContent = "Restore";
     restore.addEventListener("click", () => this.#guard(() => this.#room.files.restore(f.path)));
-    li.append(restore);
+    if (!this.#room.readOnly) li.append(restore);
     return li;
   }
 

@@ -363,6 +363,8 @@ const filesPanel = new FilesPanel(
   (action) => void action().then(() => showError(null), (err: Error) => showError(err.message)),
 );
 
+room.on("session", () => filesPanel.render());
+
 // Search (Ctrl-K): a hit opens where it is.
 const searchButton = $<HTMLButtonElement>("search-open");
 searchButton.hidden = false;
