@@ -198,7 +198,7 @@ describe("file limits", () => {
       const raw = await fetch(`${edge.http}/rooms/${room}/files/content?path=big2.bin`, {
         method: "PUT",
         headers: { Authorization: `Bearer ${DEV_API_KEY}` },
-        body: new Uint8Array(5000),
+        body: new Uint8Array(3000),
       });
       assert.equal(raw.status, 413);
       assert.equal((await raw.json()).error.code, "file_too_large");

@@ -11,6 +11,10 @@ use worker::{HttpMetadata, Request, Response};
 use super::{now_ms, RoomObject};
 use crate::error::EdgeError;
 
+/// A refused upload's body is still read when it is at most this many times the
+/// largest file (see [`RoomObject::upload`]).
+const DRAIN_FACTOR: u64 = 4;
+
 /// Binding name of the bucket holding files' bytes (see `wrangler.toml`).
 pub const FILES_BINDING: &str = "FILES";
 
@@ -47,10 +51,11 @@ impl RoomObject {
         let path = match checked {
             (Ok(path), _) => path,
             (Err(refused), max) => {
-                // Read what was sent (up to a file's largest size) before answering: a
-                // connection whose request body was left unread is reset, and a client
-                // that reuses it loses its next request.
-                if declared.is_none_or(|n| n <= max) {
+                // Read what was sent before answering: a connection whose request body
+                // was left unread is reset, and a client that reuses it loses its next
+                // request. Only a body far over the limit is left unread (its sender
+                // sees the connection close).
+                if declared.is_none_or(|n| n <= max.saturating_mul(DRAIN_FACTOR)) {
                     let _ = req.bytes().await;
                 }
                 return Err(EdgeError::Op(refused));
