@@ -6,6 +6,9 @@
 //! - `local core <trace>`: the same through Confab's `RoomDoc` (what the wasm API runs).
 //! - `merge plain|detect friendsforever`: the concurrent trace as two peers, without and
 //!   with conflict detection.
+//! - `detect filtered|full <trace>`: one writer's trace replayed, then the room's
+//!   conflicts asked once (what a client's poll after typing costs), with the epochs'
+//!   pre-filter or by the full walk.
 //! - `presence session <n>`: scenario 4, one simulated second of `n` participants moving
 //!   their cursors at 20 Hz through Confab's `Session`, every update applied by an observer.
 
@@ -180,6 +183,28 @@ fn merge(detect: bool) -> (f64, bool) {
     (ms, ok)
 }
 
+/// Scenario 3, second part: a one-writer trace replayed, then one `conflicts()` call,
+/// timed alone. `ok`: nothing found (one writer cannot collide with itself).
+fn detect_once(t: &Trace, full: bool) -> (f64, bool) {
+    let mut doc = RoomDoc::new(1);
+    doc.create_document(Some("d"), "Bench", 0)
+        .expect("a document");
+    for txn in &t.txns {
+        for (pos, del, ins) in &txn.patches {
+            doc.replace_text("d", *pos, *del, ins)
+                .expect("an edit in range");
+        }
+    }
+    let start = Instant::now();
+    let found = if full {
+        doc.conflicts_by_full_walk()
+    } else {
+        doc.conflicts()
+    };
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    (ms, found.is_empty())
+}
+
 /// Scenario 4: `n` participants in one 2,000-character document each move their cursor
 /// 20 times (one simulated second at 20 Hz): each update is made by the participant's
 /// session (a relative position, encoded as an awareness update) and applied by an
@@ -316,6 +341,8 @@ fn main() {
         ("local", "session") => local_session(&trace(input)),
         ("merge", "plain") => merge(false),
         ("merge", "detect") => merge(true),
+        ("detect", "filtered") => detect_once(&trace(input), false),
+        ("detect", "full") => detect_once(&trace(input), true),
         ("presence", "session") => presence(input.parse().expect("a participant count")),
         _ => {
             eprintln!("unknown {scenario}/{contestant}");

@@ -235,3 +235,33 @@ fn trace_times_parse() {
     );
     assert_eq!(parse_time("not a time"), None);
 }
+
+/// The room's scan skips every change that the writers' epochs show concurrent with
+/// nothing. Along the whole replay (every 40th merge, on the replica that merged) and at
+/// the end, it finds exactly what the full walk finds.
+#[test]
+fn the_room_finds_what_the_full_walk_finds_along_the_trace() {
+    let trace = load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(TRACE));
+    let mut merges = 0usize;
+    let mut compared = 0usize;
+    let (mut peers, _) = replay(&trace, |doc| {
+        merges += 1;
+        if merges % 40 == 0 {
+            let fast = doc.conflicts();
+            let full = doc.conflicts_by_full_walk();
+            assert!(
+                fast == full,
+                "after merge {merges}: {fast:#?}\nthe full walk: {full:#?}"
+            );
+            compared += 1;
+        }
+    });
+    sync_all(&mut peers);
+    for p in &mut peers {
+        for granularity in [Granularity::Char, Granularity::Word, Granularity::Line] {
+            p.doc.set_granularity(DOC, granularity).unwrap();
+            assert!(p.doc.conflicts() == p.doc.conflicts_by_full_walk());
+        }
+    }
+    assert!(compared >= 50, "only {compared} comparisons");
+}

@@ -62,6 +62,15 @@ impl Mark {
     }
 }
 
+/// How [`RoomDoc::text_regions_by`] walks a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Walk {
+    /// Skip the changes the epochs show concurrent with nothing (what the room uses).
+    Filtered,
+    /// Scan every change: the oracle the filtered walk is tested against.
+    Full,
+}
+
 /// A region where two clients' concurrent changes collide: piece indices `lo..=hi`.
 pub(super) struct Region {
     pub(super) clients: [u64; 2],
@@ -374,16 +383,42 @@ impl RoomDoc {
         &mut self,
         doc: &str,
     ) -> Result<(Granularity, Vec<Region>, Vec<Piece>)> {
+        self.text_regions_by(doc, Walk::Filtered)
+    }
+
+    /// [`Self::text_regions`], with the epoch pre-filter or (`Walk::Full`, the tests'
+    /// oracle) scanning every change.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn text_regions_by(
+        &mut self,
+        doc: &str,
+        walk: Walk,
+    ) -> Result<(Granularity, Vec<Region>, Vec<Piece>)> {
         let granularity = self.granularity(doc);
         let text = {
             let txn = self.doc.transact();
             txn.get_text(doc_text_name(doc).as_str())
                 .ok_or_else(|| Error::UnknownDocument(doc.to_owned()))?
         };
+        // Only changes that are concurrent with something can collide: when the epochs
+        // say no two changes anywhere can be (people taking turns, one writer), there
+        // is nothing to read; otherwise only changes that may meet another are scanned.
+        let overlaps = {
+            let clocks: HashMap<u64, u32> = self
+                .doc
+                .transact()
+                .state_vector()
+                .iter()
+                .map(|(c, &n)| (c.get(), n))
+                .collect();
+            self.epochs.overlaps(&clocks)
+        };
+        let full = walk == Walk::Full;
+        if !full && !overlaps.any() {
+            return Ok((granularity, Vec::new(), Vec::new()));
+        }
         let pieces = self.pieces(&text);
         let marks: Vec<Vec<Mark>> = pieces.iter().map(|p| self.marks(p)).collect();
-        // Only changes that are concurrent with something can collide: skip the scan
-        // when no two marks anywhere are concurrent (the common case).
         let mut touches: Vec<(Side, Side, usize, usize)> = Vec::new();
         let mut touch = |m: &Mark, n: &Mark, i: usize, j: usize| {
             if !m.insert && !n.insert {
@@ -393,6 +428,9 @@ impl RoomDoc {
         };
         for (i, here) in marks.iter().enumerate() {
             for (k, m) in here.iter().enumerate() {
+                if !full && !overlaps.may_meet(m.client, m.clock, &m.epoch) {
+                    continue; // no change of anyone else's could be concurrent with it
+                }
                 for n in &here[k + 1..] {
                     if m.concurrent(n) {
                         touch(m, n, i, i);
@@ -400,9 +438,10 @@ impl RoomDoc {
                 }
                 let mut scanned = 0u32;
                 for (j, piece) in pieces.iter().enumerate().skip(i + 1) {
-                    let theirs: Vec<&Mark> = marks[j].iter().filter(|n| m.concurrent(n)).collect();
-                    for n in &theirs {
+                    let mut met = false;
+                    for n in marks[j].iter().filter(|n| m.concurrent(n)) {
                         touch(m, n, i, j);
+                        met = true;
                     }
                     if marks[j].iter().any(|n| n.side() == m.side()) {
                         // More of the same change: it separates nothing.
@@ -412,7 +451,7 @@ impl RoomDoc {
                         }
                         continue;
                     }
-                    if !theirs.is_empty() || !separates(m, piece) {
+                    if met || !separates(m, piece) {
                         continue;
                     }
                     if is_boundary(granularity, &piece.units) {

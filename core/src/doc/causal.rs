@@ -36,8 +36,9 @@ pub(crate) use crate::doc::schema::EPOCHS;
 pub struct Epoch {
     /// The writer's own clock where the epoch starts.
     pub start: u32,
-    /// For every other client, how many of its clock ticks the writer had seen.
-    pub seen: HashMap<u64, u32>,
+    /// For every other client, how many of its clock ticks the writer had seen, sorted
+    /// by client (a few entries: a search beats hashing in the conflict scan).
+    pub seen: Vec<(u64, u32)>,
     /// When the epoch started, ms since the Unix epoch.
     pub at: f64,
     /// The agent turn the writer was acting for, if any.
@@ -49,7 +50,15 @@ pub struct Epoch {
 impl Epoch {
     /// Whether the writer had seen the change at `clock` of `client`.
     pub fn saw(&self, client: u64, clock: u32) -> bool {
-        self.seen.get(&client).is_some_and(|&c| c > clock)
+        self.seen_of(client) > clock
+    }
+
+    /// How many of `client`'s clock ticks the writer had seen.
+    pub fn seen_of(&self, client: u64) -> u32 {
+        match self.seen.binary_search_by_key(&client, |&(c, _)| c) {
+            Ok(i) => self.seen[i].1,
+            Err(_) => 0,
+        }
     }
 }
 
@@ -67,6 +76,11 @@ type RawEpoch = (
 /// Every client's epochs, kept up to date by an observer on the `epochs` map.
 pub(crate) struct EpochIndex {
     map: MapRef,
+    deletions: MapRef,
+    /// For each deleter, the latest transaction clock of a deletion it recorded: a
+    /// bridged client's pure deletion writes no item, so it can sit at the client's
+    /// next clock, past its last item (see [`EpochIndex::overlaps`]).
+    deleted_at: Arc<Mutex<HashMap<u64, u32>>>,
     by_client: HashMap<u64, BTreeMap<u32, Arc<Epoch>>>,
     diffs: HashMap<u64, BTreeMap<u32, RawEpoch>>,
     incoming: Arc<Mutex<Vec<RawEpoch>>>,
@@ -98,7 +112,35 @@ fn parse_record(key: &str, value: &Any) -> Option<RawEpoch> {
 }
 
 impl EpochIndex {
-    pub(crate) fn new(map: &MapRef, txn: &impl ReadTxn) -> Self {
+    pub(crate) fn new(map: &MapRef, deletions: &MapRef, txn: &impl ReadTxn) -> Self {
+        let deleted_at: Arc<Mutex<HashMap<u64, u32>>> = Arc::default();
+        let note_deletion = |sink: &Mutex<HashMap<u64, u32>>, value: &Any| {
+            let Any::Map(record) = value else { return };
+            let num = |k: &str| match record.get(k) {
+                Some(Any::Number(n)) => n.as_f64(),
+                _ => None,
+            };
+            if let (Some(by), Some(tx)) = (num("by"), num("tx")) {
+                let mut sink = sink
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let at = sink.entry(by as u64).or_default();
+                *at = (*at).max(tx as u32);
+            }
+        };
+        for (_, value) in deletions.iter(txn) {
+            if let Out::Any(value) = value {
+                note_deletion(&deleted_at, &value);
+            }
+        }
+        let sink = deleted_at.clone();
+        deletions.observe("confab-deleted-at", move |txn, event| {
+            for (_, change) in event.keys(txn) {
+                if let EntryChange::Inserted(Out::Any(value)) = change {
+                    note_deletion(&sink, value);
+                }
+            }
+        });
         let incoming: Arc<Mutex<Vec<RawEpoch>>> = Arc::default();
         let sink = incoming.clone();
         map.observe("confab-epochs", move |txn, event| {
@@ -125,6 +167,8 @@ impl EpochIndex {
             .collect();
         let mut index = EpochIndex {
             map: map.clone(),
+            deletions: deletions.clone(),
+            deleted_at,
             by_client: HashMap::new(),
             diffs: HashMap::new(),
             incoming,
@@ -137,6 +181,7 @@ impl EpochIndex {
     /// alive, so this cannot run in `Drop`).
     pub(crate) fn detach(&self) {
         self.map.unobserve("confab-epochs");
+        self.deletions.unobserve("confab-deleted-at");
     }
 
     /// Fold records that arrived since the last call into the index.
@@ -163,10 +208,10 @@ impl EpochIndex {
         for (client, lowest) in from {
             let diffs = &self.diffs[&client];
             let epochs = self.by_client.entry(client).or_default();
-            let mut seen = epochs
+            let mut seen: BTreeMap<u64, u32> = epochs
                 .range(..lowest)
                 .next_back()
-                .map(|(_, e)| e.seen.clone())
+                .map(|(_, e)| e.seen.iter().copied().collect())
                 .unwrap_or_default();
             for (&clock, raw) in diffs.range(lowest..) {
                 for (&c, &n) in &raw.2 {
@@ -176,7 +221,7 @@ impl EpochIndex {
                     clock,
                     Arc::new(Epoch {
                         start: clock,
-                        seen: seen.clone(),
+                        seen: seen.iter().map(|(&c, &n)| (c, n)).collect(),
                         at: raw.3,
                         turn: raw.4.clone(),
                         model: raw.5.clone(),
@@ -194,6 +239,70 @@ impl EpochIndex {
             .range(..=clock)
             .next_back()
             .map(|(_, e)| e)
+    }
+
+    /// Which changes may be concurrent with another client's, judged from the epochs
+    /// alone (see [`Overlaps`]). `clocks`: each client's next clock (the state vector).
+    pub(crate) fn overlaps(&self, clocks: &HashMap<u64, u32>) -> Overlaps {
+        // Each epoch with the last clock a change made in it can have: up to the next
+        // epoch's start; for the last epoch, the client's last item, or a later
+        // deletion's clock (a bridged client's pure deletion writes no item).
+        let deleted_at = self
+            .deleted_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let ranges: Vec<(u64, Vec<(&Epoch, u32)>)> = self
+            .by_client
+            .iter()
+            .map(|(&client, epochs)| {
+                let mut out: Vec<(&Epoch, u32)> = Vec::with_capacity(epochs.len());
+                let mut it = epochs.values().peekable();
+                while let Some(e) = it.next() {
+                    let last = match it.peek() {
+                        Some(next) => next.start.saturating_sub(1).max(e.start),
+                        None => {
+                            let items = clocks.get(&client).map_or(0, |n| n.saturating_sub(1));
+                            let deletion = deleted_at.get(&client).copied().unwrap_or(0);
+                            items.max(deletion).max(e.start)
+                        }
+                    };
+                    out.push((e.as_ref(), last));
+                }
+                (client, out)
+            })
+            .collect();
+        let mut by_client: HashMap<u64, Vec<(u64, Vec<(u32, u32)>)>> = HashMap::new();
+        for (a, _) in &ranges {
+            let lists = ranges
+                .iter()
+                .filter(|(b, _)| b != a)
+                .map(|(b, theirs)| {
+                    // (what that epoch had seen of `a`, the latest clock of `b` that any
+                    // epoch seeing at most that much of `a` reaches), by the first.
+                    let mut list: Vec<(u32, u32)> = theirs
+                        .iter()
+                        .map(|(f, last)| (f.seen_of(*a), *last))
+                        .collect();
+                    list.sort_unstable();
+                    let mut reach = 0;
+                    for entry in &mut list {
+                        reach = reach.max(entry.1);
+                        entry.1 = reach;
+                    }
+                    (*b, list)
+                })
+                .collect();
+            by_client.insert(*a, lists);
+        }
+        let mut overlaps = Overlaps {
+            by_client,
+            any: false,
+        };
+        overlaps.any = ranges
+            .iter()
+            .any(|(a, ours)| ours.iter().any(|(e, last)| overlaps.may_meet(*a, *last, e)));
+        overlaps
     }
 
     /// Every epoch start of `client`, in order.
@@ -221,6 +330,42 @@ impl EpochIndex {
             clocks.dedup();
         }
         out
+    }
+}
+
+/// An index over every client's epochs that answers, without looking at any text,
+/// whether a change could be concurrent with some other client's change. Two changes
+/// are concurrent when neither writer had seen the other's; "seen" only grows with a
+/// writer's clock, so for a change at (`a`, `x`) in epoch `E` it is enough to ask, for
+/// every other client `b`, whether some epoch `F` of `b` had seen less of `a` than `x`
+/// while reaching a clock of `b` that `E` had not seen. The answer is a superset of the
+/// truth (an epoch's range stands for its changes), never an omission: a change it rules
+/// out has no concurrent partner, so the conflict scan may skip it and find the same.
+pub(crate) struct Overlaps {
+    /// For each client `a`: for each other client `b`, `b`'s epochs as (seen of `a`,
+    /// the furthest clock of `b` reached by an epoch that had seen at most that much),
+    /// sorted.
+    by_client: HashMap<u64, Vec<(u64, Vec<(u32, u32)>)>>,
+    any: bool,
+}
+
+impl Overlaps {
+    /// Whether the change at (`client`, `clock`), made in `epoch`, may be concurrent
+    /// with a change of another client.
+    pub(crate) fn may_meet(&self, client: u64, clock: u32, epoch: &Epoch) -> bool {
+        let Some(lists) = self.by_client.get(&client) else {
+            return false;
+        };
+        lists.iter().any(|(b, list)| {
+            // Epochs of `b` that had not seen this change: those with seen ≤ clock.
+            let n = list.partition_point(|&(seen, _)| seen <= clock);
+            n > 0 && list[n - 1].1 >= epoch.seen_of(*b)
+        })
+    }
+
+    /// Whether any two changes anywhere may be concurrent.
+    pub(crate) fn any(&self) -> bool {
+        self.any
     }
 }
 

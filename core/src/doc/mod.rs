@@ -73,8 +73,9 @@ impl RoomDoc {
         let documents = doc.get_or_insert_map(DOCUMENTS);
         let epochs = {
             let map = doc.get_or_insert_map(causal::EPOCHS);
+            let deletions = doc.get_or_insert_map(schema::DELETIONS);
             let txn = doc.transact();
-            causal::EpochIndex::new(&map, &txn)
+            causal::EpochIndex::new(&map, &deletions, &txn)
         };
         RoomDoc {
             doc,

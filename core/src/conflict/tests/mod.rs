@@ -560,4 +560,5 @@ fn blame_names_people_and_agents_with_turn_and_model() -> Result<()> {
     Ok(())
 }
 
+mod oracle;
 mod resolution;
