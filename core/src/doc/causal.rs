@@ -135,7 +135,7 @@ impl EpochIndex {
         }
         let sink = deleted_at.clone();
         deletions.observe("confab-deleted-at", move |txn, event| {
-            for (_, change) in event.keys(txn) {
+            for change in event.keys(txn).values() {
                 if let EntryChange::Inserted(Out::Any(value)) = change {
                     note_deletion(&sink, value);
                 }
@@ -272,7 +272,7 @@ impl EpochIndex {
                 (client, out)
             })
             .collect();
-        let mut by_client: HashMap<u64, Vec<(u64, Vec<(u32, u32)>)>> = HashMap::new();
+        let mut by_client: HashMap<u64, Vec<TheirEpochs>> = HashMap::new();
         for (a, _) in &ranges {
             let lists = ranges
                 .iter()
@@ -333,6 +333,9 @@ impl EpochIndex {
     }
 }
 
+/// Another client and its epochs as [`Overlaps`] keeps them.
+type TheirEpochs = (u64, Vec<(u32, u32)>);
+
 /// An index over every client's epochs that answers, without looking at any text,
 /// whether a change could be concurrent with some other client's change. Two changes
 /// are concurrent when neither writer had seen the other's; "seen" only grows with a
@@ -345,7 +348,7 @@ pub(crate) struct Overlaps {
     /// For each client `a`: for each other client `b`, `b`'s epochs as (seen of `a`,
     /// the furthest clock of `b` reached by an epoch that had seen at most that much),
     /// sorted.
-    by_client: HashMap<u64, Vec<(u64, Vec<(u32, u32)>)>>,
+    by_client: HashMap<u64, Vec<TheirEpochs>>,
     any: bool,
 }
 
