@@ -61,10 +61,12 @@ export const R2_BUCKETS = ["FILES"];
  * `bindings` adds or overrides the Worker's variables (development mode is on unless
  * `CONFAB_DEV` is set to "0").
  * `verbose` shows the runtime's log (the Worker's console output included).
- * @param {{ persistTo?: string, port?: number, direct?: boolean, bindings?: Record<string, string>, verbose?: boolean }} [options]
+ * `inspectorPort` opens the runtime's V8 inspector there (for profiling the edge).
+ * @param {{ persistTo?: string, port?: number, direct?: boolean, bindings?: Record<string, string>, verbose?: boolean, inspectorPort?: number }} [options]
  */
-export async function startEdge({ persistTo, port = 0, direct = false, bindings = {}, verbose = false } = {}) {
+export async function startEdge({ persistTo, port = 0, direct = false, bindings = {}, verbose = false, inspectorPort } = {}) {
   const mf = new Miniflare({
+    ...(inspectorPort ? { inspectorPort } : {}),
     ...(verbose ? { log: new Log(LogLevel.DEBUG) } : {}),
     scriptPath: path.join(ROOT, "edge/build/worker/shim.mjs"),
     modules: true,

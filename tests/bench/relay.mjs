@@ -1,33 +1,45 @@
 // Scenario 5: relay fan-out. The same stock Yjs + y-websocket clients, in rooms of N, on
 // Confab's edge under local workerd and on the stock Yjs websocket server, in one run.
 // Each client types at a fixed rate; latency is from the sender's edit to the moment
-// the last receiver has applied it. Every edit must reach every receiver.
-import http from "node:http";
-import { setupWSConnection } from "@y/websocket-server/utils";
-import { WebSocket, WebSocketServer } from "ws";
-import { WebsocketProvider } from "y-websocket";
-import * as Y from "yjs";
-import { BENCH_LIMITS, startEdge } from "../helpers.mjs";
+// the last receiver has applied it. Every edit must reach every receiver. The stock
+// server runs as its users run it (its own command, its own process), and the clients
+// are spread over two processes of their own (relay-clients.mjs).
+import { fork, spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { BENCH_LIMITS, freePort, startEdge } from "../helpers.mjs";
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 
+/**
+ * The stock y-websocket server as its users run it: its own `y-websocket` command in a
+ * process of its own, so the clients' work never shares its event loop.
+ */
 export async function startStock() {
-  const server = http.createServer((_, res) => {
-    res.writeHead(200);
-    res.end("stock y-websocket server");
+  const port = await freePort();
+  const bin = path.join(HERE, "node_modules/@y/websocket-server/src/server.js");
+  const child = spawn(process.execPath, [bin], {
+    env: { ...process.env, HOST: "127.0.0.1", PORT: String(port) },
+    stdio: ["ignore", "pipe", "inherit"],
   });
-  const wss = new WebSocketServer({ noServer: true });
-  wss.on("connection", (conn, req) => setupWSConnection(conn, req, { gc: true }));
-  server.on("upgrade", (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req)));
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address();
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the stock y-websocket server did not start within 10 s")), 10_000);
+    child.once("exit", (code) => reject(new Error(`the stock y-websocket server exited (${code})`)));
+    child.stdout.on("data", (chunk) => {
+      if (String(chunk).includes("running at")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
   return {
     ws: `ws://127.0.0.1:${port}`,
+    pid: child.pid,
     stop: () =>
       new Promise((r) => {
-        for (const c of wss.clients) c.terminate();
-        server.closeAllConnections();
-        server.close(() => r());
+        if (child.exitCode !== null) return r();
+        child.once("exit", () => r());
+        child.kill("SIGTERM");
       }),
   };
 }
@@ -36,81 +48,94 @@ export function percentile(sorted, p) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 }
 
+/** How many processes a room's clients are spread over. */
+const CLIENT_PROCESSES = Number(process.env.CONFAB_BENCH_CLIENT_PROCESSES ?? 2);
+
+/** Start `count` client processes and wait for each to answer `type` once. */
+function replies(children, type) {
+  return Promise.all(
+    children.map(
+      (child) =>
+        new Promise((resolve, reject) => {
+          const on = (m) => {
+            if (m.type === type) {
+              child.off("message", on);
+              resolve(m);
+            } else if (m.type === "error") {
+              child.off("message", on);
+              reject(new Error(m.error));
+            }
+          };
+          child.on("message", on);
+        }),
+    ),
+  );
+}
+
 /**
  * One room of `n` clients typing `rate` edits/s each for `seconds` on the server at
- * `base`. Returns latencies (ms) of every edit to its last receiver, and losses.
+ * `base`, the clients spread over {@link CLIENT_PROCESSES} processes (relay-clients.mjs).
+ * Returns latencies (ms) of every edit to its last receiver, and losses.
  */
 export async function measureRoom(base, n, { rate = 10, seconds = 5, label = "room" } = {}) {
   const room = `${label}-${n}-${Math.random().toString(36).slice(2, 8)}`;
-  const sent = new Map(); // "client:seq" -> { at, left }
-  const done = [];
-  const clients = [];
-  for (let i = 0; i < n; i++) {
-    const doc = new Y.Doc();
-    const provider = new WebsocketProvider(base, room, doc, { WebSocketPolyfill: WebSocket, disableBc: true });
-    const stamps = doc.getMap("stamps");
-    stamps.observe((event, txn) => {
-      if (txn.local) return;
-      const now = performance.now();
-      for (const key of event.keysChanged) {
-        const id = `${key}:${stamps.get(key)}`;
-        const s = sent.get(id);
-        if (!s) continue;
-        s.left -= 1;
-        if (s.left === 0) {
-          done.push(now - s.at);
-          sent.delete(id);
-        }
-      }
-    });
-    clients.push({ doc, provider, stamps, text: doc.getText("text"), seq: 0 });
-  }
-  const deadline = Date.now() + 30_000;
-  while (!clients.every((c) => c.provider.synced)) {
-    if (Date.now() > deadline) throw new Error(`${label}: ${n} clients did not sync within 30 s`);
-    await sleep(20);
-  }
-  // Type: each client at `rate` per second, phases spread out.
-  const interval = 1000 / rate;
-  const end = performance.now() + seconds * 1000;
-  const timers = clients.map((c, i) =>
-    setTimeout(function tick() {
-      if (performance.now() >= end) return;
-      const seq = ++c.seq;
-      sent.set(`${i}:${seq}`, { at: performance.now(), left: n - 1 });
-      c.doc.transact(() => {
-        c.text.insert(Math.min(c.text.length, seq % 50), String.fromCharCode(97 + (seq % 26)));
-        c.stamps.set(String(i), seq);
-      });
-      c.timer = setTimeout(tick, interval);
-    }, (i * interval) / n),
+  const parts = Math.max(1, Math.min(CLIENT_PROCESSES, n));
+  const children = Array.from({ length: parts }, () =>
+    fork(path.join(HERE, "relay-clients.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] }),
   );
-  await sleep(seconds * 1000 + 50);
-  for (const c of clients) clearTimeout(c.timer);
-  for (const t of timers) clearTimeout(t);
-  // Drain: give stragglers up to 10 s.
-  const drainUntil = Date.now() + 10_000;
-  while (sent.size > 0 && Date.now() < drainUntil) await sleep(50);
-  // A later stamp from the same client overwrites an earlier one (a map key): a
-  // receiver that applied the later one applied the earlier edit too.
-  const lost = [...sent.keys()].filter((id) => {
-    const [client, seq] = id.split(":").map(Number);
-    return !clients.every((c, j) => j === client || Number(c.stamps.get(String(client)) ?? 0) >= seq);
-  }).length;
-  const texts = new Set(clients.map((c) => c.text.toString()));
-  for (const c of clients) {
-    c.provider.destroy();
-    c.doc.destroy();
+  try {
+    const synced = replies(children, "synced");
+    children.forEach((child, k) => {
+      const ids = Array.from({ length: n }, (_, i) => i).filter((i) => i % parts === k);
+      child.send({ type: "join", base, room, ids, size: n, perSecond: rate, duration: seconds });
+    });
+    await synced;
+    const typed = replies(children, "typed");
+    const at = performance.timeOrigin + performance.now() + 100;
+    for (const child of children) child.send({ type: "go", at });
+    const finals = Object.assign({}, ...(await typed).map((m) => m.finals));
+    const reports = replies(children, "report");
+    for (const child of children) child.send({ type: "drain", finals });
+    const all = await reports;
+    // Every edit's receivers, over every process: complete when all n - 1 saw its stamp.
+    const got = new Map();
+    for (const r of all) {
+      for (const [key, [count, last]] of r.got) {
+        const g = got.get(key);
+        if (g) {
+          g[0] += count;
+          g[1] = Math.max(g[1], last);
+        } else got.set(key, [count, last]);
+      }
+    }
+    const done = [];
+    for (const r of all) {
+      for (const [client, seq, t] of r.sent) {
+        const g = got.get(`${client}:${seq}`);
+        if (g && g[0] === n - 1) done.push(g[1] - t);
+      }
+    }
+    // A later stamp from the same client overwrites an earlier one (a map key): a
+    // receiver that applied the later one applied the earlier edit too. An edit is
+    // lost when some receiver ended below it.
+    let lost = 0;
+    for (const [client, last] of Object.entries(finals)) {
+      const reached = Math.min(...all.map((r) => r.reached[client] ?? Infinity));
+      lost += Math.max(0, last - Math.min(last, reached));
+    }
+    const texts = new Set(all.flatMap((r) => r.texts));
+    const sorted = done.sort((a, b) => a - b);
+    return {
+      edits: Object.values(finals).reduce((s, k) => s + k, 0),
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      max: sorted.at(-1) ?? NaN,
+      lost,
+      converged: texts.size === 1,
+    };
+  } finally {
+    for (const child of children) child.kill();
   }
-  const sorted = done.sort((a, b) => a - b);
-  return {
-    edits: clients.reduce((s, c) => s + c.seq, 0),
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    max: sorted.at(-1) ?? NaN,
-    lost,
-    converged: texts.size === 1,
-  };
 }
 
 export async function servers() {
