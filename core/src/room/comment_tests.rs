@@ -39,8 +39,9 @@ fn a_reviewer_comments_in_their_own_name_and_each_step_is_an_event() {
     assert_eq!(err.code(), "not_yours", "{err}");
 
     // The owner sees it, replies and resolves it: events the feed and webhooks carry.
-    let whole = room.whole_room_frame().to_vec();
-    owner.receive(&whole, 0).unwrap();
+    for frame in room.whole_room_frames().to_vec() {
+        owner.receive(&frame, 0).unwrap();
+    }
     owner.reply_to_comment(&id, "fixed", 1).unwrap();
     owner.set_comment_resolved(&id, true, 2).unwrap();
     for f in owner.drain_outgoing() {

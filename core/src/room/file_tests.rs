@@ -298,8 +298,9 @@ fn a_live_edit_to_a_file_under_someone_elses_path_lease_waits_as_a_suggestion() 
         )
         .unwrap();
     let doc = file["file"]["doc"].as_str().unwrap().to_owned();
-    let whole = room.whole_room_frame().to_vec();
-    ed.receive(&whole, 0).unwrap();
+    for frame in room.whole_room_frames().to_vec() {
+        ed.receive(&frame, 0).unwrap();
+    }
     ed.drain_outgoing();
     room.request(
         &agent,

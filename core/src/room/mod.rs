@@ -164,10 +164,11 @@ pub struct Room {
     relay_queue: Vec<(ConnId, Vec<u8>)>,
     /// Frames to send that no received frame caused (see [`Room::take_pending`]).
     pending: Vec<Outgoing>,
-    /// The whole room as one sync step 2 frame, kept until the document changes: a
-    /// joiner that has nothing (every fresh client, every storm of reloads) gets it
-    /// without the room encoding itself again.
-    full_state: Option<Vec<u8>>,
+    /// The whole room as sync frames (one sync step 2, or for a big room updates in
+    /// chunks ending with one), kept until the document changes: a joiner that has
+    /// nothing (every fresh client, every storm of reloads) gets them without the room
+    /// encoding (and cutting) itself again.
+    full_state: Option<Vec<Vec<u8>>>,
     /// Members, leases, activities, webhooks.
     authority: Authority,
     /// The authority changed since [`Room::take_authority_json`].
@@ -620,14 +621,20 @@ impl Room {
         }
     }
 
-    /// The whole room as one sync step 2 frame (what a joiner with nothing gets), kept
-    /// until the document changes.
-    pub fn whole_room_frame(&mut self) -> &[u8] {
+    /// The whole room as sync frames (what a joiner with nothing gets): one sync step
+    /// 2, or, past [`SYNC_CHUNK_BYTES`], updates in chunks of about that size
+    /// ending with a sync step 2. Kept until the document changes.
+    pub fn whole_room_frames(&mut self) -> &[Vec<u8>] {
         if self.full_state.is_none() {
             let diff = self.diff(&StateVector::default());
-            self.full_state = Some(protocol::sync_step2(diff));
+            self.full_state = Some(receive::sync_frames(diff));
         }
         self.full_state.as_deref().unwrap_or_default()
+    }
+
+    /// The bytes of [`Self::whole_room_frames`].
+    pub fn whole_room_bytes(&mut self) -> usize {
+        self.whole_room_frames().iter().map(Vec::len).sum()
     }
 
     /// True when some applied update has not been persisted yet.

@@ -259,32 +259,10 @@ impl Room {
     /// [`SYNC_CHUNK_BYTES`] (each a valid update; the last one is the sync step 2, so a
     /// stock client counts itself synced once it has everything).
     fn sync_answer(&mut self, conn: ConnId, sv: &StateVector) -> Vec<Outgoing> {
-        let update = if sv.is_empty() {
-            None
+        let frames = if sv.is_empty() {
+            self.whole_room_frames().to_vec()
         } else {
-            Some(self.diff(sv))
-        };
-        let frames = match update {
-            None if self.whole_room_frame().len() <= SYNC_CHUNK_BYTES => {
-                vec![self.whole_room_frame().to_vec()]
-            }
-            Some(u) if u.len() <= SYNC_CHUNK_BYTES => vec![protocol::sync_step2(u)],
-            other => {
-                let u = other.unwrap_or_else(|| self.diff(sv));
-                let parts = split_update_v1(&u, SYNC_CHUNK_BYTES).unwrap_or_else(|_| vec![u]);
-                let last = parts.len().saturating_sub(1);
-                parts
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        if i == last {
-                            protocol::sync_step2(p)
-                        } else {
-                            protocol::sync_update(p)
-                        }
-                    })
-                    .collect()
-            }
+            sync_frames(self.diff(sv))
         };
         frames
             .into_iter()
@@ -382,4 +360,26 @@ impl Room {
             Some(protocol::awareness(update))
         }
     }
+}
+
+/// Frames carrying `update` to a joiner: one sync step 2, or for an update past
+/// [`SYNC_CHUNK_BYTES`], updates of about that size (each valid on its own) of which the
+/// last is the sync step 2, so a client counts itself synced once it has all of them.
+pub(super) fn sync_frames(update: Vec<u8>) -> Vec<Vec<u8>> {
+    if update.len() <= SYNC_CHUNK_BYTES {
+        return vec![protocol::sync_step2(update)];
+    }
+    let parts = split_update_v1(&update, SYNC_CHUNK_BYTES).unwrap_or_else(|_| vec![update]);
+    let last = parts.len().saturating_sub(1);
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i == last {
+                protocol::sync_step2(p)
+            } else {
+                protocol::sync_update(p)
+            }
+        })
+        .collect()
 }

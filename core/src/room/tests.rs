@@ -643,6 +643,20 @@ fn a_big_room_joins_in_parts_ending_with_sync_step_2() -> Result<()> {
     assert!(matches!(last[0], Incoming::SyncStep2(..)));
     pump(&mut room, &mut [(2, &mut b)], out);
     assert_eq!(b.doc().document_text("big")?.len(), 48 * 64 * 1024);
+    // The parts are kept for the next joiner, until the room changes.
+    let kept = room.whole_room_frames().as_ptr();
+    let mut c = Session::new(3, Participant::person("c", "C"), 0);
+    let mut out = room.connect(3, false);
+    for f in c.handshake() {
+        out.extend(room.receive(3, &f, 0)?);
+    }
+    assert_eq!(room.whole_room_frames().as_ptr(), kept, "encoded again");
+    pump(&mut room, &mut [(3, &mut c)], out);
+    assert_eq!(c.doc().document_text("big")?.len(), 48 * 64 * 1024);
+    a.doc_mut().insert_text("big", 0, "more")?;
+    pump(&mut room, &mut [(1, &mut a)], Vec::new());
+    let total: usize = room.whole_room_frames().iter().map(Vec::len).sum();
+    assert!(total > 48 * 64 * 1024 + 4);
     Ok(())
 }
 

@@ -156,7 +156,7 @@ impl RoomObject {
             (
                 room.connection_count(),
                 room.presence_count(),
-                room.whole_room_frame().len(),
+                room.whole_room_bytes(),
                 room.size(),
             )
         })?;
