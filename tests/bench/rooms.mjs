@@ -1,8 +1,10 @@
 // Scenario 6 (initial-sync storm), big rooms (a late joiner of a 20 MB room) and the
 // memory a room takes in the Durable Object. Stock Yjs + y-websocket clients, Confab's
 // edge under local workerd and the stock Yjs websocket server, in one run.
+import { fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
@@ -11,6 +13,7 @@ import { DATA, DOCUMENTS } from "./contestants.mjs";
 import { percentile } from "./relay.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 const LINE = `${"x".repeat(9_999)}\n`; // 10 kB
 
 /** A stock client; counts the times its socket closed (a reconnect loop shows here). */
@@ -73,24 +76,10 @@ export async function bigJoin(base, { mb = 20, joins = 5 } = {}) {
 }
 
 /** A raw socket asking for the whole room (sync step 1 with an empty state vector) until answered. */
-function resyncOnce(base, room) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${base}/${room}`);
-    ws.binaryType = "nodebuffer";
-    ws.on("open", () => ws.send(Uint8Array.of(0, 0, 1, 0)));
-    ws.on("message", (data) => {
-      if (data[0] === 0 && data[1] === 1) {
-        ws.close();
-        resolve(data.length);
-      }
-    });
-    ws.on("error", reject);
-  });
-}
-
 /**
  * A 2 MB room; a probe writes every 50 ms and a second client measures the probe's
- * latency, first alone, then while 4 loaders re-sync the whole room continuously.
+ * latency, first alone, then while 4 loaders (in a process of their own) re-sync the
+ * whole room continuously.
  */
 export async function storm(base, { mb = 2, seconds = 5, loaders = 4 } = {}) {
   const room = `storm-${Math.random().toString(36).slice(2, 8)}`;
@@ -128,18 +117,18 @@ export async function storm(base, { mb = 2, seconds = 5, loaders = 4 } = {}) {
     return { lat: [...phase].sort((a, b) => a - b), lost };
   }
   const quiet = await probe();
-  let running = true;
-  let resyncs = 0;
-  const loops = Array.from({ length: loaders }, async () => {
-    while (running) {
-      await resyncOnce(base, room);
-      resyncs++;
-    }
+  // The loaders run in a process of their own (storm-loaders.mjs).
+  const loading = fork(path.join(HERE, "storm-loaders.mjs"), [base, room, String(loaders)], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
+  const reply = (type) => new Promise((r) => loading.on("message", (m) => m.type === type && r(m)));
+  await reply("started");
   await sleep(200);
   const loaded = await probe();
-  running = false;
-  await Promise.all(loops);
+  const stopped = reply("stopped");
+  loading.send({ type: "stop" });
+  const { resyncs } = await stopped;
+  loading.kill();
   writer.provider.destroy();
   reader.provider.destroy();
   const stat = (r) => ({ p50: percentile(r.lat, 50), p99: percentile(r.lat, 99), n: r.lat.length, lost: r.lost });
