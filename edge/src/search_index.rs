@@ -52,6 +52,11 @@ impl SearchIndex {
         Ok(SearchIndex { sql })
     }
 
+    /// The index of a store whose tables exist (made by [`Self::open`] earlier).
+    pub fn attach(sql: SqlStorage) -> Self {
+        SearchIndex { sql }
+    }
+
     fn rows(
         &self,
         query: &str,

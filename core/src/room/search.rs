@@ -283,6 +283,11 @@ impl Room {
             .insert(item, (actor.participant(), now_ms));
     }
 
+    /// Whether some item changed since [`Self::take_search_changes`] was last called.
+    pub fn has_search_changes(&self) -> bool {
+        !self.search_dirty.is_empty()
+    }
+
     /// The rows of every item that changed since the last call: the edge writes them to
     /// the index as it stores the updates that changed them.
     pub fn take_search_changes(&mut self) -> Vec<IndexChange> {

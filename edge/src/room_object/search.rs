@@ -21,23 +21,30 @@ impl RoomObject {
     /// The index, checked once per instance: built again from the room when it was
     /// made with another layout (or a write to it failed).
     fn search_index(&self) -> Result<SearchIndex, EdgeError> {
-        let index = SearchIndex::open(self.state.storage().sql())?;
-        if !self.search_ready.get() {
-            if !index.current()? {
-                let changes = self.with_room(|room| room.search_rebuild(now_ms()))?;
-                index.clear()?;
-                index.apply(&changes)?;
-                index.mark(true)?;
-            }
-            self.search_ready.set(true);
+        if self.search_ready.get() {
+            // Its tables were made (or found) by this instance already.
+            return Ok(SearchIndex::attach(self.state.storage().sql()));
         }
+        let index = SearchIndex::open(self.state.storage().sql())?;
+        if !index.current()? {
+            let changes = self.with_room(|room| room.search_rebuild(now_ms()))?;
+            index.clear()?;
+            index.apply(&changes)?;
+            index.mark(true)?;
+        }
+        self.search_ready.set(true);
         Ok(index)
     }
 
     /// Write what changed since the last call to the index (called as updates are
     /// stored). A failure marks the index for a rebuild; the room goes on.
     pub(super) fn index_search(&self) {
-        let result = self.search_index().and_then(|index| {
+        let result = (|| {
+            // Nothing to write (presence, awareness, most relayed frames): no SQL at all.
+            if self.search_ready.get() && !self.with_room(|room| room.has_search_changes())? {
+                return Ok(());
+            }
+            let index = self.search_index()?;
             let changes = self.with_room(|room| room.take_search_changes())?;
             if changes.is_empty() {
                 return Ok(());
@@ -45,7 +52,7 @@ impl RoomObject {
             index.apply(&changes).map(drop).inspect_err(|_| {
                 let _ = index.mark(false);
             })
-        });
+        })();
         if let Err(e) = result {
             self.search_ready.set(false);
             worker::console_error!("updating the search index failed: {e}");
