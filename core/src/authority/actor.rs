@@ -41,6 +41,18 @@ impl Actor {
         }
     }
 
+    /// The upstream connection of a fan-out object (see [`crate::room::fanout`]): it
+    /// watches the room for many viewers, and may not change it.
+    pub fn fanout(name: &str) -> Self {
+        Actor {
+            id: format!("fanout:{name}"),
+            name: format!("Fan-out {name}"),
+            kind: ParticipantKind::Agent,
+            role: Role::Viewer,
+            guest: false,
+        }
+    }
+
     /// True for [`Actor::anonymous`]: no token vouches for who this is.
     pub fn is_anonymous(&self) -> bool {
         self.id == ANONYMOUS

@@ -39,6 +39,7 @@ use limits::{Bucket, Limits, RateLimiter};
 
 mod admit;
 mod events;
+pub mod fanout;
 pub mod files;
 pub mod gate;
 mod headcount;
@@ -712,6 +713,8 @@ fn session_info(actor: &Actor) -> Value {
 
 #[cfg(test)]
 mod comment_tests;
+#[cfg(test)]
+mod fanout_tests;
 #[cfg(test)]
 mod file_tests;
 #[cfg(test)]

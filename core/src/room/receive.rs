@@ -365,7 +365,7 @@ impl Room {
 /// Frames carrying `update` to a joiner: one sync step 2, or for an update past
 /// [`SYNC_CHUNK_BYTES`], updates of about that size (each valid on its own) of which the
 /// last is the sync step 2, so a client counts itself synced once it has all of them.
-pub(super) fn sync_frames(update: Vec<u8>) -> Vec<Vec<u8>> {
+pub(crate) fn sync_frames(update: Vec<u8>) -> Vec<Vec<u8>> {
     if update.len() <= SYNC_CHUNK_BYTES {
         return vec![protocol::sync_step2(update)];
     }
