@@ -39,9 +39,11 @@ pub struct Mirror {
 impl Mirror {
     /// An empty replica (it fills from the room once connected upstream).
     pub fn new(now_ms: u64) -> Self {
-        let mut options = Options::default();
-        options.offset_kind = yrs::OffsetKind::Utf16;
-        options.skip_gc = true;
+        let options = Options {
+            offset_kind: yrs::OffsetKind::Utf16,
+            skip_gc: true,
+            ..Options::default()
+        };
         let clock = ManualClock::new(now_ms);
         Mirror {
             awareness: Awareness::with_clock(Doc::with_options(options), clock.clone()),
@@ -161,13 +163,11 @@ impl Mirror {
             match message {
                 Incoming::SyncStep1(sv) if self.synced => out.extend(self.answer(conn, &sv)),
                 Incoming::SyncStep1(sv) => self.waiting.push((conn, sv)),
-                Incoming::SyncStep2(raw) | Incoming::Update(raw) => {
-                    if self.adds_content(&raw)? {
-                        return Err(Error::ViewerWrite {
-                            who: "a connection watching through a fan-out object".into(),
-                            what: "connect to the room itself to write".into(),
-                        });
-                    }
+                Incoming::SyncStep2(raw) | Incoming::Update(raw) if self.adds_content(&raw)? => {
+                    return Err(Error::ViewerWrite {
+                        who: "a connection watching through a fan-out object".into(),
+                        what: "connect to the room itself to write".into(),
+                    });
                 }
                 _ => {}
             }
