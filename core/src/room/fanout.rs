@@ -39,10 +39,11 @@ pub struct Mirror {
 impl Mirror {
     /// An empty replica (it fills from the room once connected upstream).
     pub fn new(now_ms: u64) -> Self {
+        // It never writes: no client id of its own is needed (none is drawn at random).
         let options = Options {
             offset_kind: yrs::OffsetKind::Utf16,
             skip_gc: true,
-            ..Options::default()
+            ..Options::with_client_id(yrs::ClientID::new(0))
         };
         let clock = ManualClock::new(now_ms);
         Mirror {
