@@ -47,6 +47,7 @@ export const DURABLE_OBJECTS = {
   ROOMS: { className: "RoomObject", useSQLite: true },
   SPACES: { className: "SpaceObject", useSQLite: true },
   INBOXES: { className: "InboxObject", useSQLite: true },
+  FANOUT: { className: "FanoutObject" },
 };
 
 /** The edge's R2 buckets, as `edge/wrangler.toml` binds them. */

@@ -48,6 +48,8 @@ pub struct Config {
     pub limits: Limits,
     /// An OpenAI-compatible embeddings endpoint that orders search hits by meaning.
     pub embeddings: Option<Embeddings>,
+    /// How many fan-out objects serve a room's viewers (`CONFAB_FANOUT_OBJECTS`, 4).
+    pub fanout_objects: u32,
 }
 
 /// Where search gets embeddings: `POST <url>/embeddings` with `{ model, input }`, as
@@ -116,6 +118,17 @@ impl Config {
         if let Some(n) = num("CONFAB_MAX_FILES")? {
             limits.max_files = n as usize;
         }
+        let fanout_objects = match num("CONFAB_FANOUT_OBJECTS")? {
+            Some(n) => u32::try_from(n)
+                .ok()
+                .filter(|n| *n <= 1024)
+                .ok_or_else(|| {
+                    EdgeError::Misconfigured(format!(
+                        "CONFAB_FANOUT_OBJECTS must be 1 to 1024; got {n}"
+                    ))
+                })?,
+            None => confab_core::room::fanout::DEFAULT_OBJECTS,
+        };
         let embeddings = match non_empty("CONFAB_EMBEDDINGS_URL") {
             None => None,
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
@@ -139,6 +152,7 @@ impl Config {
             origins,
             limits,
             embeddings,
+            fanout_objects,
         })
     }
 

@@ -18,6 +18,8 @@ pub mod error;
 pub mod identity;
 
 #[cfg(target_arch = "wasm32")]
+mod fanout_object;
+#[cfg(target_arch = "wasm32")]
 mod inbox_object;
 #[cfg(target_arch = "wasm32")]
 mod objects;

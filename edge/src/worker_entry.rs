@@ -130,6 +130,26 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Err(err) if websocket => return refuse_socket(CloseCode::Internal, &err.to_string()),
         Err(err) => return error_response(&err),
     };
+    // A socket that asks to watch (`?view=<region>`) goes to one of the room's fan-out
+    // objects, which serves it read-only from its mirror of the room.
+    if binding == ROOMS_BINDING && websocket {
+        if let Some((_, region)) = query.iter().find(|(k, _)| k == "view") {
+            let objects = config(&env).map_or(confab_core::room::fanout::DEFAULT_OBJECTS, |c| {
+                c.fanout_objects
+            });
+            let slot = confab_core::room::fanout::slot(region, objects);
+            let object = confab_core::room::fanout::object_name(&name, slot);
+            return forward_as(
+                req,
+                &env,
+                crate::fanout_object::FANOUT_BINDING,
+                &object,
+                &name,
+                &identity,
+            )
+            .await;
+        }
+    }
     forward(req, &env, binding, &name, &identity).await
 }
 
@@ -162,6 +182,18 @@ async fn forward(
     room: &str,
     identity: &Identity,
 ) -> Result<Response> {
+    forward_as(req, env, binding, room, room, identity).await
+}
+
+/// [`forward`] to the object named `object`, for room (or space, or inbox) `room`.
+async fn forward_as(
+    req: Request,
+    env: &Env,
+    binding: &str,
+    object: &str,
+    room: &str,
+    identity: &Identity,
+) -> Result<Response> {
     let headers = Headers::new();
     for (k, v) in req.headers().entries() {
         if !k.eq_ignore_ascii_case(IDENTITY_HEADER) && !k.eq_ignore_ascii_case(ROOM_HEADER) {
@@ -186,6 +218,6 @@ async fn forward(
     }
     let inner = Request::new_with_init(req.url()?.as_ref(), &init)?;
     let namespace = env.durable_object(binding)?;
-    let stub = namespace.id_from_name(room)?.get_stub()?;
+    let stub = namespace.id_from_name(object)?.get_stub()?;
     stub.fetch_with_request(inner).await
 }

@@ -46,6 +46,7 @@ mod watch;
 
 pub use blame::BlameSpan;
 pub use stale::{BasedWrite, DocumentRead};
+pub(crate) use text::fnv_str;
 pub use watch::{ConflictWatch, NoticeKind};
 
 /// How far (UTF-16 units of separating text) a scan looks for a colliding change.

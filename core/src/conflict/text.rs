@@ -224,7 +224,7 @@ pub(super) fn fnv(parts: &[u64]) -> u64 {
     h
 }
 
-pub(super) fn fnv_str(s: &str) -> u64 {
+pub(crate) fn fnv_str(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
         h ^= u64::from(b);

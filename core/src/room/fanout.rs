@@ -22,6 +22,22 @@ use crate::clock::ManualClock;
 use crate::error::{Error, Result};
 use crate::protocol::{self, Incoming};
 
+/// How many fan-out objects serve a room's viewers unless configured otherwise.
+pub const DEFAULT_OBJECTS: u32 = 4;
+
+/// Which of a room's `objects` fan-out objects serves viewers from `region` (a
+/// Cloudflare colo or any name a client gives): the same one for everyone there, so a
+/// region's viewers share one object near them.
+pub fn slot(region: &str, objects: u32) -> u32 {
+    let hash = crate::conflict::fnv_str(region);
+    (hash % u64::from(objects.max(1))) as u32
+}
+
+/// The name of a room's fan-out object `slot` (its Durable Object name).
+pub fn object_name(room: &str, slot: u32) -> String {
+    format!("{room}#{slot}")
+}
+
 /// An update with nothing in it (v1): no clients, no deletions.
 const EMPTY_UPDATE: [u8; 2] = [0, 0];
 
