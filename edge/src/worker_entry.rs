@@ -133,10 +133,17 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     // A socket that asks to watch (`?view=<region>`) goes to one of the room's fan-out
     // objects, which serves it read-only from its mirror of the room.
     if binding == ROOMS_BINDING && websocket {
-        if let Some((_, region)) = query.iter().find(|(k, _)| k == "view") {
+        if let Some((_, asked)) = query.iter().find(|(k, _)| k == "view") {
             let objects = config(&env).map_or(confab_core::room::fanout::DEFAULT_OBJECTS, |c| {
                 c.fanout_objects
             });
+            // `?view` alone: the data center the viewer reached (where the platform says).
+            let colo = req.cf().map(|cf| cf.colo()).unwrap_or_default();
+            let region = if asked.is_empty() {
+                colo.as_str()
+            } else {
+                asked.as_str()
+            };
             let slot = confab_core::room::fanout::slot(region, objects);
             let object = confab_core::room::fanout::object_name(&name, slot);
             return forward_as(

@@ -19,18 +19,23 @@ const got = new Map();
 let n = 0;
 let rate = 10;
 let seconds = 5;
+/** Clients with an id below this type; the rest only watch. */
+let writers = 0;
 
 function send(message) {
   process.send?.(message);
 }
 
-async function join({ base, room, ids, size, perSecond, duration }) {
+async function join({ base, room, ids, size, perSecond, duration, typing, regions }) {
   n = size;
   rate = perSecond;
   seconds = duration;
+  writers = typing ?? size;
   clients = ids.map((id) => {
     const doc = new Y.Doc();
-    const provider = new WebsocketProvider(base, room, doc, { WebSocketPolyfill: WebSocket, disableBc: true });
+    // A watcher given regions connects through the fan-out tier (`?view=<region>`).
+    const params = id >= writers && regions?.length ? { view: regions[id % regions.length] } : {};
+    const provider = new WebsocketProvider(base, room, doc, { WebSocketPolyfill: WebSocket, disableBc: true, params });
     const stamps = doc.getMap("stamps");
     stamps.observe((event, txn) => {
       if (txn.local) return;
@@ -58,7 +63,7 @@ async function join({ base, room, ids, size, perSecond, duration }) {
 async function go({ at }) {
   const interval = 1000 / rate;
   const end = at + seconds * 1000;
-  for (const c of clients) {
+  for (const c of clients.filter((c) => c.id < writers)) {
     const tick = () => {
       if (now() >= end) return;
       const seq = ++c.seq;
@@ -73,7 +78,7 @@ async function go({ at }) {
   }
   await sleep(Math.max(0, end - now()) + 50);
   for (const c of clients) clearTimeout(c.timer);
-  send({ type: "typed", finals: Object.fromEntries(clients.map((c) => [c.id, c.seq])) });
+  send({ type: "typed", finals: Object.fromEntries(clients.filter((c) => c.id < writers).map((c) => [c.id, c.seq])) });
 }
 
 /** Wait (up to 10 s) until every client here has every other client's last stamp. */

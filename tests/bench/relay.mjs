@@ -75,9 +75,11 @@ function replies(children, type) {
 /**
  * One room of `n` clients typing `rate` edits/s each for `seconds` on the server at
  * `base`, the clients spread over {@link CLIENT_PROCESSES} processes (relay-clients.mjs).
+ * The first `writers` clients type (all by default); the rest watch, through the fan-out
+ * tier when `regions` is given (each watcher connects with `?view=` one of them).
  * Returns latencies (ms) of every edit to its last receiver, and losses.
  */
-export async function measureRoom(base, n, { rate = 10, seconds = 5, label = "room" } = {}) {
+export async function measureRoom(base, n, { rate = 10, seconds = 5, label = "room", writers = n, regions = null } = {}) {
   const room = `${label}-${n}-${Math.random().toString(36).slice(2, 8)}`;
   const parts = Math.max(1, Math.min(CLIENT_PROCESSES, n));
   const children = Array.from({ length: parts }, () =>
@@ -87,7 +89,7 @@ export async function measureRoom(base, n, { rate = 10, seconds = 5, label = "ro
     const synced = replies(children, "synced");
     children.forEach((child, k) => {
       const ids = Array.from({ length: n }, (_, i) => i).filter((i) => i % parts === k);
-      child.send({ type: "join", base, room, ids, size: n, perSecond: rate, duration: seconds });
+      child.send({ type: "join", base, room, ids, size: n, perSecond: rate, duration: seconds, typing: writers, regions });
     });
     await synced;
     const typed = replies(children, "typed");
