@@ -160,3 +160,23 @@ test("the README's comments example: a range that follows its words, a reply, a 
   const stdout = await runExample(await readmeExample("Comments"));
   assert.equal(stdout.trim(), "Monday 23 Tuesday then Ada");
 });
+
+test("the README's big-audience example watches the room through a fan-out object", async () => {
+  // The room has a conversation for the viewer to see.
+  const writer = await openConfab(edge.ws, "readme", { id: "fan-writer", name: "Writer" });
+  try {
+    writer.chat.ensureConversation("Main", "main");
+    await writer.whenSaved();
+  } finally {
+    writer.destroy();
+  }
+  const stdout = await runExample(await readmeExample("Big audiences"));
+  assert.match(stdout, /watching: .*main/);
+  const ns = await edge.mf.getDurableObjectNamespace("FANOUT");
+  // `view: "eu"` → one of the room's 4 fan-out objects served the example's viewer.
+  const stats = await Promise.all(
+    [0, 1, 2, 3].map(async (slot) => (await ns.get(ns.idFromName(`readme#${slot}`)).fetch("https://fanout/internal/stats")).json()),
+  );
+  assert.deepEqual(stats.map((s) => s.served).sort(), [0, 0, 0, 1], JSON.stringify(stats));
+});
+

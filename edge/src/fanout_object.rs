@@ -57,6 +57,7 @@ struct Fan {
     upstream: Option<Socket>,
     connecting: bool,
     viewers: BTreeMap<ConnId, Socket>,
+    /// Viewers served since this instance started (its connection ids are 1..).
     next_conn: ConnId,
 }
 
@@ -315,6 +316,7 @@ impl FanoutObject {
             "viewers": fan.viewers.len(),
             "following": fan.upstream.is_some(),
             "synced": fan.mirror.is_synced(),
+            "served": fan.next_conn,
         })
     }
 }
