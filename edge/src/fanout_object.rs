@@ -47,6 +47,16 @@ struct Socket {
     _handlers: [Handler; 2],
 }
 
+impl Socket {
+    /// Close the socket; its handlers are detached first, so no event of it reaches a
+    /// handler that is gone.
+    fn close(self, code: CloseCode, reason: &str) {
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close_with_code_and_reason(code.code(), reason);
+    }
+}
+
 /// What a fan-out object holds in memory.
 struct Fan {
     mirror: Mirror,
@@ -241,12 +251,10 @@ impl FanoutObject {
                 match fan.mirror.from_viewer(conn, &bytes) {
                     Ok(out) => deliver(&fan, &out),
                     Err(e) => {
-                        let _ = ws.close_with_code_and_reason(
-                            e.close_code().code(),
-                            &truncate_reason(&e.to_string()),
-                        );
                         fan.mirror.leave(conn);
-                        fan.viewers.remove(&conn);
+                        if let Some(s) = fan.viewers.remove(&conn) {
+                            s.close(e.close_code(), &truncate_reason(&e.to_string()));
+                        }
                     }
                 }
             })
@@ -261,10 +269,7 @@ impl FanoutObject {
                 // asking only for what the replica lacks).
                 if fan.viewers.is_empty() {
                     if let Some(up) = fan.upstream.take() {
-                        let _ = up.ws.close_with_code_and_reason(
-                            CloseCode::Normal.code(),
-                            "no viewers left",
-                        );
+                        up.close(CloseCode::Normal, "no viewers left");
                         fan.mirror.upstream_lost();
                     }
                 }
@@ -295,16 +300,11 @@ impl FanoutObject {
             fan.mirror = Mirror::new(now_ms());
             (std::mem::take(&mut fan.viewers), fan.upstream.take())
         };
-        for s in viewers.values() {
-            let _ = s.ws.close_with_code_and_reason(
-                CloseCode::GoingAway.code(),
-                "the fan-out object restarted",
-            );
+        for s in viewers.into_values() {
+            s.close(CloseCode::GoingAway, "the fan-out object restarted");
         }
         if let Some(up) = upstream {
-            let _ = up
-                .ws
-                .close_with_code_and_reason(CloseCode::Normal.code(), "restarting");
+            up.close(CloseCode::Normal, "restarting");
         }
     }
 

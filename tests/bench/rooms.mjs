@@ -144,6 +144,10 @@ export async function roomMemory(name) {
     const before = await stats();
     const [file, enc] = DOCUMENTS[name];
     const bytes = readFileSync(path.join(DATA, `${file}${enc === "v2" ? ".yjs" : ".bin"}`));
+    // Client id 0 is the room's own (it writes the file tree under it): an update
+    // written under it is refused, so such a dataset cannot be uploaded as it is.
+    const clients = new Set((enc === "v2" ? Y.decodeUpdateV2(bytes) : Y.decodeUpdate(bytes)).structs.map((s) => s.id.client));
+    if (clients.has(0)) return { skipped: "written under client id 0, which the room keeps for its own writes" };
     const doc = new Y.Doc();
     if (enc === "v2") Y.applyUpdateV2(doc, bytes);
     else Y.applyUpdate(doc, bytes);

@@ -356,8 +356,13 @@ if (!only.length || only.includes("big")) {
   }
   const stock = rows[1][1].median;
   const mem = [];
-  for (const name of ["S1", "S2", "C1"]) {
-    const edge = (await roomMemory(name)).mb;
+  for (const name of ["S1", "S2", "C1", "B4"]) {
+    const room = await roomMemory(name);
+    if (room.skipped) {
+      mem.push(`| ${name} | not uploaded: ${room.skipped} | | |`);
+      continue;
+    }
+    const edge = room.mb;
     const native = median(Array.from({ length: 3 }, () => once("native", ["load", "yrs", name]).memMB));
     process.stderr.write(`memory ${name}: edge ${edge.toFixed(1)} MB, yrs native ${native.toFixed(1)} MB\n`);
     mem.push(`| ${name} | ${edge.toFixed(1)} MB | ${native.toFixed(1)} MB | ${(edge / native).toFixed(2)}× |`);
