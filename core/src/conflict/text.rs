@@ -377,6 +377,20 @@ impl RoomDoc {
         out
     }
 
+    /// Which changes may be concurrent with another client's, from the epochs as they
+    /// stand and every client's next clock.
+    pub(super) fn overlaps(&mut self) -> crate::doc::causal::Overlaps {
+        self.epochs.refresh();
+        let clocks: HashMap<u64, u32> = self
+            .doc
+            .transact()
+            .state_vector()
+            .iter()
+            .map(|(c, &n)| (c.get(), n))
+            .collect();
+        self.epochs.overlaps(&clocks)
+    }
+
     /// Find the colliding regions of document `doc`.
     #[allow(clippy::type_complexity)]
     pub(super) fn text_regions(
@@ -403,16 +417,7 @@ impl RoomDoc {
         // Only changes that are concurrent with something can collide: when the epochs
         // say no two changes anywhere can be (people taking turns, one writer), there
         // is nothing to read; otherwise only changes that may meet another are scanned.
-        let overlaps = {
-            let clocks: HashMap<u64, u32> = self
-                .doc
-                .transact()
-                .state_vector()
-                .iter()
-                .map(|(c, &n)| (c.get(), n))
-                .collect();
-            self.epochs.overlaps(&clocks)
-        };
+        let overlaps = self.overlaps();
         let full = walk == Walk::Full;
         if !full && !overlaps.any() {
             return Ok((granularity, Vec::new(), Vec::new()));

@@ -16,7 +16,7 @@ use yrs::sync::Awareness;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, Options, ReadTxn, StateVector, Transact, Update};
 
-use super::receive::sync_frames;
+use super::receive::{sync_frames, to_one};
 use super::{ConnId, Outgoing, Recipient};
 use crate::clock::ManualClock;
 use crate::error::{Error, Result};
@@ -151,13 +151,7 @@ impl Mirror {
                 frames.push(protocol::awareness(update));
             }
         }
-        frames
-            .into_iter()
-            .map(|frame| Outgoing {
-                to: Recipient::Only(conn),
-                frame,
-            })
-            .collect()
+        to_one(conn, frames)
     }
 
     /// A viewer left.
@@ -194,13 +188,7 @@ impl Mirror {
 
     fn answer(&self, conn: ConnId, sv: &StateVector) -> Vec<Outgoing> {
         let diff = self.awareness.doc().transact().encode_diff_v1(sv);
-        sync_frames(diff)
-            .into_iter()
-            .map(|frame| Outgoing {
-                to: Recipient::Only(conn),
-                frame,
-            })
-            .collect()
+        to_one(conn, sync_frames(diff))
     }
 
     /// Whether `raw` holds items the replica lacks (deletions a viewer's replica made

@@ -264,13 +264,7 @@ impl Room {
         } else {
             sync_frames(self.diff(sv))
         };
-        frames
-            .into_iter()
-            .map(|frame| Outgoing {
-                to: Recipient::Only(conn),
-                frame,
-            })
-            .collect()
+        to_one(conn, frames)
     }
 
     /// Relay (or queue, when coalescing) and keep for persistence the changes an
@@ -380,6 +374,17 @@ pub(crate) fn sync_frames(update: Vec<u8>) -> Vec<Vec<u8>> {
             } else {
                 protocol::sync_update(p)
             }
+        })
+        .collect()
+}
+
+/// `frames`, each for connection `conn` alone.
+pub(crate) fn to_one(conn: ConnId, frames: Vec<Vec<u8>>) -> Vec<Outgoing> {
+    frames
+        .into_iter()
+        .map(|frame| Outgoing {
+            to: Recipient::Only(conn),
+            frame,
         })
         .collect()
 }
