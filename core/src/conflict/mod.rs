@@ -373,10 +373,12 @@ impl RoomDoc {
     }
 
     fn conflicts_by(&mut self, walk: text::Walk) -> Vec<Conflict> {
-        self.epochs.refresh();
+        // Which changes may meet another writer's: one reading of the epochs for every
+        // document.
+        let overlaps = self.overlaps();
         let mut out = Vec::new();
         for info in self.documents() {
-            if let Ok((_, regions, pieces)) = self.text_regions_by(&info.id, walk) {
+            if let Ok((_, regions, pieces)) = self.text_regions_by(&info.id, walk, &overlaps) {
                 for region in &regions {
                     out.push(self.text_conflict(&info.id, region, &pieces));
                 }

@@ -397,7 +397,8 @@ impl RoomDoc {
         &mut self,
         doc: &str,
     ) -> Result<(Granularity, Vec<Region>, Vec<Piece>)> {
-        self.text_regions_by(doc, Walk::Filtered)
+        let overlaps = self.overlaps();
+        self.text_regions_by(doc, Walk::Filtered, &overlaps)
     }
 
     /// [`Self::text_regions`], with the epoch pre-filter or (`Walk::Full`, the tests'
@@ -407,6 +408,7 @@ impl RoomDoc {
         &mut self,
         doc: &str,
         walk: Walk,
+        overlaps: &crate::doc::causal::Overlaps,
     ) -> Result<(Granularity, Vec<Region>, Vec<Piece>)> {
         let granularity = self.granularity(doc);
         let text = {
@@ -417,7 +419,6 @@ impl RoomDoc {
         // Only changes that are concurrent with something can collide: when the epochs
         // say no two changes anywhere can be (people taking turns, one writer), there
         // is nothing to read; otherwise only changes that may meet another are scanned.
-        let overlaps = self.overlaps();
         let full = walk == Walk::Full;
         if !full && !overlaps.any() {
             return Ok((granularity, Vec::new(), Vec::new()));

@@ -114,30 +114,25 @@ fn parse_record(key: &str, value: &Any) -> Option<RawEpoch> {
 impl EpochIndex {
     pub(crate) fn new(map: &MapRef, deletions: &MapRef, txn: &impl ReadTxn) -> Self {
         let deleted_at: Arc<Mutex<HashMap<u64, u32>>> = Arc::default();
-        let note_deletion = |sink: &Mutex<HashMap<u64, u32>>, value: &Any| {
-            let Any::Map(record) = value else { return };
-            let num = |k: &str| match record.get(k) {
-                Some(Any::Number(n)) => n.as_f64(),
-                _ => None,
-            };
-            if let (Some(by), Some(tx)) = (num("by"), num("tx")) {
+        let note_deletion = |sink: &Mutex<HashMap<u64, u32>>, key: &str, value: &Any| {
+            if let Some((_, _, _, by, Some(tx))) = crate::doc::record::deletion_of(key, value) {
                 let mut sink = sink
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let at = sink.entry(by as u64).or_default();
-                *at = (*at).max(tx as u32);
+                let at = sink.entry(by).or_default();
+                *at = (*at).max(tx);
             }
         };
-        for (_, value) in deletions.iter(txn) {
+        for (key, value) in deletions.iter(txn) {
             if let Out::Any(value) = value {
-                note_deletion(&deleted_at, &value);
+                note_deletion(&deleted_at, key, &value);
             }
         }
         let sink = deleted_at.clone();
         deletions.observe("confab-deleted-at", move |txn, event| {
-            for change in event.keys(txn).values() {
+            for (key, change) in event.keys(txn) {
                 if let EntryChange::Inserted(Out::Any(value)) = change {
-                    note_deletion(&sink, value);
+                    note_deletion(&sink, key, value);
                 }
             }
         });

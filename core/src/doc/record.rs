@@ -48,6 +48,23 @@ pub(crate) fn record_deletions(txn: &mut TransactionMut<'_>, by: u64) {
     }
 }
 
+/// One deletion record (`key` and value as [`record_deletions`] writes them): the
+/// writer of the deleted items, the range, the deleter and its transaction clock.
+/// `None` when it does not parse or names a range that overflows.
+pub(crate) fn deletion_of(key: &str, value: &Any) -> Option<(u64, u32, u32, u64, Option<u32>)> {
+    let Any::Map(record) = value else { return None };
+    let mut parts = key.split(':');
+    let client = parts.next()?.parse::<u64>().ok()?;
+    let start = parts.next()?.parse::<u32>().ok()?;
+    let num = |k: &str| match record.get(k) {
+        Some(Any::Number(n)) => n.as_f64(),
+        _ => None,
+    };
+    let (by, len) = (num("by")?, num("len")?);
+    let end = start.checked_add(len as u32).filter(|&e| e > start)?;
+    Some((client, start, end, by as u64, num("tx").map(|t| t as u32)))
+}
+
 /// Every recorded deletion, by the client that wrote the deleted items: (start, end,
 /// deleter, the deleter's transaction clock when recorded), sorted. Records that do not
 /// parse, or name a range that overflows, are skipped.
@@ -60,30 +77,10 @@ pub(crate) fn deletion_records<T: ReadTxn>(
         return out;
     };
     for (key, value) in deletions.iter(txn) {
-        let Out::Any(Any::Map(record)) = value else {
-            continue;
-        };
-        let mut parts = key.split(':');
-        let (Some(client), Some(start)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        let (Ok(client), Ok(start)) = (client.parse::<u64>(), start.parse::<u32>()) else {
-            continue;
-        };
-        let num = |k: &str| match record.get(k) {
-            Some(Any::Number(n)) => n.as_f64(),
-            _ => None,
-        };
-        let (Some(by), Some(len)) = (num("by"), num("len")) else {
-            continue;
-        };
-        let Some(end) = start.checked_add(len as u32).filter(|&e| e > start) else {
-            continue;
-        };
-        let tx = num("tx").map(|t| t as u32);
-        out.entry(client)
-            .or_default()
-            .push((start, end, by as u64, tx));
+        let Out::Any(value) = value else { continue };
+        if let Some((client, start, end, by, tx)) = deletion_of(key, &value) {
+            out.entry(client).or_default().push((start, end, by, tx));
+        }
     }
     for ranges in out.values_mut() {
         ranges.sort_unstable();
