@@ -350,12 +350,22 @@ pub fn sync_step1(sv: StateVector) -> Vec<u8> {
 
 /// A sync step 2 frame carrying `update` (v1 encoding).
 pub fn sync_step2(update: Vec<u8>) -> Vec<u8> {
-    encode(&Message::Sync(SyncMessage::SyncStep2(update)))
+    sync_frame(yrs::sync::protocol::MSG_SYNC_STEP_2, &update)
 }
 
 /// A live update frame carrying `update` (v1 encoding).
 pub fn sync_update(update: Vec<u8>) -> Vec<u8> {
-    encode(&Message::Sync(SyncMessage::Update(update)))
+    sync_frame(yrs::sync::protocol::MSG_SYNC_UPDATE, &update)
+}
+
+/// A sync frame of `kind` (step 2 or update) carrying `update`, copied once: what yrs's
+/// `Message::Sync` encodes, without taking the update.
+pub(crate) fn sync_frame(kind: u8, update: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(update.len() + 12);
+    frame.write_var(MSG_SYNC);
+    frame.write_var(kind);
+    frame.write_buf(update);
+    frame
 }
 
 /// An awareness frame.

@@ -16,7 +16,8 @@ use yrs::sync::Awareness;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, Options, ReadTxn, StateVector, Transact, Update};
 
-use super::receive::{sync_frames, to_one};
+use super::receive::to_one;
+use super::whole::sync_frames;
 use super::{ConnId, Outgoing, Recipient};
 use crate::clock::ManualClock;
 use crate::error::{Error, Result};

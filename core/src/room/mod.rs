@@ -49,10 +49,12 @@ mod ops;
 mod receive;
 pub mod search;
 pub mod store;
+mod whole;
 
 pub use admit::RoomSize;
 use admit::UserBudget;
 pub use notices::Notice;
+use whole::WholeRoom;
 
 /// A connection's id within its room, chosen by the edge.
 pub type ConnId = u64;
@@ -165,11 +167,9 @@ pub struct Room {
     relay_queue: Vec<(ConnId, Vec<u8>)>,
     /// Frames to send that no received frame caused (see [`Room::take_pending`]).
     pending: Vec<Outgoing>,
-    /// The whole room as sync frames (one sync step 2, or for a big room updates in
-    /// chunks ending with one), kept until the document changes: a joiner that has
-    /// nothing (every fresh client, every storm of reloads) gets them without the room
-    /// encoding (and cutting) itself again.
-    full_state: Option<Vec<Vec<u8>>>,
+    /// The whole room for a joiner that has nothing (every fresh client, every storm of
+    /// reloads), encoded once and kept with the changes since (see [`whole`]).
+    full_state: Option<WholeRoom>,
     /// Members, leases, activities, webhooks.
     authority: Authority,
     /// The authority changed since [`Room::take_authority_json`].
@@ -622,20 +622,25 @@ impl Room {
         }
     }
 
-    /// The whole room as sync frames (what a joiner with nothing gets): one sync step
-    /// 2, or, past [`SYNC_CHUNK_BYTES`], updates in chunks of about that size
-    /// ending with a sync step 2. Kept until the document changes.
-    pub fn whole_room_frames(&mut self) -> &[Vec<u8>] {
-        if self.full_state.is_none() {
-            let diff = self.diff(&StateVector::default());
-            self.full_state = Some(receive::sync_frames(diff));
-        }
-        self.full_state.as_deref().unwrap_or_default()
+    /// The whole room as sync frames (what a joiner with nothing gets): the room's
+    /// state in parts of about [`SYNC_CHUNK_BYTES`], then the changes since it was
+    /// encoded, the last frame a sync step 2.
+    pub fn whole_room_frames(&mut self) -> Vec<Vec<u8>> {
+        self.whole_room().frames()
     }
 
-    /// The bytes of [`Self::whole_room_frames`].
+    /// The bytes of the updates in [`Self::whole_room_frames`].
     pub fn whole_room_bytes(&mut self) -> usize {
-        self.whole_room_frames().iter().map(Vec::len).sum()
+        self.whole_room().bytes()
+    }
+
+    /// The kept whole room, encoded first if it is not kept.
+    fn whole_room(&mut self) -> &WholeRoom {
+        if self.full_state.is_none() {
+            let state = self.diff(&StateVector::default());
+            self.full_state = Some(WholeRoom::new(state));
+        }
+        self.full_state.as_ref().expect("just encoded")
     }
 
     /// True when some applied update has not been persisted yet.

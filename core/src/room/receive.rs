@@ -6,10 +6,11 @@ use yrs::{ReadTxn, StateVector, Transact, Update};
 
 use super::gate::{self, Admitted};
 use super::limits::RateLimiter;
+use super::whole::sync_frames;
 use super::*;
 use crate::authority::Actor;
 use crate::error::{Error, Result};
-use crate::protocol::scan::{scan_update_v1, split_update_v1, Scan};
+use crate::protocol::scan::{scan_update_v1, Scan};
 use crate::protocol::{self, decode_frame_scanned, Incoming};
 
 /// What checking a frame found: each update's scan and what the gate admitted, and the
@@ -260,7 +261,7 @@ impl Room {
     /// stock client counts itself synced once it has everything).
     fn sync_answer(&mut self, conn: ConnId, sv: &StateVector) -> Vec<Outgoing> {
         let frames = if sv.is_empty() {
-            self.whole_room_frames().to_vec()
+            self.whole_room_frames()
         } else {
             sync_frames(self.diff(sv))
         };
@@ -274,7 +275,6 @@ impl Room {
         from: Option<ConnId>,
         changes: Vec<Vec<u8>>,
     ) -> Vec<Outgoing> {
-        self.full_state = None;
         let mut out = Vec::new();
         let recipients = if self.coalesce {
             Vec::new()
@@ -291,6 +291,9 @@ impl Room {
                 });
             }
             self.size_bytes += change.len() as u64;
+            if self.full_state.as_mut().is_some_and(|w| !w.follow(&change)) {
+                self.full_state = None;
+            }
             self.unpersisted.push(change);
         }
         self.note_size();
@@ -354,28 +357,6 @@ impl Room {
             Some(protocol::awareness(update))
         }
     }
-}
-
-/// Frames carrying `update` to a joiner: one sync step 2, or for an update past
-/// [`SYNC_CHUNK_BYTES`], updates of about that size (each valid on its own) of which the
-/// last is the sync step 2, so a client counts itself synced once it has all of them.
-pub(crate) fn sync_frames(update: Vec<u8>) -> Vec<Vec<u8>> {
-    if update.len() <= SYNC_CHUNK_BYTES {
-        return vec![protocol::sync_step2(update)];
-    }
-    let parts = split_update_v1(&update, SYNC_CHUNK_BYTES).unwrap_or_else(|_| vec![update]);
-    let last = parts.len().saturating_sub(1);
-    parts
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            if i == last {
-                protocol::sync_step2(p)
-            } else {
-                protocol::sync_update(p)
-            }
-        })
-        .collect()
 }
 
 /// `frames`, each for connection `conn` alone.
