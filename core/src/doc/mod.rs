@@ -20,6 +20,7 @@ pub mod read;
 pub mod record;
 pub mod schema;
 pub mod text;
+pub mod undo;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,6 +55,8 @@ pub struct RoomDoc {
     pub(crate) local: Option<Participant>,
     /// Client ids of local replicas whose changes this doc applied (see [`bridged`]).
     pub(crate) bridged: bridged::Bridged,
+    /// This replica's own steps, to undo and redo (see [`undo`]).
+    pub(crate) undo_history: undo::History,
 }
 
 impl RoomDoc {
@@ -89,6 +92,7 @@ impl RoomDoc {
             fast_edits: true,
             local: None,
             bridged: bridged::Bridged::default(),
+            undo_history: undo::History::default(),
         }
     }
 

@@ -8,6 +8,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{GetString, Map, Text, TextRef, Transact, TransactionMut};
 
 use crate::doc::schema::doc_text_name;
+use crate::doc::undo::IdRange;
 use crate::doc::RoomDoc;
 use crate::error::{Error, Result};
 
@@ -110,7 +111,7 @@ impl RoomDoc {
 
     /// Replace `len` UTF-16 code units at `index` of document `id` with `chunk`, in one
     /// transaction, recording deletions and the writer's epoch.
-    fn edit_text(&mut self, id: &str, index: u32, len: u32, chunk: &str) -> Result<()> {
+    pub(crate) fn edit_text(&mut self, id: &str, index: u32, len: u32, chunk: &str) -> Result<()> {
         use std::sync::atomic::Ordering::Relaxed;
         let own = self.doc.client_id().get();
         let fast = self.fast_edits;
@@ -121,9 +122,16 @@ impl RoomDoc {
         cache.flags.ours.store(use_index, Relaxed);
         let flags = cache.flags.clone();
         let mut index_runs = if use_index { cache.index.take() } else { None };
+        // What the edit wrote, for the undo history: its own inserted ids, and the ids
+        // it deleted.
+        let mut wrote: (Option<IdRange>, Vec<IdRange>) = (None, Vec::new());
         let outcome = (|| -> Result<()> {
             let mut txn = self.doc.transact_mut();
             check_range(&text, &txn, id, index, len, astral)?;
+            if !chunk.is_empty() {
+                let clock = txn.before_state().get(&yrs::ClientID::new(own));
+                wrote.0 = Some((own, clock, clock + chunk.encode_utf16().count() as u32));
+            }
             match index_runs.as_mut() {
                 Some(runs) => {
                     debug_assert_eq!(runs.len(), text.len(&txn), "the index is out of step");
@@ -163,6 +171,13 @@ impl RoomDoc {
             if len > 0 {
                 // After the insert, so both paths give the inserted text the same ids.
                 crate::doc::record::record_deletions(&mut txn, own);
+                wrote.1 = txn
+                    .delete_set()
+                    .iter()
+                    .flat_map(|(client, ranges)| {
+                        ranges.iter().map(|r| (client.get(), r.start, r.end))
+                    })
+                    .collect();
             }
             if len > 0 || !chunk.is_empty() {
                 self.writer.note(&mut txn, own);
@@ -179,6 +194,10 @@ impl RoomDoc {
                 if chunk.chars().any(|c| u32::from(c) > 0xFFFF) {
                     cache.astral = true;
                 }
+                let (inserted, deleted) = wrote;
+                let (turn, now_ms) = (self.writer.acting.0.clone(), self.writer.now_ms);
+                self.undo_history
+                    .record(id, inserted, deleted, turn.as_deref(), now_ms);
             }
             // Nothing was applied for a refused range; for anything else, read again.
             Err(Error::OutOfRange { .. }) | Err(Error::SplitsSurrogate { .. }) => {

@@ -1,0 +1,293 @@
+//! Undo and redo of this replica's own document edits.
+//!
+//! A step is what one burst of edits to one document wrote: the ids it inserted and
+//! the ids it deleted. Undoing it is an ordinary edit made now, through the same path
+//! as typing: it deletes what the step inserted and is still there, and writes again
+//! the text the step deleted, where that text sits in the sequence. Nobody else's text
+//! is touched, however the document changed since, and the undo is attributed, recorded
+//! and checked like any edit. Its own writes make the step that redo replays.
+//!
+//! Edits within [`CAPTURE_MS`] of the last one join its step, as editors group typing;
+//! an agent's edits within one turn are one step whatever the time between them.
+
+use std::collections::HashMap;
+
+use yrs::Transact;
+
+use crate::doc::RoomDoc;
+use crate::error::Result;
+
+/// Edits to a document closer together than this are one step.
+pub const CAPTURE_MS: u64 = 500;
+
+/// A range of one client's ids: client, first clock, end clock (exclusive).
+pub(crate) type IdRange = (u64, u32, u32);
+
+/// One id: client, clock.
+type Id = (u64, u32);
+
+/// What one step wrote to one document.
+#[derive(Debug, Clone, Default)]
+struct Step {
+    inserted: Vec<IdRange>,
+    deleted: Vec<IdRange>,
+    /// The agent turn it belongs to, if any.
+    turn: Option<String>,
+    last_ms: u64,
+}
+
+/// Which stack the next local edit goes to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Capture {
+    /// A person's or agent's edit: the undo stack, and the redo stack is cleared.
+    #[default]
+    Edit,
+    /// An undo's writes: one new step on the redo stack.
+    Undoing,
+    /// A redo's writes: one new step on the undo stack, the redo stack kept.
+    Redoing,
+}
+
+/// One document's undo and redo stacks.
+#[derive(Debug, Default)]
+struct Stacks {
+    undo: Vec<Step>,
+    redo: Vec<Step>,
+    /// The next edit starts a new step even within the capture time.
+    split: bool,
+}
+
+/// This replica's undo history, per document.
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    docs: HashMap<String, Stacks>,
+    capture: Capture,
+    /// While undoing or redoing: whether its step was started yet.
+    started: bool,
+}
+
+impl History {
+    /// Keep what a local edit to `doc` wrote.
+    pub(crate) fn record(
+        &mut self,
+        doc: &str,
+        inserted: Option<IdRange>,
+        deleted: Vec<IdRange>,
+        turn: Option<&str>,
+        now_ms: u64,
+    ) {
+        if inserted.is_none() && deleted.is_empty() {
+            return;
+        }
+        let stacks = self.docs.entry(doc.to_owned()).or_default();
+        let (stack, fresh) = match self.capture {
+            Capture::Edit => {
+                stacks.redo.clear();
+                let joins = !stacks.split
+                    && stacks
+                        .undo
+                        .last()
+                        .is_some_and(|top| match (&top.turn, turn) {
+                            (Some(a), Some(b)) => a == b,
+                            (None, None) => now_ms.saturating_sub(top.last_ms) < CAPTURE_MS,
+                            _ => false,
+                        });
+                stacks.split = false;
+                (&mut stacks.undo, !joins)
+            }
+            Capture::Undoing => (&mut stacks.redo, !self.started),
+            Capture::Redoing => (&mut stacks.undo, !self.started),
+        };
+        self.started = true;
+        if fresh || stack.is_empty() {
+            stack.push(Step {
+                turn: turn.map(str::to_owned),
+                ..Step::default()
+            });
+        }
+        let step = stack.last_mut().expect("pushed above when empty");
+        step.inserted.extend(inserted);
+        step.deleted.extend(deleted);
+        step.last_ms = now_ms;
+    }
+
+    fn stacks(&self, doc: &str) -> Option<&Stacks> {
+        self.docs.get(doc)
+    }
+}
+
+impl RoomDoc {
+    /// Take back this replica's last step in document `id`: what it inserted is
+    /// deleted, what it deleted is written again, and everyone else's text stays.
+    /// False when there is nothing to undo.
+    pub fn undo(&mut self, id: &str) -> Result<bool> {
+        self.replay(id, Capture::Undoing)
+    }
+
+    /// Make again the step [`RoomDoc::undo`] last took back in document `id`. False
+    /// when there is nothing to redo (any new edit clears what could be redone).
+    pub fn redo(&mut self, id: &str) -> Result<bool> {
+        self.replay(id, Capture::Redoing)
+    }
+
+    /// Whether [`RoomDoc::undo`] has a step to take back in document `id`.
+    pub fn can_undo(&self, id: &str) -> bool {
+        self.undo_history
+            .stacks(id)
+            .is_some_and(|s| !s.undo.is_empty())
+    }
+
+    /// Whether [`RoomDoc::redo`] has a step to make again in document `id`.
+    pub fn can_redo(&self, id: &str) -> bool {
+        self.undo_history
+            .stacks(id)
+            .is_some_and(|s| !s.redo.is_empty())
+    }
+
+    /// End the current step in document `id`: the next edit starts a new one, even
+    /// within the capture time (an editor does this when the caret jumps).
+    pub fn stop_capturing(&mut self, id: &str) {
+        self.undo_history
+            .docs
+            .entry(id.to_owned())
+            .or_default()
+            .split = true;
+    }
+
+    fn replay(&mut self, id: &str, capture: Capture) -> Result<bool> {
+        let step = {
+            let Some(stacks) = self.undo_history.docs.get_mut(id) else {
+                return Ok(false);
+            };
+            let stack = match capture {
+                Capture::Undoing => &mut stacks.undo,
+                _ => &mut stacks.redo,
+            };
+            match stack.pop() {
+                Some(step) => step,
+                None => return Ok(false),
+            }
+        };
+        let inverse = self.inverse(id, &step)?;
+        self.undo_history.capture = capture;
+        self.undo_history.started = false;
+        let outcome = self.apply_inverse(id, inverse);
+        self.undo_history.capture = Capture::Edit;
+        self.undo_history.started = false;
+        if let Some(stacks) = self.undo_history.docs.get_mut(id) {
+            stacks.split = true;
+        }
+        outcome.map(|()| true)
+    }
+
+    /// Delete from the end of the text backwards, so each index still holds; then
+    /// write each run again just before its tombstones, which do not move.
+    fn apply_inverse(&mut self, id: &str, inverse: Inverse) -> Result<()> {
+        for (index, len) in inverse.deletes.into_iter().rev() {
+            self.edit_text(id, index, len, "")?;
+        }
+        for (origin, right, chunk) in inverse.writes {
+            self.write_between(id, origin, right, &chunk)?;
+        }
+        Ok(())
+    }
+
+    /// Insert `chunk` into document `id` between the ids `origin` and `right` (which
+    /// may be tombstones): where text that was deleted there stood.
+    fn write_between(
+        &mut self,
+        id: &str,
+        origin: Option<Id>,
+        right: Id,
+        chunk: &str,
+    ) -> Result<()> {
+        use yrs::updates::decoder::Decode;
+        let own = self.doc.client_id().get();
+        let root = crate::doc::schema::doc_text_name(id);
+        let clock = {
+            let mut txn = self.doc.transact_mut();
+            let clock = txn.before_state().get(&yrs::ClientID::new(own));
+            let update =
+                crate::doc::position::insert_update(own, clock, origin, Some(right), &root, chunk);
+            txn.apply_update(
+                yrs::Update::decode_v1(&update)
+                    .map_err(|e| crate::error::Error::malformed("undo write", e))?,
+            )
+            .map_err(|e| crate::error::Error::InvalidUpdate(e.to_string()))?;
+            self.writer.note(&mut txn, own);
+            clock
+        };
+        let end = clock + chunk.encode_utf16().count() as u32;
+        let (turn, now_ms) = (self.writer.acting.0.clone(), self.writer.now_ms);
+        self.undo_history.record(
+            id,
+            Some((own, clock, end)),
+            Vec::new(),
+            turn.as_deref(),
+            now_ms,
+        );
+        Ok(())
+    }
+
+    /// What takes `step` back in document `id` now: each run of its insertions still
+    /// visible, to delete (index and length, in text order); each run of its
+    /// deletions, to write again between its left neighbour and itself (tombstones are
+    /// kept, so their text is there).
+    fn inverse(&mut self, id: &str, step: &Step) -> Result<Inverse> {
+        let text = self.document_ref_checked(id)?;
+        let (items, _) = crate::doc::position::item_sequence(&self.doc, &text);
+        let within = |ranges: &[IdRange], client: u64, clock: u32| {
+            ranges
+                .iter()
+                .any(|&(c, start, end)| c == client && start <= clock && clock < end)
+        };
+        let mut inverse = Inverse::default();
+        let mut at = 0u32;
+        // The id just before the current one in the sequence, tombstones included, and
+        // whether it was part of a run being written again.
+        let mut prev: Option<Id> = None;
+        let mut in_write = false;
+        for item in &items {
+            let mut clock = item.clock;
+            for ch in item.text.chars() {
+                let units = ch.len_utf16() as u32;
+                let writes = item.deleted && within(&step.deleted, item.client, clock);
+                if writes {
+                    match inverse.writes.last_mut() {
+                        Some((_, _, chunk)) if in_write => chunk.push(ch),
+                        _ => inverse
+                            .writes
+                            .push((prev, (item.client, clock), ch.to_string())),
+                    }
+                }
+                in_write = writes;
+                if !item.deleted {
+                    if within(&step.inserted, item.client, clock) {
+                        match inverse.deletes.last_mut() {
+                            Some((i, len)) if *i + *len == at => *len += units,
+                            _ => inverse.deletes.push((at, units)),
+                        }
+                    }
+                    at += units;
+                }
+                // A character of more than one unit has the id of its last unit after it.
+                prev = Some((item.client, clock + units - 1));
+                clock += units;
+            }
+        }
+        Ok(inverse)
+    }
+}
+
+/// The edits that take a step back (see [`RoomDoc::inverse`]).
+#[derive(Debug, Default)]
+struct Inverse {
+    /// Index and length of each visible run to delete, in text order.
+    deletes: Vec<(u32, u32)>,
+    /// Left neighbour, the first tombstone, and the text of each run to write again.
+    writes: Vec<(Option<Id>, Id, String)>,
+}
+
+#[cfg(test)]
+#[path = "undo_tests.rs"]
+mod tests;
