@@ -72,6 +72,37 @@ export class Docs {
   }
 
   /**
+   * Take back your last step in document `id`: only your own edits, as Yjs's
+   * `UndoManager` with tracked origins does; what others wrote since stays. Typing
+   * within half a second is one step, and an agent's whole turn is one step. The undo
+   * is a new change, attributed to you and checked like any edit. Returns false when
+   * there is nothing to undo.
+   */
+  undo(id: string): boolean {
+    return this.#h.call((w) => w.undo(id));
+  }
+
+  /** Make again the step `undo` last took back; false when there is nothing to redo. */
+  redo(id: string): boolean {
+    return this.#h.call((w) => w.redo(id));
+  }
+
+  /** Whether `undo(id)` has a step to take back. */
+  canUndo(id: string): boolean {
+    return this.#h.call((w) => w.canUndo(id));
+  }
+
+  /** Whether `redo(id)` has a step to make again (any new edit clears it). */
+  canRedo(id: string): boolean {
+    return this.#h.call((w) => w.canRedo(id));
+  }
+
+  /** End the current undo step: your next edit starts a new one (when the caret jumps). */
+  stopCapturing(id: string): void {
+    this.#h.call((w) => w.stopCapturing(id));
+  }
+
+  /**
    * Replace the whole text with `next`, as the smallest single edit (the common prefix
    * and suffix are kept, with their authorship): what a `<textarea>` binding needs.
    */

@@ -78,6 +78,37 @@ impl Room {
         self.edit(|s, _| s.doc_mut().set_text(id, next))
     }
 
+    /// Take back this person's last step in document `id` (their own edits only: what
+    /// others wrote stays), as a new change. False when there is nothing to undo.
+    pub fn undo(&self, id: &str) -> Result<bool, JsValue> {
+        self.edit(|s, _| s.doc_mut().undo(id))
+    }
+
+    /// Make again the step `undo` last took back in document `id`. False when there
+    /// is nothing to redo.
+    pub fn redo(&self, id: &str) -> Result<bool, JsValue> {
+        self.edit(|s, _| s.doc_mut().redo(id))
+    }
+
+    /// Whether `undo` has a step to take back in document `id`.
+    #[wasm_bindgen(js_name = canUndo)]
+    pub fn can_undo(&self, id: &str) -> bool {
+        self.inner.borrow().session.doc().can_undo(id)
+    }
+
+    /// Whether `redo` has a step to make again in document `id`.
+    #[wasm_bindgen(js_name = canRedo)]
+    pub fn can_redo(&self, id: &str) -> bool {
+        self.inner.borrow().session.doc().can_redo(id)
+    }
+
+    /// End the current undo step in document `id`: the next edit starts a new one
+    /// (an editor calls this when the caret jumps elsewhere).
+    #[wasm_bindgen(js_name = stopCapturing)]
+    pub fn stop_capturing(&self, id: &str) {
+        self.inner.borrow_mut().session.doc_mut().stop_capturing(id);
+    }
+
     /// Replace `length` UTF-16 code units at `index` with `text`, as one change.
     #[wasm_bindgen(js_name = replaceRange)]
     pub fn replace_range(
