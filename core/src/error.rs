@@ -112,6 +112,9 @@ pub enum Error {
     /// A comment id that does not exist.
     #[error("unknown comment `{0}`")]
     UnknownComment(String),
+    /// An agent turn that wrote nothing to any document here.
+    #[error("turn `{0}` wrote nothing to any document")]
+    UnknownTurn(String),
     /// A value that must not be empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),
@@ -250,6 +253,7 @@ impl Error {
             | Error::UnknownContextEntry(_)
             | Error::UnknownVersion(_)
             | Error::UnknownComment(_)
+            | Error::UnknownTurn(_)
             | Error::UnknownConflict(_)
             | Error::UnknownField(_) => "not_found",
             Error::AlreadyExists { .. } => "already_exists",

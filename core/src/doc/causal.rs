@@ -300,6 +300,22 @@ impl EpochIndex {
         overlaps
     }
 
+    /// The clocks each writer wrote while acting for agent turn `turn`: client, first
+    /// clock, end clock (exclusive; the last epoch of a writer runs to the end).
+    pub(crate) fn turn_ranges(&self, turn: &str) -> Vec<(u64, u32, u32)> {
+        let mut out = Vec::new();
+        for (&client, epochs) in &self.by_client {
+            let mut starts = epochs.iter().peekable();
+            while let Some((&start, epoch)) = starts.next() {
+                if epoch.turn.as_deref() == Some(turn) {
+                    let end = starts.peek().map_or(u32::MAX, |(&next, _)| next);
+                    out.push((client, start, end));
+                }
+            }
+        }
+        out
+    }
+
     /// Every epoch start of `client`, in order.
     pub(crate) fn starts(&self, client: u64) -> impl Iterator<Item = u32> + '_ {
         self.by_client

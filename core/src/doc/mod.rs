@@ -18,6 +18,7 @@ pub mod participant;
 pub(crate) mod position;
 pub mod read;
 pub mod record;
+pub mod revert;
 pub mod schema;
 pub mod text;
 pub mod undo;

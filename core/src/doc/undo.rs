@@ -20,11 +20,14 @@ use crate::error::Result;
 /// Edits to a document closer together than this are one step.
 pub const CAPTURE_MS: u64 = 500;
 
+/// Steps kept per document and stack; the oldest go first.
+const MAX_STEPS: usize = 500;
+
 /// A range of one client's ids: client, first clock, end clock (exclusive).
 pub(crate) type IdRange = (u64, u32, u32);
 
 /// One id: client, clock.
-type Id = (u64, u32);
+pub(crate) type Id = (u64, u32);
 
 /// What one step wrote to one document.
 #[derive(Debug, Clone, Default)]
@@ -106,9 +109,18 @@ impl History {
             });
         }
         let step = stack.last_mut().expect("pushed above when empty");
-        step.inserted.extend(inserted);
+        if let Some(range) = inserted {
+            // Typing writes consecutive clocks: one range for the whole burst.
+            match step.inserted.last_mut() {
+                Some((c, _, end)) if *c == range.0 && *end == range.1 => *end = range.2,
+                _ => step.inserted.push(range),
+            }
+        }
         step.deleted.extend(deleted);
         step.last_ms = now_ms;
+        if stack.len() > MAX_STEPS {
+            stack.remove(0);
+        }
     }
 
     fn stacks(&self, doc: &str) -> Option<&Stacks> {
@@ -155,7 +167,9 @@ impl RoomDoc {
     }
 
     fn replay(&mut self, id: &str, capture: Capture) -> Result<bool> {
-        let step = {
+        // A step whose every trace is gone already (others deleted what it wrote) has
+        // nothing to take back: it is dropped, and the one below it is taken instead.
+        let inverse = loop {
             let Some(stacks) = self.undo_history.docs.get_mut(id) else {
                 return Ok(false);
             };
@@ -163,12 +177,14 @@ impl RoomDoc {
                 Capture::Undoing => &mut stacks.undo,
                 _ => &mut stacks.redo,
             };
-            match stack.pop() {
-                Some(step) => step,
-                None => return Ok(false),
+            let Some(step) = stack.pop() else {
+                return Ok(false);
+            };
+            let inverse = self.inverse(id, &step)?;
+            if !inverse.deletes.is_empty() || !inverse.writes.is_empty() {
+                break inverse;
             }
         };
-        let inverse = self.inverse(id, &step)?;
         self.undo_history.capture = capture;
         self.undo_history.started = false;
         let outcome = self.apply_inverse(id, inverse);
@@ -182,7 +198,7 @@ impl RoomDoc {
 
     /// Delete from the end of the text backwards, so each index still holds; then
     /// write each run again just before its tombstones, which do not move.
-    fn apply_inverse(&mut self, id: &str, inverse: Inverse) -> Result<()> {
+    pub(crate) fn apply_inverse(&mut self, id: &str, inverse: Inverse) -> Result<()> {
         for (index, len) in inverse.deletes.into_iter().rev() {
             self.edit_text(id, index, len, "")?;
         }
@@ -236,11 +252,7 @@ impl RoomDoc {
     fn inverse(&mut self, id: &str, step: &Step) -> Result<Inverse> {
         let text = self.document_ref_checked(id)?;
         let (items, _) = crate::doc::position::item_sequence(&self.doc, &text);
-        let within = |ranges: &[IdRange], client: u64, clock: u32| {
-            ranges
-                .iter()
-                .any(|&(c, start, end)| c == client && start <= clock && clock < end)
-        };
+        let (inserted, deleted) = (IdRanges::new(&step.inserted), IdRanges::new(&step.deleted));
         let mut inverse = Inverse::default();
         let mut at = 0u32;
         // The id just before the current one in the sequence, tombstones included, and
@@ -251,7 +263,11 @@ impl RoomDoc {
             let mut clock = item.clock;
             for ch in item.text.chars() {
                 let units = ch.len_utf16() as u32;
-                let writes = item.deleted && within(&step.deleted, item.client, clock);
+                // What the step deleted comes back, unless the step had written it too
+                // (typed and erased within one step).
+                let writes = item.deleted
+                    && deleted.contains(item.client, clock)
+                    && !inserted.contains(item.client, clock);
                 if writes {
                     match inverse.writes.last_mut() {
                         Some((_, _, chunk)) if in_write => chunk.push(ch),
@@ -262,7 +278,7 @@ impl RoomDoc {
                 }
                 in_write = writes;
                 if !item.deleted {
-                    if within(&step.inserted, item.client, clock) {
+                    if inserted.contains(item.client, clock) {
                         match inverse.deletes.last_mut() {
                             Some((i, len)) if *i + *len == at => *len += units,
                             _ => inverse.deletes.push((at, units)),
@@ -279,13 +295,49 @@ impl RoomDoc {
     }
 }
 
+/// Id ranges to look ids up in: per client, sorted by start.
+pub(crate) struct IdRanges(HashMap<u64, Vec<(u32, u32)>>);
+
+impl IdRanges {
+    pub(crate) fn new(ranges: &[IdRange]) -> Self {
+        let mut by_client: HashMap<u64, Vec<(u32, u32)>> = HashMap::new();
+        for &(client, start, end) in ranges {
+            by_client.entry(client).or_default().push((start, end));
+        }
+        for list in by_client.values_mut() {
+            list.sort_unstable();
+        }
+        IdRanges(by_client)
+    }
+
+    /// Whether a writer who had seen `seen(client)` ticks of each client had seen the
+    /// start of any of the ranges.
+    pub(crate) fn any_seen(&self, seen: impl Fn(u64) -> u32) -> bool {
+        self.0.iter().any(|(&client, list)| {
+            let ticks = seen(client);
+            list.iter().any(|&(start, _)| ticks > start)
+        })
+    }
+
+    /// Whether `client`'s `clock` is in one of the ranges.
+    pub(crate) fn contains(&self, client: u64, clock: u32) -> bool {
+        let Some(list) = self.0.get(&client) else {
+            return false;
+        };
+        // Ranges may overlap (a step can delete the same id twice over): check every
+        // range starting at or before `clock`, nearest first, until one covers it.
+        let after = list.partition_point(|&(start, _)| start <= clock);
+        list[..after].iter().rev().any(|&(_, end)| clock < end)
+    }
+}
+
 /// The edits that take a step back (see [`RoomDoc::inverse`]).
 #[derive(Debug, Default)]
-struct Inverse {
+pub(crate) struct Inverse {
     /// Index and length of each visible run to delete, in text order.
-    deletes: Vec<(u32, u32)>,
+    pub(crate) deletes: Vec<(u32, u32)>,
     /// Left neighbour, the first tombstone, and the text of each run to write again.
-    writes: Vec<(Option<Id>, Id, String)>,
+    pub(crate) writes: Vec<(Option<Id>, Id, String)>,
 }
 
 #[cfg(test)]

@@ -1,0 +1,227 @@
+//! "Undo the agent's changes": anyone takes back what one agent turn wrote, in every
+//! document it touched, as a new change of their own.
+//!
+//! Which ids a turn wrote is read from the writers' epochs (each records the turn its
+//! writer was acting for), and what it deleted from the deletion records, so any
+//! replica can revert any turn, not only the agent's own. Someone's edit made since
+//! inside the turn's text is never dropped: that stretch is left as it is and raised
+//! as a suggestion (a conflict with both sides) for a person to accept or reject.
+
+use serde::Serialize;
+use yrs::{Map, Transact};
+
+use crate::doc::undo::{IdRange, IdRanges};
+use crate::doc::{Participant, RoomDoc};
+use crate::error::{Error, Result};
+
+/// What [`RoomDoc::revert_turn`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TurnRevert {
+    /// The documents it changed, or raised a suggestion in.
+    pub documents: Vec<String>,
+    /// The suggestions raised where someone changed the turn's words since: conflict
+    /// ids, each with the revert as one side and the text as it is as the other.
+    pub conflicts: Vec<String>,
+}
+
+impl RoomDoc {
+    /// Take back everything agent turn `turn` wrote to documents, as `who`'s change:
+    /// its text goes, the text it deleted comes back, and edits others made since
+    /// stay. Where someone edited inside the turn's text since, that stretch is raised
+    /// as a suggestion instead of changed.
+    pub fn revert_turn(&mut self, turn: &str, who: &Participant) -> Result<TurnRevert> {
+        self.epochs.refresh();
+        let wrote = self.epochs.turn_ranges(turn);
+        let turn_ids = IdRanges::new(&wrote);
+        let deleted: Vec<IdRange> = {
+            let txn = self.doc.transact();
+            crate::doc::record::deletion_records(&txn)
+                .into_iter()
+                .flat_map(|(client, ranges)| {
+                    ranges
+                        .into_iter()
+                        .filter(|&(_, _, by, tx)| tx.is_some_and(|tx| turn_ids.contains(by, tx)))
+                        .map(move |(start, end, _, _)| (client, start, end))
+                })
+                .collect()
+        };
+        let ids: Vec<String> = {
+            let txn = self.doc.transact();
+            self.documents.keys(&txn).map(str::to_owned).collect()
+        };
+        let mut done = TurnRevert::default();
+        for id in ids {
+            let plan = self.turn_plan(&id, &turn_ids, &IdRanges::new(&deleted))?;
+            if plan.is_empty() {
+                continue;
+            }
+            // Contested stretches first, from the end, while their offsets still hold.
+            for (start, end, text) in plan.contested.iter().rev() {
+                let note = format!(
+                    "Undo the agent's changes (turn {turn}): someone edited these words since"
+                );
+                done.conflicts
+                    .push(self.suggest_edit(&id, *start, *end, text, &note, who)?);
+            }
+            // The revert is one step of its own in each document, for `who` to undo.
+            self.stop_capturing(&id);
+            self.apply_inverse(&id, plan.inverse)?;
+            self.stop_capturing(&id);
+            done.documents.push(id);
+        }
+        if done.documents.is_empty() && wrote.is_empty() {
+            return Err(Error::UnknownTurn(turn.to_owned()));
+        }
+        Ok(done)
+    }
+
+    /// What reverting the turn (ids `wrote`, deletions `deleted`) takes in document
+    /// `id`: the plain inverse, and the stretches someone edited since, each with the
+    /// text it would have without the turn.
+    fn turn_plan(&mut self, id: &str, wrote: &IdRanges, deleted: &IdRanges) -> Result<TurnPlan> {
+        let text = self.document_ref_checked(id)?;
+        let (items, _) = crate::doc::position::item_sequence(&self.doc, &text);
+        // One entry per character of the sequence, tombstones included.
+        let mut chars = Vec::new();
+        for item in &items {
+            let mut clock = item.clock;
+            for ch in item.text.chars() {
+                chars.push((item.client, clock, ch, item.deleted));
+                clock += ch.len_utf16() as u32;
+            }
+        }
+        let turn_of =
+            |&(client, clock, _, _): &(u64, u32, char, bool)| wrote.contains(client, clock);
+        // A stretch is contested when, between two characters the turn wrote, someone
+        // else's visible text sits that was written after the turn, or a character
+        // the turn wrote was deleted by someone else.
+        let mut contested: Vec<(usize, usize)> = Vec::new();
+        let mut last_turn: Option<usize> = None;
+        for (i, c) in chars.iter().enumerate() {
+            if !turn_of(c) {
+                continue;
+            }
+            if let Some(prev) = last_turn {
+                let between = &chars[prev + 1..i];
+                let edited = between.iter().any(|&(client, clock, _, dead)| {
+                    !dead && self.written_after(client, clock, wrote)
+                });
+                if edited {
+                    match contested.last_mut() {
+                        Some((_, end)) if *end >= prev => *end = i + 1,
+                        _ => contested.push((prev, i + 1)),
+                    }
+                }
+            }
+            if c.3 && !deleted.contains(c.0, c.1) {
+                match contested.last_mut() {
+                    Some((_, end)) if *end >= i => *end = (*end).max(i + 1),
+                    _ => contested.push((i, i + 1)),
+                }
+            }
+            last_turn = Some(i);
+        }
+        // A contested stretch is the whole run of the turn's text around the edit:
+        // the words someone changed are read with the sentence they sit in.
+        let part_of_run = |c: &(u64, u32, char, bool)| {
+            turn_of(c) || (!c.3 && self.written_after(c.0, c.1, wrote))
+        };
+        for (s, e) in contested.iter_mut() {
+            while *s > 0 && part_of_run(&chars[*s - 1]) {
+                *s -= 1;
+            }
+            while *e < chars.len() && part_of_run(&chars[*e]) {
+                *e += 1;
+            }
+        }
+        contested.dedup_by(|next, prev| {
+            let overlaps = next.0 <= prev.1;
+            if overlaps {
+                prev.1 = prev.1.max(next.1);
+            }
+            overlaps
+        });
+        let in_contested = |i: usize| contested.iter().any(|&(s, e)| s <= i && i < e);
+        // Offsets of each character in the visible text (a tombstone: where it sits).
+        let mut offset = Vec::with_capacity(chars.len() + 1);
+        let mut at = 0u32;
+        for c in &chars {
+            offset.push(at);
+            if !c.3 {
+                at += c.2.len_utf16() as u32;
+            }
+        }
+        offset.push(at);
+        let mut plan = TurnPlan::default();
+        for &(s, e) in &contested {
+            // The stretch as it would read without the turn: others' visible text, and
+            // what the turn deleted there.
+            let text: String = chars[s..e]
+                .iter()
+                .filter(|c| (!c.3 && !turn_of(c)) || (c.3 && deleted.contains(c.0, c.1)))
+                .map(|c| c.2)
+                .collect();
+            plan.contested.push((offset[s], offset[e], text));
+        }
+        // The plain inverse over everything outside the contested stretches.
+        let mut prev: Option<(u64, u32)> = None;
+        let mut in_write = false;
+        for (i, c) in chars.iter().enumerate() {
+            let (client, clock, ch, dead) = *c;
+            let units = ch.len_utf16() as u32;
+            let free = !in_contested(i);
+            // What the turn deleted comes back, unless the turn had written it too.
+            let writes = free && dead && deleted.contains(client, clock) && !turn_of(c);
+            if writes {
+                match plan.inverse.writes.last_mut() {
+                    Some((_, _, chunk)) if in_write => chunk.push(ch),
+                    _ => plan
+                        .inverse
+                        .writes
+                        .push((prev, (client, clock), ch.to_string())),
+                }
+            }
+            in_write = writes;
+            if free && !dead && turn_of(c) {
+                match plan.inverse.deletes.last_mut() {
+                    Some((start, len)) if *start + *len == offset[i] => *len += units,
+                    _ => plan.inverse.deletes.push((offset[i], units)),
+                }
+            }
+            prev = Some((client, clock + units - 1));
+        }
+        Ok(plan)
+    }
+
+    /// Whether `client`'s change at `clock` was made after its writer had seen some
+    /// of the turn's writes (`wrote`): an edit made since the turn.
+    fn written_after(&self, client: u64, clock: u32, wrote: &IdRanges) -> bool {
+        if wrote.contains(client, clock) {
+            return false;
+        }
+        self.epochs
+            .at(client, clock)
+            .is_some_and(|epoch| wrote.any_seen(|c| epoch.seen_of(c)))
+    }
+}
+
+/// How a turn is reverted in one document.
+#[derive(Debug, Default)]
+struct TurnPlan {
+    inverse: crate::doc::undo::Inverse,
+    /// Start, end (UTF-16, as the text is now) and the text without the turn.
+    contested: Vec<(u32, u32, String)>,
+}
+
+impl TurnPlan {
+    fn is_empty(&self) -> bool {
+        self.inverse.deletes.is_empty()
+            && self.inverse.writes.is_empty()
+            && self.contested.is_empty()
+    }
+}
+
+#[cfg(test)]
+#[path = "revert_tests.rs"]
+mod tests;
