@@ -46,10 +46,12 @@ impl RoomDoc {
                 })
                 .collect()
         };
-        let ids: Vec<String> = {
+        let mut ids: Vec<String> = {
             let txn = self.doc.transact();
             self.documents.keys(&txn).map(str::to_owned).collect()
         };
+        // The same order on every replica and every run.
+        ids.sort_unstable();
         let mut done = TurnRevert::default();
         for id in ids {
             let plan = self.turn_plan(&id, &turn_ids, &IdRanges::new(&deleted))?;
