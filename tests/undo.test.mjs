@@ -66,3 +66,83 @@ test("undo and redo say when there is nothing left to do", async () => {
     ada.destroy();
   }
 });
+
+test("a person reverts an agent's streamed edits across two documents in one action, and a later edit inside them is raised", async () => {
+  const room = uniqueRoom("undo-turn");
+  const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" });
+  const bot = await openConfab(edge.ws, room, { id: "bot", name: "Bot" });
+  try {
+    ada.docs.create("Plan", "plan");
+    ada.docs.insert("plan", 0, "Ship on Friday.");
+    ada.docs.create("Risks", "risks");
+    ada.docs.insert("risks", 0, "Risks: none.");
+    ada.chat.ensureConversation("Main", "main");
+    await waitFor(() => bot.docs.text("plan") === "Ship on Friday." && bot.docs.text("risks") === "Risks: none.", {
+      what: "the documents at the agent's",
+    });
+    // The agent streams an answer and edits both documents while its turn is open.
+    async function* answer() {
+      yield "Adding tests. ";
+      bot.docs.insert("plan", bot.docs.text("plan").length, " Tests first, then docs.");
+      yield "Updating risks. ";
+      bot.docs.replaceRange("risks", 7, 4, "late QA");
+      yield "Done.";
+    }
+    const turn = await bot.chat.streamTurn("main", answer());
+    await waitFor(
+      () => ada.docs.text("plan") === "Ship on Friday. Tests first, then docs." && ada.docs.text("risks") === "Risks: late QA.",
+      { what: "the agent's edits at Ada's" },
+    );
+
+    const done = ada.docs.revertTurn(turn);
+    assert.deepEqual(done, { documents: ["plan", "risks"], conflicts: [] });
+    assert.equal(ada.docs.text("plan"), "Ship on Friday.");
+    assert.equal(ada.docs.text("risks"), "Risks: none.");
+    await waitFor(() => bot.docs.text("plan") === "Ship on Friday." && bot.docs.text("risks") === "Risks: none.", {
+      what: "the revert at the agent's",
+    });
+    // Once only: the agent's replica knows it was reverted, and by whom.
+    assert.throws(() => bot.docs.revertTurn(turn), (err) => err.code === "already_resolved" && /Ada/.test(err.message));
+    // The revert is Ada's own step: she can take it back, and make it again.
+    assert.equal(ada.docs.undo("plan"), true);
+    assert.equal(ada.docs.text("plan"), "Ship on Friday. Tests first, then docs.");
+    assert.equal(ada.docs.redo("plan"), true);
+    assert.equal(ada.docs.text("plan"), "Ship on Friday.");
+
+    // A second turn; Ada then changes words inside the agent's sentence. Reverting it
+    // leaves that sentence as it is and raises it as a suggestion with both sides.
+    async function* second() {
+      yield "One more line. ";
+      bot.docs.insert("plan", bot.docs.text("plan").length, " Tests first, then docs.");
+      yield "Done.";
+    }
+    await waitFor(() => bot.docs.text("plan") === "Ship on Friday.", { what: "Ada's redo at the agent's" });
+    const turn2 = await bot.chat.streamTurn("main", second());
+    await waitFor(() => ada.docs.text("plan") === "Ship on Friday. Tests first, then docs.", { what: "the second turn at Ada's" });
+    const at = ada.docs.text("plan").indexOf("then");
+    ada.docs.replaceRange("plan", at, 4, "and then");
+    const raisedDone = ada.docs.revertTurn(turn2);
+    assert.equal(raisedDone.conflicts.length, 1);
+    assert.equal(ada.docs.text("plan"), "Ship on Friday. Tests first, and then docs.");
+    const raised = await waitFor(() => bot.conflicts.list().find((c) => c.id === raisedDone.conflicts[0]), {
+      what: "the suggestion at the agent's",
+    });
+    assert.equal(raised.doc, "plan");
+    assert.equal(raised.sides.length, 2);
+    assert.equal(raised.proposal?.text, "and then");
+    await ada.whenSaved();
+  } finally {
+    ada.destroy();
+    bot.destroy();
+  }
+});
+
+test("reverting a turn that wrote nothing throws not_found", async () => {
+  const room = uniqueRoom("undo-none");
+  const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" });
+  try {
+    assert.throws(() => ada.docs.revertTurn("no-such-turn"), (err) => err.code === "not_found" && /no-such-turn/.test(err.message));
+  } finally {
+    ada.destroy();
+  }
+});

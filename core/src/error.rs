@@ -115,6 +115,14 @@ pub enum Error {
     /// An agent turn that wrote nothing to any document here.
     #[error("turn `{0}` wrote nothing to any document")]
     UnknownTurn(String),
+    /// An agent turn someone already took back (undo that revert, or redo it, instead).
+    #[error("turn `{turn}` was already reverted by {by}: undo or redo that revert instead")]
+    TurnReverted {
+        /// The turn.
+        turn: String,
+        /// Who reverted it.
+        by: String,
+    },
     /// A value that must not be empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),
@@ -257,7 +265,7 @@ impl Error {
             | Error::UnknownConflict(_)
             | Error::UnknownField(_) => "not_found",
             Error::AlreadyExists { .. } => "already_exists",
-            Error::AlreadyResolved(_) => "already_resolved",
+            Error::AlreadyResolved(_) | Error::TurnReverted { .. } => "already_resolved",
             Error::TurnClosed { .. } => "turn_closed",
             Error::ViewerWrite { .. } => "viewer",
             Error::ReviewerWrite { .. } => "reviewer",

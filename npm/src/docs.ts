@@ -1,4 +1,4 @@
-import type { BasedWrite, DocumentInfo, DocumentRead, Granularity, StalePolicy } from "../wasm/confab_wasm.js";
+import type { BasedWrite, DocumentInfo, DocumentRead, Granularity, StalePolicy, TurnRevert } from "../wasm/confab_wasm.js";
 import type { Handle } from "./handle.js";
 
 /** The smallest edit that turns `from` into `to`: [start, end) of `from`, and its replacement. */
@@ -95,6 +95,18 @@ export class Docs {
   /** Whether `redo(id)` has a step to make again (any new edit clears it). */
   canRedo(id: string): boolean {
     return this.#h.call((w) => w.canRedo(id));
+  }
+
+  /**
+   * "Undo the agent's changes": take back everything agent turn `turnId` wrote, in
+   * every document it touched, as your own change (each document's part is one step
+   * you can undo). Edits people made since stay. Where someone changed words inside
+   * the turn's text since, that stretch is left as it is and raised as a suggestion
+   * (a conflict with both sides, in `room.conflicts`); its id is in `conflicts`.
+   * Throws `not_found` for a turn that wrote nothing.
+   */
+  revertTurn(turnId: string): TurnRevert {
+    return this.#h.call((w) => w.revertTurn(turnId));
   }
 
   /** End the current undo step: your next edit starts a new one (when the caret jumps). */

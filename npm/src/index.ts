@@ -89,6 +89,7 @@ export type {
   SessionInfo,
   StalePolicy,
   SyncInfo,
+  TurnRevert,
   TurnStatus,
   VersionInfo,
   View,

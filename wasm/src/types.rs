@@ -84,6 +84,11 @@ export interface MergeSummary {
  * name documents (`doc:<id>`) or paths (`path:<path>`).
  */
 export interface ContextDraft { kind: ContextKind; text: string; tags?: string[]; refs?: string[] }
+/**
+ * What `revertTurn` did: the documents it changed, and the suggestions (conflict ids) it raised where someone
+ * edited inside the turn's text since.
+ */
+export interface TurnRevert { documents: string[]; conflicts: string[] }
 /** A document's text with the version it was read at (declare it when writing back). */
 export interface DocumentRead { text: string; base: Uint8Array }
 /** Someone present, with their presence state as they set it. */

@@ -45,6 +45,8 @@ pub struct Epoch {
     pub turn: Option<String>,
     /// The model the writer (an agent) named, if any.
     pub model: Option<String>,
+    /// The agent turn whose changes the writer was taking back, if any.
+    pub reverts: Option<String>,
 }
 
 impl Epoch {
@@ -63,12 +65,13 @@ impl Epoch {
 }
 
 /// One raw record as read from the map: (client, start clock, changed clients, at,
-/// turn, model).
+/// turn, model, the turn it reverts).
 type RawEpoch = (
     u64,
     u32,
     HashMap<u64, u32>,
     f64,
+    Option<String>,
     Option<String>,
     Option<String>,
 );
@@ -108,7 +111,15 @@ fn parse_record(key: &str, value: &Any) -> Option<RawEpoch> {
         Some(Any::String(s)) => Some(s.to_string()),
         _ => None,
     };
-    Some((client, clock, seen, at, text("turn"), text("model")))
+    Some((
+        client,
+        clock,
+        seen,
+        at,
+        text("turn"),
+        text("model"),
+        text("reverts"),
+    ))
 }
 
 impl EpochIndex {
@@ -220,6 +231,7 @@ impl EpochIndex {
                         at: raw.3,
                         turn: raw.4.clone(),
                         model: raw.5.clone(),
+                        reverts: raw.6.clone(),
                     }),
                 );
             }
@@ -316,6 +328,16 @@ impl EpochIndex {
         out
     }
 
+    /// Who took back agent turn `turn` first, if anyone did: (client, when).
+    pub(crate) fn reverted(&self, turn: &str) -> Option<(u64, f64)> {
+        self.by_client
+            .iter()
+            .flat_map(|(&client, epochs)| epochs.values().map(move |e| (client, e)))
+            .filter(|(_, e)| e.reverts.as_deref() == Some(turn))
+            .map(|(client, e)| (client, e.at))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
     /// Every epoch start of `client`, in order.
     pub(crate) fn starts(&self, client: u64) -> impl Iterator<Item = u32> + '_ {
         self.by_client
@@ -393,8 +415,11 @@ pub(crate) struct EpochWriter {
     last: Option<(u32, Option<HashMap<u64, u32>>)>,
     turn: Option<String>,
     model: Option<String>,
+    reverts: Option<String>,
     /// The turn and model the next edits act for.
     pub(crate) acting: (Option<String>, Option<String>),
+    /// The agent turn the next edits take back (see [`RoomDoc::revert_turn`]).
+    pub(crate) reverting: Option<String>,
     /// The time recorded with new epochs.
     pub(crate) now_ms: u64,
 }
@@ -411,7 +436,11 @@ impl EpochWriter {
                 .filter(|(c, _)| c.get() != own)
                 .all(|(c, n)| prev.get(&c.get()) == Some(n))
         });
-        if unchanged_view && *turn == self.turn && *model == self.model {
+        if unchanged_view
+            && *turn == self.turn
+            && *model == self.model
+            && self.reverting == self.reverts
+        {
             return; // the common case: typing on, nothing new seen
         }
         let view: HashMap<u64, u32> = before
@@ -446,11 +475,15 @@ impl EpochWriter {
         if let Some(model) = &model {
             record.insert("model".into(), Any::from(model.as_str()));
         }
+        if let Some(reverts) = &self.reverting {
+            record.insert("reverts".into(), Any::from(reverts.as_str()));
+        }
         let epochs = txn.get_or_insert_map(EPOCHS);
         epochs.insert(txn, format!("{own}:{clock}"), Any::Map(Arc::new(record)));
         self.last = Some((clock, base));
         self.seen = Some(view);
         self.turn = turn;
         self.model = model;
+        self.reverts = self.reverting.clone();
     }
 }

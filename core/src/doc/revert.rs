@@ -32,6 +32,16 @@ impl RoomDoc {
     /// as a suggestion instead of changed.
     pub fn revert_turn(&mut self, turn: &str, who: &Participant) -> Result<TurnRevert> {
         self.epochs.refresh();
+        // Once only: a second revert would write the turn's deletions back twice.
+        if let Some((client, _)) = self.epochs.reverted(turn) {
+            let by = self
+                .participant_in(&self.doc.transact(), client)
+                .map_or_else(|| format!("client {client}"), |p| p.name);
+            return Err(Error::TurnReverted {
+                turn: turn.to_owned(),
+                by,
+            });
+        }
         let wrote = self.epochs.turn_ranges(turn);
         let turn_ids = IdRanges::new(&wrote);
         let deleted: Vec<IdRange> = {
@@ -53,25 +63,33 @@ impl RoomDoc {
         // The same order on every replica and every run.
         ids.sort_unstable();
         let mut done = TurnRevert::default();
-        for id in ids {
-            let plan = self.turn_plan(&id, &turn_ids, &IdRanges::new(&deleted))?;
-            if plan.is_empty() {
-                continue;
+        // Every write of the revert (its suggestions too) carries the turn it takes
+        // back in its epoch: that is how any replica knows it was reverted.
+        self.writer.reverting = Some(turn.to_owned());
+        let outcome = (|| -> Result<()> {
+            for id in ids {
+                let plan = self.turn_plan(&id, &turn_ids, &IdRanges::new(&deleted))?;
+                if plan.is_empty() {
+                    continue;
+                }
+                // Contested stretches first, from the end, while their offsets hold.
+                for (start, end, text) in plan.contested.iter().rev() {
+                    let note = format!(
+                        "Undo the agent's changes (turn {turn}): someone edited these words since"
+                    );
+                    done.conflicts
+                        .push(self.suggest_edit(&id, *start, *end, text, &note, who)?);
+                }
+                // One step of its own in each document, for `who` to undo.
+                self.stop_capturing(&id);
+                self.apply_inverse(&id, plan.inverse)?;
+                self.stop_capturing(&id);
+                done.documents.push(id);
             }
-            // Contested stretches first, from the end, while their offsets still hold.
-            for (start, end, text) in plan.contested.iter().rev() {
-                let note = format!(
-                    "Undo the agent's changes (turn {turn}): someone edited these words since"
-                );
-                done.conflicts
-                    .push(self.suggest_edit(&id, *start, *end, text, &note, who)?);
-            }
-            // The revert is one step of its own in each document, for `who` to undo.
-            self.stop_capturing(&id);
-            self.apply_inverse(&id, plan.inverse)?;
-            self.stop_capturing(&id);
-            done.documents.push(id);
-        }
+            Ok(())
+        })();
+        self.writer.reverting = None;
+        outcome?;
         if done.documents.is_empty() && wrote.is_empty() {
             return Err(Error::UnknownTurn(turn.to_owned()));
         }
@@ -96,8 +114,9 @@ impl RoomDoc {
         let turn_of =
             |&(client, clock, _, _): &(u64, u32, char, bool)| wrote.contains(client, clock);
         // A stretch is contested when, between two characters the turn wrote, someone
-        // else's visible text sits that was written after the turn, or a character
-        // the turn wrote was deleted by someone else.
+        // else's visible text sits that was written after the turn (words changed or
+        // added inside the turn's text). Text of the turn that someone only deleted
+        // since is no conflict: the revert wants it gone too.
         let mut contested: Vec<(usize, usize)> = Vec::new();
         let mut last_turn: Option<usize> = None;
         for (i, c) in chars.iter().enumerate() {
@@ -114,12 +133,6 @@ impl RoomDoc {
                         Some((_, end)) if *end >= prev => *end = i + 1,
                         _ => contested.push((prev, i + 1)),
                     }
-                }
-            }
-            if c.3 && !deleted.contains(c.0, c.1) {
-                match contested.last_mut() {
-                    Some((_, end)) if *end >= i => *end = (*end).max(i + 1),
-                    _ => contested.push((i, i + 1)),
                 }
             }
             last_turn = Some(i);

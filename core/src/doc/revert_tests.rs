@@ -54,6 +54,12 @@ fn a_person_reverts_an_agent_turn_across_two_documents_in_one_action() -> Result
     both_ways(&ada, &bot);
     assert_eq!(text(&bot, "a"), "Goal: Ship on Friday.");
     assert_eq!(text(&bot, "b"), "Risks: none.");
+    // Once only, on every replica: a second revert would write the deletions twice.
+    let again = bot
+        .revert_turn("t1", &Participant::agent("bot", "Bot"))
+        .unwrap_err();
+    assert_eq!(again.code(), "already_resolved");
+    assert!(again.to_string().contains("Ada"), "{again}");
     // The revert is Ada's step: she can undo it.
     assert!(ada.undo("a")?);
     assert_eq!(

@@ -265,6 +265,18 @@ impl Room {
         self.edit(|s, _| s.doc_mut().set_stale_policy(id, p))
     }
 
+    /// Take back everything agent turn `turn` wrote, in every document it touched, as
+    /// this person's change (one undo step per document). Where someone edited inside
+    /// the turn's text since, that stretch stays and is raised as a suggestion.
+    #[wasm_bindgen(js_name = revertTurn, unchecked_return_type = "TurnRevert")]
+    pub fn revert_turn(&self, turn: &str) -> Result<JsValue, JsValue> {
+        let done = self.edit(|s, _| {
+            let me = s.me().clone();
+            s.doc_mut().revert_turn(turn, &me)
+        })?;
+        to_js(&done)
+    }
+
     /// Agents: attribute the next edits to a turn (and model); call with no arguments
     /// to stop.
     #[wasm_bindgen(js_name = actFor)]
