@@ -102,7 +102,7 @@ test("a person reverts an agent's streamed edits across two documents in one act
       what: "the revert at the agent's",
     });
     // Once only: the agent's replica knows it was reverted, and by whom.
-    assert.throws(() => bot.docs.revertTurn(turn), (err) => err.code === "already_resolved" && /Ada/.test(err.message));
+    assert.throws(() => bot.docs.revertTurn(turn), (/** @type {any} */ err) => err.code === "already_resolved" && /Ada/.test(err.message));
     // The revert is Ada's own step: she can take it back, and make it again.
     assert.equal(ada.docs.undo("plan"), true);
     assert.equal(ada.docs.text("plan"), "Ship on Friday. Tests first, then docs.");
@@ -141,7 +141,7 @@ test("reverting a turn that wrote nothing throws not_found", async () => {
   const room = uniqueRoom("undo-none");
   const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" });
   try {
-    assert.throws(() => ada.docs.revertTurn("no-such-turn"), (err) => err.code === "not_found" && /no-such-turn/.test(err.message));
+    assert.throws(() => ada.docs.revertTurn("no-such-turn"), (/** @type {any} */ err) => err.code === "not_found" && /no-such-turn/.test(err.message));
   } finally {
     ada.destroy();
   }
