@@ -84,6 +84,11 @@ test("the README's history example diffs and restores a version", async () => {
   );
 });
 
+test("the README's undo example undoes, redoes and reverts an agent's turn", async () => {
+  const stdout = await runExample(await readmeExample("Undo"));
+  assert.equal(stdout.trim(), "Ship on Friday. | Ship on Friday. Then rest. | plan");
+});
+
 test("the README's conflicts example finds, resolves and holds a stale write", async () => {
   const stdout = await runExample(await readmeExample("Conflicts"));
   assert.equal(
