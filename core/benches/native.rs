@@ -122,8 +122,10 @@ fn local_yrs(t: &Trace) -> (f64, bool) {
     (ms, ok)
 }
 
-fn local_core(t: &Trace) -> (f64, bool) {
+/// Through the room document, with its undo history kept (`undo`) or not.
+fn local_core(t: &Trace, undo: bool) -> (f64, bool) {
     let mut doc = RoomDoc::new(1);
+    doc.set_undo_tracking(undo);
     doc.create_document(Some("d"), "Bench", 0)
         .expect("a document");
     let start = Instant::now();
@@ -337,7 +339,8 @@ fn main() {
     }
     let (ms, ok) = match (scenario.as_str(), contestant.as_str()) {
         ("local", "yrs") => local_yrs(&trace(input)),
-        ("local", "core") => local_core(&trace(input)),
+        ("local", "core") => local_core(&trace(input), true),
+        ("local", "core-untracked") => local_core(&trace(input), false),
         ("local", "session") => local_session(&trace(input)),
         ("merge", "plain") => merge(false),
         ("merge", "detect") => merge(true),

@@ -98,17 +98,20 @@ if (!only.length || only.includes("local")) {
     ["Yjs 13.6 (JS)", "js", "yjs"],
     ["Confab wasm API (Node)", "js", "confab"],
     ["Confab core (native)", "native", "core"],
+    ["Confab core, undo history off (native)", "native", "core-untracked"],
     ["yrs 0.28 Text API (native)", "native", "yrs"],
     ["Loro 1.17 (JS/wasm)", "js", "loro"],
     ["Automerge 3.5 (JS/wasm)", "js", "automerge"],
   ];
   const rows = [];
   let worst = -Infinity;
+  const undoCost = [];
   for (const trace of traces) {
     const { results, errors } = interleaved("local", contestants, trace, "wrong final text");
     const ms = (label) => median(results.get(label).map((r) => r.ms));
     const yjs = ms(contestants[0][0]);
     worst = Math.max(worst, errors.has(contestants[1][0]) ? NaN : ms(contestants[1][0]) / yjs);
+    undoCost.push(`${trace} ${(ms(contestants[2][0]) / ms(contestants[3][0])).toFixed(2)}×`);
     for (const [name] of contestants) {
       const t = ms(name);
       rows.push([trace, name, errors.get(name) ?? `${t.toFixed(0)} ms`, errors.has(name) ? "—" : `${(t / yjs).toFixed(2)}×`]);
@@ -124,6 +127,8 @@ if (!only.length || only.includes("local")) {
     ...rows.map((r) => `| ${r.join(" | ")} |`),
     "",
     verdict("the Confab wasm API's slowest trace", worst, 1, "× Yjs", "1-local-edits"),
+    "",
+    `The undo history's cost (each edit's inserted and deleted ids kept for \`docs.undo\`): Confab core with it on ÷ off, same run: ${undoCost.join(", ")}.`,
   ].join("\n"));
 }
 

@@ -61,12 +61,25 @@ struct Stacks {
 }
 
 /// This replica's undo history, per document.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct History {
+    /// Off for a replica nobody undoes on (a server's): edits are not kept.
+    tracking: bool,
     docs: HashMap<String, Stacks>,
     capture: Capture,
     /// While undoing or redoing: whether its step was started yet.
     started: bool,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            tracking: true,
+            docs: HashMap::new(),
+            capture: Capture::default(),
+            started: false,
+        }
+    }
 }
 
 impl History {
@@ -79,7 +92,7 @@ impl History {
         turn: Option<&str>,
         now_ms: u64,
     ) {
-        if inserted.is_none() && deleted.is_empty() {
+        if !self.tracking || (inserted.is_none() && deleted.is_empty()) {
             return;
         }
         let stacks = self.docs.entry(doc.to_owned()).or_default();
@@ -154,6 +167,15 @@ impl RoomDoc {
         self.undo_history
             .stacks(id)
             .is_some_and(|s| !s.redo.is_empty())
+    }
+
+    /// Keep (`true`, the default) or stop keeping this replica's undo history. Off, edits
+    /// are not recorded and what was kept is dropped: for a replica nobody undoes on.
+    pub fn set_undo_tracking(&mut self, on: bool) {
+        self.undo_history.tracking = on;
+        if !on {
+            self.undo_history.docs.clear();
+        }
     }
 
     /// End the current step in document `id`: the next edit starts a new one, even
