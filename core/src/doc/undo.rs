@@ -327,7 +327,16 @@ impl IdRanges {
             by_client.entry(client).or_default().push((start, end));
         }
         for list in by_client.values_mut() {
+            // Sorted, and overlapping or touching ranges joined: one search per lookup.
             list.sort_unstable();
+            let mut joined: Vec<(u32, u32)> = Vec::with_capacity(list.len());
+            for &(start, end) in list.iter() {
+                match joined.last_mut() {
+                    Some((_, last)) if start <= *last => *last = (*last).max(end),
+                    _ => joined.push((start, end)),
+                }
+            }
+            *list = joined;
         }
         IdRanges(by_client)
     }
@@ -346,10 +355,8 @@ impl IdRanges {
         let Some(list) = self.0.get(&client) else {
             return false;
         };
-        // Ranges may overlap (a step can delete the same id twice over): check every
-        // range starting at or before `clock`, nearest first, until one covers it.
         let after = list.partition_point(|&(start, _)| start <= clock);
-        list[..after].iter().rev().any(|&(_, end)| clock < end)
+        after > 0 && clock < list[after - 1].1
     }
 }
 
