@@ -115,8 +115,10 @@ impl RoomDoc {
             |&(client, clock, _, _): &(u64, u32, char, bool)| wrote.contains(client, clock);
         // A stretch is contested when, between two characters the turn wrote, someone
         // else's visible text sits that was written after the turn (words changed or
-        // added inside the turn's text). Text of the turn that someone only deleted
-        // since is no conflict: the revert wants it gone too.
+        // added inside the turn's text), and nothing that stood before the turn: two
+        // places the turn wrote with older text between them are two runs, and an edit
+        // in that older text is no one's conflict. Text of the turn that someone only
+        // deleted since is no conflict either: the revert wants it gone too.
         let mut contested: Vec<(usize, usize)> = Vec::new();
         let mut last_turn: Option<usize> = None;
         for (i, c) in chars.iter().enumerate() {
@@ -124,10 +126,12 @@ impl RoomDoc {
                 continue;
             }
             if let Some(prev) = last_turn {
-                let between = &chars[prev + 1..i];
-                let edited = between.iter().any(|&(client, clock, _, dead)| {
-                    !dead && self.written_after(client, clock, wrote)
-                });
+                let visible: Vec<bool> = chars[prev + 1..i]
+                    .iter()
+                    .filter(|c| !c.3)
+                    .map(|&(client, clock, _, _)| self.written_after(client, clock, wrote))
+                    .collect();
+                let edited = !visible.is_empty() && visible.iter().all(|&since| since);
                 if edited {
                     match contested.last_mut() {
                         Some((_, end)) if *end >= prev => *end = i + 1,

@@ -104,6 +104,26 @@ fn an_edit_made_inside_the_turns_text_since_is_raised_not_dropped() -> Result<()
 }
 
 #[test]
+fn an_edit_between_two_places_the_turn_wrote_is_no_conflict() -> Result<()> {
+    let (mut ada, mut bot) = ada_and_agent()?;
+    bot.act_for(Some("t1"), Some("m"));
+    bot.set_time(2_000);
+    bot.insert_text("a", 0, "Draft: ")?;
+    let end = text(&bot, "a").encode_utf16().count() as u32;
+    bot.insert_text("a", end, " Then docs.")?;
+    bot.act_for(None, None);
+    both_ways(&ada, &bot);
+    // Ada edits the older text between the turn's two places.
+    ada.set_time(3_000);
+    let at = text(&ada, "a").find("Friday").unwrap() as u32;
+    ada.replace_text("a", at, 6, "Monday")?;
+    let done = ada.revert_turn("t1", &Participant::person("ada", "Ada"))?;
+    assert!(done.conflicts.is_empty(), "{done:?}");
+    assert_eq!(text(&ada, "a"), "Ship on Monday.");
+    Ok(())
+}
+
+#[test]
 fn typing_and_erasing_within_one_step_undoes_to_nothing() -> Result<()> {
     let (mut ada, _) = ada_and_agent()?;
     ada.set_time(10_000);

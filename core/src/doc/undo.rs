@@ -95,7 +95,13 @@ impl History {
         if !self.tracking || (inserted.is_none() && deleted.is_empty()) {
             return;
         }
-        let stacks = self.docs.entry(doc.to_owned()).or_default();
+        // Looked up before inserting: no new key (an allocation) on every keystroke.
+        if !self.docs.contains_key(doc) {
+            self.docs.insert(doc.to_owned(), Stacks::default());
+        }
+        let Some(stacks) = self.docs.get_mut(doc) else {
+            return;
+        };
         let (stack, fresh) = match self.capture {
             Capture::Edit => {
                 stacks.redo.clear();
