@@ -18,7 +18,8 @@ use crate::error::{Error, Result};
 /// places the deletion in the deleter's causal record). A CRDT delete set carries no
 /// author, so without this a diff could only say who wrote a deleted span; keying by
 /// deleter keeps both records when two people delete the same text concurrently.
-pub(crate) fn record_deletions(txn: &mut TransactionMut<'_>, by: u64) {
+/// Returns the ranges recorded: (writer, first clock, end clock).
+pub(crate) fn record_deletions(txn: &mut TransactionMut<'_>, by: u64) -> Vec<(u64, u32, u32)> {
     let tx = txn.before_state().get(&yrs::ClientID::new(by));
     let ranges: Vec<(u64, u32, u32)> = txn
         .delete_set()
@@ -32,10 +33,10 @@ pub(crate) fn record_deletions(txn: &mut TransactionMut<'_>, by: u64) {
         })
         .collect();
     if ranges.is_empty() {
-        return;
+        return ranges;
     }
     let deletions = txn.get_or_insert_map(DELETIONS);
-    for (client, start, end) in ranges {
+    for &(client, start, end) in &ranges {
         let mut record = HashMap::new();
         record.insert("by".to_owned(), Any::from(by as f64));
         record.insert("len".to_owned(), Any::from(f64::from(end - start)));
@@ -46,6 +47,7 @@ pub(crate) fn record_deletions(txn: &mut TransactionMut<'_>, by: u64) {
             Any::Map(std::sync::Arc::new(record)),
         );
     }
+    ranges
 }
 
 /// One deletion record (`key` and value as [`record_deletions`] writes them): the

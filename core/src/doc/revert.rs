@@ -10,7 +10,7 @@
 use serde::Serialize;
 use yrs::{Map, Transact};
 
-use crate::doc::undo::{IdRange, IdRanges};
+use crate::doc::undo::{inverse_over, IdRange, IdRanges, SeqChar};
 use crate::doc::{Participant, RoomDoc};
 use crate::error::{Error, Result};
 
@@ -56,6 +56,7 @@ impl RoomDoc {
                 })
                 .collect()
         };
+        let deleted_ids = IdRanges::new(&deleted);
         let mut ids: Vec<String> = {
             let txn = self.doc.transact();
             self.documents.keys(&txn).map(str::to_owned).collect()
@@ -68,7 +69,7 @@ impl RoomDoc {
         self.writer.reverting = Some(turn.to_owned());
         let outcome = (|| -> Result<()> {
             for id in ids {
-                let plan = self.turn_plan(&id, &turn_ids, &IdRanges::new(&deleted))?;
+                let plan = self.turn_plan(&id, &turn_ids, &deleted_ids)?;
                 if plan.is_empty() {
                     continue;
                 }
@@ -100,19 +101,9 @@ impl RoomDoc {
     /// `id`: the plain inverse, and the stretches someone edited since, each with the
     /// text it would have without the turn.
     fn turn_plan(&mut self, id: &str, wrote: &IdRanges, deleted: &IdRanges) -> Result<TurnPlan> {
-        let text = self.document_ref_checked(id)?;
-        let (items, _) = crate::doc::position::item_sequence(&self.doc, &text);
-        // One entry per character of the sequence, tombstones included.
-        let mut chars = Vec::new();
-        for item in &items {
-            let mut clock = item.clock;
-            for ch in item.text.chars() {
-                chars.push((item.client, clock, ch, item.deleted));
-                clock += ch.len_utf16() as u32;
-            }
-        }
-        let turn_of =
-            |&(client, clock, _, _): &(u64, u32, char, bool)| wrote.contains(client, clock);
+        let chars = self.sequence_chars(id)?;
+        let turn_of = |c: &SeqChar| wrote.contains(c.client, c.clock);
+        let since = |c: &SeqChar| self.written_after(c.client, c.clock, wrote);
         // A stretch is contested when, between two characters the turn wrote, someone
         // else's visible text sits that was written after the turn (words changed or
         // added inside the turn's text), and nothing that stood before the turn: two
@@ -128,10 +119,10 @@ impl RoomDoc {
             if let Some(prev) = last_turn {
                 let visible: Vec<bool> = chars[prev + 1..i]
                     .iter()
-                    .filter(|c| !c.3)
-                    .map(|&(client, clock, _, _)| self.written_after(client, clock, wrote))
+                    .filter(|c| !c.deleted)
+                    .map(&since)
                     .collect();
-                let edited = !visible.is_empty() && visible.iter().all(|&since| since);
+                let edited = !visible.is_empty() && visible.iter().all(|&s| s);
                 if edited {
                     match contested.last_mut() {
                         Some((_, end)) if *end >= prev => *end = i + 1,
@@ -143,9 +134,7 @@ impl RoomDoc {
         }
         // A contested stretch is the whole run of the turn's text around the edit:
         // the words someone changed are read with the sentence they sit in.
-        let part_of_run = |c: &(u64, u32, char, bool)| {
-            turn_of(c) || (!c.3 && self.written_after(c.0, c.1, wrote))
-        };
+        let part_of_run = |c: &SeqChar| turn_of(c) || (!c.deleted && since(c));
         for (s, e) in contested.iter_mut() {
             while *s > 0 && part_of_run(&chars[*s - 1]) {
                 *s -= 1;
@@ -161,55 +150,39 @@ impl RoomDoc {
             }
             overlaps
         });
-        let in_contested = |i: usize| contested.iter().any(|&(s, e)| s <= i && i < e);
         // Offsets of each character in the visible text (a tombstone: where it sits).
         let mut offset = Vec::with_capacity(chars.len() + 1);
         let mut at = 0u32;
         for c in &chars {
             offset.push(at);
-            if !c.3 {
-                at += c.2.len_utf16() as u32;
+            if !c.deleted {
+                at += c.ch.len_utf16() as u32;
             }
         }
         offset.push(at);
         let mut plan = TurnPlan::default();
+        let mut free = vec![true; chars.len()];
         for &(s, e) in &contested {
+            free[s..e].iter_mut().for_each(|f| *f = false);
             // The stretch as it would read without the turn: others' visible text, and
             // what the turn deleted there.
             let text: String = chars[s..e]
                 .iter()
-                .filter(|c| (!c.3 && !turn_of(c)) || (c.3 && deleted.contains(c.0, c.1)))
-                .map(|c| c.2)
+                .filter(|c| {
+                    (!c.deleted && !turn_of(c))
+                        || (c.deleted && deleted.contains(c.client, c.clock))
+                })
+                .map(|c| c.ch)
                 .collect();
             plan.contested.push((offset[s], offset[e], text));
         }
-        // The plain inverse over everything outside the contested stretches.
-        let mut prev: Option<(u64, u32)> = None;
-        let mut in_write = false;
-        for (i, c) in chars.iter().enumerate() {
-            let (client, clock, ch, dead) = *c;
-            let units = ch.len_utf16() as u32;
-            let free = !in_contested(i);
-            // What the turn deleted comes back, unless the turn had written it too.
-            let writes = free && dead && deleted.contains(client, clock) && !turn_of(c);
-            if writes {
-                match plan.inverse.writes.last_mut() {
-                    Some((_, _, chunk)) if in_write => chunk.push(ch),
-                    _ => plan
-                        .inverse
-                        .writes
-                        .push((prev, (client, clock), ch.to_string())),
-                }
-            }
-            in_write = writes;
-            if free && !dead && turn_of(c) {
-                match plan.inverse.deletes.last_mut() {
-                    Some((start, len)) if *start + *len == offset[i] => *len += units,
-                    _ => plan.inverse.deletes.push((offset[i], units)),
-                }
-            }
-            prev = Some((client, clock + units - 1));
-        }
+        // The plain inverse over everything outside the contested stretches: the
+        // turn's text goes, and what it deleted comes back unless it had written it.
+        plan.inverse = inverse_over(
+            &chars,
+            |i, c| free[i] && turn_of(c),
+            |i, c| free[i] && deleted.contains(c.client, c.clock) && !turn_of(c),
+        );
         Ok(plan)
     }
 

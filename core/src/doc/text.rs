@@ -170,14 +170,7 @@ impl RoomDoc {
             }
             if len > 0 {
                 // After the insert, so both paths give the inserted text the same ids.
-                crate::doc::record::record_deletions(&mut txn, own);
-                wrote.1 = txn
-                    .delete_set()
-                    .iter()
-                    .flat_map(|(client, ranges)| {
-                        ranges.iter().map(|r| (client.get(), r.start, r.end))
-                    })
-                    .collect();
+                wrote.1 = crate::doc::record::record_deletions(&mut txn, own);
             }
             if len > 0 || !chunk.is_empty() {
                 self.writer.note(&mut txn, own);

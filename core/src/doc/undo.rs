@@ -278,49 +278,87 @@ impl RoomDoc {
     /// deletions, to write again between its left neighbour and itself (tombstones are
     /// kept, so their text is there).
     fn inverse(&mut self, id: &str, step: &Step) -> Result<Inverse> {
+        let chars = self.sequence_chars(id)?;
+        let (inserted, deleted) = (IdRanges::new(&step.inserted), IdRanges::new(&step.deleted));
+        Ok(inverse_over(
+            &chars,
+            |_, c| inserted.contains(c.client, c.clock),
+            // What the step deleted comes back, unless the step had written it too
+            // (typed and erased within one step).
+            |_, c| deleted.contains(c.client, c.clock) && !inserted.contains(c.client, c.clock),
+        ))
+    }
+
+    /// Document `id`'s whole sequence, one entry per character, tombstones included.
+    pub(crate) fn sequence_chars(&self, id: &str) -> Result<Vec<SeqChar>> {
         let text = self.document_ref_checked(id)?;
         let (items, _) = crate::doc::position::item_sequence(&self.doc, &text);
-        let (inserted, deleted) = (IdRanges::new(&step.inserted), IdRanges::new(&step.deleted));
-        let mut inverse = Inverse::default();
-        let mut at = 0u32;
-        // The id just before the current one in the sequence, tombstones included, and
-        // whether it was part of a run being written again.
-        let mut prev: Option<Id> = None;
-        let mut in_write = false;
+        let mut chars = Vec::new();
         for item in &items {
             let mut clock = item.clock;
             for ch in item.text.chars() {
-                let units = ch.len_utf16() as u32;
-                // What the step deleted comes back, unless the step had written it too
-                // (typed and erased within one step).
-                let writes = item.deleted
-                    && deleted.contains(item.client, clock)
-                    && !inserted.contains(item.client, clock);
-                if writes {
-                    match inverse.writes.last_mut() {
-                        Some((_, _, chunk)) if in_write => chunk.push(ch),
-                        _ => inverse
-                            .writes
-                            .push((prev, (item.client, clock), ch.to_string())),
-                    }
-                }
-                in_write = writes;
-                if !item.deleted {
-                    if inserted.contains(item.client, clock) {
-                        match inverse.deletes.last_mut() {
-                            Some((i, len)) if *i + *len == at => *len += units,
-                            _ => inverse.deletes.push((at, units)),
-                        }
-                    }
-                    at += units;
-                }
-                // A character of more than one unit has the id of its last unit after it.
-                prev = Some((item.client, clock + units - 1));
-                clock += units;
+                chars.push(SeqChar {
+                    client: item.client,
+                    clock,
+                    ch,
+                    deleted: item.deleted,
+                });
+                clock += ch.len_utf16() as u32;
             }
         }
-        Ok(inverse)
+        Ok(chars)
     }
+}
+
+/// One character of a text's item sequence: its id, and whether it is deleted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SeqChar {
+    pub(crate) client: u64,
+    pub(crate) clock: u32,
+    pub(crate) ch: char,
+    pub(crate) deleted: bool,
+}
+
+/// The edits that delete each visible character `removes` picks (runs of index and
+/// length, in text order) and write again each tombstone `restores` picks (runs, each
+/// between its left neighbour and its first tombstone, which do not move). Both are
+/// asked with the character's place in `chars`.
+pub(crate) fn inverse_over(
+    chars: &[SeqChar],
+    removes: impl Fn(usize, &SeqChar) -> bool,
+    restores: impl Fn(usize, &SeqChar) -> bool,
+) -> Inverse {
+    let mut inverse = Inverse::default();
+    let mut at = 0u32;
+    // The id just before the current one in the sequence, tombstones included, and
+    // whether it was part of a run being written again.
+    let mut prev: Option<Id> = None;
+    let mut in_write = false;
+    for (i, c) in chars.iter().enumerate() {
+        let units = c.ch.len_utf16() as u32;
+        let writes = c.deleted && restores(i, c);
+        if writes {
+            match inverse.writes.last_mut() {
+                Some((_, _, chunk)) if in_write => chunk.push(c.ch),
+                _ => inverse
+                    .writes
+                    .push((prev, (c.client, c.clock), c.ch.to_string())),
+            }
+        }
+        in_write = writes;
+        if !c.deleted {
+            if removes(i, c) {
+                match inverse.deletes.last_mut() {
+                    Some((i, len)) if *i + *len == at => *len += units,
+                    _ => inverse.deletes.push((at, units)),
+                }
+            }
+            at += units;
+        }
+        // A character of more than one unit has the id of its last unit after it.
+        prev = Some((c.client, c.clock + units - 1));
+    }
+    inverse
 }
 
 /// Id ranges to look ids up in: per client, sorted by start.

@@ -9,17 +9,12 @@ use crate::doc::{sync_docs as sync, Participant};
 
 /// Every visible character's id in document `d`.
 fn visible(doc: &RoomDoc) -> HashSet<(u64, u32)> {
-    let text = doc.document_ref_checked("d").unwrap();
-    let (items, _) = crate::doc::position::item_sequence(&doc.doc, &text);
-    let mut ids = HashSet::new();
-    for item in items.iter().filter(|i| !i.deleted) {
-        let mut clock = item.clock;
-        for ch in item.text.chars() {
-            ids.insert((item.client, clock));
-            clock += ch.len_utf16() as u32;
-        }
-    }
-    ids
+    doc.sequence_chars("d")
+        .unwrap()
+        .iter()
+        .filter(|c| !c.deleted)
+        .map(|c| (c.client, c.clock))
+        .collect()
 }
 
 fn text(doc: &RoomDoc) -> String {

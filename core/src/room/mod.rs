@@ -726,3 +726,5 @@ mod file_tests;
 mod notice_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod whole_tests;
