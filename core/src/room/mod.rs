@@ -726,5 +726,3 @@ mod file_tests;
 mod notice_tests;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod whole_tests;

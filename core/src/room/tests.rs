@@ -38,7 +38,7 @@ pub(crate) fn pump(
 }
 
 /// A room with sessions a (conn 1) and b (conn 2), joined and synced.
-pub(super) fn two_joined() -> (Room, Session, Session) {
+fn two_joined() -> (Room, Session, Session) {
     let mut room = Room::new(0);
     let mut a = Session::new(1, Participant::person("a", "A"), 0);
     let mut b = Session::new(2, Participant::person("b", "B"), 0);
@@ -48,7 +48,7 @@ pub(super) fn two_joined() -> (Room, Session, Session) {
     (room, a, b)
 }
 
-pub(super) fn join(room: &mut Room, conn: ConnId, session: &mut Session) -> Vec<Outgoing> {
+fn join(room: &mut Room, conn: ConnId, session: &mut Session) -> Vec<Outgoing> {
     let mut out = room.connect(conn, true);
     for frame in session.handshake() {
         out.extend(room.receive(conn, &frame, 0).unwrap());
@@ -654,3 +654,5 @@ fn a_bridged_replica_whose_first_change_is_a_deletion_is_admitted() {
         assert_eq!(room.document_text("spec").as_deref(), Some("hello"));
     }
 }
+
+mod whole;

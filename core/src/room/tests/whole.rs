@@ -1,11 +1,7 @@
 //! What a joiner with nothing gets: the whole room, kept across changes and cut into
 //! parts for a big room (see [`super::whole`]).
 
-use super::tests::{join, pump, two_joined};
 use super::*;
-use crate::client::session::Session;
-use crate::doc::Participant;
-use crate::protocol::{decode_frame, Incoming};
 
 #[test]
 fn fresh_joiners_get_the_current_whole_room() -> Result<()> {
