@@ -93,6 +93,9 @@ pub enum Error {
     /// A view or sync change that cannot be made.
     #[error("invalid view change: {0}")]
     InvalidView(String),
+    /// Kept undo history that does not read as one.
+    #[error("not an undo history this version kept: {0}")]
+    InvalidUndoHistory(String),
     /// A context entry or event id that does not exist.
     #[error("unknown context entry `{0}`")]
     UnknownContextEntry(String),
@@ -287,6 +290,7 @@ impl Error {
             | Error::NotAText(_)
             | Error::NotABranch(_)
             | Error::InvalidView(_)
+            | Error::InvalidUndoHistory(_)
             | Error::Empty(_)
             | Error::NotASide(_)
             | Error::InvalidChoice(_) => "invalid_argument",

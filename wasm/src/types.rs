@@ -89,6 +89,10 @@ export interface ContextDraft { kind: ContextKind; text: string; tags?: string[]
  * edited inside the turn's text since.
  */
 export interface TurnRevert { documents: string[]; conflicts: string[] }
+/** What an undo or redo did: the document, and the selection to show (UTF-16 offsets; `null` when you had no caret there). */
+export interface Undone { document: string; selection: { anchor: number; head: number } | null }
+/** Which documents an agent turn changed, and who reverted it already (their name). */
+export interface TurnEdits { documents: string[]; revertedBy: string | null }
 /** A document's text with the version it was read at (declare it when writing back). */
 export interface DocumentRead { text: string; base: Uint8Array }
 /** Someone present, with their presence state as they set it. */

@@ -11,6 +11,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{Origin, Transact};
 
 use crate::doc::causal::EpochWriter;
+use crate::doc::schema::DOC_TEXT_PREFIX;
 use crate::doc::RoomDoc;
 use crate::error::{Error, Result};
 
@@ -49,6 +50,7 @@ impl RoomDoc {
         }
         let decoded =
             yrs::Update::decode_v1(update).map_err(|e| Error::NotAnUpdate(e.to_string()))?;
+        self.before_local_edit(None);
         let (acting, now_ms) = (self.writer.acting.clone(), self.writer.now_ms);
         let writer = self.bridged.writers.entry(client).or_default();
         writer.acting = acting;
@@ -56,13 +58,38 @@ impl RoomDoc {
         let mut txn = self.doc.transact_mut_with(Origin::from(BRIDGED));
         txn.apply_update(decoded)
             .map_err(|e| Error::InvalidUpdate(e.to_string()))?;
-        let wrote = txn.before_state().get(&yrs::ClientID::new(client))
-            != txn.after_state().get(&yrs::ClientID::new(client));
-        if !txn.delete_set().is_empty() {
-            crate::doc::record::record_deletions(&mut txn, client);
-        }
-        if wrote || !txn.delete_set().is_empty() {
+        let (before, after) = (
+            txn.before_state().get(&yrs::ClientID::new(client)),
+            txn.after_state().get(&yrs::ClientID::new(client)),
+        );
+        let deleted = if txn.delete_set().is_empty() {
+            Vec::new()
+        } else {
+            crate::doc::record::record_deletions(&mut txn, client)
+        };
+        if before != after || !deleted.is_empty() {
             writer.note(&mut txn, client);
+        }
+        // Which documents' text it changed, for the undo history: the roots yrs lists
+        // once the transaction is committed.
+        txn.commit();
+        let documents: Vec<String> = txn
+            .changed_parent_types()
+            .iter()
+            .filter_map(|branch| match branch.id() {
+                yrs::branch::BranchID::Root(name) => {
+                    // Plain text only: a rich body's steps would have nothing to undo.
+                    name.strip_prefix(DOC_TEXT_PREFIX).map(str::to_owned)
+                }
+                yrs::branch::BranchID::Nested(_) => None,
+            })
+            .collect();
+        drop(txn);
+        let inserted = (before != after).then_some((client, before, after));
+        let (turn, now_ms) = (self.writer.acting.0.clone(), self.writer.now_ms);
+        for doc in documents {
+            self.undo_history
+                .record(&doc, inserted, deleted.clone(), turn.as_deref(), now_ms);
         }
         Ok(())
     }

@@ -254,13 +254,15 @@ impl Runs {
         );
     }
 
+    /// Every run in sequence order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Run> + '_ {
+        self.chunks.iter().flat_map(|c| c.runs.iter())
+    }
+
     /// Every run in sequence order (for tests).
     #[cfg(test)]
     pub(crate) fn runs(&self) -> Vec<Run> {
-        self.chunks
-            .iter()
-            .flat_map(|c| c.runs.iter().copied())
-            .collect()
+        self.iter().copied().collect()
     }
 }
 

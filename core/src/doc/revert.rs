@@ -25,7 +25,69 @@ pub struct TurnRevert {
     pub conflicts: Vec<String>,
 }
 
+/// What an agent turn changed in documents, for "Undo the agent's changes".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TurnEdits {
+    /// The documents whose text it wrote or deleted, sorted.
+    pub documents: Vec<String>,
+    /// Who reverted it already, if anyone did (their name).
+    pub reverted_by: Option<String>,
+}
+
 impl RoomDoc {
+    /// Which documents agent turn `turn` changed, and who reverted it if anyone did:
+    /// whether "Undo the agent's changes" has anything to do. It reads each document's
+    /// kept item runs, not its text.
+    pub fn turn_edits(&mut self, turn: &str) -> Result<TurnEdits> {
+        self.epochs.refresh();
+        let reverted_by = self.epochs.reverted(turn).map(|(client, _)| {
+            self.participant_in(&self.doc.transact(), client)
+                .map_or_else(|| format!("client {client}"), |p| p.name)
+        });
+        let (wrote, deleted) = self.turn_writes(turn);
+        let mut documents = Vec::new();
+        if !wrote.is_empty() {
+            let (wrote, deleted) = (IdRanges::new(&wrote), IdRanges::new(&deleted));
+            let mut ids: Vec<String> = {
+                let txn = self.doc.transact();
+                self.documents.keys(&txn).map(str::to_owned).collect()
+            };
+            ids.sort_unstable();
+            for id in ids {
+                let touched = self.any_run(&id, |run| {
+                    let end = run.clock + run.len;
+                    wrote.overlaps(run.client, run.clock, end)
+                        || (run.deleted && deleted.overlaps(run.client, run.clock, end))
+                })?;
+                if touched {
+                    documents.push(id);
+                }
+            }
+        }
+        Ok(TurnEdits {
+            documents,
+            reverted_by,
+        })
+    }
+
+    /// The ids agent turn `turn` wrote, and the ids it deleted.
+    fn turn_writes(&self, turn: &str) -> (Vec<IdRange>, Vec<IdRange>) {
+        let wrote = self.epochs.turn_ranges(turn);
+        let turn_ids = IdRanges::new(&wrote);
+        let txn = self.doc.transact();
+        let deleted = crate::doc::record::deletion_records(&txn)
+            .into_iter()
+            .flat_map(|(client, ranges)| {
+                ranges
+                    .into_iter()
+                    .filter(|&(_, _, by, tx)| tx.is_some_and(|tx| turn_ids.contains(by, tx)))
+                    .map(move |(start, end, _, _)| (client, start, end))
+            })
+            .collect();
+        (wrote, deleted)
+    }
+
     /// Take back everything agent turn `turn` wrote to documents, as `who`'s change:
     /// its text goes, the text it deleted comes back, and edits others made since
     /// stay. Where someone edited inside the turn's text since, that stretch is raised
@@ -42,20 +104,8 @@ impl RoomDoc {
                 by,
             });
         }
-        let wrote = self.epochs.turn_ranges(turn);
+        let (wrote, deleted) = self.turn_writes(turn);
         let turn_ids = IdRanges::new(&wrote);
-        let deleted: Vec<IdRange> = {
-            let txn = self.doc.transact();
-            crate::doc::record::deletion_records(&txn)
-                .into_iter()
-                .flat_map(|(client, ranges)| {
-                    ranges
-                        .into_iter()
-                        .filter(|&(_, _, by, tx)| tx.is_some_and(|tx| turn_ids.contains(by, tx)))
-                        .map(move |(start, end, _, _)| (client, start, end))
-                })
-                .collect()
-        };
         let deleted_ids = IdRanges::new(&deleted);
         let mut ids: Vec<String> = {
             let txn = self.doc.transact();

@@ -61,7 +61,7 @@ fn a_person_reverts_an_agent_turn_across_two_documents_in_one_action() -> Result
     assert_eq!(again.code(), "already_resolved");
     assert!(again.to_string().contains("Ada"), "{again}");
     // The revert is Ada's step: she can undo it.
-    assert!(ada.undo("a")?);
+    assert!(ada.undo("a")?.is_some());
     assert_eq!(
         text(&ada, "a"),
         "Goal: Ship on Friday. Tests first. Then docs."
@@ -131,7 +131,7 @@ fn typing_and_erasing_within_one_step_undoes_to_nothing() -> Result<()> {
     ada.set_time(10_100);
     ada.replace_text("b", 1, 1, "")?;
     assert_eq!(text(&ada, "b"), "aRisks: none.");
-    assert!(ada.undo("b")?);
+    assert!(ada.undo("b")?.is_some());
     assert_eq!(text(&ada, "b"), "Risks: none.");
     Ok(())
 }
@@ -143,5 +143,31 @@ fn a_turn_that_wrote_nothing_is_not_found() -> Result<()> {
         .revert_turn("nope", &Participant::person("ada", "Ada"))
         .unwrap_err();
     assert_eq!(err.code(), "not_found");
+    Ok(())
+}
+
+/// `turn_edits` names the documents a turn changed (by writing or deleting) and who
+/// reverted it, without changing anything.
+#[test]
+fn turn_edits_names_the_documents_a_turn_changed_and_who_reverted_it() -> Result<()> {
+    let (mut ada, mut bot) = ada_and_agent()?;
+    // A turn that only deletes, and one that writes nothing to any document.
+    bot.act_for(Some("t1"), None);
+    bot.replace_text("b", 0, 3, "")?;
+    bot.act_for(None, None);
+    bot.act_for(Some("t2"), None);
+    bot.act_for(None, None);
+    sync(&bot, &ada);
+    let edits = ada.turn_edits("t1")?;
+    assert_eq!(
+        (edits.documents, edits.reverted_by),
+        (vec!["b".to_owned()], None)
+    );
+    assert!(ada.turn_edits("t2")?.documents.is_empty());
+    assert!(ada.turn_edits("nope")?.documents.is_empty());
+    ada.revert_turn("t1", &Participant::person("ada", "Ada"))?;
+    assert_eq!(text(&ada, "b"), "Risks: none.");
+    sync(&ada, &bot);
+    assert_eq!(bot.turn_edits("t1")?.reverted_by.as_deref(), Some("Ada"));
     Ok(())
 }

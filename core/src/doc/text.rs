@@ -96,6 +96,17 @@ impl RoomDoc {
         Ok(cache)
     }
 
+    /// Whether any of document `id`'s item runs (tombstones included) is `pick`ed, read
+    /// from the kept index.
+    pub(crate) fn any_run(
+        &mut self,
+        id: &str,
+        pick: impl FnMut(&crate::doc::position::Run) -> bool,
+    ) -> Result<bool> {
+        let cache = self.text_cache(id)?;
+        Ok(cache.index.as_ref().is_some_and(|r| r.iter().any(pick)))
+    }
+
     /// Whether document `id` is edited through yrs's API because it holds rich content.
     #[cfg(test)]
     pub(crate) fn edits_through_yrs(&self, id: &str) -> bool {
@@ -113,6 +124,7 @@ impl RoomDoc {
     /// transaction, recording deletions and the writer's epoch.
     pub(crate) fn edit_text(&mut self, id: &str, index: u32, len: u32, chunk: &str) -> Result<()> {
         use std::sync::atomic::Ordering::Relaxed;
+        self.before_local_edit(Some(id));
         let own = self.doc.client_id().get();
         let fast = self.fast_edits;
         let cache = self.text_cache(id)?;

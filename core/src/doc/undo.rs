@@ -9,10 +9,16 @@
 //!
 //! Edits within [`CAPTURE_MS`] of the last one join its step, as editors group typing;
 //! an agent's edits within one turn are one step whatever the time between them.
+//!
+//! Each step keeps the selection it was made from (where this replica's caret was when
+//! the step began) as positions relative to the text, and an undo hands it back
+//! resolved, so the editor puts the caret where the undone edit was made. The redo step
+//! an undo makes keeps the selection the undo was made from, as editors do.
 
 use std::collections::HashMap;
 
-use yrs::Transact;
+use serde::{Deserialize, Serialize};
+use yrs::{Assoc, IndexedSequence, StickyIndex, Transact};
 
 use crate::doc::RoomDoc;
 use crate::error::Result;
@@ -30,13 +36,57 @@ pub(crate) type IdRange = (u64, u32, u32);
 pub(crate) type Id = (u64, u32);
 
 /// What one step wrote to one document.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Step {
     inserted: Vec<IdRange>,
     deleted: Vec<IdRange>,
     /// The agent turn it belongs to, if any.
     turn: Option<String>,
+    /// The selection it was made from, if this replica had a caret in the document.
+    #[serde(default)]
+    selection: Option<StepSelection>,
+    #[serde(skip)]
     last_ms: u64,
+}
+
+/// A selection's two ends, each kept just after the character before it: that holds
+/// where an undo writes deleted text back (just before its tombstones), and where it
+/// takes typed text out (the caret stays after the character it followed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StepSelection {
+    anchor: StickyIndex,
+    head: StickyIndex,
+}
+
+/// Where this replica's caret is, as its presence publishes it (see
+/// [`RoomDoc::note_caret`]).
+#[derive(Debug, Clone)]
+pub struct Caret {
+    /// The document.
+    pub document: String,
+    /// Where the selection starts.
+    pub anchor: StickyIndex,
+    /// Where it ends.
+    pub head: StickyIndex,
+}
+
+/// What an undo or redo did: the document, and where to put the selection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Undone {
+    /// The document changed.
+    pub document: String,
+    /// The selection the step was made from (UTF-16 offsets, as the text is now), for
+    /// the editor to show; `None` when this replica had no caret in the document then.
+    pub selection: Option<UndoSelection>,
+}
+
+/// A selection in a document's text (UTF-16 offsets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UndoSelection {
+    /// Where the selection starts.
+    pub anchor: u32,
+    /// Where it ends (equal to `anchor` for a caret).
+    pub head: u32,
 }
 
 /// Which stack the next local edit goes to.
@@ -52,12 +102,21 @@ enum Capture {
 }
 
 /// One document's undo and redo stacks.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Stacks {
     undo: Vec<Step>,
     redo: Vec<Step>,
     /// The next edit starts a new step even within the capture time.
+    #[serde(skip)]
     split: bool,
+}
+
+/// A history as [`RoomDoc::encode_undo_history`] writes it.
+#[derive(Serialize, Deserialize)]
+struct Kept {
+    /// Whose steps they are.
+    owner: String,
+    docs: HashMap<String, Stacks>,
 }
 
 /// This replica's undo history, per document.
@@ -69,6 +128,11 @@ pub(crate) struct History {
     capture: Capture,
     /// While undoing or redoing: whether its step was started yet.
     started: bool,
+    /// Where this replica's caret is.
+    caret: Option<Caret>,
+    /// The selection for the step the next edit opens, taken before it (see
+    /// [`RoomDoc::before_local_edit`]): the document and the selection.
+    next_selection: Option<(String, StepSelection)>,
 }
 
 impl Default for History {
@@ -78,6 +142,8 @@ impl Default for History {
             docs: HashMap::new(),
             capture: Capture::default(),
             started: false,
+            caret: None,
+            next_selection: None,
         }
     }
 }
@@ -99,31 +165,32 @@ impl History {
         if !self.docs.contains_key(doc) {
             self.docs.insert(doc.to_owned(), Stacks::default());
         }
+        let fresh = match self.capture {
+            Capture::Edit => self.opens_step(doc, turn, now_ms),
+            Capture::Undoing | Capture::Redoing => !self.started,
+        };
+        // The selection taken before this edit is for the step it opens, if it opens one.
+        let selection = match self.next_selection.take() {
+            Some((d, selection)) if d == doc => Some(selection),
+            _ => None,
+        };
         let Some(stacks) = self.docs.get_mut(doc) else {
             return;
         };
-        let (stack, fresh) = match self.capture {
+        let stack = match self.capture {
             Capture::Edit => {
                 stacks.redo.clear();
-                let joins = !stacks.split
-                    && stacks
-                        .undo
-                        .last()
-                        .is_some_and(|top| match (&top.turn, turn) {
-                            (Some(a), Some(b)) => a == b,
-                            (None, None) => now_ms.saturating_sub(top.last_ms) < CAPTURE_MS,
-                            _ => false,
-                        });
                 stacks.split = false;
-                (&mut stacks.undo, !joins)
+                &mut stacks.undo
             }
-            Capture::Undoing => (&mut stacks.redo, !self.started),
-            Capture::Redoing => (&mut stacks.undo, !self.started),
+            Capture::Undoing => &mut stacks.redo,
+            Capture::Redoing => &mut stacks.undo,
         };
         self.started = true;
         if fresh || stack.is_empty() {
             stack.push(Step {
                 turn: turn.map(str::to_owned),
+                selection,
                 ..Step::default()
             });
         }
@@ -145,19 +212,35 @@ impl History {
     fn stacks(&self, doc: &str) -> Option<&Stacks> {
         self.docs.get(doc)
     }
+
+    /// Whether a local edit to `doc` now (for `turn`) opens a new step on the undo stack.
+    fn opens_step(&self, doc: &str, turn: Option<&str>, now_ms: u64) -> bool {
+        let Some(stacks) = self.docs.get(doc) else {
+            return true;
+        };
+        stacks.split
+            || !stacks
+                .undo
+                .last()
+                .is_some_and(|top| match (&top.turn, turn) {
+                    (Some(a), Some(b)) => a == b,
+                    (None, None) => now_ms.saturating_sub(top.last_ms) < CAPTURE_MS,
+                    _ => false,
+                })
+    }
 }
 
 impl RoomDoc {
     /// Take back this replica's last step in document `id`: what it inserted is
     /// deleted, what it deleted is written again, and everyone else's text stays.
-    /// False when there is nothing to undo.
-    pub fn undo(&mut self, id: &str) -> Result<bool> {
+    /// `None` when there is nothing to undo.
+    pub fn undo(&mut self, id: &str) -> Result<Option<Undone>> {
         self.replay(id, Capture::Undoing)
     }
 
-    /// Make again the step [`RoomDoc::undo`] last took back in document `id`. False
+    /// Make again the step [`RoomDoc::undo`] last took back in document `id`. `None`
     /// when there is nothing to redo (any new edit clears what could be redone).
-    pub fn redo(&mut self, id: &str) -> Result<bool> {
+    pub fn redo(&mut self, id: &str) -> Result<Option<Undone>> {
         self.replay(id, Capture::Redoing)
     }
 
@@ -194,34 +277,134 @@ impl RoomDoc {
             .split = true;
     }
 
-    fn replay(&mut self, id: &str, capture: Capture) -> Result<bool> {
+    /// Where this replica's caret is now (`None`: nowhere). Each step keeps the
+    /// selection it was made from, and an undo hands it back.
+    pub fn note_caret(&mut self, caret: Option<Caret>) {
+        self.undo_history.caret = caret;
+    }
+
+    /// Before a local edit (to document `id`, or to whichever the update touches): if
+    /// it opens a new step, keep the selection it is made from for that step. Only the
+    /// caret's document can have one; without a caret this costs nothing.
+    pub(crate) fn before_local_edit(&mut self, id: Option<&str>) {
+        let history = &self.undo_history;
+        let Some(caret) = history.caret.as_ref() else {
+            return;
+        };
+        if !history.tracking
+            || history.capture != Capture::Edit
+            || id.is_some_and(|id| id != caret.document)
+            || !history.opens_step(
+                &caret.document,
+                self.writer.acting.0.as_deref(),
+                self.writer.now_ms,
+            )
+        {
+            return;
+        }
+        let doc = caret.document.clone();
+        self.undo_history.next_selection = self.selection_now(&doc).map(|s| (doc, s));
+    }
+
+    /// The caret's selection in document `id` now, kept as a step keeps it.
+    fn selection_now(&self, id: &str) -> Option<StepSelection> {
+        let caret = self
+            .undo_history
+            .caret
+            .as_ref()
+            .filter(|c| c.document == id)?;
+        let text = self.document_ref_checked(id).ok()?;
+        let txn = self.doc.transact();
+        let at = |s: &StickyIndex| s.get_offset(&txn).map(|o| o.index);
+        let keep = |index: u32| text.sticky_index(&txn, index, Assoc::Before);
+        Some(StepSelection {
+            anchor: keep(at(&caret.anchor)?)?,
+            head: keep(at(&caret.head)?)?,
+        })
+    }
+
+    /// Where a step's selection is in the text now.
+    fn resolve_selection(&self, selection: &StepSelection) -> Option<UndoSelection> {
+        let txn = self.doc.transact();
+        let at = |s: &StickyIndex| s.get_offset(&txn).map(|o| o.index);
+        Some(UndoSelection {
+            anchor: at(&selection.anchor)?,
+            head: at(&selection.head)?,
+        })
+    }
+
+    /// This replica's undo history as text, to keep across a reload (with offline
+    /// persistence): the steps of every document, for `owner` (a participant id) alone.
+    pub fn encode_undo_history(&self, owner: &str) -> String {
+        #[derive(Serialize)]
+        struct KeptRef<'a> {
+            owner: &'a str,
+            docs: &'a HashMap<String, Stacks>,
+        }
+        let docs = &self.undo_history.docs;
+        serde_json::to_string(&KeptRef { owner, docs }).unwrap_or_default()
+    }
+
+    /// Take in a history [`RoomDoc::encode_undo_history`] wrote, under the steps kept
+    /// since: false (and nothing taken) when it is `owner`'s no longer (someone else
+    /// uses this device). Text that is no such history is refused and changes nothing.
+    pub fn load_undo_history(&mut self, kept: &str, owner: &str) -> Result<bool> {
+        let kept: Kept = serde_json::from_str(kept)
+            .map_err(|e| crate::error::Error::InvalidUndoHistory(e.to_string()))?;
+        if kept.owner != owner || !self.undo_history.tracking {
+            return Ok(false);
+        }
+        for (doc, loaded) in kept.docs {
+            let stacks = self.undo_history.docs.entry(doc).or_default();
+            let (undo, redo) = (
+                std::mem::take(&mut stacks.undo),
+                std::mem::take(&mut stacks.redo),
+            );
+            stacks.undo = loaded.undo.into_iter().chain(undo).collect();
+            stacks.redo = if redo.is_empty() { loaded.redo } else { redo };
+            // A step from an earlier page is never joined by the next edit.
+            stacks.split = true;
+            let excess = stacks.undo.len().saturating_sub(MAX_STEPS);
+            stacks.undo.drain(..excess);
+        }
+        Ok(true)
+    }
+
+    fn replay(&mut self, id: &str, capture: Capture) -> Result<Option<Undone>> {
         // A step whose every trace is gone already (others deleted what it wrote) has
         // nothing to take back: it is dropped, and the one below it is taken instead.
-        let inverse = loop {
+        let (inverse, selection) = loop {
             let Some(stacks) = self.undo_history.docs.get_mut(id) else {
-                return Ok(false);
+                return Ok(None);
             };
             let stack = match capture {
                 Capture::Undoing => &mut stacks.undo,
                 _ => &mut stacks.redo,
             };
             let Some(step) = stack.pop() else {
-                return Ok(false);
+                return Ok(None);
             };
             let inverse = self.inverse(id, &step)?;
             if !inverse.deletes.is_empty() || !inverse.writes.is_empty() {
-                break inverse;
+                break (inverse, step.selection);
             }
         };
+        // The step this makes (redo's, or undo's again) keeps the selection it is made from.
+        self.undo_history.next_selection = self.selection_now(id).map(|s| (id.to_owned(), s));
         self.undo_history.capture = capture;
         self.undo_history.started = false;
         let outcome = self.apply_inverse(id, inverse);
         self.undo_history.capture = Capture::Edit;
         self.undo_history.started = false;
+        self.undo_history.next_selection = None;
         if let Some(stacks) = self.undo_history.docs.get_mut(id) {
             stacks.split = true;
         }
-        outcome.map(|()| true)
+        outcome?;
+        Ok(Some(Undone {
+            document: id.to_owned(),
+            selection: selection.and_then(|s| self.resolve_selection(&s)),
+        }))
     }
 
     /// Delete from the end of the text backwards, so each index still holds; then
@@ -392,6 +575,15 @@ impl IdRanges {
             let ticks = seen(client);
             list.iter().any(|&(start, _)| ticks > start)
         })
+    }
+
+    /// Whether any of `client`'s ids from `start` to `end` (exclusive) is in the ranges.
+    pub(crate) fn overlaps(&self, client: u64, start: u32, end: u32) -> bool {
+        let Some(list) = self.0.get(&client) else {
+            return false;
+        };
+        let first = list.partition_point(|&(_, e)| e <= start);
+        first < list.len() && list[first].0 < end
     }
 
     /// Whether `client`'s `clock` is in one of the ranges.

@@ -88,15 +88,19 @@ pub struct Presence {
 /// Encode a position in document `id` as a relative position (JSON, as Yjs's
 /// `relativePositionToJSON` writes it).
 pub fn relative_position(doc: &RoomDoc, id: &str, index: u32) -> Option<serde_json::Value> {
+    serde_json::to_value(sticky_position(doc, id, index)?).ok()
+}
+
+/// [`relative_position`] as yrs keeps it.
+pub fn sticky_position(doc: &RoomDoc, id: &str, index: u32) -> Option<StickyIndex> {
     let txn = doc.doc().transact();
     let text = txn.get_text(doc_text_name(id).as_str())?;
     // After the character at `index`; at the very end there is none, so before it.
-    let sticky = text.sticky_index(&txn, index, Assoc::After).or_else(|| {
+    text.sticky_index(&txn, index, Assoc::After).or_else(|| {
         (index == text.len(&txn))
             .then(|| text.sticky_index(&txn, index, Assoc::Before))
             .flatten()
-    })?;
-    serde_json::to_value(sticky).ok()
+    })
 }
 
 /// Resolve a relative position (JSON) to a current offset in the doc.

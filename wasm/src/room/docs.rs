@@ -79,15 +79,53 @@ impl Room {
     }
 
     /// Take back this person's last step in document `id` (their own edits only: what
-    /// others wrote stays), as a new change. False when there is nothing to undo.
-    pub fn undo(&self, id: &str) -> Result<bool, JsValue> {
-        self.edit(|s, _| s.doc_mut().undo(id))
+    /// others wrote stays), as a new change; `null` when there is nothing to undo.
+    #[wasm_bindgen(unchecked_return_type = "Undone | null")]
+    pub fn undo(&self, id: &str) -> Result<JsValue, JsValue> {
+        let done = self.edit(|s, _| s.doc_mut().undo(id))?;
+        done.map_or(Ok(JsValue::NULL), |d| to_js(&d))
     }
 
-    /// Make again the step `undo` last took back in document `id`. False when there
+    /// Make again the step `undo` last took back in document `id`; `null` when there
     /// is nothing to redo.
-    pub fn redo(&self, id: &str) -> Result<bool, JsValue> {
-        self.edit(|s, _| s.doc_mut().redo(id))
+    #[wasm_bindgen(unchecked_return_type = "Undone | null")]
+    pub fn redo(&self, id: &str) -> Result<JsValue, JsValue> {
+        let done = self.edit(|s, _| s.doc_mut().redo(id))?;
+        done.map_or(Ok(JsValue::NULL), |d| to_js(&d))
+    }
+
+    /// Which documents agent turn `turn` changed, and who reverted it already.
+    #[wasm_bindgen(js_name = turnEdits, unchecked_return_type = "TurnEdits")]
+    pub fn turn_edits(&self, turn: &str) -> Result<JsValue, JsValue> {
+        let edits = self
+            .inner
+            .borrow_mut()
+            .session
+            .doc_mut()
+            .turn_edits(turn)
+            .map_err(js_error)?;
+        to_js(&edits)
+    }
+
+    /// This person's undo history, as text to keep across a reload.
+    #[wasm_bindgen(js_name = encodeUndoHistory)]
+    pub fn encode_undo_history(&self) -> String {
+        let inner = self.inner.borrow();
+        let me = inner.session.me().id.clone();
+        inner.session.doc().encode_undo_history(&me)
+    }
+
+    /// Take in a history `encodeUndoHistory` wrote (under the steps kept since): false
+    /// when it is someone else's.
+    #[wasm_bindgen(js_name = loadUndoHistory)]
+    pub fn load_undo_history(&self, kept: &str) -> Result<bool, JsValue> {
+        let mut inner = self.inner.borrow_mut();
+        let me = inner.session.me().id.clone();
+        inner
+            .session
+            .doc_mut()
+            .load_undo_history(kept, &me)
+            .map_err(js_error)
     }
 
     /// Whether `undo` has a step to take back in document `id`.

@@ -250,3 +250,67 @@ fn a_bridged_deletion_then_insertion_conflicts_only_with_the_concurrent_edit() -
     }
     Ok(())
 }
+
+/// The bridge's edits are the participant's undo steps: undo through the session takes
+/// them back, the replica follows, the other editor's text stays, and the caret comes
+/// back to where the undone edit was made.
+#[test]
+fn bridged_edits_are_undone_by_the_sessions_undo_with_the_caret() -> Result<()> {
+    let (mut a, mut b, ra, rb) = two_editors_with_replicas()?;
+    // a's caret after "10" (as the bridge publishes it), then a types there.
+    a.set_cursor("d", 9, 9)?;
+    a.doc_mut().set_time(1_000);
+    ra.replace(&mut a, "d", 9, 0, ".50")?;
+    a.doc_mut().set_time(1_100);
+    ra.replace(&mut a, "d", 12, 0, "!")?;
+    // b edits elsewhere meanwhile.
+    rb.replace(&mut b, "d", 0, 0, "Total ")?;
+    deliver(&mut a, &mut b)?;
+    deliver(&mut b, &mut a)?;
+    ra.pull(&mut a);
+    assert_eq!(a.doc().document_text("d")?, "Total price: 10.50! EUR");
+    a.set_cursor("d", 19, 19)?;
+
+    let undone = a.doc_mut().undo("d")?.expect("a step to undo");
+    assert_eq!(a.doc().document_text("d")?, "Total price: 10 EUR");
+    ra.pull(&mut a);
+    assert_eq!(ra.text("d"), "Total price: 10 EUR", "the replica follows");
+    // Where the caret was when the step began, moved by b's edit before it.
+    let at = |anchor, head| Some(crate::doc::undo::UndoSelection { anchor, head });
+    assert_eq!(
+        (undone.document.as_str(), undone.selection),
+        ("d", at(15, 15))
+    );
+    // Redo brings the caret back to where it was when undo was pressed.
+    let redone = a.doc_mut().redo("d")?.expect("a step to redo");
+    assert_eq!(a.doc().document_text("d")?, "Total price: 10.50! EUR");
+    assert_eq!(redone.selection, at(19, 19));
+    deliver(&mut a, &mut b)?;
+    assert_eq!(b.doc().document_text("d")?, "Total price: 10.50! EUR");
+    Ok(())
+}
+
+/// A deleted selection comes back selected: both ends hold where the undo writes the
+/// text back, just before its tombstones.
+#[test]
+fn undoing_a_deleted_selection_selects_it_again() -> Result<()> {
+    let (mut a, _b, ra, _rb) = two_editors_with_replicas()?;
+    // Later than the document's first text (a's own step too).
+    a.doc_mut().set_time(5_000);
+    // "price: " selected backwards (head before anchor), then deleted.
+    a.set_cursor("d", 7, 0)?;
+    ra.replace(&mut a, "d", 0, 7, "")?;
+    a.set_cursor("d", 0, 0)?;
+    assert_eq!(a.doc().document_text("d")?, "10 EUR");
+    let undone = a.doc_mut().undo("d")?.expect("a step to undo");
+    assert_eq!(a.doc().document_text("d")?, "price: 10 EUR");
+    let selection = undone.selection.expect("the selection it was made from");
+    assert_eq!((selection.anchor, selection.head), (7, 0));
+    // Without a caret in the document, the step has no selection to give back.
+    a.clear_cursor();
+    a.doc_mut().stop_capturing("d");
+    ra.pull(&mut a);
+    ra.replace(&mut a, "d", 0, 0, "> ")?;
+    assert_eq!(a.doc_mut().undo("d")?.expect("a step").selection, None);
+    Ok(())
+}

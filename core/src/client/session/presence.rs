@@ -3,7 +3,7 @@
 
 use crate::doc::Participant;
 use crate::error::{Error, Result};
-use crate::model::presence::{read_presence, relative_position, Presence, PresenceStatus};
+use crate::model::presence::{read_presence, sticky_position, Presence, PresenceStatus};
 use crate::protocol::{self};
 
 use super::*;
@@ -110,25 +110,33 @@ impl Session {
                 .unwrap_or(0)
         };
         let resolve = |index: u32| {
-            relative_position(&self.doc, document, index).ok_or_else(|| Error::OutOfRange {
+            sticky_position(&self.doc, document, index).ok_or_else(|| Error::OutOfRange {
                 target: document.to_owned(),
                 index,
                 end: u64::from(index),
                 len: text_len(),
             })
         };
+        let (anchor, head) = (resolve(anchor)?, resolve(head)?);
         let cursor = serde_json::json!({
             "document": document,
-            "anchor": resolve(anchor)?,
-            "head": resolve(head)?,
+            "anchor": anchor,
+            "head": head,
         });
         self.set_presence_field("cursor", cursor);
+        // Each undo step keeps the selection it was made from.
+        self.doc.note_caret(Some(crate::doc::undo::Caret {
+            document: document.to_owned(),
+            anchor,
+            head,
+        }));
         Ok(())
     }
 
     /// Remove this participant's cursor.
     pub fn clear_cursor(&mut self) {
         self.set_presence_field("cursor", serde_json::Value::Null);
+        self.doc.note_caret(None);
     }
 
     /// Everyone's structured presence (this session included), by client id. States
