@@ -1,6 +1,7 @@
 // The room's shared documents, in CodeMirror 6 on the room through the Yjs bridge: stock
-// y-codemirror.next draws everyone's carets and selections with their names, and keeps
-// undo to your own edits. Every room starts with "Notes" (Markdown) and "Code"; anyone
+// y-codemirror.next draws everyone's carets and selections with their names. Undo is the
+// room's own (`room.docs.undo`): your edits only, an agent's turn as one step, the caret
+// put back where the undone edit was made, and kept across a reload. Every room starts with "Notes" (Markdown) and "Code"; anyone
 // who edits adds more and renames them, in tabs everyone sees. A document titled like a
 // code file (`plan.ts`) is code. A tab picks which document is in front; every editor
 // stays bound, so a document in the back is current when you switch to it. The editors live in a shadow root: there CodeMirror's styles are
@@ -11,8 +12,8 @@ import { YjsBridge } from "confab-rooms/yjs";
 import { basicSetup } from "codemirror";
 import { javascript } from "@codemirror/lang-javascript";
 import { markdown } from "@codemirror/lang-markdown";
-import { Compartment, EditorState, type Extension } from "@codemirror/state";
-import { EditorView, placeholder } from "@codemirror/view";
+import { Compartment, EditorState, Prec, type Extension } from "@codemirror/state";
+import { EditorView, keymap, placeholder } from "@codemirror/view";
 import { yCollab } from "y-codemirror.next";
 import { participantColour } from "./colours.js";
 
@@ -59,6 +60,7 @@ export class DocumentEditors {
   /** Each document's title, as of the last render (which follows every change). */
   #titles = new Map<string, string>();
   #readOnly: boolean;
+  readonly #onError: (err: unknown) => void;
 
   constructor(
     room: Room,
@@ -72,6 +74,7 @@ export class DocumentEditors {
     this.#tabs = tabs;
     this.#empty = empty;
     this.#readOnly = room.readOnly;
+    this.#onError = onError;
     this.bridge = new YjsBridge(room, { user: { name: me.name }, colorOf: participantColour, onError });
   }
 
@@ -116,10 +119,32 @@ export class DocumentEditors {
             placeholder(isCode(doc) ? "// Code together…" : "Type together…"),
             EditorView.contentAttributes.of({ "aria-label": `${doc.title} (shared document)` }),
             this.#editable.of(this.#editableState()),
-            yCollab(this.bridge.text(doc.id), this.bridge.awareness),
+            // One undo history, the room's: y-codemirror's own undo manager is off, and the
+            // undo keys (and the browser's Undo and Redo) go to the room, ahead of
+            // CodeMirror's history.
+            yCollab(this.bridge.text(doc.id), this.bridge.awareness, { undoManager: false }),
+            Prec.highest([
+              keymap.of([
+                { key: "Mod-z", run: (view) => this.#undo(view, doc.id, "undo"), preventDefault: true },
+                { key: "Mod-y", run: (view) => this.#undo(view, doc.id, "redo"), preventDefault: true },
+                { key: "Mod-Shift-z", run: (view) => this.#undo(view, doc.id, "redo"), preventDefault: true },
+              ]),
+              EditorView.domEventHandlers({
+                beforeinput: (event, view) => {
+                  const which = event.inputType === "historyUndo" ? "undo" : event.inputType === "historyRedo" ? "redo" : null;
+                  if (!which) return false;
+                  event.preventDefault();
+                  return this.#undo(view, doc.id, which);
+                },
+              }),
+            ]),
             EditorView.updateListener.of((update) => {
               if (update.docChanged && update.transactions.some((t) => t.isUserEvent("input") || t.isUserEvent("delete"))) {
                 this.#room.presence.setActivity(`editing ${this.#title(doc.id)}`);
+              }
+              // The caret jumped (a click, an arrow key): the next typing is a new undo step.
+              if (update.selectionSet && !update.docChanged && update.transactions.some((t) => t.isUserEvent("select"))) {
+                this.#room.docs.stopCapturing(doc.id);
               }
               if (update.focusChanged && !update.view.hasFocus) this.#room.presence.setActivity(null);
             }),
@@ -190,6 +215,23 @@ export class DocumentEditors {
     this.#front = id;
     this.render();
     this.#views.get(id)?.focus();
+  }
+
+  /** Undo or redo your last step in `id`, and show the selection it was made from. */
+  #undo(view: EditorView, id: DocumentId, which: "undo" | "redo"): boolean {
+    if (this.#readOnly) return true;
+    try {
+      const done = which === "undo" ? this.#room.docs.undo(id) : this.#room.docs.redo(id);
+      // The change reached the editor through the bridge already; the caret follows.
+      const selection = done?.selection;
+      if (selection) {
+        const end = view.state.doc.length;
+        view.dispatch({ selection: { anchor: Math.min(selection.anchor, end), head: Math.min(selection.head, end) }, scrollIntoView: true });
+      }
+    } catch (err) {
+      this.#onError(err);
+    }
+    return true;
   }
 
   /** A reviewer or viewer reads the documents; everyone else edits. */

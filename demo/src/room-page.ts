@@ -122,6 +122,15 @@ const manageButton = $<HTMLButtonElement>("manage-open");
 manageButton.hidden = false;
 manageButton.addEventListener("click", () => manage.open());
 
+/** A passing notice in the corner (about conflict `about`, if it is one). */
+function showNotice(text: string, { ms = 8000, about }: { ms?: number; about?: string } = {}) {
+  noticeFor = about;
+  noticeEl.textContent = text;
+  noticeEl.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => (noticeEl.hidden = true), ms);
+}
+
 function showError(message: string | null) {
   errorEl.hidden = !message;
   errorEl.textContent = message ?? "";
@@ -296,7 +305,52 @@ function renderMessage(m: MessageInfo, threads: number): HTMLLIElement {
   thread.title = "Comment on this message (reviewers may too)";
   thread.addEventListener("click", () => commentsPanel?.startOnMessage(m.id, li.querySelector(".text")?.textContent ?? m.text));
   li.append(react, branch, thread);
+  if (m.author.kind === "agent" && m.status !== "pending" && m.status !== "streaming") li.append(...undoTurnControls(m));
   return li;
+}
+
+/**
+ * "Undo the agent's changes" on an agent's finished turn that changed documents, or who
+ * already did. Read when the row is drawn (the turn's edits are in by then).
+ */
+function undoTurnControls(m: MessageInfo): HTMLElement[] {
+  let edits;
+  try {
+    edits = room.docs.turnEdits(m.id);
+  } catch {
+    return [];
+  }
+  if (edits.revertedBy) {
+    const done = document.createElement("span");
+    done.className = "turn-undone";
+    done.textContent = `changes undone by ${edits.revertedBy}`;
+    return [done];
+  }
+  if (edits.documents.length === 0 || room.readOnly) return [];
+  const titles = new Map(room.docs.list().map((d) => [d.id, d.title]));
+  const names = edits.documents.map((id) => titles.get(id) ?? id).join(", ");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "branch undo-turn";
+  button.textContent = "Undo the agent's changes";
+  button.title = `Take back what this turn wrote in ${names}; edits made since stay`;
+  button.addEventListener("click", () =>
+    guard(() => {
+      try {
+        const done = room.docs.revertTurn(m.id);
+        const raised = done.conflicts.length;
+        showNotice(
+          `Undid ${m.author.name}'s changes in ${names}.` +
+            (raised ? ` ${raised === 1 ? "One passage someone edited since is" : `${raised} passages someone edited since are`} left as they are, raised as a suggestion.` : ""),
+        );
+      } finally {
+        // Drawn again: "changes undone by …" in place of the button.
+        drawn.delete(m.id);
+        renderMessages();
+      }
+    }),
+  );
+  return [button];
 }
 
 function guard(action: () => void) {
@@ -547,11 +601,7 @@ function noticeInsights() {
   }
   const latest = fresh.at(-1);
   if (!latest) return;
-  noticeFor = undefined;
-  noticeEl.textContent = `Insight from ${latest.author.name}: ${latest.text}`;
-  noticeEl.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => (noticeEl.hidden = true), 8000);
+  showNotice(`Insight from ${latest.author.name}: ${latest.text}`);
 }
 
 function renderContext() {
@@ -676,11 +726,7 @@ room.on("conflict", (notice) => {
   renderConflicts();
   if (notice.kind === "resolved" && notice.conflict.id === noticeFor) noticeEl.hidden = true;
   if (!notice.needsInput) return;
-  noticeFor = notice.conflict.id;
-  noticeEl.textContent = `Needs your input: ${describe(notice.conflict)}`;
-  noticeEl.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => (noticeEl.hidden = true), 6000);
+  showNotice(`Needs your input: ${describe(notice.conflict)}`, { ms: 6000, about: notice.conflict.id });
 });
 
 function renderAll() {

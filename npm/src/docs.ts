@@ -1,4 +1,4 @@
-import type { BasedWrite, DocumentInfo, DocumentRead, Granularity, StalePolicy, TurnRevert } from "../wasm/confab_wasm.js";
+import type { BasedWrite, DocumentInfo, DocumentRead, Granularity, StalePolicy, TurnEdits, TurnRevert, Undone } from "../wasm/confab_wasm.js";
 import type { Handle } from "./handle.js";
 
 /** The smallest edit that turns `from` into `to`: [start, end) of `from`, and its replacement. */
@@ -75,15 +75,20 @@ export class Docs {
    * Take back your last step in document `id`: only your own edits, as Yjs's
    * `UndoManager` with tracked origins does; what others wrote since stays. Typing
    * within half a second is one step, and an agent's whole turn is one step. The undo
-   * is a new change, attributed to you and checked like any edit. Returns false when
-   * there is nothing to undo.
+   * is a new change, attributed to you and checked like any edit. Returns what it did,
+   * with the selection the step was made from (where your caret was, as
+   * `presence.setCursor` last said) for your editor to show; `null` when there is
+   * nothing to undo.
    */
-  undo(id: string): boolean {
+  undo(id: string): Undone | null {
     return this.#h.call((w) => w.undo(id));
   }
 
-  /** Make again the step `undo` last took back; false when there is nothing to redo. */
-  redo(id: string): boolean {
+  /**
+   * Make again the step `undo` last took back, with the selection you had when you
+   * undid it; `null` when there is nothing to redo.
+   */
+  redo(id: string): Undone | null {
     return this.#h.call((w) => w.redo(id));
   }
 
@@ -107,6 +112,15 @@ export class Docs {
    */
   revertTurn(turnId: string): TurnRevert {
     return this.#h.call((w) => w.revertTurn(turnId));
+  }
+
+  /**
+   * Which documents agent turn `turnId` changed, and who reverted it already: whether
+   * "Undo the agent's changes" has anything to do. Reads what the room keeps of each
+   * document's edits, not its text.
+   */
+  turnEdits(turnId: string): TurnEdits {
+    return this.#h.call((w) => w.turnEdits(turnId));
   }
 
   /** End the current undo step: your next edit starts a new one (when the caret jumps). */

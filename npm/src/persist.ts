@@ -1,7 +1,7 @@
 /**
  * Offline persistence in the browser's IndexedDB (`Room.open({ persist: "indexeddb" })`):
  * the room as this device last had it, your edits the room has not had yet included,
- * and your private context, kept across reloads. On the next open they are loaded
+ * your private context and your undo history, kept across reloads. On the next open they are loaded
  * before connecting; the sync that follows sends the room whatever of them it lacks.
  *
  * Each page keeps one record per room (database `confab-rooms`, store `rooms`), so two
@@ -27,6 +27,8 @@ interface Kept {
   state: Uint8Array;
   /** The private context, as drafts to add again. */
   privateContext: ContextDraft[];
+  /** The undo history, as the room's `encodeUndoHistory` wrote it (absent in older records). */
+  undoHistory?: string;
   /** When it was written (ms since the epoch). */
   at: number;
 }
@@ -35,6 +37,8 @@ interface Kept {
 export interface Loaded {
   states: Uint8Array[];
   privateContext: ContextDraft[];
+  /** The undo history the last page kept, if any. */
+  undoHistory: string | undefined;
 }
 
 function settle<T>(request: IDBRequest<T>): Promise<T> {
@@ -96,6 +100,7 @@ export class LocalStore {
     this.#adopted = kept.map((k) => k.key);
     const seen = new Set<string>();
     const privateContext: ContextDraft[] = [];
+    let undoHistory: string | undefined;
     for (const k of kept.sort((a, b) => a.at - b.at)) {
       for (const draft of k.privateContext) {
         const id = `${draft.kind}\u0000${draft.text}`;
@@ -103,15 +108,17 @@ export class LocalStore {
         seen.add(id);
         privateContext.push(draft);
       }
+      // The last page's history: two tabs each had their own, and the newest goes on.
+      undoHistory = k.undoHistory ?? undoHistory;
     }
-    return { states: kept.map((k) => k.state), privateContext };
+    return { states: kept.map((k) => k.state), privateContext, undoHistory };
   }
 
-  /** Keep `state` and `privateContext` as this page's record (replacing what it took in). */
-  async save(state: Uint8Array, privateContext: ContextDraft[]): Promise<void> {
+  /** Keep the room as this page's record (replacing what it took in). */
+  async save(state: Uint8Array, privateContext: ContextDraft[], undoHistory: string): Promise<void> {
     const txn = this.#db.transaction(STORE, "readwrite");
     const store = txn.objectStore(STORE);
-    const record: Kept = { key: this.#key, room: this.#room, state, privateContext, at: Date.now() };
+    const record: Kept = { key: this.#key, room: this.#room, state, privateContext, undoHistory, at: Date.now() };
     store.put(record);
     for (const key of this.#adopted) store.delete(key);
     await done(txn);

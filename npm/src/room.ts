@@ -216,6 +216,16 @@ export class Room implements Disposable {
     const kept = await local.load();
     for (const state of kept.states) this.#handle.call((w) => w.loadStored(state));
     for (const draft of kept.privateContext) this.#handle.call((w) => w.addPrivateContext(draft));
+    // Your undo steps from the last page (someone else's stay theirs). A history this
+    // version cannot read is left behind: the room itself is whole without it.
+    if (kept.undoHistory !== undefined) {
+      const history = kept.undoHistory;
+      try {
+        this.#handle.call((w) => w.loadUndoHistory(history));
+      } catch (err) {
+        if (!(err instanceof ConfabError && err.code === "invalid_argument")) throw err;
+      }
+    }
     const offChange = this.on("change", () => this.#storeSoon());
     const hidden = (): void => void this.whenStoredLocally().catch(() => {});
     const target = globalThis as { addEventListener?: typeof addEventListener; removeEventListener?: typeof removeEventListener };
@@ -247,9 +257,10 @@ export class Room implements Disposable {
     if (!this.#handle.alive) return store.writing;
     const state = this.encodeState();
     const privateContext = this.context.private().map(draftOf);
+    const undoHistory = this.#handle.call((w) => w.encodeUndoHistory());
     store.writing = store.writing
       .catch(() => {})
-      .then(() => store.local.save(state, privateContext))
+      .then(() => store.local.save(state, privateContext, undoHistory))
       .catch((err: unknown) => {
         const error = new ConfabError("storage_failed", `could not keep the room on this device: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
         this.#emit({ type: "error", error });
