@@ -28,7 +28,7 @@ interface Kept {
   /** The private context, as drafts to add again. */
   privateContext: ContextDraft[];
   /** The undo history, as the room's `encodeUndoHistory` wrote it (absent in older records). */
-  undoHistory?: string;
+  undoHistory?: Uint8Array;
   /** When it was written (ms since the epoch). */
   at: number;
 }
@@ -38,7 +38,7 @@ export interface Loaded {
   states: Uint8Array[];
   privateContext: ContextDraft[];
   /** The undo history the last page kept, if any. */
-  undoHistory: string | undefined;
+  undoHistory: Uint8Array | undefined;
 }
 
 function settle<T>(request: IDBRequest<T>): Promise<T> {
@@ -100,7 +100,7 @@ export class LocalStore {
     this.#adopted = kept.map((k) => k.key);
     const seen = new Set<string>();
     const privateContext: ContextDraft[] = [];
-    let undoHistory: string | undefined;
+    let undoHistory: Uint8Array | undefined;
     for (const k of kept.sort((a, b) => a.at - b.at)) {
       for (const draft of k.privateContext) {
         const id = `${draft.kind}\u0000${draft.text}`;
@@ -115,7 +115,7 @@ export class LocalStore {
   }
 
   /** Keep the room as this page's record (replacing what it took in). */
-  async save(state: Uint8Array, privateContext: ContextDraft[], undoHistory: string): Promise<void> {
+  async save(state: Uint8Array, privateContext: ContextDraft[], undoHistory: Uint8Array): Promise<void> {
     const txn = this.#db.transaction(STORE, "readwrite");
     const store = txn.objectStore(STORE);
     const record: Kept = { key: this.#key, room: this.#room, state, privateContext, undoHistory, at: Date.now() };

@@ -22,6 +22,7 @@ pub mod revert;
 pub mod schema;
 pub mod text;
 pub mod undo;
+mod undo_kept;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use yrs::{Assoc, IndexedSequence, StickyIndex, Transact};
 
 use crate::doc::RoomDoc;
@@ -36,26 +36,24 @@ pub(crate) type IdRange = (u64, u32, u32);
 pub(crate) type Id = (u64, u32);
 
 /// What one step wrote to one document.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Step {
-    inserted: Vec<IdRange>,
-    deleted: Vec<IdRange>,
+#[derive(Debug, Clone, Default)]
+pub(super) struct Step {
+    pub(super) inserted: Vec<IdRange>,
+    pub(super) deleted: Vec<IdRange>,
     /// The agent turn it belongs to, if any.
-    turn: Option<String>,
+    pub(super) turn: Option<String>,
     /// The selection it was made from, if this replica had a caret in the document.
-    #[serde(default)]
-    selection: Option<StepSelection>,
-    #[serde(skip)]
-    last_ms: u64,
+    pub(super) selection: Option<StepSelection>,
+    pub(super) last_ms: u64,
 }
 
 /// A selection's two ends, each kept just after the character before it: that holds
 /// where an undo writes deleted text back (just before its tombstones), and where it
 /// takes typed text out (the caret stays after the character it followed).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StepSelection {
-    anchor: StickyIndex,
-    head: StickyIndex,
+#[derive(Debug, Clone)]
+pub(super) struct StepSelection {
+    pub(super) anchor: StickyIndex,
+    pub(super) head: StickyIndex,
 }
 
 /// Where this replica's caret is, as its presence publishes it (see
@@ -102,21 +100,12 @@ enum Capture {
 }
 
 /// One document's undo and redo stacks.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Stacks {
-    undo: Vec<Step>,
-    redo: Vec<Step>,
+#[derive(Debug, Default)]
+pub(super) struct Stacks {
+    pub(super) undo: Vec<Step>,
+    pub(super) redo: Vec<Step>,
     /// The next edit starts a new step even within the capture time.
-    #[serde(skip)]
     split: bool,
-}
-
-/// A history as [`RoomDoc::encode_undo_history`] writes it.
-#[derive(Serialize, Deserialize)]
-struct Kept {
-    /// Whose steps they are.
-    owner: String,
-    docs: HashMap<String, Stacks>,
 }
 
 /// This replica's undo history, per document.
@@ -333,28 +322,22 @@ impl RoomDoc {
         })
     }
 
-    /// This replica's undo history as text, to keep across a reload (with offline
+    /// This replica's undo history as bytes, to keep across a reload (with offline
     /// persistence): the steps of every document, for `owner` (a participant id) alone.
-    pub fn encode_undo_history(&self, owner: &str) -> String {
-        #[derive(Serialize)]
-        struct KeptRef<'a> {
-            owner: &'a str,
-            docs: &'a HashMap<String, Stacks>,
-        }
-        let docs = &self.undo_history.docs;
-        serde_json::to_string(&KeptRef { owner, docs }).unwrap_or_default()
+    pub fn encode_undo_history(&self, owner: &str) -> Vec<u8> {
+        super::undo_kept::encode(owner, &self.undo_history.docs)
     }
 
     /// Take in a history [`RoomDoc::encode_undo_history`] wrote, under the steps kept
     /// since: false (and nothing taken) when it is `owner`'s no longer (someone else
-    /// uses this device). Text that is no such history is refused and changes nothing.
-    pub fn load_undo_history(&mut self, kept: &str, owner: &str) -> Result<bool> {
-        let kept: Kept = serde_json::from_str(kept)
+    /// uses this device). Bytes that are no such history are refused and change nothing.
+    pub fn load_undo_history(&mut self, kept: &[u8], owner: &str) -> Result<bool> {
+        let (whose, docs) = super::undo_kept::decode(kept)
             .map_err(|e| crate::error::Error::InvalidUndoHistory(e.to_string()))?;
-        if kept.owner != owner || !self.undo_history.tracking {
+        if whose != owner || !self.undo_history.tracking {
             return Ok(false);
         }
-        for (doc, loaded) in kept.docs {
+        for (doc, loaded) in docs {
             let stacks = self.undo_history.docs.entry(doc).or_default();
             let (undo, redo) = (
                 std::mem::take(&mut stacks.undo),

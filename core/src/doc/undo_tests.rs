@@ -255,11 +255,13 @@ fn a_kept_history_is_undone_on_the_next_page_by_its_owner_only() -> Result<()> {
     sync(a, &mut stranger);
     assert!(!stranger.load_undo_history(&kept, "p1")?, "someone else's");
     assert!(!stranger.can_undo("d"));
-    assert_eq!(
-        page.load_undo_history("not json", "p0")
-            .map_err(|e| e.code()),
-        Err("invalid_argument")
-    );
+    for bad in [&b"not a history"[..], &kept[..kept.len() - 1]] {
+        assert_eq!(
+            page.load_undo_history(bad, "p0").map_err(|e| e.code()),
+            Err("invalid_argument")
+        );
+    }
+    assert!(!page.can_undo("d"), "a refused history changes nothing");
     assert!(page.load_undo_history(&kept, "p0")?);
     assert!(page.undo("d")?.is_some());
     assert_eq!(text(&page), "one two three");

@@ -107,9 +107,9 @@ impl Room {
         to_js(&edits)
     }
 
-    /// This person's undo history, as text to keep across a reload.
+    /// This person's undo history, as bytes to keep across a reload.
     #[wasm_bindgen(js_name = encodeUndoHistory)]
-    pub fn encode_undo_history(&self) -> String {
+    pub fn encode_undo_history(&self) -> Vec<u8> {
         let inner = self.inner.borrow();
         let me = inner.session.me().id.clone();
         inner.session.doc().encode_undo_history(&me)
@@ -118,7 +118,7 @@ impl Room {
     /// Take in a history `encodeUndoHistory` wrote (under the steps kept since): false
     /// when it is someone else's.
     #[wasm_bindgen(js_name = loadUndoHistory)]
-    pub fn load_undo_history(&self, kept: &str) -> Result<bool, JsValue> {
+    pub fn load_undo_history(&self, kept: &[u8]) -> Result<bool, JsValue> {
         let mut inner = self.inner.borrow_mut();
         let me = inner.session.me().id.clone();
         inner
