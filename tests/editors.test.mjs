@@ -73,7 +73,7 @@ before(async () => {
     clearScreen: false,
     logLevel: "error",
     server: { host: "127.0.0.1", port, strictPort: true, fs: { allow: [dir, ROOT] } },
-    optimizeDeps: { include: ["yjs", "y-protocols/awareness", "codemirror", "@codemirror/lang-javascript", "y-codemirror.next", "prosemirror-state", "prosemirror-view", "prosemirror-schema-basic", "prosemirror-keymap", "prosemirror-commands", "y-prosemirror"] },
+    optimizeDeps: { include: ["yjs", "y-protocols/awareness", "codemirror", "@codemirror/lang-javascript", "@codemirror/state", "@codemirror/view", "y-codemirror.next", "prosemirror-state", "prosemirror-view", "prosemirror-schema-basic", "prosemirror-keymap", "prosemirror-commands", "y-prosemirror"] },
   });
   await server.listen();
   browser = await launchChromium();
@@ -148,6 +148,46 @@ test("CodeMirror through the bridge: typing crosses both ways, the caret is draw
     assert.deepEqual(authors, ["ada:let price = 10;", "bob:\nprice += 1;"]);
     await mkdir(ARTIFACTS, { recursive: true });
     await bob.page.screenshot({ path: path.join(ARTIFACTS, "editors-codemirror.png") });
+    assert.deepEqual([...ada.problems, ...bob.problems], [], "no errors in either page");
+  } finally {
+    await ada.page.close();
+    await bob.page.close();
+  }
+});
+
+test("CodeMirror's undo keys through the bridge take back only your own typing, with the caret put back, and redo it", async () => {
+  const room = uniqueRoom("editors-undo");
+  const ada = await open(room, "ada", "Ada");
+  const bob = await open(room, "bob", "Bob");
+  const head = (page) => page.evaluate(() => /** @type {any} */ (window).confab.editor.state.selection.main.head);
+  try {
+    await bob.page.click("#code .cm-content");
+    await bob.page.keyboard.type("// Bob\n");
+    await until(ada.page, () => /** @type {any} */ (window).confab.editor.state.doc.toString() === "// Bob\n", null, "Bob's line in Ada's editor");
+    await ada.page.click("#code .cm-content");
+    await ada.page.keyboard.press("Control+End");
+    await ada.page.keyboard.type("let a = 1;");
+    await until(bob.page, () => /** @type {any} */ (window).confab.editor.state.doc.toString() === "// Bob\nlet a = 1;", null, "Ada's line in Bob's editor");
+    // Bob writes at the start meanwhile: Ada's caret, kept relative, moves with it.
+    await bob.page.keyboard.press("Control+Home");
+    await bob.page.keyboard.type("/* hi */ ");
+    const all = "/* hi */ // Bob\nlet a = 1;";
+    await until(ada.page, (all) => /** @type {any} */ (window).confab.editor.state.doc.toString() === all, all, "Bob's comment in Ada's editor");
+
+    await ada.page.keyboard.press("Control+z");
+    await until(bob.page, () => /** @type {any} */ (window).confab.editor.state.doc.toString() === "/* hi */ // Bob\n", null, "Ada's undo in Bob's editor");
+    assert.equal(await codeText(ada.page), "/* hi */ // Bob\n", "only Ada's typing went");
+    assert.equal(await head(ada.page), 16, "the caret is back where Ada began typing");
+    assert.equal(await roomText(ada.page, "code"), "/* hi */ // Bob\n");
+
+    await ada.page.keyboard.press("Control+Shift+KeyZ");
+    await until(bob.page, (all) => /** @type {any} */ (window).confab.editor.state.doc.toString() === all, all, "Ada's redo in Bob's editor");
+    assert.equal(await head(ada.page), all.length, "the caret is where it was when Ada undid");
+
+    // Bob's undo is his own: his comment goes, Ada's line stays.
+    await bob.page.keyboard.press("Control+z");
+    await until(ada.page, () => !/\/\* hi/.test(/** @type {any} */ (window).confab.editor.state.doc.toString()), null, "Bob's undo in Ada's editor");
+    assert.match(await codeText(ada.page), /let a = 1;$/, "Ada's line stays");
     assert.deepEqual([...ada.problems, ...bob.problems], [], "no errors in either page");
   } finally {
     await ada.page.close();

@@ -86,7 +86,7 @@ test("the README's history example diffs and restores a version", async () => {
 
 test("the README's undo example undoes, redoes and reverts an agent's turn", async () => {
   const stdout = await runExample(await readmeExample("Undo"));
-  assert.equal(stdout.trim(), "Ship on Friday. | Ship on Friday. Then rest. | plan");
+  assert.equal(stdout.trim(), "Ship on Friday. (caret at 15) | Ship on Friday. Then rest. | plan");
 });
 
 test("the README's conflicts example finds, resolves and holds a stale write", async () => {

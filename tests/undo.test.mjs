@@ -3,7 +3,8 @@
 // replica ends with the same text.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { openConfab, startEdge, uniqueRoom, waitFor } from "./helpers.mjs";
+import { YjsBridge } from "confab-rooms/yjs";
+import { DEV_SECRET, api, DEV_API_KEY, mintToken, openConfab, startEdge, textOf, uniqueRoom, waitFor } from "./helpers.mjs";
 
 /** @type {Awaited<ReturnType<typeof startEdge>>} */
 let edge;
@@ -32,15 +33,15 @@ test("two people type, one undoes, and the other's text stays", async () => {
     await waitFor(() => ada.docs.text("notes") === both && bo.docs.text("notes") === both, { what: "both edits everywhere" });
 
     assert.equal(ada.docs.canUndo("notes"), true);
-    assert.equal(ada.docs.undo("notes"), true);
+    assert.equal(ada.docs.undo("notes")?.document, "notes");
     assert.equal(ada.docs.text("notes"), "Bo: agreed. Plan: ship on Friday.");
     await waitFor(() => bo.docs.text("notes") === "Bo: agreed. Plan: ship on Friday.", { what: "Ada's undo at Bo's" });
     // Bo's own undo history is his: his line goes, Ada's stays.
-    assert.equal(bo.docs.undo("notes"), true);
+    assert.equal(bo.docs.undo("notes")?.document, "notes");
     await waitFor(() => ada.docs.text("notes") === "Plan: ship on Friday.", { what: "Bo's undo at Ada's" });
 
     assert.equal(ada.docs.canRedo("notes"), true);
-    assert.equal(ada.docs.redo("notes"), true);
+    assert.equal(ada.docs.redo("notes")?.document, "notes");
     await waitFor(() => bo.docs.text("notes") === "Plan: ship on Friday. Maybe Monday.", { what: "Ada's redo at Bo's" });
     assert.equal(ada.docs.canRedo("notes"), false);
     await ada.whenSaved();
@@ -57,10 +58,10 @@ test("undo and redo say when there is nothing left to do", async () => {
   try {
     ada.docs.create("Notes", "notes");
     ada.docs.insert("notes", 0, "x");
-    assert.equal(ada.docs.undo("notes"), true);
-    assert.equal(ada.docs.undo("notes"), false, "nothing more to undo");
+    assert.equal(ada.docs.undo("notes")?.document, "notes");
+    assert.equal(ada.docs.undo("notes"), null, "nothing more to undo");
     assert.equal(ada.docs.canUndo("notes"), false);
-    assert.equal(ada.docs.redo("notes"), true);
+    assert.equal(ada.docs.redo("notes")?.document, "notes");
     assert.equal(ada.docs.text("notes"), "x");
   } finally {
     ada.destroy();
@@ -94,6 +95,7 @@ test("a person reverts an agent's streamed edits across two documents in one act
       { what: "the agent's edits at Ada's" },
     );
 
+    assert.deepEqual(ada.docs.turnEdits(turn), { documents: ["plan", "risks"], revertedBy: null });
     const done = ada.docs.revertTurn(turn);
     assert.deepEqual(done, { documents: ["plan", "risks"], conflicts: [] });
     assert.equal(ada.docs.text("plan"), "Ship on Friday.");
@@ -101,12 +103,13 @@ test("a person reverts an agent's streamed edits across two documents in one act
     await waitFor(() => bot.docs.text("plan") === "Ship on Friday." && bot.docs.text("risks") === "Risks: none.", {
       what: "the revert at the agent's",
     });
+    assert.equal(ada.docs.turnEdits(turn).revertedBy, "Ada");
     // Once only: the agent's replica knows it was reverted, and by whom.
     assert.throws(() => bot.docs.revertTurn(turn), (/** @type {any} */ err) => err.code === "already_resolved" && /Ada/.test(err.message));
     // The revert is Ada's own step: she can take it back, and make it again.
-    assert.equal(ada.docs.undo("plan"), true);
+    assert.ok(ada.docs.undo("plan"));
     assert.equal(ada.docs.text("plan"), "Ship on Friday. Tests first, then docs.");
-    assert.equal(ada.docs.redo("plan"), true);
+    assert.ok(ada.docs.redo("plan"));
     assert.equal(ada.docs.text("plan"), "Ship on Friday.");
 
     // A second turn; Ada then changes words inside the agent's sentence. Reverting it
@@ -144,5 +147,81 @@ test("reverting a turn that wrote nothing throws not_found", async () => {
     assert.throws(() => ada.docs.revertTurn("no-such-turn"), (/** @type {any} */ err) => err.code === "not_found" && /no-such-turn/.test(err.message));
   } finally {
     ada.destroy();
+  }
+});
+
+test("edits made through the Yjs bridge are undone by the room's undo, and the caret comes back", async () => {
+  const room = uniqueRoom("undo-bridge");
+  const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" });
+  const bo = await openConfab(edge.ws, room, { id: "bo", name: "Bo" });
+  const bridge = new YjsBridge(ada);
+  try {
+    ada.docs.create("Notes", "notes");
+    await waitFor(() => bo.docs.list().some((d) => d.id === "notes"), { what: "the notes at Bo's" });
+    bo.docs.insert("notes", 0, "Bo: hello.");
+    const notes = bridge.text("notes");
+    await waitFor(() => notes.toString() === "Bo: hello.", { what: "Bo's text in Ada's Y.Doc" });
+    // Ada's editor (stock Yjs) types at the end, her caret there as the bridge says it.
+    ada.presence.setCursor("notes", 10);
+    notes.insert(10, " Ada: hi.");
+    // Bo writes at the start meanwhile.
+    await waitFor(() => bo.docs.text("notes") === "Bo: hello. Ada: hi.", { what: "Ada's typing at Bo's" });
+    bo.docs.insert("notes", 0, "> ");
+    await waitFor(() => notes.toString() === "> Bo: hello. Ada: hi.", { what: "Bo's edit in Ada's Y.Doc" });
+
+    const undone = ada.docs.undo("notes");
+    assert.deepEqual(undone, { document: "notes", selection: { anchor: 12, head: 12 } }, "the caret where Ada began, moved by Bo's edit");
+    assert.equal(notes.toString(), "> Bo: hello.", "the Y.Doc follows at once");
+    await waitFor(() => bo.docs.text("notes") === "> Bo: hello.", { what: "Ada's undo at Bo's" });
+    assert.equal(ada.docs.canUndo("notes"), false, "one step: the bridge's typing only");
+    assert.ok(ada.docs.redo("notes"));
+    assert.equal(notes.toString(), "> Bo: hello. Ada: hi.");
+    await ada.whenSaved();
+  } finally {
+    bridge.destroy();
+    ada.destroy();
+    bo.destroy();
+  }
+});
+
+test("an undo is an edit like any other: a document that requires a lease refuses it, and a write from a base it changed is held", async () => {
+  const room = uniqueRoom("undo-rules");
+  const token = (sub, role) => ({ token: mintToken(DEV_SECRET, { room, sub, name: sub, role }) });
+  const owner = await openConfab(edge.ws, room, { id: "o", name: "O" }, token("o", "owner"));
+  const ed = await openConfab(edge.ws, room, { id: "e", name: "E" }, token("e", "editor"));
+  const bot = await openConfab(edge.ws, room, { id: "bot", name: "Bot", kind: "agent" }, token("bot", "editor"));
+  /** @type {any[]} */
+  const closes = [];
+  ed.on("status", (e) => e.code && closes.push(e));
+  try {
+    owner.docs.ensure("Plan", "plan");
+    owner.docs.insert("plan", 0, "Budget: 10k.");
+    await waitFor(() => textOf(ed, "plan") === "Budget: 10k.", { what: "the plan at the editor's" });
+    ed.docs.replaceRange("plan", 8, 3, "12k");
+    await waitFor(() => textOf(bot, "plan") === "Budget: 12k.", { what: "the editor's change at the agent's" });
+
+    // The agent reads the plan; the editor's undo changes it; the agent's write from
+    // the old base is held, as after any edit.
+    const read = bot.docs.read("plan");
+    assert.ok(ed.docs.undo("plan"));
+    await waitFor(() => textOf(bot, "plan") === "Budget: 10k.", { what: "the undo at the agent's" });
+    const write = bot.docs.writeBased("plan", 0, read.text.length, "Budget: 13k.", read.base);
+    assert.equal(write.applied, false);
+    const held = await waitFor(() => owner.conflicts.list().find((c) => c.id === write.conflict), { what: "the held write at the owner's" });
+    assert.deepEqual([held.kind, held.held, held.current], ["stale", true, "Budget: 10k."]);
+    await ed.whenSaved();
+
+    // Writes now need a lease: the editor's redo, made without one, is refused.
+    await owner.request("lock.policy", { document: "plan", policy: "refuse" });
+    assert.ok(ed.docs.redo("plan"));
+    await waitFor(() => closes.length > 0, { what: "the redo to be refused" });
+    assert.equal(closes[0].code, 1008);
+    assert.match(closes[0].reason, /requires a lease/);
+    const stored = await api(edge.http, "GET", `/rooms/${room}/documents/plan`, { token: DEV_API_KEY });
+    assert.equal(stored.json.text, "Budget: 10k.");
+  } finally {
+    owner.destroy();
+    ed.destroy();
+    bot.destroy();
   }
 });

@@ -95,11 +95,12 @@ pub fn relative_position(doc: &RoomDoc, id: &str, index: u32) -> Option<serde_js
 pub fn sticky_position(doc: &RoomDoc, id: &str, index: u32) -> Option<StickyIndex> {
     let txn = doc.doc().transact();
     let text = txn.get_text(doc_text_name(id).as_str())?;
-    // After the character at `index`; at the very end there is none, so before it.
+    // After the character at `index`.
+    // At the very end there is no character after: the end of the text, wherever it
+    // moves (as Yjs keeps an end position, and y-codemirror publishes one while you
+    // type at the end).
     text.sticky_index(&txn, index, Assoc::After).or_else(|| {
-        (index == text.len(&txn))
-            .then(|| text.sticky_index(&txn, index, Assoc::Before))
-            .flatten()
+        (index == text.len(&txn)).then(|| StickyIndex::from_type(&txn, &text, Assoc::After))
     })
 }
 
@@ -180,6 +181,10 @@ mod tests {
         doc.insert_text("d", 0, ">> ").unwrap();
         assert_eq!(resolve_position(&doc, &pos), Some(9));
         assert_eq!(relative_position(&doc, "d", 999), None);
+        // At the end: the end, wherever it moves (typing there keeps the caret after).
+        let end = relative_position(&doc, "d", 14).unwrap();
+        doc.insert_text("d", 14, "!").unwrap();
+        assert_eq!(resolve_position(&doc, &end), Some(15));
         assert_eq!(
             resolve_position(&doc, &serde_json::json!({"bogus": 1})),
             None

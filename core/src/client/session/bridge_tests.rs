@@ -314,3 +314,19 @@ fn undoing_a_deleted_selection_selects_it_again() -> Result<()> {
     assert_eq!(a.doc_mut().undo("d")?.expect("a step").selection, None);
     Ok(())
 }
+
+#[test]
+fn redo_puts_the_caret_back_at_the_end_of_the_text() -> Result<()> {
+    let (mut a, _b, ra, _rb) = two_editors_with_replicas()?;
+    a.doc_mut().set_time(5_000);
+    a.set_cursor("d", 13, 13)?;
+    ra.replace(&mut a, "d", 13, 0, " net")?;
+    ra.pull(&mut a);
+    a.set_cursor("d", 17, 17)?;
+    let undone = a.doc_mut().undo("d")?.expect("a step");
+    assert_eq!(undone.selection.map(|s| s.head), Some(13));
+    let redone = a.doc_mut().redo("d")?.expect("a step");
+    assert_eq!(a.doc().document_text("d")?, "price: 10 EUR net");
+    assert_eq!(redone.selection.map(|s| s.head), Some(17));
+    Ok(())
+}
