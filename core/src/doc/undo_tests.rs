@@ -53,7 +53,7 @@ fn typing_is_grouped_and_undone_step_by_step() -> Result<()> {
     assert_eq!(text(&doc), "hello");
     assert!(doc.undo("d")?.is_some());
     assert_eq!(text(&doc), "");
-    assert!(!doc.undo("d")?.is_some(), "nothing left to undo");
+    assert!(doc.undo("d")?.is_none(), "nothing left to undo");
     assert!(doc.redo("d")?.is_some());
     assert_eq!(text(&doc), "hello");
     assert!(doc.redo("d")?.is_some());
@@ -102,7 +102,7 @@ fn deleting_someone_elses_text_is_undone_by_writing_it_again() -> Result<()> {
     // Bob's step left no trace of its own (Ada's copy is hers): nothing for him to undo.
     sync(a, b);
     assert!(b.can_undo("d"));
-    assert!(!b.undo("d")?.is_some());
+    assert!(b.undo("d")?.is_none());
     assert_eq!(text(b), "Bob's line");
     Ok(())
 }
@@ -173,12 +173,12 @@ fn check(ops: &[Op]) -> std::result::Result<(), TestCaseError> {
                     .get("d")
                     .and_then(|s| s.undo.last().cloned())
                 else {
-                    prop_assert!(!doc.undo("d").unwrap().is_some());
+                    prop_assert!(doc.undo("d").unwrap().is_none());
                     continue;
                 };
                 let before = visible(doc);
                 let before_text = text(doc);
-                if !doc.undo("d").unwrap().is_some() {
+                if doc.undo("d").unwrap().is_none() {
                     // Every step left had been wiped out by others: nothing changes.
                     prop_assert_eq!(text(doc), before_text);
                     continue;
@@ -250,9 +250,9 @@ fn a_kept_history_is_undone_on_the_next_page_by_its_owner_only() -> Result<()> {
 
     // The next page: a fresh replica with the room's state and the kept history.
     let mut page = RoomDoc::new(9);
-    sync(a, &mut page);
+    sync(a, &page);
     let mut stranger = RoomDoc::new(10);
-    sync(a, &mut stranger);
+    sync(a, &stranger);
     assert!(!stranger.load_undo_history(&kept, "p1")?, "someone else's");
     assert!(!stranger.can_undo("d"));
     for bad in [&b"not a history"[..], &kept[..kept.len() - 1]] {
