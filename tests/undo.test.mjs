@@ -32,6 +32,11 @@ test("two people type, one undoes, and the other's text stays", async () => {
     const both = "Bo: agreed. Plan: ship on Friday. Maybe Monday.";
     await waitFor(() => ada.docs.text("notes") === both && bo.docs.text("notes") === both, { what: "both edits everywhere" });
 
+    // A dropped connection keeps the history: it lives in the room object.
+    ada.disconnect();
+    await ada.whenStatus("disconnected");
+    ada.connect();
+    await ada.whenSynced(10_000);
     assert.equal(ada.docs.canUndo("notes"), true);
     assert.equal(ada.docs.undo("notes")?.document, "notes");
     assert.equal(ada.docs.text("notes"), "Bo: agreed. Plan: ship on Friday.");
