@@ -1,5 +1,6 @@
 import { Room, type ConnectionStatus, type MessageInfo, type ParticipantInfo, type SearchHit } from "confab-rooms";
 import { AgentsPanel } from "./agents.js";
+import { undoTurnControls } from "./turn-undo.js";
 import { ConflictsView, describe } from "./conflicts.js";
 import { participantColour } from "./colours.js";
 import { DEFAULT_SPACE, nameInput, userId, userName } from "./identity.js";
@@ -305,53 +306,17 @@ function renderMessage(m: MessageInfo, threads: number): HTMLLIElement {
   thread.title = "Comment on this message (reviewers may too)";
   thread.addEventListener("click", () => commentsPanel?.startOnMessage(m.id, li.querySelector(".text")?.textContent ?? m.text));
   li.append(react, branch, thread);
-  if (m.author.kind === "agent" && m.status !== "pending" && m.status !== "streaming") li.append(...undoTurnControls(m));
+  if (m.author.kind === "agent" && m.status !== "pending" && m.status !== "streaming") {
+    // Drawn again after a revert: "changes undone by …" in place of the button.
+    const redraw = () => {
+      drawn.delete(m.id);
+      renderMessages();
+    };
+    li.append(...undoTurnControls(room, m, { guard, showNotice, redraw }));
+  }
   return li;
 }
 
-/**
- * "Undo the agent's changes" on an agent's finished turn that changed documents, or who
- * already did. Read when the row is drawn (the turn's edits are in by then).
- */
-function undoTurnControls(m: MessageInfo): HTMLElement[] {
-  let edits;
-  try {
-    edits = room.docs.turnEdits(m.id);
-  } catch {
-    return [];
-  }
-  if (edits.revertedBy) {
-    const done = document.createElement("span");
-    done.className = "turn-undone";
-    done.textContent = `changes undone by ${edits.revertedBy}`;
-    return [done];
-  }
-  if (edits.documents.length === 0 || room.readOnly) return [];
-  const titles = new Map(room.docs.list().map((d) => [d.id, d.title]));
-  const names = edits.documents.map((id) => titles.get(id) ?? id).join(", ");
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "branch undo-turn";
-  button.textContent = "Undo the agent's changes";
-  button.title = `Take back what this turn wrote in ${names}; edits made since stay`;
-  button.addEventListener("click", () =>
-    guard(() => {
-      try {
-        const done = room.docs.revertTurn(m.id);
-        const raised = done.conflicts.length;
-        showNotice(
-          `Undid ${m.author.name}'s changes in ${names}.` +
-            (raised ? ` ${raised === 1 ? "One passage someone edited since is" : `${raised} passages someone edited since are`} left as they are, raised as a suggestion.` : ""),
-        );
-      } finally {
-        // Drawn again: "changes undone by …" in place of the button.
-        drawn.delete(m.id);
-        renderMessages();
-      }
-    }),
-  );
-  return [button];
-}
 
 function guard(action: () => void) {
   try {
