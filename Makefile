@@ -26,7 +26,7 @@ NPM_SRC := $(wildcard npm/src/*.ts) npm/package.json npm/tsconfig.json
 DEMO_SRC := $(shell find demo -path demo/dist -prune -o -type f -print 2>/dev/null)
 
 .PHONY: dev test setup build build-parts wasm npm-build demo-build edge-build check types \
-        test-rust test-wasm-node test-wasm-browser test-js bench fuzz clean
+        test-rust test-wasm-node test-wasm-browser test-js bench fuzz flake-check clean
 
 ## setup: install whatever is missing (pinned tools, npm packages, wasm target, chromium)
 setup:
@@ -122,6 +122,12 @@ bench: build
 	  { echo "error: the benchmark data is missing: put it in ../shared/bench-data or set CONFAB_BENCH_DATA" >&2; exit 1; }
 	cd tests/bench && npm ci --no-audit --no-fund --loglevel=error
 	node tests/bench/run.mjs $(ARGS)
+
+## flake-check: the JS suites and the Rust suites (fresh proptest cases) FLAKE_RUNS times
+## (default 20; slow, not part of `make test`); every failure with a command that runs
+## it alone, in tests/artifacts/flake/SUMMARY.md
+flake-check: build
+	@scripts/flake-check.sh
 
 ## fuzz: the long hostile suite (slow; not part of `make test`): every fuzz target in
 ## fuzz/ for 10 million executions in all (FUZZ_RUNS), crashes kept under fuzz/fixtures/,

@@ -17,7 +17,8 @@
 //! connection only after answering its sync step 1, and a session holds its live
 //! updates until it has answered the room's.
 //!
-//! `make test` runs a modest number of seeds; set `CONFAB_CONVERGENCE_CASES` for more.
+//! `make test` runs a modest number of seeds; set `CONFAB_CONVERGENCE_CASES` for more. A
+//! failure names its seed and the command that runs it alone (`one_seed`).
 //! The long form (`make fuzz`) is the ignored `a_million_operations_converge`: seeds one
 //! after another until `CONFAB_CONVERGENCE_OPS` random operations (default 1,000,000)
 //! have run, counting divergences instead of stopping at the first.
@@ -455,8 +456,26 @@ proptest! {
 
     #[test]
     fn eight_peers_converge_under_faults(seed in any::<u64>()) {
-        check(seed)?;
+        check(seed).map_err(|e| reproducible(e, seed))?;
     }
+}
+
+/// `e` with the one line that runs its seed again.
+fn reproducible(e: TestCaseError, seed: u64) -> TestCaseError {
+    TestCaseError::fail(format!(
+        "{e}\nreproduce: CONFAB_CONVERGENCE_SEED={seed} cargo test -p confab-core \
+         --test convergence one_seed -- --ignored"
+    ))
+}
+
+#[test]
+#[ignore = "runs the seed in CONFAB_CONVERGENCE_SEED (a failure names it)"]
+fn one_seed() -> Result<(), TestCaseError> {
+    let seed = std::env::var("CONFAB_CONVERGENCE_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .expect("set CONFAB_CONVERGENCE_SEED to the seed a failure named");
+    check(seed).map_err(|e| reproducible(e, seed))
 }
 
 #[test]
@@ -464,7 +483,7 @@ fn fixed_seeds_converge() -> Result<(), TestCaseError> {
     // 17228962748839599274 and 12370203965705921645 posted too few messages in one
     // round (issue: the convergence guard failed about 1 run in 20).
     for seed in [1, 42, 0xC0FFEE, 17228962748839599274, 12370203965705921645] {
-        check(seed)?;
+        check(seed).map_err(|e| reproducible(e, seed))?;
     }
     Ok(())
 }
