@@ -224,6 +224,13 @@ test("an undo is an edit like any other: a document that requires a lease refuse
     assert.match(closes[0].reason, /requires a lease/);
     const stored = await api(edge.http, "GET", `/rooms/${room}/documents/plan`, { token: DEV_API_KEY });
     assert.equal(stored.json.text, "Budget: 10k.");
+    // A viewer's undo is refused like any write of theirs.
+    const viewer = await openConfab(edge.ws, room, { id: "v", name: "V" }, token("v", "viewer"));
+    try {
+      assert.throws(() => viewer.docs.undo("plan"), (/** @type {any} */ err) => err.code === "read_only");
+    } finally {
+      viewer.destroy();
+    }
   } finally {
     owner.destroy();
     ed.destroy();

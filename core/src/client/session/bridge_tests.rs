@@ -330,3 +330,35 @@ fn redo_puts_the_caret_back_at_the_end_of_the_text() -> Result<()> {
     assert_eq!(redone.selection.map(|s| s.head), Some(17));
     Ok(())
 }
+
+/// An undo is an edit like any other for conflict detection: taking back your change
+/// while someone else rewrites the same words raises a conflict with both sides.
+#[test]
+fn an_undo_concurrent_with_an_edit_of_the_same_words_is_a_conflict() -> Result<()> {
+    let (mut a, mut b, ra, rb) = two_editors_with_replicas()?;
+    a.doc_mut().set_time(5_000);
+    ra.replace(&mut a, "d", 7, 2, "12")?;
+    deliver(&mut a, &mut b)?;
+    rb.pull(&mut b);
+    assert_eq!(b.doc().document_text("d")?, "price: 12 EUR");
+    // a takes "12" back while b, not having seen that, makes it "15".
+    a.doc_mut().undo("d")?.expect("a step to undo");
+    rb.replace(&mut b, "d", 7, 2, "15")?;
+    deliver(&mut a, &mut b)?;
+    deliver(&mut b, &mut a)?;
+    for s in [&mut a, &mut b] {
+        let conflicts = s.conflicts();
+        assert_eq!(conflicts.len(), 1, "one conflict at each side");
+        let inserted: Vec<&str> = conflicts[0]
+            .sides
+            .iter()
+            .map(|x| x.inserted.as_str())
+            .collect();
+        assert!(inserted.contains(&"15"), "b's side: {inserted:?}");
+        assert!(
+            inserted.contains(&"10"),
+            "a's undo, writing 10 again: {inserted:?}"
+        );
+    }
+    Ok(())
+}
