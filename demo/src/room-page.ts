@@ -1,6 +1,6 @@
 import { Room, type ConnectionStatus, type MessageInfo, type ParticipantInfo, type SearchHit } from "confab-rooms";
 import { AgentsPanel } from "./agents.js";
-import { undoTurnControls } from "./turn-undo.js";
+import { TurnUndo } from "./turn-undo.js";
 import { ConflictsView, describe } from "./conflicts.js";
 import { participantColour } from "./colours.js";
 import { DEFAULT_SPACE, nameInput, userId, userName } from "./identity.js";
@@ -183,6 +183,16 @@ room.on("token-expired", () => {
 // turn streams many times a second, and a row rebuilt each time would swap its Stop
 // button out from under the pointer (the click lands on a button already gone).
 const drawn = new Map<string, { li: HTMLLIElement; shape: string; text: string }>();
+// "Undo the agent's changes" on agents' turns; a row whose answer changed is drawn again.
+const turnUndo = new TurnUndo(room, {
+  guard,
+  showNotice,
+  redraw: (turns) => {
+    for (const turn of turns) drawn.delete(turn);
+    renderMessages();
+  },
+});
+room.on("change", () => turnUndo.changed());
 
 function renderMessages() {
   let msgs: MessageInfo[] = [];
@@ -226,7 +236,6 @@ function showLinkedMessage() {
   li.scrollIntoView({ block: "center" });
   linkedMessage = null;
 }
-
 
 const STATUS_TEXT: Record<MessageInfo["status"], string> = {
   pending: "waiting…",
@@ -306,17 +315,9 @@ function renderMessage(m: MessageInfo, threads: number): HTMLLIElement {
   thread.title = "Comment on this message (reviewers may too)";
   thread.addEventListener("click", () => commentsPanel?.startOnMessage(m.id, li.querySelector(".text")?.textContent ?? m.text));
   li.append(react, branch, thread);
-  if (m.author.kind === "agent" && m.status !== "pending" && m.status !== "streaming") {
-    // Drawn again after a revert: "changes undone by …" in place of the button.
-    const redraw = () => {
-      drawn.delete(m.id);
-      renderMessages();
-    };
-    li.append(...undoTurnControls(room, m, { guard, showNotice, redraw }));
-  }
+  li.append(...turnUndo.controls(m));
   return li;
 }
-
 
 function guard(action: () => void) {
   try {

@@ -37,8 +37,8 @@ interface Kept {
 export interface Loaded {
   states: Uint8Array[];
   privateContext: ContextDraft[];
-  /** The undo history the last page kept, if any. */
-  undoHistory: Uint8Array | undefined;
+  /** The undo histories the earlier pages kept, newest first (each is one person's). */
+  undoHistories: Uint8Array[];
 }
 
 function settle<T>(request: IDBRequest<T>): Promise<T> {
@@ -100,7 +100,7 @@ export class LocalStore {
     this.#adopted = kept.map((k) => k.key);
     const seen = new Set<string>();
     const privateContext: ContextDraft[] = [];
-    let undoHistory: Uint8Array | undefined;
+    const undoHistories: Uint8Array[] = [];
     for (const k of kept.sort((a, b) => a.at - b.at)) {
       for (const draft of k.privateContext) {
         const id = `${draft.kind}\u0000${draft.text}`;
@@ -108,10 +108,9 @@ export class LocalStore {
         seen.add(id);
         privateContext.push(draft);
       }
-      // The last page's history: two tabs each had their own, and the newest goes on.
-      undoHistory = k.undoHistory ?? undoHistory;
+      if (k.undoHistory) undoHistories.unshift(k.undoHistory);
     }
-    return { states: kept.map((k) => k.state), privateContext, undoHistory };
+    return { states: kept.map((k) => k.state), privateContext, undoHistories };
   }
 
   /** Keep the room as this page's record (replacing what it took in). */

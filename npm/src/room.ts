@@ -216,12 +216,12 @@ export class Room implements Disposable {
     const kept = await local.load();
     for (const state of kept.states) this.#handle.call((w) => w.loadStored(state));
     for (const draft of kept.privateContext) this.#handle.call((w) => w.addPrivateContext(draft));
-    // Your undo steps from the last page (someone else's stay theirs). A history this
-    // version cannot read is left behind: the room itself is whole without it.
-    if (kept.undoHistory !== undefined) {
-      const history = kept.undoHistory;
+    // Your undo steps from your last page here (two tabs each kept their own: the
+    // newest goes on; someone else's are refused). A history this version cannot read
+    // is left behind: the room itself is whole without it.
+    for (const history of kept.undoHistories) {
       try {
-        this.#handle.call((w) => w.loadUndoHistory(history));
+        if (this.#handle.call((w) => w.loadUndoHistory(history))) break;
       } catch (err) {
         if (!(err instanceof ConfabError && err.code === "invalid_argument")) throw err;
       }

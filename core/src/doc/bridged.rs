@@ -56,8 +56,10 @@ impl RoomDoc {
         writer.acting = acting;
         writer.now_ms = now_ms;
         let mut txn = self.doc.transact_mut_with(Origin::from(BRIDGED));
-        txn.apply_update(decoded)
-            .map_err(|e| Error::InvalidUpdate(e.to_string()))?;
+        txn.apply_update(decoded).map_err(|e| {
+            self.undo_history.drop_pending();
+            Error::InvalidUpdate(e.to_string())
+        })?;
         let (before, after) = (
             txn.before_state().get(&yrs::ClientID::new(client)),
             txn.after_state().get(&yrs::ClientID::new(client)),
@@ -91,6 +93,7 @@ impl RoomDoc {
             self.undo_history
                 .record(&doc, inserted, deleted.clone(), turn.as_deref(), now_ms);
         }
+        self.after_local_edit();
         Ok(())
     }
 }

@@ -40,21 +40,12 @@ impl RoomDoc {
     /// whether "Undo the agent's changes" has anything to do. It reads each document's
     /// kept item runs, not its text.
     pub fn turn_edits(&mut self, turn: &str) -> Result<TurnEdits> {
-        self.epochs.refresh();
-        let reverted_by = self.epochs.reverted(turn).map(|(client, _)| {
-            self.participant_in(&self.doc.transact(), client)
-                .map_or_else(|| format!("client {client}"), |p| p.name)
-        });
+        let reverted_by = self.reverted_by(turn);
         let (wrote, deleted) = self.turn_writes(turn);
         let mut documents = Vec::new();
         if !wrote.is_empty() {
             let (wrote, deleted) = (IdRanges::new(&wrote), IdRanges::new(&deleted));
-            let mut ids: Vec<String> = {
-                let txn = self.doc.transact();
-                self.documents.keys(&txn).map(str::to_owned).collect()
-            };
-            ids.sort_unstable();
-            for id in ids {
+            for id in self.sorted_document_ids() {
                 let touched = self.any_run(&id, |run| {
                     let end = run.clock + run.len;
                     wrote.overlaps(run.client, run.clock, end)
@@ -69,6 +60,22 @@ impl RoomDoc {
             documents,
             reverted_by,
         })
+    }
+
+    /// Who reverted agent turn `turn` first (their name), if anyone did.
+    fn reverted_by(&mut self, turn: &str) -> Option<String> {
+        self.epochs.refresh();
+        let (client, _) = self.epochs.reverted(turn)?;
+        let by = self.participant_in(&self.doc.transact(), client);
+        Some(by.map_or_else(|| format!("client {client}"), |p| p.name))
+    }
+
+    /// Every document's id, in the same order on every replica and every run.
+    fn sorted_document_ids(&self) -> Vec<String> {
+        let txn = self.doc.transact();
+        let mut ids: Vec<String> = self.documents.keys(&txn).map(str::to_owned).collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// The ids agent turn `turn` wrote, and the ids it deleted.
@@ -93,12 +100,8 @@ impl RoomDoc {
     /// stay. Where someone edited inside the turn's text since, that stretch is raised
     /// as a suggestion instead of changed.
     pub fn revert_turn(&mut self, turn: &str, who: &Participant) -> Result<TurnRevert> {
-        self.epochs.refresh();
         // Once only: a second revert would write the turn's deletions back twice.
-        if let Some((client, _)) = self.epochs.reverted(turn) {
-            let by = self
-                .participant_in(&self.doc.transact(), client)
-                .map_or_else(|| format!("client {client}"), |p| p.name);
+        if let Some(by) = self.reverted_by(turn) {
             return Err(Error::TurnReverted {
                 turn: turn.to_owned(),
                 by,
@@ -107,12 +110,7 @@ impl RoomDoc {
         let (wrote, deleted) = self.turn_writes(turn);
         let turn_ids = IdRanges::new(&wrote);
         let deleted_ids = IdRanges::new(&deleted);
-        let mut ids: Vec<String> = {
-            let txn = self.doc.transact();
-            self.documents.keys(&txn).map(str::to_owned).collect()
-        };
-        // The same order on every replica and every run.
-        ids.sort_unstable();
+        let ids = self.sorted_document_ids();
         let mut done = TurnRevert::default();
         // Every write of the revert (its suggestions too) carries the turn it takes
         // back in its epoch: that is how any replica knows it was reverted.

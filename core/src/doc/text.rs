@@ -212,6 +212,7 @@ impl RoomDoc {
             }
             Err(_) => flags.changed.store(true, Relaxed),
         }
+        self.after_local_edit();
         outcome
     }
 

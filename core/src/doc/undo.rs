@@ -158,9 +158,9 @@ impl History {
             Capture::Edit => self.opens_step(doc, turn, now_ms),
             Capture::Undoing | Capture::Redoing => !self.started,
         };
-        // The selection taken before this edit is for the step it opens, if it opens one.
-        let selection = match self.next_selection.take() {
-            Some((d, selection)) if d == doc => Some(selection),
+        // The selection taken before this edit is for the step it opens in its document.
+        let selection = match &self.next_selection {
+            Some((d, _)) if d == doc => self.next_selection.take().map(|(_, s)| s),
             _ => None,
         };
         let Some(stacks) = self.docs.get_mut(doc) else {
@@ -200,6 +200,12 @@ impl History {
 
     fn stacks(&self, doc: &str) -> Option<&Stacks> {
         self.docs.get(doc)
+    }
+
+    /// Drop a selection taken for a step no edit opened (the edit failed, or changed no
+    /// document's text).
+    pub(crate) fn drop_pending(&mut self) {
+        self.next_selection = None;
     }
 
     /// Whether a local edit to `doc` now (for `turn`) opens a new step on the undo stack.
@@ -259,17 +265,28 @@ impl RoomDoc {
     /// End the current step in document `id`: the next edit starts a new one, even
     /// within the capture time (an editor does this when the caret jumps).
     pub fn stop_capturing(&mut self, id: &str) {
-        self.undo_history
-            .docs
-            .entry(id.to_owned())
-            .or_default()
-            .split = true;
+        // A document with no steps yet opens one with its next edit anyway.
+        if let Some(stacks) = self.undo_history.docs.get_mut(id) {
+            stacks.split = true;
+        }
+    }
+
+    /// Drop every step kept (this replica now acts for someone else).
+    pub fn forget_undo_history(&mut self) {
+        self.undo_history.docs.clear();
+        self.undo_history.next_selection = None;
+    }
+
+    /// After a local edit: a selection taken for a step it did not open is dropped.
+    pub(crate) fn after_local_edit(&mut self) {
+        self.undo_history.drop_pending();
     }
 
     /// Where this replica's caret is now (`None`: nowhere). Each step keeps the
     /// selection it was made from, and an undo hands it back.
     pub fn note_caret(&mut self, caret: Option<Caret>) {
         self.undo_history.caret = caret;
+        self.undo_history.next_selection = None;
     }
 
     /// Before a local edit (to document `id`, or to whichever the update touches): if
@@ -343,8 +360,10 @@ impl RoomDoc {
                 std::mem::take(&mut stacks.undo),
                 std::mem::take(&mut stacks.redo),
             );
+            // A page that edited already has cleared what could be redone: it stays so.
+            let untouched = undo.is_empty() && redo.is_empty();
             stacks.undo = loaded.undo.into_iter().chain(undo).collect();
-            stacks.redo = if redo.is_empty() { loaded.redo } else { redo };
+            stacks.redo = if untouched { loaded.redo } else { redo };
             // A step from an earlier page is never joined by the next edit.
             stacks.split = true;
             let excess = stacks.undo.len().saturating_sub(MAX_STEPS);

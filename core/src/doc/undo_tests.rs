@@ -275,5 +275,18 @@ fn a_kept_history_is_undone_on_the_next_page_by_its_owner_only() -> Result<()> {
     assert_eq!(text(&page), "one two three");
     sync(&page, b);
     assert_eq!(text(b), "one two three");
+
+    // What could be redone comes back too, unless the new page edited already (which
+    // cleared it there).
+    assert!(a.undo("d")?.is_some());
+    let with_redo = a.encode_undo_history("p0");
+    let (mut fresh, mut busy) = (RoomDoc::new(11), RoomDoc::new(12));
+    sync(a, &fresh);
+    sync(a, &busy);
+    busy.insert_text("d", 0, "* ")?;
+    assert!(fresh.load_undo_history(&with_redo, "p0")?);
+    assert!(busy.load_undo_history(&with_redo, "p0")?);
+    assert!(fresh.can_redo("d") && !busy.can_redo("d"));
+    assert!(busy.can_undo("d"));
     Ok(())
 }

@@ -116,7 +116,7 @@ impl Room {
     }
 
     /// Take in a history `encodeUndoHistory` wrote (under the steps kept since): false
-    /// when it is someone else's.
+    /// when it is someone else's, or undo tracking is off.
     #[wasm_bindgen(js_name = loadUndoHistory)]
     pub fn load_undo_history(&self, kept: &[u8]) -> Result<bool, JsValue> {
         let mut inner = self.inner.borrow_mut();

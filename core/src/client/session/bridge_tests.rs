@@ -362,3 +362,59 @@ fn an_undo_concurrent_with_an_edit_of_the_same_words_is_a_conflict() -> Result<(
     }
     Ok(())
 }
+
+/// One bridged update over two documents: each gets the step, and the caret's
+/// selection goes to the step of the caret's document, whichever is recorded first.
+#[test]
+fn a_bridged_update_over_two_documents_keeps_the_carets_selection_for_its_document() -> Result<()> {
+    let (mut a, _b, ra, _rb) = two_editors_with_replicas()?;
+    a.doc_mut().create_document(Some("e"), "E", 0)?;
+    a.doc_mut().insert_text("e", 0, "total: 5")?;
+    ra.pull(&mut a);
+    a.doc_mut().set_time(5_000);
+    a.set_cursor("e", 8, 8)?;
+    let update = {
+        use yrs::{ReadTxn, Text};
+        let before = ra.doc.transact().state_vector();
+        {
+            let (d, e) = (
+                ra.doc.get_or_insert_text("doc:d"),
+                ra.doc.get_or_insert_text("doc:e"),
+            );
+            let mut txn = ra.doc.transact_mut();
+            d.insert(&mut txn, 13, "!");
+            e.insert(&mut txn, 8, "0");
+        }
+        ra.doc.transact().encode_diff_v1(&before)
+    };
+    a.apply_bridged(&update, ra.client)?;
+    a.set_cursor("e", 9, 9)?;
+    let undone = a.doc_mut().undo("e")?.expect("a step in e");
+    assert_eq!(a.doc().document_text("e")?, "total: 5");
+    assert_eq!(undone.selection.map(|s| (s.anchor, s.head)), Some((8, 8)));
+    assert!(a.doc_mut().undo("d")?.is_some(), "d has the step too");
+    assert_eq!(a.doc().document_text("d")?, "price: 10 EUR");
+    Ok(())
+}
+
+/// Steps made as one participant are not another's: when the room names this
+/// connection someone else, the history goes.
+#[test]
+fn a_new_identity_starts_with_no_undo_history() -> Result<()> {
+    let (mut a, _b, ra, _rb) = two_editors_with_replicas()?;
+    ra.replace(&mut a, "d", 0, 0, "> ")?;
+    assert!(a.doc().can_undo("d"));
+    let same = crate::protocol::session(&serde_json::json!({
+        "role": "editor", "readOnly": false, "verified": true,
+        "user": "a", "name": "A (renamed)", "kind": "person",
+    }));
+    a.receive(&same, 0)?;
+    assert!(a.doc().can_undo("d"), "the same participant keeps it");
+    let other = crate::protocol::session(&serde_json::json!({
+        "role": "editor", "readOnly": false, "verified": true,
+        "user": "z", "name": "Z", "kind": "person",
+    }));
+    a.receive(&other, 0)?;
+    assert!(!a.doc().can_undo("d"));
+    Ok(())
+}

@@ -431,6 +431,10 @@ impl Session {
                     kind,
                 };
                 if me != self.me {
+                    // Steps made as someone else are not the new identity's to undo.
+                    if me.id != self.me.id {
+                        self.doc.forget_undo_history();
+                    }
                     self.me = me.clone();
                     self.doc.set_local_participant(&me);
                     // Everyone sees the token's identity at once, not at the next renewal.
