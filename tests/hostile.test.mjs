@@ -332,7 +332,7 @@ describe("the hostile catalogue (production mode)", () => {
     for (const c of catalogue) {
       const [who, role] = c.as;
       const frames = await c.frames();
-      const closedWith = await closeOf(url(who, role), frames, 5000);
+      const closedWith = await closeOf(url(who, role), frames);
       assert.ok(closedWith, `${c.name}: the socket stayed open`);
       assert.ok(closedWith.code >= 1000 && closedWith.code !== 1000 && closedWith.code !== 1006, `${c.name}: closed with ${closedWith.code}`);
       assert.match(closedWith.reason, c.reason, `${c.name}: closed with ${closedWith.code} "${closedWith.reason}"`);

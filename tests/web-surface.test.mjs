@@ -20,6 +20,7 @@ import {
   uniqueRoom,
   NOTES,
   demoPageHelpers,
+  SOCKET_DEADLINE_MS,
 } from "./helpers.mjs";
 
 const ARTIFACTS = path.join(ROOT, "tests/artifacts");
@@ -34,7 +35,7 @@ const ALLOWED = "http://localhost:5173";
  * @param {{ origin?: string, headers?: Record<string, string>, ms?: number }} [options]
  * @returns {Promise<{ code: number, reason: string } | null>}
  */
-function socketFate(url, { origin, headers = {}, ms = 5000 } = {}) {
+function socketFate(url, { origin, headers = {}, ms = SOCKET_DEADLINE_MS } = {}) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers, ...(origin ? { origin } : {}) });
     const timer = setTimeout(() => {
@@ -293,13 +294,13 @@ describe("the demo's headers and token handling, in Chromium", () => {
       await page.goto(`http://127.0.0.1:${port}/`);
       const wsUrl = `${edge.http.replace(/^http/, "ws")}/rooms/${uniqueRoom("cross-site")}`;
       const fate = await page.evaluate(
-        (url) =>
+        ([url, ms]) =>
           new Promise((resolve) => {
             const ws = new WebSocket(url);
             ws.onclose = (e) => resolve({ code: e.code, reason: e.reason });
-            setTimeout(() => resolve(null), 5000);
+            setTimeout(() => resolve({ timedOut: ms, readyState: ws.readyState }), ms);
           }),
-        wsUrl,
+        /** @type {[string, number]} */ ([wsUrl, SOCKET_DEADLINE_MS]),
       );
       assert.equal(fate?.code, 4403, JSON.stringify(fate));
       assert.match(fate.reason, new RegExp(`^origin "http://127\\.0\\.0\\.1:${port}" is not allowed`));
