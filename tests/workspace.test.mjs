@@ -158,6 +158,36 @@ test("an @mention reaches the person's bell while they are in another room, and 
   await ada.context.close();
 });
 
+test("a room that syncs before the editors' code has loaded still starts its documents", async () => {
+  // The page listens for the room's status only once CodeMirror's chunk is in: hold the
+  // chunk until the room has synced, as a slow network or a busy machine can.
+  const context = await demoContext(browser, "Sol");
+  const page = await context.newPage();
+  const problems = pageProblems(page);
+  let release = () => {};
+  const held = new Promise((resolve) => (release = () => resolve(undefined)));
+  let heldChunks = 0;
+  await page.route(/\/assets\/editors-[^/]*\.js$/, async (route) => {
+    heldChunks += 1;
+    await held;
+    await route.continue();
+  });
+  const opening = gotoDemo(page, `${edge.http}/?room=${encodeURIComponent(uniqueRoom("slow"))}`);
+  await page.waitForFunction(() => /** @type {any} */ (window).confabRoom?.status === "synced", undefined, { timeout: 15_000 });
+  assert.ok(heldChunks > 0, "the editors' chunk was held while the room synced");
+  release();
+  await opening;
+  await page.locator(NOTES).click();
+  await page.keyboard.type("Started late");
+  await page.waitForFunction(() => /** @type {any} */ (window).confabRoom.docs.text("notes") === "Started late");
+  assert.deepEqual(
+    await page.evaluate(() => /** @type {any} */ (window).confabRoom.docs.list().map((/** @type {any} */ d) => d.id).sort()),
+    ["code", "notes"],
+  );
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("a reviewer comments on words they cannot edit, and the thread follows the words", async () => {
   const space = uniqueRoom("team");
   const room = uniqueRoom("review");

@@ -56,6 +56,8 @@ export class AgentsPanel {
       if (e.status === "synced") void this.refresh();
     });
     room.on("session", () => this.render());
+    // The panel may come after the room synced (the page loads CodeMirror first).
+    if (room.status === "synced") void this.refresh();
   }
 
   /** Fetch the recent activities again (one request at a time; a burst of events asks once more). */

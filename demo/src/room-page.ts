@@ -732,15 +732,17 @@ askAgentButton.addEventListener("click", () => {
   }
 });
 
-room.on("status", (e) => {
-  renderStatus(e.status);
-  if (e.status === "synced") {
+/** The room's connection changed: once synced, the workspace's documents are made. */
+function statusChanged(status: ConnectionStatus) {
+  renderStatus(status);
+  if (status === "synced") {
     showError(null);
     // A viewer or reviewer writes nothing: it reads what the room has.
     ensureWorkspace();
     renderAll();
   }
-});
+}
+room.on("status", (e) => statusChanged(e.status));
 room.on("change", renderAll);
 room.on("presence", () => {
   renderPeers();
@@ -772,7 +774,9 @@ chatForm.addEventListener("submit", (e) => {
 chatInput.addEventListener("input", typing);
 
 for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, () => room.presence.noteInput(), { passive: true });
-renderStatus(room.status);
+// The room may have synced while the editors' chunk loaded, before anything above
+// listened: catch up on what its status event would have done.
+statusChanged(room.status);
 renderAll();
 renderPeers();
 agents.render();
