@@ -175,6 +175,8 @@ test("a room that syncs before the editors' code has loaded still starts its doc
   const opening = gotoDemo(page, `${edge.http}/?room=${encodeURIComponent(uniqueRoom("slow"))}`);
   await page.waitForFunction(() => /** @type {any} */ (window).confabRoom?.status === "synced", undefined, { timeout: 15_000 });
   assert.ok(heldChunks > 0, "the editors' chunk was held while the room synced");
+  // Its controls are not wired yet: the page does not call itself synced.
+  assert.equal(await page.locator("#status").getAttribute("data-status"), "connecting");
   release();
   await opening;
   await page.locator(NOTES).click();

@@ -62,6 +62,8 @@ export class ManageDialog {
   readonly #error: HTMLElement;
   #tab: Tab = "members";
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** Counts redraws: a draw whose answer comes after a newer redraw began drops it. */
+  #generation = 0;
   /** Who this page is in the room (the room's `session` says, once connected). */
   #me: string;
   /** The last invite link made here (a redraw for the room's feed keeps it shown). */
@@ -152,19 +154,24 @@ export class ManageDialog {
           return b;
         }),
     );
+    // Redraws overlap (an action's answer and the feed's event for it): only the newest
+    // one draws, so an older answer neither overwrites the tab nor leaves a timer behind.
+    const generation = ++this.#generation;
+    const stale = () => generation !== this.#generation;
     const draw = {
-      members: () => this.#members(),
-      locks: () => this.#locks(),
-      activity: () => this.#activity(),
-      audit: () => this.#audit(),
-      collaborations: () => this.#collaborations(),
-      webhooks: () => this.#webhooks(),
+      members: () => this.#members(stale),
+      locks: () => this.#locks(stale),
+      activity: () => this.#activity(stale),
+      audit: () => this.#audit(stale),
+      collaborations: () => this.#collaborations(stale),
+      webhooks: () => this.#webhooks(stale),
     }[this.#tab];
-    draw().catch((err: unknown) => this.#fail(err));
+    draw().catch((err: unknown) => stale() || this.#fail(err));
   }
 
-  async #members(): Promise<void> {
+  async #members(stale: () => boolean): Promise<void> {
     const { members } = await this.room.request("member.list");
+    if (stale()) return;
     const owner = this.room.role === "owner";
     const me = this.#me;
     const list = el("ul", undefined, "manage-list");
@@ -237,8 +244,9 @@ export class ManageDialog {
     this.#body.replaceChildren(...parts);
   }
 
-  async #locks(): Promise<void> {
+  async #locks(stale: () => boolean): Promise<void> {
     const { leases } = await this.room.request("lock.list");
+    if (stale()) return;
     const me = this.#me;
     const list = el("ul", undefined, "manage-list");
     const times: [HTMLElement, number][] = [];
@@ -285,8 +293,9 @@ export class ManageDialog {
     }, 1000);
   }
 
-  async #activity(): Promise<void> {
+  async #activity(stale: () => boolean): Promise<void> {
     const { activities } = await this.room.request("activity.list");
+    if (stale()) return;
     const agents = [...new Map(activities.map((a) => [a.agent, a.agentName])).entries()];
     const kinds = [...new Set(activities.map((a) => a.kind))];
     const filters = el("form", undefined, "row filters");
@@ -353,8 +362,9 @@ export class ManageDialog {
     );
   }
 
-  async #audit(): Promise<void> {
+  async #audit(stale: () => boolean): Promise<void> {
     const { entries } = await this.#rest<{ entries: AuditEntry[] }>("/audit?limit=1000");
+    if (stale()) return;
     const list = el("ol", undefined, "manage-list audit-list");
     for (const e of entries.slice(-200).reverse()) {
       const li = el("li");
@@ -365,8 +375,9 @@ export class ManageDialog {
     this.#body.replaceChildren(el("h3", `Audit log (${entries.length} entries${entries.length > 200 ? ", the last 200 shown" : ""})`), list);
   }
 
-  async #collaborations(): Promise<void> {
+  async #collaborations(stale: () => boolean): Promise<void> {
     const { collaborations } = await this.room.request("collaboration.list");
+    if (stale()) return;
     const list = el("ul", undefined, "manage-list");
     for (const c of collaborations) {
       const li = el("li", undefined, "collab");
@@ -383,11 +394,12 @@ export class ManageDialog {
     );
   }
 
-  async #webhooks(): Promise<void> {
+  async #webhooks(stale: () => boolean): Promise<void> {
     const [{ webhooks }, { entries }] = await Promise.all([
       this.room.request("webhook.list"),
       this.#rest<{ entries: AuditEntry[] }>("/audit?limit=1000"),
     ]);
+    if (stale()) return;
     const list = el("ul", undefined, "manage-list");
     for (const w of webhooks) {
       const li = el("li");

@@ -13,6 +13,12 @@ import { SearchDialog } from "./search-dialog.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $<HTMLSpanElement>("status");
+// The status says "connecting" until this script has wired every control (its last
+// lines): a room can sync while CodeMirror's chunk loads, and a page that said "synced"
+// then would take a click on Send as a plain form submission.
+let wired = false;
+statusEl.dataset.status = "connecting";
+statusEl.textContent = "connecting";
 const errorEl = $<HTMLDivElement>("error");
 const messagesEl = $<HTMLOListElement>("messages");
 const peersEl = $<HTMLUListElement>("peers");
@@ -116,6 +122,8 @@ const room = await Room.open({
   },
 );
 (window as unknown as { confabRoom: Room }).confabRoom = room;
+// Listened to at once: an error while CodeMirror's chunk loads is shown too.
+room.on("error", (e) => showError(`${e.error.message} (${e.error.code})`));
 
 const conversations = new ConversationTabs(room, userId, guard);
 const manage = new ManageDialog(room, roomName, location.origin, token, userId);
@@ -138,6 +146,7 @@ function showError(message: string | null) {
 }
 
 function renderStatus(status: ConnectionStatus) {
+  if (!wired) return;
   statusEl.dataset.status = status;
   const role = room.readOnly ? ` · ${room.role} (read-only)` : "";
   // Whether the room has stored our edits is core's call (room.saveState): "saving"
@@ -748,7 +757,6 @@ room.on("presence", () => {
   renderPeers();
   conversations.renderSync();
 });
-room.on("error", (e) => showError(`${e.error.message} (${e.error.code})`));
 
 let typingTimer: ReturnType<typeof setTimeout> | undefined;
 function typing() {
@@ -776,6 +784,7 @@ chatInput.addEventListener("input", typing);
 for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, () => room.presence.noteInput(), { passive: true });
 // The room may have synced while the editors' chunk loaded, before anything above
 // listened: catch up on what its status event would have done.
+wired = true;
 statusChanged(room.status);
 renderAll();
 renderPeers();

@@ -124,6 +124,9 @@ function useRoomValue<T>(events: readonly RoomEventType[], read: (room: Room) =>
           changed();
         }),
       );
+      // An event may have come between the render and this subscription: read afresh
+      // (React checks the snapshot again right after subscribing).
+      cache.current.version += 1;
       return () => offs.forEach((off) => off());
     },
     // `events` is a constant at each call site.
