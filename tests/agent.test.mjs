@@ -92,7 +92,7 @@ test("a person's stop cancels the model's HTTP request; a provider error ends th
     assert.equal(first.activity, "answering in main");
     assert.equal(first.model, "test-model");
     assert.equal(first.offline, false);
-    await waitFor(() => status().at > first.at && status().state === "working", { timeout: 8_000, what: "the status sent again while working" });
+    await waitFor(() => status().at > first.at && status().state === "working", { what: "the status sent again while working" });
     ada.chat.stopTurn(turn.id);
     await waitFor(() => request.cancelled, { timeout: 10_000, what: "the model's request cancelled" });
     assert.ok(request.sent < 200, `stopped after ${request.sent} of 200 chunks`);

@@ -187,7 +187,8 @@ describe("leases, audit and webhooks (development mode)", () => {
     try {
       for (let round = 0; round < 5; round++) {
         const resource = `path:src/file${round}.rs`;
-        const results = await Promise.allSettled([a.locks.acquire(resource, 5_000), b.locks.acquire(resource, 5_000)]);
+        // A minute: every lease is still held when they are listed, however slow the rounds.
+        const results = await Promise.allSettled([a.locks.acquire(resource, 60_000), b.locks.acquire(resource, 60_000)]);
         const won = results.filter((r) => r.status === "fulfilled");
         assert.equal(won.length, 1, `round ${round}: ${JSON.stringify(results.map((r) => r.status))}`);
         const lost = results.find((r) => r.status === "rejected");
@@ -197,9 +198,10 @@ describe("leases, audit and webhooks (development mode)", () => {
       const fences = list.leases.map((l) => l.fence);
       assert.deepEqual(fences, [...fences].sort((x, y) => x - y));
       assert.equal(new Set(fences).size, 5);
-      // Expiry: a short lease lapses and the other agent gets it with a larger fence.
-      const first = (await a.locks.acquire("doc:spec", 400)).lease;
-      const renewed = (await a.locks.renew("doc:spec", first.fence, 600)).lease;
+      // Expiry: a short lease lapses and the other agent gets it with a larger fence. (Long
+      // enough to renew and to be refused to the other one on a busy machine.)
+      const first = (await a.locks.acquire("doc:spec", 3_000)).lease;
+      const renewed = (await a.locks.renew("doc:spec", first.fence, 4_000)).lease;
       assert.equal(renewed.fence, first.fence);
       assert.ok(renewed.expiresAt > first.expiresAt);
       await assert.rejects(b.locks.acquire("doc:spec", 1_000), /held by bot-a/);
@@ -207,7 +209,7 @@ describe("leases, audit and webhooks (development mode)", () => {
       a.disconnect();
       await waitFor(() => feed.some((e) => e.action === "lock.expired" && e.target === "doc:spec"), {
         what: "the lease to expire",
-        timeout: 5_000,
+        timeout: 15_000,
       });
       const second = (await b.locks.acquire("doc:spec", 1_000)).lease;
       assert.ok(second.fence > first.fence);

@@ -395,6 +395,8 @@ test("two pages replace one sentence while apart: both see the same conflict, it
   };
   await replace(one, "The launch moves to Tuesday.");
   await replace(two, "The launch is cancelled.");
+  // The notice hides itself after a few seconds: watch for it from before it can show.
+  const noticed = [one, two].map((p) => p.page.locator("#notice", { hasText: "Needs your input" }).waitFor({ timeout: 30_000 }));
   for (const p of [one, two]) {
     await p.page.evaluate(() => /** @type {any} */ (window).confabRoom.connect());
     await p.page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
@@ -407,8 +409,7 @@ test("two pages replace one sentence while apart: both see the same conflict, it
   const ids = async (p) => p.page.locator("#conflicts li").evaluateAll((els) => els.map((e) => e.dataset.id));
   await waitFor(async () => (await ids(one)).length === 1 && (await ids(two)).length === 1, { what: "one conflict each" });
   assert.deepEqual(await ids(one), await ids(two), "both pages show the same conflict");
-  await one.page.locator("#notice", { hasText: "Needs your input" }).waitFor({ timeout: 10_000 });
-  await two.page.locator("#notice", { hasText: "Needs your input" }).waitFor({ timeout: 10_000 });
+  await Promise.all(noticed);
   const card = await openItem(one).first().innerText();
   assert.match(card, /Tuesday/);
   assert.match(card, /cancelled/);

@@ -182,7 +182,7 @@ export async function startWranglerDev({ persistTo, cwd = path.join(ROOT, "edge"
 }
 
 /** Poll `check` until it returns a truthy value; fail with `what` after `timeout` ms. */
-export async function waitFor(check, { timeout = 10_000, interval = 25, what = "condition" } = {}) {
+export async function waitFor(check, { timeout = SOCKET_DEADLINE_MS, interval = 25, what = "condition" } = {}) {
   const deadline = Date.now() + timeout;
   let last;
   for (;;) {
@@ -219,7 +219,7 @@ export function uniqueRoom(label) {
 export async function openConfab(wsBase, room, user, { token, guest } = /** @type {{ token?: string, guest?: boolean }} */ ({})) {
   await init();
   const client = await Room.open({ url: wsBase, room, user, WebSocket, ...(token ? { token } : {}), ...(guest ? { guest } : {}) });
-  await client.whenSynced(10_000);
+  await client.whenSynced(SOCKET_DEADLINE_MS);
   return client;
 }
 

@@ -11,7 +11,7 @@ import * as Y from "yjs";
 import * as encoding from "lib0/encoding";
 import * as decoding from "lib0/decoding";
 import * as syncProtocol from "y-protocols/sync";
-import { startEdge, openConfab, uniqueRoom, mintToken, closeOf, tempDir, freePort, waitFor, textOf } from "./helpers.mjs";
+import { startEdge, openConfab, uniqueRoom, mintToken, closeOf, tempDir, freePort, waitFor, textOf, SOCKET_DEADLINE_MS } from "./helpers.mjs";
 
 const SECRET = "hostile-suite-secret";
 const API_KEY = "hostile-suite-api-key";
@@ -340,7 +340,7 @@ describe("the hostile catalogue (production mode)", () => {
       // The room goes on: Ada's next edit is acknowledged.
       ada.docs.insert("spec", 0, ".");
       acked = `.${acked}`;
-      await ada.whenSaved(5000);
+      await ada.whenSaved(SOCKET_DEADLINE_MS);
     }
     assert.ok(reasons.size >= catalogue.length - 6, `${reasons.size} distinct reasons for ${catalogue.length} frames`);
     assert.equal(textOf(olga, "spec") !== null, true);
@@ -401,7 +401,7 @@ describe("limits that keep a room alive (production mode)", () => {
       // Mallory writes 16 KiB at a time until the room refuses.
       for (let i = 0; i < 40 && errors.length === 0; i++) {
         mallory.docs.insert("notes", 0, "x".repeat(16 * 1024));
-        await Promise.race([mallory.whenSaved(5000).then(() => (written += "x".repeat(16 * 1024))), waitFor(() => errors.length > 0, { timeout: 5000, what: "a refusal" })]).catch(() => {});
+        await Promise.race([mallory.whenSaved(SOCKET_DEADLINE_MS).then(() => (written += "x".repeat(16 * 1024))), waitFor(() => errors.length > 0, { what: "a refusal" })]).catch(() => {});
       }
       await waitFor(() => errors.length > 0, { what: "the room to refuse a write past its limit" });
       assert.ok(written.length >= 160 * 1024, `${written.length} bytes went in before the limit`);

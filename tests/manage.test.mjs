@@ -85,6 +85,8 @@ test("a lock is shown to others with its time left, and released", async () => {
   const bob = await openRoom("Bob", room, editor("bob", "Bob"));
   await manage(ada.page, "locks");
   await ada.page.locator("#manage-body form select").first().selectOption("doc:notes");
+  // Five minutes: the time left reads in minutes for as long as the test could take.
+  await ada.page.locator('#manage-body form select[aria-label="For how long"]').selectOption("5");
   await ada.page.locator("#manage-body form button[type=submit]").click();
   await ada.page.locator('#manage-body li[data-resource="doc:notes"]', { hasText: "(you)" }).waitFor();
 

@@ -119,12 +119,14 @@ test("an agent's turn that edited the notes offers \"Undo the agent's changes\",
     await mkdir(ARTIFACTS, { recursive: true });
     await ada.page.screenshot({ path: path.join(ARTIFACTS, "demo-undo-agent-button.png") });
 
+    // The notice hides itself after a few seconds: watch for it from the click.
+    const noticed = ada.page.locator("#notice", { hasText: "Undid Helper's changes in Notes." }).waitFor({ timeout: 30_000 });
     await button(ada.page).click();
     await notesAre(bo.page, "Ship on Friday.");
     await notesAre(ada.page, "Ship on Friday.");
     await waitForText(agent, "Ship on Friday.");
     await ada.page.locator(`#messages li[data-id="${turn}"] .turn-undone`, { hasText: "changes undone by Ada" }).waitFor({ timeout: 10_000 });
-    await ada.page.locator("#notice", { hasText: "Undid Helper's changes in Notes." }).waitFor();
+    await noticed;
     await ada.page.screenshot({ path: path.join(ARTIFACTS, "demo-undo-agent-turn.png") });
     // The revert is Ada's own step: her undo key brings the agent's text back.
     await ada.page.click(NOTES);
