@@ -786,6 +786,7 @@ for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, (
 // listened: catch up on what its status event would have done.
 wired = true;
 statusChanged(room.status);
-renderAll();
+// (Synced, that drew everything; otherwise draw what the page has so far.)
+if (room.status !== "synced") renderAll();
 renderPeers();
 agents.render();
