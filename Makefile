@@ -26,7 +26,7 @@ NPM_SRC := $(wildcard npm/src/*.ts) npm/package.json npm/tsconfig.json
 DEMO_SRC := $(shell find demo -path demo/dist -prune -o -type f -print 2>/dev/null)
 
 .PHONY: dev test setup build build-parts wasm npm-build demo-build edge-build check types \
-        test-rust test-wasm-node test-wasm-browser test-js bench fuzz flake-check clean
+        test-rust test-wasm-node test-wasm-browser test-js bench fuzz flake-check ci-count clean
 
 ## setup: install whatever is missing (pinned tools, npm packages, wasm target, chromium)
 setup:
@@ -128,6 +128,12 @@ bench: build
 ## it alone, in tests/artifacts/flake/SUMMARY.md
 flake-check: build
 	@scripts/flake-check.sh
+
+## ci-count: what CI runs (`CI=true bash .ci/run`) CI_RUNS times in a row (default 20;
+## slow) in one fresh clone of HEAD, stopping at the first failure; the runs and their
+## times in tests/artifacts/ci-count/SUMMARY.md
+ci-count:
+	@scripts/ci-count.sh
 
 ## fuzz: the long hostile suite (slow; not part of `make test`): every fuzz target in
 ## fuzz/ for 10 million executions in all (FUZZ_RUNS), crashes kept under fuzz/fixtures/,
