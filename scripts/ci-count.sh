@@ -23,7 +23,7 @@ if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
 fi
 
 clone=${CI_COUNT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/confab-ci-count.XXXXXX")}
-if [ -e "$clone/.git" ] || { [ -d "$clone" ] && [ -n "$(ls -A "$clone")" ]; }; then
+if [ -d "$clone" ] && [ -n "$(ls -A "$clone")" ]; then
   echo "error: CI_COUNT_DIR ($clone) is not empty; the count needs a fresh clone" >&2
   exit 2
 fi
