@@ -293,7 +293,11 @@ test("the AI features: a conflict's merge proposed by one agent and accepted, su
     const last = ada.chat.messages("main").at(-1);
     const branch = ada.chat.fork("main", /** @type {NonNullable<typeof last>} */ (last).id, "Vendors");
     ada.chat.post(branch, "Vendor A quoted 14k.");
-    await waitFor(() => helper.room.chat.messages(branch).length >= 1 && scout.room.chat.messages(branch).length >= 1, { what: "the branch at the agents" });
+    // The branch lists main's messages up to the fork, so wait for Ada's post itself
+    // (its own update, after the fork's).
+    await waitFor(() => [helper, scout].every((a) => a.room.chat.messages(branch).some((m) => m.text === "Vendor A quoted 14k.")), {
+      what: "Ada's post in the branch at the agents",
+    });
     llm.state.script = [{ words: ["SUMMARY: Vendor A quoted 14k, inside the range.\nFINDINGS:\n- Vendor A: 14k\nRECOMMENDATIONS:\n- Ask Vendor B by Friday"] }];
     assert.deepEqual(await helper.summarizeBranch(branch), {
       summary: "Vendor A quoted 14k, inside the range.",

@@ -216,6 +216,8 @@ describe("leases, audit and webhooks (development mode)", () => {
       const verify = await fetch(`${edge.http}/rooms/${room}/locks/verify?resource=doc:spec&fence=${first.fence}`);
       assert.equal((await verify.json()).valid, false, "the old fencing token is dead");
       await b.locks.release("doc:spec", second.fence);
+      // The release's reply goes out before its feed event: wait for the event.
+      await waitFor(() => feed.some((e) => e.action === "lock.released"), { what: "lock.released in the live feed" });
       const audit = await api(edge.http, "GET", `/rooms/${room}/audit?limit=1000`, { token: DEV_API_KEY });
       const actions = audit.json.entries.map((e) => e.action);
       for (const want of ["lock.acquired", "lock.renewed", "lock.expired", "lock.released"]) {
@@ -277,8 +279,16 @@ describe("leases, audit and webhooks (development mode)", () => {
       assert.equal(v1, expected, "the signature verifies");
     }
     assert.equal(JSON.parse(tries[0].body).room, room);
-    const audit = await api(edge.http, "GET", `/rooms/${room}/audit?limit=1000`, { token: DEV_API_KEY });
-    const hookEntries = audit.json.entries.filter((e) => e.action.startsWith("webhook."));
+    // The room audits the delivery once the receiver's answer is back, after the
+    // receiver recorded it: wait for the entry.
+    const hookEntries = await waitFor(
+      async () => {
+        const audit = await api(edge.http, "GET", `/rooms/${room}/audit?limit=1000`, { token: DEV_API_KEY });
+        const entries = audit.json.entries.filter((e) => e.action.startsWith("webhook."));
+        return entries.some((e) => e.action === "webhook.delivered") && entries;
+      },
+      { what: "webhook.delivered in the audit log" },
+    );
     assert.deepEqual(
       hookEntries.map((e) => [e.action, e.detail.attempt]),
       [["webhook.created", undefined], ["webhook.failed", 1], ["webhook.failed", 2], ["webhook.delivered", 3]],
