@@ -76,7 +76,8 @@ test("every room tool over MCP: reads, leased and based writes, refusals that lo
     // A based write after a person changed the same words is held, not applied: the
     // person's edit stays and the agent is told.
     ada.docs.replaceRange("plan", 17, 7, "Friday");
-    await waitFor(async () => (await call(client, "search", { query: "Friday" })).hits?.length === 1, { what: "Ada's edit at the agent" });
+    // The agent's own copy must have Ada's edit (the room's search index can have it first).
+    await waitFor(async () => (await call(client, "read_document", { id: "plan" })).text?.includes("Friday"), { what: "Ada's edit at the agent" });
     const stale = await call(client, "edit_document", { id: "plan", find: "Tuesday", replace: "Monday", base: read.base });
     assert.match(stale.error, /^conflict: edit_document: someone changed that text since your read; your write is held/);
     assert.equal(ada.docs.text("plan"), "The launch is on Friday.\nOwner: Sam.\n");

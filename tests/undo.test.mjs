@@ -83,9 +83,11 @@ test("a person reverts an agent's streamed edits across two documents in one act
     ada.docs.create("Risks", "risks");
     ada.docs.insert("risks", 0, "Risks: none.");
     ada.chat.ensureConversation("Main", "main");
-    await waitFor(() => bot.docs.text("plan") === "Ship on Friday." && bot.docs.text("risks") === "Risks: none.", {
-      what: "the documents at the agent's",
-    });
+    // Each call is its own update: wait for the last, the conversation, too.
+    await waitFor(
+      () => bot.docs.text("plan") === "Ship on Friday." && bot.docs.text("risks") === "Risks: none." && bot.chat.conversations().some((c) => c.id === "main"),
+      { what: "the documents and the conversation at the agent's" },
+    );
     // The agent streams an answer and edits both documents while its turn is open.
     async function* answer() {
       yield "Adding tests. ";
