@@ -246,6 +246,10 @@ test("the space's team: shared agents registered, in use and scheduled; members 
   await page.click("#new-room-form button[type=submit]");
   await page.waitForURL(/[?&]room=research-/);
   const room = new URL(page.url()).searchParams.get("room");
+  // The page is opened "two hours ago" by its clock, so the schedule form's default time,
+  // the next full hour, is gone by the time the task is scheduled below. (A run that
+  // opened the page at 04:59 and sent the form at 05:00 failed that way.)
+  await page.clock.setFixedTime(Date.now() - 2 * 3_600_000);
   await gotoDemo(page, `${edge.http}/?space=${encodeURIComponent(space)}`);
   await page.locator("#space-status[data-status=synced]").waitFor({ timeout: 15_000 });
   await page.locator("#agents-empty").waitFor();
@@ -267,7 +271,9 @@ test("the space's team: shared agents registered, in use and scheduled; members 
   await agent.leave();
   await page.locator('#space-agents li[data-agent="agent-scout"][data-state="available"]').waitFor({ timeout: 15_000 });
 
-  // Schedule its next task for the next full hour, daily: scheduled, with the task.
+  // Schedule its next task at the form's default time, daily: scheduled, with the task.
+  // The clock is now right again; the default follows it, since nobody picked a time.
+  await page.clock.setFixedTime(Date.now());
   await page.selectOption("#schedule-agent", "agent-scout");
   await page.selectOption("#schedule-room", room);
   await page.fill("#schedule-task", "Collect this week's papers");

@@ -23,6 +23,18 @@ function when(at: number): string {
   return `${new Date(at).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" })} ${time}`;
 }
 
+/**
+ * The schedule form's default time, as a `datetime-local` value: the next full hour
+ * after `now`, or the one after that when the next is under five minutes away.
+ */
+function defaultWhen(now: number): string {
+  const next = new Date(now + 3_600_000);
+  next.setMinutes(0, 0, 0);
+  if (next.getTime() - now < 5 * 60_000) next.setHours(next.getHours() + 1);
+  const local = new Date(next.getTime() - next.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 16);
+}
+
 function repeatText(minutes: number | undefined): string {
   if (!minutes) return "";
   if (minutes === 60) return ", hourly";
@@ -187,8 +199,14 @@ export class TeamPanels {
     });
     const scheduleForm = $<HTMLFormElement>("schedule-form");
     const whenInput = $<HTMLInputElement>("schedule-when");
+    // Until the person picks a time, the default follows the clock: a page left open
+    // past the hour would otherwise offer a time that has gone.
+    let whenPicked = false;
+    whenInput.addEventListener("input", () => (whenPicked = true));
+    whenInput.value = defaultWhen(Date.now());
     scheduleForm.addEventListener("submit", (e) => {
       e.preventDefault();
+      if (!whenPicked) whenInput.value = defaultWhen(Date.now());
       const agent = $<HTMLSelectElement>("schedule-agent").value;
       const room = $<HTMLSelectElement>("schedule-room").value;
       const task = $<HTMLInputElement>("schedule-task").value.trim();
@@ -215,10 +233,5 @@ export class TeamPanels {
         if (ok) memberForm.reset();
       });
     });
-    // A sensible default time: the next full hour.
-    const next = new Date(Date.now() + 3_600_000);
-    next.setMinutes(0, 0, 0);
-    const local = new Date(next.getTime() - next.getTimezoneOffset() * 60_000);
-    whenInput.value = local.toISOString().slice(0, 16);
   }
 }
