@@ -57,9 +57,10 @@ test("with auth, a token that expires mid-session is refreshed before it does: r
   const expiries = [];
   const auth = async (/** @type {string} */ name) => {
     assert.equal(name, room);
-    // The first token lasts 2 s; the refreshed ones last long enough that no reconnect,
+    // The first token lasts 11–12 s (its expiry is in whole seconds), far longer than a
+    // slow first handshake; the refreshed ones last long enough that no reconnect,
     // however slow, could meet one expired.
-    const ttl = expiries.length === 0 ? 2 : 600;
+    const ttl = expiries.length === 0 ? 12 : 600;
     const token = await mintToken({ secret: DEV_SECRET, room: name, user: { id: "ada", name: "Ada" }, role: "editor", ttl });
     expiries.push(JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()).exp);
     return token;
@@ -73,7 +74,7 @@ test("with auth, a token that expires mid-session is refreshed before it does: r
     ada.docs.setText("notes", "one");
     await waitFor(() => bob.docs.list().length === 1 && bob.docs.text("notes") === "one", { what: "Bob to see Ada's first edit" });
     // The first token's time runs out; a fresh one was fetched before it did.
-    await waitFor(() => expiries.length >= 2 && Date.now() > expiries[0] * 1000 + 200, { timeout: 10_000, what: "the first token expired and a refresh" });
+    await waitFor(() => expiries.length >= 2 && Date.now() > expiries[0] * 1000 + 200, { timeout: 30_000, what: "the first token expired and a refresh" });
     // The open connection goes on...
     ada.docs.setText("notes", "one two");
     await waitFor(() => bob.docs.text("notes") === "one two", { what: "an edit after the expiry" });
@@ -107,7 +108,7 @@ test("with auth, a refresh that failed is reported, and the room's refusal of th
       await new Promise((resolve) => setImmediate(resolve));
       if (expired.length === 0) throw new Error("token service unavailable");
     }
-    const token = await mintToken({ secret: DEV_SECRET, room, user: { id: "ada", name: "Ada" }, role: "editor", ttl: calls === 1 ? 2 : 600 });
+    const token = await mintToken({ secret: DEV_SECRET, room, user: { id: "ada", name: "Ada" }, role: "editor", ttl: calls === 1 ? 12 : 600 });
     if (calls === 1) firstExp = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()).exp;
     return token;
   };
@@ -120,9 +121,9 @@ test("with auth, a refresh that failed is reported, and the room's refusal of th
     ada.docs.ensure("Notes", "notes");
     ada.docs.setText("notes", "before");
     await waitFor(() => bob.docs.list().length === 1 && bob.docs.text("notes") === "before", { what: "Bob to see Ada's edit" });
-    const failed = await waitFor(() => errors.find((e) => e.code === "auth_failed"), { timeout: 10_000, what: "the failed refresh reported" });
+    const failed = await waitFor(() => errors.find((e) => e.code === "auth_failed"), { timeout: 30_000, what: "the failed refresh reported" });
     assert.match(failed.message, /the auth callback failed: token service unavailable/);
-    await waitFor(() => Date.now() > firstExp * 1000 + 200, { timeout: 10_000, what: "the token to expire" });
+    await waitFor(() => Date.now() > firstExp * 1000 + 200, { timeout: 30_000, what: "the token to expire" });
     // The network drops: the reconnect carries the expired token, the room refuses it,
     // and the client fetches a fresh one and reconnects; the edit made meanwhile arrives.
     proxy.drop();

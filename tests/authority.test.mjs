@@ -211,7 +211,7 @@ describe("leases, audit and webhooks (development mode)", () => {
         what: "the lease to expire",
         timeout: 15_000,
       });
-      const second = (await b.locks.acquire("doc:spec", 1_000)).lease;
+      const second = (await b.locks.acquire("doc:spec", 60_000)).lease;
       assert.ok(second.fence > first.fence);
       const verify = await fetch(`${edge.http}/rooms/${room}/locks/verify?resource=doc:spec&fence=${first.fence}`);
       assert.equal((await verify.json()).valid, false, "the old fencing token is dead");

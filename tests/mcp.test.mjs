@@ -98,7 +98,7 @@ test("every room tool over MCP: reads, leased and based writes, refusals that lo
     await waitFor(() => ada.docs.text("plan").endsWith("Budget: approved.\n"), { what: "the leased write at Ada" });
     assert.match((await call(client, "write_document", { id: "plan", text: "x", fence: lock.fence + 1 })).error, /^\w+: /);
     assert.deepEqual(await call(client, "release_lock", { resource: "doc:plan", fence: lock.fence }), { released: "doc:plan" });
-    const { lease } = await ada.locks.acquire("doc:plan", 1000);
+    const { lease } = await ada.locks.acquire("doc:plan", 60_000);
     await ada.locks.release("doc:plan", lease.fence);
 
     // Messages, presence, activity, context, handoff: each seen by the person.

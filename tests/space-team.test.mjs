@@ -106,12 +106,12 @@ describe("a space's members and shared agents", () => {
 
     llm.state.mode = "words";
     llm.state.words = ["Three ", "sources ", "found."];
-    await space.scheduleAgent("agent-scout", { room, task: "find sources on CRDTs", at: Date.now() + 1_500 });
+    await space.scheduleAgent("agent-scout", { room, task: "find sources on CRDTs", at: Date.now() + 5_000 });
     const ada = await openConfab(edge.ws, room, { id: "ada", name: "Ada" });
     open.push(ada);
     const asked = await waitFor(
       () => ada.chat.messages("main").find((m) => m.text.startsWith("@Scout find sources on CRDTs")),
-      { timeout: 15_000, what: "the scheduled task posted" },
+      { timeout: 30_000, what: "the scheduled task posted" },
     );
     assert.deepEqual([asked.author.id, asked.author.kind], ["lea", "person"]);
     assert.match(asked.text, /scheduled by Lea/);

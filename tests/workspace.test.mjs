@@ -132,14 +132,16 @@ test("an @mention reaches the person's bell while they are in another room, and 
   await bob.page.locator("#status[data-status=synced]").waitFor({ timeout: 15_000 });
   assert.equal(await bob.page.locator("#bell-count").isHidden(), true, "nothing unread yet");
 
+  // A mention also shows as a toast, which hides itself after a few seconds: watch for
+  // it from before it can show.
+  const toast = bob.page.locator(".toast", { hasText: "Ada mentioned you" }).waitFor({ timeout: 30_000 });
   await ada.page.fill("#chat-input", "@Bob Marley could you review the launch copy?");
   await ada.page.click("#chat-send");
 
   await bob.page.locator("#bell-count:not([hidden])").waitFor({ timeout: 15_000 });
   assert.equal(await bob.page.locator("#bell-count").textContent(), "1");
   assert.equal(await bob.page.locator("#bell").getAttribute("aria-label"), "Notifications, 1 unread");
-  // A mention also shows as a toast.
-  await bob.page.locator(".toast", { hasText: "Ada mentioned you" }).waitFor();
+  await toast;
   await bob.page.click("#bell");
   const item = bob.page.locator("#inbox-list .notification.unread");
   await item.waitFor();
